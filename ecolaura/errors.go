@@ -1,0 +1,150 @@
+package ecolaura
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// The closed set of domain errors. Every error returned by a service or a port
+// adapter either is one of these (tested with errors.Is) or is an unexpected
+// infrastructure failure that transports report as an internal error.
+var (
+	// ErrNotFound: the entity does not exist or the principal may not know it does.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalid: the input breaks a validation rule; see [ValidationError] for details.
+	ErrInvalid = errors.New("invalid input")
+	// ErrConflict: a concurrent change won (stale version), a unique key is taken,
+	// or the same idempotent request is still being processed.
+	ErrConflict = errors.New("conflict")
+	// ErrInsufficientStock: a product has fewer units than requested; see [InsufficientStockError].
+	ErrInsufficientStock = errors.New("insufficient stock")
+	// ErrUnauthenticated: no valid credentials were presented.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrForbidden: the principal is known but not allowed to do this.
+	ErrForbidden = errors.New("forbidden")
+	// ErrInvalidTransition: the order status machine does not allow the change.
+	ErrInvalidTransition = errors.New("invalid state transition")
+	// ErrIdempotencyMismatch: an idempotency key was reused with a different request.
+	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
+	// ErrUnavailable: a required dependency (database, ...) cannot be reached right now.
+	ErrUnavailable = errors.New("service unavailable")
+)
+
+// FieldError describes one invalid field. Field uses the JSON-style name of the
+// input (for example "price" or "lines[2].quantity").
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// ValidationError carries every field that failed validation. It matches
+// [ErrInvalid] with errors.Is.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+// Error implements error.
+func (e *ValidationError) Error() string {
+	parts := make([]string, 0, len(e.Fields))
+	for _, f := range e.Fields {
+		parts = append(parts, f.Field+": "+f.Message)
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+// Is reports whether target is [ErrInvalid].
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// FieldMessages groups the messages by field, in the shape DRF uses for 400s.
+func (e *ValidationError) FieldMessages() map[string][]string {
+	out := make(map[string][]string, len(e.Fields))
+	for _, f := range e.Fields {
+		out[f.Field] = append(out[f.Field], f.Message)
+	}
+	return out
+}
+
+// Validator accumulates field errors. The zero value is ready to use.
+type Validator struct {
+	fields []FieldError
+}
+
+// Add records a field error.
+func (v *Validator) Add(field, format string, args ...any) {
+	v.fields = append(v.fields, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// Check records a field error when ok is false.
+func (v *Validator) Check(ok bool, field, format string, args ...any) {
+	if !ok {
+		v.Add(field, format, args...)
+	}
+}
+
+// Merge adds the fields of err under prefix when err is a *ValidationError; any
+// other non-nil error is recorded as a message on prefix.
+func (v *Validator) Merge(prefix string, err error) {
+	if err == nil {
+		return
+	}
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		for _, f := range ve.Fields {
+			name := f.Field
+			switch {
+			case prefix == "":
+			case name == "":
+				name = prefix
+			default:
+				name = prefix + "." + name
+			}
+			v.fields = append(v.fields, FieldError{Field: name, Message: f.Message})
+		}
+		return
+	}
+	v.Add(prefix, "%s", err.Error())
+}
+
+// Valid reports whether no error was recorded.
+func (v *Validator) Valid() bool { return len(v.fields) == 0 }
+
+// Err returns a *ValidationError with the recorded fields (sorted by field
+// name, stable), or nil when there are none.
+func (v *Validator) Err() error {
+	if len(v.fields) == 0 {
+		return nil
+	}
+	fields := append([]FieldError(nil), v.fields...)
+	sort.SliceStable(fields, func(i, j int) bool { return fields[i].Field < fields[j].Field })
+	return &ValidationError{Fields: fields}
+}
+
+// Invalid returns a *ValidationError for a single field.
+func Invalid(field, format string, args ...any) error {
+	var v Validator
+	v.Add(field, format, args...)
+	return v.Err()
+}
+
+// InsufficientStockError reports which product could not supply the quantity
+// asked for. It matches [ErrInsufficientStock] with errors.Is.
+type InsufficientStockError struct {
+	ProductID ID
+	Name      string
+	Requested int
+	Available int
+}
+
+// Error implements error.
+func (e *InsufficientStockError) Error() string {
+	name := e.Name
+	if name == "" {
+		name = string(e.ProductID)
+	}
+	return fmt.Sprintf("insufficient stock for product %q: requested %d, available %d", name, e.Requested, e.Available)
+}
+
+// Is reports whether target is [ErrInsufficientStock].
+func (e *InsufficientStockError) Is(target error) bool { return target == ErrInsufficientStock }

@@ -1,0 +1,108 @@
+package ecolaura
+
+import (
+	"math"
+	"slices"
+	"strconv"
+)
+
+// CO2e is a mass of carbon-dioxide equivalent in whole grams. Footprints are
+// kept as integers so order totals add up exactly; the API shows kilograms.
+type CO2e int64
+
+// MaxFootprint bounds a per-unit footprint: 1,000,000 kg CO2e.
+const MaxFootprint CO2e = 1_000_000_000
+
+// FootprintFromKg converts kilograms to grams, rounding to the nearest gram.
+// It returns a *ValidationError on field "carbon_footprint" for NaN, infinite,
+// negative or too large values.
+func FootprintFromKg(kg float64) (CO2e, error) {
+	if math.IsNaN(kg) || math.IsInf(kg, 0) {
+		return 0, Invalid("carbon_footprint", "must be a finite number")
+	}
+	if kg < 0 {
+		return 0, Invalid("carbon_footprint", "must not be negative")
+	}
+	if kg > float64(MaxFootprint)/1000 {
+		return 0, Invalid("carbon_footprint", "must not exceed %d kg", MaxFootprint/1000)
+	}
+	return CO2e(math.Round(kg * 1000)), nil
+}
+
+// Kg returns the mass in kilograms.
+func (c CO2e) Kg() float64 { return float64(c) / 1000 }
+
+// String formats as "1.234 kg CO2e".
+func (c CO2e) String() string { return strconv.FormatFloat(c.Kg(), 'f', -1, 64) + " kg CO2e" }
+
+// Certification is a recognised eco label.
+type Certification string
+
+// The recognised certifications.
+const (
+	CertFSC                Certification = "fsc"
+	CertFairtrade          Certification = "fairtrade"
+	CertEUEcolabel         Certification = "eu-ecolabel"
+	CertGOTS               Certification = "gots"
+	CertCradleToCradle     Certification = "cradle-to-cradle"
+	CertBCorp              Certification = "b-corp"
+	CertEnergyStar         Certification = "energy-star"
+	CertRainforestAlliance Certification = "rainforest-alliance"
+)
+
+// Certifications lists every recognised certification.
+func Certifications() []Certification {
+	return []Certification{CertFSC, CertFairtrade, CertEUEcolabel, CertGOTS, CertCradleToCradle, CertBCorp, CertEnergyStar, CertRainforestAlliance}
+}
+
+// Valid reports whether c is recognised.
+func (c Certification) Valid() bool { return slices.Contains(Certifications(), c) }
+
+// SustainabilityMetrics are the measured facts about one product, from which
+// its [Score] is computed.
+type SustainabilityMetrics struct {
+	// CarbonFootprint per unit, cradle to gate.
+	CarbonFootprint CO2e `json:"carbon_footprint_g"`
+	Recyclable      bool `json:"recyclable"`
+	Biodegradable   bool `json:"biodegradable"`
+	// RecycledContent is the recycled share of the material in percent
+	// (0–100); nil when unknown.
+	RecycledContent *int `json:"recycled_content,omitempty"`
+	// Certifications held, without duplicates, in canonical order.
+	Certifications []Certification `json:"certifications,omitempty"`
+}
+
+// Clone returns a deep copy.
+func (m SustainabilityMetrics) Clone() SustainabilityMetrics {
+	if m.RecycledContent != nil {
+		v := *m.RecycledContent
+		m.RecycledContent = &v
+	}
+	m.Certifications = slices.Clone(m.Certifications)
+	return m
+}
+
+// Normalize sorts and de-duplicates the certifications.
+func (m *SustainabilityMetrics) Normalize() {
+	if len(m.Certifications) == 0 {
+		m.Certifications = nil
+		return
+	}
+	slices.Sort(m.Certifications)
+	m.Certifications = slices.Compact(m.Certifications)
+}
+
+// Validate checks every field and returns a *ValidationError listing all
+// problems.
+func (m SustainabilityMetrics) Validate() error {
+	var v Validator
+	v.Check(m.CarbonFootprint >= 0, "carbon_footprint", "must not be negative")
+	v.Check(m.CarbonFootprint <= MaxFootprint, "carbon_footprint", "must not exceed %d kg", MaxFootprint/1000)
+	if m.RecycledContent != nil {
+		v.Check(*m.RecycledContent >= 0 && *m.RecycledContent <= 100, "recycled_content", "must be between 0 and 100")
+	}
+	for i, c := range m.Certifications {
+		v.Check(c.Valid(), "certifications["+strconv.Itoa(i)+"]", "unknown certification %q", string(c))
+	}
+	return v.Err()
+}

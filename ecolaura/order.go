@@ -1,0 +1,116 @@
+package ecolaura
+
+import (
+	"slices"
+	"time"
+)
+
+// OrderStatus is a state of the order status machine.
+type OrderStatus string
+
+// The order statuses.
+const (
+	StatusPending   OrderStatus = "pending"
+	StatusConfirmed OrderStatus = "confirmed"
+	StatusShipped   OrderStatus = "shipped"
+	StatusDelivered OrderStatus = "delivered"
+	StatusCancelled OrderStatus = "cancelled"
+)
+
+// Valid reports whether s is a known status.
+func (s OrderStatus) Valid() bool {
+	switch s {
+	case StatusPending, StatusConfirmed, StatusShipped, StatusDelivered, StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// CanTransition reports whether the status machine allows from → to:
+// pending → confirmed → shipped → delivered, and pending or confirmed →
+// cancelled.
+func CanTransition(from, to OrderStatus) bool {
+	switch from {
+	case StatusPending:
+		return to == StatusConfirmed || to == StatusCancelled
+	case StatusConfirmed:
+		return to == StatusShipped || to == StatusCancelled
+	case StatusShipped:
+		return to == StatusDelivered
+	}
+	return false
+}
+
+// Limits of an order.
+const (
+	MaxOrderLines     = 100
+	MaxLineQuantity   = 1_000
+	MaxIdempotencyKey = 255
+)
+
+// OrderLine snapshots what was bought at purchase time.
+type OrderLine struct {
+	ProductID ID     `json:"product_id"`
+	Name      string `json:"name"`
+	UnitPrice Money  `json:"unit_price"`
+	Quantity  int    `json:"quantity"`
+	// Total is UnitPrice × Quantity.
+	Total Money `json:"total"`
+	// UnitFootprint is the product's per-unit footprint at purchase (0 when unknown).
+	UnitFootprint CO2e `json:"unit_footprint_g"`
+}
+
+// CarbonOffset is an optional charge that compensates the order's footprint.
+type CarbonOffset struct {
+	Footprint CO2e  `json:"footprint_g"`
+	Price     Money `json:"price"`
+}
+
+// Order is a customer's purchase.
+type Order struct {
+	ID     ID          `json:"id"`
+	UserID ID          `json:"user_id"`
+	Status OrderStatus `json:"status"`
+	Lines  []OrderLine `json:"lines"`
+	// Subtotal is the sum of the line totals.
+	Subtotal Money `json:"subtotal"`
+	// Offset is nil when no carbon offset was bought.
+	Offset *CarbonOffset `json:"offset,omitempty"`
+	// Total is Subtotal plus the offset price.
+	Total Money `json:"total"`
+	// Footprint is the sum of UnitFootprint × Quantity over the lines.
+	Footprint CO2e `json:"footprint_g"`
+	// IdempotencyKey is the client's key (unique per user), "" when none.
+	IdempotencyKey string `json:"-"`
+	// RequestHash fingerprints the checkout request, to detect a key reused
+	// with a different request.
+	RequestHash string `json:"-"`
+	// ConfirmationSentAt is set once the confirmation email went out.
+	ConfirmationSentAt *time.Time `json:"confirmation_sent_at,omitempty"`
+	CreatedAt          time.Time  `json:"created_at"`
+	UpdatedAt          time.Time  `json:"updated_at"`
+	Version            int64      `json:"version"`
+}
+
+// Clone returns a deep copy.
+func (o Order) Clone() Order {
+	o.Lines = slices.Clone(o.Lines)
+	if o.Offset != nil {
+		v := *o.Offset
+		o.Offset = &v
+	}
+	if o.ConfirmationSentAt != nil {
+		v := *o.ConfirmationSentAt
+		o.ConfirmationSentAt = &v
+	}
+	return o
+}
+
+// Units returns the total quantity over all lines.
+func (o Order) Units() int {
+	n := 0
+	for _, l := range o.Lines {
+		n += l.Quantity
+	}
+	return n
+}

@@ -1,0 +1,134 @@
+package ecolaura
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits of product fields.
+const (
+	MaxNameLength        = 200
+	MaxDescriptionLength = 10_000
+	MaxCategoryLength    = 50
+	MaxStock             = 1_000_000_000
+)
+
+// Product is an item of the catalog.
+type Product struct {
+	ID          ID     `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Category is a slug: lower-case letters, digits and single hyphens.
+	Category string `json:"category"`
+	Price    Money  `json:"price"`
+	Stock    int    `json:"stock"`
+	// Metrics is nil when the product has no sustainability data.
+	Metrics *SustainabilityMetrics `json:"metrics,omitempty"`
+	// Score is the 0–100 sustainability score: computed from Metrics when
+	// they are present, otherwise the value it was given.
+	Score     int       `json:"score"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// Version increases by one with every stored change (catalog edit or
+	// stock movement); updates carry the version they were based on.
+	Version int64 `json:"version"`
+}
+
+// Clone returns a deep copy that shares no memory with p.
+func (p Product) Clone() Product {
+	if p.Metrics != nil {
+		m := p.Metrics.Clone()
+		p.Metrics = &m
+	}
+	return p
+}
+
+// ScoreBreakdown explains the product's score.
+func (p Product) ScoreBreakdown() Score {
+	if p.Metrics == nil {
+		return GivenScore(p.Score)
+	}
+	return ComputeScore(p.Category, *p.Metrics)
+}
+
+// Footprint returns the per-unit carbon footprint and whether it is known.
+func (p Product) Footprint() (CO2e, bool) {
+	if p.Metrics == nil {
+		return 0, false
+	}
+	return p.Metrics.CarbonFootprint, true
+}
+
+// ValidCategory reports whether s is a category slug: 1–50 characters of
+// a–z, 0–9 and single inner hyphens.
+func ValidCategory(s string) bool {
+	if s == "" || len(s) > MaxCategoryLength || s[0] == '-' || s[len(s)-1] == '-' || strings.Contains(s, "--") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Normalize trims the name, description and category, lower-cases the
+// category and canonicalises the metrics. It does not validate.
+func (p *Product) Normalize() {
+	p.Name = strings.TrimSpace(p.Name)
+	p.Description = strings.TrimSpace(p.Description)
+	p.Category = strings.ToLower(strings.TrimSpace(p.Category))
+	if p.Metrics != nil {
+		p.Metrics.Normalize()
+	}
+}
+
+// Validate checks every field of p except the ID, times and version, and
+// returns a *ValidationError listing all problems.
+func (p Product) Validate() error {
+	var v Validator
+	n := utf8.RuneCountInString(p.Name)
+	v.Check(utf8.ValidString(p.Name), "name", "must be valid UTF-8")
+	v.Check(n >= 1, "name", "must not be blank")
+	v.Check(n <= MaxNameLength, "name", "must be at most %d characters", MaxNameLength)
+	v.Check(utf8.ValidString(p.Description), "description", "must be valid UTF-8")
+	v.Check(utf8.RuneCountInString(p.Description) <= MaxDescriptionLength, "description", "must be at most %d characters", MaxDescriptionLength)
+	v.Check(ValidCategory(p.Category), "category", "must be a slug of lower-case letters, digits and hyphens (1-%d characters)", MaxCategoryLength)
+	v.Merge("price", p.Price.ValidatePrice())
+	v.Check(p.Stock >= 0, "stock", "must not be negative")
+	v.Check(p.Stock <= MaxStock, "stock", "must be at most %d", MaxStock)
+	v.Check(p.Score >= 0 && p.Score <= 100, "sustainability_score", "must be between 0 and 100")
+	if p.Metrics != nil {
+		v.Merge("", p.Metrics.Validate())
+	}
+	return v.Err()
+}
+
+// Rescore sets Score from the metrics when the product has them; a product
+// without metrics keeps the score it was given.
+func (p *Product) Rescore() {
+	if p.Metrics != nil {
+		p.Score = ComputeScore(p.Category, *p.Metrics).Value
+	}
+}
+
+// CategoryCount is a category with its number of products.
+type CategoryCount struct {
+	Category string `json:"category"`
+	Products int    `json:"products"`
+}
+
+// CategoryStats are aggregate sustainability figures for one category.
+type CategoryStats struct {
+	Category string `json:"category"`
+	Products int    `json:"products"`
+	// WithMetrics counts the products that have sustainability metrics.
+	WithMetrics int `json:"with_metrics"`
+	// AverageScore over all products of the category.
+	AverageScore float64 `json:"average_score"`
+	// AverageFootprint over the products with metrics (0 when none).
+	AverageFootprint CO2e `json:"average_footprint_g"`
+}

@@ -1,0 +1,158 @@
+package ecolaura
+
+import (
+	"math"
+	"strings"
+)
+
+// ProductSort is an order in which products can be listed. Every sort breaks
+// ties by ID in the same direction, so it is total and cursor pages are stable.
+type ProductSort string
+
+// The product sorts.
+const (
+	SortNewest       ProductSort = "newest"    // created_at desc, id desc (the default)
+	SortScore        ProductSort = "score"     // score desc, id desc
+	SortPriceAsc     ProductSort = "price"     // price asc, id asc
+	SortPriceDesc    ProductSort = "-price"    // price desc, id desc
+	SortFootprintAsc ProductSort = "footprint" // footprint asc, id asc; products without metrics last
+)
+
+// ProductSorts lists every sort.
+func ProductSorts() []ProductSort {
+	return []ProductSort{SortNewest, SortScore, SortPriceAsc, SortPriceDesc, SortFootprintAsc}
+}
+
+// Valid reports whether s is a known sort.
+func (s ProductSort) Valid() bool {
+	for _, k := range ProductSorts() {
+		if s == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Descending reports whether the sort (and its ID tie-break) runs high to low.
+func (s ProductSort) Descending() bool {
+	return s == SortNewest || s == SortScore || s == SortPriceDesc
+}
+
+// NoFootprintKey is the footprint sort key of products without metrics.
+const NoFootprintKey = math.MaxInt64
+
+// SortKey returns the integer key of p under sort s: creation time in Unix
+// nanoseconds, score, price in minor units, or footprint in grams
+// ([NoFootprintKey] when unknown). Together with the ID it positions p in a list.
+func (s ProductSort) SortKey(p Product) int64 {
+	switch s {
+	case SortScore:
+		return int64(p.Score)
+	case SortPriceAsc, SortPriceDesc:
+		return p.Price.Amount
+	case SortFootprintAsc:
+		if p.Metrics == nil {
+			return NoFootprintKey
+		}
+		return int64(p.Metrics.CarbonFootprint)
+	default:
+		return p.CreatedAt.UnixNano()
+	}
+}
+
+// Less reports whether a comes before b in sort s, comparing the key and then the ID.
+func (s ProductSort) Less(a, b ProductPosition) bool {
+	if a.Key != b.Key {
+		if s.Descending() {
+			return a.Key > b.Key
+		}
+		return a.Key < b.Key
+	}
+	if s.Descending() {
+		return a.ID > b.ID
+	}
+	return a.ID < b.ID
+}
+
+// ProductPosition is where a product stands in a sort: its key and ID. A
+// cursor is the position of the last item of the previous page.
+type ProductPosition struct {
+	Key int64
+	ID  ID
+}
+
+// ProductFilter selects products. Zero fields do not filter.
+type ProductFilter struct {
+	Category string
+	// Query matches case-insensitively as a substring of name or description.
+	Query    string
+	MinScore *int
+	// MaxFootprint keeps only products with metrics at or below it.
+	MaxFootprint  *CO2e
+	Recyclable    *bool
+	Biodegradable *bool
+	MinPrice      *int64 // minor units
+	MaxPrice      *int64 // minor units
+	InStock       bool
+}
+
+// Validate checks the filter's ranges.
+func (f ProductFilter) Validate() error {
+	var v Validator
+	if f.Category != "" {
+		v.Check(ValidCategory(f.Category), "category", "must be a category slug")
+	}
+	v.Check(len(f.Query) <= 200, "q", "must be at most 200 characters")
+	if f.MinScore != nil {
+		v.Check(*f.MinScore >= 0 && *f.MinScore <= 100, "min_score", "must be between 0 and 100")
+	}
+	if f.MaxFootprint != nil {
+		v.Check(*f.MaxFootprint >= 0, "max_footprint", "must not be negative")
+	}
+	if f.MinPrice != nil {
+		v.Check(*f.MinPrice >= 0, "min_price", "must not be negative")
+	}
+	if f.MaxPrice != nil {
+		v.Check(*f.MaxPrice >= 0, "max_price", "must not be negative")
+	}
+	if f.MinPrice != nil && f.MaxPrice != nil {
+		v.Check(*f.MinPrice <= *f.MaxPrice, "max_price", "must not be below min_price")
+	}
+	return v.Err()
+}
+
+// Match reports whether p passes every condition of f. Stores may use it as
+// the reference semantics of filtering.
+func (f ProductFilter) Match(p Product) bool {
+	if f.Category != "" && p.Category != f.Category {
+		return false
+	}
+	if f.MinScore != nil && p.Score < *f.MinScore {
+		return false
+	}
+	if f.MaxFootprint != nil && (p.Metrics == nil || p.Metrics.CarbonFootprint > *f.MaxFootprint) {
+		return false
+	}
+	if f.Recyclable != nil && (p.Metrics == nil || p.Metrics.Recyclable != *f.Recyclable) {
+		return false
+	}
+	if f.Biodegradable != nil && (p.Metrics == nil || p.Metrics.Biodegradable != *f.Biodegradable) {
+		return false
+	}
+	if f.MinPrice != nil && p.Price.Amount < *f.MinPrice {
+		return false
+	}
+	if f.MaxPrice != nil && p.Price.Amount > *f.MaxPrice {
+		return false
+	}
+	if f.InStock && p.Stock <= 0 {
+		return false
+	}
+	if f.Query != "" {
+		q := strings.ToLower(f.Query)
+		if !strings.Contains(strings.ToLower(p.Name), q) && !strings.Contains(strings.ToLower(p.Description), q) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,104 @@
+package ecolaura
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits of user fields and passwords.
+const (
+	MaxEmailLength    = 254
+	MaxUserNameLength = 150
+	MinPasswordBytes  = 10
+	MaxPasswordBytes  = 256
+)
+
+// User is an account of the shop.
+type User struct {
+	ID ID `json:"id"`
+	// Email is normalised (trimmed, lower-case) and unique.
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	// PasswordHash is a PHC string such as "$argon2id$v=19$m=19456,t=2,p=1$…".
+	PasswordHash string    `json:"-"`
+	Role         Role      `json:"role"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+	// Version increases with every stored change.
+	Version int64 `json:"version"`
+}
+
+// Principal returns the principal acting as u.
+func (u User) Principal() Principal { return Principal{UserID: u.ID, Role: u.Role} }
+
+// NormalizeEmail trims and lower-cases an address and checks that it is a
+// plain addr-spec ("name@example.org", no display name). It returns a
+// *ValidationError on field "email".
+func NormalizeEmail(s string) (string, error) {
+	e := strings.ToLower(strings.TrimSpace(s))
+	if e == "" {
+		return "", Invalid("email", "must not be blank")
+	}
+	if len(e) > MaxEmailLength {
+		return "", Invalid("email", "must be at most %d characters", MaxEmailLength)
+	}
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e || a.Name != "" || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
+		return "", Invalid("email", "must be a valid email address")
+	}
+	return e, nil
+}
+
+// ValidateUserName checks a display name (1–150 characters after trimming).
+func ValidateUserName(name string) error {
+	n := utf8.RuneCountInString(strings.TrimSpace(name))
+	var v Validator
+	v.Check(utf8.ValidString(name), "name", "must be valid UTF-8")
+	v.Check(n >= 1, "name", "must not be blank")
+	v.Check(n <= MaxUserNameLength, "name", "must be at most %d characters", MaxUserNameLength)
+	return v.Err()
+}
+
+// ValidatePassword applies the password policy: 10–256 bytes and not equal to
+// the (normalised) email address.
+func ValidatePassword(password, email string) error {
+	var v Validator
+	v.Check(len(password) >= MinPasswordBytes, "password", "must be at least %d characters", MinPasswordBytes)
+	v.Check(len(password) <= MaxPasswordBytes, "password", "must be at most %d bytes", MaxPasswordBytes)
+	if email != "" {
+		v.Check(!strings.EqualFold(strings.TrimSpace(password), email), "password", "must not be the email address")
+	}
+	return v.Err()
+}
+
+// RefreshToken is the stored form of an opaque refresh token: only its hash is
+// kept. Tokens issued by rotation share a FamilyID with the one they replace.
+type RefreshToken struct {
+	ID       ID
+	FamilyID ID
+	UserID   ID
+	// Hash is the hex SHA-256 of the opaque token.
+	Hash      string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	// UsedAt is set when the token was exchanged for a new one.
+	UsedAt *time.Time
+	// RevokedAt is set when the token (or its family, or all of the user's
+	// tokens) was revoked.
+	RevokedAt *time.Time
+}
+
+// Clone returns a deep copy.
+func (t RefreshToken) Clone() RefreshToken {
+	if t.UsedAt != nil {
+		v := *t.UsedAt
+		t.UsedAt = &v
+	}
+	if t.RevokedAt != nil {
+		v := *t.RevokedAt
+		t.RevokedAt = &v
+	}
+	return t
+}
