@@ -133,15 +133,15 @@ func parseDecimal(s string, exp int) (int64, error) {
 	if digits == "" {
 		return 0, nil
 	}
-	if len(digits) > 18 {
+	if len(digits) > 19 {
 		return 0, fmt.Errorf("is too large")
+	}
+	if neg {
+		digits = "-" + digits
 	}
 	v, err := strconv.ParseInt(digits, 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("is too large")
-	}
-	if neg {
-		v = -v
 	}
 	return v, nil
 }
