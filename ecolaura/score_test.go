@@ -39,8 +39,8 @@ func TestComputeScore(t *testing.T) {
 		},
 		{
 			name: "worst", category: "electronics",
-			m:    ecolaura.SustainabilityMetrics{CarbonFootprint: 80_000},
-			want: 0,
+			m:      ecolaura.SustainabilityMetrics{CarbonFootprint: 80_000},
+			want:   0,
 			points: map[string]int{"footprint": 0, "recyclable": 0, "biodegradable": 0, "recycled_content": 0, "certifications": 0},
 		},
 		{
