@@ -1,0 +1,116 @@
+package archtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	require.True(t, ok)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+func listPackages(t *testing.T) []Package {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-e", "-json", "./...")
+	cmd.Dir = moduleRoot(t)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "go list: %s", stderr.String())
+	dec := json.NewDecoder(bytes.NewReader(out))
+	var pkgs []Package
+	for {
+		var p Package
+		err := dec.Decode(&p)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		pkgs = append(pkgs, p)
+	}
+	require.NotEmpty(t, pkgs)
+	return pkgs
+}
+
+func TestModuleFollowsTheDependencyRule(t *testing.T) {
+	pkgs := listPackages(t)
+	var sawDomain, sawPorts bool
+	for _, p := range pkgs {
+		sawDomain = sawDomain || p.ImportPath == Module+"/ecolaura"
+		sawPorts = sawPorts || p.ImportPath == Module+"/ports"
+	}
+	require.True(t, sawDomain && sawPorts, "go list must see the domain and ports packages")
+	for _, v := range Check(pkgs) {
+		t.Error(v)
+	}
+}
+
+func TestCheckReportsEachKindOfViolation(t *testing.T) {
+	m := Module
+	tests := []struct {
+		name string
+		pkg  Package
+		want []string
+	}{
+		{
+			name: "domain importing a third-party module",
+			pkg:  Package{ImportPath: m + "/ecolaura", Imports: []string{"fmt", "github.com/google/uuid"}},
+			want: []string{m + "/ecolaura imports github.com/google/uuid: the domain package may import only the standard library"},
+		},
+		{
+			name: "ports importing an adapter",
+			pkg:  Package{ImportPath: m + "/ports", Imports: []string{m + "/ecolaura", m + "/adapters/memory"}},
+			want: []string{m + "/ports imports " + m + "/adapters/memory: ports may import only the domain package and the standard library"},
+		},
+		{
+			name: "service importing an adapter",
+			pkg:  Package{ImportPath: m + "/ecolaura/catalog", Imports: []string{m + "/ports", m + "/adapters/postgres"}},
+			want: []string{m + "/ecolaura/catalog imports " + m + "/adapters/postgres: services must not import adapters (only ecolaura/shop may wire adapters/memory and adapters/system)"},
+		},
+		{
+			name: "service depending on Fiber transitively",
+			pkg:  Package{ImportPath: m + "/ecolaura/orders", Deps: []string{"github.com/gofiber/fiber/v2"}},
+			want: []string{m + "/ecolaura/orders imports github.com/gofiber/fiber/v2: the core must not depend on infrastructure libraries (directly or transitively)"},
+		},
+		{
+			name: "shop wiring memory is allowed",
+			pkg:  Package{ImportPath: m + "/ecolaura/shop", Imports: []string{m + "/adapters/memory", m + "/adapters/system"}},
+		},
+		{
+			name: "shop wiring postgres is not",
+			pkg:  Package{ImportPath: m + "/ecolaura/shop", Imports: []string{m + "/adapters/postgres"}},
+			want: []string{m + "/ecolaura/shop imports " + m + "/adapters/postgres: services must not import adapters (only ecolaura/shop may wire adapters/memory and adapters/system)"},
+		},
+		{
+			name: "adapters importing each other",
+			pkg:  Package{ImportPath: m + "/adapters/redis", Imports: []string{m + "/adapters/memory"}},
+			want: []string{m + "/adapters/redis imports " + m + "/adapters/memory: adapters must not import each other"},
+		},
+		{
+			name: "porttest may use the system adapter",
+			pkg:  Package{ImportPath: m + "/adapters/porttest", Imports: []string{m + "/adapters/system"}},
+		},
+		{
+			name: "importing cmd",
+			pkg:  Package{ImportPath: m + "/adapters/httpapi", Imports: []string{m + "/cmd/ecolaura"}},
+			want: []string{m + "/adapters/httpapi imports " + m + "/cmd/ecolaura: nothing may import cmd"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, Check([]Package{tt.pkg}))
+		})
+	}
+}
