@@ -1,0 +1,357 @@
+// Package catalog is the product catalog service of the Ecolaura SDK: create,
+// update, replace and delete products (staff only), and read them — one by
+// one, as filtered and sorted pages (cursor or numbered), and by category.
+//
+// The service enforces authorization (every use case takes the acting
+// [ecolaura.Principal]) and the domain's validation rules, computes the
+// sustainability score of products with metrics, and uses optimistic
+// concurrency (product versions) for every edit. It depends only on the
+// domain and the ports: wire it over any [ports.Database], typically one
+// wrapped by package productcache.
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// DefaultUpdateRetries is how often [Service.Update] retries its
+// read-modify-write after losing a race to a concurrent edit when no expected
+// version was given.
+const DefaultUpdateRetries = 5
+
+// Config holds the dependencies and settings of a [Service]. Build it with
+// [Option]s passed to [New].
+type Config struct {
+	// Clock stamps created and updated times. Required.
+	Clock ports.Clock
+	// IDs generates product IDs. Required.
+	IDs ports.IDGenerator
+	// Logger receives diagnostic messages; nil discards them.
+	Logger *slog.Logger
+	// DefaultCurrency is used for prices given without a currency.
+	DefaultCurrency ecolaura.Currency
+	// UpdateRetries bounds the retries of an unconditional Update (0–100).
+	UpdateRetries int
+}
+
+// Validate reports missing dependencies and out-of-range settings as a
+// *ecolaura.ValidationError.
+func (c Config) Validate() error {
+	var v ecolaura.Validator
+	v.Check(c.Clock != nil, "clock", "is required (use catalog.WithClock)")
+	v.Check(c.IDs != nil, "ids", "is required (use catalog.WithIDs)")
+	v.Check(c.DefaultCurrency.Valid(), "default_currency", "unsupported currency %q", string(c.DefaultCurrency))
+	v.Check(c.UpdateRetries >= 0 && c.UpdateRetries <= 100, "update_retries", "must be between 0 and 100")
+	return v.Err()
+}
+
+// Option configures a [Service].
+type Option func(*Config)
+
+// WithClock sets the clock (required).
+func WithClock(c ports.Clock) Option { return func(cfg *Config) { cfg.Clock = c } }
+
+// WithIDs sets the product ID generator (required).
+func WithIDs(g ports.IDGenerator) Option { return func(cfg *Config) { cfg.IDs = g } }
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(cfg *Config) { cfg.Logger = l } }
+
+// WithDefaultCurrency sets the currency of prices given without one
+// (default EUR).
+func WithDefaultCurrency(c ecolaura.Currency) Option {
+	return func(cfg *Config) { cfg.DefaultCurrency = c }
+}
+
+// WithUpdateRetries sets how often an unconditional Update retries after a
+// version conflict (default [DefaultUpdateRetries]).
+func WithUpdateRetries(n int) Option { return func(cfg *Config) { cfg.UpdateRetries = n } }
+
+// Service runs the catalog use cases. It is safe for concurrent use.
+type Service struct {
+	db  ports.Database
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns a catalog service over db. It returns a *ecolaura.ValidationError
+// when db is nil or the configuration is incomplete (clock and ID generator
+// are required).
+func New(db ports.Database, opts ...Option) (*Service, error) {
+	cfg := Config{DefaultCurrency: ecolaura.DefaultCurrency, UpdateRetries: DefaultUpdateRetries}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	var v ecolaura.Validator
+	v.Check(db != nil, "database", "is required")
+	v.Merge("", cfg.Validate())
+	if err := v.Err(); err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Service{db: db, cfg: cfg, log: log.With("service", "catalog")}, nil
+}
+
+// DefaultCurrency returns the currency used for prices given without one.
+func (s *Service) DefaultCurrency() ecolaura.Currency { return s.cfg.DefaultCurrency }
+
+// ProductInput is the editable content of a product, for [Service.Create]
+// and [Service.Replace].
+type ProductInput struct {
+	Name        string
+	Description string
+	Category    string
+	// Price; an empty currency means the service's default currency.
+	Price ecolaura.Money
+	Stock int
+	// Metrics, when set, determine the score (Score is then ignored).
+	Metrics *ecolaura.SustainabilityMetrics
+	// Score is kept only for a product without metrics.
+	Score int
+}
+
+// apply writes the input onto p (a deep copy of the metrics).
+func (in ProductInput) apply(p *ecolaura.Product) {
+	p.Name, p.Description, p.Category = in.Name, in.Description, in.Category
+	p.Price, p.Stock, p.Score = in.Price, in.Stock, in.Score
+	p.Metrics = nil
+	if in.Metrics != nil {
+		m := in.Metrics.Clone()
+		p.Metrics = &m
+	}
+}
+
+// prepare fills defaults, normalises, validates and scores p.
+func (s *Service) prepare(p *ecolaura.Product) error {
+	if p.Price.Currency == "" {
+		p.Price.Currency = s.cfg.DefaultCurrency
+	}
+	p.Normalize()
+	if p.Metrics != nil {
+		// The given score is irrelevant for products with metrics: score it
+		// first so an out-of-range given value is not reported.
+		p.Rescore()
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	p.Rescore()
+	return nil
+}
+
+// Create adds a product and returns it as stored (ID, times, Version 1 and
+// the computed score set). Errors: ErrUnauthenticated, ErrForbidden (not
+// staff); *ValidationError (ErrInvalid); ErrConflict if the generated ID
+// collides.
+func (s *Service) Create(ctx context.Context, actor ecolaura.Principal, in ProductInput) (ecolaura.Product, error) {
+	if err := actor.RequireStaff(); err != nil {
+		return ecolaura.Product{}, fmt.Errorf("create product: %w", err)
+	}
+	var p ecolaura.Product
+	in.apply(&p)
+	if err := s.prepare(&p); err != nil {
+		return ecolaura.Product{}, fmt.Errorf("create product: %w", err)
+	}
+	now := s.cfg.Clock.Now()
+	p.ID, p.CreatedAt, p.UpdatedAt, p.Version = s.cfg.IDs.NewID(), now, now, 1
+	if err := s.db.Products().Create(ctx, p); err != nil {
+		return ecolaura.Product{}, fmt.Errorf("create product: %w", err)
+	}
+	s.log.InfoContext(ctx, "product created", "id", p.ID, "actor", actor.UserID)
+	return p, nil
+}
+
+// Patch is a partial update: nil fields are left unchanged.
+type Patch struct {
+	Name        *string
+	Description *string
+	Category    *string
+	// Price; an empty currency keeps the product's current currency.
+	Price *ecolaura.Money
+	Stock *int
+	// Metrics replaces the whole metrics object.
+	Metrics *ecolaura.SustainabilityMetrics
+	// ClearMetrics removes the metrics (the product keeps its current score
+	// unless Score is set). It cannot be combined with Metrics.
+	ClearMetrics bool
+	// Score is kept only for a product without metrics.
+	Score *int
+	// ExpectedVersion, when set, makes the update conditional: it fails with
+	// ErrConflict unless the stored product has this version.
+	ExpectedVersion *int64
+}
+
+// empty reports whether the patch changes nothing.
+func (pt Patch) empty() bool {
+	return pt.Name == nil && pt.Description == nil && pt.Category == nil && pt.Price == nil &&
+		pt.Stock == nil && pt.Metrics == nil && !pt.ClearMetrics && pt.Score == nil
+}
+
+func (pt Patch) apply(p *ecolaura.Product) {
+	if pt.Name != nil {
+		p.Name = *pt.Name
+	}
+	if pt.Description != nil {
+		p.Description = *pt.Description
+	}
+	if pt.Category != nil {
+		p.Category = *pt.Category
+	}
+	if pt.Price != nil {
+		cur := p.Price.Currency
+		p.Price = *pt.Price
+		if p.Price.Currency == "" {
+			p.Price.Currency = cur
+		}
+	}
+	if pt.Stock != nil {
+		p.Stock = *pt.Stock
+	}
+	if pt.ClearMetrics {
+		p.Metrics = nil
+	}
+	if pt.Metrics != nil {
+		m := pt.Metrics.Clone()
+		p.Metrics = &m
+	}
+	if pt.Score != nil {
+		p.Score = *pt.Score
+	}
+}
+
+// Update applies a partial change and returns the stored product. With
+// ExpectedVersion it is a compare-and-set; without it, it re-reads and retries
+// a few times when a concurrent edit wins. An empty patch returns the product
+// unchanged. Errors: ErrUnauthenticated, ErrForbidden (not staff);
+// ErrNotFound; *ValidationError (ErrInvalid); ErrConflict (version mismatch,
+// or still losing races after the retries).
+func (s *Service) Update(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, patch Patch) (ecolaura.Product, error) {
+	if err := actor.RequireStaff(); err != nil {
+		return ecolaura.Product{}, fmt.Errorf("update product %s: %w", id, err)
+	}
+	if patch.ClearMetrics && patch.Metrics != nil {
+		return ecolaura.Product{}, fmt.Errorf("update product %s: %w", id,
+			ecolaura.Invalid("metrics", "cannot be set and cleared at once"))
+	}
+	if err := validateExpected(patch.ExpectedVersion); err != nil {
+		return ecolaura.Product{}, fmt.Errorf("update product %s: %w", id, err)
+	}
+	p, err := s.edit(ctx, id, patch.ExpectedVersion, !patch.empty(), func(p *ecolaura.Product) { patch.apply(p) })
+	if err != nil {
+		return ecolaura.Product{}, fmt.Errorf("update product %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// Replacement is the full new content of a product for [Service.Replace].
+type Replacement struct {
+	ProductInput
+	// ExpectedVersion, when set, makes the replacement conditional (see
+	// [Patch.ExpectedVersion]).
+	ExpectedVersion *int64
+}
+
+// Replace overwrites every editable field of the product (PUT semantics; the
+// ID and creation time are kept) and returns the stored product. Errors:
+// ErrUnauthenticated, ErrForbidden (not staff); ErrNotFound;
+// *ValidationError (ErrInvalid); ErrConflict.
+func (s *Service) Replace(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, r Replacement) (ecolaura.Product, error) {
+	if err := actor.RequireStaff(); err != nil {
+		return ecolaura.Product{}, fmt.Errorf("replace product %s: %w", id, err)
+	}
+	if err := validateExpected(r.ExpectedVersion); err != nil {
+		return ecolaura.Product{}, fmt.Errorf("replace product %s: %w", id, err)
+	}
+	p, err := s.edit(ctx, id, r.ExpectedVersion, true, func(p *ecolaura.Product) { r.ProductInput.apply(p) })
+	if err != nil {
+		return ecolaura.Product{}, fmt.Errorf("replace product %s: %w", id, err)
+	}
+	return p, nil
+}
+
+func validateExpected(v *int64) error {
+	if v != nil && *v < 1 {
+		return ecolaura.Invalid("version", "must be at least 1")
+	}
+	return nil
+}
+
+// edit runs a read-modify-write of one product.
+func (s *Service) edit(ctx context.Context, id ecolaura.ID, expected *int64, write bool, change func(*ecolaura.Product)) (ecolaura.Product, error) {
+	store := s.db.Products()
+	for attempt := 0; ; attempt++ {
+		cur, err := store.Get(ctx, id)
+		if err != nil {
+			return ecolaura.Product{}, err
+		}
+		if expected != nil && cur.Version != *expected {
+			return ecolaura.Product{}, fmt.Errorf("version %d is stale, current is %d: %w", *expected, cur.Version, ecolaura.ErrConflict)
+		}
+		if !write {
+			return cur, nil
+		}
+		next := cur.Clone()
+		change(&next)
+		if err := s.prepare(&next); err != nil {
+			return ecolaura.Product{}, err
+		}
+		next.UpdatedAt = s.cfg.Clock.Now()
+		stored, err := store.Update(ctx, next)
+		switch {
+		case err == nil:
+			s.log.InfoContext(ctx, "product updated", "id", id, "version", stored.Version)
+			return stored, nil
+		case errors.Is(err, ecolaura.ErrConflict) && expected == nil && attempt < s.cfg.UpdateRetries:
+			s.log.DebugContext(ctx, "product update lost a race, retrying", "id", id, "attempt", attempt+1)
+			continue
+		default:
+			return ecolaura.Product{}, err
+		}
+	}
+}
+
+// Delete removes a product. Errors: ErrUnauthenticated, ErrForbidden (not
+// staff); ErrNotFound.
+func (s *Service) Delete(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) error {
+	if err := actor.RequireStaff(); err != nil {
+		return fmt.Errorf("delete product %s: %w", id, err)
+	}
+	if err := s.db.Products().Delete(ctx, id); err != nil {
+		return fmt.Errorf("delete product %s: %w", id, err)
+	}
+	s.log.InfoContext(ctx, "product deleted", "id", id, "actor", actor.UserID)
+	return nil
+}
+
+// Get returns one product. Anyone, including anonymous callers, may read the
+// catalog. Errors: ErrNotFound (also for an empty ID).
+func (s *Service) Get(ctx context.Context, _ ecolaura.Principal, id ecolaura.ID) (ecolaura.Product, error) {
+	if id == "" {
+		return ecolaura.Product{}, fmt.Errorf("get product: empty id: %w", ecolaura.ErrNotFound)
+	}
+	p, err := s.db.Products().Get(ctx, id)
+	if err != nil {
+		return ecolaura.Product{}, fmt.Errorf("get product %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// Categories returns every category that has products, with counts, ordered
+// by slug. Anyone may call it. It returns only infrastructure errors.
+func (s *Service) Categories(ctx context.Context, _ ecolaura.Principal) ([]ecolaura.CategoryCount, error) {
+	cs, err := s.db.Products().Categories(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list categories: %w", err)
+	}
+	return cs, nil
+}

@@ -1,0 +1,221 @@
+package productcache
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strconv"
+	"sync"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// plan is what a committed write makes stale: the products whose fences are
+// bumped and entries deleted, and whether the generation is bumped.
+type plan struct {
+	ids  map[ecolaura.ID]struct{}
+	bump bool
+}
+
+func (p plan) empty() bool { return len(p.ids) == 0 && !p.bump }
+
+func (p *plan) add(id ecolaura.ID, bump bool) {
+	if p.ids == nil {
+		p.ids = make(map[ecolaura.ID]struct{})
+	}
+	p.ids[id] = struct{}{}
+	p.bump = p.bump || bump
+}
+
+func (p *plan) merge(o plan) {
+	if len(o.ids) > 0 && p.ids == nil {
+		p.ids = make(map[ecolaura.ID]struct{}, len(o.ids))
+	}
+	maps.Copy(p.ids, o.ids)
+	p.bump = p.bump || o.bump
+}
+
+// catalogEdit is the plan of a create, update or delete of id.
+func catalogEdit(id ecolaura.ID) plan {
+	var p plan
+	p.add(id, true)
+	return p
+}
+
+// crossesZero reports whether a stock change alters in-stock membership.
+func crossesZero(before, after int) bool { return (before > 0) != (after > 0) }
+
+// invalidate applies p after a commit. It never fails: an invalidation the
+// cache refuses is kept and retried before this process reads the cache
+// again (see ready).
+func (d *Database) invalidate(ctx context.Context, p plan) {
+	// Invalidate even when the caller's context ends right after its commit.
+	ctx = context.WithoutCancel(ctx)
+	d.pendingMu.Lock()
+	p.merge(d.pending)
+	d.pending = plan{}
+	d.hasPend.Store(false)
+	d.pendingMu.Unlock()
+	if p.empty() {
+		return
+	}
+	if err := d.apply(ctx, p); err != nil {
+		d.cacheErr(ctx, "invalidate", err)
+		d.pendingMu.Lock()
+		d.pending.merge(p)
+		d.hasPend.Store(true)
+		d.pendingMu.Unlock()
+		return
+	}
+	d.cacheOK(ctx)
+	d.stats.invalidations.Add(1)
+}
+
+// ready retries pending invalidations and reports whether the cache may be
+// read. While an invalidation of this process is pending, reads bypass the
+// cache.
+func (d *Database) ready(ctx context.Context) bool {
+	if !d.hasPend.Load() {
+		return true
+	}
+	d.invalidate(ctx, plan{})
+	return !d.hasPend.Load()
+}
+
+// apply bumps the fences, deletes the entries and bumps the generation. The
+// fence bump comes first: once it is done no reader accepts the old entry,
+// whatever happens to the deletion.
+func (d *Database) apply(ctx context.Context, p plan) error {
+	keys := make([]string, 0, len(p.ids))
+	for id := range p.ids {
+		if _, err := d.cache.Incr(ctx, d.fenceKey(id)); err != nil {
+			return fmt.Errorf("bump fence of %s: %w", id, err)
+		}
+		keys = append(keys, d.productKey(id))
+	}
+	if len(keys) > 0 {
+		if err := d.cache.Delete(ctx, keys...); err != nil {
+			return fmt.Errorf("delete product entries: %w", err)
+		}
+	}
+	if p.bump {
+		n, err := d.cache.Incr(ctx, d.genKey())
+		if err != nil {
+			return fmt.Errorf("bump generation: %w", err)
+		}
+		if n == 1 {
+			// The counter was missing (evicted): do not restart at a value
+			// that may have been used before.
+			if err := d.cache.Set(ctx, d.genKey(), []byte(strconv.FormatInt(seed(), 10)), 0); err != nil {
+				return fmt.Errorf("seed generation: %w", err)
+			}
+		}
+		d.stats.bumps.Add(1)
+	}
+	return nil
+}
+
+// ---- recording writes inside a transaction ----
+
+type change struct {
+	catalog       bool
+	stock         bool
+	before, after int
+}
+
+// recorder collects the product writes of one transaction attempt.
+type recorder struct {
+	mu sync.Mutex
+	m  map[ecolaura.ID]*change
+}
+
+func newRecorder() *recorder { return &recorder{m: make(map[ecolaura.ID]*change)} }
+
+func (r *recorder) get(id ecolaura.ID) *change {
+	c := r.m[id]
+	if c == nil {
+		c = &change{}
+		r.m[id] = c
+	}
+	return c
+}
+
+func (r *recorder) catalogEdit(id ecolaura.ID) {
+	r.mu.Lock()
+	r.get(id).catalog = true
+	r.mu.Unlock()
+}
+
+func (r *recorder) stockMoved(id ecolaura.ID, before, after int) {
+	r.mu.Lock()
+	c := r.get(id)
+	if !c.stock {
+		c.stock, c.before = true, before
+	}
+	c.after = after
+	r.mu.Unlock()
+}
+
+func (r *recorder) plan() plan {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var p plan
+	for id, c := range r.m {
+		p.add(id, c.catalog || (c.stock && crossesZero(c.before, c.after)))
+	}
+	return p
+}
+
+// recordingTx hands out a product store that records writes.
+type recordingTx struct {
+	ports.Tx
+	rec *recorder
+}
+
+func (t recordingTx) Products() ports.ProductStore {
+	return recordingStore{ProductStore: t.Tx.Products(), rec: t.rec}
+}
+
+// recordingStore passes every call to the transaction's store and records
+// the writes that may have happened. Reads inside a transaction are never
+// cached: they must see the transaction's own writes.
+type recordingStore struct {
+	ports.ProductStore
+	rec *recorder
+}
+
+func (s recordingStore) Create(ctx context.Context, p ecolaura.Product) error {
+	err := s.ProductStore.Create(ctx, p)
+	if outcomeMayHaveCommitted(err) {
+		s.rec.catalogEdit(p.ID)
+	}
+	return err
+}
+
+func (s recordingStore) Update(ctx context.Context, p ecolaura.Product) (ecolaura.Product, error) {
+	out, err := s.ProductStore.Update(ctx, p)
+	if outcomeMayHaveCommitted(err) {
+		s.rec.catalogEdit(p.ID)
+	}
+	return out, err
+}
+
+func (s recordingStore) Delete(ctx context.Context, id ecolaura.ID) error {
+	err := s.ProductStore.Delete(ctx, id)
+	if outcomeMayHaveCommitted(err) {
+		s.rec.catalogEdit(id)
+	}
+	return err
+}
+
+func (s recordingStore) AdjustStock(ctx context.Context, adj ports.StockAdjustment) (ecolaura.Product, error) {
+	out, err := s.ProductStore.AdjustStock(ctx, adj)
+	switch {
+	case err == nil:
+		s.rec.stockMoved(adj.ProductID, out.Stock-adj.Delta, out.Stock)
+	case outcomeMayHaveCommitted(err):
+		s.rec.catalogEdit(adj.ProductID) // unknown outcome: invalidate everything it could touch
+	}
+	return out, err
+}

@@ -1,0 +1,179 @@
+// Package sustainability is the sustainability service of the Ecolaura SDK:
+// the explained score of a product, greener alternatives to it, and average
+// figures per category. It reads the catalog through a [ports.ProductStore]
+// (typically the cached one of package productcache) and changes nothing.
+// Every call is a public read of the catalog, so none takes a principal.
+package sustainability
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// Limits of [Service.Alternatives].
+const (
+	DefaultAlternatives = 5
+	MaxAlternatives     = 50
+)
+
+// scanPage is the page size used while scanning a category.
+const scanPage = 100
+
+// Service answers sustainability questions about the catalog. It is safe for
+// concurrent use.
+type Service struct {
+	products ports.ProductStore
+}
+
+// New returns a service reading products from store. It returns a
+// *ecolaura.ValidationError when store is nil.
+func New(store ports.ProductStore) (*Service, error) {
+	if store == nil {
+		return nil, fmt.Errorf("sustainability: %w", ecolaura.Invalid("products", "is required"))
+	}
+	return &Service{products: store}, nil
+}
+
+// Breakdown returns the product's score with its explained components (a
+// product without metrics gets its given value and no components). Errors:
+// ErrNotFound.
+func (s *Service) Breakdown(ctx context.Context, id ecolaura.ID) (ecolaura.Score, error) {
+	p, err := s.products.Get(ctx, id)
+	if err != nil {
+		return ecolaura.Score{}, fmt.Errorf("score breakdown of %s: %w", id, err)
+	}
+	return p.ScoreBreakdown(), nil
+}
+
+// Alternative is a greener product than the one asked about.
+type Alternative struct {
+	Product ecolaura.Product
+	// ScoreGain is the alternative's score minus the product's (may be
+	// negative or zero when it wins on footprint alone).
+	ScoreGain int
+	// FootprintSaving is the product's per-unit footprint minus the
+	// alternative's; meaningful only when FootprintKnown.
+	FootprintSaving ecolaura.CO2e
+	// FootprintKnown reports whether both footprints are known.
+	FootprintKnown bool
+}
+
+// Alternatives returns up to limit products of the same category that have
+// a lower footprint or a higher score than the product, best first (score
+// descending, then footprint ascending with unknown footprints last, then
+// ID), never the product itself. limit 0 means [DefaultAlternatives].
+// Errors: ErrNotFound; *ValidationError on field "limit" (below 0 or above
+// [MaxAlternatives]).
+func (s *Service) Alternatives(ctx context.Context, id ecolaura.ID, limit int) ([]Alternative, error) {
+	if limit == 0 {
+		limit = DefaultAlternatives
+	}
+	if limit < 0 || limit > MaxAlternatives {
+		return nil, fmt.Errorf("alternatives of %s: %w", id, ecolaura.Invalid("limit", "must be between 1 and %d", MaxAlternatives))
+	}
+	p, err := s.products.Get(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("alternatives of %s: %w", id, err)
+	}
+	// The alternatives are the union of two sets, each scanned in score
+	// order: higher score, and (when the footprint is known) lower
+	// footprint. The best `limit` of the union are among the best `limit`
+	// of each set, so two short scans suffice.
+	higher := p.Score + 1
+	sets := []ecolaura.ProductFilter{}
+	if higher <= 100 {
+		sets = append(sets, ecolaura.ProductFilter{Category: p.Category, MinScore: &higher})
+	}
+	if fp, ok := p.Footprint(); ok && fp > 0 {
+		lower := fp - 1
+		sets = append(sets, ecolaura.ProductFilter{Category: p.Category, MaxFootprint: &lower})
+	}
+	seen := map[ecolaura.ID]bool{p.ID: true}
+	var cands []ecolaura.Product
+	for _, f := range sets {
+		top, err := s.top(ctx, f, limit)
+		if err != nil {
+			return nil, fmt.Errorf("alternatives of %s: %w", id, err)
+		}
+		for _, c := range top {
+			if !seen[c.ID] {
+				seen[c.ID] = true
+				cands = append(cands, c)
+			}
+		}
+	}
+	slices.SortFunc(cands, better)
+	if len(cands) > limit {
+		cands = cands[:limit]
+	}
+	out := make([]Alternative, 0, len(cands))
+	for _, c := range cands {
+		a := Alternative{Product: c, ScoreGain: c.Score - p.Score}
+		pf, pok := p.Footprint()
+		cf, cok := c.Footprint()
+		if pok && cok {
+			a.FootprintKnown, a.FootprintSaving = true, pf-cf
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// better orders products best first: score desc, footprint asc (unknown
+// last), then ID.
+func better(a, b ecolaura.Product) int {
+	if c := cmp.Compare(b.Score, a.Score); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(ecolaura.SortFootprintAsc.SortKey(a), ecolaura.SortFootprintAsc.SortKey(b)); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
+}
+
+// top returns the best n products matching f in [better] order: it scans in
+// score order until n products are collected and the score level of the
+// last one is complete (ties are then ordered by footprint).
+func (s *Service) top(ctx context.Context, f ecolaura.ProductFilter, n int) ([]ecolaura.Product, error) {
+	var out []ecolaura.Product
+	q := ports.ProductQuery{Filter: f, Sort: ecolaura.SortScore, Limit: scanPage}
+	for {
+		page, err := s.products.List(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range page.Items {
+			if len(out) >= n && p.Score < out[len(out)-1].Score {
+				slices.SortFunc(out, better)
+				return out[:n], nil
+			}
+			out = append(out, p)
+		}
+		if !page.HasMore || len(page.Items) == 0 {
+			break
+		}
+		last := page.Items[len(page.Items)-1]
+		q.After = &ecolaura.ProductPosition{Key: q.Sort.SortKey(last), ID: last.ID}
+	}
+	slices.SortFunc(out, better)
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out, nil
+}
+
+// CategoryAverages returns the aggregate figures of every category (product
+// count, products with metrics, average score and footprint), ordered by
+// slug. It returns only infrastructure errors.
+func (s *Service) CategoryAverages(ctx context.Context) ([]ecolaura.CategoryStats, error) {
+	st, err := s.products.CategoryStats(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("category averages: %w", err)
+	}
+	return st, nil
+}
