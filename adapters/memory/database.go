@@ -1,0 +1,350 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/btree"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// btreeDegree is the degree of every B-tree: nodes of up to 63 items keep
+// trees shallow (four levels at a million entries) and copy-on-write cheap.
+const btreeDegree = 32
+
+func newTree[T any](less func(a, b T) bool) *btree.BTreeG[T] {
+	return btree.NewG(btreeDegree, less)
+}
+
+// errNestedTx is returned when Do is called, or a store of the Database is
+// written, from inside a transaction of the same Database (it would deadlock).
+var errNestedTx = errors.New("memory: nested transaction: use the stores of the Tx inside Do")
+
+// errTxDone is returned when a Tx is used after its Do returned.
+var errTxDone = errors.New("memory: transaction already finished")
+
+// Option configures a [Database].
+type Option func(*Database)
+
+// WithJobRunner makes the Database hand every job committed through
+// tx.Jobs() to r. Without a runner committed jobs are dropped (and counted,
+// see [Database.DroppedJobs]).
+func WithJobRunner(r *JobRunner) Option { return func(db *Database) { db.runner = r } }
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(db *Database) {
+		if l != nil {
+			db.log = l
+		}
+	}
+}
+
+// Database is the in-memory [ports.Database]. It is safe for concurrent use;
+// see the package documentation for the design. The zero value is not
+// usable: call [NewDatabase].
+type Database struct {
+	snap    atomic.Pointer[snapshot]
+	writer  chan struct{} // writer lock: a semaphore of one, context-aware
+	runner  *JobRunner
+	log     *slog.Logger
+	dropped atomic.Int64
+}
+
+var _ ports.Database = (*Database)(nil)
+
+// NewDatabase returns an empty database.
+func NewDatabase(opts ...Option) *Database {
+	db := &Database{
+		writer: make(chan struct{}, 1),
+		log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(db)
+		}
+	}
+	db.snap.Store(newSnapshot())
+	return db
+}
+
+// Products returns the product store; each call on it is atomic on its own.
+func (db *Database) Products() ports.ProductStore { return productStore{db: db} }
+
+// Orders returns the order store; each call on it is atomic on its own.
+func (db *Database) Orders() ports.OrderStore { return orderStore{db: db} }
+
+// Users returns the user store; each call on it is atomic on its own.
+func (db *Database) Users() ports.UserStore { return userStore{db: db} }
+
+// RefreshTokens returns the refresh-token store; each call on it is atomic on
+// its own.
+func (db *Database) RefreshTokens() ports.RefreshTokenStore { return tokenStore{db: db} }
+
+// Ping reports whether the database is usable: always, unless ctx is done.
+func (db *Database) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory: ping: %w", err)
+	}
+	return nil
+}
+
+// DroppedJobs returns how many committed jobs were dropped because the
+// Database has no [JobRunner].
+func (db *Database) DroppedJobs() int64 { return db.dropped.Load() }
+
+type txKey struct{}
+
+// Do runs fn in one serializable transaction (see [ports.UnitOfWork]). When
+// fn returns nil its writes are published atomically and its jobs handed to
+// the runner; when fn returns an error or panics nothing of it is kept (a
+// panic is re-raised after the rollback). Do returns fn's error unchanged,
+// or a wrapped ctx error when ctx ends before the transaction can start.
+// Calling Do again inside fn returns an error instead of deadlocking.
+func (db *Database) Do(ctx context.Context, fn func(ctx context.Context, tx ports.Tx) error) error {
+	if fn == nil {
+		return ecolaura.Invalid("fn", "must not be nil")
+	}
+	if owner, _ := ctx.Value(txKey{}).(*Database); owner == db {
+		return errNestedTx
+	}
+	if err := db.lock(ctx); err != nil {
+		return err
+	}
+	defer db.unlock()
+	t := db.begin()
+	committed := false
+	defer func() {
+		if !committed {
+			t.finish() // rollback: the snapshot of the transaction is dropped
+		}
+	}()
+	if err := fn(context.WithValue(ctx, txKey{}, db), t); err != nil {
+		return err
+	}
+	t.commit()
+	committed = true
+	return nil
+}
+
+func (db *Database) lock(ctx context.Context) error {
+	select {
+	case db.writer <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case db.writer <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("memory: begin transaction: %w", ctx.Err())
+	}
+}
+
+func (db *Database) unlock() { <-db.writer }
+
+// autocommit runs one store write as its own transaction.
+func (db *Database) autocommit(ctx context.Context, fn func(t *txn) error) error {
+	if owner, _ := ctx.Value(txKey{}).(*Database); owner == db {
+		return errNestedTx
+	}
+	if err := db.lock(ctx); err != nil {
+		return err
+	}
+	defer db.unlock()
+	t := db.begin()
+	if err := fn(t); err != nil {
+		t.finish()
+		return err
+	}
+	t.commit()
+	return nil
+}
+
+func (db *Database) begin() *txn {
+	base := db.snap.Load()
+	w := *base
+	return &txn{db: db, base: base, w: &w}
+}
+
+// deliver hands committed jobs to the runner.
+func (db *Database) deliver(jobs []ports.Job) {
+	if len(jobs) == 0 {
+		return
+	}
+	if db.runner == nil {
+		db.dropped.Add(int64(len(jobs)))
+		db.log.Debug("memory: committed jobs dropped: no job runner", "jobs", len(jobs))
+		return
+	}
+	db.runner.submit(jobs)
+}
+
+// snapshot is one committed state. A published snapshot and everything it
+// points to is never modified again.
+type snapshot struct {
+	products *productTables
+	orders   *orderTables
+	users    *userTables
+	tokens   *tokenTables
+}
+
+func newSnapshot() *snapshot {
+	return &snapshot{
+		products: newProductTables(),
+		orders:   newOrderTables(),
+		users:    newUserTables(),
+		tokens:   newTokenTables(),
+	}
+}
+
+// txn is one transaction: the snapshot it started from and its working
+// copy, whose tables are cloned (copy-on-write) the first time they are
+// written. A txn serialises its own use with mu, so fn may share tx between
+// goroutines.
+type txn struct {
+	db   *Database
+	base *snapshot
+
+	mu        sync.Mutex
+	w         *snapshot
+	done      bool
+	dirty     bool
+	ownProd   bool
+	ownOrders bool
+	ownUsers  bool
+	ownTokens bool
+	ownCats   map[string]*categoryEntry
+	jobs      []ports.Job
+}
+
+var _ ports.Tx = (*txn)(nil)
+
+func (t *txn) Products() ports.ProductStore           { return productStore{db: t.db, tx: t} }
+func (t *txn) Orders() ports.OrderStore               { return orderStore{db: t.db, tx: t} }
+func (t *txn) Users() ports.UserStore                 { return userStore{db: t.db, tx: t} }
+func (t *txn) RefreshTokens() ports.RefreshTokenStore { return tokenStore{db: t.db, tx: t} }
+func (t *txn) Jobs() ports.JobQueue                   { return txJobs{t: t} }
+
+func (t *txn) commit() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.done = true
+	if t.dirty {
+		t.db.snap.Store(t.w)
+	}
+	jobs := t.jobs
+	t.jobs = nil
+	t.db.deliver(jobs)
+}
+
+func (t *txn) finish() {
+	t.mu.Lock()
+	t.done = true
+	t.jobs = nil
+	t.mu.Unlock()
+}
+
+// products returns the product tables for writing, cloning them on first use.
+func (t *txn) products() *productTables {
+	if !t.ownProd {
+		t.w.products = t.w.products.clone()
+		t.ownProd = true
+	}
+	t.dirty = true
+	return t.w.products
+}
+
+func (t *txn) orders() *orderTables {
+	if !t.ownOrders {
+		t.w.orders = t.w.orders.clone()
+		t.ownOrders = true
+	}
+	t.dirty = true
+	return t.w.orders
+}
+
+func (t *txn) users() *userTables {
+	if !t.ownUsers {
+		t.w.users = t.w.users.clone()
+		t.ownUsers = true
+	}
+	t.dirty = true
+	return t.w.users
+}
+
+func (t *txn) tokens() *tokenTables {
+	if !t.ownTokens {
+		t.w.tokens = t.w.tokens.clone()
+		t.ownTokens = true
+	}
+	t.dirty = true
+	return t.w.tokens
+}
+
+// view runs a read against the right snapshot: the transaction's working
+// copy, or the latest committed snapshot (lock-free) outside a transaction.
+func view(db *Database, t *txn, fn func(s *snapshot) error) error {
+	if t == nil {
+		return fn(db.snap.Load())
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return errTxDone
+	}
+	return fn(t.w)
+}
+
+// update runs a write in the transaction, or as its own transaction. fn must
+// check everything before it changes anything, so a failing call leaves the
+// transaction as it was.
+func update(ctx context.Context, db *Database, t *txn, fn func(t *txn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if t == nil {
+		return db.autocommit(ctx, fn)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return errTxDone
+	}
+	return fn(t)
+}
+
+// txJobs is the job queue of one transaction.
+type txJobs struct{ t *txn }
+
+// Enqueue records job to be handed to the runner when the transaction
+// commits. Errors: *ValidationError (ErrInvalid) for an empty kind.
+func (q txJobs) Enqueue(ctx context.Context, job ports.Job) error {
+	if job.Kind == "" {
+		return ecolaura.Invalid("kind", "must not be empty")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	q.t.mu.Lock()
+	defer q.t.mu.Unlock()
+	if q.t.done {
+		return errTxDone
+	}
+	q.t.jobs = append(q.t.jobs, ports.Job{Kind: job.Kind, Payload: cloneBytes(job.Payload)})
+	return nil
+}
+
+func cloneBytes(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append(make([]byte, 0, len(b)), b...)
+}

@@ -1,0 +1,43 @@
+// Package memory is the in-process implementation of every Ecolaura storage
+// port: product, order, user and refresh-token stores with a unit of work, a
+// job queue with an in-process worker pool, a cache, a rate limiter, and
+// deterministic clock and ID helpers for tests. It has the semantics of the
+// PostgreSQL adapter (transactions, unique keys, no oversell) and is the
+// embedded default when no database is configured.
+//
+// # Concurrency design
+//
+// The committed state of a [Database] is an immutable snapshot: a set of
+// copy-on-write B-trees (github.com/google/btree) holding immutable records,
+// published through an atomic pointer.
+//
+//   - Reads outside a transaction load the current snapshot and never take a
+//     lock, so they never wait for a writer, however long its transaction.
+//   - Writers are serialised by one writer lock (a context-aware semaphore)
+//     held for the whole of [Database.Do]. A transaction starts from the
+//     latest snapshot and clones, lazily and in O(1), only the trees it
+//     writes; the B-trees copy a node the first time the transaction changes
+//     it, so a write costs O(log n) and the snapshot readers see is never
+//     touched. The transaction's own reads see its writes (including lists
+//     and counts, which walk its cloned indexes).
+//   - Commit publishes the transaction's snapshot with one atomic store;
+//     rollback (an error or a panic in fn) simply drops it. Because writers
+//     are serial and each starts from the latest commit, transactions are
+//     serializable: two writers can never both win from stale reads, stock
+//     can never go below zero, and of concurrent identical status
+//     transitions exactly one succeeds.
+//   - Single store calls outside Do run as their own one-call transaction.
+//
+// Product lists walk ordered indexes — one per [ecolaura.ProductSort],
+// global and per category — seeking to the cursor, so a page costs
+// O(log n + page) whatever the catalog size. Category counts and statistics
+// are maintained incrementally. Orders are indexed newest first, globally
+// and per user.
+//
+// Jobs enqueued through a transaction are handed to the [JobRunner] only
+// after the commit is published, so a handler always sees the committed data
+// and a rolled-back transaction's jobs never run.
+//
+// [Cache] and [RateLimiter] use sharded maps with short per-shard locks and an
+// injectable clock.
+package memory

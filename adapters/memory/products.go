@@ -1,0 +1,524 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/google/btree"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// Query limits shared by the lists.
+const (
+	minLimit = 1
+	maxLimit = 1000
+)
+
+// productSorts fixes the index slot of every sort.
+var productSorts = ecolaura.ProductSorts()
+
+func sortIndex(s ecolaura.ProductSort) int {
+	for i, k := range productSorts {
+		if k == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// productRec is an immutable stored product with its precomputed sort keys.
+type productRec struct {
+	p    ecolaura.Product
+	keys []int64 // by sortIndex
+}
+
+func newProductRec(p ecolaura.Product) *productRec {
+	r := &productRec{p: p.Clone(), keys: make([]int64, len(productSorts))}
+	for i, s := range productSorts {
+		r.keys[i] = s.SortKey(r.p)
+	}
+	return r
+}
+
+// probe returns a record that only carries a position in sort slot i, for
+// seeking in an index.
+func probe(i int, pos ecolaura.ProductPosition) *productRec {
+	r := &productRec{keys: make([]int64, len(productSorts))}
+	r.keys[i] = pos.Key
+	r.p.ID = pos.ID
+	return r
+}
+
+// lessFor returns the order of index slot i: ProductSort.Less on (key, ID).
+func lessFor(i int) func(a, b *productRec) bool {
+	desc := productSorts[i].Descending()
+	return func(a, b *productRec) bool {
+		ka, kb := a.keys[i], b.keys[i]
+		if ka != kb {
+			if desc {
+				return ka > kb
+			}
+			return ka < kb
+		}
+		if desc {
+			return a.p.ID > b.p.ID
+		}
+		return a.p.ID < b.p.ID
+	}
+}
+
+func byProductID(a, b *productRec) bool { return a.p.ID < b.p.ID }
+
+// sortIndexes is one ordered index per sort.
+type sortIndexes []*btree.BTreeG[*productRec]
+
+func newSortIndexes() sortIndexes {
+	ix := make(sortIndexes, len(productSorts))
+	for i := range ix {
+		ix[i] = newTree(lessFor(i))
+	}
+	return ix
+}
+
+func (ix sortIndexes) clone() sortIndexes {
+	out := make(sortIndexes, len(ix))
+	for i, t := range ix {
+		out[i] = t.Clone()
+	}
+	return out
+}
+
+// put replaces old (nil for a new product) by rec in every index.
+func (ix sortIndexes) put(old, rec *productRec) {
+	for i, t := range ix {
+		if old != nil && old.keys[i] != rec.keys[i] {
+			t.Delete(old)
+		}
+		t.ReplaceOrInsert(rec)
+	}
+}
+
+func (ix sortIndexes) remove(old *productRec) {
+	for _, t := range ix {
+		t.Delete(old)
+	}
+}
+
+// categoryEntry holds one category's indexes and running aggregates.
+type categoryEntry struct {
+	slug         string
+	idx          sortIndexes
+	count        int
+	withMetrics  int
+	sumScore     int64
+	sumFootprint int64
+}
+
+func (c *categoryEntry) account(r *productRec, sign int) {
+	c.count += sign
+	c.sumScore += int64(sign) * int64(r.p.Score)
+	if r.p.Metrics != nil {
+		c.withMetrics += sign
+		c.sumFootprint += int64(sign) * int64(r.p.Metrics.CarbonFootprint)
+	}
+}
+
+func byCategorySlug(a, b *categoryEntry) bool { return a.slug < b.slug }
+
+// productTables is the product part of a snapshot.
+type productTables struct {
+	byID   *btree.BTreeG[*productRec]
+	sorted sortIndexes
+	cats   *btree.BTreeG[*categoryEntry]
+}
+
+func newProductTables() *productTables {
+	return &productTables{
+		byID:   newTree(byProductID),
+		sorted: newSortIndexes(),
+		cats:   newTree(byCategorySlug),
+	}
+}
+
+func (pt *productTables) clone() *productTables {
+	return &productTables{byID: pt.byID.Clone(), sorted: pt.sorted.clone(), cats: pt.cats.Clone()}
+}
+
+func (pt *productTables) get(id ecolaura.ID) (*productRec, bool) {
+	return pt.byID.Get(&productRec{p: ecolaura.Product{ID: id}})
+}
+
+func (pt *productTables) category(slug string) (*categoryEntry, bool) {
+	return pt.cats.Get(&categoryEntry{slug: slug})
+}
+
+// category returns the transaction's own (writable) entry of slug,
+// creating or copying it on first use.
+func (t *txn) category(pt *productTables, slug string) *categoryEntry {
+	if c, ok := t.ownCats[slug]; ok {
+		return c
+	}
+	var c *categoryEntry
+	if base, ok := pt.category(slug); ok {
+		cp := *base
+		cp.idx = base.idx.clone()
+		c = &cp
+	} else {
+		c = &categoryEntry{slug: slug, idx: newSortIndexes()}
+	}
+	pt.cats.ReplaceOrInsert(c)
+	if t.ownCats == nil {
+		t.ownCats = make(map[string]*categoryEntry)
+	}
+	t.ownCats[slug] = c
+	return c
+}
+
+// putProduct stores rec, replacing old (nil for a new product), and keeps
+// every index and aggregate in step.
+func (t *txn) putProduct(old, rec *productRec) {
+	pt := t.products()
+	pt.byID.ReplaceOrInsert(rec)
+	pt.sorted.put(old, rec)
+	if old != nil && old.p.Category != rec.p.Category {
+		t.removeFromCategory(pt, old)
+		old = nil
+	}
+	c := t.category(pt, rec.p.Category)
+	if old != nil {
+		c.account(old, -1)
+	}
+	c.account(rec, +1)
+	c.idx.put(old, rec)
+}
+
+func (t *txn) deleteProduct(old *productRec) {
+	pt := t.products()
+	pt.byID.Delete(old)
+	pt.sorted.remove(old)
+	t.removeFromCategory(pt, old)
+}
+
+func (t *txn) removeFromCategory(pt *productTables, old *productRec) {
+	c := t.category(pt, old.p.Category)
+	c.account(old, -1)
+	c.idx.remove(old)
+	if c.count == 0 {
+		pt.cats.Delete(c)
+		delete(t.ownCats, c.slug)
+	}
+}
+
+// productStore implements ports.ProductStore on a Database (tx == nil: every
+// call is its own transaction) or inside a transaction.
+type productStore struct {
+	db *Database
+	tx *txn
+}
+
+var _ ports.ProductStore = productStore{}
+
+// Get returns a copy of the product. Errors: ErrNotFound.
+func (s productStore) Get(ctx context.Context, id ecolaura.ID) (ecolaura.Product, error) {
+	var out ecolaura.Product
+	err := view(s.db, s.tx, func(sn *snapshot) error {
+		r, ok := sn.products.get(id)
+		if !ok {
+			return fmt.Errorf("memory: get product %s: %w", id, ecolaura.ErrNotFound)
+		}
+		out = r.p.Clone()
+		return nil
+	})
+	return out, err
+}
+
+// GetMany returns copies of the products that exist among ids, in the order
+// of ids, each at most once.
+func (s productStore) GetMany(ctx context.Context, ids []ecolaura.ID) ([]ecolaura.Product, error) {
+	out := make([]ecolaura.Product, 0, len(ids))
+	err := view(s.db, s.tx, func(sn *snapshot) error {
+		seen := make(map[ecolaura.ID]struct{}, len(ids))
+		for _, id := range ids {
+			if _, dup := seen[id]; dup {
+				continue
+			}
+			seen[id] = struct{}{}
+			if r, ok := sn.products.get(id); ok {
+				out = append(out, r.p.Clone())
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func validateProductQuery(q *ports.ProductQuery) error {
+	var v ecolaura.Validator
+	if q.Sort == "" {
+		q.Sort = ecolaura.SortNewest
+	}
+	v.Check(q.Sort.Valid(), "sort", "unknown sort %q", string(q.Sort))
+	v.Check(q.Limit >= minLimit && q.Limit <= maxLimit, "limit", "must be between %d and %d", minLimit, maxLimit)
+	v.Check(q.Offset >= 0, "offset", "must not be negative")
+	v.Merge("", q.Filter.Validate())
+	return v.Err()
+}
+
+// categoryOnly reports whether f filters by nothing but the category.
+func categoryOnly(f ecolaura.ProductFilter) bool {
+	return f.Query == "" && f.MinScore == nil && f.MaxFootprint == nil && f.Recyclable == nil &&
+		f.Biodegradable == nil && f.MinPrice == nil && f.MaxPrice == nil && !f.InStock
+}
+
+// beyond returns a test that is true once a walk in sort slot i has passed
+// every product that f can match (the sort key is monotonic along the walk),
+// so the walk can stop early; nil when there is no such bound.
+func beyond(i int, f ecolaura.ProductFilter) func(r *productRec) bool {
+	switch productSorts[i] {
+	case ecolaura.SortScore:
+		if f.MinScore != nil {
+			m := int64(*f.MinScore)
+			return func(r *productRec) bool { return r.keys[i] < m }
+		}
+	case ecolaura.SortPriceAsc:
+		if f.MaxPrice != nil {
+			m := *f.MaxPrice
+			return func(r *productRec) bool { return r.keys[i] > m }
+		}
+	case ecolaura.SortPriceDesc:
+		if f.MinPrice != nil {
+			m := *f.MinPrice
+			return func(r *productRec) bool { return r.keys[i] < m }
+		}
+	case ecolaura.SortFootprintAsc:
+		if f.MaxFootprint != nil {
+			m := int64(*f.MaxFootprint)
+			return func(r *productRec) bool { return r.keys[i] > m }
+		}
+	}
+	return nil
+}
+
+// List returns one page in q.Sort order, filtered as ecolaura.ProductFilter.Match.
+// It seeks in the index of the sort (of the category when the filter names
+// one), so a page costs O(log n + page) plus the non-matching products the
+// other filters skip. Errors: *ValidationError (ErrInvalid) for a bad query.
+func (s productStore) List(ctx context.Context, q ports.ProductQuery) (ports.ProductPage, error) {
+	if err := validateProductQuery(&q); err != nil {
+		return ports.ProductPage{Total: -1}, fmt.Errorf("memory: list products: %w", err)
+	}
+	page := ports.ProductPage{Items: []ecolaura.Product{}, Total: -1}
+	err := view(s.db, s.tx, func(sn *snapshot) error {
+		i := sortIndex(q.Sort)
+		pt := sn.products
+		tree := pt.sorted[i]
+		total := pt.byID.Len()
+		if q.Filter.Category != "" {
+			c, ok := pt.category(q.Filter.Category)
+			if !ok {
+				if q.WithTotal {
+					page.Total = 0
+				}
+				return nil
+			}
+			tree, total = c.idx[i], c.count
+		}
+		stop := beyond(i, q.Filter)
+		match := func(r *productRec) bool { return q.Filter.Match(r.p) }
+		if categoryOnly(q.Filter) {
+			match = func(*productRec) bool { return true }
+		}
+		skip := 0
+		if q.After == nil {
+			skip = q.Offset
+		}
+		walk := func(r *productRec) bool {
+			if stop != nil && stop(r) {
+				return false
+			}
+			if q.After != nil && r.keys[i] == q.After.Key && r.p.ID == q.After.ID {
+				return true // strictly after the cursor
+			}
+			if !match(r) {
+				return true
+			}
+			if skip > 0 {
+				skip--
+				return true
+			}
+			if len(page.Items) == q.Limit {
+				page.HasMore = true
+				return false
+			}
+			page.Items = append(page.Items, r.p.Clone())
+			return true
+		}
+		if q.After != nil {
+			tree.AscendGreaterOrEqual(probe(i, *q.After), walk)
+		} else {
+			tree.Ascend(walk)
+		}
+		if q.WithTotal {
+			if categoryOnly(q.Filter) {
+				page.Total = total
+			} else {
+				n := 0
+				tree.Ascend(func(r *productRec) bool {
+					if stop != nil && stop(r) {
+						return false
+					}
+					if match(r) {
+						n++
+					}
+					return true
+				})
+				page.Total = n
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return ports.ProductPage{Total: -1}, err
+	}
+	return page, nil
+}
+
+// Categories returns every category that has products, with counts, ordered
+// by slug, from aggregates maintained on every write.
+func (s productStore) Categories(ctx context.Context) ([]ecolaura.CategoryCount, error) {
+	var out []ecolaura.CategoryCount
+	err := view(s.db, s.tx, func(sn *snapshot) error {
+		out = make([]ecolaura.CategoryCount, 0, sn.products.cats.Len())
+		sn.products.cats.Ascend(func(c *categoryEntry) bool {
+			out = append(out, ecolaura.CategoryCount{Category: c.slug, Products: c.count})
+			return true
+		})
+		return nil
+	})
+	return out, err
+}
+
+// CategoryStats returns aggregate figures per category, ordered by slug, from
+// aggregates maintained on every write. Averages are rounded like
+// PostgreSQL's AVG cast to an integer (half away from zero) for footprints.
+func (s productStore) CategoryStats(ctx context.Context) ([]ecolaura.CategoryStats, error) {
+	var out []ecolaura.CategoryStats
+	err := view(s.db, s.tx, func(sn *snapshot) error {
+		out = make([]ecolaura.CategoryStats, 0, sn.products.cats.Len())
+		sn.products.cats.Ascend(func(c *categoryEntry) bool {
+			st := ecolaura.CategoryStats{Category: c.slug, Products: c.count, WithMetrics: c.withMetrics}
+			if c.count > 0 {
+				st.AverageScore = float64(c.sumScore) / float64(c.count)
+			}
+			if c.withMetrics > 0 {
+				st.AverageFootprint = ecolaura.CO2e(math.Round(float64(c.sumFootprint) / float64(c.withMetrics)))
+			}
+			out = append(out, st)
+			return true
+		})
+		return nil
+	})
+	return out, err
+}
+
+func validateStoredProduct(p ecolaura.Product) error {
+	var v ecolaura.Validator
+	v.Check(p.ID != "", "id", "must not be empty")
+	v.Merge("", p.Validate())
+	return v.Err()
+}
+
+// Create stores a copy of p as given. Errors: ErrConflict when the ID
+// exists; *ValidationError (ErrInvalid) when p breaks a constraint (empty
+// ID, negative stock, score out of range, ...).
+func (s productStore) Create(ctx context.Context, p ecolaura.Product) error {
+	if err := validateStoredProduct(p); err != nil {
+		return fmt.Errorf("memory: create product %s: %w", p.ID, err)
+	}
+	rec := newProductRec(p)
+	return update(ctx, s.db, s.tx, func(t *txn) error {
+		if _, ok := t.w.products.get(p.ID); ok {
+			return fmt.Errorf("memory: create product %s: id taken: %w", p.ID, ecolaura.ErrConflict)
+		}
+		t.putProduct(nil, rec)
+		return nil
+	})
+}
+
+// Update replaces the product if its stored version equals p.Version,
+// storing it with Version p.Version+1 (CreatedAt stays as stored), and
+// returns a copy of what was stored. Errors: ErrNotFound; ErrConflict on a
+// version mismatch; *ValidationError (ErrInvalid) when p breaks a constraint.
+func (s productStore) Update(ctx context.Context, p ecolaura.Product) (ecolaura.Product, error) {
+	if err := validateStoredProduct(p); err != nil {
+		return ecolaura.Product{}, fmt.Errorf("memory: update product %s: %w", p.ID, err)
+	}
+	var out ecolaura.Product
+	err := update(ctx, s.db, s.tx, func(t *txn) error {
+		old, ok := t.w.products.get(p.ID)
+		if !ok {
+			return fmt.Errorf("memory: update product %s: %w", p.ID, ecolaura.ErrNotFound)
+		}
+		if old.p.Version != p.Version {
+			return fmt.Errorf("memory: update product %s: stored version %d, given %d: %w", p.ID, old.p.Version, p.Version, ecolaura.ErrConflict)
+		}
+		np := p.Clone()
+		np.CreatedAt = old.p.CreatedAt
+		np.Version = p.Version + 1
+		rec := newProductRec(np)
+		t.putProduct(old, rec)
+		out = rec.p.Clone()
+		return nil
+	})
+	return out, err
+}
+
+// Delete removes the product. Errors: ErrNotFound.
+func (s productStore) Delete(ctx context.Context, id ecolaura.ID) error {
+	return update(ctx, s.db, s.tx, func(t *txn) error {
+		old, ok := t.w.products.get(id)
+		if !ok {
+			return fmt.Errorf("memory: delete product %s: %w", id, ecolaura.ErrNotFound)
+		}
+		t.deleteProduct(old)
+		return nil
+	})
+}
+
+// AdjustStock atomically adds adj.Delta to the stock, bumps the version and
+// sets UpdatedAt, and returns a copy of the product. When the stock would
+// fall below zero it changes nothing and returns an
+// *ecolaura.InsufficientStockError with the available units. Errors:
+// ErrNotFound; ErrInsufficientStock; *ValidationError (ErrInvalid) when the
+// stock would exceed ecolaura.MaxStock.
+func (s productStore) AdjustStock(ctx context.Context, adj ports.StockAdjustment) (ecolaura.Product, error) {
+	var out ecolaura.Product
+	err := update(ctx, s.db, s.tx, func(t *txn) error {
+		old, ok := t.w.products.get(adj.ProductID)
+		if !ok {
+			return fmt.Errorf("memory: adjust stock of %s: %w", adj.ProductID, ecolaura.ErrNotFound)
+		}
+		stock := int64(old.p.Stock) + int64(adj.Delta)
+		if stock < 0 {
+			return fmt.Errorf("memory: adjust stock: %w", &ecolaura.InsufficientStockError{
+				ProductID: old.p.ID, Name: old.p.Name, Requested: -adj.Delta, Available: old.p.Stock,
+			})
+		}
+		if stock > ecolaura.MaxStock {
+			return fmt.Errorf("memory: adjust stock of %s: %w", adj.ProductID,
+				ecolaura.Invalid("stock", "must be at most %d", ecolaura.MaxStock))
+		}
+		np := old.p.Clone()
+		np.Stock = int(stock)
+		np.Version++
+		np.UpdatedAt = adj.At
+		rec := &productRec{p: np, keys: old.keys} // stock is no sort key
+		t.putProduct(old, rec)
+		out = np.Clone()
+		return nil
+	})
+	return out, err
+}

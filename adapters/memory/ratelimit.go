@@ -1,0 +1,123 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"sync"
+	"time"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+const limiterShards = 16
+
+// sweepEvery is how many decisions a shard makes between sweeps of its idle keys.
+const sweepEvery = 1024
+
+// LimiterOption configures a [RateLimiter].
+type LimiterOption func(*RateLimiter)
+
+// WithLimiterClock sets the clock (default: the wall clock).
+func WithLimiterClock(clk ports.Clock) LimiterOption {
+	return func(l *RateLimiter) {
+		if clk != nil {
+			l.clock = clk
+		}
+	}
+}
+
+type limiterShard struct {
+	mu  sync.Mutex
+	tat map[string]int64 // theoretical arrival time, Unix nanoseconds
+	ops int
+}
+
+// RateLimiter is a per-process [ports.RateLimiter] using the generic cell
+// rate algorithm (GCRA): each key keeps one timestamp, the theoretical
+// arrival time. A key whose timestamp has passed is as good as new, so it is
+// forgotten by a periodic sweep: memory stays proportional to the keys
+// active within one burst window. Safe for concurrent use.
+type RateLimiter struct {
+	clock  ports.Clock
+	seed   maphash.Seed
+	shards [limiterShards]limiterShard
+}
+
+var _ ports.RateLimiter = (*RateLimiter)(nil)
+
+// NewRateLimiter returns a limiter with no history.
+func NewRateLimiter(opts ...LimiterOption) *RateLimiter {
+	l := &RateLimiter{clock: wallClock{}, seed: maphash.MakeSeed()}
+	for _, o := range opts {
+		if o != nil {
+			o(l)
+		}
+	}
+	for i := range l.shards {
+		l.shards[i].tat = make(map[string]int64)
+	}
+	return l
+}
+
+// Allow decides whether one more request under key may pass: Burst requests
+// at once, then one every Period/Rate. Errors: *ValidationError (ErrInvalid)
+// when Rate, Burst or Period is not positive.
+func (l *RateLimiter) Allow(ctx context.Context, key string, limit ports.RateLimit) (ports.RateDecision, error) {
+	var v ecolaura.Validator
+	v.Check(limit.Rate > 0, "rate", "must be positive")
+	v.Check(limit.Burst > 0, "burst", "must be positive")
+	v.Check(limit.Period > 0, "period", "must be positive")
+	if err := v.Err(); err != nil {
+		return ports.RateDecision{}, fmt.Errorf("memory: rate limit %q: %w", key, err)
+	}
+	interval := int64(limit.Period) / int64(limit.Rate) // emission interval T
+	if interval < 1 {
+		interval = 1
+	}
+	tolerance := interval * int64(limit.Burst) // burst window τ = Burst·T
+	now := l.clock.Now().UnixNano()
+
+	sh := &l.shards[maphash.String(l.seed, key)%limiterShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.ops++
+	if sh.ops >= sweepEvery {
+		sh.ops = 0
+		for k, t := range sh.tat {
+			if t <= now {
+				delete(sh.tat, k)
+			}
+		}
+	}
+	tat, ok := sh.tat[key]
+	if !ok || tat < now {
+		tat = now
+	}
+	newTat := tat + interval
+	if newTat-now > tolerance {
+		return ports.RateDecision{
+			Allowed:    false,
+			Remaining:  0,
+			RetryAfter: time.Duration(newTat - tolerance - now),
+		}, nil
+	}
+	sh.tat[key] = newTat
+	return ports.RateDecision{
+		Allowed:   true,
+		Remaining: int((now + tolerance - newTat) / interval),
+	}, nil
+}
+
+// Keys returns how many keys the limiter currently remembers.
+func (l *RateLimiter) Keys() int {
+	n := 0
+	for i := range l.shards {
+		sh := &l.shards[i]
+		sh.mu.Lock()
+		n += len(sh.tat)
+		sh.mu.Unlock()
+	}
+	return n
+}

@@ -1,0 +1,305 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/btree"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// userRec is an immutable stored user; key is the lower-cased email, the
+// unique key (like PostgreSQL's unique index on lower(email)).
+type userRec struct {
+	u   ecolaura.User
+	key string
+}
+
+func newUserRec(u ecolaura.User) *userRec {
+	return &userRec{u: u, key: strings.ToLower(u.Email)}
+}
+
+type userTables struct {
+	byID    *btree.BTreeG[*userRec]
+	byEmail *btree.BTreeG[*userRec]
+}
+
+func newUserTables() *userTables {
+	return &userTables{
+		byID:    newTree(func(a, b *userRec) bool { return a.u.ID < b.u.ID }),
+		byEmail: newTree(func(a, b *userRec) bool { return a.key < b.key }),
+	}
+}
+
+func (ut *userTables) clone() *userTables {
+	return &userTables{byID: ut.byID.Clone(), byEmail: ut.byEmail.Clone()}
+}
+
+func (ut *userTables) get(id ecolaura.ID) (*userRec, bool) {
+	return ut.byID.Get(&userRec{u: ecolaura.User{ID: id}})
+}
+
+func (ut *userTables) getByEmail(email string) (*userRec, bool) {
+	return ut.byEmail.Get(&userRec{key: strings.ToLower(email)})
+}
+
+// userStore implements ports.UserStore.
+type userStore struct {
+	db *Database
+	tx *txn
+}
+
+var _ ports.UserStore = userStore{}
+
+func validateStoredUser(u ecolaura.User) error {
+	var v ecolaura.Validator
+	v.Check(u.ID != "", "id", "must not be empty")
+	v.Check(u.Email != "", "email", "must not be empty")
+	v.Check(u.Role.Valid(), "role", "unknown role %q", string(u.Role))
+	return v.Err()
+}
+
+// Create stores a copy of u with Version 1. Errors: ErrConflict when the ID
+// or the email (compared case-insensitively) is taken; *ValidationError
+// (ErrInvalid) for an empty ID or email or an unknown role.
+func (s userStore) Create(ctx context.Context, u ecolaura.User) error {
+	if err := validateStoredUser(u); err != nil {
+		return fmt.Errorf("memory: create user %s: %w", u.ID, err)
+	}
+	u.Version = 1
+	rec := newUserRec(u)
+	return update(ctx, s.db, s.tx, func(t *txn) error {
+		if _, ok := t.w.users.get(u.ID); ok {
+			return fmt.Errorf("memory: create user %s: id taken: %w", u.ID, ecolaura.ErrConflict)
+		}
+		if _, ok := t.w.users.getByEmail(u.Email); ok {
+			return fmt.Errorf("memory: create user %s: email taken: %w", u.ID, ecolaura.ErrConflict)
+		}
+		ut := t.users()
+		ut.byID.ReplaceOrInsert(rec)
+		ut.byEmail.ReplaceOrInsert(rec)
+		return nil
+	})
+}
+
+// Get returns a copy of the user. Errors: ErrNotFound.
+func (s userStore) Get(ctx context.Context, id ecolaura.ID) (ecolaura.User, error) {
+	var out ecolaura.User
+	err := view(s.db, s.tx, func(sn *snapshot) error {
+		r, ok := sn.users.get(id)
+		if !ok {
+			return fmt.Errorf("memory: get user %s: %w", id, ecolaura.ErrNotFound)
+		}
+		out = r.u
+		return nil
+	})
+	return out, err
+}
+
+// GetByEmail returns a copy of the user with that email (compared
+// case-insensitively). Errors: ErrNotFound.
+func (s userStore) GetByEmail(ctx context.Context, email string) (ecolaura.User, error) {
+	var out ecolaura.User
+	err := view(s.db, s.tx, func(sn *snapshot) error {
+		r, ok := sn.users.getByEmail(email)
+		if !ok || email == "" {
+			return fmt.Errorf("memory: get user by email: %w", ecolaura.ErrNotFound)
+		}
+		out = r.u
+		return nil
+	})
+	return out, err
+}
+
+// Update replaces the user if the stored version equals u.Version, storing
+// Version u.Version+1 (CreatedAt stays as stored), and returns what was
+// stored. Errors: ErrNotFound; ErrConflict on a version mismatch or an email
+// taken by another user; *ValidationError (ErrInvalid) as for Create.
+func (s userStore) Update(ctx context.Context, u ecolaura.User) (ecolaura.User, error) {
+	if err := validateStoredUser(u); err != nil {
+		return ecolaura.User{}, fmt.Errorf("memory: update user %s: %w", u.ID, err)
+	}
+	var out ecolaura.User
+	err := update(ctx, s.db, s.tx, func(t *txn) error {
+		old, ok := t.w.users.get(u.ID)
+		if !ok {
+			return fmt.Errorf("memory: update user %s: %w", u.ID, ecolaura.ErrNotFound)
+		}
+		if old.u.Version != u.Version {
+			return fmt.Errorf("memory: update user %s: stored version %d, given %d: %w", u.ID, old.u.Version, u.Version, ecolaura.ErrConflict)
+		}
+		if other, ok := t.w.users.getByEmail(u.Email); ok && other.u.ID != u.ID {
+			return fmt.Errorf("memory: update user %s: email taken: %w", u.ID, ecolaura.ErrConflict)
+		}
+		nu := u
+		nu.CreatedAt = old.u.CreatedAt
+		nu.Version = u.Version + 1
+		rec := newUserRec(nu)
+		ut := t.users()
+		if old.key != rec.key {
+			ut.byEmail.Delete(old)
+		}
+		ut.byID.ReplaceOrInsert(rec)
+		ut.byEmail.ReplaceOrInsert(rec)
+		out = nu
+		return nil
+	})
+	return out, err
+}
+
+// tokenRec is an immutable stored refresh token.
+type tokenRec struct{ t ecolaura.RefreshToken }
+
+type tokenTables struct {
+	byID     *btree.BTreeG[*tokenRec]
+	byHash   *btree.BTreeG[*tokenRec]
+	byFamily *btree.BTreeG[*tokenRec]
+	byUser   *btree.BTreeG[*tokenRec]
+}
+
+func newTokenTables() *tokenTables {
+	return &tokenTables{
+		byID:   newTree(func(a, b *tokenRec) bool { return a.t.ID < b.t.ID }),
+		byHash: newTree(func(a, b *tokenRec) bool { return a.t.Hash < b.t.Hash }),
+		byFamily: newTree(func(a, b *tokenRec) bool {
+			if a.t.FamilyID != b.t.FamilyID {
+				return a.t.FamilyID < b.t.FamilyID
+			}
+			return a.t.ID < b.t.ID
+		}),
+		byUser: newTree(func(a, b *tokenRec) bool {
+			if a.t.UserID != b.t.UserID {
+				return a.t.UserID < b.t.UserID
+			}
+			return a.t.ID < b.t.ID
+		}),
+	}
+}
+
+func (tt *tokenTables) clone() *tokenTables {
+	return &tokenTables{byID: tt.byID.Clone(), byHash: tt.byHash.Clone(), byFamily: tt.byFamily.Clone(), byUser: tt.byUser.Clone()}
+}
+
+func (tt *tokenTables) get(id ecolaura.ID) (*tokenRec, bool) {
+	return tt.byID.Get(&tokenRec{t: ecolaura.RefreshToken{ID: id}})
+}
+
+func (tt *tokenTables) put(r *tokenRec) {
+	tt.byID.ReplaceOrInsert(r)
+	tt.byHash.ReplaceOrInsert(r)
+	tt.byFamily.ReplaceOrInsert(r)
+	tt.byUser.ReplaceOrInsert(r)
+}
+
+// tokenStore implements ports.RefreshTokenStore.
+type tokenStore struct {
+	db *Database
+	tx *txn
+}
+
+var _ ports.RefreshTokenStore = tokenStore{}
+
+// Create stores a copy of the token. Errors: ErrConflict when the ID or the
+// hash exists; *ValidationError (ErrInvalid) for an empty ID, family, user
+// or hash.
+func (s tokenStore) Create(ctx context.Context, tok ecolaura.RefreshToken) error {
+	var v ecolaura.Validator
+	v.Check(tok.ID != "", "id", "must not be empty")
+	v.Check(tok.FamilyID != "", "family_id", "must not be empty")
+	v.Check(tok.UserID != "", "user_id", "must not be empty")
+	v.Check(tok.Hash != "", "hash", "must not be empty")
+	if err := v.Err(); err != nil {
+		return fmt.Errorf("memory: create refresh token %s: %w", tok.ID, err)
+	}
+	rec := &tokenRec{t: tok.Clone()}
+	return update(ctx, s.db, s.tx, func(t *txn) error {
+		if _, ok := t.w.tokens.get(tok.ID); ok {
+			return fmt.Errorf("memory: create refresh token %s: id taken: %w", tok.ID, ecolaura.ErrConflict)
+		}
+		if t.w.tokens.byHash.Has(rec) {
+			return fmt.Errorf("memory: create refresh token %s: hash taken: %w", tok.ID, ecolaura.ErrConflict)
+		}
+		t.tokens().put(rec)
+		return nil
+	})
+}
+
+// GetByHash returns a copy of the token with that hash. Errors: ErrNotFound.
+func (s tokenStore) GetByHash(ctx context.Context, hash string) (ecolaura.RefreshToken, error) {
+	var out ecolaura.RefreshToken
+	err := view(s.db, s.tx, func(sn *snapshot) error {
+		r, ok := sn.tokens.byHash.Get(&tokenRec{t: ecolaura.RefreshToken{Hash: hash}})
+		if !ok || hash == "" {
+			return fmt.Errorf("memory: get refresh token by hash: %w", ecolaura.ErrNotFound)
+		}
+		out = r.t.Clone()
+		return nil
+	})
+	return out, err
+}
+
+// MarkUsed sets UsedAt if the token is neither used nor revoked and reports
+// whether this call did (a compare-and-set). Errors: ErrNotFound.
+func (s tokenStore) MarkUsed(ctx context.Context, id ecolaura.ID, at time.Time) (bool, error) {
+	set := false
+	err := update(ctx, s.db, s.tx, func(t *txn) error {
+		old, ok := t.w.tokens.get(id)
+		if !ok {
+			return fmt.Errorf("memory: mark refresh token %s used: %w", id, ecolaura.ErrNotFound)
+		}
+		if old.t.UsedAt != nil || old.t.RevokedAt != nil {
+			return nil
+		}
+		nt := old.t.Clone()
+		nt.UsedAt = &at
+		t.tokens().put(&tokenRec{t: nt})
+		set = true
+		return nil
+	})
+	return set, err
+}
+
+// RevokeFamily sets RevokedAt on every not yet revoked token of the family.
+func (s tokenStore) RevokeFamily(ctx context.Context, familyID ecolaura.ID, at time.Time) error {
+	return s.revoke(ctx, func(tt *tokenTables, fn func(*tokenRec) bool) {
+		tt.byFamily.AscendGreaterOrEqual(&tokenRec{t: ecolaura.RefreshToken{FamilyID: familyID}}, func(r *tokenRec) bool {
+			return r.t.FamilyID == familyID && fn(r)
+		})
+	}, at)
+}
+
+// RevokeUser sets RevokedAt on every not yet revoked token of the user.
+func (s tokenStore) RevokeUser(ctx context.Context, userID ecolaura.ID, at time.Time) error {
+	return s.revoke(ctx, func(tt *tokenTables, fn func(*tokenRec) bool) {
+		tt.byUser.AscendGreaterOrEqual(&tokenRec{t: ecolaura.RefreshToken{UserID: userID}}, func(r *tokenRec) bool {
+			return r.t.UserID == userID && fn(r)
+		})
+	}, at)
+}
+
+func (s tokenStore) revoke(ctx context.Context, each func(tt *tokenTables, fn func(*tokenRec) bool), at time.Time) error {
+	return update(ctx, s.db, s.tx, func(t *txn) error {
+		var todo []*tokenRec
+		each(t.w.tokens, func(r *tokenRec) bool {
+			if r.t.RevokedAt == nil {
+				todo = append(todo, r)
+			}
+			return true
+		})
+		if len(todo) == 0 {
+			return nil
+		}
+		tt := t.tokens()
+		for _, r := range todo {
+			nt := r.t.Clone()
+			ts := at
+			nt.RevokedAt = &ts
+			tt.put(&tokenRec{t: nt})
+		}
+		return nil
+	})
+}
