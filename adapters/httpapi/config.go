@@ -1,0 +1,188 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// Default limits and timeouts of [Config].
+const (
+	DefaultBodyLimit      = 1 << 20 // 1 MiB
+	DefaultReadTimeout    = 10 * time.Second
+	DefaultWriteTimeout   = 15 * time.Second
+	DefaultIdleTimeout    = 60 * time.Second
+	DefaultHandlerTimeout = 10 * time.Second
+	DefaultPageSize       = 20
+	MaxPageSize           = 100
+)
+
+// Config configures the HTTP API. Start from [DefaultConfig] and override.
+type Config struct {
+	// CORSOrigins is the allow-list of origins ("https://shop.example.org")
+	// that browsers may call the API from. Empty allows no cross-origin calls.
+	CORSOrigins []string
+	// TrustedProxies are IP addresses or CIDR ranges of reverse proxies whose
+	// X-Forwarded-For and X-Forwarded-Proto headers are believed. Requests from
+	// anywhere else are taken at face value.
+	TrustedProxies []string
+	// BodyLimit is the largest accepted request body in bytes (413 above it).
+	BodyLimit int
+	// ReadTimeout, WriteTimeout and IdleTimeout bound the connection phases.
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	// HandlerTimeout bounds the context of every request's service calls.
+	HandlerTimeout time.Duration
+	// AuthRateLimit limits auth endpoints (token, refresh, register, logout)
+	// per client IP.
+	AuthRateLimit ports.RateLimit
+	// WriteRateLimit limits writes (POST, PUT, PATCH, DELETE) per signed-in user.
+	WriteRateLimit ports.RateLimit
+	// DisableRateLimits turns both limits off (for load tests).
+	DisableRateLimits bool
+	// Currency is the shop's currency, used to parse v1 decimal prices.
+	Currency ecolaura.Currency
+	// ServeTLS tells the security headers that the listener itself speaks TLS
+	// (so HSTS is sent on every response).
+	ServeTLS bool
+}
+
+// DefaultConfig returns the production defaults: 1 MiB bodies, 10 s reads,
+// 20 auth requests per minute per IP (burst 10), 60 writes per minute per user
+// (burst 20), EUR.
+func DefaultConfig() Config {
+	return Config{
+		BodyLimit:      DefaultBodyLimit,
+		ReadTimeout:    DefaultReadTimeout,
+		WriteTimeout:   DefaultWriteTimeout,
+		IdleTimeout:    DefaultIdleTimeout,
+		HandlerTimeout: DefaultHandlerTimeout,
+		AuthRateLimit:  ports.RateLimit{Rate: 20, Burst: 10, Period: time.Minute},
+		WriteRateLimit: ports.RateLimit{Rate: 60, Burst: 20, Period: time.Minute},
+		Currency:       ecolaura.DefaultCurrency,
+	}
+}
+
+// Validate reports every problem of the configuration in one error.
+func (c Config) Validate() error {
+	var errs []error
+	for _, o := range c.CORSOrigins {
+		if err := validateOrigin(o); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if _, err := parseTrustedProxies(c.TrustedProxies); err != nil {
+		errs = append(errs, err)
+	}
+	if c.BodyLimit <= 0 {
+		errs = append(errs, fmt.Errorf("body limit must be positive, got %d", c.BodyLimit))
+	}
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{{"read timeout", c.ReadTimeout}, {"write timeout", c.WriteTimeout}, {"idle timeout", c.IdleTimeout}, {"handler timeout", c.HandlerTimeout}} {
+		if t.d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %s", t.name, t.d))
+		}
+	}
+	if !c.DisableRateLimits {
+		for _, l := range []struct {
+			name string
+			l    ports.RateLimit
+		}{{"auth rate limit", c.AuthRateLimit}, {"write rate limit", c.WriteRateLimit}} {
+			if l.l.Rate <= 0 || l.l.Burst <= 0 || l.l.Period <= 0 {
+				errs = append(errs, fmt.Errorf("%s needs a positive rate, burst and period, got %d/%s burst %d", l.name, l.l.Rate, l.l.Period, l.l.Burst))
+			}
+		}
+	}
+	if !c.Currency.Valid() {
+		errs = append(errs, fmt.Errorf("unsupported currency %q", c.Currency))
+	}
+	return errors.Join(errs...)
+}
+
+func validateOrigin(o string) error {
+	if o == "*" {
+		return errors.New(`CORS origin "*" is not allowed: list the origins`)
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return fmt.Errorf("CORS origin %q must look like https://host[:port]", o)
+	}
+	return nil
+}
+
+// proxySet is a parsed list of trusted proxies.
+type proxySet struct {
+	nets []*net.IPNet
+}
+
+func parseTrustedProxies(list []string) (proxySet, error) {
+	var ps proxySet
+	var errs []error
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if strings.Contains(s, "/") {
+			_, n, err := net.ParseCIDR(s)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("trusted proxy %q is not an IP address or CIDR range", s))
+				continue
+			}
+			ps.nets = append(ps.nets, n)
+			continue
+		}
+		ip := net.ParseIP(s)
+		if ip == nil {
+			errs = append(errs, fmt.Errorf("trusted proxy %q is not an IP address or CIDR range", s))
+			continue
+		}
+		bits := 128
+		if ip4 := ip.To4(); ip4 != nil {
+			ip, bits = ip4, 32
+		}
+		ps.nets = append(ps.nets, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+	}
+	return ps, errors.Join(errs...)
+}
+
+func (ps proxySet) trusted(ip net.IP) bool {
+	if ip == nil {
+		return false
+	}
+	for _, n := range ps.nets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientIP returns the address of the client: the peer itself, or, when the
+// peer is a trusted proxy, the right-most address of X-Forwarded-For that is
+// not a trusted proxy (the left part of the header is client-controlled).
+func (ps proxySet) clientIP(peer net.IP, xff string) string {
+	if !ps.trusted(peer) || xff == "" {
+		return peer.String()
+	}
+	parts := strings.Split(xff, ",")
+	for i := len(parts) - 1; i >= 0; i-- {
+		ip := net.ParseIP(strings.TrimSpace(parts[i]))
+		if ip == nil {
+			break
+		}
+		if !ps.trusted(ip) || i == 0 {
+			return ip.String()
+		}
+	}
+	return peer.String()
+}

@@ -1,0 +1,340 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"math"
+	"mime"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+type localKey uint8
+
+const (
+	keyRequestID localKey = iota
+	keyPrincipal
+	keyRoute
+	keyClientIP
+)
+
+// HeaderRequestID carries the request id in both directions.
+const HeaderRequestID = "X-Request-Id"
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(keyRequestID).(string)
+	return id
+}
+
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '-' || b == '_' || b == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// outer is the first middleware: request id, client IP, security headers,
+// the per-request context with its timeout, panic recovery, the error
+// rendering, the access log and the request metrics. Doing all of them in one
+// place means every response, including errors and recovered panics, carries
+// the headers and is logged and counted with its final status.
+func (s *Server) outer(c *fiber.Ctx) (err error) {
+	start := time.Now()
+	id := string(c.Request().Header.Peek(HeaderRequestID))
+	if !validRequestID(id) {
+		id = newRequestID()
+	}
+	c.Locals(keyRequestID, id)
+	c.Set(HeaderRequestID, id)
+	ip := s.proxies.clientIP(c.Context().RemoteIP(), string(c.Request().Header.Peek(fiber.HeaderXForwardedFor)))
+	c.Locals(keyClientIP, ip)
+	s.securityHeaders(c)
+
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.HandlerTimeout)
+	defer cancel()
+	c.SetUserContext(ctx)
+
+	herr := s.recoverNext(c)
+	if herr != nil {
+		if werr := s.handleError(c, herr); werr != nil {
+			s.log.Error("write error response", slog.Any("err", werr))
+		}
+	}
+	status := c.Response().StatusCode()
+	route, _ := c.Locals(keyRoute).(string)
+	if route == "" {
+		route = "unmatched"
+	}
+	d := time.Since(start)
+	if s.metrics != nil {
+		s.metrics.observe(c.Method(), route, status, d)
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	s.log.LogAttrs(ctx, level, "request",
+		slog.String("request_id", id),
+		slog.String("method", c.Method()),
+		slog.String("path", c.Path()),
+		slog.String("route", route),
+		slog.Int("status", status),
+		slog.Duration("duration", d),
+		slog.Int("bytes", len(c.Response().Body())),
+		slog.String("client_ip", ip),
+	)
+	return nil
+}
+
+// recoverNext runs the rest of the chain and turns a panic into an internal
+// error whose details are logged, never sent.
+func (s *Server) recoverNext(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic in handler", slog.String("request_id", requestID(c)), slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
+			c.Response().Header.Del(fiber.HeaderContentType)
+			c.Response().ResetBody()
+			err = errPanic
+		}
+	}()
+	return c.Next()
+}
+
+var errPanic = errors.New("recovered panic")
+
+func (s *Server) securityHeaders(c *fiber.Ctx) {
+	h := &c.Response().Header
+	h.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	h.Set(fiber.HeaderXFrameOptions, "DENY")
+	h.Set(fiber.HeaderReferrerPolicy, "no-referrer")
+	h.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; frame-ancestors 'none'")
+	if s.cfg.ServeTLS || c.Protocol() == "https" {
+		h.Set(fiber.HeaderStrictTransportSecurity, "max-age=63072000; includeSubDomains")
+	}
+}
+
+// cors answers preflights and tags responses for allowed origins.
+func (s *Server) cors(c *fiber.Ctx) error {
+	origin := c.Get(fiber.HeaderOrigin)
+	if origin == "" {
+		return c.Next()
+	}
+	c.Vary(fiber.HeaderOrigin)
+	if _, ok := s.origins[origin]; !ok {
+		if c.Method() == fiber.MethodOptions && c.Get(fiber.HeaderAccessControlRequestMethod) != "" {
+			return newHTTPError(http.StatusForbidden, "cors-origin-not-allowed", "Origin not allowed.")
+		}
+		return c.Next()
+	}
+	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
+	if c.Method() == fiber.MethodOptions && c.Get(fiber.HeaderAccessControlRequestMethod) != "" {
+		c.Set(fiber.HeaderAccessControlAllowMethods, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+		c.Set(fiber.HeaderAccessControlAllowHeaders, "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id")
+		c.Set(fiber.HeaderAccessControlMaxAge, "600")
+		c.Vary(fiber.HeaderAccessControlRequestMethod, fiber.HeaderAccessControlRequestHeaders)
+		return c.SendStatus(http.StatusNoContent)
+	}
+	c.Set(fiber.HeaderAccessControlExposeHeaders, "ETag, Location, Retry-After, X-Request-Id")
+	return c.Next()
+}
+
+// jsonOnly refuses request bodies that are not JSON with 415.
+func jsonOnly(c *fiber.Ctx) error {
+	switch c.Method() {
+	case fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch:
+	default:
+		return c.Next()
+	}
+	ct := c.Get(fiber.HeaderContentType)
+	if ct == "" && len(c.Body()) == 0 {
+		return c.Next()
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || (mt != fiber.MIMEApplicationJSON && !(strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))) {
+		return newHTTPError(http.StatusUnsupportedMediaType, "unsupported-media-type",
+			"Unsupported media type "+strconv.Quote(ct)+" in request.")
+	}
+	return c.Next()
+}
+
+// authenticate resolves the bearer token into the request's principal. A
+// missing token leaves the caller anonymous; a bad one is refused with 401.
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	if h == "" {
+		return c.Next()
+	}
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return unauthenticated("Authorization header must be: Bearer <token>.")
+	}
+	p, err := s.svc.Tokens.Verify(c.UserContext(), strings.TrimSpace(token))
+	if err != nil {
+		if errors.Is(err, ecolaura.ErrUnauthenticated) {
+			return unauthenticated("Given token not valid for any token type.")
+		}
+		return err
+	}
+	c.Locals(keyPrincipal, p)
+	return c.Next()
+}
+
+func unauthenticated(detail string) *httpError {
+	return newHTTPError(http.StatusUnauthorized, "unauthenticated", detail, [2]string{fiber.HeaderWWWAuthenticate, `Bearer realm="api"`})
+}
+
+func principal(c *fiber.Ctx) ecolaura.Principal {
+	p, _ := c.Locals(keyPrincipal).(ecolaura.Principal)
+	return p
+}
+
+func clientIP(c *fiber.Ctx) string {
+	ip, _ := c.Locals(keyClientIP).(string)
+	return ip
+}
+
+// authLimit limits auth endpoints per client IP.
+func (s *Server) authLimit(c *fiber.Ctx) error {
+	if err := s.allow(c, "auth:"+clientIP(c), s.cfg.AuthRateLimit); err != nil {
+		return err
+	}
+	return c.Next()
+}
+
+// writeLimit limits writes per signed-in user (anonymous writes are refused
+// by the services or limited per IP on the auth endpoints).
+func (s *Server) writeLimit(c *fiber.Ctx) error {
+	switch c.Method() {
+	case fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch, fiber.MethodDelete:
+		if p := principal(c); p.UserID != "" {
+			if err := s.allow(c, "write:"+string(p.UserID), s.cfg.WriteRateLimit); err != nil {
+				return err
+			}
+		}
+	}
+	return c.Next()
+}
+
+func (s *Server) allow(c *fiber.Ctx, key string, limit ports.RateLimit) error {
+	if s.cfg.DisableRateLimits || s.svc.RateLimiter == nil {
+		return nil
+	}
+	d, err := s.svc.RateLimiter.Allow(c.UserContext(), key, limit)
+	if err != nil {
+		// The limiter is a protection, not a dependency: fail open, loudly.
+		s.log.Warn("rate limiter failed; allowing request", slog.String("request_id", requestID(c)), slog.Any("err", err))
+		return nil
+	}
+	if d.Allowed {
+		return nil
+	}
+	secs := int(math.Ceil(d.RetryAfter.Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	return newHTTPError(http.StatusTooManyRequests, "rate-limited",
+		"Request was throttled. Expected available in "+strconv.Itoa(secs)+" seconds.",
+		[2]string{fiber.HeaderRetryAfter, strconv.Itoa(secs)})
+}
+
+// route is one registered endpoint.
+type route struct {
+	method string
+	path   string // Fiber template, e.g. /api/v1/products/:id/
+	segs   []string
+}
+
+func splitPath(p string) []string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
+
+func (r route) matches(segs []string) bool {
+	if len(segs) != len(r.segs) {
+		return false
+	}
+	for i, s := range r.segs {
+		if strings.HasPrefix(s, ":") {
+			if segs[i] == "" {
+				return false
+			}
+			continue
+		}
+		if s != segs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// allowed lists the methods registered for path.
+func (s *Server) allowed(path string) []string {
+	segs := splitPath(path)
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range s.routes {
+		if r.matches(segs) && !seen[r.method] {
+			seen[r.method] = true
+			out = append(out, r.method)
+			if r.method == fiber.MethodGet && !seen[fiber.MethodHead] {
+				seen[fiber.MethodHead] = true
+				out = append(out, fiber.MethodHead)
+			}
+		}
+	}
+	if len(out) > 0 {
+		out = append(out, fiber.MethodOptions)
+	}
+	return out
+}
+
+// fallback answers requests no route took: OPTIONS with Allow, 405 with
+// Allow for a known path, else 404.
+func (s *Server) fallback(c *fiber.Ctx) error {
+	methods := s.allowed(c.Path())
+	if len(methods) == 0 {
+		return newHTTPError(http.StatusNotFound, "not-found", "Not found.")
+	}
+	allow := strings.Join(methods, ", ")
+	c.Locals(keyRoute, "unmatched")
+	if c.Method() == fiber.MethodOptions {
+		c.Set(fiber.HeaderAllow, allow)
+		return c.SendStatus(http.StatusNoContent)
+	}
+	return newHTTPError(http.StatusMethodNotAllowed, "method-not-allowed",
+		"Method "+strconv.Quote(c.Method())+" not allowed.", [2]string{fiber.HeaderAllow, allow})
+}
+
+func hostIP(addr net.Addr) net.IP {
+	if a, ok := addr.(*net.TCPAddr); ok {
+		return a.IP
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+)
+
+// sendJSON writes v as JSON with status.
+func sendJSON(c *fiber.Ctx, status int, v any) error {
+	body, err := jsonMarshal(v)
+	if err != nil {
+		return err
+	}
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(body)
+}
+
+// sendCacheable writes v as JSON with a strong ETag computed from the body
+// and answers 304 when the client already has it.
+func sendCacheable(c *fiber.Ctx, v any) error {
+	body, err := jsonMarshal(v)
+	if err != nil {
+		return err
+	}
+	return sendCacheableBytes(c, body)
+}
+
+func sendCacheableBytes(c *fiber.Ctx, body []byte) error {
+	sum := sha256.Sum256(body)
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	c.Set(fiber.HeaderETag, etag)
+	c.Set(fiber.HeaderCacheControl, "public, no-cache")
+	c.Vary(fiber.HeaderAcceptEncoding)
+	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), etag) {
+		return c.SendStatus(http.StatusNotModified)
+	}
+	c.Status(http.StatusOK)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(body)
+}
+
+// etagMatches applies If-None-Match's weak comparison (RFC 9110 13.1.2).
+func etagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	if strings.TrimSpace(header) == "*" {
+		return true
+	}
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// pathID reads an ID path parameter. A malformed ID cannot name anything, so
+// it is a 404, as in DRF.
+func pathID(c *fiber.Ctx, name string) (ecolaura.ID, error) {
+	id, err := ecolaura.ParseID(c.Params(name))
+	if err != nil {
+		return "", ecolaura.ErrNotFound
+	}
+	return id, nil
+}
+
+// queryValues parses the raw query string.
+func queryValues(c *fiber.Ctx) url.Values {
+	v, err := url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return url.Values{}
+	}
+	return v
+}
+
+// baseURL is the scheme and host the client used (the trusted proxy's view).
+func baseURL(c *fiber.Ctx) string {
+	return c.Protocol() + "://" + c.Hostname()
+}
+
+// kgNumber renders grams as a JSON number of kilograms, exactly.
+func kgNumber(g ecolaura.CO2e) json.Number {
+	neg := g < 0
+	if neg {
+		g = -g
+	}
+	s := strconv.FormatInt(int64(g)/1000, 10)
+	if frac := int64(g) % 1000; frac != 0 {
+		s += "." + strings.TrimRight(strconv.FormatInt(1000+frac, 10)[1:], "0")
+	}
+	if neg {
+		s = "-" + s
+	}
+	return json.Number(s)
+}
+
+// parseKg parses a decimal number of kilograms exactly into grams.
+func parseKg(field string, s string) (ecolaura.CO2e, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 32 || strings.Trim(s, "0123456789.-") != "" {
+		return 0, ecolaura.Invalid(field, "must be a decimal number of kilograms")
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, ecolaura.Invalid(field, "must be a decimal number of kilograms")
+	}
+	g, err := ecolaura.FootprintFromKg(f)
+	if err != nil {
+		return 0, ecolaura.Invalid(field, "must be a finite number of kilograms between 0 and %d", ecolaura.MaxFootprint/1000)
+	}
+	return g, nil
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

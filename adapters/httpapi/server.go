@@ -1,0 +1,209 @@
+// Package httpapi presents the Ecolaura services over HTTP with Fiber: the
+// Django-REST-Framework-compatible /api/v1, the modern /api/v2 (money
+// objects, cursor pages, RFC 9457 problems, idempotent checkout), and the
+// operational endpoints /healthz, /readyz and /metrics.
+//
+// The package is a thin presenter: authorization and every business rule
+// live in the services it drives. Build a server with [New], serve it with
+// [Server.Listen] or [Server.Serve], and stop it with [Server.Shutdown].
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Probe is a named readiness check, such as a database ping.
+type Probe struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Server is the HTTP API: a configured Fiber app over the services.
+type Server struct {
+	cfg     Config
+	svc     Services
+	app     *fiber.App
+	log     *slog.Logger
+	metrics *Metrics
+	proxies proxySet
+	origins map[string]struct{}
+	routes  []route
+	version string
+}
+
+// Option configures optional parts of a [Server].
+type Option func(*Server)
+
+// WithLogger sets the logger of the access log and error reports (default:
+// slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Server) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
+
+// WithMetrics uses m instead of a fresh set of metrics (so that a cache
+// instrumented with [Metrics.InstrumentCache] reports on the same /metrics).
+func WithMetrics(m *Metrics) Option {
+	return func(s *Server) {
+		if m != nil {
+			s.metrics = m
+		}
+	}
+}
+
+// WithVersion sets the version reported by /healthz.
+func WithVersion(v string) Option { return func(s *Server) { s.version = v } }
+
+// New validates cfg and deps and builds the server with every route.
+// It returns an error, never panics, on an invalid configuration.
+func New(cfg Config, deps Services, opts ...Option) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("http config: %w", err)
+	}
+	if err := deps.Validate(); err != nil {
+		return nil, fmt.Errorf("http services: %w", err)
+	}
+	proxies, _ := parseTrustedProxies(cfg.TrustedProxies)
+	s := &Server{cfg: cfg, svc: deps, log: slog.Default(), proxies: proxies, origins: map[string]struct{}{}, version: "dev"}
+	for _, o := range cfg.CORSOrigins {
+		s.origins[o] = struct{}{}
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.metrics == nil {
+		m, err := NewMetrics()
+		if err != nil {
+			return nil, err
+		}
+		s.metrics = m
+	}
+	s.app = fiber.New(fiber.Config{
+		AppName:                 "ecolaura",
+		BodyLimit:               cfg.BodyLimit,
+		ReadTimeout:             cfg.ReadTimeout,
+		WriteTimeout:            cfg.WriteTimeout,
+		IdleTimeout:             cfg.IdleTimeout,
+		DisableStartupMessage:   true,
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          cfg.TrustedProxies,
+		ErrorHandler:            s.handleError,
+		JSONEncoder:             jsonMarshal,
+		JSONDecoder:             json.Unmarshal,
+		ReadBufferSize:          16 << 10,
+	})
+	s.app.Use(s.outer)
+	s.app.Use(s.cors)
+	s.app.Use(jsonOnly)
+
+	s.get(s.app, "/healthz", s.healthz)
+	s.get(s.app, "/readyz", s.readyz)
+	s.get(s.app, "/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
+	s.registerAPI()
+	s.app.Use(s.fallback)
+	return s, nil
+}
+
+// App returns the Fiber app (for tests with app.Test, or for mounting).
+func (s *Server) App() *fiber.App { return s.app }
+
+// Metrics returns the server's metrics.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// Routes lists the registered endpoints as "METHOD /path/template" in
+// registration order (HEAD and OPTIONS are implied).
+func (s *Server) Routes() []string {
+	out := make([]string, 0, len(s.routes))
+	for _, r := range s.routes {
+		out = append(out, r.method+" "+r.path)
+	}
+	return out
+}
+
+// Listen serves on addr until [Server.Shutdown].
+func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
+
+// Serve serves on ln until [Server.Shutdown].
+func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+
+// Shutdown stops accepting connections and waits for in-flight requests to
+// finish, or for ctx to end.
+func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+// handle registers a route and remembers its template for 405 answers, the
+// metrics label and the OpenAPI coverage test.
+func (s *Server) handle(r fiber.Router, method, path string, handlers ...fiber.Handler) {
+	full := path
+	if g, ok := r.(*fiber.Group); ok {
+		full = g.Prefix + path
+	}
+	s.routes = append(s.routes, route{method: method, path: full, segs: splitPath(full)})
+	tag := func(c *fiber.Ctx) error {
+		c.Locals(keyRoute, full)
+		return c.Next()
+	}
+	hs := append([]fiber.Handler{tag}, handlers...)
+	if method == fiber.MethodGet {
+		r.Add(fiber.MethodHead, path, hs...)
+	}
+	r.Add(method, path, hs...)
+}
+
+func (s *Server) get(r fiber.Router, path string, h ...fiber.Handler) {
+	s.handle(r, fiber.MethodGet, path, h...)
+}
+
+func (s *Server) healthz(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(fiber.Map{"status": "ok", "version": s.version})
+}
+
+// readyz runs every probe concurrently with a short timeout.
+func (s *Server) readyz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	results := make(map[string]string, len(s.svc.Probes))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	ok := true
+	for _, p := range s.svc.Probes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := p.Check(ctx)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				ok = false
+				results[p.Name] = "unavailable"
+				s.log.Warn("readiness probe failed", slog.String("probe", p.Name), slog.Any("err", err))
+				return
+			}
+			results[p.Name] = "ok"
+		}()
+	}
+	wg.Wait()
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	status := "ok"
+	if !ok {
+		status = "unavailable"
+		c.Status(http.StatusServiceUnavailable)
+	}
+	return c.JSON(fiber.Map{"status": status, "checks": results})
+}
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

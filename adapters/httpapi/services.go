@@ -1,0 +1,52 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/catalog"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// Catalog is what the API needs of the catalog service (*catalog.Service
+// implements it). Wire it over a productcache-wrapped database so reads are
+// cached and every write invalidates them.
+type Catalog interface {
+	Create(ctx context.Context, actor ecolaura.Principal, in catalog.ProductInput) (ecolaura.Product, error)
+	Update(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, patch catalog.Patch) (ecolaura.Product, error)
+	Replace(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, r catalog.Replacement) (ecolaura.Product, error)
+	Delete(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) error
+	Get(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Product, error)
+	List(ctx context.Context, actor ecolaura.Principal, params catalog.ListParams) (catalog.ListResult, error)
+	Categories(ctx context.Context, actor ecolaura.Principal) ([]ecolaura.CategoryCount, error)
+}
+
+// Services are the use cases the API presents, plus the infrastructure it
+// needs for authentication, rate limiting and readiness.
+type Services struct {
+	Catalog Catalog
+	// Tokens verifies bearer access tokens.
+	Tokens ports.TokenVerifier
+	// RateLimiter enforces the configured limits; nil disables them.
+	RateLimiter ports.RateLimiter
+	// Probes are checked by /readyz.
+	Probes []Probe
+}
+
+// Validate reports missing required services.
+func (s Services) Validate() error {
+	var errs []error
+	if s.Catalog == nil {
+		errs = append(errs, errors.New("catalog service is required"))
+	}
+	if s.Tokens == nil {
+		errs = append(errs, errors.New("token verifier is required"))
+	}
+	for _, p := range s.Probes {
+		if p.Name == "" || p.Check == nil {
+			errs = append(errs, errors.New("every probe needs a name and a check"))
+		}
+	}
+	return errors.Join(errs...)
+}
