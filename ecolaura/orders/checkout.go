@@ -1,0 +1,366 @@
+package orders
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"math/bits"
+	"slices"
+	"strconv"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// LineRequest asks for Quantity units of one product.
+type LineRequest struct {
+	ProductID ecolaura.ID `json:"product_id"`
+	Quantity  int         `json:"quantity"`
+}
+
+// CheckoutRequest is what a customer asks to buy.
+type CheckoutRequest struct {
+	// Lines lists 1–100 products, each at most once. A product listed twice
+	// is rejected (not merged) with a field error on the later line, so a
+	// client bug cannot silently double a quantity.
+	Lines []LineRequest `json:"lines"`
+	// IdempotencyKey, when not empty, makes the request safe to retry: the
+	// same user sending the same key and request gets the original order
+	// back. At most 255 printable ASCII characters.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// CarbonOffset adds a charge that compensates the order's footprint.
+	CarbonOffset bool `json:"carbon_offset,omitempty"`
+}
+
+// CheckoutResult is the outcome of a checkout.
+type CheckoutResult struct {
+	Order ecolaura.Order
+	// Replayed is true when the order was created by an earlier request with
+	// the same idempotency key (and nothing was created now).
+	Replayed bool
+}
+
+// Validate checks the request without touching any store and returns a
+// *ecolaura.ValidationError naming every bad field ("lines",
+// "lines[2].quantity", "lines[3].product_id", "idempotency_key").
+func (r CheckoutRequest) Validate() error {
+	var v ecolaura.Validator
+	switch {
+	case len(r.Lines) == 0:
+		v.Add("lines", "must contain at least one line")
+	case len(r.Lines) > ecolaura.MaxOrderLines:
+		v.Add("lines", "must contain at most %d lines", ecolaura.MaxOrderLines)
+	default:
+		first := make(map[ecolaura.ID]int, len(r.Lines))
+		for i, l := range r.Lines {
+			field := "lines[" + strconv.Itoa(i) + "]"
+			if _, err := ecolaura.ParseID(string(l.ProductID)); err != nil {
+				v.Add(field+".product_id", "must be a product ID (UUID)")
+			} else if j, dup := first[l.ProductID]; dup {
+				v.Add(field+".product_id", "duplicate of lines[%d]: list each product once with the total quantity", j)
+			} else {
+				first[l.ProductID] = i
+			}
+			v.Check(l.Quantity >= 1 && l.Quantity <= ecolaura.MaxLineQuantity, field+".quantity",
+				"must be between 1 and %d", ecolaura.MaxLineQuantity)
+		}
+	}
+	if err := ValidateIdempotencyKey(r.IdempotencyKey); err != nil {
+		v.Merge("", err)
+	}
+	return v.Err()
+}
+
+// ValidateIdempotencyKey checks a key: empty (no idempotency) or 1–255
+// printable ASCII characters (0x20–0x7E), as the IETF Idempotency-Key
+// header allows. It returns a *ValidationError on "idempotency_key".
+func ValidateIdempotencyKey(key string) error {
+	if len(key) > ecolaura.MaxIdempotencyKey {
+		return ecolaura.Invalid("idempotency_key", "must be at most %d characters", ecolaura.MaxIdempotencyKey)
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return ecolaura.Invalid("idempotency_key", "must contain only printable ASCII characters")
+		}
+	}
+	return nil
+}
+
+// Hash fingerprints what the request asks for: the SHA-256 (hex) of a
+// canonical form of the lines (sorted by product ID, so their order does not
+// matter) and the offset choice. The idempotency key is not part of it.
+func (r CheckoutRequest) Hash() string {
+	lines := slices.Clone(r.Lines)
+	slices.SortFunc(lines, func(a, b LineRequest) int {
+		return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.Quantity, b.Quantity))
+	})
+	h := sha256.New()
+	h.Write([]byte("ecolaura-checkout-v1\n"))
+	for _, l := range lines {
+		h.Write([]byte(string(l.ProductID) + ":" + strconv.Itoa(l.Quantity) + "\n"))
+	}
+	h.Write([]byte("offset=" + strconv.FormatBool(r.CarbonOffset) + "\n"))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// jobPayload is the JSON payload of both order jobs.
+type jobPayload struct {
+	OrderID ecolaura.ID `json:"order_id"`
+}
+
+// Checkout places an order for the actor.
+//
+// In one transaction it takes the stock of every line (never below zero),
+// stores the order (status pending) with lines that snapshot each product's
+// name, unit price and footprint, and enqueues the [JobProcessOrder] job;
+// either all of it happens or none of it.
+//
+// Idempotency: with a key, the same user repeating the same request gets the
+// original order back with Replayed set and nothing is created; repeating the
+// key with a different request fails with ecolaura.ErrIdempotencyMismatch;
+// repeating it while the first request is still running in this process
+// fails with ecolaura.ErrConflict. Across processes the store's unique
+// (user, key) constraint decides, and the loser answers as a replay.
+//
+// Errors: ErrUnauthenticated; ErrForbidden for a principal without a user
+// (System); ErrInvalid (*ValidationError) for a bad request, an unknown
+// product ("lines[i].product_id") or a product not priced in the shop's
+// currency; ErrInsufficientStock (*InsufficientStockError naming the
+// product); ErrIdempotencyMismatch; ErrConflict.
+func (s *Service) Checkout(ctx context.Context, actor ecolaura.Principal, req CheckoutRequest) (CheckoutResult, error) {
+	if err := actor.RequireAuthenticated(); err != nil {
+		return CheckoutResult{}, err
+	}
+	if actor.UserID == "" {
+		return CheckoutResult{}, fmt.Errorf("checkout needs a user principal: %w", ecolaura.ErrForbidden)
+	}
+	if err := req.Validate(); err != nil {
+		return CheckoutResult{}, err
+	}
+	hash := req.Hash()
+	key := req.IdempotencyKey
+	if key != "" {
+		release, ok := s.acquire(inflightKey{user: actor.UserID, key: key})
+		if !ok {
+			return CheckoutResult{}, fmt.Errorf("a request with this idempotency key is still in progress: %w", ecolaura.ErrConflict)
+		}
+		defer release()
+	}
+
+	var res CheckoutResult
+	err := s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		res = CheckoutResult{}
+		if key != "" {
+			existing, err := tx.Orders().GetByIdempotencyKey(ctx, actor.UserID, key)
+			switch {
+			case err == nil:
+				res, err = replay(existing, hash)
+				return err
+			case !errors.Is(err, ecolaura.ErrNotFound):
+				return fmt.Errorf("look up idempotency key: %w", err)
+			}
+		}
+		o, err := s.placeOrder(ctx, tx, actor.UserID, req, hash)
+		if err != nil {
+			return err
+		}
+		res.Order = o
+		return nil
+	})
+	if err != nil {
+		if key != "" && errors.Is(err, ecolaura.ErrConflict) {
+			// Another process may have committed an order with this key
+			// between our look-up and our insert: answer as its replay.
+			existing, gerr := s.db.Orders().GetByIdempotencyKey(ctx, actor.UserID, key)
+			if gerr == nil {
+				return replay(existing, hash)
+			}
+		}
+		return CheckoutResult{}, err
+	}
+	if res.Replayed {
+		s.log.InfoContext(ctx, "checkout replayed", "order_id", res.Order.ID, "user_id", actor.UserID)
+	} else {
+		s.log.InfoContext(ctx, "order placed", "order_id", res.Order.ID, "user_id", actor.UserID,
+			"lines", len(res.Order.Lines), "total", res.Order.Total.String(), "footprint_g", int64(res.Order.Footprint))
+	}
+	return res, nil
+}
+
+func replay(existing ecolaura.Order, hash string) (CheckoutResult, error) {
+	if existing.RequestHash != hash {
+		return CheckoutResult{}, fmt.Errorf("order %s: %w", existing.ID, ecolaura.ErrIdempotencyMismatch)
+	}
+	return CheckoutResult{Order: existing, Replayed: true}, nil
+}
+
+// acquire marks (user, key) as in flight; ok is false when it already is.
+func (s *Service) acquire(k inflightKey) (release func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, busy := s.inflight[k]; busy {
+		return nil, false
+	}
+	s.inflight[k] = struct{}{}
+	return func() {
+		s.mu.Lock()
+		delete(s.inflight, k)
+		s.mu.Unlock()
+	}, true
+}
+
+// placeOrder does the writes of a checkout inside tx.
+func (s *Service) placeOrder(ctx context.Context, tx ports.Tx, userID ecolaura.ID, req CheckoutRequest, hash string) (ecolaura.Order, error) {
+	now := s.clock.Now()
+	// Take stock in product-ID order: two checkouts locking the same
+	// products always lock them in the same order, so they cannot deadlock.
+	idx := make([]int, len(req.Lines))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(req.Lines[a].ProductID, req.Lines[b].ProductID) })
+
+	lines := make([]ecolaura.OrderLine, len(req.Lines))
+	var v ecolaura.Validator
+	for _, i := range idx {
+		l := req.Lines[i]
+		field := "lines[" + strconv.Itoa(i) + "]"
+		p, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: l.ProductID, Delta: -l.Quantity, At: now})
+		if err != nil {
+			return ecolaura.Order{}, s.stockError(ctx, tx, field, l, err)
+		}
+		if p.Price.Currency != s.currency {
+			v.Add(field+".product_id", "is priced in %s; this shop sells in %s", p.Price.Currency, s.currency)
+			continue
+		}
+		total, err := p.Price.Mul(int64(l.Quantity))
+		if err != nil {
+			v.Merge(field, err)
+			continue
+		}
+		unitFootprint, _ := p.Footprint()
+		lines[i] = ecolaura.OrderLine{
+			ProductID:     p.ID,
+			Name:          p.Name,
+			UnitPrice:     p.Price,
+			Quantity:      l.Quantity,
+			Total:         total,
+			UnitFootprint: unitFootprint,
+		}
+	}
+	if err := v.Err(); err != nil {
+		return ecolaura.Order{}, err
+	}
+
+	subtotal := ecolaura.NewMoney(0, s.currency)
+	var footprint ecolaura.CO2e
+	for i, l := range lines {
+		var err error
+		if subtotal, err = subtotal.Add(l.Total); err != nil {
+			return ecolaura.Order{}, fmt.Errorf("order subtotal: %w", err)
+		}
+		lf, ok := mulCO2e(l.UnitFootprint, l.Quantity)
+		if !ok || footprint > ecolaura.CO2e(1<<62)-lf {
+			return ecolaura.Order{}, ecolaura.Invalid("lines["+strconv.Itoa(i)+"].quantity", "makes the order footprint too large")
+		}
+		footprint += lf
+	}
+	total := subtotal
+	var offset *ecolaura.CarbonOffset
+	if req.CarbonOffset {
+		price, err := OffsetCharge(footprint, s.offsetPrice)
+		if err != nil {
+			return ecolaura.Order{}, err
+		}
+		if total, err = subtotal.Add(price); err != nil {
+			return ecolaura.Order{}, fmt.Errorf("order total: %w", err)
+		}
+		offset = &ecolaura.CarbonOffset{Footprint: footprint, Price: price}
+	}
+
+	o := ecolaura.Order{
+		ID:             s.ids.NewID(),
+		UserID:         userID,
+		Status:         ecolaura.StatusPending,
+		Lines:          lines,
+		Subtotal:       subtotal,
+		Offset:         offset,
+		Total:          total,
+		Footprint:      footprint,
+		IdempotencyKey: req.IdempotencyKey,
+		RequestHash:    hash,
+		CreatedAt:      now,
+		UpdatedAt:      now,
+		Version:        1,
+	}
+	if err := tx.Orders().Create(ctx, o); err != nil {
+		return ecolaura.Order{}, fmt.Errorf("store order: %w", err)
+	}
+	if err := enqueue(ctx, tx, JobProcessOrder, o.ID); err != nil {
+		return ecolaura.Order{}, err
+	}
+	return o, nil
+}
+
+// stockError turns a failed stock decrement into the checkout's error.
+func (s *Service) stockError(ctx context.Context, tx ports.Tx, field string, l LineRequest, err error) error {
+	if errors.Is(err, ecolaura.ErrNotFound) {
+		return ecolaura.Invalid(field+".product_id", "product %s does not exist", l.ProductID)
+	}
+	var ise *ecolaura.InsufficientStockError
+	if errors.As(err, &ise) {
+		out := &ecolaura.InsufficientStockError{ProductID: l.ProductID, Name: ise.Name, Requested: l.Quantity, Available: ise.Available}
+		if out.Name == "" {
+			if p, gerr := tx.Products().Get(ctx, l.ProductID); gerr == nil {
+				out.Name = p.Name
+			}
+		}
+		return fmt.Errorf("checkout %s: %w", field, out)
+	}
+	return fmt.Errorf("take stock of product %s: %w", l.ProductID, err)
+}
+
+func enqueue(ctx context.Context, tx ports.Tx, kind string, id ecolaura.ID) error {
+	payload, err := json.Marshal(jobPayload{OrderID: id})
+	if err != nil {
+		return fmt.Errorf("encode %s job: %w", kind, err)
+	}
+	if err := tx.Jobs().Enqueue(ctx, ports.Job{Kind: kind, Payload: payload}); err != nil {
+		return fmt.Errorf("enqueue %s job for order %s: %w", kind, id, err)
+	}
+	return nil
+}
+
+// mulCO2e multiplies with overflow detection (results above 2^62 count as
+// overflow).
+func mulCO2e(c ecolaura.CO2e, n int) (ecolaura.CO2e, bool) {
+	if c < 0 || n < 0 {
+		return 0, false
+	}
+	hi, lo := bits.Mul64(uint64(c), uint64(n))
+	if hi != 0 || lo > 1<<62 {
+		return 0, false
+	}
+	return ecolaura.CO2e(lo), true
+}
+
+// OffsetCharge returns the price of compensating footprint at perKg per
+// kilogram of CO2e, rounded up to the currency's minor unit (a footprint of
+// 1 g at 0.02/kg costs 0.01). Errors: ErrInvalid when the charge overflows.
+func OffsetCharge(footprint ecolaura.CO2e, perKg ecolaura.Money) (ecolaura.Money, error) {
+	if footprint <= 0 || perKg.Amount <= 0 {
+		return ecolaura.NewMoney(0, perKg.Currency), nil
+	}
+	n := new(big.Int).Mul(big.NewInt(int64(footprint)), big.NewInt(perKg.Amount))
+	n.Add(n, big.NewInt(999)) // ceil(n / 1000) for positive n
+	n.Quo(n, big.NewInt(1000))
+	if !n.IsInt64() {
+		return ecolaura.Money{}, ecolaura.Invalid("carbon_offset", "the offset charge is too large")
+	}
+	return ecolaura.NewMoney(n.Int64(), perKg.Currency), nil
+}

@@ -1,0 +1,193 @@
+package orders
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+var _ ports.JobHandler = (*Service)(nil)
+
+// HandleJob runs the order jobs; it implements [ports.JobHandler]. Both jobs
+// are idempotent, because a runner may deliver a job more than once:
+//
+//   - [JobProcessOrder] re-checks a pending order (it has lines and its totals
+//     add up) and confirms it, enqueueing [JobSendConfirmationEmail] in the
+//     same transaction. An order that is already confirmed (or further along)
+//     or cancelled is left alone, so a second run is a no-op.
+//   - [JobSendConfirmationEmail] sends the confirmation email only if the
+//     order's ConfirmationSentAt is unset; see [Service.SendConfirmation].
+//
+// Errors (the runner retries them with backoff): a malformed payload
+// (ErrInvalid), an unknown kind (ErrInvalid), a missing order (ErrNotFound),
+// an order that fails its checks (ErrInvalid), store and mailer failures.
+func (s *Service) HandleJob(ctx context.Context, job ports.Job) error {
+	var p jobPayload
+	switch job.Kind {
+	case JobProcessOrder, JobSendConfirmationEmail:
+	default:
+		return fmt.Errorf("orders: unknown job kind %q: %w", job.Kind, ecolaura.ErrInvalid)
+	}
+	if err := json.Unmarshal(job.Payload, &p); err != nil {
+		return fmt.Errorf("orders: %s payload: %w", job.Kind, ecolaura.Invalid("payload", "%s", err.Error()))
+	}
+	if _, err := ecolaura.ParseID(string(p.OrderID)); err != nil {
+		return fmt.Errorf("orders: %s payload: %w", job.Kind, ecolaura.Invalid("order_id", "must be an order ID"))
+	}
+	if job.Kind == JobProcessOrder {
+		return s.ProcessOrder(ctx, p.OrderID)
+	}
+	return s.SendConfirmation(ctx, p.OrderID)
+}
+
+// ProcessOrder is the [JobProcessOrder] job: it confirms a pending order
+// after re-checking it and enqueues the confirmation email, in one
+// transaction. It is a no-op for an order that is already past pending or
+// cancelled. Errors: ErrNotFound; ErrInvalid when the order fails its
+// checks; store failures.
+func (s *Service) ProcessOrder(ctx context.Context, id ecolaura.ID) error {
+	var confirmed bool
+	err := s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		confirmed = false
+		o, err := tx.Orders().Get(ctx, id)
+		if err != nil {
+			return fmt.Errorf("process order %s: %w", id, err)
+		}
+		if o.Status != ecolaura.StatusPending {
+			return nil // already processed, or cancelled meanwhile
+		}
+		if err := checkOrder(o); err != nil {
+			return fmt.Errorf("process order %s: %w", id, err)
+		}
+		_, _, err = tx.Orders().Transition(ctx, ports.StatusChange{OrderID: id, To: ecolaura.StatusConfirmed, At: s.clock.Now()})
+		if errors.Is(err, ecolaura.ErrInvalidTransition) {
+			return nil // moved on concurrently (cancelled): nothing to do
+		}
+		if err != nil {
+			return fmt.Errorf("confirm order %s: %w", id, err)
+		}
+		if err := enqueue(ctx, tx, JobSendConfirmationEmail, id); err != nil {
+			return err
+		}
+		confirmed = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if confirmed {
+		s.log.InfoContext(ctx, "order confirmed", "order_id", id)
+	} else {
+		s.log.DebugContext(ctx, "process_order: nothing to do", "order_id", id)
+	}
+	return nil
+}
+
+// checkOrder re-checks a stored order before it is confirmed.
+func checkOrder(o ecolaura.Order) error {
+	var v ecolaura.Validator
+	v.Check(len(o.Lines) > 0, "lines", "order has no lines")
+	sum := ecolaura.NewMoney(0, o.Subtotal.Currency)
+	for _, l := range o.Lines {
+		var err error
+		if sum, err = sum.Add(l.Total); err != nil {
+			v.Add("lines", "line totals do not add up: %v", err)
+			break
+		}
+		v.Check(l.Quantity >= 1 && l.Quantity <= ecolaura.MaxLineQuantity, "lines", "line quantity %d out of range", l.Quantity)
+	}
+	v.Check(sum == o.Subtotal, "subtotal", "is %s, lines add up to %s", o.Subtotal, sum)
+	want := o.Subtotal
+	if o.Offset != nil {
+		var err error
+		if want, err = want.Add(o.Offset.Price); err != nil {
+			v.Add("total", "%v", err)
+		}
+	}
+	v.Check(want == o.Total, "total", "is %s, expected %s", o.Total, want)
+	return v.Err()
+}
+
+// SendConfirmation is the [JobSendConfirmationEmail] job: it sends the
+// order's confirmation email unless it was sent already.
+//
+// It runs in one transaction that first marks the order with
+// MarkConfirmationSent (a compare-and-set), then sends, so the mark commits
+// only if the send succeeded, and a concurrent duplicate of the job (which
+// waits for the mark's row in a database, and is refused by an in-process
+// guard here) finds it set and sends nothing. The trade-off: delivery is at
+// least once, not exactly once. If the mailer accepted the message but the
+// commit then fails (or the unit of work re-runs the function after a
+// serialization failure), the mark is lost and a retry sends the email again.
+// A duplicate email is preferred over a lost one; exactly once would need
+// the mail server to deduplicate on the Message-ID.
+//
+// Errors: ErrNotFound (order or user); ErrConflict while another send of the
+// same order is running in this process (retry later); mailer failures; an
+// error when no mailer is configured.
+func (s *Service) SendConfirmation(ctx context.Context, id ecolaura.ID) error {
+	if s.mailer == nil {
+		return fmt.Errorf("send confirmation of order %s: %w", id, errNoMailer)
+	}
+	if !s.startSending(id) {
+		return fmt.Errorf("confirmation of order %s is being sent: %w", id, ecolaura.ErrConflict)
+	}
+	defer s.doneSending(id)
+
+	var sent bool
+	err := s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		sent = false
+		o, err := tx.Orders().Get(ctx, id)
+		if err != nil {
+			return fmt.Errorf("load order %s: %w", id, err)
+		}
+		if o.ConfirmationSentAt != nil {
+			return nil
+		}
+		u, err := tx.Users().Get(ctx, o.UserID)
+		if err != nil {
+			return fmt.Errorf("load user %s of order %s: %w", o.UserID, id, err)
+		}
+		now := s.clock.Now()
+		marked, err := tx.Orders().MarkConfirmationSent(ctx, id, now)
+		if err != nil {
+			return fmt.Errorf("mark confirmation of order %s: %w", id, err)
+		}
+		if !marked {
+			return nil
+		}
+		o.ConfirmationSentAt = &now
+		if err := s.mailer.Send(ctx, ConfirmationEmail(o, u)); err != nil {
+			return fmt.Errorf("send confirmation of order %s: %w", id, err)
+		}
+		sent = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if sent {
+		s.log.InfoContext(ctx, "order confirmation sent", "order_id", id)
+	}
+	return nil
+}
+
+func (s *Service) startSending(id ecolaura.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, busy := s.sending[id]; busy {
+		return false
+	}
+	s.sending[id] = struct{}{}
+	return true
+}
+
+func (s *Service) doneSending(id ecolaura.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sending, id)
+}

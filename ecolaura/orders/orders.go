@@ -1,0 +1,187 @@
+// Package orders is the orders service of Ecolaura: safe checkout with
+// idempotency keys, the order status machine with restocking cancellation,
+// per-principal reads and lists, and the background jobs that confirm an
+// order and send its confirmation email.
+//
+// Every use case takes the acting [ecolaura.Principal]; authorization is
+// decided here. The service depends only on the domain and the ports: the
+// storage backend (memory or PostgreSQL), clock, ID generator and mailer are
+// injected.
+//
+// # Consistency
+//
+// A checkout runs in one [ports.UnitOfWork] transaction: the conditional stock
+// decrements (taken in product-ID order so that concurrent checkouts cannot
+// deadlock), the order with its lines and the process_order job either all
+// commit or none do. Stock never goes below zero, however many checkouts race.
+//
+// # Jobs
+//
+// [Service.HandleJob] implements [ports.JobHandler] for [JobProcessOrder] and
+// [JobSendConfirmationEmail]. Both are idempotent, since job delivery is at
+// least once.
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// The job kinds this service enqueues and handles.
+const (
+	// JobProcessOrder confirms a pending order. Payload: {"order_id": "..."}.
+	JobProcessOrder = "process_order"
+	// JobSendConfirmationEmail sends the confirmation email of a confirmed
+	// order. Payload: {"order_id": "..."}.
+	JobSendConfirmationEmail = "send_order_confirmation_email"
+)
+
+// Page sizes of [Service.List].
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 100
+)
+
+// Service runs the order use cases. It is safe for concurrent use.
+type Service struct {
+	db          ports.Database
+	clock       ports.Clock
+	ids         ports.IDGenerator
+	log         *slog.Logger
+	mailer      ports.Mailer
+	currency    ecolaura.Currency
+	offsetPrice ecolaura.Money // per kg CO2e
+
+	mu       sync.Mutex
+	inflight map[inflightKey]struct{} // checkouts running in this process, by (user, key)
+	sending  map[ecolaura.ID]struct{} // confirmation emails being sent in this process
+}
+
+type inflightKey struct {
+	user ecolaura.ID
+	key  string
+}
+
+type config struct {
+	clock       ports.Clock
+	ids         ports.IDGenerator
+	log         *slog.Logger
+	mailer      ports.Mailer
+	currency    ecolaura.Currency
+	offsetPrice *ecolaura.Money
+}
+
+// Option configures a [Service].
+type Option func(*config)
+
+// WithClock sets the clock (required).
+func WithClock(c ports.Clock) Option { return func(cfg *config) { cfg.clock = c } }
+
+// WithIDs sets the ID generator (required).
+func WithIDs(g ports.IDGenerator) Option { return func(cfg *config) { cfg.ids = g } }
+
+// WithLogger sets the logger; slog.Default() otherwise.
+func WithLogger(l *slog.Logger) Option { return func(cfg *config) { cfg.log = l } }
+
+// WithMailer sets the mailer used by the confirmation email job. Without
+// one that job fails (and is retried by the runner), so wire one in every
+// program that runs jobs; the log mailer of adapters/mail is the default of
+// the in-memory shop.
+func WithMailer(m ports.Mailer) Option { return func(cfg *config) { cfg.mailer = m } }
+
+// WithCurrency sets the shop's currency (default [ecolaura.DefaultCurrency]).
+// Orders are totalled in it: a product priced in another currency cannot be
+// checked out.
+func WithCurrency(c ecolaura.Currency) Option { return func(cfg *config) { cfg.currency = c } }
+
+// WithCarbonOffsetPrice sets the price of compensating one kilogram of CO2e,
+// in the shop's currency. The default is 0.02 per kg (2 cents for EUR). The
+// offset charge of an order is this price times the order's footprint,
+// rounded up to the minor unit.
+func WithCarbonOffsetPrice(perKg ecolaura.Money) Option {
+	return func(cfg *config) { cfg.offsetPrice = &perKg }
+}
+
+// DefaultCarbonOffsetPrice is the default price of one kg CO2e: 0.02 in the
+// given currency, rounded up to its minor unit (2 cents, or 1 yen).
+func DefaultCarbonOffsetPrice(c ecolaura.Currency) ecolaura.Money {
+	minor := int64(2)
+	switch c.Exponent() {
+	case 0, 1:
+		minor = 1
+	case 3:
+		minor = 20
+	}
+	return ecolaura.NewMoney(minor, c)
+}
+
+// New returns the orders service over db. WithClock and WithIDs are required.
+// Errors: ecolaura.ErrInvalid (a *ValidationError) when a required option is
+// missing or an option value is invalid.
+func New(db ports.Database, opts ...Option) (*Service, error) {
+	cfg := config{currency: ecolaura.DefaultCurrency}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	var v ecolaura.Validator
+	v.Check(db != nil, "database", "is required")
+	v.Check(cfg.clock != nil, "clock", "is required (orders.WithClock)")
+	v.Check(cfg.ids != nil, "ids", "is required (orders.WithIDs)")
+	v.Check(cfg.currency.Valid(), "currency", "unsupported currency %q", string(cfg.currency))
+	price := DefaultCarbonOffsetPrice(cfg.currency)
+	if cfg.offsetPrice != nil {
+		price = *cfg.offsetPrice
+		v.Check(price.Currency == cfg.currency, "carbon_offset_price", "must be in the shop currency %s", cfg.currency)
+		v.Merge("carbon_offset_price", price.ValidatePrice())
+	}
+	if err := v.Err(); err != nil {
+		return nil, fmt.Errorf("orders service: %w", err)
+	}
+	if cfg.log == nil {
+		cfg.log = slog.Default()
+	}
+	return &Service{
+		db:          db,
+		clock:       cfg.clock,
+		ids:         cfg.ids,
+		log:         cfg.log,
+		mailer:      cfg.mailer,
+		currency:    cfg.currency,
+		offsetPrice: price,
+		inflight:    make(map[inflightKey]struct{}),
+		sending:     make(map[ecolaura.ID]struct{}),
+	}, nil
+}
+
+// Currency returns the shop's currency.
+func (s *Service) Currency() ecolaura.Currency { return s.currency }
+
+// CarbonOffsetPrice returns the price of compensating one kg CO2e.
+func (s *Service) CarbonOffsetPrice() ecolaura.Money { return s.offsetPrice }
+
+// loadVisible loads an order the actor may see. A customer asking for
+// someone else's order, or for a malformed ID, gets ErrNotFound.
+func loadVisible(ctx context.Context, store ports.OrderStore, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Order, error) {
+	if err := actor.RequireAuthenticated(); err != nil {
+		return ecolaura.Order{}, err
+	}
+	if _, err := ecolaura.ParseID(string(id)); err != nil {
+		return ecolaura.Order{}, fmt.Errorf("order %q: %w", id, ecolaura.ErrNotFound)
+	}
+	o, err := store.Get(ctx, id)
+	if err != nil {
+		return ecolaura.Order{}, fmt.Errorf("load order %s: %w", id, err)
+	}
+	if !actor.IsStaff() && o.UserID != actor.UserID {
+		return ecolaura.Order{}, fmt.Errorf("order %s: %w", id, ecolaura.ErrNotFound)
+	}
+	return o, nil
+}
+
+var errNoMailer = errors.New("no mailer configured (orders.WithMailer)")

@@ -1,0 +1,81 @@
+package orders
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// Cancel cancels a pending or confirmed order and puts every line's units
+// back in stock, in the same transaction. The owner or staff may cancel.
+// Of several concurrent cancels exactly one wins and restocks; the others
+// get ErrInvalidTransition, so stock is returned exactly once. A line whose
+// product has since been deleted is not restocked (and logged).
+// Errors: ErrUnauthenticated; ErrNotFound (also for another customer's
+// order); ErrInvalidTransition when the order is shipped, delivered or
+// already cancelled.
+func (s *Service) Cancel(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Order, error) {
+	var out ecolaura.Order
+	err := s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		if _, err := loadVisible(ctx, tx.Orders(), actor, id); err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		before, after, err := tx.Orders().Transition(ctx, ports.StatusChange{OrderID: id, To: ecolaura.StatusCancelled, At: now})
+		if err != nil {
+			return fmt.Errorf("cancel order %s: %w", id, err)
+		}
+		// Only the transaction that made the transition restocks; lines in
+		// product-ID order, like checkout, so that lock order is the same.
+		lines := slices.Clone(before.Lines)
+		slices.SortFunc(lines, func(a, b ecolaura.OrderLine) int { return cmp.Compare(a.ProductID, b.ProductID) })
+		for _, l := range lines {
+			_, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: l.ProductID, Delta: l.Quantity, At: now})
+			switch {
+			case errors.Is(err, ecolaura.ErrNotFound):
+				s.log.WarnContext(ctx, "cancelled order line not restocked: product deleted", "order_id", id, "product_id", l.ProductID, "quantity", l.Quantity)
+			case err != nil:
+				return fmt.Errorf("restock product %s: %w", l.ProductID, err)
+			}
+		}
+		out = after
+		return nil
+	})
+	if err != nil {
+		return ecolaura.Order{}, err
+	}
+	s.log.InfoContext(ctx, "order cancelled", "order_id", id, "by", actor.UserID, "units_restocked", out.Units())
+	return out, nil
+}
+
+// Ship marks a confirmed order as shipped. Staff only.
+// Errors: ErrUnauthenticated; ErrForbidden; ErrNotFound; ErrInvalidTransition.
+func (s *Service) Ship(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Order, error) {
+	return s.staffTransition(ctx, actor, id, ecolaura.StatusShipped)
+}
+
+// Deliver marks a shipped order as delivered. Staff only.
+// Errors: ErrUnauthenticated; ErrForbidden; ErrNotFound; ErrInvalidTransition.
+func (s *Service) Deliver(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Order, error) {
+	return s.staffTransition(ctx, actor, id, ecolaura.StatusDelivered)
+}
+
+func (s *Service) staffTransition(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, to ecolaura.OrderStatus) (ecolaura.Order, error) {
+	if err := actor.RequireStaff(); err != nil {
+		return ecolaura.Order{}, err
+	}
+	if _, err := ecolaura.ParseID(string(id)); err != nil {
+		return ecolaura.Order{}, fmt.Errorf("order %q: %w", id, ecolaura.ErrNotFound)
+	}
+	_, after, err := s.db.Orders().Transition(ctx, ports.StatusChange{OrderID: id, To: to, At: s.clock.Now()})
+	if err != nil {
+		return ecolaura.Order{}, fmt.Errorf("mark order %s %s: %w", id, to, err)
+	}
+	s.log.InfoContext(ctx, "order status changed", "order_id", id, "status", to, "by", actor.UserID)
+	return after, nil
+}
