@@ -1,0 +1,216 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecolaura/ecolaura/adapters/httpapi"
+	"github.com/ecolaura/ecolaura/adapters/memory"
+	"github.com/ecolaura/ecolaura/adapters/system"
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/catalog"
+	"github.com/ecolaura/ecolaura/ecolaura/productcache"
+)
+
+// harness is a real server over the memory adapters.
+type harness struct {
+	t       *testing.T
+	srv     *httpapi.Server
+	catalog *catalog.Service
+	db      *productcache.Database
+	logs    *syncBuffer
+	tokens  *tokenTable
+	staff   string // bearer token of a staff user
+	alice   string // bearer token of a customer
+	bob     string // bearer token of another customer
+}
+
+type harnessOption func(*harnessConfig)
+
+type harnessConfig struct {
+	cfg      httpapi.Config
+	services func(*httpapi.Services)
+}
+
+func withConfig(f func(*httpapi.Config)) harnessOption {
+	return func(h *harnessConfig) { f(&h.cfg) }
+}
+
+func withServices(f func(*httpapi.Services)) harnessOption {
+	return func(h *harnessConfig) { h.services = f }
+}
+
+// tokenTable verifies fixed tokens (until the JWT adapter is wired here).
+type tokenTable struct {
+	mu sync.Mutex
+	m  map[string]ecolaura.Principal
+}
+
+func (tt *tokenTable) Verify(_ context.Context, token string) (ecolaura.Principal, error) {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	p, ok := tt.m[token]
+	if !ok {
+		return ecolaura.Principal{}, fmt.Errorf("verify: %w", ecolaura.ErrUnauthenticated)
+	}
+	return p, nil
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newHarness(t *testing.T, opts ...harnessOption) *harness {
+	t.Helper()
+	hc := harnessConfig{cfg: httpapi.DefaultConfig()}
+	for _, o := range opts {
+		o(&hc)
+	}
+	mem := memory.NewDatabase()
+	db, err := productcache.Wrap(mem, memory.NewCache())
+	require.NoError(t, err)
+	cat, err := catalog.New(db, catalog.WithClock(system.Clock{}), catalog.WithIDs(system.UUIDv7{}))
+	require.NoError(t, err)
+	tokens := &tokenTable{m: map[string]ecolaura.Principal{
+		"staff-token": {UserID: "00000000-0000-7000-8000-000000000001", Role: ecolaura.RoleStaff},
+		"alice-token": {UserID: "00000000-0000-7000-8000-000000000002", Role: ecolaura.RoleCustomer},
+		"bob-token":   {UserID: "00000000-0000-7000-8000-000000000003", Role: ecolaura.RoleCustomer},
+	}}
+	svc := httpapi.Services{
+		Catalog:     cat,
+		Tokens:      tokens,
+		RateLimiter: memory.NewRateLimiter(),
+		Probes:      []httpapi.Probe{{Name: "database", Check: db.Ping}},
+	}
+	if hc.services != nil {
+		hc.services(&svc)
+	}
+	logs := &syncBuffer{}
+	srv, err := httpapi.New(hc.cfg, svc, httpapi.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	return &harness{t: t, srv: srv, catalog: cat, db: db, logs: logs, tokens: tokens,
+		staff: "staff-token", alice: "alice-token", bob: "bob-token"}
+}
+
+// response is a fully read HTTP response.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) JSON(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(r.Body, &m), "body: %s", r.Body)
+	return m
+}
+
+// req describes one request.
+type req struct {
+	Method  string
+	Path    string
+	Body    any // string, []byte or a value marshalled as JSON
+	Token   string
+	Headers map[string]string
+}
+
+func (h *harness) do(r req) response {
+	h.t.Helper()
+	var body io.Reader = http.NoBody
+	isJSON := false
+	switch b := r.Body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+		isJSON = true
+	case []byte:
+		body = bytes.NewReader(b)
+		isJSON = true
+	default:
+		raw, err := json.Marshal(b)
+		require.NoError(h.t, err)
+		body = bytes.NewReader(raw)
+		isJSON = true
+	}
+	method := r.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	hr := httptest.NewRequest(method, r.Path, body)
+	if isJSON {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	if r.Token != "" {
+		hr.Header.Set("Authorization", "Bearer "+r.Token)
+	}
+	for k, v := range r.Headers {
+		if v == "" {
+			hr.Header.Del(k)
+			continue
+		}
+		hr.Header.Set(k, v)
+	}
+	resp, err := h.srv.App().Test(hr, 10_000)
+	require.NoError(h.t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(h.t, err)
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+}
+
+// product creates a product through the service and returns it.
+func (h *harness) product(name, category string, priceMinor int64, stock int, metrics *ecolaura.SustainabilityMetrics) ecolaura.Product {
+	h.t.Helper()
+	p, err := h.catalog.Create(context.Background(), ecolaura.System, catalog.ProductInput{
+		Name: name, Description: "A " + name, Category: category,
+		Price: ecolaura.NewMoney(priceMinor, ecolaura.DefaultCurrency), Stock: stock, Metrics: metrics, Score: 50,
+	})
+	require.NoError(h.t, err)
+	return p
+}
+
+func metrics(footprintG int64, recyclable, biodegradable bool) *ecolaura.SustainabilityMetrics {
+	return &ecolaura.SustainabilityMetrics{CarbonFootprint: ecolaura.CO2e(footprintG), Recyclable: recyclable, Biodegradable: biodegradable}
+}
+
+// listen serves the app on a free local port and returns its base URL.
+func (h *harness) listen() string {
+	h.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(h.t, err)
+	go func() { _ = h.srv.Serve(ln) }()
+	h.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = h.srv.Shutdown(ctx)
+	})
+	return "http://" + ln.Addr().String()
+}

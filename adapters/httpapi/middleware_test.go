@@ -1,0 +1,267 @@
+package httpapi_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecolaura/ecolaura/adapters/httpapi"
+	"github.com/ecolaura/ecolaura/adapters/memory"
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+func TestRequestID(t *testing.T) {
+	h := newHarness(t)
+	r := h.do(req{Path: "/healthz"})
+	assert.Len(t, r.Header.Get("X-Request-Id"), 24)
+
+	r = h.do(req{Path: "/healthz", Headers: map[string]string{"X-Request-Id": "abc-123"}})
+	assert.Equal(t, "abc-123", r.Header.Get("X-Request-Id"))
+
+	r = h.do(req{Path: "/healthz", Headers: map[string]string{"X-Request-Id": "<script>"}})
+	assert.NotEqual(t, "<script>", r.Header.Get("X-Request-Id"), "unsafe ids are replaced")
+	assert.Contains(t, h.logs.String(), `"request_id":"abc-123"`, "the access log carries the id")
+	assert.Contains(t, h.logs.String(), `"route":"/healthz"`)
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *httpapi.Config) { c.TrustedProxies = []string{"0.0.0.0"} }))
+	for _, path := range []string{"/healthz", "/api/v1/nope/", "/api/v2/nope"} {
+		r := h.do(req{Path: path})
+		assert.Equal(t, "nosniff", r.Header.Get("X-Content-Type-Options"), path)
+		assert.Equal(t, "DENY", r.Header.Get("X-Frame-Options"), path)
+		assert.Equal(t, "no-referrer", r.Header.Get("Referrer-Policy"), path)
+		assert.Contains(t, r.Header.Get("Content-Security-Policy"), "default-src 'none'", path)
+		assert.Empty(t, r.Header.Get("Strict-Transport-Security"), "no HSTS over plain HTTP")
+	}
+	// app.Test connects from 0.0.0.0, trusted here: its X-Forwarded-Proto counts.
+	r := h.do(req{Path: "/healthz", Headers: map[string]string{"X-Forwarded-Proto": "https"}})
+	assert.Contains(t, r.Header.Get("Strict-Transport-Security"), "max-age=")
+
+	untrusted := newHarness(t)
+	r = untrusted.do(req{Path: "/healthz", Headers: map[string]string{"X-Forwarded-Proto": "https"}})
+	assert.Empty(t, r.Header.Get("Strict-Transport-Security"), "an untrusted client cannot claim https")
+
+	tls := newHarness(t, withConfig(func(c *httpapi.Config) { c.ServeTLS = true }))
+	assert.NotEmpty(t, tls.do(req{Path: "/healthz"}).Header.Get("Strict-Transport-Security"))
+}
+
+func TestCORS(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *httpapi.Config) { c.CORSOrigins = []string{"https://shop.example.org"} }))
+	t.Run("allowed origin", func(t *testing.T) {
+		r := h.do(req{Path: "/api/v1/products/", Headers: map[string]string{"Origin": "https://shop.example.org"}})
+		assert.Equal(t, http.StatusOK, r.Status)
+		assert.Equal(t, "https://shop.example.org", r.Header.Get("Access-Control-Allow-Origin"))
+		assert.Contains(t, r.Header.Get("Vary"), "Origin")
+	})
+	t.Run("other origin", func(t *testing.T) {
+		r := h.do(req{Path: "/api/v1/products/", Headers: map[string]string{"Origin": "https://evil.example"}})
+		assert.Empty(t, r.Header.Get("Access-Control-Allow-Origin"))
+	})
+	t.Run("preflight", func(t *testing.T) {
+		r := h.do(req{Method: http.MethodOptions, Path: "/api/v2/orders", Headers: map[string]string{
+			"Origin": "https://shop.example.org", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "Idempotency-Key"}})
+		assert.Equal(t, http.StatusNoContent, r.Status)
+		assert.Contains(t, r.Header.Get("Access-Control-Allow-Headers"), "Idempotency-Key")
+		assert.Contains(t, r.Header.Get("Access-Control-Allow-Methods"), "POST")
+	})
+	t.Run("preflight from other origin", func(t *testing.T) {
+		r := h.do(req{Method: http.MethodOptions, Path: "/api/v2/orders", Headers: map[string]string{
+			"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}})
+		assert.Equal(t, http.StatusForbidden, r.Status)
+		assert.Empty(t, r.Header.Get("Access-Control-Allow-Origin"))
+	})
+}
+
+func TestBodyLimitAndMediaType(t *testing.T) {
+	h := newHarness(t)
+		tests := []struct {
+		name        string
+		path        string
+		body        string
+		contentType string
+		status      int
+		v2          bool
+	}{
+		{"v1 form body", "/api/v1/products/", "name=x", "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType, false},
+		{"v2 text body", "/api/v2/products", "{}", "text/plain", http.StatusUnsupportedMediaType, true},
+		{"v1 malformed JSON", "/api/v1/products/", `{"name":`, "application/json", http.StatusBadRequest, false},
+		{"v1 not an object", "/api/v1/products/", `[1,2]`, "application/json", http.StatusBadRequest, false},
+		{"v1 trailing data", "/api/v1/products/", `{} {}`, "application/json", http.StatusBadRequest, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.do(req{Method: http.MethodPost, Path: tc.path, Body: tc.body, Token: h.staff, Headers: map[string]string{"Content-Type": tc.contentType}})
+			require.Equal(t, tc.status, r.Status, "%s", r.Body)
+			if tc.v2 {
+				assert.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
+				assert.EqualValues(t, tc.status, r.JSON(t)["status"])
+			} else {
+				assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+				m := r.JSON(t)
+				if _, ok := m["detail"]; !ok {
+					assert.Contains(t, m, "non_field_errors")
+				}
+			}
+		})
+	}
+}
+
+func TestBodyLimitOverTheWire(t *testing.T) {
+	h := newHarness(t)
+	base := h.listen()
+	big := `{"name":"` + strings.Repeat("x", httpapi.DefaultBodyLimit) + `"}`
+	for _, tc := range []struct {
+		path  string
+		ctype string
+	}{{"/api/v1/products/", "application/json"}, {"/api/v2/products", "application/problem+json"}} {
+		hr, err := http.NewRequest(http.MethodPost, base+tc.path, strings.NewReader(big))
+		require.NoError(t, err)
+		hr.Header.Set("Content-Type", "application/json")
+		hr.Header.Set("Authorization", "Bearer "+h.staff)
+		resp, err := http.DefaultClient.Do(hr)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, tc.path)
+		assert.Equal(t, tc.ctype, resp.Header.Get("Content-Type"), tc.path)
+	}
+}
+
+func TestMistypedJSONNamesTheField(t *testing.T) {
+	h := newHarness(t)
+	r := h.do(req{Method: http.MethodPost, Path: "/api/v1/products/", Token: h.staff, Body: `{"name":"Soap","category":"home","price":"1.00","stock":"many"}`})
+	require.Equal(t, http.StatusBadRequest, r.Status)
+	assert.Equal(t, []any{"must be an integer"}, r.JSON(t)["stock"])
+}
+
+func TestUnknownRouteAndMethod(t *testing.T) {
+	h := newHarness(t)
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		status int
+		allow  string
+		ctype  string
+	}{
+		{"v1 unknown", http.MethodGet, "/api/v1/nothing/", http.StatusNotFound, "", "application/json"},
+		{"v2 unknown", http.MethodGet, "/api/v2/nothing", http.StatusNotFound, "", "application/problem+json"},
+		{"root unknown", http.MethodGet, "/wp-admin", http.StatusNotFound, "", "application/json"},
+		{"v1 wrong method", http.MethodDelete, "/api/v1/products/", http.StatusMethodNotAllowed, "GET, HEAD, POST, OPTIONS", "application/json"},
+		{"v1 wrong method without slash", http.MethodPut, "/api/v1/products", http.StatusMethodNotAllowed, "GET, HEAD, POST, OPTIONS", "application/json"},
+		{"health wrong method", http.MethodPost, "/healthz", http.StatusMethodNotAllowed, "GET, HEAD, OPTIONS", "application/json"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.do(req{Method: tc.method, Path: tc.path})
+			require.Equal(t, tc.status, r.Status, "%s", r.Body)
+			assert.Equal(t, tc.ctype, r.Header.Get("Content-Type"))
+			assert.Equal(t, tc.allow, r.Header.Get("Allow"))
+		})
+	}
+	r := h.do(req{Method: http.MethodOptions, Path: "/api/v1/products/"})
+	assert.Equal(t, http.StatusNoContent, r.Status)
+	assert.Equal(t, "GET, HEAD, POST, OPTIONS", r.Header.Get("Allow"))
+	assert.Equal(t, `Method "DELETE" not allowed.`, h.do(req{Method: http.MethodDelete, Path: "/api/v1/products/"}).JSON(t)["detail"])
+}
+
+// panicCatalog panics on Get, to prove recovery.
+type panicCatalog struct{ httpapi.Catalog }
+
+func (panicCatalog) Get(context.Context, ecolaura.Principal, ecolaura.ID) (ecolaura.Product, error) {
+	panic("secret connection string postgres://admin:hunter2@db")
+}
+
+func TestPanicRecovery(t *testing.T) {
+	h := newHarness(t, withServices(func(s *httpapi.Services) { s.Catalog = panicCatalog{s.Catalog} }))
+	for _, path := range []string{"/api/v1/products/01234567-89ab-7def-8123-456789abcdef/", "/api/v2/products/01234567-89ab-7def-8123-456789abcdef"} {
+		r := h.do(req{Path: path})
+		require.Equal(t, http.StatusInternalServerError, r.Status)
+		assert.NotContains(t, string(r.Body), "hunter2")
+		assert.NotContains(t, string(r.Body), "panic")
+		assert.Equal(t, "nosniff", r.Header.Get("X-Content-Type-Options"))
+	}
+	assert.Contains(t, h.logs.String(), "hunter2", "the panic is logged in full")
+	assert.Equal(t, http.StatusOK, h.do(req{Path: "/healthz"}).Status, "the server keeps serving")
+}
+
+func TestRateLimits(t *testing.T) {
+	clock := memory.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	h := newHarness(t,
+		withConfig(func(c *httpapi.Config) {
+			c.WriteRateLimit = ports.RateLimit{Rate: 1, Burst: 2, Period: time.Minute}
+		}),
+		withServices(func(s *httpapi.Services) { s.RateLimiter = memory.NewRateLimiter(memory.WithLimiterClock(clock)) }))
+	body := map[string]any{"name": "Soap", "category": "home", "price": "3.50", "stock": 1}
+	for i := range 2 {
+		r := h.do(req{Method: http.MethodPost, Path: "/api/v1/products/", Token: h.staff, Body: body})
+		require.Equal(t, http.StatusCreated, r.Status, "request %d: %s", i, r.Body)
+	}
+	r := h.do(req{Method: http.MethodPost, Path: "/api/v1/products/", Token: h.staff, Body: body})
+	require.Equal(t, http.StatusTooManyRequests, r.Status)
+	assert.NotEmpty(t, r.Header.Get("Retry-After"))
+	assert.Contains(t, r.JSON(t)["detail"], "Request was throttled")
+	// Reads are not limited, and another user has their own budget.
+	assert.Equal(t, http.StatusOK, h.do(req{Path: "/api/v1/products/", Token: h.staff}).Status)
+	clock.Advance(time.Minute)
+	assert.Equal(t, http.StatusCreated, h.do(req{Method: http.MethodPost, Path: "/api/v1/products/", Token: h.staff, Body: body}).Status)
+}
+
+type failingLimiter struct{}
+
+func (failingLimiter) Allow(context.Context, string, ports.RateLimit) (ports.RateDecision, error) {
+	return ports.RateDecision{}, errors.New("redis down")
+}
+
+func TestRateLimiterFailureFailsOpen(t *testing.T) {
+	h := newHarness(t, withServices(func(s *httpapi.Services) { s.RateLimiter = failingLimiter{} }))
+	r := h.do(req{Method: http.MethodPost, Path: "/api/v1/products/", Token: h.staff, Body: map[string]any{"name": "Soap", "category": "home", "price": "3.50"}})
+	assert.Equal(t, http.StatusCreated, r.Status)
+	assert.Contains(t, h.logs.String(), "rate limiter failed")
+}
+
+func TestHealthReadyMetrics(t *testing.T) {
+	down := errors.New("connection refused")
+	var fail bool
+	h := newHarness(t, withServices(func(s *httpapi.Services) {
+		s.Probes = append(s.Probes, httpapi.Probe{Name: "flaky", Check: func(context.Context) error {
+			if fail {
+				return down
+			}
+			return nil
+		}})
+	}))
+	assert.Equal(t, http.StatusOK, h.do(req{Path: "/healthz"}).Status)
+	r := h.do(req{Path: "/readyz"})
+	assert.Equal(t, http.StatusOK, r.Status)
+	assert.Equal(t, map[string]any{"database": "ok", "flaky": "ok"}, r.JSON(t)["checks"])
+	fail = true
+	r = h.do(req{Path: "/readyz"})
+	assert.Equal(t, http.StatusServiceUnavailable, r.Status)
+	assert.Equal(t, "unavailable", r.JSON(t)["checks"].(map[string]any)["flaky"])
+	assert.NotContains(t, string(r.Body), "refused", "probe errors are logged, not shown")
+
+	h.do(req{Path: "/api/v1/products/"})
+	m := string(h.do(req{Path: "/metrics"}).Body)
+	assert.Contains(t, m, `ecolaura_http_requests_total{method="GET",route="/api/v1/products/",status="200"}`)
+	assert.Contains(t, m, `ecolaura_http_request_duration_seconds_bucket{method="GET",route="/api/v1/products/",status="200"`)
+	assert.Contains(t, m, "ecolaura_orders_placed_total")
+	assert.Contains(t, m, "ecolaura_stock_conflicts_total")
+	assert.Contains(t, m, "ecolaura_cache_hits_total")
+}
+
+func TestInvalidToken(t *testing.T) {
+	h := newHarness(t)
+	for _, hdr := range []string{"Bearer nope", "Basic abc", "Bearer "} {
+		r := h.do(req{Path: "/api/v1/products/", Headers: map[string]string{"Authorization": hdr}})
+		assert.Equal(t, http.StatusUnauthorized, r.Status, hdr)
+		assert.Contains(t, r.Header.Get("WWW-Authenticate"), "Bearer")
+	}
+}
