@@ -2,8 +2,8 @@ package httpapi
 
 import (
 	"errors"
-	"net"
 	"fmt"
+	"net"
 	"net/http"
 	"testing"
 

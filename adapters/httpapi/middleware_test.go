@@ -82,7 +82,7 @@ func TestCORS(t *testing.T) {
 
 func TestBodyLimitAndMediaType(t *testing.T) {
 	h := newHarness(t)
-		tests := []struct {
+	tests := []struct {
 		name        string
 		path        string
 		body        string
