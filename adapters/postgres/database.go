@@ -1,0 +1,300 @@
+// Package postgres is Ecolaura's production storage adapter: every store
+// port and the unit of work on PostgreSQL with github.com/uptrace/bun
+// (pgdialect over pgx's database/sql driver), and a job queue on River
+// (github.com/riverqueue/river) whose inserts commit with the transaction.
+//
+// Open connects; Migrate applies the embedded schema (package migrations)
+// and River's own migrations under an advisory lock; a JobRunner works the
+// queued jobs. Integrity lives in the database as much as in Go: CHECK
+// constraints, unique indexes (case-insensitive email, per-user
+// idempotency keys), conditional updates for stock and order status, and
+// keyset pagination over one index per catalog sort.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/driver/pgdriver"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// Driver names the database/sql driver under bun.
+type Driver string
+
+// The supported drivers. Both were measured (see docs/benchmarks.md);
+// DriverPgx is the default.
+const (
+	// DriverPgx is github.com/jackc/pgx/v5/stdlib.
+	DriverPgx Driver = "pgx"
+	// DriverPgdriver is github.com/uptrace/bun/driver/pgdriver.
+	DriverPgdriver Driver = "pgdriver"
+)
+
+// Config configures a connection pool. Only URL is required.
+type Config struct {
+	// URL is a postgres:// connection URL.
+	URL string
+	// MaxConns bounds open connections (default 20).
+	MaxConns int
+	// MaxIdleConns bounds idle connections (default MaxConns).
+	MaxIdleConns int
+	// ConnMaxLifetime recycles connections (default 30 minutes).
+	ConnMaxLifetime time.Duration
+	// ConnectTimeout bounds dialing a new connection (default 5 seconds), so
+	// requests fail fast with ecolaura.ErrUnavailable during an outage.
+	ConnectTimeout time.Duration
+	// TxAttempts is how many times Do runs a transaction that fails with a
+	// serialization failure or deadlock (default 5).
+	TxAttempts int
+	// Driver selects the database/sql driver (default DriverPgx).
+	Driver Driver
+	// JobMaxAttempts is River's attempt limit for enqueued jobs (default 10).
+	JobMaxAttempts int
+}
+
+// Validate checks the configuration and returns a *ecolaura.ValidationError.
+func (c Config) Validate() error {
+	var v ecolaura.Validator
+	v.Check(c.URL != "", "url", "must be set")
+	if c.URL != "" {
+		_, err := pgx.ParseConfig(c.URL)
+		v.Check(err == nil, "url", "must be a valid PostgreSQL URL")
+	}
+	v.Check(c.MaxConns >= 0 && c.MaxConns <= 10_000, "max_conns", "must be between 0 and 10000")
+	v.Check(c.MaxIdleConns >= 0, "max_idle_conns", "must not be negative")
+	v.Check(c.ConnMaxLifetime >= 0, "conn_max_lifetime", "must not be negative")
+	v.Check(c.ConnectTimeout >= 0, "connect_timeout", "must not be negative")
+	v.Check(c.TxAttempts >= 0 && c.TxAttempts <= 100, "tx_attempts", "must be between 0 and 100")
+	v.Check(c.JobMaxAttempts >= 0 && c.JobMaxAttempts <= 1000, "job_max_attempts", "must be between 0 and 1000")
+	v.Check(c.Driver == "" || c.Driver == DriverPgx || c.Driver == DriverPgdriver, "driver", "must be %q or %q", DriverPgx, DriverPgdriver)
+	return v.Err()
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxConns == 0 {
+		c.MaxConns = 20
+	}
+	if c.MaxIdleConns == 0 || c.MaxIdleConns > c.MaxConns {
+		c.MaxIdleConns = c.MaxConns
+	}
+	if c.ConnMaxLifetime == 0 {
+		c.ConnMaxLifetime = 30 * time.Minute
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = 5 * time.Second
+	}
+	if c.TxAttempts == 0 {
+		c.TxAttempts = 5
+	}
+	if c.Driver == "" {
+		c.Driver = DriverPgx
+	}
+	if c.JobMaxAttempts == 0 {
+		c.JobMaxAttempts = 10
+	}
+	return c
+}
+
+// Option configures optional dependencies of Open.
+type Option func(*options)
+
+type options struct {
+	logger *slog.Logger
+}
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}
+
+// Database is a PostgreSQL backend implementing ports.Database. It is safe
+// for concurrent use. Close it when done.
+type Database struct {
+	cfg    Config
+	log    *slog.Logger
+	sqlDB  *sql.DB
+	db     *bun.DB
+	river  *river.Client[*sql.Tx] // insert-only client for Tx.Jobs()
+	counts *queryCounter
+}
+
+var _ ports.Database = (*Database)(nil)
+
+// Open connects to PostgreSQL and checks that it answers. It does not
+// migrate: call Migrate (or check SchemaStatus) first. Errors: a
+// *ecolaura.ValidationError for a bad Config; ecolaura.ErrUnavailable
+// when the server cannot be reached.
+func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	o := options{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	sqlDB, err := openSQL(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(cfg.MaxConns)
+	sqlDB.SetMaxIdleConns(cfg.MaxIdleConns)
+	sqlDB.SetConnMaxLifetime(cfg.ConnMaxLifetime)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+
+	d := &Database{cfg: cfg, log: o.logger, sqlDB: sqlDB, counts: &queryCounter{}}
+	d.db = bun.NewDB(sqlDB, pgdialect.New())
+	d.db.AddQueryHook(d.counts)
+
+	if err := d.Ping(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	rc, err := river.NewClient(riverdatabasesql.New(sqlDB), &river.Config{
+		Logger:      o.logger,
+		MaxAttempts: cfg.JobMaxAttempts,
+	})
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("create river insert client: %w", err)
+	}
+	d.river = rc
+	return d, nil
+}
+
+func openSQL(cfg Config) (*sql.DB, error) {
+	switch cfg.Driver {
+	case DriverPgdriver:
+		return sql.OpenDB(pgdriver.NewConnector(
+			pgdriver.WithDSN(cfg.URL),
+			pgdriver.WithDialTimeout(cfg.ConnectTimeout),
+		)), nil
+	default:
+		pc, err := pgx.ParseConfig(cfg.URL)
+		if err != nil {
+			return nil, ecolaura.Invalid("url", "must be a valid PostgreSQL URL")
+		}
+		if pc.ConnectTimeout == 0 || pc.ConnectTimeout > cfg.ConnectTimeout {
+			pc.ConnectTimeout = cfg.ConnectTimeout
+		}
+		// bun formats its queries client-side, so every statement text is
+		// unique: caching prepared statements per text would cost an extra
+		// round trip and evictions. The simple protocol is one round trip.
+		pc.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		return stdlib.OpenDB(*pc), nil
+	}
+}
+
+// Close closes the connection pool.
+func (d *Database) Close() error { return d.sqlDB.Close() }
+
+// DB returns the underlying bun handle, for tools (seeding, EXPLAIN) that
+// need SQL beyond the ports.
+func (d *Database) DB() *bun.DB { return d.db }
+
+// Config returns the effective configuration (defaults applied).
+func (d *Database) Config() Config { return d.cfg }
+
+// QueryCount returns how many SQL statements this Database has issued, for
+// query-count tests and benchmarks (no N+1).
+func (d *Database) QueryCount() int64 { return d.counts.n.Load() }
+
+// Ping reports whether the database answers. Errors: ecolaura.ErrUnavailable.
+func (d *Database) Ping(ctx context.Context) error {
+	if err := d.sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping postgres: %w", unavailable(err))
+	}
+	return nil
+}
+
+// Products returns the product store (each call its own statement).
+func (d *Database) Products() ports.ProductStore { return &productStore{db: d.db} }
+
+// Orders returns the order store.
+func (d *Database) Orders() ports.OrderStore { return &orderStore{db: d.db} }
+
+// Users returns the user store.
+func (d *Database) Users() ports.UserStore { return &userStore{db: d.db} }
+
+// RefreshTokens returns the refresh-token store.
+func (d *Database) RefreshTokens() ports.RefreshTokenStore { return &tokenStore{db: d.db} }
+
+// Do runs fn in one READ COMMITTED transaction: every write of the stores
+// is a conditional statement (version checks, stock guards, status
+// predecessors, unique keys), so concurrent transactions cannot both commit
+// a change based on a stale read. A serialization failure (40001) or
+// deadlock (40P01) reruns fn, up to Config.TxAttempts times in all, with a
+// short jittered backoff. fn's own error is returned unchanged; lost
+// connections are reported as ecolaura.ErrUnavailable.
+func (d *Database) Do(ctx context.Context, fn func(ctx context.Context, tx ports.Tx) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		var fnErr error
+		err = d.db.RunInTx(ctx, nil, func(ctx context.Context, btx bun.Tx) error {
+			fnErr = fn(ctx, &txStores{tx: btx, d: d})
+			return fnErr
+		})
+		if err == nil {
+			return nil
+		}
+		if fnErr != nil && errors.Is(err, fnErr) && !retryable(err) {
+			return err // fn's error, unchanged
+		}
+		if !retryable(err) || attempt >= d.cfg.TxAttempts || ctx.Err() != nil {
+			break
+		}
+		d.log.DebugContext(ctx, "retrying transaction", "attempt", attempt, "err", err)
+		backoff := time.Duration(attempt) * time.Millisecond * time.Duration(1+rand.IntN(5))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("transaction: %w", ctx.Err())
+		case <-time.After(backoff):
+		}
+	}
+	if fnErr := mapInfra(err); fnErr != err {
+		return fmt.Errorf("transaction: %w", fnErr)
+	}
+	return err
+}
+
+// txStores is one transaction's view of the stores.
+type txStores struct {
+	tx bun.Tx
+	d  *Database
+}
+
+func (t *txStores) Products() ports.ProductStore           { return &productStore{db: t.tx} }
+func (t *txStores) Orders() ports.OrderStore               { return &orderStore{db: t.tx} }
+func (t *txStores) Users() ports.UserStore                 { return &userStore{db: t.tx, inTx: true} }
+func (t *txStores) RefreshTokens() ports.RefreshTokenStore { return &tokenStore{db: t.tx} }
+func (t *txStores) Jobs() ports.JobQueue                   { return &jobQueue{tx: t.tx.Tx, d: t.d} }
+
+// queryCounter is a bun query hook counting statements.
+type queryCounter struct{ n atomic.Int64 }
+
+func (q *queryCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
+	q.n.Add(1)
+	return ctx
+}
+
+func (q *queryCounter) AfterQuery(context.Context, *bun.QueryEvent) {}

@@ -1,0 +1,206 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// RiverKind is the River job kind under which every Ecolaura job is stored;
+// the Ecolaura kind travels in the arguments, so one River worker serves
+// every kind a ports.JobHandler knows.
+const RiverKind = "ecolaura.job"
+
+// jobArgs are the River arguments of a ports.Job. The payload is kept as
+// bytes (base64 in River's JSON), so the handler receives exactly the bytes
+// that were enqueued.
+type jobArgs struct {
+	JobKind string `json:"kind"`
+	Payload []byte `json:"payload"`
+}
+
+// Kind implements river.JobArgs.
+func (jobArgs) Kind() string { return RiverKind }
+
+// jobQueue enqueues into River within one transaction.
+type jobQueue struct {
+	tx *sql.Tx
+	d  *Database
+}
+
+var _ ports.JobQueue = (*jobQueue)(nil)
+
+// Enqueue inserts the job with River's InsertTx in the enclosing
+// transaction: it becomes visible to workers only when the transaction
+// commits and never exists if it rolls back. Errors: ErrInvalid for an
+// empty kind; ErrUnavailable.
+func (q *jobQueue) Enqueue(ctx context.Context, job ports.Job) error {
+	if job.Kind == "" {
+		return ecolaura.Invalid("kind", "must not be empty")
+	}
+	_, err := q.d.river.InsertTx(ctx, q.tx, jobArgs{JobKind: job.Kind, Payload: job.Payload}, nil)
+	if err != nil {
+		return wrap(err, "enqueue %s job", job.Kind)
+	}
+	return nil
+}
+
+// RunnerConfig configures a JobRunner. The zero value is usable.
+type RunnerConfig struct {
+	// Queue is the River queue to work (default river.QueueDefault).
+	Queue string
+	// MaxWorkers bounds the jobs run at once (default 10).
+	MaxWorkers int
+	// PollInterval is how often to look for jobs besides LISTEN/NOTIFY
+	// wake-ups (default 1 second).
+	PollInterval time.Duration
+	// JobTimeout bounds one run of a job (default 1 minute).
+	JobTimeout time.Duration
+	// RetryBackoff returns the delay before retry number attempt (1 for the
+	// first retry); nil uses River's default exponential backoff
+	// (attempt^4 seconds with jitter).
+	RetryBackoff func(attempt int) time.Duration
+	// Logger receives River's logs (default: discard).
+	Logger *slog.Logger
+}
+
+// Validate checks the configuration. Errors: *ecolaura.ValidationError.
+func (c RunnerConfig) Validate() error {
+	var v ecolaura.Validator
+	v.Check(c.MaxWorkers >= 0 && c.MaxWorkers <= 10_000, "max_workers", "must be between 0 and 10000")
+	v.Check(c.PollInterval >= 0, "poll_interval", "must not be negative")
+	v.Check(c.JobTimeout >= 0, "job_timeout", "must not be negative")
+	return v.Err()
+}
+
+// JobRunner works the jobs enqueued through Tx.Jobs() with River workers:
+// at-least-once delivery, retries with backoff up to Config.JobMaxAttempts,
+// graceful stop. Start it once; Stop it before closing the Database.
+type JobRunner struct {
+	d   *Database
+	cfg RunnerConfig
+
+	mu     sync.Mutex
+	client *river.Client[*sql.Tx]
+	pool   *pgxpool.Pool
+}
+
+// NewJobRunner returns a runner for the jobs of d. Errors:
+// *ecolaura.ValidationError for a bad configuration.
+func (d *Database) NewJobRunner(cfg RunnerConfig) (*JobRunner, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Queue == "" {
+		cfg.Queue = river.QueueDefault
+	}
+	if cfg.MaxWorkers == 0 {
+		cfg.MaxWorkers = 10
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &JobRunner{d: d, cfg: cfg}, nil
+}
+
+// Start begins working jobs with handler and returns once River runs.
+// Errors: ErrConflict when already started; ErrUnavailable.
+func (r *JobRunner) Start(ctx context.Context, handler ports.JobHandler) error {
+	if handler == nil {
+		return ecolaura.Invalid("handler", "must not be nil")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.client != nil {
+		return fmt.Errorf("job runner already started: %w", ecolaura.ErrConflict)
+	}
+	// A small pgx pool only for LISTEN, so a committed job wakes a worker
+	// at once instead of at the next poll.
+	pc, err := pgxpool.ParseConfig(r.d.cfg.URL)
+	if err != nil {
+		return ecolaura.Invalid("url", "must be a valid PostgreSQL URL")
+	}
+	pc.MaxConns = 2
+	pc.MinConns = 0
+	pc.ConnConfig.ConnectTimeout = r.d.cfg.ConnectTimeout
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return fmt.Errorf("job runner listener pool: %w", unavailable(err))
+	}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[jobArgs]) error {
+		return handler.HandleJob(ctx, ports.Job{Kind: job.Args.JobKind, Payload: job.Args.Payload})
+	})); err != nil {
+		pool.Close()
+		return fmt.Errorf("register worker: %w", err)
+	}
+	cfg := &river.Config{
+		Logger:            r.cfg.Logger,
+		MaxAttempts:       r.d.cfg.JobMaxAttempts,
+		FetchPollInterval: r.cfg.PollInterval,
+		FetchCooldown:     min(100*time.Millisecond, r.cfg.PollInterval),
+		JobTimeout:        r.cfg.JobTimeout,
+		Queues:            map[string]river.QueueConfig{r.cfg.Queue: {MaxWorkers: r.cfg.MaxWorkers}},
+		Workers:           workers,
+	}
+	if r.cfg.RetryBackoff != nil {
+		cfg.RetryPolicy = backoffPolicy(r.cfg.RetryBackoff)
+	}
+	client, err := river.NewClient(riverdatabasesql.NewWithPgxListener(r.d.sqlDB, pool), cfg)
+	if err != nil {
+		pool.Close()
+		return fmt.Errorf("create river client: %w", err)
+	}
+	if err := client.Start(ctx); err != nil {
+		pool.Close()
+		return fmt.Errorf("start river client: %w", unavailable(err))
+	}
+	r.client, r.pool = client, pool
+	return nil
+}
+
+// Stop stops fetching jobs and waits for running ones to finish; when ctx
+// ends first, it cancels them (they are retried later). Stopping a runner
+// that is not started does nothing.
+func (r *JobRunner) Stop(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.client == nil {
+		return nil
+	}
+	err := r.client.Stop(ctx)
+	if err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = r.client.StopAndCancel(cctx)
+		cancel()
+	}
+	r.pool.Close()
+	r.client, r.pool = nil, nil
+	if err != nil {
+		return fmt.Errorf("stop job runner: %w", err)
+	}
+	return nil
+}
+
+// backoffPolicy adapts a backoff function to River's retry policy.
+type backoffPolicy func(attempt int) time.Duration
+
+func (f backoffPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	return time.Now().Add(f(job.Attempt))
+}
