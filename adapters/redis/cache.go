@@ -1,0 +1,371 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/rueidis"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// Cache is a [ports.Cache] on Redis with optional client-side caching. It is
+// safe for concurrent use. Create it with [NewCache]; Close it when done.
+//
+// Coherence: a Set, Delete or Incr through this Cache is seen by its own next
+// Get (the write returns only after Redis's invalidation of any cached copy
+// has been applied, see write), and by other processes' next Get once their
+// invalidation message has arrived.
+type Cache struct {
+	client rueidis.Client
+	cfg    Config
+	health *health
+	group  singleflight.Group
+
+	hits      atomic.Uint64
+	misses    atomic.Uint64
+	localHits atomic.Uint64
+	loads     atomic.Uint64
+}
+
+var _ ports.Cache = (*Cache)(nil)
+
+// Stats are the counters of a Cache since it was created.
+type Stats struct {
+	// Hits and Misses count keys found and not found by Get, GetMany and GetOrLoad.
+	Hits, Misses uint64
+	// LocalHits counts the hits and misses answered from process memory
+	// (client-side cache) with no Redis round trip.
+	LocalHits uint64
+	// Errors counts calls that failed because Redis was unreachable, slow or
+	// marked down (Rejected of them without being tried).
+	Errors, Rejected uint64
+	// Outages counts transitions from healthy to unavailable.
+	Outages uint64
+	// Loads counts GetOrLoad load calls (after singleflight deduplication).
+	Loads uint64
+	// Healthy is false while Redis is considered unavailable.
+	Healthy bool
+}
+
+// NewCache connects to Redis and returns a Cache. ctx bounds the initial
+// connection check. It returns an *ecolaura.ValidationError for a bad cfg and
+// an error wrapping ecolaura.ErrUnavailable when Redis cannot be reached (the
+// caller may then run without a shared cache).
+func NewCache(ctx context.Context, cfg Config, opts ...Option) (*Cache, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("redis cache config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	o := buildOptions(opts)
+	opt, err := clientOption(cfg.URL, cfg.Timeout)
+	if err != nil {
+		return nil, fmt.Errorf("redis cache config: %w", ecolaura.Invalid("url", "%v", err))
+	}
+	opt.DisableCache = !cfg.ClientSideCaching
+	opt.CacheSizeEachConn = cfg.CacheBytes
+	// One pipelined connection: writes travel on the connection whose
+	// tracking feeds the client-side cache, so the write's invalidation
+	// message is ordered before the PING that write sends after it.
+	opt.PipelineMultiplex = -1
+	client, err := rueidis.NewClient(opt)
+	if err != nil {
+		return nil, unavailable("connect to redis", err)
+	}
+	if err := client.Do(ctx, client.B().Ping().Build()).Error(); err != nil {
+		client.Close()
+		return nil, unavailable("ping redis", err)
+	}
+	return &Cache{
+		client: client,
+		cfg:    cfg,
+		health: &health{what: "cache", fallback: "cache calls fail fast (callers read the store)",
+			log: o.logger.With(slog.String("prefix", cfg.Prefix)), probeEvery: cfg.ProbeInterval},
+	}, nil
+}
+
+// Close releases the connection. Calls after Close return an error wrapping
+// ecolaura.ErrUnavailable.
+func (c *Cache) Close() {
+	if c.health.closing.Swap(true) {
+		return
+	}
+	c.client.Close()
+}
+
+// Healthy reports whether Redis is considered reachable.
+func (c *Cache) Healthy() bool { return !c.health.down.Load() }
+
+// Ping checks that Redis answers within the configured timeout.
+func (c *Cache) Ping(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	if err := c.client.Do(cctx, c.client.B().Ping().Build()).Error(); err != nil {
+		return c.failure(ctx, "ping", err)
+	}
+	c.health.ok()
+	return nil
+}
+
+// Stats returns a snapshot of the counters.
+func (c *Cache) Stats() Stats {
+	return Stats{
+		Hits:      c.hits.Load(),
+		Misses:    c.misses.Load(),
+		LocalHits: c.localHits.Load(),
+		Errors:    c.health.errors.Load(),
+		Rejected:  c.health.rejected.Load(),
+		Outages:   c.health.outages.Load(),
+		Loads:     c.loads.Load(),
+		Healthy:   c.Healthy(),
+	}
+}
+
+// Prefix returns the key prefix in use.
+func (c *Cache) Prefix() string { return c.cfg.Prefix }
+
+// Get returns a copy of the value under key and true, or nil and false on a
+// miss. With client-side caching a repeated Get is answered from memory. It
+// returns an error wrapping ecolaura.ErrUnavailable when Redis is
+// unreachable or slower than the timeout.
+func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := c.admit(); err != nil {
+		return nil, false, fmt.Errorf("redis cache get %q: %w", key, err)
+	}
+	cctx := newCallCtx(ctx, c.cfg.Timeout)
+	cmd := c.client.B().Get().Key(c.cfg.Prefix + key)
+	var resp rueidis.RedisResult
+	if c.cfg.ClientSideCaching {
+		resp = c.client.DoCache(cctx, cmd.Cache(), c.cfg.CacheTTL)
+	} else {
+		resp = c.client.Do(cctx, cmd.Build())
+	}
+	cctx.release()
+	if resp.IsCacheHit() {
+		c.localHits.Add(1)
+	}
+	s, err := resp.ToString()
+	switch {
+	case err == nil:
+		c.health.ok()
+		c.hits.Add(1)
+		return []byte(s), true, nil // copy: s may be shared with the client-side cache
+	case rueidis.IsRedisNil(err):
+		c.health.ok()
+		c.misses.Add(1)
+		return nil, false, nil
+	default:
+		return nil, false, c.failure(ctx, fmt.Sprintf("get %q", key), err)
+	}
+}
+
+// GetMany returns copies of the values of the keys that are present. With
+// client-side caching the keys cached in memory cost no round trip and the
+// others are fetched in one pipeline. Errors as for Get.
+func (c *Cache) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	if err := c.admit(); err != nil {
+		return nil, fmt.Errorf("redis cache get %d keys: %w", len(keys), err)
+	}
+	cctx := newCallCtx(ctx, c.cfg.Timeout)
+	defer cctx.release()
+	var resps []rueidis.RedisResult
+	if c.cfg.ClientSideCaching {
+		multi := make([]rueidis.CacheableTTL, len(keys))
+		for i, k := range keys {
+			multi[i] = rueidis.CT(c.client.B().Get().Key(c.cfg.Prefix+k).Cache(), c.cfg.CacheTTL)
+		}
+		resps = c.client.DoMultiCache(cctx, multi...)
+	} else {
+		prefixed := make([]string, len(keys))
+		for i, k := range keys {
+			prefixed[i] = c.cfg.Prefix + k
+		}
+		msgs, err := c.client.Do(cctx, c.client.B().Mget().Key(prefixed...).Build()).ToArray()
+		if err != nil {
+			return nil, c.failure(ctx, fmt.Sprintf("get %d keys", len(keys)), err)
+		}
+		for i := range msgs {
+			s, err := msgs[i].ToString()
+			if err == nil {
+				out[keys[i]] = []byte(s)
+			} else if !rueidis.IsRedisNil(err) {
+				return nil, c.failure(ctx, fmt.Sprintf("get %q", keys[i]), err)
+			}
+		}
+		c.health.ok()
+		c.count(len(out), len(keys)-len(out))
+		return out, nil
+	}
+	for i, resp := range resps {
+		if resp.IsCacheHit() {
+			c.localHits.Add(1)
+		}
+		s, err := resp.ToString()
+		switch {
+		case err == nil:
+			out[keys[i]] = []byte(s)
+		case rueidis.IsRedisNil(err):
+		default:
+			return nil, c.failure(ctx, fmt.Sprintf("get %q", keys[i]), err)
+		}
+	}
+	c.health.ok()
+	c.count(len(out), len(keys)-len(out))
+	return out, nil
+}
+
+func (c *Cache) count(hits, misses int) {
+	c.hits.Add(uint64(hits))
+	c.misses.Add(uint64(misses))
+}
+
+// Set stores a copy of value under key; ttl <= 0 stores it without expiry.
+// Errors as for Get.
+func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	// string(value) copies: a call that times out may still be written later.
+	b := c.client.B().Set().Key(c.cfg.Prefix + key).Value(string(value))
+	var cmd rueidis.Completed
+	if ttl > 0 {
+		ms := (ttl + time.Millisecond - 1) / time.Millisecond
+		cmd = b.PxMilliseconds(int64(ms)).Build()
+	} else {
+		cmd = b.Build()
+	}
+	_, err := c.write(ctx, fmt.Sprintf("set %q", key), cmd)
+	return err
+}
+
+// Delete removes the keys; missing keys are ignored. Errors as for Get.
+func (c *Cache) Delete(ctx context.Context, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	prefixed := make([]string, len(keys))
+	for i, k := range keys {
+		prefixed[i] = c.cfg.Prefix + k
+	}
+	_, err := c.write(ctx, fmt.Sprintf("delete %d keys", len(keys)), c.client.B().Del().Key(prefixed...).Build())
+	return err
+}
+
+// Incr atomically adds one to the integer under key (a missing key counts
+// as 0 and is created without expiry) and returns the new value. It returns
+// an *ecolaura.ValidationError when the key holds something that is not a
+// 64-bit integer, otherwise errors as for Get.
+func (c *Cache) Incr(ctx context.Context, key string) (int64, error) {
+	resp, err := c.write(ctx, fmt.Sprintf("incr %q", key), c.client.B().Incr().Key(c.cfg.Prefix+key).Build())
+	if err != nil {
+		return 0, err
+	}
+	n, err := resp.AsInt64()
+	if err != nil {
+		return 0, fmt.Errorf("redis cache incr %q: %w", key, err)
+	}
+	return n, nil
+}
+
+// write sends cmd. With client-side caching it pipelines a PING behind it on
+// the same connection: Redis sends the invalidation of a key this connection
+// has cached after the write's reply, so once the PING's reply is in, the
+// client has dropped its stale copy and the next Get is fresh.
+func (c *Cache) write(ctx context.Context, op string, cmd rueidis.Completed) (rueidis.RedisResult, error) {
+	if err := c.admit(); err != nil {
+		return rueidis.RedisResult{}, fmt.Errorf("redis cache %s: %w", op, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	var resp rueidis.RedisResult
+	if c.cfg.ClientSideCaching {
+		resps := c.client.DoMulti(cctx, cmd, c.client.B().Ping().Build())
+		resp = resps[0]
+		if resp.Error() == nil && resps[1].Error() != nil {
+			resp = resps[1] // outcome of the invalidation unknown: report failure
+		}
+	} else {
+		resp = c.client.Do(cctx, cmd)
+	}
+	if err := resp.Error(); err != nil {
+		if re, ok := rueidis.IsRedisErr(err); ok && !re.IsNil() {
+			c.health.ok()
+			return resp, fmt.Errorf("redis cache %s: %w", op, ecolaura.Invalid("value", "%s", re.Error()))
+		}
+		return resp, c.failure(ctx, op, err)
+	}
+	c.health.ok()
+	return resp, nil
+}
+
+// GetOrLoad returns the value under key; on a miss (or when Redis is
+// unavailable) it calls load, stores its result for ttl (ttl == 0 means
+// Config.DefaultTTL, ttl < 0 no expiry) and returns it. Concurrent misses
+// for one key in this process share one load call (singleflight); each
+// caller gets its own copy. load runs with the first caller's context values
+// but not its cancellation; a caller whose ctx ends stops waiting. load's
+// error is returned unchanged and nothing is stored; cache errors are never
+// returned (they only count in Stats).
+func (c *Cache) GetOrLoad(ctx context.Context, key string, ttl time.Duration, load func(ctx context.Context) ([]byte, error)) ([]byte, error) {
+	if v, ok, err := c.Get(ctx, key); err == nil && ok {
+		return v, nil
+	}
+	if ttl == 0 {
+		ttl = c.cfg.DefaultTTL
+	}
+	ch := c.group.DoChan(key, func() (any, error) {
+		lctx := context.WithoutCancel(ctx)
+		// A load that finished just before this one started may have stored it.
+		if v, ok, err := c.Get(lctx, key); err == nil && ok {
+			return v, nil
+		}
+		c.loads.Add(1)
+		v, err := load(lctx)
+		if err != nil {
+			return nil, err
+		}
+		_ = c.Set(lctx, key, v, ttl) // failures are counted; the value is still good
+		return v, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		v := r.Val.([]byte)
+		if r.Shared {
+			v = append([]byte(nil), v...)
+		}
+		return v, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("redis cache load %q: %w", key, ctx.Err())
+	}
+}
+
+func (c *Cache) admit() error {
+	if c.health.closing.Load() {
+		return errClosed
+	}
+	if !c.health.admit() {
+		return fmt.Errorf("%w: %w", ecolaura.ErrUnavailable, errRejected)
+	}
+	return nil
+}
+
+// failure turns a call's error into the adapter's error and records
+// availability.
+func (c *Cache) failure(parent context.Context, op string, err error) error {
+	if c.health.closing.Load() {
+		return fmt.Errorf("redis cache %s: %w", op, errClosed)
+	}
+	if c.health.observe(parent, err) {
+		return unavailable("redis cache "+op, err)
+	}
+	return fmt.Errorf("redis cache %s: %w", op, err)
+}

@@ -1,0 +1,168 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+)
+
+// errClosed is returned by calls on a closed Cache or RateLimiter.
+var errClosed = fmt.Errorf("redis adapter closed: %w", ecolaura.ErrUnavailable)
+
+// health tracks whether Redis is reachable. While it is not, admit lets one
+// call through per probe interval and rejects the rest at once, so a dead or
+// hung Redis costs callers nothing but an error. Transitions are logged once
+// each: one warning when Redis becomes unavailable, one info when it is back.
+type health struct {
+	what       string // "cache" or "rate limiter", for the logs
+	fallback   string // what callers get meanwhile, for the logs
+	log        *slog.Logger
+	probeEvery time.Duration
+
+	down      atomic.Bool
+	nextProbe atomic.Int64 // unix nanoseconds
+
+	errors   atomic.Uint64 // calls that failed because Redis was unavailable
+	rejected atomic.Uint64 // of which rejected without trying while down
+	outages  atomic.Uint64
+	closing  atomic.Bool // set by the owner's Close
+
+	mu    sync.Mutex // serialises transitions and their logs
+	since time.Time
+}
+
+// admit reports whether a call may go to Redis now.
+func (h *health) admit() bool {
+	if !h.down.Load() {
+		return true
+	}
+	now := time.Now().UnixNano()
+	next := h.nextProbe.Load()
+	if now >= next && h.nextProbe.CompareAndSwap(next, now+int64(h.probeEvery)) {
+		return true // this call is the probe
+	}
+	h.errors.Add(1)
+	h.rejected.Add(1)
+	return false
+}
+
+// ok records a successful round trip.
+func (h *health) ok() {
+	if !h.down.Load() {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.down.Load() {
+		h.down.Store(false)
+		h.log.Info("redis is reachable again; resuming", "component", "redis "+h.what,
+			"outage", time.Since(h.since).Round(time.Millisecond))
+	}
+}
+
+// fail records a round trip that failed because Redis was unreachable, slow
+// or the connection broke.
+func (h *health) fail(err error) {
+	h.errors.Add(1)
+	if h.down.Load() {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.down.Load() {
+		h.since = time.Now()
+		h.nextProbe.Store(h.since.Add(h.probeEvery).UnixNano())
+		h.down.Store(true)
+		h.outages.Add(1)
+		h.log.Warn("redis is unavailable; "+h.fallback+" until it is back (logged once per outage)",
+			"component", "redis "+h.what, "err", err, "probe_interval", h.probeEvery)
+	}
+}
+
+// observe classifies err from a call made with the caller's context parent:
+// nil, a Redis reply error (WRONGTYPE, ...) and the caller's own
+// cancellation say nothing about availability; anything else is an outage.
+// It returns true when err is an availability failure.
+func (h *health) observe(parent context.Context, err error) bool {
+	if err == nil || rueidis.IsRedisNil(err) {
+		h.ok()
+		return false
+	}
+	if _, isReply := rueidis.IsRedisErr(err); isReply {
+		h.ok()
+		return false
+	}
+	if parent.Err() != nil {
+		return false // the caller gave up; not Redis's fault
+	}
+	if h.closing.Load() {
+		return false // Close was called; not an outage
+	}
+	h.fail(err)
+	return true
+}
+
+// unavailable wraps err so that errors.Is(err, ecolaura.ErrUnavailable) holds.
+func unavailable(op string, err error) error {
+	return fmt.Errorf("%s: %w: %w", op, ecolaura.ErrUnavailable, err)
+}
+
+var errRejected = errors.New("redis marked unavailable; waiting for the next probe")
+
+// callCtx bounds one call by a deadline without paying for a timer unless
+// the call actually waits: rueidis answers client-side cache hits without
+// looking at the context, and only a call that goes to the network asks for
+// Done and so creates the timer. Value and the parent's cancellation pass
+// through.
+type callCtx struct {
+	context.Context
+	deadline time.Time
+
+	once   sync.Once
+	inner  context.Context
+	cancel context.CancelFunc
+}
+
+func newCallCtx(parent context.Context, timeout time.Duration) *callCtx {
+	return &callCtx{Context: parent, deadline: time.Now().Add(timeout)}
+}
+
+func (c *callCtx) init() {
+	c.once.Do(func() { c.inner, c.cancel = context.WithDeadline(c.Context, c.deadline) })
+}
+
+// Deadline implements context.Context.
+func (c *callCtx) Deadline() (time.Time, bool) {
+	if d, ok := c.Context.Deadline(); ok && d.Before(c.deadline) {
+		return d, true
+	}
+	return c.deadline, true
+}
+
+// Done implements context.Context.
+func (c *callCtx) Done() <-chan struct{} {
+	c.init()
+	return c.inner.Done()
+}
+
+// Err implements context.Context.
+func (c *callCtx) Err() error {
+	c.init()
+	return c.inner.Err()
+}
+
+// release stops the timer, if one was created.
+func (c *callCtx) release() {
+	c.once.Do(func() {})
+	if c.cancel != nil {
+		c.cancel()
+	}
+}

@@ -1,0 +1,182 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// gcraScript decides one request with the generic cell rate algorithm
+// (GCRA) atomically in Redis, on Redis's clock, in microseconds.
+//
+// KEYS[1] holds the theoretical arrival time (TAT) of the next request and
+// expires when it is in the past, so idle keys cost nothing.
+// ARGV[1] is the emission interval (period / rate) and ARGV[2] the burst.
+// It returns {allowed (0|1), remaining, retry_after_us}.
+const gcraScript = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local new_tat = tat + interval
+local diff = now - (new_tat - burst * interval)
+if diff < 0 then
+  return {0, 0, -diff}
+end
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+return {1, math.floor(diff / interval), 0}
+`
+
+// RateLimiter is a [ports.RateLimiter] whose state lives in Redis, so a limit
+// holds across every process sharing it. While Redis is unavailable it
+// decides with a per-process limiter (same algorithm, bounded memory,
+// state not shared and started afresh), and returns to Redis by itself when
+// Redis answers again. Safe for concurrent use; Close it when done.
+type RateLimiter struct {
+	client rueidis.Client
+	cfg    LimiterConfig
+	health *health
+	local  *localLimiter
+	script *rueidis.Lua
+
+	redisDecisions atomic.Uint64
+	localDecisions atomic.Uint64
+}
+
+var _ ports.RateLimiter = (*RateLimiter)(nil)
+
+// LimiterStats are the counters of a RateLimiter since it was created.
+type LimiterStats struct {
+	// RedisDecisions and LocalDecisions count decisions made by Redis and by
+	// the per-process fallback.
+	RedisDecisions, LocalDecisions uint64
+	// Errors counts calls for which Redis was unavailable (Rejected of them
+	// without being tried); Outages counts healthy-to-unavailable transitions.
+	Errors, Rejected, Outages uint64
+	// LocalKeys is the number of keys the fallback currently tracks.
+	LocalKeys int
+	// Healthy is false while Redis is considered unavailable.
+	Healthy bool
+}
+
+// NewRateLimiter connects to Redis and returns a RateLimiter. ctx bounds the
+// initial connection check. It returns an *ecolaura.ValidationError for a bad
+// cfg and an error wrapping ecolaura.ErrUnavailable when Redis cannot be
+// reached.
+func NewRateLimiter(ctx context.Context, cfg LimiterConfig, opts ...Option) (*RateLimiter, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("redis rate limiter config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	o := buildOptions(opts)
+	opt, err := clientOption(cfg.URL, cfg.Timeout)
+	if err != nil {
+		return nil, fmt.Errorf("redis rate limiter config: %w", ecolaura.Invalid("url", "%v", err))
+	}
+	opt.DisableCache = true
+	client, err := rueidis.NewClient(opt)
+	if err != nil {
+		return nil, unavailable("connect to redis", err)
+	}
+	if err := client.Do(ctx, client.B().Ping().Build()).Error(); err != nil {
+		client.Close()
+		return nil, unavailable("ping redis", err)
+	}
+	return &RateLimiter{
+		client: client,
+		cfg:    cfg,
+		health: &health{what: "rate limiter", fallback: "limiting per process",
+			log: o.logger.With(slog.String("prefix", cfg.Prefix)), probeEvery: cfg.ProbeInterval},
+		local:  newLocalLimiter(cfg.LocalKeys, o.clock),
+		script: rueidis.NewLuaScript(gcraScript),
+	}, nil
+}
+
+// Close releases the connection. Allow keeps working after Close, per
+// process only.
+func (r *RateLimiter) Close() {
+	if r.health.closing.Swap(true) {
+		return
+	}
+	r.client.Close()
+}
+
+// Healthy reports whether Redis is considered reachable.
+func (r *RateLimiter) Healthy() bool { return !r.health.down.Load() }
+
+// Stats returns a snapshot of the counters.
+func (r *RateLimiter) Stats() LimiterStats {
+	return LimiterStats{
+		RedisDecisions: r.redisDecisions.Load(),
+		LocalDecisions: r.localDecisions.Load(),
+		Errors:         r.health.errors.Load(),
+		Rejected:       r.health.rejected.Load(),
+		Outages:        r.health.outages.Load(),
+		LocalKeys:      r.local.len(),
+		Healthy:        r.Healthy(),
+	}
+}
+
+// Allow decides whether one more request under key may pass limit: Burst
+// requests at once, refilled at Rate per Period. It returns an
+// *ecolaura.ValidationError for a limit with Rate, Burst or Period below 1,
+// and the caller's context error when ctx ends first. Redis being
+// unavailable is not an error: the per-process limiter decides.
+func (r *RateLimiter) Allow(ctx context.Context, key string, limit ports.RateLimit) (ports.RateDecision, error) {
+	interval, burst, err := gcraParams(limit)
+	if err != nil {
+		return ports.RateDecision{}, fmt.Errorf("rate limit %q: %w", key, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return ports.RateDecision{}, fmt.Errorf("rate limit %q: %w", key, err)
+	}
+	if !r.health.closing.Load() && r.health.admit() {
+		cctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+		vals, err := r.script.Exec(cctx, r.client,
+			[]string{r.cfg.Prefix + "ratelimit:" + key},
+			[]string{strconv.FormatInt(interval, 10), strconv.FormatInt(burst, 10)},
+		).AsIntSlice()
+		cancel()
+		if err == nil && len(vals) == 3 {
+			r.health.ok()
+			r.redisDecisions.Add(1)
+			return ports.RateDecision{
+				Allowed:    vals[0] == 1,
+				Remaining:  int(vals[1]),
+				RetryAfter: time.Duration(vals[2]) * time.Microsecond,
+			}, nil
+		}
+		if err == nil {
+			err = fmt.Errorf("unexpected script reply %v", vals)
+		}
+		if !r.health.observe(ctx, err) && !r.health.closing.Load() {
+			return ports.RateDecision{}, fmt.Errorf("rate limit %q: %w", key, err)
+		}
+	}
+	r.localDecisions.Add(1)
+	return r.local.allow(key, interval, burst), nil
+}
+
+// gcraParams validates limit and returns its emission interval in
+// microseconds (at least 1) and its burst.
+func gcraParams(limit ports.RateLimit) (interval, burst int64, err error) {
+	var v ecolaura.Validator
+	v.Check(limit.Rate >= 1, "rate", "must be at least 1")
+	v.Check(limit.Burst >= 1, "burst", "must be at least 1")
+	v.Check(limit.Period >= time.Microsecond, "period", "must be at least 1µs")
+	if err := v.Err(); err != nil {
+		return 0, 0, err
+	}
+	interval = max(1, (limit.Period / time.Duration(limit.Rate)).Microseconds())
+	return interval, int64(limit.Burst), nil
+}
