@@ -1,0 +1,248 @@
+package porttest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Cache checks the semantics of [ports.Cache]: miss and hit, values copied
+// in and out, TTL expiry, no expiry for ttl <= 0, overwrite, Delete of many
+// and missing keys, GetMany, Incr from a missing key and under concurrency,
+// binary-safe and large values (4 MiB). Every subtest uses its own random
+// keys, so the cache may be shared; it must be large enough to keep the
+// suite's few megabytes without evicting them (a cache may evict keys with a
+// TTL, which the suite would report as a failure).
+func Cache(t *testing.T, newCache CacheFactory) {
+	c := newCache(t)
+	require.NotNil(t, c, "factory returned nil")
+	key := func() string { return RandomToken("porttest:cache:") }
+
+	t.Run("MissThenHit", func(t *testing.T) {
+		k := key()
+		v, ok, err := c.Get(ctx(t), k)
+		require.NoError(t, err)
+		require.False(t, ok, "a key never set is a miss")
+		require.Nil(t, v, "a miss returns nil")
+		require.NoError(t, c.Set(ctx(t), k, []byte("hello"), time.Hour))
+		v, ok, err = c.Get(ctx(t), k)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, []byte("hello"), v)
+	})
+	t.Run("Overwrite", func(t *testing.T) {
+		k := key()
+		require.NoError(t, c.Set(ctx(t), k, []byte("first value, longer"), time.Hour))
+		require.NoError(t, c.Set(ctx(t), k, []byte("second"), time.Hour))
+		v, ok, err := c.Get(ctx(t), k)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, []byte("second"), v)
+	})
+	t.Run("Copies", func(t *testing.T) {
+		k := key()
+		in := []byte("original")
+		require.NoError(t, c.Set(ctx(t), k, in, time.Hour))
+		in[0] = 'X'
+		v, _, err := c.Get(ctx(t), k)
+		require.NoError(t, err)
+		require.Equal(t, []byte("original"), v, "mutating the value passed to Set changed the cache")
+		v[0] = 'Y'
+		many, err := c.GetMany(ctx(t), []string{k})
+		require.NoError(t, err)
+		require.Equal(t, []byte("original"), many[k], "mutating a value returned by Get changed the cache")
+		many[k][0] = 'Z'
+		v, _, err = c.Get(ctx(t), k)
+		require.NoError(t, err)
+		require.Equal(t, []byte("original"), v, "mutating a value returned by GetMany changed the cache")
+	})
+	t.Run("TTL", func(t *testing.T) {
+		short, long, zero, negative := key(), key(), key(), key()
+		require.NoError(t, c.Set(ctx(t), long, []byte("long"), time.Hour))
+		require.NoError(t, c.Set(ctx(t), zero, []byte("zero"), 0))
+		require.NoError(t, c.Set(ctx(t), negative, []byte("negative"), -time.Second))
+		require.NoError(t, c.Set(ctx(t), short, []byte("short"), 50*time.Millisecond))
+		eventually(t, func() bool {
+			_, ok, err := c.Get(ctx(t), short)
+			return err == nil && !ok
+		}, "a key past its TTL must be a miss")
+		many, err := c.GetMany(ctx(t), []string{short, long, zero, negative})
+		require.NoError(t, err)
+		require.NotContains(t, many, short, "GetMany returned an expired key")
+		require.Equal(t, map[string][]byte{long: []byte("long"), zero: []byte("zero"), negative: []byte("negative")}, many,
+			"keys with a long TTL or ttl <= 0 must still be there")
+	})
+	t.Run("SetRenewsTTL", func(t *testing.T) {
+		k := key()
+		require.NoError(t, c.Set(ctx(t), k, []byte("short"), 50*time.Millisecond))
+		require.NoError(t, c.Set(ctx(t), k, []byte("forever"), 0))
+		time.Sleep(150 * time.Millisecond)
+		v, ok, err := c.Get(ctx(t), k)
+		require.NoError(t, err)
+		require.True(t, ok, "a Set with ttl <= 0 must replace an earlier TTL")
+		require.Equal(t, []byte("forever"), v)
+	})
+	t.Run("Delete", func(t *testing.T) {
+		a, b, kept, missing := key(), key(), key(), key()
+		for _, k := range []string{a, b, kept} {
+			require.NoError(t, c.Set(ctx(t), k, []byte(k), time.Hour))
+		}
+		require.NoError(t, c.Delete(ctx(t), a, missing, b), "Delete with a missing key")
+		for _, k := range []string{a, b} {
+			_, ok, err := c.Get(ctx(t), k)
+			require.NoError(t, err)
+			require.False(t, ok, "deleted key still present")
+		}
+		_, ok, err := c.Get(ctx(t), kept)
+		require.NoError(t, err)
+		require.True(t, ok, "Delete removed a key it was not given")
+		require.NoError(t, c.Delete(ctx(t)), "Delete of no keys")
+		require.NoError(t, c.Delete(ctx(t), missing), "Delete of only missing keys")
+		require.NoError(t, c.Set(ctx(t), a, []byte("again"), time.Hour))
+		v, ok, err := c.Get(ctx(t), a)
+		require.NoError(t, err)
+		require.True(t, ok, "a deleted key can be set again")
+		require.Equal(t, []byte("again"), v)
+	})
+	t.Run("GetMany", func(t *testing.T) {
+		a, b, missing := key(), key(), key()
+		require.NoError(t, c.Set(ctx(t), a, []byte("A"), time.Hour))
+		require.NoError(t, c.Set(ctx(t), b, []byte("B"), 0))
+		for _, tc := range []struct {
+			name string
+			keys []string
+			want map[string][]byte
+		}{
+			{"all present", []string{a, b}, map[string][]byte{a: []byte("A"), b: []byte("B")}},
+			{"some missing", []string{missing, b, key()}, map[string][]byte{b: []byte("B")}},
+			{"only missing", []string{missing}, map[string][]byte{}},
+			{"none", nil, map[string][]byte{}},
+			{"duplicates", []string{a, a}, map[string][]byte{a: []byte("A")}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := c.GetMany(ctx(t), tc.keys)
+				require.NoError(t, err)
+				require.Len(t, got, len(tc.want))
+				for k, v := range tc.want {
+					require.Equal(t, v, got[k], "key %s", k)
+				}
+			})
+		}
+	})
+	t.Run("Incr", func(t *testing.T) {
+		k := key()
+		for want := int64(1); want <= 3; want++ {
+			got, err := c.Incr(ctx(t), k)
+			require.NoError(t, err)
+			require.Equal(t, want, got, "Incr starts from 0 on a missing key and adds one")
+		}
+		other := key()
+		got, err := c.Incr(ctx(t), other)
+		require.NoError(t, err)
+		require.Equal(t, int64(1), got, "counters are independent")
+		require.NoError(t, c.Delete(ctx(t), k))
+		got, err = c.Incr(ctx(t), k)
+		require.NoError(t, err)
+		require.Equal(t, int64(1), got, "Incr after Delete starts from 0 again")
+	})
+	t.Run("IncrNoExpiry", func(t *testing.T) {
+		k, short := key(), key()
+		_, err := c.Incr(ctx(t), k)
+		require.NoError(t, err)
+		require.NoError(t, c.Set(ctx(t), short, []byte("x"), 50*time.Millisecond))
+		eventually(t, func() bool {
+			_, ok, err := c.Get(ctx(t), short)
+			return err == nil && !ok
+		}, "short key expires")
+		got, err := c.Incr(ctx(t), k)
+		require.NoError(t, err)
+		require.Equal(t, int64(2), got, "a counter created by Incr must not expire")
+	})
+	t.Run("IncrConcurrent", func(t *testing.T) {
+		k := key()
+		const goroutines, each = 20, 25
+		vals := make([][]int64, goroutines)
+		errs := make([]error, goroutines)
+		race(goroutines, func(i int) {
+			for range each {
+				v, err := c.Incr(ctx(t), k)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				vals[i] = append(vals[i], v)
+			}
+		})
+		seen := map[int64]bool{}
+		for i := range goroutines {
+			require.NoError(t, errs[i])
+			for _, v := range vals[i] {
+				require.False(t, seen[v], "Incr returned %d twice", v)
+				seen[v] = true
+			}
+		}
+		for v := int64(1); v <= goroutines*each; v++ {
+			require.True(t, seen[v], "no Incr returned %d", v)
+		}
+		got, err := c.Incr(ctx(t), k)
+		require.NoError(t, err)
+		require.Equal(t, int64(goroutines*each+1), got)
+	})
+	t.Run("BinarySafe", func(t *testing.T) {
+		all := make([]byte, 512)
+		for i := range all {
+			all[i] = byte(i)
+		}
+		for _, tc := range []struct {
+			name  string
+			value []byte
+		}{
+			{"every byte", all},
+			{"NUL only", []byte{0}},
+			{"invalid UTF-8", []byte{0xff, 0xfe, 0xc3, 0x28}},
+			{"CRLF and RESP-like", []byte("\r\n$3\r\nfoo\r\n*1\r\n")},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				k := key()
+				require.NoError(t, c.Set(ctx(t), k, tc.value, time.Hour))
+				v, ok, err := c.Get(ctx(t), k)
+				require.NoError(t, err)
+				require.True(t, ok)
+				require.True(t, bytes.Equal(tc.value, v), "value changed on the way")
+			})
+		}
+		t.Run("empty value is a hit", func(t *testing.T) {
+			k := key()
+			require.NoError(t, c.Set(ctx(t), k, []byte{}, time.Hour))
+			v, ok, err := c.Get(ctx(t), k)
+			require.NoError(t, err)
+			require.True(t, ok, "an empty value must be a hit, not a miss")
+			require.Empty(t, v)
+		})
+		t.Run("odd keys", func(t *testing.T) {
+			for _, suffix := range []string{" with spaces", ":colons:", "ünïcödé", "*?[glob]", "\nnewline"} {
+				k := key() + suffix
+				require.NoError(t, c.Set(ctx(t), k, []byte(suffix), time.Hour))
+				v, ok, err := c.Get(ctx(t), k)
+				require.NoError(t, err)
+				require.True(t, ok, "key %q", k)
+				require.Equal(t, []byte(suffix), v)
+				require.NoError(t, c.Delete(ctx(t), k))
+			}
+		})
+	})
+	t.Run("LargeValue", func(t *testing.T) {
+		k := key()
+		big := make([]byte, 4<<20)
+		_, _ = rand.Read(big)
+		require.NoError(t, c.Set(ctx(t), k, big, time.Hour))
+		v, ok, err := c.Get(ctx(t), k)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.True(t, bytes.Equal(big, v), "a 4 MiB value changed on the way")
+		require.NoError(t, c.Delete(ctx(t), k))
+	})
+}
