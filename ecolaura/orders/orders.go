@@ -175,11 +175,13 @@ func loadVisible(ctx context.Context, store ports.OrderStore, actor ecolaura.Pri
 		return ecolaura.Order{}, fmt.Errorf("order %q: %w", id, ecolaura.ErrNotFound)
 	}
 	o, err := store.Get(ctx, id)
+	notFound := errors.Is(err, ecolaura.ErrNotFound) || (err == nil && !actor.IsStaff() && o.UserID != actor.UserID)
+	if notFound {
+		// The same error for a missing order and for someone else's.
+		return ecolaura.Order{}, fmt.Errorf("order %s: %w", id, ecolaura.ErrNotFound)
+	}
 	if err != nil {
 		return ecolaura.Order{}, fmt.Errorf("load order %s: %w", id, err)
-	}
-	if !actor.IsStaff() && o.UserID != actor.UserID {
-		return ecolaura.Order{}, fmt.Errorf("order %s: %w", id, ecolaura.ErrNotFound)
 	}
 	return o, nil
 }
