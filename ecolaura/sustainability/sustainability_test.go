@@ -85,8 +85,8 @@ func TestAlternatives(t *testing.T) {
 	ctx := context.Background()
 	// kitchen reference: 4 kg. Scores from footprint (40 max) + 5 per certification.
 	svc, ps := setup(t, []spec{
-		{name: "base", category: "kitchen", fp: 3000},                        // 25
-		{name: "lighter-same-score", category: "kitchen", fp: 2900},          // 26? close: see assertions
+		{name: "base", category: "kitchen", fp: 3000, certs: 1},              // 25 + 5 = 30
+		{name: "lighter-lower-score", category: "kitchen", fp: 2900},         // 26: lower score, lower footprint
 		{name: "heavier-certified", category: "kitchen", fp: 3600, certs: 3}, // 22+15 = 37: higher score, higher footprint
 		{name: "best", category: "kitchen", fp: 0, certs: 3},                 // 55
 		{name: "worse", category: "kitchen", fp: 6000},                       // 10: neither
