@@ -63,7 +63,6 @@ func orderCreateGet(t *testing.T, db ports.Database) {
 			o.RequestHash = randomHex(32)
 			o.ConfirmationSentAt = ptr(o.CreatedAt.Add(time.Second))
 			o.Status = ecolaura.StatusShipped
-			o.Version = 7
 			return o
 		}()},
 		{"many lines", func() ecolaura.Order {

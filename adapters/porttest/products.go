@@ -76,7 +76,6 @@ func productCreateGet(t *testing.T, db ports.Database) {
 			p.Price = ecolaura.NewMoney(1200, "JPY")
 			p.CreatedAt = time.Date(2001, 2, 3, 4, 5, 6, 7000, time.UTC)
 			p.UpdatedAt = time.Date(2002, 2, 3, 4, 5, 6, 7000, time.UTC)
-			p.Version = 42
 		})},
 	}
 	for _, tc := range tests {

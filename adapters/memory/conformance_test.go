@@ -1,0 +1,49 @@
+package memory_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecolaura/ecolaura/adapters/memory"
+	"github.com/ecolaura/ecolaura/adapters/porttest"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// newConformanceDB is the porttest.DatabaseFactory of the memory adapter: a
+// fresh database whose job runner delivers to jobs, stopped at cleanup.
+func newConformanceDB(t *testing.T, jobs ports.JobHandler) ports.Database {
+	t.Helper()
+	r := memory.NewJobRunner(memory.WithBackoff(5*time.Millisecond, 50*time.Millisecond))
+	require.NoError(t, r.Start(context.Background(), jobs))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, r.Stop(ctx))
+	})
+	return memory.NewDatabase(memory.WithJobRunner(r))
+}
+
+func TestConformanceProductStore(t *testing.T) { porttest.ProductStore(t, newConformanceDB) }
+
+func TestConformanceOrderStore(t *testing.T) { porttest.OrderStore(t, newConformanceDB) }
+
+func TestConformanceUserStore(t *testing.T) { porttest.UserStore(t, newConformanceDB) }
+
+func TestConformanceRefreshTokenStore(t *testing.T) {
+	porttest.RefreshTokenStore(t, newConformanceDB)
+}
+
+func TestConformanceUnitOfWork(t *testing.T) { porttest.UnitOfWork(t, newConformanceDB) }
+
+func TestConformanceJobQueue(t *testing.T) { porttest.JobQueue(t, newConformanceDB) }
+
+func TestConformanceCache(t *testing.T) {
+	porttest.Cache(t, func(*testing.T) ports.Cache { return memory.NewCache() })
+}
+
+func TestConformanceRateLimiter(t *testing.T) {
+	porttest.RateLimiter(t, func(*testing.T) ports.RateLimiter { return memory.NewRateLimiter() })
+}
