@@ -18,11 +18,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
+	"github.com/ecolaura/ecolaura/adapters/mail"
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/adapters/system"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
+	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/productcache"
+	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
 )
 
 // harness is a real server over the memory adapters.
@@ -30,6 +33,9 @@ type harness struct {
 	t       *testing.T
 	srv     *httpapi.Server
 	catalog *catalog.Service
+	orders  *orders.Service
+	runner  *memory.JobRunner
+	mailer  *mail.Recorder
 	db      *productcache.Database
 	logs    *syncBuffer
 	tokens  *tokenTable
@@ -92,21 +98,38 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	for _, o := range opts {
 		o(&hc)
 	}
-	mem := memory.NewDatabase()
-	db, err := productcache.Wrap(mem, memory.NewCache())
+	runner := memory.NewJobRunner(memory.WithWorkers(2))
+	mem := memory.NewDatabase(memory.WithJobRunner(runner))
+	cache := memory.NewCache()
+	db, err := productcache.Wrap(mem, cache)
 	require.NoError(t, err)
 	cat, err := catalog.New(db, catalog.WithClock(system.Clock{}), catalog.WithIDs(system.UUIDv7{}))
 	require.NoError(t, err)
+	mailer := mail.NewRecorder()
+	ord, err := orders.New(db, orders.WithClock(system.Clock{}), orders.WithIDs(system.UUIDv7{}), orders.WithMailer(mailer),
+		orders.WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	sus, err := sustainability.New(db.Products())
+	require.NoError(t, err)
+	require.NoError(t, runner.Start(context.Background(), ord))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = runner.Stop(ctx)
+	})
 	tokens := &tokenTable{m: map[string]ecolaura.Principal{
 		"staff-token": {UserID: "00000000-0000-7000-8000-000000000001", Role: ecolaura.RoleStaff},
 		"alice-token": {UserID: "00000000-0000-7000-8000-000000000002", Role: ecolaura.RoleCustomer},
 		"bob-token":   {UserID: "00000000-0000-7000-8000-000000000003", Role: ecolaura.RoleCustomer},
 	}}
 	svc := httpapi.Services{
-		Catalog:     cat,
-		Tokens:      tokens,
-		RateLimiter: memory.NewRateLimiter(),
-		Probes:      []httpapi.Probe{{Name: "database", Check: db.Ping}},
+		Catalog:        cat,
+		Orders:         ord,
+		Sustainability: sus,
+		ResponseCache:  cache,
+		Tokens:         tokens,
+		RateLimiter:    memory.NewRateLimiter(),
+		Probes:         []httpapi.Probe{{Name: "database", Check: db.Ping}},
 	}
 	if hc.services != nil {
 		hc.services(&svc)
@@ -115,7 +138,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	srv, err := httpapi.New(hc.cfg, svc, httpapi.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	return &harness{t: t, srv: srv, catalog: cat, db: db, logs: logs, tokens: tokens,
+	return &harness{t: t, srv: srv, catalog: cat, db: db, logs: logs, tokens: tokens, orders: ord, runner: runner, mailer: mailer,
 		staff: "staff-token", alice: "alice-token", bob: "bob-token"}
 }
 

@@ -6,6 +6,8 @@ import (
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
+	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
@@ -22,10 +24,32 @@ type Catalog interface {
 	Categories(ctx context.Context, actor ecolaura.Principal) ([]ecolaura.CategoryCount, error)
 }
 
+// Orders is what the API needs of the orders service (*orders.Service).
+type Orders interface {
+	Checkout(ctx context.Context, actor ecolaura.Principal, req orders.CheckoutRequest) (orders.CheckoutResult, error)
+	Get(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Order, error)
+	List(ctx context.Context, actor ecolaura.Principal, p orders.ListParams) (orders.ListResult, error)
+	Cancel(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Order, error)
+	Ship(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Order, error)
+	Deliver(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Order, error)
+}
+
+// Sustainability is what the API needs of the sustainability service
+// (*sustainability.Service).
+type Sustainability interface {
+	Alternatives(ctx context.Context, id ecolaura.ID, limit int) ([]sustainability.Alternative, error)
+	CategoryAverages(ctx context.Context) ([]ecolaura.CategoryStats, error)
+}
+
 // Services are the use cases the API presents, plus the infrastructure it
 // needs for authentication, rate limiting and readiness.
 type Services struct {
-	Catalog Catalog
+	Catalog        Catalog
+	Orders         Orders
+	Sustainability Sustainability
+	// ResponseCache keeps v2 checkout responses for idempotent replays
+	// (optional: without it a replay renders the order as it is now).
+	ResponseCache ports.Cache
 	// Tokens verifies bearer access tokens.
 	Tokens ports.TokenVerifier
 	// RateLimiter enforces the configured limits; nil disables them.
@@ -39,6 +63,12 @@ func (s Services) Validate() error {
 	var errs []error
 	if s.Catalog == nil {
 		errs = append(errs, errors.New("catalog service is required"))
+	}
+	if s.Orders == nil {
+		errs = append(errs, errors.New("orders service is required"))
+	}
+	if s.Sustainability == nil {
+		errs = append(errs, errors.New("sustainability service is required"))
 	}
 	if s.Tokens == nil {
 		errs = append(errs, errors.New("token verifier is required"))

@@ -1,0 +1,384 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/orders"
+)
+
+// HeaderIdempotencyKey is the IETF Idempotency-Key request header.
+const HeaderIdempotencyKey = "Idempotency-Key"
+
+// idempotencyTTL is how long a v2 checkout response is kept for replays.
+const idempotencyTTL = 24 * time.Hour
+
+// ---- v1 (DRF) ----
+
+type v1OrderItem struct {
+	Product   ecolaura.ID `json:"product"`
+	Name      string      `json:"name"`
+	Quantity  int         `json:"quantity"`
+	UnitPrice string      `json:"unit_price"`
+	Total     string      `json:"total"`
+}
+
+type v1Order struct {
+	ID              ecolaura.ID   `json:"id"`
+	Status          string        `json:"status"`
+	Items           []v1OrderItem `json:"items"`
+	Subtotal        string        `json:"subtotal"`
+	CarbonOffset    *string       `json:"carbon_offset"`
+	Total           string        `json:"total"`
+	CarbonFootprint json.Number   `json:"carbon_footprint"`
+	CreatedAt       string        `json:"created_at"`
+	UpdatedAt       string        `json:"updated_at"`
+}
+
+func toV1Order(o ecolaura.Order) v1Order {
+	out := v1Order{ID: o.ID, Status: string(o.Status), Items: make([]v1OrderItem, 0, len(o.Lines)),
+		Subtotal: o.Subtotal.Decimal(), Total: o.Total.Decimal(), CarbonFootprint: kgNumber(o.Footprint),
+		CreatedAt: rfc3339(o.CreatedAt), UpdatedAt: rfc3339(o.UpdatedAt)}
+	for _, l := range o.Lines {
+		out.Items = append(out.Items, v1OrderItem{Product: l.ProductID, Name: l.Name, Quantity: l.Quantity, UnitPrice: l.UnitPrice.Decimal(), Total: l.Total.Decimal()})
+	}
+	if o.Offset != nil {
+		p := o.Offset.Price.Decimal()
+		out.CarbonOffset = &p
+	}
+	return out
+}
+
+type v1OrderInput struct {
+	Items []struct {
+		Product  *string `json:"product"`
+		Quantity *int    `json:"quantity"`
+	} `json:"items"`
+	CarbonOffset bool `json:"carbon_offset"`
+}
+
+// decodeV1Order decodes {"items": [{"product", "quantity"}]}.
+func decodeV1Order(body []byte) (orders.CheckoutRequest, error) {
+	var in v1OrderInput
+	if err := decodeJSON(body, &in, false); err != nil {
+		return orders.CheckoutRequest{}, v1OrderFields(err)
+	}
+	var v ecolaura.Validator
+	if in.Items == nil {
+		v.Add("items", "This field is required.")
+	}
+	req := orders.CheckoutRequest{CarbonOffset: in.CarbonOffset, Lines: make([]orders.LineRequest, 0, len(in.Items))}
+	for i, it := range in.Items {
+		f := "items[" + strconv.Itoa(i) + "]"
+		v.Check(it.Product != nil, f+".product", "This field is required.")
+		v.Check(it.Quantity != nil, f+".quantity", "This field is required.")
+		req.Lines = append(req.Lines, orders.LineRequest{ProductID: ecolaura.ID(deref(it.Product)), Quantity: deref(it.Quantity)})
+	}
+	return req, v.Err()
+}
+
+// v1OrderFields renames the service's field names to the v1 request's.
+func v1OrderFields(err error) error {
+	ve, ok := asValidation(err)
+	if !ok {
+		return err
+	}
+	out := &ecolaura.ValidationError{Fields: make([]ecolaura.FieldError, len(ve.Fields))}
+	for i, f := range ve.Fields {
+		name := f.Field
+		if rest, ok := strings.CutPrefix(name, "lines"); ok {
+			name = "items" + rest
+		}
+		name = strings.Replace(name, ".product_id", ".product", 1)
+		out.Fields[i] = ecolaura.FieldError{Field: name, Message: f.Message}
+	}
+	return out
+}
+
+func (s *Server) v1ListOrders(c *fiber.Ctx) error {
+	q := queryValues(c)
+	page, size, err := v1PageParams(q)
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.Orders.List(c.UserContext(), principal(c), orders.ListParams{Page: page, PageSize: size})
+	if err != nil {
+		return err
+	}
+	if page > 1 && len(res.Items) == 0 {
+		return invalidPage()
+	}
+	out := v1Page[v1Order]{Count: res.Total, Results: make([]v1Order, 0, len(res.Items))}
+	for _, o := range res.Items {
+		out.Results = append(out.Results, toV1Order(o))
+	}
+	out.Next, out.Previous = pageLinks(c, q, page, res.HasMore)
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return sendJSON(c, http.StatusOK, out)
+}
+
+func (s *Server) v1CreateOrder(c *fiber.Ctx) error {
+	if err := principal(c).RequireAuthenticated(); err != nil {
+		return err
+	}
+	req, err := decodeV1Order(c.Body())
+	if err != nil {
+		return err
+	}
+	req.IdempotencyKey = c.Get(HeaderIdempotencyKey)
+	res, err := s.svc.Orders.Checkout(c.UserContext(), principal(c), req)
+	if err != nil {
+		return v1OrderFields(err)
+	}
+	if !res.Replayed {
+		s.metrics.ordersPlaced.Inc()
+	}
+	c.Location(baseURL(c) + "/api/v1/orders/" + string(res.Order.ID) + "/")
+	return sendJSON(c, http.StatusCreated, toV1Order(res.Order))
+}
+
+func (s *Server) v1GetOrder(c *fiber.Ctx) error {
+	if err := principal(c).RequireAuthenticated(); err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	o, err := s.svc.Orders.Get(c.UserContext(), principal(c), id)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return sendJSON(c, http.StatusOK, toV1Order(o))
+}
+
+func (s *Server) v1CancelOrder(c *fiber.Ctx) error {
+	if err := principal(c).RequireAuthenticated(); err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	o, err := s.svc.Orders.Cancel(c.UserContext(), principal(c), id)
+	if err != nil {
+		return err
+	}
+	return sendJSON(c, http.StatusOK, toV1Order(o))
+}
+
+// ---- v2 ----
+
+type v2OrderLine struct {
+	ProductID       ecolaura.ID `json:"product_id"`
+	Name            string      `json:"name"`
+	Quantity        int         `json:"quantity"`
+	UnitPrice       v2Money     `json:"unit_price"`
+	Total           v2Money     `json:"total"`
+	UnitFootprintKg json.Number `json:"unit_footprint_kg"`
+}
+
+type v2Offset struct {
+	FootprintKg json.Number `json:"footprint_kg"`
+	Price       v2Money     `json:"price"`
+}
+
+type v2Order struct {
+	ID                 ecolaura.ID   `json:"id"`
+	UserID             ecolaura.ID   `json:"user_id"`
+	Status             string        `json:"status"`
+	Lines              []v2OrderLine `json:"lines"`
+	Subtotal           v2Money       `json:"subtotal"`
+	CarbonOffset       *v2Offset     `json:"carbon_offset"`
+	Total              v2Money       `json:"total"`
+	FootprintKg        json.Number   `json:"footprint_kg"`
+	ConfirmationSentAt *string       `json:"confirmation_sent_at"`
+	CreatedAt          string        `json:"created_at"`
+	UpdatedAt          string        `json:"updated_at"`
+	Version            int64         `json:"version"`
+}
+
+func toV2Order(o ecolaura.Order) v2Order {
+	out := v2Order{ID: o.ID, UserID: o.UserID, Status: string(o.Status), Lines: make([]v2OrderLine, 0, len(o.Lines)),
+		Subtotal: toV2Money(o.Subtotal), Total: toV2Money(o.Total), FootprintKg: kgNumber(o.Footprint),
+		CreatedAt: rfc3339(o.CreatedAt), UpdatedAt: rfc3339(o.UpdatedAt), Version: o.Version}
+	for _, l := range o.Lines {
+		out.Lines = append(out.Lines, v2OrderLine{ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity,
+			UnitPrice: toV2Money(l.UnitPrice), Total: toV2Money(l.Total), UnitFootprintKg: kgNumber(l.UnitFootprint)})
+	}
+	if o.Offset != nil {
+		out.CarbonOffset = &v2Offset{FootprintKg: kgNumber(o.Offset.Footprint), Price: toV2Money(o.Offset.Price)}
+	}
+	if o.ConfirmationSentAt != nil {
+		t := rfc3339(*o.ConfirmationSentAt)
+		out.ConfirmationSentAt = &t
+	}
+	return out
+}
+
+type v2OrderInput struct {
+	Lines []struct {
+		ProductID *string `json:"product_id"`
+		Quantity  *int    `json:"quantity"`
+	} `json:"lines"`
+	CarbonOffset bool `json:"carbon_offset"`
+}
+
+// decodeV2Order decodes {"lines": [{"product_id", "quantity"}], "carbon_offset"}
+// strictly (unknown fields are refused).
+func decodeV2Order(body []byte) (orders.CheckoutRequest, error) {
+	var in v2OrderInput
+	if err := decodeJSON(body, &in, true); err != nil {
+		return orders.CheckoutRequest{}, err
+	}
+	var v ecolaura.Validator
+	v.Check(in.Lines != nil, "lines", "is required")
+	req := orders.CheckoutRequest{CarbonOffset: in.CarbonOffset, Lines: make([]orders.LineRequest, 0, len(in.Lines))}
+	for i, l := range in.Lines {
+		f := "lines[" + strconv.Itoa(i) + "]"
+		v.Check(l.ProductID != nil, f+".product_id", "is required")
+		v.Check(l.Quantity != nil, f+".quantity", "is required")
+		req.Lines = append(req.Lines, orders.LineRequest{ProductID: ecolaura.ID(deref(l.ProductID)), Quantity: deref(l.Quantity)})
+	}
+	return req, v.Err()
+}
+
+type v2OrderPage struct {
+	Items      []v2Order `json:"items"`
+	NextCursor *string   `json:"next_cursor"`
+}
+
+func (s *Server) v2ListOrders(c *fiber.Ctx) error {
+	q := queryValues(c)
+	if err := onlyParams(q, "cursor", "limit", "user_id"); err != nil {
+		return err
+	}
+	size, err := intParam(q, "limit", 0)
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.Orders.List(c.UserContext(), principal(c), orders.ListParams{Cursor: q.Get("cursor"), PageSize: size, UserID: ecolaura.ID(q.Get("user_id"))})
+	if err != nil {
+		return renameField(err, "page_size", "limit")
+	}
+	out := v2OrderPage{Items: make([]v2Order, 0, len(res.Items))}
+	for _, o := range res.Items {
+		out.Items = append(out.Items, toV2Order(o))
+	}
+	if res.NextCursor != "" {
+		out.NextCursor = &res.NextCursor
+	}
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return sendJSON(c, http.StatusOK, out)
+}
+
+func (s *Server) idempotencyCacheKey(user ecolaura.ID, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "ecolaura:http:idempotency:v2:" + string(user) + ":" + hex.EncodeToString(sum[:16])
+}
+
+func (s *Server) v2CreateOrder(c *fiber.Ctx) error {
+	actor := principal(c)
+	if err := actor.RequireAuthenticated(); err != nil {
+		return err
+	}
+	key := c.Get(HeaderIdempotencyKey)
+	if key == "" {
+		return ecolaura.Invalid(HeaderIdempotencyKey, "header is required: send a unique key (for example a UUID) per order and reuse it only to retry")
+	}
+	if err := orders.ValidateIdempotencyKey(key); err != nil {
+		return renameField(err, "idempotency_key", HeaderIdempotencyKey)
+	}
+	req, err := decodeV2Order(c.Body())
+	if err != nil {
+		return err
+	}
+	req.IdempotencyKey = key
+	ctx := c.UserContext()
+	res, err := s.svc.Orders.Checkout(ctx, actor, req)
+	if err != nil {
+		return renameField(err, "idempotency_key", HeaderIdempotencyKey)
+	}
+	location := baseURL(c) + "/api/v2/orders/" + string(res.Order.ID)
+	c.Location(location)
+	ck := s.idempotencyCacheKey(actor.UserID, key)
+	if res.Replayed {
+		c.Set("Idempotent-Replayed", "true")
+		if s.svc.ResponseCache != nil {
+			if body, ok, err := s.svc.ResponseCache.Get(ctx, ck); err == nil && ok {
+				c.Status(http.StatusCreated)
+				c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+				return c.Send(body)
+			}
+		}
+		return sendJSON(c, http.StatusCreated, toV2Order(res.Order))
+	}
+	s.metrics.ordersPlaced.Inc()
+	body, err := jsonMarshal(toV2Order(res.Order))
+	if err != nil {
+		return err
+	}
+	if s.svc.ResponseCache != nil {
+		if err := s.svc.ResponseCache.Set(ctx, ck, body, idempotencyTTL); err != nil {
+			s.log.Warn("store idempotent response", "err", err)
+		}
+	}
+	c.Status(http.StatusCreated)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(body)
+}
+
+func (s *Server) v2GetOrder(c *fiber.Ctx) error {
+	if err := principal(c).RequireAuthenticated(); err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	o, err := s.svc.Orders.Get(c.UserContext(), principal(c), id)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return sendJSON(c, http.StatusOK, toV2Order(o))
+}
+
+// v2OrderAction serves cancel, ship and deliver.
+func (s *Server) v2OrderAction(action string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if err := principal(c).RequireAuthenticated(); err != nil {
+			return err
+		}
+		id, err := pathID(c, "id")
+		if err != nil {
+			return err
+		}
+		if err := decodeJSON(c.Body(), &struct{}{}, true); err != nil {
+			return err
+		}
+		ctx, actor := c.UserContext(), principal(c)
+		var o ecolaura.Order
+		switch action {
+		case "ship":
+			o, err = s.svc.Orders.Ship(ctx, actor, id)
+		case "deliver":
+			o, err = s.svc.Orders.Deliver(ctx, actor, id)
+		default:
+			o, err = s.svc.Orders.Cancel(ctx, actor, id)
+		}
+		if err != nil {
+			return err
+		}
+		return sendJSON(c, http.StatusOK, toV2Order(o))
+	}
+}

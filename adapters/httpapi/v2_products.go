@@ -1,0 +1,447 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/catalog"
+)
+
+// v2Money is an exact amount as a decimal string with its currency.
+type v2Money struct {
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+func toV2Money(m ecolaura.Money) v2Money {
+	return v2Money{Amount: m.Decimal(), Currency: string(m.Currency)}
+}
+
+type v2Metrics struct {
+	CarbonFootprintKg json.Number `json:"carbon_footprint_kg"`
+	Recyclable        bool        `json:"recyclable"`
+	Biodegradable     bool        `json:"biodegradable"`
+	RecycledContent   *int        `json:"recycled_content"`
+	Certifications    []string    `json:"certifications"`
+}
+
+type v2Sustainability struct {
+	Score          int                       `json:"score"`
+	Computed       bool                      `json:"computed"`
+	FormulaVersion *string                   `json:"formula_version"`
+	Components     []ecolaura.ScoreComponent `json:"components"`
+	Metrics        *v2Metrics                `json:"metrics"`
+}
+
+type v2Product struct {
+	ID             ecolaura.ID      `json:"id"`
+	Name           string           `json:"name"`
+	Description    string           `json:"description"`
+	Category       string           `json:"category"`
+	Price          v2Money          `json:"price"`
+	Stock          int              `json:"stock"`
+	InStock        bool             `json:"in_stock"`
+	Sustainability v2Sustainability `json:"sustainability"`
+	Version        int64            `json:"version"`
+	CreatedAt      string           `json:"created_at"`
+	UpdatedAt      string           `json:"updated_at"`
+}
+
+func toV2Product(p ecolaura.Product) v2Product {
+	sc := p.ScoreBreakdown()
+	sus := v2Sustainability{Score: p.Score, Computed: sc.Computed, Components: sc.Components}
+	if sus.Components == nil {
+		sus.Components = []ecolaura.ScoreComponent{}
+	}
+	if sc.FormulaVersion != "" {
+		v := sc.FormulaVersion
+		sus.FormulaVersion = &v
+	}
+	if m := p.Metrics; m != nil {
+		certs := make([]string, 0, len(m.Certifications))
+		for _, c := range m.Certifications {
+			certs = append(certs, string(c))
+		}
+		sus.Metrics = &v2Metrics{CarbonFootprintKg: kgNumber(m.CarbonFootprint), Recyclable: m.Recyclable,
+			Biodegradable: m.Biodegradable, RecycledContent: m.RecycledContent, Certifications: certs}
+	}
+	return v2Product{ID: p.ID, Name: p.Name, Description: p.Description, Category: p.Category,
+		Price: toV2Money(p.Price), Stock: p.Stock, InStock: p.Stock > 0, Sustainability: sus,
+		Version: p.Version, CreatedAt: rfc3339(p.CreatedAt), UpdatedAt: rfc3339(p.UpdatedAt)}
+}
+
+type v2ProductPage struct {
+	Items      []v2Product `json:"items"`
+	NextCursor *string     `json:"next_cursor"`
+}
+
+// onlyParams refuses query parameters outside allowed (v2 is strict).
+func onlyParams(q url.Values, allowed ...string) error {
+	var v ecolaura.Validator
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v.Check(slices.Contains(allowed, k), k, "is not a known query parameter (known: %s)", strings.Join(allowed, ", "))
+	}
+	return v.Err()
+}
+
+func intParam(q url.Values, name string, def int) (int, error) {
+	s := q.Get(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, ecolaura.Invalid(name, "must be an integer")
+	}
+	return n, nil
+}
+
+func boolParam(q url.Values, name string) (*bool, error) {
+	switch strings.ToLower(q.Get(name)) {
+	case "":
+		return nil, nil
+	case "true", "1":
+		b := true
+		return &b, nil
+	case "false", "0":
+		b := false
+		return &b, nil
+	}
+	return nil, ecolaura.Invalid(name, "must be true or false")
+}
+
+var v2ProductParams = []string{"category", "q", "min_score", "max_footprint_kg", "recyclable", "biodegradable",
+	"min_price", "max_price", "in_stock", "sort", "limit", "cursor"}
+
+// parseV2ProductQuery turns the v2 list query into catalog parameters.
+func parseV2ProductQuery(q url.Values, cur ecolaura.Currency) (catalog.ListParams, error) {
+	var v ecolaura.Validator
+	v.Merge("", onlyParams(q, v2ProductParams...))
+	var p catalog.ListParams
+	p.Filter.Category = q.Get("category")
+	p.Filter.Query = q.Get("q")
+	if s := q.Get("min_score"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			v.Add("min_score", "must be an integer")
+		} else {
+			p.Filter.MinScore = &n
+		}
+	}
+	if s := q.Get("max_footprint_kg"); s != "" {
+		g, err := parseKg("max_footprint_kg", s)
+		v.Merge("", err)
+		if err == nil {
+			p.Filter.MaxFootprint = &g
+		}
+	}
+	var err error
+	p.Filter.Recyclable, err = boolParam(q, "recyclable")
+	v.Merge("", err)
+	p.Filter.Biodegradable, err = boolParam(q, "biodegradable")
+	v.Merge("", err)
+	inStock, err := boolParam(q, "in_stock")
+	v.Merge("", err)
+	p.Filter.InStock = inStock != nil && *inStock
+	for _, f := range []struct {
+		name string
+		dst  **int64
+	}{{"min_price", &p.Filter.MinPrice}, {"max_price", &p.Filter.MaxPrice}} {
+		if s := q.Get(f.name); s != "" {
+			m, err := ecolaura.ParsePrice(s, cur)
+			if err != nil {
+				v.Add(f.name, "must be a decimal amount like 19.99")
+			} else {
+				a := m.Amount
+				*f.dst = &a
+			}
+		}
+	}
+	p.Sort = ecolaura.ProductSort(q.Get("sort"))
+	p.PageSize, err = intParam(q, "limit", 0)
+	v.Merge("", err)
+	if p.PageSize < 0 {
+		v.Add("limit", "must be between 1 and %d", MaxPageSize)
+	}
+	p.Cursor = q.Get("cursor")
+	return p, v.Err()
+}
+
+// renameField renames a field of a *ValidationError (service names to
+// transport names).
+func renameField(err error, from, to string) error {
+	ve, ok := asValidation(err)
+	if !ok {
+		return err
+	}
+	out := &ecolaura.ValidationError{Fields: slices.Clone(ve.Fields)}
+	for i := range out.Fields {
+		if out.Fields[i].Field == from {
+			out.Fields[i].Field = to
+		}
+	}
+	return out
+}
+
+func asValidation(err error) (*ecolaura.ValidationError, bool) {
+	var ve *ecolaura.ValidationError
+	ok := errors.As(err, &ve)
+	return ve, ok
+}
+
+func (s *Server) v2ListProducts(c *fiber.Ctx) error {
+	params, err := parseV2ProductQuery(queryValues(c), s.cfg.Currency)
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.Catalog.List(c.UserContext(), principal(c), params)
+	if err != nil {
+		return renameField(renameField(err, "page_size", "limit"), "max_footprint", "max_footprint_kg")
+	}
+	out := v2ProductPage{Items: make([]v2Product, 0, len(res.Items))}
+	for _, p := range res.Items {
+		out.Items = append(out.Items, toV2Product(p))
+	}
+	if res.NextCursor != "" {
+		out.NextCursor = &res.NextCursor
+	}
+	return sendCacheable(c, out)
+}
+
+func (s *Server) v2GetProduct(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	p, err := s.svc.Catalog.Get(c.UserContext(), principal(c), id)
+	if err != nil {
+		return err
+	}
+	return sendCacheable(c, toV2Product(p))
+}
+
+type v2Alternative struct {
+	Product           v2Product    `json:"product"`
+	ScoreGain         int          `json:"score_gain"`
+	FootprintSavingKg *json.Number `json:"footprint_saving_kg"`
+}
+
+func (s *Server) v2Alternatives(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	q := queryValues(c)
+	if err := onlyParams(q, "limit"); err != nil {
+		return err
+	}
+	limit, err := intParam(q, "limit", 0)
+	if err != nil {
+		return err
+	}
+	if limit < 0 {
+		return ecolaura.Invalid("limit", "must be at least 1")
+	}
+	alts, err := s.svc.Sustainability.Alternatives(c.UserContext(), id, limit)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Items []v2Alternative `json:"items"`
+	}{Items: make([]v2Alternative, 0, len(alts))}
+	for _, a := range alts {
+		item := v2Alternative{Product: toV2Product(a.Product), ScoreGain: a.ScoreGain}
+		if a.FootprintKnown {
+			n := kgNumber(a.FootprintSaving)
+			item.FootprintSavingKg = &n
+		}
+		out.Items = append(out.Items, item)
+	}
+	return sendCacheable(c, out)
+}
+
+type v2Category struct {
+	Category           string      `json:"category"`
+	Products           int         `json:"products"`
+	WithMetrics        int         `json:"with_metrics"`
+	AverageScore       json.Number `json:"average_score"`
+	AverageFootprintKg json.Number `json:"average_footprint_kg"`
+}
+
+func (s *Server) v2Categories(c *fiber.Ctx) error {
+	if err := onlyParams(queryValues(c)); err != nil {
+		return err
+	}
+	stats, err := s.svc.Sustainability.CategoryAverages(c.UserContext())
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Items []v2Category `json:"items"`
+	}{Items: make([]v2Category, 0, len(stats))}
+	for _, st := range stats {
+		out.Items = append(out.Items, v2Category{Category: st.Category, Products: st.Products, WithMetrics: st.WithMetrics,
+			AverageScore:       json.Number(strconv.FormatFloat(st.AverageScore, 'f', 1, 64)),
+			AverageFootprintKg: kgNumber(st.AverageFootprint)})
+	}
+	return sendCacheable(c, out)
+}
+
+// ---- staff writes ----
+
+type v2MoneyInput struct {
+	Amount   *decimalValue `json:"amount"`
+	Currency *string       `json:"currency"`
+}
+
+type v2MetricsInput struct {
+	CarbonFootprintKg *decimalValue `json:"carbon_footprint_kg"`
+	Recyclable        *bool         `json:"recyclable"`
+	Biodegradable     *bool         `json:"biodegradable"`
+	RecycledContent   *int          `json:"recycled_content"`
+	Certifications    []string      `json:"certifications"`
+}
+
+type v2ProductInput struct {
+	Name        *string         `json:"name"`
+	Description *string         `json:"description"`
+	Category    *string         `json:"category"`
+	Price       *v2MoneyInput   `json:"price"`
+	Stock       *int            `json:"stock"`
+	Score       *int            `json:"score"`
+	Metrics     json.RawMessage `json:"metrics"`
+	// Version makes a PATCH conditional on the stored version.
+	Version *int64 `json:"version"`
+}
+
+// v2ProductChange is a decoded v2 product write.
+type v2ProductChange struct {
+	in        v2ProductInput
+	price     *ecolaura.Money
+	metricSet bool
+	metrics   *ecolaura.SustainabilityMetrics
+}
+
+// decodeV2Product decodes a v2 product body strictly. Without partial,
+// name, category and price are required.
+func decodeV2Product(body []byte, partial bool) (v2ProductChange, error) {
+	var ch v2ProductChange
+	if err := decodeJSON(body, &ch.in, true); err != nil {
+		return ch, err
+	}
+	var v ecolaura.Validator
+	if !partial {
+		v.Check(ch.in.Name != nil, "name", "is required")
+		v.Check(ch.in.Category != nil, "category", "is required")
+		v.Check(ch.in.Price != nil, "price", "is required")
+	}
+	if pr := ch.in.Price; pr != nil {
+		var cur ecolaura.Currency
+		if pr.Currency != nil {
+			c, err := ecolaura.ParseCurrency(*pr.Currency)
+			v.Merge("price", err)
+			cur = c
+		}
+		if pr.Amount == nil {
+			v.Add("price.amount", "is required")
+		} else if cur != "" || pr.Currency == nil {
+			parseCur := cur
+			if parseCur == "" {
+				parseCur = ecolaura.DefaultCurrency
+			}
+			m, err := ecolaura.ParsePrice(string(*pr.Amount), parseCur)
+			if err != nil {
+				v.Merge("price", err)
+			} else {
+				m.Currency = cur // empty: the service's default
+				ch.price = &m
+			}
+		}
+	}
+	if len(ch.in.Metrics) > 0 {
+		ch.metricSet = true
+		if string(ch.in.Metrics) != "null" {
+			var mi v2MetricsInput
+			if err := decodeJSON(ch.in.Metrics, &mi, true); err != nil {
+				v.Merge("metrics", err)
+			} else {
+				var m ecolaura.SustainabilityMetrics
+				if mi.CarbonFootprintKg == nil {
+					v.Add("metrics.carbon_footprint_kg", "is required")
+				} else if g, err := parseKg("carbon_footprint_kg", string(*mi.CarbonFootprintKg)); err != nil {
+					v.Merge("metrics", err)
+				} else {
+					m.CarbonFootprint = g
+				}
+				m.Recyclable, m.Biodegradable, m.RecycledContent = deref(mi.Recyclable), deref(mi.Biodegradable), mi.RecycledContent
+				for _, c := range mi.Certifications {
+					m.Certifications = append(m.Certifications, ecolaura.Certification(c))
+				}
+				ch.metrics = &m
+			}
+		}
+	}
+	return ch, v.Err()
+}
+
+func (s *Server) v2CreateProduct(c *fiber.Ctx) error {
+	if err := principal(c).RequireStaff(); err != nil {
+		return err
+	}
+	ch, err := decodeV2Product(c.Body(), false)
+	if err != nil {
+		return err
+	}
+	in := catalog.ProductInput{Name: deref(ch.in.Name), Description: deref(ch.in.Description), Category: deref(ch.in.Category),
+		Stock: deref(ch.in.Stock), Score: deref(ch.in.Score), Metrics: ch.metrics}
+	if ch.price != nil {
+		in.Price = *ch.price
+	}
+	p, err := s.svc.Catalog.Create(c.UserContext(), principal(c), in)
+	if err != nil {
+		return err
+	}
+	c.Location(baseURL(c) + "/api/v2/products/" + string(p.ID))
+	return sendJSON(c, http.StatusCreated, toV2Product(p))
+}
+
+func (s *Server) v2UpdateProduct(c *fiber.Ctx) error {
+	if err := principal(c).RequireStaff(); err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	ch, err := decodeV2Product(c.Body(), true)
+	if err != nil {
+		return err
+	}
+	patch := catalog.Patch{Name: ch.in.Name, Description: ch.in.Description, Category: ch.in.Category, Price: ch.price,
+		Stock: ch.in.Stock, Score: ch.in.Score, ExpectedVersion: ch.in.Version}
+	if ch.metricSet {
+		patch.Metrics, patch.ClearMetrics = ch.metrics, ch.metrics == nil
+	}
+	p, err := s.svc.Catalog.Update(c.UserContext(), principal(c), id, patch)
+	if err != nil {
+		return err
+	}
+	return sendJSON(c, http.StatusOK, toV2Product(p))
+}
+
+func (s *Server) v2DeleteProduct(c *fiber.Ctx) error {
+	return s.v1DeleteProduct(c)
+}
