@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
@@ -13,8 +14,9 @@ import (
 
 const limiterShards = 16
 
-// sweepEvery is how many decisions a shard makes between sweeps of its idle keys.
-const sweepEvery = 1024
+// sweepEvery is how many decisions the limiter makes between sweeps of the
+// idle keys of one shard (the shards take turns).
+const sweepEvery = 256
 
 // LimiterOption configures a [RateLimiter].
 type LimiterOption func(*RateLimiter)
@@ -42,6 +44,7 @@ type limiterShard struct {
 type RateLimiter struct {
 	clock  ports.Clock
 	seed   maphash.Seed
+	ops    atomic.Uint64
 	shards [limiterShards]limiterShard
 }
 
@@ -79,18 +82,12 @@ func (l *RateLimiter) Allow(ctx context.Context, key string, limit ports.RateLim
 	tolerance := interval * int64(limit.Burst) // burst window τ = Burst·T
 	now := l.clock.Now().UnixNano()
 
+	if n := l.ops.Add(1); n%sweepEvery == 0 {
+		l.sweep(&l.shards[(n/sweepEvery)%limiterShards], now)
+	}
 	sh := &l.shards[maphash.String(l.seed, key)%limiterShards]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	sh.ops++
-	if sh.ops >= sweepEvery {
-		sh.ops = 0
-		for k, t := range sh.tat {
-			if t <= now {
-				delete(sh.tat, k)
-			}
-		}
-	}
 	tat, ok := sh.tat[key]
 	if !ok || tat < now {
 		tat = now
@@ -108,6 +105,18 @@ func (l *RateLimiter) Allow(ctx context.Context, key string, limit ports.RateLim
 		Allowed:   true,
 		Remaining: int((now + tolerance - newTat) / interval),
 	}, nil
+}
+
+// sweep forgets the keys of sh whose theoretical arrival time has passed:
+// they are as good as new.
+func (l *RateLimiter) sweep(sh *limiterShard, now int64) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for k, t := range sh.tat {
+		if t <= now {
+			delete(sh.tat, k)
+		}
+	}
 }
 
 // Keys returns how many keys the limiter currently remembers.

@@ -63,14 +63,13 @@ func validateStoredUser(u ecolaura.User) error {
 	return v.Err()
 }
 
-// Create stores a copy of u with Version 1. Errors: ErrConflict when the ID
+// Create stores a copy of u as given (the caller sets Version 1). Errors: ErrConflict when the ID
 // or the email (compared case-insensitively) is taken; *ValidationError
 // (ErrInvalid) for an empty ID or email or an unknown role.
 func (s userStore) Create(ctx context.Context, u ecolaura.User) error {
 	if err := validateStoredUser(u); err != nil {
 		return fmt.Errorf("memory: create user %s: %w", u.ID, err)
 	}
-	u.Version = 1
 	rec := newUserRec(u)
 	return update(ctx, s.db, s.tx, func(t *txn) error {
 		if _, ok := t.w.users.get(u.ID); ok {
