@@ -1,0 +1,88 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecolaura/ecolaura/adapters/postgres"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+type recorder struct {
+	mu   sync.Mutex
+	seen map[string]int
+	fail map[string]int
+}
+
+func (r *recorder) HandleJob(_ context.Context, j ports.Job) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen[string(j.Payload)]++
+	if r.seen[string(j.Payload)] <= r.fail[string(j.Payload)] {
+		return errors.New("injected failure")
+	}
+	return nil
+}
+
+func (r *recorder) count(payload string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seen[payload]
+}
+
+func riverJobs(t *testing.T, db *postgres.Database, state string) int {
+	t.Helper()
+	n, err := db.DB().NewSelect().Table("river_job").Where("state = ?", state).Count(t.Context())
+	require.NoError(t, err)
+	return int(n)
+}
+
+// A job enqueued in a rolled-back transaction is never stored, so it never
+// runs; a committed one runs exactly once (its handler succeeds) and River
+// records it completed. A failing handler is retried.
+func TestJobsCommitWithTransaction(t *testing.T) {
+	db := openDB(t, postgres.Config{})
+	rec := &recorder{seen: map[string]int{}, fail: map[string]int{`{"n":"retry"}`: 2}}
+	startJobs(t, db, rec)
+	ctx := t.Context()
+
+	rollback := errors.New("roll back")
+	err := db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		require.NoError(t, tx.Jobs().Enqueue(ctx, ports.Job{Kind: "test", Payload: []byte(`{"n":"rolled-back"}`)}))
+		return rollback
+	})
+	require.ErrorIs(t, err, rollback)
+
+	for _, p := range []string{`{"n":"committed"}`, `{"n":"retry"}`} {
+		require.NoError(t, db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+			return tx.Jobs().Enqueue(ctx, ports.Job{Kind: "test", Payload: []byte(p)})
+		}))
+	}
+	require.Eventually(t, func() bool { return riverJobs(t, db, "completed") == 2 }, 30*time.Second, 20*time.Millisecond)
+	assert.Equal(t, 1, rec.count(`{"n":"committed"}`), "committed job runs once")
+	assert.Equal(t, 3, rec.count(`{"n":"retry"}`), "failing job retried until it succeeds")
+	assert.Zero(t, rec.count(`{"n":"rolled-back"}`), "rolled-back job never runs")
+	n, err := db.DB().NewSelect().Table("river_job").Count(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, n, "the rolled-back job was never stored")
+}
+
+// A job committed while no runner works runs once a runner starts, and a
+// second Start is refused.
+func TestJobRunnerStartsLater(t *testing.T) {
+	db := openDB(t, postgres.Config{})
+	ctx := t.Context()
+	require.NoError(t, db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		return tx.Jobs().Enqueue(ctx, ports.Job{Kind: "test", Payload: []byte(`"later"`)})
+	}))
+	rec := &recorder{seen: map[string]int{}, fail: map[string]int{}}
+	r := startJobs(t, db, rec)
+	require.Error(t, r.Start(ctx, rec))
+	require.Eventually(t, func() bool { return rec.count(`"later"`) == 1 }, 30*time.Second, 20*time.Millisecond)
+}
