@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -236,6 +237,14 @@ func (p *privateRedis) start() {
 	}
 }
 
+// process returns the running server process.
+func (p *privateRedis) process() *os.Process {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	require.NotNil(p.t, p.cmd, "private redis not running")
+	return p.cmd.Process
+}
+
 // kill stops the server with SIGKILL and waits for it to exit.
 func (p *privateRedis) kill() {
 	p.mu.Lock()
@@ -265,15 +274,23 @@ func (h *logRecorder) Handle(_ context.Context, r slog.Record) error {
 func (h *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h *logRecorder) WithGroup(string) slog.Handler      { return h }
 
-// count returns how many records at level contain substr in their message.
-func (h *logRecorder) count(level slog.Level, substr string) int {
+// count returns how many records at level contain substr in their message
+// and have the attribute component=component.
+func (h *logRecorder) count(level slog.Level, substr, component string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := 0
 	for _, r := range h.records {
-		if r.Level == level && strings.Contains(r.Message, substr) {
-			n++
+		if r.Level != level || !strings.Contains(r.Message, substr) {
+			continue
 		}
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "component" && a.Value.String() == component {
+				n++
+				return false
+			}
+			return true
+		})
 	}
 	return n
 }

@@ -1,0 +1,229 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// fakeClock is a settable ports.Clock.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// slow is a limit whose refill is negligible during a test: Burst requests
+// pass, then everything is denied for about an hour / Rate.
+func slow(burst int) ports.RateLimit {
+	return ports.RateLimit{Rate: 1, Burst: burst, Period: time.Hour}
+}
+
+func newTestLimiter(t *testing.T, url string) *RateLimiter {
+	t.Helper()
+	return openLimiter(t, LimiterConfig{URL: url, Prefix: testPrefix(t, url)})
+}
+
+func TestLimiterConfigValidate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		cfg    LimiterConfig
+		fields []string
+	}{
+		{name: "minimal", cfg: LimiterConfig{URL: "redis://localhost:6379"}},
+		{name: "missing url", cfg: LimiterConfig{}, fields: []string{"url"}},
+		{name: "negatives", cfg: LimiterConfig{URL: "redis://x", Timeout: -1, ProbeInterval: -1, LocalKeys: -1},
+			fields: []string{"local_keys", "probe_interval", "timeout"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if tt.fields == nil {
+				require.NoError(t, err)
+				return
+			}
+			var ve *ecolaura.ValidationError
+			require.ErrorAs(t, err, &ve)
+			var got []string
+			for _, f := range ve.Fields {
+				got = append(got, f.Field)
+			}
+			assert.Equal(t, tt.fields, got)
+		})
+	}
+}
+
+// decide is one Allow call of a scripted GCRA sequence.
+type decide struct {
+	advance   time.Duration // clock advance before the call (local limiter only)
+	allowed   bool
+	remaining int
+}
+
+// gcraSequence: Burst 3 at 1 per 100 ms.
+var gcraSequence = []decide{
+	{allowed: true, remaining: 2},
+	{allowed: true, remaining: 1},
+	{allowed: true, remaining: 0},
+	{allowed: false},
+	{advance: 100 * time.Millisecond, allowed: true, remaining: 0},
+	{allowed: false},
+	{advance: 250 * time.Millisecond, allowed: true, remaining: 1},
+}
+
+func TestLocalLimiterGCRA(t *testing.T) {
+	t.Parallel()
+	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	l := newLocalLimiter(100, clk)
+	interval, burst, err := gcraParams(ports.RateLimit{Rate: 10, Burst: 3, Period: time.Second})
+	require.NoError(t, err)
+	for i, step := range gcraSequence {
+		clk.Advance(step.advance)
+		d := l.allow("k", interval, burst)
+		assert.Equal(t, step.allowed, d.Allowed, "step %d", i)
+		assert.Equal(t, step.remaining, d.Remaining, "step %d", i)
+		if d.Allowed {
+			assert.Zero(t, d.RetryAfter, "step %d", i)
+		} else {
+			assert.Positive(t, d.RetryAfter, "step %d", i)
+			assert.LessOrEqual(t, d.RetryAfter, 100*time.Millisecond, "step %d", i)
+		}
+	}
+	d := l.allow("other", interval, burst)
+	assert.Equal(t, ports.RateDecision{Allowed: true, Remaining: 2}, d, "keys are independent")
+}
+
+func TestLocalLimiterBoundedMemory(t *testing.T) {
+	t.Parallel()
+	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	l := newLocalLimiter(50, clk)
+	interval, burst, err := gcraParams(slow(2))
+	require.NoError(t, err)
+	for i := range 1000 {
+		d := l.allow(fmt.Sprintf("ip-%d", i), interval, burst)
+		require.True(t, d.Allowed)
+		require.LessOrEqual(t, l.len(), 50)
+	}
+	// When full, keys whose TAT has passed (equivalent to absent) go first.
+	clk.Advance(3 * time.Hour)
+	l.allow("fresh", interval, burst)
+	assert.Equal(t, 1, l.len(), "expired keys dropped")
+}
+
+func TestLimiterRejectsInvalidLimits(t *testing.T) {
+	t.Parallel()
+	url := sharedRedis(t)
+	l := newTestLimiter(t, url)
+	tests := []struct {
+		name  string
+		limit ports.RateLimit
+		field string
+	}{
+		{"zero rate", ports.RateLimit{Rate: 0, Burst: 1, Period: time.Second}, "rate"},
+		{"zero burst", ports.RateLimit{Rate: 1, Burst: 0, Period: time.Second}, "burst"},
+		{"negative period", ports.RateLimit{Rate: 1, Burst: 1, Period: -time.Second}, "period"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := l.Allow(context.Background(), "k", tt.limit)
+			var ve *ecolaura.ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Len(t, ve.Fields, 1)
+			assert.Equal(t, tt.field, ve.Fields[0].Field)
+		})
+	}
+}
+
+// TestLimiterScriptMatchesLocal: the Lua script and the fallback make the
+// same decisions for a burst (time barely moves, so no clock is needed).
+func TestLimiterScriptMatchesLocal(t *testing.T) {
+	t.Parallel()
+	url := sharedRedis(t)
+	l := newTestLimiter(t, url)
+	ctx := context.Background()
+	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	local := newLocalLimiter(10, clk)
+	limit := slow(4)
+	interval, burst, err := gcraParams(limit)
+	require.NoError(t, err)
+	for i := range 6 {
+		got, err := l.Allow(ctx, "burst", limit)
+		require.NoError(t, err)
+		want := local.allow("burst", interval, burst)
+		assert.Equal(t, want.Allowed, got.Allowed, "call %d", i)
+		assert.Equal(t, want.Remaining, got.Remaining, "call %d", i)
+		if !got.Allowed {
+			assert.InDelta(t, want.RetryAfter.Seconds(), got.RetryAfter.Seconds(), 5, "call %d", i)
+		}
+	}
+	st := l.Stats()
+	assert.Equal(t, uint64(6), st.RedisDecisions)
+	assert.Zero(t, st.LocalDecisions)
+
+	raw, err := rawClient(url)
+	require.NoError(t, err)
+	defer raw.Close()
+	pttl, err := raw.Do(ctx, raw.B().Pttl().Key(l.cfg.Prefix+"ratelimit:burst").Build()).AsInt64()
+	require.NoError(t, err)
+	assert.Positive(t, pttl, "limiter state expires in Redis")
+	assert.LessOrEqual(t, pttl, (4 * time.Hour).Milliseconds())
+}
+
+// TestLimitSharedAcrossInstances: two limiters (two server replicas) on one
+// Redis and prefix hammer one key concurrently; exactly Burst requests pass
+// in total.
+func TestLimitSharedAcrossInstances(t *testing.T) {
+	t.Parallel()
+	url := sharedRedis(t)
+	prefix := testPrefix(t, url)
+	a := openLimiter(t, LimiterConfig{URL: url, Prefix: prefix})
+	b := openLimiter(t, LimiterConfig{URL: url, Prefix: prefix})
+	const burst = 10
+	var allowed atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		wg.Go(func() {
+			for range 10 {
+				d, err := l.Allow(context.Background(), "login:203.0.113.7", slow(burst))
+				if !assert.NoError(t, err) {
+					return
+				}
+				if d.Allowed {
+					allowed.Add(1)
+				} else {
+					assert.Positive(t, d.RetryAfter)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(burst), allowed.Load(), "80 requests over two instances, burst %d", burst)
+	assert.Positive(t, a.Stats().RedisDecisions)
+	assert.Positive(t, b.Stats().RedisDecisions)
+	assert.Zero(t, a.Stats().LocalDecisions+b.Stats().LocalDecisions)
+}
