@@ -1,0 +1,111 @@
+package shop_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecolaura/ecolaura/adapters/memory"
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/catalog"
+	"github.com/ecolaura/ecolaura/ecolaura/demo"
+	"github.com/ecolaura/ecolaura/ecolaura/productcache"
+	"github.com/ecolaura/ecolaura/ecolaura/shop"
+)
+
+func newShop(t *testing.T, opts ...shop.Option) *shop.Shop {
+	t.Helper()
+	s, err := shop.New(context.Background(), opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close(context.Background())) })
+	return s
+}
+
+func TestNewDefaults(t *testing.T) {
+	s := newShop(t)
+	require.NotNil(t, s.Catalog)
+	require.NotNil(t, s.Sustainability)
+	require.NotNil(t, s.ProductCache, "caching is on by default")
+	assert.Same(t, s.ProductCache, s.Database)
+	ctx := context.Background()
+	res, err := s.Catalog.List(ctx, ecolaura.Anonymous, catalog.ListParams{})
+	require.NoError(t, err)
+	assert.Empty(t, res.Items, "no demo data unless asked")
+
+	p, err := s.Catalog.Create(ctx, ecolaura.System, catalog.ProductInput{Name: "Jar", Category: "kitchen", Price: ecolaura.Money{Amount: 350}})
+	require.NoError(t, err)
+	_, err = ecolaura.ParseID(string(p.ID))
+	require.NoError(t, err, "UUIDv7 IDs by default")
+	assert.Equal(t, ecolaura.Currency("EUR"), p.Price.Currency)
+	assert.WithinDuration(t, time.Now(), p.CreatedAt, time.Hour, "the wall clock by default")
+	require.NoError(t, s.Close(ctx))
+	require.NoError(t, s.Close(ctx), "Close is idempotent")
+}
+
+func TestOptions(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	db := memory.NewDatabase()
+	s := newShop(t,
+		shop.WithDatabase(db), shop.WithCache(memory.NewCache()),
+		shop.WithCacheOptions(productcache.WithPrefix("test:"), productcache.WithTTL(time.Minute)),
+		shop.WithClock(memory.NewManualClock(start)), shop.WithIDs(memory.NewSequentialIDs()),
+		shop.WithCurrency("USD"), shop.WithLogger(nil), shop.WithDemoCatalog())
+	want, err := demo.Products()
+	require.NoError(t, err)
+	res, err := s.Catalog.List(ctx, ecolaura.Anonymous, catalog.ListParams{Page: 1})
+	require.NoError(t, err)
+	assert.Equal(t, len(want), res.Total)
+	assert.Equal(t, start, res.Items[0].CreatedAt)
+	assert.Equal(t, ecolaura.ID("00000000-0000-7000-8000-000000000001"), firstCreatedID(t, s))
+
+	// A second shop over the same database does not load the demo twice.
+	s2 := newShop(t, shop.WithDatabase(db), shop.WithoutCache(), shop.WithDemoCatalog())
+	assert.Nil(t, s2.ProductCache)
+	assert.Same(t, db, s2.Database)
+	res, err = s2.Catalog.List(ctx, ecolaura.Anonymous, catalog.ListParams{Page: 1})
+	require.NoError(t, err)
+	assert.Equal(t, len(want), res.Total)
+
+	p, err := s2.Catalog.Create(ctx, ecolaura.System, catalog.ProductInput{Name: "Mug", Category: "kitchen", Price: ecolaura.Money{Amount: 900}})
+	require.NoError(t, err)
+	assert.Equal(t, ecolaura.Currency("EUR"), p.Price.Currency)
+}
+
+// firstCreatedID returns the ID of the oldest product (the demo has 79: page 4 of 20 ends with it).
+func firstCreatedID(t *testing.T, s *shop.Shop) ecolaura.ID {
+	t.Helper()
+	page, err := s.Catalog.List(context.Background(), ecolaura.Anonymous, catalog.ListParams{Sort: ecolaura.SortNewest, Page: 4, PageSize: 20})
+	require.NoError(t, err)
+	require.NotEmpty(t, page.Items)
+	return page.Items[len(page.Items)-1].ID
+}
+
+func TestInvalidConfiguration(t *testing.T) {
+	_, err := shop.New(context.Background(), shop.WithCurrency("XXX"))
+	require.ErrorIs(t, err, ecolaura.ErrInvalid)
+	_, err = shop.New(context.Background(), shop.WithCacheOptions(productcache.WithTTL(-time.Second)))
+	require.ErrorIs(t, err, ecolaura.ErrInvalid)
+}
+
+func TestWritesAreVisibleThroughTheCache(t *testing.T) {
+	ctx := context.Background()
+	s := newShop(t, shop.WithDemoCatalog())
+	params := catalog.ListParams{Filter: ecolaura.ProductFilter{Category: "cleaning"}, Sort: ecolaura.SortPriceAsc}
+	first, err := s.Catalog.List(ctx, ecolaura.Anonymous, params)
+	require.NoError(t, err)
+	_, err = s.Catalog.List(ctx, ecolaura.Anonymous, params)
+	require.NoError(t, err)
+	cheapest := first.Items[0]
+	_, err = s.Catalog.Update(ctx, ecolaura.System, cheapest.ID, catalog.Patch{Price: &ecolaura.Money{Amount: 99_900}})
+	require.NoError(t, err)
+	again, err := s.Catalog.List(ctx, ecolaura.Anonymous, params)
+	require.NoError(t, err)
+	last := again.Items[len(again.Items)-1]
+	assert.Equal(t, cheapest.ID, last.ID)
+	assert.Equal(t, int64(99_900), last.Price.Amount)
+	assert.Positive(t, s.ProductCache.Stats().ListHits)
+}
