@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -17,7 +16,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ecolaura/ecolaura/adapters/argon2id"
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
+	"github.com/ecolaura/ecolaura/adapters/jwt"
 	"github.com/ecolaura/ecolaura/adapters/mail"
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/adapters/system"
@@ -26,6 +27,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/productcache"
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
+	"github.com/ecolaura/ecolaura/ecolaura/users"
 )
 
 // harness is a real server over the memory adapters.
@@ -38,7 +40,7 @@ type harness struct {
 	mailer  *mail.Recorder
 	db      *productcache.Database
 	logs    *syncBuffer
-	tokens  *tokenTable
+	users   *users.Service
 	staff   string // bearer token of a staff user
 	alice   string // bearer token of a customer
 	bob     string // bearer token of another customer
@@ -57,22 +59,6 @@ func withConfig(f func(*httpapi.Config)) harnessOption {
 
 func withServices(f func(*httpapi.Services)) harnessOption {
 	return func(h *harnessConfig) { h.services = f }
-}
-
-// tokenTable verifies fixed tokens (until the JWT adapter is wired here).
-type tokenTable struct {
-	mu sync.Mutex
-	m  map[string]ecolaura.Principal
-}
-
-func (tt *tokenTable) Verify(_ context.Context, token string) (ecolaura.Principal, error) {
-	tt.mu.Lock()
-	defer tt.mu.Unlock()
-	p, ok := tt.m[token]
-	if !ok {
-		return ecolaura.Principal{}, fmt.Errorf("verify: %w", ecolaura.ErrUnauthenticated)
-	}
-	return p, nil
 }
 
 type syncBuffer struct {
@@ -117,17 +103,26 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		defer cancel()
 		_ = runner.Stop(ctx)
 	})
-	tokens := &tokenTable{m: map[string]ecolaura.Principal{
-		"staff-token": {UserID: "00000000-0000-7000-8000-000000000001", Role: ecolaura.RoleStaff},
-		"alice-token": {UserID: "00000000-0000-7000-8000-000000000002", Role: ecolaura.RoleCustomer},
-		"bob-token":   {UserID: "00000000-0000-7000-8000-000000000003", Role: ecolaura.RoleCustomer},
-	}}
+	key, err := jwt.GenerateDevelopmentKey(slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	keys, err := jwt.NewKeySet(key)
+	require.NoError(t, err)
+	issuer, err := jwt.NewIssuer(jwt.DefaultConfig(), keys)
+	require.NoError(t, err)
+	verifier, err := jwt.NewVerifier(jwt.DefaultConfig(), keys)
+	require.NoError(t, err)
+	hasher, err := argon2id.New(argon2id.DefaultParams())
+	require.NoError(t, err)
+	usr, err := users.New(db, hasher, issuer, users.WithClock(system.Clock{}), users.WithIDs(system.UUIDv7{}))
+	require.NoError(t, err)
 	svc := httpapi.Services{
 		Catalog:        cat,
 		Orders:         ord,
 		Sustainability: sus,
 		ResponseCache:  cache,
-		Tokens:         tokens,
+		Users:          usr,
+		JWKS:           keys.JWKS,
+		Tokens:         verifier,
 		RateLimiter:    memory.NewRateLimiter(),
 		Probes:         []httpapi.Probe{{Name: "database", Check: db.Ping}},
 	}
@@ -138,8 +133,29 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	srv, err := httpapi.New(hc.cfg, svc, httpapi.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	return &harness{t: t, srv: srv, catalog: cat, db: db, logs: logs, tokens: tokens, orders: ord, runner: runner, mailer: mailer,
-		staff: "staff-token", alice: "alice-token", bob: "bob-token"}
+	h := &harness{t: t, srv: srv, catalog: cat, db: db, logs: logs, orders: ord, runner: runner, mailer: mailer, users: usr}
+	ctx := context.Background()
+	_, _, err = usr.EnsureStaff(ctx, users.StaffAccount{Email: "staff@example.org", Name: "Staff", Password: "staff-password-1"})
+	require.NoError(t, err)
+	h.staff = h.login("staff@example.org", "staff-password-1")
+	h.alice = h.register("alice@example.org", "Alice")
+	h.bob = h.register("bob@example.org", "Bob")
+	return h
+}
+
+// register creates a customer through the service and returns an access token.
+func (h *harness) register(email, name string) string {
+	h.t.Helper()
+	_, err := h.users.Register(context.Background(), users.RegisterInput{Email: email, Name: name, Password: "password-" + name})
+	require.NoError(h.t, err)
+	return h.login(email, "password-"+name)
+}
+
+func (h *harness) login(email, password string) string {
+	h.t.Helper()
+	pair, err := h.users.Login(context.Background(), users.Credentials{Email: email, Password: password})
+	require.NoError(h.t, err)
+	return pair.AccessToken
 }
 
 // response is a fully read HTTP response.

@@ -4,6 +4,7 @@ import "github.com/gofiber/fiber/v2"
 
 // registerAPI registers /api/v1 and /api/v2.
 func (s *Server) registerAPI() {
+	s.get(s.app, "/.well-known/jwks.json", s.jwks)
 	api := s.app.Group("/api", s.authenticate)
 
 	v1 := api.Group("/v1")
@@ -13,6 +14,10 @@ func (s *Server) registerAPI() {
 	s.handle(v1, fiber.MethodPut, "/products/:id/", s.writeLimit, s.v1WriteProduct(false))
 	s.handle(v1, fiber.MethodPatch, "/products/:id/", s.writeLimit, s.v1WriteProduct(true))
 	s.handle(v1, fiber.MethodDelete, "/products/:id/", s.writeLimit, s.v1DeleteProduct)
+	s.handle(v1, fiber.MethodPost, "/token/", s.authLimit, s.v1Token)
+	s.handle(v1, fiber.MethodPost, "/token/refresh/", s.authLimit, s.v1TokenRefresh)
+	s.handle(v1, fiber.MethodPost, "/users/", s.authLimit, s.v1Register)
+	s.get(v1, "/users/me/", s.v1Me)
 	s.get(v1, "/orders/", s.v1ListOrders)
 	s.handle(v1, fiber.MethodPost, "/orders/", s.writeLimit, s.v1CreateOrder)
 	s.get(v1, "/orders/:id/", s.v1GetOrder)
@@ -26,6 +31,11 @@ func (s *Server) registerAPI() {
 	s.handle(v2, fiber.MethodDelete, "/products/:id", s.writeLimit, s.v2DeleteProduct)
 	s.get(v2, "/products/:id/alternatives", s.v2Alternatives)
 	s.get(v2, "/categories", s.v2Categories)
+	s.handle(v2, fiber.MethodPost, "/auth/register", s.authLimit, s.v2Register)
+	s.handle(v2, fiber.MethodPost, "/auth/token", s.authLimit, s.v2Token)
+	s.handle(v2, fiber.MethodPost, "/auth/refresh", s.authLimit, s.v2Refresh)
+	s.handle(v2, fiber.MethodPost, "/auth/logout", s.authLimit, s.v2Logout)
+	s.get(v2, "/users/me", s.v2Me)
 	s.get(v2, "/orders", s.v2ListOrders)
 	s.handle(v2, fiber.MethodPost, "/orders", s.writeLimit, s.v2CreateOrder)
 	s.get(v2, "/orders/:id", s.v2GetOrder)

@@ -8,6 +8,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
+	"github.com/ecolaura/ecolaura/ecolaura/users"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
@@ -41,12 +42,24 @@ type Sustainability interface {
 	CategoryAverages(ctx context.Context) ([]ecolaura.CategoryStats, error)
 }
 
+// Users is what the API needs of the users service (*users.Service).
+type Users interface {
+	Register(ctx context.Context, in users.RegisterInput) (ecolaura.User, error)
+	Login(ctx context.Context, c users.Credentials) (users.TokenPair, error)
+	Refresh(ctx context.Context, refreshToken string) (users.TokenPair, error)
+	Logout(ctx context.Context, refreshToken string) error
+	Me(ctx context.Context, actor ecolaura.Principal) (ecolaura.User, error)
+}
+
 // Services are the use cases the API presents, plus the infrastructure it
 // needs for authentication, rate limiting and readiness.
 type Services struct {
 	Catalog        Catalog
 	Orders         Orders
 	Sustainability Sustainability
+	Users          Users
+	// JWKS returns the public verification keys as a JWK Set document.
+	JWKS func() ([]byte, error)
 	// ResponseCache keeps v2 checkout responses for idempotent replays
 	// (optional: without it a replay renders the order as it is now).
 	ResponseCache ports.Cache
@@ -69,6 +82,12 @@ func (s Services) Validate() error {
 	}
 	if s.Sustainability == nil {
 		errs = append(errs, errors.New("sustainability service is required"))
+	}
+	if s.Users == nil {
+		errs = append(errs, errors.New("users service is required"))
+	}
+	if s.JWKS == nil {
+		errs = append(errs, errors.New("JWKS source is required"))
 	}
 	if s.Tokens == nil {
 		errs = append(errs, errors.New("token verifier is required"))

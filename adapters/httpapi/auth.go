@@ -1,0 +1,249 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/users"
+)
+
+// ---- v1 (simplejwt / DRF) ----
+
+type v1User struct {
+	ID         ecolaura.ID `json:"id"`
+	Email      string      `json:"email"`
+	Username   string      `json:"username"`
+	Name       string      `json:"name"`
+	IsStaff    bool        `json:"is_staff"`
+	DateJoined string      `json:"date_joined"`
+}
+
+func toV1User(u ecolaura.User) v1User {
+	return v1User{ID: u.ID, Email: u.Email, Username: u.Email, Name: u.Name, IsStaff: u.Role == ecolaura.RoleStaff, DateJoined: rfc3339(u.CreatedAt)}
+}
+
+type v1TokenInput struct {
+	Username *string `json:"username"`
+	Email    *string `json:"email"`
+	Password *string `json:"password"`
+}
+
+// decodeV1Token decodes simplejwt's {"username" or "email", "password"}.
+func decodeV1Token(body []byte) (users.Credentials, error) {
+	var in v1TokenInput
+	if err := decodeJSON(body, &in, false); err != nil {
+		return users.Credentials{}, err
+	}
+	var v ecolaura.Validator
+	email := in.Email
+	if email == nil {
+		email = in.Username
+	}
+	v.Check(email != nil && *email != "", "username", "This field is required.")
+	v.Check(in.Password != nil && *in.Password != "", "password", "This field is required.")
+	return users.Credentials{Email: deref(email), Password: deref(in.Password)}, v.Err()
+}
+
+func (s *Server) v1Token(c *fiber.Ctx) error {
+	cred, err := decodeV1Token(c.Body())
+	if err != nil {
+		return err
+	}
+	pair, err := s.svc.Users.Login(c.UserContext(), cred)
+	if err != nil {
+		if errors.Is(err, ecolaura.ErrUnauthenticated) {
+			return unauthenticated("No active account found with the given credentials")
+		}
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return sendJSON(c, http.StatusOK, fiber.Map{"access": pair.AccessToken, "refresh": pair.RefreshToken})
+}
+
+func (s *Server) v1TokenRefresh(c *fiber.Ctx) error {
+	var in struct {
+		Refresh *string `json:"refresh"`
+	}
+	if err := decodeJSON(c.Body(), &in, false); err != nil {
+		return err
+	}
+	if in.Refresh == nil || *in.Refresh == "" {
+		return ecolaura.Invalid("refresh", "This field is required.")
+	}
+	pair, err := s.svc.Users.Refresh(c.UserContext(), *in.Refresh)
+	if err != nil {
+		if errors.Is(err, ecolaura.ErrUnauthenticated) {
+			return unauthenticated("Token is invalid or expired")
+		}
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return sendJSON(c, http.StatusOK, fiber.Map{"access": pair.AccessToken, "refresh": pair.RefreshToken})
+}
+
+type registerInput struct {
+	Email    *string `json:"email"`
+	Password *string `json:"password"`
+	Name     *string `json:"name"`
+}
+
+// decodeRegister decodes {"email", "password", "name"}; strict for v2.
+func decodeRegister(body []byte, strict bool, required string) (users.RegisterInput, error) {
+	var in registerInput
+	if err := decodeJSON(body, &in, strict); err != nil {
+		return users.RegisterInput{}, err
+	}
+	var v ecolaura.Validator
+	v.Check(in.Email != nil, "email", "%s", required)
+	v.Check(in.Password != nil, "password", "%s", required)
+	v.Check(in.Name != nil, "name", "%s", required)
+	return users.RegisterInput{Email: deref(in.Email), Password: deref(in.Password), Name: deref(in.Name)}, v.Err()
+}
+
+func (s *Server) v1Register(c *fiber.Ctx) error {
+	in, err := decodeRegister(c.Body(), false, "This field is required.")
+	if err != nil {
+		return err
+	}
+	u, err := s.svc.Users.Register(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return sendJSON(c, http.StatusCreated, toV1User(u))
+}
+
+func (s *Server) v1Me(c *fiber.Ctx) error {
+	u, err := s.svc.Users.Me(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return sendJSON(c, http.StatusOK, toV1User(u))
+}
+
+// ---- v2 ----
+
+type v2User struct {
+	ID        ecolaura.ID `json:"id"`
+	Email     string      `json:"email"`
+	Name      string      `json:"name"`
+	Role      string      `json:"role"`
+	CreatedAt string      `json:"created_at"`
+}
+
+func toV2User(u ecolaura.User) v2User {
+	return v2User{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), CreatedAt: rfc3339(u.CreatedAt)}
+}
+
+type v2Tokens struct {
+	AccessToken      string `json:"access_token"`
+	TokenType        string `json:"token_type"`
+	ExpiresIn        int    `json:"expires_in"`
+	RefreshToken     string `json:"refresh_token"`
+	RefreshExpiresAt string `json:"refresh_expires_at"`
+}
+
+func toV2Tokens(p users.TokenPair) v2Tokens {
+	return v2Tokens{AccessToken: p.AccessToken, TokenType: "Bearer", ExpiresIn: max(int(time.Until(p.AccessExpiresAt).Round(time.Second).Seconds()), 0),
+		RefreshToken: p.RefreshToken, RefreshExpiresAt: rfc3339(p.RefreshExpiresAt)}
+}
+
+func (s *Server) v2Register(c *fiber.Ctx) error {
+	in, err := decodeRegister(c.Body(), true, "is required")
+	if err != nil {
+		return err
+	}
+	u, err := s.svc.Users.Register(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return sendJSON(c, http.StatusCreated, toV2User(u))
+}
+
+func (s *Server) v2Token(c *fiber.Ctx) error {
+	var in struct {
+		Email    *string `json:"email"`
+		Password *string `json:"password"`
+	}
+	if err := decodeJSON(c.Body(), &in, true); err != nil {
+		return err
+	}
+	var v ecolaura.Validator
+	v.Check(in.Email != nil, "email", "is required")
+	v.Check(in.Password != nil, "password", "is required")
+	if err := v.Err(); err != nil {
+		return err
+	}
+	pair, err := s.svc.Users.Login(c.UserContext(), users.Credentials{Email: *in.Email, Password: *in.Password})
+	if err != nil {
+		if errors.Is(err, ecolaura.ErrUnauthenticated) {
+			return unauthenticated("The email or password is not correct.")
+		}
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return sendJSON(c, http.StatusOK, toV2Tokens(pair))
+}
+
+func decodeRefreshToken(body []byte) (string, error) {
+	var in struct {
+		RefreshToken *string `json:"refresh_token"`
+	}
+	if err := decodeJSON(body, &in, true); err != nil {
+		return "", err
+	}
+	if in.RefreshToken == nil || *in.RefreshToken == "" {
+		return "", ecolaura.Invalid("refresh_token", "is required")
+	}
+	return *in.RefreshToken, nil
+}
+
+func (s *Server) v2Refresh(c *fiber.Ctx) error {
+	tok, err := decodeRefreshToken(c.Body())
+	if err != nil {
+		return err
+	}
+	pair, err := s.svc.Users.Refresh(c.UserContext(), tok)
+	if err != nil {
+		if errors.Is(err, ecolaura.ErrUnauthenticated) {
+			return unauthenticated("The refresh token is invalid, expired, revoked or was already used.")
+		}
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return sendJSON(c, http.StatusOK, toV2Tokens(pair))
+}
+
+func (s *Server) v2Logout(c *fiber.Ctx) error {
+	tok, err := decodeRefreshToken(c.Body())
+	if err != nil {
+		return err
+	}
+	if err := s.svc.Users.Logout(c.UserContext(), tok); err != nil {
+		return err
+	}
+	return c.SendStatus(http.StatusNoContent)
+}
+
+func (s *Server) v2Me(c *fiber.Ctx) error {
+	u, err := s.svc.Users.Me(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return sendJSON(c, http.StatusOK, toV2User(u))
+}
+
+func (s *Server) jwks(c *fiber.Ctx) error {
+	body, err := s.svc.JWKS()
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/jwk-set+json")
+	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+	return c.Send(body)
+}
