@@ -1,28 +1,22 @@
 package httpapi
 
 import (
-	"context"
 	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-
-	"github.com/ecolaura/ecolaura/ports"
 )
 
 // Metrics are the Prometheus metrics of the API, registered on a private
-// registry (no global state). Create them with [NewMetrics] when the cache
-// that feeds the hit/miss counters is built before the server, and pass them
-// with [WithMetrics]; otherwise [New] makes its own.
+// registry (no global state). [New] makes its own unless [WithMetrics]
+// passes a set; feed the cache counters with [Metrics.ObserveCache].
 type Metrics struct {
 	registry       *prometheus.Registry
 	requests       *prometheus.CounterVec
 	latency        *prometheus.HistogramVec
 	ordersPlaced   prometheus.Counter
 	stockConflicts prometheus.Counter
-	cacheHits      prometheus.Counter
-	cacheMisses    prometheus.Counter
 }
 
 // NewMetrics creates the metrics on a new private registry, together with the
@@ -48,17 +42,9 @@ func NewMetrics() (*Metrics, error) {
 			Name: "ecolaura_stock_conflicts_total",
 			Help: "Checkouts refused for insufficient stock.",
 		}),
-		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ecolaura_cache_hits_total",
-			Help: "Cache lookups that found a value.",
-		}),
-		cacheMisses: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ecolaura_cache_misses_total",
-			Help: "Cache lookups that found nothing.",
-		}),
 	}
 	for _, c := range []prometheus.Collector{
-		m.requests, m.latency, m.ordersPlaced, m.stockConflicts, m.cacheHits, m.cacheMisses,
+		m.requests, m.latency, m.ordersPlaced, m.stockConflicts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
 		if err := reg.Register(c); err != nil {
@@ -84,35 +70,28 @@ func statusLabel(code int) string {
 	return "other"
 }
 
-// InstrumentCache wraps c so that every lookup counts as a hit or a miss.
-func (m *Metrics) InstrumentCache(c ports.Cache) ports.Cache {
-	return &countingCache{Cache: c, m: m}
+// CacheCounts are cumulative cache lookups, read when /metrics is scraped.
+type CacheCounts struct {
+	Hits, Misses uint64
 }
 
-type countingCache struct {
-	ports.Cache
-	m *Metrics
-}
-
-var _ ports.Cache = (*countingCache)(nil)
-
-func (c *countingCache) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	v, ok, err := c.Cache.Get(ctx, key)
-	if err == nil {
-		if ok {
-			c.m.cacheHits.Inc()
-		} else {
-			c.m.cacheMisses.Inc()
-		}
+// ObserveCache exports the counts read by f (for example the product
+// cache's Stats) as ecolaura_cache_hits_total and ecolaura_cache_misses_total.
+// Call it at most once per Metrics.
+func (m *Metrics) ObserveCache(f func() CacheCounts) error {
+	hits := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "ecolaura_cache_hits_total",
+		Help: "Cache lookups that found a value (products, lists, categories).",
+	}, func() float64 { return float64(f().Hits) })
+	misses := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "ecolaura_cache_misses_total",
+		Help: "Cache lookups that found nothing (products, lists, categories).",
+	}, func() float64 { return float64(f().Misses) })
+	if err := m.registry.Register(hits); err != nil {
+		return fmt.Errorf("register cache metrics: %w", err)
 	}
-	return v, ok, err
-}
-
-func (c *countingCache) GetMany(ctx context.Context, keys []string) (map[string][]byte, error) {
-	v, err := c.Cache.GetMany(ctx, keys)
-	if err == nil {
-		c.m.cacheHits.Add(float64(len(v)))
-		c.m.cacheMisses.Add(float64(len(keys) - len(v)))
+	if err := m.registry.Register(misses); err != nil {
+		return fmt.Errorf("register cache metrics: %w", err)
 	}
-	return v, err
+	return nil
 }

@@ -254,7 +254,13 @@ func TestHealthReadyMetrics(t *testing.T) {
 	assert.Contains(t, m, `ecolaura_http_request_duration_seconds_bucket{method="GET",route="/api/v1/products/",status="200"`)
 	assert.Contains(t, m, "ecolaura_orders_placed_total")
 	assert.Contains(t, m, "ecolaura_stock_conflicts_total")
+	require.NoError(t, h.srv.Metrics().ObserveCache(func() httpapi.CacheCounts {
+		st := h.db.Stats()
+		return httpapi.CacheCounts{Hits: st.ProductHits + st.ListHits, Misses: st.ProductMisses + st.ListMisses}
+	}))
+	m = string(h.do(req{Path: "/metrics"}).Body)
 	assert.Contains(t, m, "ecolaura_cache_hits_total")
+	assert.Contains(t, m, "ecolaura_cache_misses_total 1", "the one list read above missed")
 }
 
 func TestInvalidToken(t *testing.T) {
