@@ -233,7 +233,8 @@ func (pt Patch) apply(p *ecolaura.Product) {
 // ExpectedVersion it is a compare-and-set; without it, it re-reads and retries
 // a few times when a concurrent edit wins. An empty patch returns the product
 // unchanged. Errors: ErrUnauthenticated, ErrForbidden (not staff);
-// ErrNotFound; *ValidationError (ErrInvalid); ErrConflict (version mismatch,
+// ErrNotFound (also for an ID that is not a UUID); *ValidationError
+// (ErrInvalid); ErrConflict (version mismatch,
 // or still losing races after the retries).
 func (s *Service) Update(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, patch Patch) (ecolaura.Product, error) {
 	if err := actor.RequireStaff(); err != nil {
@@ -286,8 +287,20 @@ func validateExpected(v *int64) error {
 	return nil
 }
 
+// knownShape returns ErrNotFound for an ID that no product can have (not a
+// canonical UUID), so stores never see malformed IDs.
+func knownShape(id ecolaura.ID) error {
+	if _, err := ecolaura.ParseID(string(id)); err != nil {
+		return fmt.Errorf("malformed id %q: %w", id, ecolaura.ErrNotFound)
+	}
+	return nil
+}
+
 // edit runs a read-modify-write of one product.
 func (s *Service) edit(ctx context.Context, id ecolaura.ID, expected *int64, write bool, change func(*ecolaura.Product)) (ecolaura.Product, error) {
+	if err := knownShape(id); err != nil {
+		return ecolaura.Product{}, err
+	}
 	store := s.db.Products()
 	for attempt := 0; ; attempt++ {
 		cur, err := store.Get(ctx, id)
@@ -326,6 +339,9 @@ func (s *Service) Delete(ctx context.Context, actor ecolaura.Principal, id ecola
 	if err := actor.RequireStaff(); err != nil {
 		return fmt.Errorf("delete product %s: %w", id, err)
 	}
+	if err := knownShape(id); err != nil {
+		return fmt.Errorf("delete product: %w", err)
+	}
 	if err := s.db.Products().Delete(ctx, id); err != nil {
 		return fmt.Errorf("delete product %s: %w", id, err)
 	}
@@ -334,10 +350,10 @@ func (s *Service) Delete(ctx context.Context, actor ecolaura.Principal, id ecola
 }
 
 // Get returns one product. Anyone, including anonymous callers, may read the
-// catalog. Errors: ErrNotFound (also for an empty ID).
+// catalog. Errors: ErrNotFound (also for an ID that is not a UUID).
 func (s *Service) Get(ctx context.Context, _ ecolaura.Principal, id ecolaura.ID) (ecolaura.Product, error) {
-	if id == "" {
-		return ecolaura.Product{}, fmt.Errorf("get product: empty id: %w", ecolaura.ErrNotFound)
+	if err := knownShape(id); err != nil {
+		return ecolaura.Product{}, fmt.Errorf("get product: %w", err)
 	}
 	p, err := s.db.Products().Get(ctx, id)
 	if err != nil {

@@ -383,8 +383,15 @@ func TestDelete(t *testing.T) {
 	_, err := f.svc.Get(ctx, anon, p.ID)
 	require.ErrorIs(t, err, ecolaura.ErrNotFound)
 	require.ErrorIs(t, f.svc.Delete(ctx, staff, p.ID), ecolaura.ErrNotFound)
-	_, err = f.svc.Get(ctx, anon, "")
-	require.ErrorIs(t, err, ecolaura.ErrNotFound)
+	for _, bad := range []ecolaura.ID{"", "42", "../etc", "00000000-0000-7000-8000-00000000000G"} {
+		_, err = f.svc.Get(ctx, anon, bad)
+		require.ErrorIs(t, err, ecolaura.ErrNotFound, "get %q", bad)
+		_, err = f.svc.Update(ctx, staff, bad, catalog.Patch{Name: ptr("x")})
+		require.ErrorIs(t, err, ecolaura.ErrNotFound, "update %q", bad)
+		_, err = f.svc.Replace(ctx, staff, bad, catalog.Replacement{ProductInput: validInput()})
+		require.ErrorIs(t, err, ecolaura.ErrNotFound, "replace %q", bad)
+		require.ErrorIs(t, f.svc.Delete(ctx, staff, bad), ecolaura.ErrNotFound, "delete %q", bad)
+	}
 }
 
 func TestConcurrentPatchesLoseNoUpdate(t *testing.T) {

@@ -41,13 +41,21 @@ func New(store ports.ProductStore) (*Service, error) {
 
 // Breakdown returns the product's score with its explained components (a
 // product without metrics gets its given value and no components). Errors:
-// ErrNotFound.
+// ErrNotFound (also for an ID that is not a UUID).
 func (s *Service) Breakdown(ctx context.Context, id ecolaura.ID) (ecolaura.Score, error) {
-	p, err := s.products.Get(ctx, id)
+	p, err := s.get(ctx, id)
 	if err != nil {
 		return ecolaura.Score{}, fmt.Errorf("score breakdown of %s: %w", id, err)
 	}
 	return p.ScoreBreakdown(), nil
+}
+
+// get loads a product; an ID that is not a UUID is simply not found.
+func (s *Service) get(ctx context.Context, id ecolaura.ID) (ecolaura.Product, error) {
+	if _, err := ecolaura.ParseID(string(id)); err != nil {
+		return ecolaura.Product{}, fmt.Errorf("malformed id: %w", ecolaura.ErrNotFound)
+	}
+	return s.products.Get(ctx, id)
 }
 
 // Alternative is a greener product than the one asked about.
@@ -67,7 +75,8 @@ type Alternative struct {
 // a lower footprint or a higher score than the product, best first (score
 // descending, then footprint ascending with unknown footprints last, then
 // ID), never the product itself. limit 0 means [DefaultAlternatives].
-// Errors: ErrNotFound; *ValidationError on field "limit" (below 0 or above
+// Errors: ErrNotFound (also for an ID that is not a UUID); *ValidationError
+// on field "limit" (below 0 or above
 // [MaxAlternatives]).
 func (s *Service) Alternatives(ctx context.Context, id ecolaura.ID, limit int) ([]Alternative, error) {
 	if limit == 0 {
@@ -76,7 +85,7 @@ func (s *Service) Alternatives(ctx context.Context, id ecolaura.ID, limit int) (
 	if limit < 0 || limit > MaxAlternatives {
 		return nil, fmt.Errorf("alternatives of %s: %w", id, ecolaura.Invalid("limit", "must be between 1 and %d", MaxAlternatives))
 	}
-	p, err := s.products.Get(ctx, id)
+	p, err := s.get(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("alternatives of %s: %w", id, err)
 	}

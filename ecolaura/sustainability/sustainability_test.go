@@ -131,8 +131,12 @@ func TestAlternatives(t *testing.T) {
 		_, err = svc.Alternatives(ctx, base.ID, limit)
 		require.ErrorIs(t, err, ecolaura.ErrInvalid)
 	}
-	_, err = svc.Alternatives(ctx, "00000000-0000-7000-8000-0000000000ff", 3)
-	require.ErrorIs(t, err, ecolaura.ErrNotFound)
+	for _, id := range []ecolaura.ID{"00000000-0000-7000-8000-0000000000ff", "not-a-uuid"} {
+		_, err = svc.Alternatives(ctx, id, 3)
+		require.ErrorIs(t, err, ecolaura.ErrNotFound)
+		_, err = svc.Breakdown(ctx, id)
+		require.ErrorIs(t, err, ecolaura.ErrNotFound)
+	}
 }
 
 // TestAlternativesOrderAcrossPages checks the tie ordering (score desc, then
