@@ -125,7 +125,9 @@ type jobPayload struct {
 // key with a different request fails with ecolaura.ErrIdempotencyMismatch;
 // repeating it while the first request is still running in this process
 // fails with ecolaura.ErrConflict. Across processes the store's unique
-// (user, key) constraint decides, and the loser answers as a replay.
+// (user, key) constraint decides, and the loser answers as a replay. A key
+// is kept as long as its order exists (the IETF draft asks for at least 24
+// hours); a request that failed (for example on stock) does not consume it.
 //
 // Errors: ErrUnauthenticated; ErrForbidden for a principal without a user
 // (System); ErrInvalid (*ValidationError) for a bad request, an unknown

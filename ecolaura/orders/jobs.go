@@ -124,7 +124,12 @@ func checkOrder(o ecolaura.Order) error {
 // commit then fails (or the unit of work re-runs the function after a
 // serialization failure), the mark is lost and a retry sends the email again.
 // A duplicate email is preferred over a lost one; exactly once would need
-// the mail server to deduplicate on the Message-ID.
+// the mail server to deduplicate on the Message-ID. The price of sending
+// inside the transaction is that the order's row (and, in the memory
+// adapter, the single writer lock) is held for the duration of the SMTP
+// conversation, bounded by the mailer's timeout.
+//
+// An order cancelled before its email went out gets no confirmation email.
 //
 // Errors: ErrNotFound (order or user); ErrConflict while another send of the
 // same order is running in this process (retry later); mailer failures; an
@@ -138,14 +143,18 @@ func (s *Service) SendConfirmation(ctx context.Context, id ecolaura.ID) error {
 	}
 	defer s.doneSending(id)
 
-	var sent bool
+	var sent, skipped bool
 	err := s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-		sent = false
+		sent, skipped = false, false
 		o, err := tx.Orders().Get(ctx, id)
 		if err != nil {
 			return fmt.Errorf("load order %s: %w", id, err)
 		}
 		if o.ConfirmationSentAt != nil {
+			return nil
+		}
+		if o.Status == ecolaura.StatusCancelled {
+			skipped = true // cancelled before the email went out: do not claim it is confirmed
 			return nil
 		}
 		u, err := tx.Users().Get(ctx, o.UserID)
@@ -170,8 +179,11 @@ func (s *Service) SendConfirmation(ctx context.Context, id ecolaura.ID) error {
 	if err != nil {
 		return err
 	}
-	if sent {
+	switch {
+	case sent:
 		s.log.InfoContext(ctx, "order confirmation sent", "order_id", id)
+	case skipped:
+		s.log.InfoContext(ctx, "order confirmation not sent: order cancelled", "order_id", id)
 	}
 	return nil
 }

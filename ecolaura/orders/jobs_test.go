@@ -139,6 +139,24 @@ func TestConcurrentJobDeliveries(t *testing.T) {
 	assert.EqualValues(t, 3, got.Version, "confirmed once (v2), marked as sent once (v3)")
 }
 
+func TestNoConfirmationForCancelledOrder(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	alice := f.user(t, "alice", ecolaura.RoleCustomer)
+	p := f.product(t, productSpec{price: 100, stock: 10, footprint: 1})
+	o := f.checkout(t, alice, req(line(p, 1)))
+	require.NoError(t, f.svc.ProcessOrder(ctx, o.ID))
+	_, err := f.svc.Cancel(ctx, alice, o.ID) // before the email job runs
+	require.NoError(t, err)
+	f.startJobs(t, nil)
+	f.waitJobs(t)
+	assert.Zero(t, f.mail.Len())
+	got, err := f.svc.Get(ctx, alice, o.ID)
+	require.NoError(t, err)
+	assert.Nil(t, got.ConfirmationSentAt)
+	assert.Zero(t, f.runner.Stats().Dead)
+}
+
 func TestSendConfirmationFailureIsRetried(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
