@@ -53,7 +53,7 @@ const (
 	// refreshTokenBytes is the entropy of a refresh token (256 bits).
 	refreshTokenBytes = 32
 	// updateRetries bounds read-modify-write retries after a version conflict.
-	updateRetries = 5
+	updateRetries = 16
 )
 
 // EmailTakenMessage is the field message for an email that is already
@@ -278,25 +278,40 @@ func (s *Service) Login(ctx context.Context, c Credentials) (TokenPair, error) {
 	return pair, nil
 }
 
+// Warm computes the dummy hash that logins with an unknown email are checked
+// against, so that even the first such login costs no more than a wrong
+// password. Calling it is optional (the hash is otherwise made on first
+// use); servers call it at start. Errors come from the hasher.
+func (s *Service) Warm(ctx context.Context) error {
+	_, err := s.dummy(ctx)
+	return err
+}
+
+func (s *Service) dummy(ctx context.Context) (string, error) {
+	s.dummyMu.Lock()
+	defer s.dummyMu.Unlock()
+	if s.dummyHash != "" {
+		return s.dummyHash, nil
+	}
+	var buf [refreshTokenBytes]byte
+	if _, err := io.ReadFull(s.cfg.Random, buf[:]); err != nil {
+		return "", fmt.Errorf("dummy password: %w", err)
+	}
+	h, err := s.hasher.Hash(ctx, base64.RawURLEncoding.EncodeToString(buf[:]))
+	if err != nil {
+		return "", fmt.Errorf("dummy hash: %w", err)
+	}
+	s.dummyHash = h
+	return h, nil
+}
+
 // verifyDummy spends one password verification against a hash made with the
 // hasher's current parameters, for an unknown email.
 func (s *Service) verifyDummy(ctx context.Context, password string) error {
-	s.dummyMu.Lock()
-	hash := s.dummyHash
-	if hash == "" {
-		var buf [refreshTokenBytes]byte
-		if _, err := io.ReadFull(s.cfg.Random, buf[:]); err != nil {
-			s.dummyMu.Unlock()
-			return fmt.Errorf("dummy password: %w", err)
-		}
-		h, err := s.hasher.Hash(ctx, base64.RawURLEncoding.EncodeToString(buf[:]))
-		if err != nil {
-			s.dummyMu.Unlock()
-			return fmt.Errorf("dummy hash: %w", err)
-		}
-		s.dummyHash, hash = h, h
+	hash, err := s.dummy(ctx)
+	if err != nil {
+		return err
 	}
-	s.dummyMu.Unlock()
 	if _, _, err := s.hasher.Verify(ctx, password, hash); err != nil {
 		return fmt.Errorf("dummy verify: %w", err)
 	}

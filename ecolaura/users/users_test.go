@@ -587,7 +587,8 @@ func TestUpdateProfile(t *testing.T) {
 		})
 	}
 
-	// Concurrent renames all succeed (retries on version conflicts).
+	// Concurrent renames all succeed: each lost race means another rename
+	// won, so 8 writers need at most 7 retries (the service allows 16).
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for i := range 8 {
@@ -647,5 +648,46 @@ func TestEnsureStaff(t *testing.T) {
 			_, _, err := e.svc.EnsureStaff(ctx, bad)
 			require.ErrorIs(t, err, ecolaura.ErrInvalid)
 		})
+	}
+}
+
+func TestWarmPreparesTheDummyHash(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	require.NoError(t, e.svc.Warm(ctx))
+	h0, v0 := e.hasher.counts()
+	assert.Equal(t, int64(1), h0)
+	require.NoError(t, e.svc.Warm(ctx), "idempotent")
+	_, err := e.svc.Login(ctx, users.Credentials{Email: "nobody@example.org", Password: pw})
+	require.ErrorIs(t, err, ecolaura.ErrUnauthenticated)
+	h1, v1 := e.hasher.counts()
+	assert.Equal(t, h0, h1, "no hashing on the first unknown-email login after Warm")
+	assert.Equal(t, v0+1, v1)
+}
+
+func BenchmarkLogin(b *testing.B) {
+	e := newEnv(b)
+	e.register(b, "ada@example.org", pw)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.svc.Login(ctx, users.Credentials{Email: "ada@example.org", Password: pw}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRefresh(b *testing.B) {
+	e := newEnv(b)
+	e.register(b, "ada@example.org", pw)
+	pair := e.login(b, "ada@example.org", pw)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		next, err := e.svc.Refresh(ctx, pair.RefreshToken)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pair = next
 	}
 }
