@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"mime"
 	"mime/multipart"
+	"mime/quotedprintable"
 	"net"
 	"net/mail"
 	"net/textproto"
@@ -363,6 +364,36 @@ func TestSMTPMailerASCIISubjectStaysReadable(t *testing.T) {
 	p := parseReceived(t, s[0].Data)
 	assert.Equal(t, "Order 42 confirmed", p.Header.Get("Subject"))
 	assert.Equal(t, "<shop@ecolaura.test>", p.Header.Get("From"))
+}
+
+func TestSMTPMailerSinglePart(t *testing.T) {
+	tests := []struct {
+		name, text, html, wantType, wantBody string
+	}{
+		{"text only", "Just text, façon simple.\n", "", "text/plain", "Just text, façon simple.\n"},
+		// SMTP ends the DATA with a line break, which a single part keeps.
+		{"HTML only", "", "<p>Only <b>HTML</b></p>", "text/html", "<p>Only <b>HTML</b></p>\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startSMTPServer(t, nil, "", "")
+			m, err := ecomail.NewSMTPMailer(ecomail.Config{Host: "127.0.0.1", Port: srv.port(), From: "shop@ecolaura.test"})
+			require.NoError(t, err)
+			require.NoError(t, m.Send(context.Background(), ports.Message{To: "a@example.org", Subject: "s", Text: tc.text, HTML: tc.html}))
+			s := srv.Sessions()
+			require.Len(t, s, 1)
+			msg, err := mail.ReadMessage(strings.NewReader(string(s[0].Data)))
+			require.NoError(t, err)
+			mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantType, mt)
+			assert.Equal(t, "utf-8", params["charset"])
+			assert.Equal(t, "quoted-printable", msg.Header.Get("Content-Transfer-Encoding"))
+			body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantBody, string(body))
+		})
+	}
 }
 
 func TestSMTPMailerRejectsBeforeConnecting(t *testing.T) {

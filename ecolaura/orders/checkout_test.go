@@ -531,6 +531,34 @@ func TestIdempotencyAcrossProcesses(t *testing.T) {
 	assert.Len(t, f.allOrders(t), 1)
 	assert.Equal(t, 9, f.stock(t, p.ID), "the losing transactions' stock decrements were rolled back")
 	assert.Equal(t, 1, f.runner.Stats().Queued)
+
+	t.Run("concurrently on two processes", func(t *testing.T) {
+		r := orders.CheckoutRequest{Lines: []orders.LineRequest{line(p, 2)}, IdempotencyKey: "k2"}
+		services := []*orders.Service{f.svc, other}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ids := map[ecolaura.ID]bool{}
+		start := make(chan struct{})
+		for i := range 50 {
+			svc := services[i%2]
+			wg.Go(func() {
+				<-start
+				res, err := svc.Checkout(context.Background(), alice, r)
+				if err != nil {
+					assert.ErrorIs(t, err, ecolaura.ErrConflict)
+					return
+				}
+				mu.Lock()
+				ids[res.Order.ID] = true
+				mu.Unlock()
+			})
+		}
+		close(start)
+		wg.Wait()
+		assert.Len(t, ids, 1)
+		assert.Len(t, f.allOrders(t), 2)
+		assert.Equal(t, 7, f.stock(t, p.ID))
+	})
 }
 
 func TestCheckoutJSONShape(t *testing.T) {
