@@ -268,7 +268,7 @@ func (s *Service) Login(ctx context.Context, c Credentials) (TokenPair, error) {
 	var pair TokenPair
 	err = s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
 		now := s.cfg.Clock.Now()
-		p, err := s.issue(ctx, tx, u, s.cfg.IDs.NewID(), now, now.Add(s.cfg.RefreshTTL))
+		p, err := s.issue(ctx, tx, u, family{id: s.cfg.IDs.NewID(), expiresAt: now.Add(s.cfg.RefreshTTL)})
 		pair = p
 		return err
 	})
@@ -337,9 +337,17 @@ func (s *Service) rehash(ctx context.Context, u ecolaura.User, password string) 
 	s.log.InfoContext(ctx, "password rehashed with current parameters", slog.String("user_id", string(u.ID)))
 }
 
+// family is a refresh-token family: tokens rotated from one login, all
+// ending at the same absolute time.
+type family struct {
+	id        ecolaura.ID
+	expiresAt time.Time
+}
+
 // issue signs an access token for u and stores a new refresh token of
-// family familyID that expires at familyExpiresAt.
-func (s *Service) issue(ctx context.Context, tx ports.Tx, u ecolaura.User, familyID ecolaura.ID, now, familyExpiresAt time.Time) (TokenPair, error) {
+// family f.
+func (s *Service) issue(ctx context.Context, tx ports.Tx, u ecolaura.User, f family) (TokenPair, error) {
+	now := s.cfg.Clock.Now()
 	at, err := s.tokens.Issue(ctx, u.Principal())
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("issue access token: %w", err)
@@ -351,11 +359,11 @@ func (s *Service) issue(ctx context.Context, tx ports.Tx, u ecolaura.User, famil
 	token := base64.RawURLEncoding.EncodeToString(raw[:])
 	rt := ecolaura.RefreshToken{
 		ID:        s.cfg.IDs.NewID(),
-		FamilyID:  familyID,
+		FamilyID:  f.id,
 		UserID:    u.ID,
 		Hash:      HashRefreshToken(token),
 		IssuedAt:  now,
-		ExpiresAt: familyExpiresAt,
+		ExpiresAt: f.expiresAt,
 	}
 	if err := tx.RefreshTokens().Create(ctx, rt); err != nil {
 		return TokenPair{}, fmt.Errorf("store refresh token: %w", err)
@@ -364,7 +372,7 @@ func (s *Service) issue(ctx context.Context, tx ports.Tx, u ecolaura.User, famil
 		AccessToken:      at.Token,
 		AccessExpiresAt:  at.ExpiresAt,
 		RefreshToken:     token,
-		RefreshExpiresAt: familyExpiresAt,
+		RefreshExpiresAt: f.expiresAt,
 	}, nil
 }
 
@@ -437,7 +445,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, 
 		if err != nil {
 			return fmt.Errorf("load user: %w", err)
 		}
-		pair, err = s.issue(ctx, tx, u, rt.FamilyID, now, rt.ExpiresAt)
+		pair, err = s.issue(ctx, tx, u, family{id: rt.FamilyID, expiresAt: rt.ExpiresAt})
 		return err
 	})
 	if errors.Is(err, errReuse) {
