@@ -69,10 +69,6 @@ func NewCache(ctx context.Context, cfg Config, opts ...Option) (*Cache, error) {
 	}
 	opt.DisableCache = !cfg.ClientSideCaching
 	opt.CacheSizeEachConn = cfg.CacheBytes
-	// One pipelined connection: writes travel on the connection whose
-	// tracking feeds the client-side cache, so the write's invalidation
-	// message is ordered before the PING that write sends after it.
-	opt.PipelineMultiplex = -1
 	client, err := rueidis.NewClient(opt)
 	if err != nil {
 		return nil, unavailable("connect to redis", err)

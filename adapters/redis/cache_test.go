@@ -277,6 +277,7 @@ func TestInvalidationAcrossClients(t *testing.T) {
 	a := newTestCache(t, url, nil)
 	cfgB := DefaultConfig(url)
 	cfgB.Prefix = a.Prefix()
+	cfgB.Timeout = testTimeout
 	b := openCache(t, cfgB)
 	ctx := context.Background()
 	const bound = 100 * time.Millisecond

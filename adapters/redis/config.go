@@ -219,5 +219,10 @@ func clientOption(url string, timeout time.Duration) (rueidis.ClientOption, erro
 	opt.Dialer.Timeout = max(timeout, 50*time.Millisecond) * 5
 	opt.ConnWriteTimeout = max(timeout*10, time.Second)
 	opt.ClientName = "ecolaura"
+	// One auto-pipelined connection. For the cache this is what makes writes
+	// and client-side cached reads share one ordered stream (see
+	// Cache.write); for both it means that after an outage there is no idle
+	// second connection left to fail on first use once Redis is back.
+	opt.PipelineMultiplex = -1
 	return opt, nil
 }

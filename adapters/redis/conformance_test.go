@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -30,9 +29,6 @@ func TestCacheConformance(t *testing.T) {
 			porttest.Cache(t, func(t *testing.T) ports.Cache {
 				return newTestCache(t, url, func(cfg *Config) {
 					cfg.ClientSideCaching = tc.csc
-					// The suite stores 4 MiB values; give a loaded machine
-					// room to move them.
-					cfg.Timeout = 2 * time.Second
 				})
 			})
 		})

@@ -106,12 +106,18 @@ func deletePrefix(ctx context.Context, c rueidis.Client, prefix string) (int, er
 	return int(n), err
 }
 
+// testTimeout is the call timeout of tests that are not about timeouts: the
+// 2 CPUs of the test machine are shared by many test processes, and a
+// 100 ms budget would turn scheduling delays into spurious outages.
+const testTimeout = 2 * time.Second
+
 // newTestCache returns a Cache on url under a fresh prefix (cleaned up at
 // the end of t) with cfg's other fields.
 func newTestCache(t testing.TB, url string, mutate func(*Config), opts ...Option) *Cache {
 	t.Helper()
 	cfg := DefaultConfig(url)
 	cfg.Prefix = testPrefix(t, url)
+	cfg.Timeout = testTimeout
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -130,9 +136,13 @@ func openCache(t testing.TB, cfg Config, opts ...Option) *Cache {
 	return c
 }
 
-// openLimiter opens a RateLimiter with cfg and closes it at the end of t.
+// openLimiter opens a RateLimiter with cfg (Timeout defaulting to
+// testTimeout) and closes it at the end of t.
 func openLimiter(t testing.TB, cfg LimiterConfig, opts ...Option) *RateLimiter {
 	t.Helper()
+	if cfg.Timeout == 0 {
+		cfg.Timeout = testTimeout
+	}
 	if len(opts) == 0 {
 		opts = []Option{WithLogger(discardLogger())}
 	}

@@ -14,11 +14,14 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura"
 )
 
-// failFastBound is the most a call may take while Redis is down or hung:
-// ten times the 100 ms call timeout. It is a bound on the adapter's
-// behaviour (a call must not hang for the seconds of a TCP or dial
-// timeout), not a speed measurement.
-const failFastBound = time.Second
+// outageTimeout is the call timeout of the outage tests, and failFastBound
+// the most a call may take while Redis is down or hung. The bound checks the
+// adapter's behaviour (a call must not hang for the seconds of a dial or TCP
+// keep-alive timeout), not its speed, so it leaves room for a loaded machine.
+const (
+	outageTimeout = 300 * time.Millisecond
+	failFastBound = 2 * time.Second
+)
 
 // TestOutageAndRecovery kills a private redis-server under a Cache and a
 // RateLimiter, checks that they degrade (cache calls fail fast, the limiter
@@ -34,8 +37,9 @@ func TestOutageAndRecovery(t *testing.T) {
 
 	cfg := DefaultConfig(srv.URL())
 	cfg.Prefix = testPrefix(t, srv.URL())
+	cfg.Timeout = outageTimeout
 	cache := openCache(t, cfg, WithLogger(logger))
-	lim := openLimiter(t, LimiterConfig{URL: srv.URL(), Prefix: cfg.Prefix}, WithLogger(logger))
+	lim := openLimiter(t, LimiterConfig{URL: srv.URL(), Prefix: cfg.Prefix, Timeout: outageTimeout}, WithLogger(logger))
 
 	// Healthy: cached reads are local, limits are decided by Redis.
 	require.NoError(t, cache.Set(ctx, "product:1", []byte("price 10"), time.Minute))
@@ -145,6 +149,9 @@ func TestOutageAndRecovery(t *testing.T) {
 	assert.Equal(t, 1, logs.count(slog.LevelInfo, "reachable again", "redis cache"))
 	assert.Equal(t, 1, logs.count(slog.LevelInfo, "reachable again", "redis rate limiter"))
 	assert.Equal(t, 1, logs.count(slog.LevelWarn, "redis is unavailable", "redis cache"))
+	assert.Equal(t, 1, logs.count(slog.LevelWarn, "redis is unavailable", "redis rate limiter"))
+	assert.Equal(t, uint64(1), cache.Stats().Outages, "no relapse after recovery")
+	assert.Equal(t, uint64(1), lim.Stats().Outages, "no relapse after recovery")
 
 	require.NoError(t, cache.Delete(ctx, "product:1", "product:9"))
 }
@@ -158,8 +165,9 @@ func TestHungRedisFailsFast(t *testing.T) {
 	ctx := context.Background()
 	cfg := DefaultConfig(srv.URL())
 	cfg.Prefix = testPrefix(t, srv.URL())
+	cfg.Timeout = outageTimeout
 	cache := openCache(t, cfg)
-	lim := openLimiter(t, LimiterConfig{URL: srv.URL(), Prefix: cfg.Prefix})
+	lim := openLimiter(t, LimiterConfig{URL: srv.URL(), Prefix: cfg.Prefix, Timeout: outageTimeout})
 	require.NoError(t, cache.Set(ctx, "k", []byte("v"), time.Minute))
 
 	proc := srv.process()
