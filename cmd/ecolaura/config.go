@@ -1,0 +1,215 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ecolaura/ecolaura/adapters/httpapi"
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// serveConfig is the configuration of `ecolaura serve`, read from the
+// environment and overridden by flags.
+type serveConfig struct {
+	Addr            string
+	Env             string
+	JWTKeyFile      string
+	JWTIssuer       string
+	AdminEmail      string
+	AdminPassword   string
+	CORSOrigins     []string
+	TrustedProxies  []string
+	DatabaseURL     string
+	RedisURL        string
+	MigrateOnStart  bool
+	AuthRateLimit   ports.RateLimit
+	WriteRateLimit  ports.RateLimit
+	RateLimitsOff   bool
+	ShutdownTimeout time.Duration
+	LogFormat       string
+	LogLevel        string
+	Currency        ecolaura.Currency
+}
+
+func (c serveConfig) production() bool { return c.Env == "production" }
+
+// getenv is how the CLI reads the environment (injectable for tests).
+type getenv func(string) string
+
+// loadServeConfig reads ECOLAURA_* variables, then flags from args. It
+// returns every problem found, each with the variable or flag to fix.
+func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, error) {
+	def := httpapi.DefaultConfig()
+	c := serveConfig{
+		Addr: or(env("ECOLAURA_ADDR"), ":8080"), Env: or(env("ECOLAURA_ENV"), "development"),
+		JWTKeyFile: env("ECOLAURA_JWT_KEY_FILE"), JWTIssuer: or(env("ECOLAURA_JWT_ISSUER"), "ecolaura"),
+		AdminEmail: env("ECOLAURA_ADMIN_EMAIL"), AdminPassword: env("ECOLAURA_ADMIN_PASSWORD"),
+		DatabaseURL: env("ECOLAURA_DATABASE_URL"), RedisURL: env("ECOLAURA_REDIS_URL"),
+		LogFormat: or(env("ECOLAURA_LOG_FORMAT"), "text"), LogLevel: or(env("ECOLAURA_LOG_LEVEL"), "info"),
+		AuthRateLimit: def.AuthRateLimit, WriteRateLimit: def.WriteRateLimit,
+		ShutdownTimeout: 30 * time.Second, Currency: ecolaura.DefaultCurrency,
+	}
+	var errs []error
+	cors, proxies := env("ECOLAURA_CORS_ORIGINS"), env("ECOLAURA_TRUSTED_PROXIES")
+	authLimit, writeLimit := env("ECOLAURA_AUTH_RATE_LIMIT"), env("ECOLAURA_WRITE_RATE_LIMIT")
+	rateOff := env("ECOLAURA_RATE_LIMITS") == "off"
+	migrate := env("ECOLAURA_MIGRATE_ON_START")
+	shutdown := env("ECOLAURA_SHUTDOWN_TIMEOUT")
+	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
+
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (ECOLAURA_ADDR)")
+	fs.StringVar(&c.Env, "env", c.Env, "development or production (ECOLAURA_ENV)")
+	fs.StringVar(&c.JWTKeyFile, "jwt-key-file", c.JWTKeyFile, "PEM or JWK file with the token signing key (ECOLAURA_JWT_KEY_FILE)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL; empty runs in memory (ECOLAURA_DATABASE_URL)")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis URL for the shared cache and rate limits (ECOLAURA_REDIS_URL)")
+	fs.StringVar(&cors, "cors-origins", cors, "comma-separated allowed CORS origins (ECOLAURA_CORS_ORIGINS)")
+	fs.StringVar(&proxies, "trusted-proxies", proxies, "comma-separated trusted proxy IPs or CIDRs (ECOLAURA_TRUSTED_PROXIES)")
+	fs.StringVar(&authLimit, "auth-rate-limit", authLimit, "auth requests per client IP as RATE/PERIOD[:BURST], e.g. 20/1m:10 (ECOLAURA_AUTH_RATE_LIMIT)")
+	fs.StringVar(&writeLimit, "write-rate-limit", writeLimit, "writes per user as RATE/PERIOD[:BURST], e.g. 60/1m:20 (ECOLAURA_WRITE_RATE_LIMIT)")
+	fs.BoolVar(&rateOff, "no-rate-limits", rateOff, "disable rate limits, e.g. for load tests (ECOLAURA_RATE_LIMITS=off)")
+	fs.StringVar(&migrate, "migrate", migrate, "apply database migrations at start: true or false (ECOLAURA_MIGRATE_ON_START)")
+	fs.StringVar(&shutdown, "shutdown-timeout", shutdown, "how long to drain requests and jobs on SIGTERM, e.g. 30s (ECOLAURA_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (ECOLAURA_LOG_FORMAT)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (ECOLAURA_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
+	}
+	c.CORSOrigins, c.TrustedProxies = splitList(cors), splitList(proxies)
+	c.RateLimitsOff = rateOff
+	if authLimit != "" {
+		l, err := parseRateLimit(authLimit)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ECOLAURA_AUTH_RATE_LIMIT / --auth-rate-limit: %w", err))
+		}
+		c.AuthRateLimit = l
+	}
+	if writeLimit != "" {
+		l, err := parseRateLimit(writeLimit)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ECOLAURA_WRITE_RATE_LIMIT / --write-rate-limit: %w", err))
+		}
+		c.WriteRateLimit = l
+	}
+	if migrate != "" {
+		b, err := strconv.ParseBool(migrate)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ECOLAURA_MIGRATE_ON_START / --migrate: want true or false, got %q", migrate))
+		}
+		c.MigrateOnStart = b
+	}
+	if shutdown != "" {
+		d, err := time.ParseDuration(shutdown)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("ECOLAURA_SHUTDOWN_TIMEOUT / --shutdown-timeout: want a positive duration like 30s, got %q", shutdown))
+		}
+		c.ShutdownTimeout = d
+	}
+	cur, err := ecolaura.ParseCurrency(currency)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("ECOLAURA_CURRENCY: unsupported currency %q", currency))
+	}
+	c.Currency = cur
+	if err := c.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return c, errors.Join(errs...)
+}
+
+// validate checks cross-field rules, including production's refusals.
+func (c serveConfig) validate() error {
+	var errs []error
+	if c.Addr == "" {
+		errs = append(errs, errors.New("ECOLAURA_ADDR / --addr must not be empty"))
+	}
+	switch c.Env {
+	case "development", "production":
+	default:
+		errs = append(errs, fmt.Errorf("ECOLAURA_ENV / --env: want development or production, got %q", c.Env))
+	}
+	if (c.AdminEmail == "") != (c.AdminPassword == "") {
+		errs = append(errs, errors.New("ECOLAURA_ADMIN_EMAIL and ECOLAURA_ADMIN_PASSWORD must be set together"))
+	}
+	if c.AdminPassword != "" {
+		if err := ecolaura.ValidatePassword(c.AdminPassword, strings.ToLower(strings.TrimSpace(c.AdminEmail))); err != nil {
+			errs = append(errs, fmt.Errorf("ECOLAURA_ADMIN_PASSWORD does not meet the password policy: %w", err))
+		}
+	}
+	if c.production() && c.JWTKeyFile == "" {
+		errs = append(errs, errors.New("ECOLAURA_ENV=production refuses a generated JWT key: set ECOLAURA_JWT_KEY_FILE to a PEM or JWK file with an Ed25519 key"))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("ECOLAURA_LOG_FORMAT / --log-format: want text or json, got %q", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("ECOLAURA_LOG_LEVEL / --log-level: want debug, info, warn or error, got %q", c.LogLevel))
+	}
+	hc := c.httpConfig()
+	if err := hc.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("HTTP settings (ECOLAURA_CORS_ORIGINS, ECOLAURA_TRUSTED_PROXIES, rate limits): %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func (c serveConfig) httpConfig() httpapi.Config {
+	hc := httpapi.DefaultConfig()
+	hc.CORSOrigins, hc.TrustedProxies = c.CORSOrigins, c.TrustedProxies
+	hc.AuthRateLimit, hc.WriteRateLimit, hc.DisableRateLimits = c.AuthRateLimit, c.WriteRateLimit, c.RateLimitsOff
+	hc.Currency = c.Currency
+	return hc
+}
+
+// parseRateLimit parses RATE/PERIOD[:BURST], e.g. "20/1m:10" or "1000/1s".
+// The burst defaults to the rate.
+func parseRateLimit(s string) (ports.RateLimit, error) {
+	bad := fmt.Errorf("want RATE/PERIOD[:BURST] like 20/1m:10, got %q", s)
+	rate, rest, ok := strings.Cut(s, "/")
+	if !ok {
+		return ports.RateLimit{}, bad
+	}
+	period, burst, hasBurst := strings.Cut(rest, ":")
+	r, err := strconv.Atoi(rate)
+	if err != nil || r <= 0 {
+		return ports.RateLimit{}, bad
+	}
+	d, err := time.ParseDuration(period)
+	if err != nil || d <= 0 {
+		return ports.RateLimit{}, bad
+	}
+	b := r
+	if hasBurst {
+		b, err = strconv.Atoi(burst)
+		if err != nil || b <= 0 {
+			return ports.RateLimit{}, bad
+		}
+	}
+	return ports.RateLimit{Rate: r, Burst: b, Period: d}, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

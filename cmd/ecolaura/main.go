@@ -1,0 +1,94 @@
+// Command ecolaura is the reference server of the Ecolaura SDK.
+//
+//	ecolaura serve             run the shop over HTTP (in memory with the demo catalog by default)
+//	ecolaura migrate up|down|status   manage the PostgreSQL schema (needs ECOLAURA_DATABASE_URL)
+//	ecolaura version           print the version
+//
+// Every command accepts --help. Configuration comes from ECOLAURA_*
+// environment variables, overridden by flags; see `ecolaura serve --help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `Usage: ecolaura <command> [flags]
+
+Commands:
+  serve      run the HTTP API (in memory with the demo catalog unless
+             ECOLAURA_DATABASE_URL is set)
+  migrate    apply (up), roll back (down) or show (status) database migrations
+  version    print the version
+
+Run "ecolaura <command> --help" for the flags of a command.
+`
+
+// run executes the command line and returns the exit code: 0 on success,
+// 1 on a runtime failure, 2 on a usage or configuration error.
+func run(ctx context.Context, args []string, env getenv, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "version":
+		fs := flag.NewFlagSet("version", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		fs.Usage = func() {
+			fmt.Fprintln(fs.Output(), "Usage: ecolaura version\n\nPrints the version, the Go version and the VCS revision.")
+		}
+		if err := fs.Parse(rest); err != nil {
+			return helpCode(err)
+		}
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	case "serve":
+		return serve(ctx, rest, env, stdout, stderr)
+	case "migrate":
+		return migrateCmd(ctx, rest, env, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "ecolaura: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}
+
+func helpCode(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
+}
+
+func versionString() string {
+	rev := ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				rev = " " + s.Value[:12]
+			}
+		}
+	}
+	return fmt.Sprintf("ecolaura %s%s (%s %s/%s)", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/ecolaura/ecolaura/adapters/argon2id"
+	"github.com/ecolaura/ecolaura/adapters/httpapi"
+	"github.com/ecolaura/ecolaura/adapters/jwt"
+	"github.com/ecolaura/ecolaura/adapters/mail"
+	"github.com/ecolaura/ecolaura/adapters/memory"
+	"github.com/ecolaura/ecolaura/adapters/postgres"
+	"github.com/ecolaura/ecolaura/adapters/redis"
+	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/ecolaura/shop"
+	"github.com/ecolaura/ecolaura/ecolaura/users"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+const serveUsage = `Usage: ecolaura serve [flags]
+
+Runs the shop's HTTP API (/api/v1, /api/v2, /healthz, /readyz, /metrics).
+With no configuration it runs in memory with the demo catalog, the
+in-process job runner and a mailer that logs. Every flag has an environment
+variable; flags win.
+
+Other environment variables:
+  ECOLAURA_ADMIN_EMAIL, ECOLAURA_ADMIN_PASSWORD   staff account created at start if missing
+  ECOLAURA_JWT_ISSUER                             "iss" of access tokens (default ecolaura)
+  ECOLAURA_CURRENCY                               shop currency (default EUR)
+
+Flags:
+`
+
+// jobRunner is the in-process memory runner or the River runner.
+type jobRunner interface {
+	Start(ctx context.Context, h ports.JobHandler) error
+	Stop(ctx context.Context) error
+}
+
+func newLogger(cfg serveConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func serve(ctx context.Context, args []string, env getenv, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), serveUsage)
+		fs.PrintDefaults()
+	}
+	cfg, err := loadServeConfig(args, env, fs)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ecolaura serve: invalid configuration:\n%v\n", err)
+		return 2
+	}
+	if err := runServer(ctx, cfg, stderr, nil); err != nil {
+		newLogger(cfg, stderr).Error("server failed", slog.Any("err", err))
+		return 1
+	}
+	return 0
+}
+
+// runServer wires the shop, serves until ctx ends, then shuts down
+// gracefully. ready, when not nil, receives the listening address.
+func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready chan<- string) (err error) {
+	log := newLogger(cfg, logWriter)
+	mode := "in-memory (demo catalog, in-process job runner, log mailer; data is lost on exit)"
+	if cfg.DatabaseURL != "" {
+		mode = "postgres (River job runner, log mailer)"
+	}
+	cacheMode := "in-process cache"
+	if cfg.RedisURL != "" {
+		cacheMode = "redis cache and rate limits"
+	}
+	log.Info("ecolaura starting: "+mode+", "+cacheMode, slog.String("mode", mode), slog.String("cache", cacheMode),
+		slog.String("env", cfg.Env), slog.String("version", version), slog.String("addr", cfg.Addr))
+
+	var closers []func(context.Context) error
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		for i := len(closers) - 1; i >= 0; i-- {
+			err = errors.Join(err, closers[i](cctx))
+		}
+	}()
+
+	// Storage and the job runner.
+	var db ports.Database
+	var runner jobRunner
+	var probes []httpapi.Probe
+	if cfg.DatabaseURL != "" {
+		pg, err := postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL}, postgres.WithLogger(log))
+		if err != nil {
+			return fmt.Errorf("open database (ECOLAURA_DATABASE_URL): %w", err)
+		}
+		closers = append(closers, func(context.Context) error { return pg.Close() })
+		if cfg.MigrateOnStart {
+			st, err := postgres.Migrate(ctx, pg, postgres.MigrateUp)
+			if err != nil {
+				return fmt.Errorf("migrate on start: %w", err)
+			}
+			log.Info("database migrated", slog.String("status", st.String()))
+		}
+		if err := pg.CheckSchema(ctx); err != nil {
+			return fmt.Errorf("%w (or start with ECOLAURA_MIGRATE_ON_START=true)", err)
+		}
+		r, err := pg.NewJobRunner(postgres.RunnerConfig{Logger: log})
+		if err != nil {
+			return fmt.Errorf("job runner: %w", err)
+		}
+		db, runner = pg, r
+	} else {
+		r := memory.NewJobRunner(memory.WithRunnerLogger(log))
+		db, runner = memory.NewDatabase(memory.WithJobRunner(r), memory.WithLogger(log)), r
+	}
+	probes = append(probes, httpapi.Probe{Name: "database", Check: db.Ping})
+
+	// Cache and rate limits.
+	var cache ports.Cache = memory.NewCache()
+	var limiter ports.RateLimiter = memory.NewRateLimiter()
+	if cfg.RedisURL != "" {
+		rc, err := redis.NewCache(ctx, redis.DefaultConfig(cfg.RedisURL), redis.WithLogger(log))
+		if err != nil {
+			return fmt.Errorf("connect to redis (ECOLAURA_REDIS_URL): %w", err)
+		}
+		closers = append(closers, func(context.Context) error { rc.Close(); return nil })
+		rl, err := redis.NewRateLimiter(ctx, redis.LimiterConfig{URL: cfg.RedisURL}, redis.WithLogger(log))
+		if err != nil {
+			return fmt.Errorf("redis rate limiter (ECOLAURA_REDIS_URL): %w", err)
+		}
+		closers = append(closers, func(context.Context) error { rl.Close(); return nil })
+		cache, limiter = rc, rl
+	}
+
+	// Services.
+	// The services log at warn and above unless debugging: the access log
+	// already records every request, and the demo load would log 60 lines.
+	svcLog := log
+	if cfg.LogLevel != "debug" {
+		svcLog = newLogger(serveConfig{LogFormat: cfg.LogFormat, LogLevel: "warn"}, logWriter)
+	}
+	shopOpts := []shop.Option{shop.WithDatabase(db), shop.WithCache(cache), shop.WithLogger(svcLog), shop.WithCurrency(cfg.Currency)}
+	if cfg.DatabaseURL == "" {
+		shopOpts = append(shopOpts, shop.WithDemoCatalog())
+	}
+	s, err := shop.New(ctx, shopOpts...)
+	if err != nil {
+		return fmt.Errorf("wire services: %w", err)
+	}
+	closers = append(closers, s.Close)
+
+	var key jwt.SigningKey
+	if cfg.JWTKeyFile != "" {
+		key, err = jwt.LoadSigningKeyFile(cfg.JWTKeyFile)
+		if err != nil {
+			return fmt.Errorf("ECOLAURA_JWT_KEY_FILE: %w", err)
+		}
+	} else {
+		key, err = jwt.GenerateDevelopmentKey(log)
+		if err != nil {
+			return fmt.Errorf("generate development JWT key: %w", err)
+		}
+	}
+	keys, err := jwt.NewKeySet(key)
+	if err != nil {
+		return fmt.Errorf("JWT keys: %w", err)
+	}
+	jcfg := jwt.DefaultConfig()
+	jcfg.Issuer = cfg.JWTIssuer
+	issuer, err := jwt.NewIssuer(jcfg, keys)
+	if err != nil {
+		return err
+	}
+	verifier, err := jwt.NewVerifier(jcfg, keys)
+	if err != nil {
+		return err
+	}
+	hasher, err := argon2id.New(argon2id.DefaultParams())
+	if err != nil {
+		return err
+	}
+	usr, err := users.New(s.Database, hasher, issuer, users.WithClock(s.Clock), users.WithIDs(s.IDs), users.WithLogger(log))
+	if err != nil {
+		return fmt.Errorf("users service: %w", err)
+	}
+	ord, err := orders.New(s.Database, orders.WithClock(s.Clock), orders.WithIDs(s.IDs), orders.WithLogger(log),
+		orders.WithMailer(mail.NewLogMailer(log)), orders.WithCurrency(cfg.Currency))
+	if err != nil {
+		return fmt.Errorf("orders service: %w", err)
+	}
+	if cfg.AdminEmail != "" {
+		u, created, err := usr.EnsureStaff(ctx, users.StaffAccount{Email: cfg.AdminEmail, Name: "Administrator", Password: cfg.AdminPassword})
+		if err != nil {
+			return fmt.Errorf("ECOLAURA_ADMIN_EMAIL: %w", err)
+		}
+		log.Info("staff account ready", slog.String("email", u.Email), slog.Bool("created", created))
+	}
+
+	// Jobs run until the HTTP server has drained; stopping waits for the
+	// running ones.
+	if err := runner.Start(context.WithoutCancel(ctx), ord); err != nil {
+		return fmt.Errorf("start job runner: %w", err)
+	}
+	closers = append(closers, func(ctx context.Context) error {
+		log.Info("stopping job runner")
+		return runner.Stop(ctx)
+	})
+
+	metrics, err := httpapi.NewMetrics()
+	if err != nil {
+		return err
+	}
+	if pc := s.ProductCache; pc != nil {
+		if err := metrics.ObserveCache(func() httpapi.CacheCounts {
+			st := pc.Stats()
+			return httpapi.CacheCounts{Hits: st.ProductHits + st.ListHits + st.CategoryHits, Misses: st.ProductMisses + st.ListMisses + st.CategoryMisses}
+		}); err != nil {
+			return err
+		}
+	}
+	srv, err := httpapi.New(cfg.httpConfig(), httpapi.Services{
+		Catalog: s.Catalog, Orders: ord, Sustainability: s.Sustainability, Users: usr,
+		JWKS: keys.JWKS, Tokens: verifier, RateLimiter: limiter, ResponseCache: cache, Probes: probes,
+	}, httpapi.WithLogger(log), httpapi.WithMetrics(metrics), httpapi.WithVersion(version))
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (ECOLAURA_ADDR): %w", cfg.Addr, err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("url", "http://"+ln.Addr().String()+"/api/v2/products"))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests", slog.Duration("timeout", cfg.ShutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	start := time.Now()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("drain http: %w", err)
+	}
+	<-served
+	log.Info("http server stopped", slog.Duration("took", time.Since(start)))
+	return nil
+}
