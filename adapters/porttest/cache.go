@@ -2,7 +2,10 @@ package porttest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +22,27 @@ import (
 func Cache(t *testing.T, newCache CacheFactory) {
 	c := newCache(t)
 	require.NotNil(t, c, "factory returned nil")
-	key := func() string { return RandomToken("porttest:cache:") }
+	// Every key the suite makes is deleted when it ends, so a shared
+	// backend keeps nothing (keys without a TTL included).
+	var mu sync.Mutex
+	var made []string
+	key := func() string {
+		k := RandomToken("porttest:cache:")
+		mu.Lock()
+		defer mu.Unlock()
+		made = append(made, k)
+		return k
+	}
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for chunk := range slices.Chunk(made, 100) {
+			if err := c.Delete(context.Background(), chunk...); err != nil {
+				t.Errorf("porttest: deleting the suite's cache keys: %v", err)
+				return
+			}
+		}
+	})
 
 	t.Run("MissThenHit", func(t *testing.T) {
 		k := key()

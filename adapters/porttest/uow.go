@@ -575,7 +575,7 @@ func uowNoLostUpdates(t *testing.T, db ports.Database) {
 // touched in opposite orders), retrying on ErrConflict. The sum is
 // invariant and each successful transfer bumps both versions once.
 func uowTransfers(t *testing.T, db ports.Database) {
-	const n, each = 10, 5
+	const n, each = 4, 3
 	cat := UniqueCategory()
 	a := NewProduct(cat, func(p *ecolaura.Product) { p.Stock = 1000 })
 	b := NewProduct(cat, func(p *ecolaura.Product) { p.Stock = 1000 })

@@ -1,0 +1,261 @@
+package porttest_test
+
+import (
+	"cmp"
+	"context"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecolaura/ecolaura/adapters/memory"
+	"github.com/ecolaura/ecolaura/adapters/porttest"
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// The suites must be able to fail: TestSuitesCatchMutants runs each suite
+// in a child process against a deliberately broken wrapper of the memory
+// adapter (a mutant) and expects the named subtest to fail. The child is this
+// test binary running TestMutant with envMutant set.
+
+const envMutant = "PORTTEST_MUTANT"
+
+type mutant struct {
+	name string
+	// suite runs the suite under test on the mutant.
+	suite func(t *testing.T)
+	// wantFail is a subtest of TestMutant that must fail.
+	wantFail string
+}
+
+// productsMutant wraps the product store of a memory database, inside and
+// outside transactions.
+type productsMutant struct {
+	ports.Database
+	wrap func(ports.ProductStore) ports.ProductStore
+	// jobs replaces the transaction's job queue when set.
+	jobs ports.JobQueue
+	// notAtomic runs fn on the plain stores, outside any transaction.
+	notAtomic bool
+}
+
+func (m *productsMutant) Products() ports.ProductStore {
+	if m.wrap == nil {
+		return m.Database.Products()
+	}
+	return m.wrap(m.Database.Products())
+}
+
+func (m *productsMutant) Do(ctx context.Context, fn func(ctx context.Context, tx ports.Tx) error) error {
+	if m.notAtomic {
+		return fn(ctx, mutantTx{Stores: m.Database, jobs: m.jobs})
+	}
+	return m.Database.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		mt := mutantTx{Stores: tx, jobs: tx.Jobs(), wrap: m.wrap}
+		if m.jobs != nil {
+			mt.jobs = m.jobs
+		}
+		return fn(ctx, mt)
+	})
+}
+
+type mutantTx struct {
+	ports.Stores
+	jobs ports.JobQueue
+	wrap func(ports.ProductStore) ports.ProductStore
+}
+
+func (t mutantTx) Jobs() ports.JobQueue { return t.jobs }
+
+func (t mutantTx) Products() ports.ProductStore {
+	if t.wrap == nil {
+		return t.Stores.Products()
+	}
+	return t.wrap(t.Stores.Products())
+}
+
+// listMutant changes List queries or pages.
+type listMutant struct {
+	ports.ProductStore
+	query func(*ports.ProductQuery)
+	page  func(*ports.ProductPage)
+}
+
+func (l listMutant) List(ctx context.Context, q ports.ProductQuery) (ports.ProductPage, error) {
+	if l.query != nil {
+		l.query(&q)
+	}
+	p, err := l.ProductStore.List(ctx, q)
+	if l.page != nil {
+		l.page(&p)
+	}
+	return p, err
+}
+
+type getManySorted struct{ ports.ProductStore }
+
+func (g getManySorted) GetMany(ctx context.Context, ids []ecolaura.ID) ([]ecolaura.Product, error) {
+	ps, err := g.ProductStore.GetMany(ctx, ids)
+	slices.SortFunc(ps, func(a, b ecolaura.Product) int { return cmp.Compare(a.ID, b.ID) })
+	return ps, err
+}
+
+// lastWriterWins drops the version check of Update.
+type lastWriterWins struct{ ports.ProductStore }
+
+func (l lastWriterWins) Update(ctx context.Context, p ecolaura.Product) (ecolaura.Product, error) {
+	cur, err := l.ProductStore.Get(ctx, p.ID)
+	if err != nil {
+		return ecolaura.Product{}, err
+	}
+	p.Version = cur.Version
+	return l.ProductStore.Update(ctx, p)
+}
+
+type dropJobs struct{}
+
+func (dropJobs) Enqueue(context.Context, ports.Job) error { return nil }
+
+// dbMutant returns a DatabaseFactory over memory whose database is changed
+// by mutate; mutate also gets the job runner.
+func dbMutant(mutate func(m *productsMutant, r *memory.JobRunner)) porttest.DatabaseFactory {
+	return func(t *testing.T, jobs ports.JobHandler) ports.Database {
+		r := memory.NewJobRunner(memory.WithBackoff(5*time.Millisecond, 50*time.Millisecond))
+		require.NoError(t, r.Start(context.Background(), jobs))
+		t.Cleanup(func() { _ = r.Stop(context.Background()) })
+		m := &productsMutant{Database: memory.NewDatabase(memory.WithJobRunner(r))}
+		mutate(m, r)
+		return m
+	}
+}
+
+func wrapProducts(w func(ports.ProductStore) ports.ProductStore) porttest.DatabaseFactory {
+	return dbMutant(func(m *productsMutant, _ *memory.JobRunner) { m.wrap = w })
+}
+
+// cacheMutant changes a memory cache.
+type cacheMutant struct {
+	*memory.Cache
+	ignoreTTL bool
+	racyIncr  bool
+}
+
+func (c cacheMutant) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if c.ignoreTTL {
+		ttl = 0
+	}
+	return c.Cache.Set(ctx, key, value, ttl)
+}
+
+func (c cacheMutant) Incr(ctx context.Context, key string) (int64, error) {
+	if !c.racyIncr {
+		return c.Cache.Incr(ctx, key)
+	}
+	v, _, err := c.Get(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := strconv.ParseInt(string(v), 10, 64)
+	n++
+	time.Sleep(time.Microsecond) // widen the window a real race has anyway
+	return n, c.Cache.Set(ctx, key, []byte(strconv.FormatInt(n, 10)), 0)
+}
+
+type neverDeny struct{}
+
+func (neverDeny) Allow(context.Context, string, ports.RateLimit) (ports.RateDecision, error) {
+	return ports.RateDecision{Allowed: true, Remaining: 1}, nil
+}
+
+func mutants() []mutant {
+	products := func(w func(ports.ProductStore) ports.ProductStore) func(t *testing.T) {
+		return func(t *testing.T) { porttest.ProductStore(t, wrapProducts(w)) }
+	}
+	return []mutant{
+		{"list-ignores-query", products(func(s ports.ProductStore) ports.ProductStore {
+			return listMutant{ProductStore: s, query: func(q *ports.ProductQuery) { q.Filter.Query = "" }}
+		}), "TestMutant/List/query_percent_is_literal/newest"},
+		{"list-ignores-in-stock", products(func(s ports.ProductStore) ports.ProductStore {
+			return listMutant{ProductStore: s, query: func(q *ports.ProductQuery) { q.Filter.InStock = false }}
+		}), "TestMutant/List/in_stock/score"},
+		{"list-ignores-cursor", products(func(s ports.ProductStore) ports.ProductStore {
+			return listMutant{ProductStore: s, query: func(q *ports.ProductQuery) { q.After = nil }}
+		}), "TestMutant/List/category/price"},
+		{"list-never-has-more", products(func(s ports.ProductStore) ports.ProductStore {
+			return listMutant{ProductStore: s, page: func(p *ports.ProductPage) { p.HasMore = false }}
+		}), "TestMutant/ListOffset/category/footprint"},
+		{"list-total-always", products(func(s ports.ProductStore) ports.ProductStore {
+			return listMutant{ProductStore: s, query: func(q *ports.ProductQuery) { q.WithTotal = true }}
+		}), "TestMutant/ListOffset/in_stock/newest"},
+		{"getmany-sorted", products(func(s ports.ProductStore) ports.ProductStore { return getManySorted{s} }),
+			"TestMutant/GetMany/in_the_order_asked"},
+		{"update-last-writer-wins", products(func(s ports.ProductStore) ports.ProductStore { return lastWriterWins{s} }),
+			"TestMutant/Update/stale_version"},
+		{"tx-not-atomic", func(t *testing.T) {
+			porttest.UnitOfWork(t, dbMutant(func(m *productsMutant, r *memory.JobRunner) { m.notAtomic, m.jobs = true, r }))
+		}, "TestMutant/RollbackOnError"},
+		{"tx-jobs-dropped", func(t *testing.T) {
+			porttest.JobQueue(t, dbMutant(func(m *productsMutant, _ *memory.JobRunner) { m.jobs = dropJobs{} }))
+		}, "TestMutant/Delivered"},
+		{"cache-ignores-ttl", func(t *testing.T) {
+			porttest.Cache(t, func(*testing.T) ports.Cache { return cacheMutant{Cache: memory.NewCache(), ignoreTTL: true} })
+		}, "TestMutant/TTL"},
+		{"cache-racy-incr", func(t *testing.T) {
+			porttest.Cache(t, func(*testing.T) ports.Cache { return cacheMutant{Cache: memory.NewCache(), racyIncr: true} })
+		}, "TestMutant/IncrConcurrent"},
+		{"limiter-never-denies", func(t *testing.T) {
+			porttest.RateLimiter(t, func(*testing.T) ports.RateLimiter { return neverDeny{} })
+		}, "TestMutant/BurstThenDenied"},
+	}
+}
+
+// TestMutant runs one suite on the mutant named by envMutant; it is the
+// child process of TestSuitesCatchMutants and skips otherwise.
+func TestMutant(t *testing.T) {
+	name := os.Getenv(envMutant)
+	if name == "" {
+		t.Skip("runs only as a child of TestSuitesCatchMutants")
+	}
+	porttest.Liveness = 2 * time.Second // the mutants that hang should fail fast
+	for _, m := range mutants() {
+		if m.name == name {
+			m.suite(t)
+			return
+		}
+	}
+	t.Fatalf("unknown mutant %q", name)
+}
+
+func TestSuitesCatchMutants(t *testing.T) {
+	if os.Getenv(envMutant) != "" {
+		t.Skip("child process")
+	}
+	if testing.Short() {
+		t.Skip("runs a child process per mutant")
+	}
+	for _, m := range mutants() {
+		t.Run(m.name, func(t *testing.T) {
+			parts := strings.Split(m.wantFail, "/")
+			for i, p := range parts {
+				parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+			}
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run="+strings.Join(parts, "/"), "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), envMutant+"="+m.name)
+			out, err := cmd.CombinedOutput()
+			require.Error(t, err, "the suite passed on mutant %s; output:\n%s", m.name, out)
+			require.Contains(t, string(out), "--- FAIL: "+m.wantFail+" ", "mutant %s must fail %s; output:\n%s", m.name, m.wantFail, tail(string(out), 60))
+		})
+	}
+}
+
+func tail(s string, lines int) string {
+	ls := strings.Split(s, "\n")
+	return strings.Join(ls[max(0, len(ls)-lines):], "\n")
+}
