@@ -72,7 +72,7 @@ type fixture struct {
 	ids    *memory.SequentialIDs
 }
 
-func newFixture(t *testing.T, opts ...productcache.Option) *fixture {
+func newFixture(t testing.TB, opts ...productcache.Option) *fixture {
 	t.Helper()
 	f := &fixture{
 		db:    memory.NewDatabase(),
@@ -87,7 +87,7 @@ func newFixture(t *testing.T, opts ...productcache.Option) *fixture {
 }
 
 // add stores n products directly in the database (no cache involved).
-func (f *fixture) add(t *testing.T, n int, category string, stock int) []ecolaura.Product {
+func (f *fixture) add(t testing.TB, n int, category string, stock int) []ecolaura.Product {
 	t.Helper()
 	var out []ecolaura.Product
 	for i := range n {
@@ -601,4 +601,18 @@ func TestConcurrentReadersAndWritersConverge(t *testing.T) {
 	wantPage, err := f.db.Products().List(ctx, ports.ProductQuery{Sort: ecolaura.SortPriceAsc, Limit: 7, Offset: 7})
 	require.NoError(t, err)
 	assert.Equal(t, wantPage, f.list(t, ports.ProductQuery{Sort: ecolaura.SortPriceAsc, Limit: 7, Offset: 7}))
+}
+
+func TestResultsShareNoMemory(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	p := f.add(t, 1, "home", 1)[0]
+	for range 3 { // miss, then hits
+		got, err := f.cached.Products().GetMany(ctx, []ecolaura.ID{p.ID, p.ID})
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		got[0].Metrics.CarbonFootprint = 1
+		assert.Equal(t, p.Metrics.CarbonFootprint, got[1].Metrics.CarbonFootprint)
+		assert.Equal(t, p.Metrics.CarbonFootprint, f.get(t, p.ID).Metrics.CarbonFootprint)
+	}
 }

@@ -10,15 +10,15 @@ import (
 
 // productEntry is a cached product with the fence it was loaded under.
 type productEntry struct {
-	Fence   int64            `json:"f"`
-	Product ecolaura.Product `json:"p"`
+	Fence   int64
+	Product ecolaura.Product
 }
 
 // listEntry is a cached list page: the IDs in order, without the products.
 type listEntry struct {
-	IDs     []ecolaura.ID `json:"ids"`
-	HasMore bool          `json:"more"`
-	Total   int           `json:"total"`
+	IDs     []ecolaura.ID
+	HasMore bool
+	Total   int
 }
 
 // cachedStore is the [ports.ProductStore] of a [Database].
@@ -78,8 +78,7 @@ func (s cachedStore) getMany(ctx context.Context, ids []ecolaura.ID) ([]ecolaura
 		f := fence(raw, ok)
 		fences[id] = f
 		if b, ok := vals[d.productKey(id)]; ok {
-			var e productEntry
-			if json.Unmarshal(b, &e) == nil && e.Fence == f && e.Product.ID == id {
+			if e, ok := decodeProduct(b); ok && e.Fence == f && e.Product.ID == id {
 				found[id] = e.Product
 				continue
 			}
@@ -98,10 +97,17 @@ func (s cachedStore) getMany(ctx context.Context, ids []ecolaura.ID) ([]ecolaura
 			s.store(ctx, productEntry{Fence: fences[p.ID], Product: p})
 		}
 	}
+	// Decoded and loaded values are fresh copies; only an ID asked for twice
+	// needs a clone so the results share no memory.
 	out := make([]ecolaura.Product, 0, len(ids))
+	used := make(map[ecolaura.ID]bool, len(found))
 	for _, id := range ids {
 		if p, ok := found[id]; ok {
-			out = append(out, p.Clone())
+			if used[id] {
+				p = p.Clone()
+			}
+			used[id] = true
+			out = append(out, p)
 		}
 	}
 	return out, nil
@@ -112,11 +118,7 @@ func (s cachedStore) store(ctx context.Context, e productEntry) {
 	if e.Fence < 0 {
 		return
 	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return
-	}
-	s.set(ctx, s.d.productKey(e.Product.ID), b)
+	s.set(ctx, s.d.productKey(e.Product.ID), encodeProduct(e))
 }
 
 func (s cachedStore) set(ctx context.Context, key string, value []byte) {
@@ -145,8 +147,7 @@ func (s cachedStore) List(ctx context.Context, q ports.ProductQuery) (ports.Prod
 		return s.inner().List(ctx, q)
 	}
 	if ok {
-		var e listEntry
-		if json.Unmarshal(raw, &e) == nil {
+		if e, ok := decodeList(raw); ok {
 			items, err := s.getMany(ctx, e.IDs)
 			if err != nil {
 				return ports.ProductPage{}, err
@@ -168,9 +169,7 @@ func (s cachedStore) List(ctx context.Context, q ports.ProductQuery) (ports.Prod
 	for i, p := range page.Items {
 		e.IDs[i] = p.ID
 	}
-	if b, err := json.Marshal(e); err == nil {
-		s.set(ctx, key, b)
-	}
+	s.set(ctx, key, encodeList(e))
 	return page, nil
 }
 
