@@ -1,0 +1,50 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/ecolaura/ecolaura/adapters/redis"
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// A server process wires one Cache and one RateLimiter on the same Redis.
+// Hot reads are served from process memory; writes anywhere invalidate them.
+// (Compiled, not run: it needs a Redis.)
+func ExampleNewCache() {
+	ctx := context.Background()
+	cfg := redis.DefaultConfig("redis://127.0.0.1:6379/0") // prefix "ecolaura:", client-side caching on
+	cache, err := redis.NewCache(ctx, cfg)
+	if errors.Is(err, ecolaura.ErrUnavailable) {
+		log.Print("no shared cache: falling back to an in-process one")
+		return
+	} else if err != nil {
+		log.Fatal(err)
+	}
+	defer cache.Close()
+
+	// Concurrent misses for one key run the load once in this process.
+	page, err := cache.GetOrLoad(ctx, "products:list:gen=7:page=1", 15*time.Minute,
+		func(ctx context.Context) ([]byte, error) { return []byte(`{"results":[]}`), nil })
+	if err != nil {
+		log.Fatal(err) // only the load's own error ends up here
+	}
+	fmt.Println(len(page) > 0, cache.Stats().Healthy)
+
+	limiter, err := redis.NewRateLimiter(ctx, redis.LimiterConfig{URL: cfg.URL})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer limiter.Close()
+	d, err := limiter.Allow(ctx, "login:203.0.113.7", ports.RateLimit{Rate: 5, Burst: 5, Period: time.Minute})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if !d.Allowed {
+		fmt.Println("429, retry after", d.RetryAfter.Round(time.Second))
+	}
+}
