@@ -51,7 +51,10 @@ func WithLogger(l *slog.Logger) Option {
 // see the package documentation for the design. The zero value is not
 // usable: call [NewDatabase].
 type Database struct {
-	snap    atomic.Pointer[snapshot]
+	// staleLimit is how many stock-only changes may wait before they are
+	// folded into the sort indexes (see productTables.stale).
+	staleLimit int
+	snap       atomic.Pointer[snapshot]
 	writer  chan struct{} // writer lock: a semaphore of one, context-aware
 	runner  *JobRunner
 	log     *slog.Logger
@@ -63,7 +66,8 @@ var _ ports.Database = (*Database)(nil)
 // NewDatabase returns an empty database.
 func NewDatabase(opts ...Option) *Database {
 	db := &Database{
-		writer: make(chan struct{}, 1),
+		staleLimit: defaultStaleLimit,
+		writer:     make(chan struct{}, 1),
 		log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	for _, o := range opts {

@@ -3,6 +3,7 @@ package memory_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -138,12 +139,15 @@ func mapsKeys[V any](m map[string]V) func(func(string) bool) {
 // positions, stock changes, deletes) inside a transaction, checking the
 // transaction's own view, and again after commit.
 func TestListMatchesBruteForce(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 3} {
-		t.Run("seed "+string(rune('0'+seed)), func(t *testing.T) {
+	for _, tc := range []struct {
+		seed       uint64
+		staleLimit int // how many stock-only changes wait before the indexes catch up
+	}{{1, 1024}, {2, 1024}, {3, 1}, {4, 5}} {
+		t.Run(fmt.Sprintf("seed %d stale limit %d", tc.seed, tc.staleLimit), func(t *testing.T) {
 			ctx := context.Background()
-			rng := rand.New(rand.NewPCG(seed, 42))
+			rng := rand.New(rand.NewPCG(tc.seed, 42))
 			gen := memory.NewSequentialIDs()
-			db := newDB(t)
+			db := newDB(t, memory.WithStaleLimit(tc.staleLimit))
 			want := make(map[ecolaura.ID]ecolaura.Product)
 			var ps []ecolaura.Product
 			for range 150 {
@@ -166,10 +170,17 @@ func TestListMatchesBruteForce(t *testing.T) {
 						got, err := tx.Products().Update(ctx, q)
 						require.NoError(t, err)
 						want[p.ID] = got
-					case 2:
+					case 2, 3:
 						got, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: rng.IntN(3) - p.Stock, At: t0})
 						require.NoError(t, err)
 						want[p.ID] = got
+						if rng.IntN(2) == 0 { // then a full update of the stale product
+							q := randomProduct(rng, p.ID)
+							q.Version = got.Version
+							got, err = tx.Products().Update(ctx, q)
+							require.NoError(t, err)
+							want[p.ID] = got
+						}
 					}
 				}
 				for range 20 {
@@ -181,6 +192,23 @@ func TestListMatchesBruteForce(t *testing.T) {
 				return nil
 			})
 			require.NoError(t, err)
+			checkLists(t, ctx, db.Products(), values(want))
+
+			// Stock-only changes outside a transaction, then a delete of a
+			// product with a stale index entry.
+			for _, p := range values(want) {
+				if rng.IntN(2) == 0 {
+					got, err := db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: 1 - p.Stock, At: t0})
+					require.NoError(t, err)
+					want[p.ID] = got
+				}
+			}
+			checkLists(t, ctx, db.Products(), values(want))
+			for id := range want {
+				require.NoError(t, db.Products().Delete(ctx, id))
+				delete(want, id)
+				break
+			}
 			checkLists(t, ctx, db.Products(), values(want))
 		})
 	}
