@@ -55,10 +55,10 @@ type Database struct {
 	// folded into the sort indexes (see productTables.stale).
 	staleLimit int
 	snap       atomic.Pointer[snapshot]
-	writer  chan struct{} // writer lock: a semaphore of one, context-aware
-	runner  *JobRunner
-	log     *slog.Logger
-	dropped atomic.Int64
+	writer     chan struct{} // writer lock: a semaphore of one, context-aware
+	runner     *JobRunner
+	log        *slog.Logger
+	dropped    atomic.Int64
 }
 
 var _ ports.Database = (*Database)(nil)
@@ -68,7 +68,7 @@ func NewDatabase(opts ...Option) *Database {
 	db := &Database{
 		staleLimit: defaultStaleLimit,
 		writer:     make(chan struct{}, 1),
-		log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	for _, o := range opts {
 		if o != nil {
