@@ -19,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -200,7 +201,10 @@ func openSQL(cfg Config) (*sql.DB, error) {
 		// bun formats its queries client-side, so every statement text is
 		// unique: caching prepared statements per text would cost an extra
 		// round trip and evictions. The simple protocol is one round trip.
-		pc.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		// A URL's default_query_exec_mode parameter still wins.
+		if _, set := pc.RuntimeParams["default_query_exec_mode"]; !set && !strings.Contains(cfg.URL, "default_query_exec_mode") {
+			pc.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		}
 		return stdlib.OpenDB(*pc), nil
 	}
 }

@@ -162,8 +162,7 @@ func (s *orderStore) GetByIdempotencyKey(ctx context.Context, userID ecolaura.ID
 		[]any{string(userID), key}, "order with that idempotency key")
 }
 
-// one reads one order and its lines: two statements, one snapshot
-// (a read-only transaction when outside one).
+// one reads one order and its lines: two statements.
 func (s *orderStore) one(ctx context.Context, where string, args []any, what string) (ecolaura.Order, error) {
 	var (
 		r     orderRow
@@ -179,14 +178,9 @@ func (s *orderStore) one(ctx context.Context, where string, args []any, what str
 		}
 		return s.loadLines(ctx, db, []string{r.ID}, &lines)
 	}
-	var err error
-	if db, ok := s.db.(*bun.DB); ok {
-		err = db.RunInTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
-			func(ctx context.Context, tx bun.Tx) error { return read(ctx, tx) })
-	} else {
-		err = read(ctx, s.db)
-	}
-	if err != nil {
+	// Lines are written with their order in one transaction and never
+	// change, so reading them by a second statement needs no snapshot.
+	if err := read(ctx, s.db); err != nil {
 		return ecolaura.Order{}, err
 	}
 	return r.order(lines), nil
@@ -273,14 +267,7 @@ func (s *orderStore) List(ctx context.Context, q ports.OrderQuery) (ports.OrderP
 		}
 		return nil
 	}
-	var err error
-	if db, ok := s.db.(*bun.DB); ok {
-		err = db.RunInTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
-			func(ctx context.Context, tx bun.Tx) error { return read(ctx, tx) })
-	} else {
-		err = read(ctx, s.db)
-	}
-	if err != nil {
+	if err := read(ctx, s.db); err != nil {
 		return ports.OrderPage{}, err
 	}
 	return page, nil

@@ -1,0 +1,114 @@
+package postgres_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
+
+	"github.com/ecolaura/ecolaura/adapters/postgres"
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// lastQuery records the SQL of the statements bun runs.
+type lastQuery struct {
+	mu  sync.Mutex
+	sql []string
+}
+
+func (q *lastQuery) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+
+func (q *lastQuery) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+	q.mu.Lock()
+	q.sql = append(q.sql, e.Query)
+	q.mu.Unlock()
+}
+
+func (q *lastQuery) take() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.sql
+	q.sql = nil
+	return out
+}
+
+// seedProducts inserts n generated products in one INSERT … SELECT
+// generate_series (10 % without metrics, 20 categories) and analyzes.
+func seedProducts(t testing.TB, db *postgres.Database, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	_, err := db.DB().ExecContext(ctx, `INSERT INTO products (id, name, description, category, price_minor, currency,
+		stock, score, footprint_g, recyclable, biodegradable, recycled_content, certifications, created_at, updated_at, version)
+	SELECT gen_random_uuid(), 'Generated product ' || i, 'Seeded description number ' || i, 'cat-' || (i % 20),
+		(i * 37) % 100000, 'EUR', i % 50, i % 101,
+		CASE WHEN i % 10 = 0 THEN NULL ELSE (i * 13) % 50000 END,
+		CASE WHEN i % 10 = 0 THEN NULL ELSE i % 2 = 0 END,
+		CASE WHEN i % 10 = 0 THEN NULL ELSE i % 3 = 0 END,
+		NULL,
+		CASE WHEN i % 10 = 0 THEN NULL ELSE ARRAY['fsc']::text[] END,
+		now() - i * interval '1 second', now() - i * interval '1 second', 1
+	FROM generate_series(1, ?) AS s(i)`, n)
+	require.NoError(t, err)
+	_, err = db.DB().ExecContext(ctx, "ANALYZE products")
+	require.NoError(t, err)
+}
+
+// The list queries the adapter really sends use an index and never scan
+// the table, at 200k products: the default list (newest), page two of it,
+// category + score (the v1 default with a category), and the other sorts.
+func TestListQueriesUseIndexes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 200k rows")
+	}
+	db := openDB(t, postgres.Config{})
+	seedProducts(t, db, 200_000)
+	rec := &lastQuery{}
+	db.DB().AddQueryHook(rec)
+	ctx := t.Context()
+	store := db.Products()
+
+	first, err := store.List(ctx, ports.ProductQuery{Limit: 20})
+	require.NoError(t, err)
+	require.Len(t, first.Items, 20)
+	last := first.Items[19]
+	minScore := 40
+	cases := []struct {
+		name string
+		q    ports.ProductQuery
+	}{
+		{"newest", ports.ProductQuery{Limit: 20}},
+		{"newest page 2", ports.ProductQuery{Limit: 20, After: &ecolaura.ProductPosition{Key: last.CreatedAt.UnixNano(), ID: last.ID}}},
+		{"category + score", ports.ProductQuery{Limit: 20, Sort: ecolaura.SortScore, Filter: ecolaura.ProductFilter{Category: "cat-7"}}},
+		{"category + score page 2", ports.ProductQuery{Limit: 20, Sort: ecolaura.SortScore, Filter: ecolaura.ProductFilter{Category: "cat-7"},
+			After: &ecolaura.ProductPosition{Key: 60, ID: last.ID}}},
+		{"category + newest", ports.ProductQuery{Limit: 20, Filter: ecolaura.ProductFilter{Category: "cat-3"}}},
+		{"price", ports.ProductQuery{Limit: 20, Sort: ecolaura.SortPriceAsc}},
+		{"category + -price", ports.ProductQuery{Limit: 20, Sort: ecolaura.SortPriceDesc, Filter: ecolaura.ProductFilter{Category: "cat-3"}}},
+		{"footprint", ports.ProductQuery{Limit: 20, Sort: ecolaura.SortFootprintAsc}},
+		{"category + footprint + min score", ports.ProductQuery{Limit: 20, Sort: ecolaura.SortFootprintAsc,
+			Filter: ecolaura.ProductFilter{Category: "cat-3", MinScore: &minScore}}},
+		{"text search", ports.ProductQuery{Limit: 20, Filter: ecolaura.ProductFilter{Query: "number 12345"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec.take()
+			_, err := store.List(ctx, tc.q)
+			require.NoError(t, err)
+			queries := rec.take()
+			require.Len(t, queries, 1, "a product list is one query")
+			var lines []string
+			require.NoError(t, db.DB().NewRaw("EXPLAIN "+queries[0]).Scan(ctx, &lines))
+			plan := strings.Join(lines, "\n")
+			t.Logf("%s\n%s", queries[0], plan)
+			assert.NotContains(t, plan, "Seq Scan", "no sequential scan")
+			assert.Contains(t, plan, "Index", "uses an index")
+		})
+	}
+}
