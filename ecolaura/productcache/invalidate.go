@@ -53,19 +53,29 @@ func (d *Database) invalidate(ctx context.Context, p plan) {
 	// Invalidate even when the caller's context ends right after its commit.
 	ctx = context.WithoutCancel(ctx)
 	d.pendingMu.Lock()
-	p.merge(d.pending)
-	d.pending = plan{}
-	d.hasPend.Store(false)
+	retry := !d.pending.empty()
+	if retry {
+		// Readers keep bypassing the cache until this retry has succeeded.
+		p.merge(d.pending)
+		d.pending = plan{}
+		d.retrying++
+	}
 	d.pendingMu.Unlock()
 	if p.empty() {
 		return
 	}
-	if err := d.apply(ctx, p); err != nil {
-		d.cacheErr(ctx, "invalidate", err)
-		d.pendingMu.Lock()
+	err := d.apply(ctx, p)
+	d.pendingMu.Lock()
+	if retry {
+		d.retrying--
+	}
+	if err != nil {
 		d.pending.merge(p)
-		d.hasPend.Store(true)
-		d.pendingMu.Unlock()
+	}
+	d.hasPend.Store(!d.pending.empty() || d.retrying > 0)
+	d.pendingMu.Unlock()
+	if err != nil {
+		d.cacheErr(ctx, "invalidate", err)
 		return
 	}
 	d.cacheOK(ctx)

@@ -160,7 +160,10 @@ type Database struct {
 
 	pendingMu sync.Mutex
 	pending   plan // invalidations that failed and must be retried
-	hasPend   atomic.Bool
+	retrying  int  // retries of pending invalidations in flight
+	// hasPend is set while pending is not empty or a retry is in flight:
+	// reads then bypass the cache.
+	hasPend atomic.Bool
 }
 
 var _ ports.Database = (*Database)(nil)

@@ -535,6 +535,14 @@ func TestEvictedGenerationRestartsAtAFreshValue(t *testing.T) {
 }
 
 func TestConcurrentReadersAndWritersConverge(t *testing.T) {
+	for _, flaky := range []bool{false, true} {
+		t.Run(map[bool]string{false: "healthy cache", true: "cache failing for a while"}[flaky], func(t *testing.T) {
+			testConcurrentReadersAndWriters(t, flaky)
+		})
+	}
+}
+
+func testConcurrentReadersAndWriters(t *testing.T, flaky bool) {
 	ctx := context.Background()
 	f := newFixture(t)
 	ps := f.add(t, 20, "kitchen", 1000)
@@ -563,6 +571,18 @@ func TestConcurrentReadersAndWritersConverge(t *testing.T) {
 		go func() {
 			defer writers.Done()
 			for i := range 50 {
+				if flaky && w == 0 {
+					switch i {
+					case 10:
+						f.cache.failWrites.Store(true)
+					case 20:
+						f.cache.failReads.Store(true)
+					case 30:
+						f.cache.failReads.Store(false)
+					case 40:
+						f.cache.failWrites.Store(false)
+					}
+				}
 				id := ps[(w*5+i)%20].ID
 				if i%10 == 0 {
 					p, err := f.cached.Products().Get(ctx, id)
@@ -601,6 +621,9 @@ func TestConcurrentReadersAndWritersConverge(t *testing.T) {
 	wantPage, err := f.db.Products().List(ctx, ports.ProductQuery{Sort: ecolaura.SortPriceAsc, Limit: 7, Offset: 7})
 	require.NoError(t, err)
 	assert.Equal(t, wantPage, f.list(t, ports.ProductQuery{Sort: ecolaura.SortPriceAsc, Limit: 7, Offset: 7}))
+	if flaky {
+		assert.Positive(t, f.cached.Stats().Errors, "the cache did fail")
+	}
 }
 
 func TestResultsShareNoMemory(t *testing.T) {
