@@ -55,6 +55,7 @@ func UnitOfWork(t *testing.T, newDB DatabaseFactory) {
 	t.Run("NoLostUpdates", func(t *testing.T) { uowNoLostUpdates(t, db) })
 	t.Run("Transfers", func(t *testing.T) { uowTransfers(t, db) })
 	t.Run("IdempotencyKeyConcurrent", func(t *testing.T) { uowIdempotency(t, db) })
+	t.Run("CancelledContext", func(t *testing.T) { uowCancelled(t, db) })
 }
 
 // raceWithin is race with a liveness bound: a deadlock fails the test
@@ -683,4 +684,30 @@ func uowIdempotency(t *testing.T, db ports.Database) {
 	got, err := db.Products().Get(ctx(t), p.ID)
 	require.NoError(t, err)
 	require.Equal(t, 99, got.Stock, "stock is taken exactly once")
+}
+
+// uowCancelled runs a transaction with a context that is already cancelled.
+// Whether Do refuses it or runs it is up to the implementation; what it
+// reports must match what happened: an error means nothing was stored, nil
+// means everything was.
+func uowCancelled(t *testing.T, db ports.Database) {
+	cctx, cancel := context.WithCancel(ctx(t))
+	cancel()
+	p := NewProduct(UniqueCategory())
+	u := NewUser()
+	err := db.Do(cctx, func(ctx context.Context, tx ports.Tx) error {
+		if err := tx.Products().Create(ctx, p); err != nil {
+			return err
+		}
+		return tx.Users().Create(ctx, u)
+	})
+	_, errP := db.Products().Get(ctx(t), p.ID)
+	_, errU := db.Users().Get(ctx(t), u.ID)
+	if err != nil {
+		require.ErrorIs(t, errP, ecolaura.ErrNotFound, "Do failed (%v) but the product was stored", err)
+		require.ErrorIs(t, errU, ecolaura.ErrNotFound, "Do failed (%v) but the user was stored", err)
+		return
+	}
+	require.NoError(t, errP, "Do succeeded but the product was not stored")
+	require.NoError(t, errU, "Do succeeded but the user was not stored")
 }

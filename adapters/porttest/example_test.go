@@ -1,0 +1,28 @@
+package porttest_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/ecolaura/ecolaura/adapters/memory"
+	"github.com/ecolaura/ecolaura/adapters/porttest"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+// An adapter's test file runs every suite that takes a DatabaseFactory with
+// porttest.Database, and the cache and rate-limiter suites on their own
+// factories. Shown here with the memory adapter.
+func Example() {
+	_ = func(t *testing.T) {
+		porttest.Database(t, func(t *testing.T, jobs ports.JobHandler) ports.Database {
+			runner := memory.NewJobRunner()
+			if err := runner.Start(context.Background(), jobs); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = runner.Stop(context.Background()) })
+			return memory.NewDatabase(memory.WithJobRunner(runner))
+		})
+		porttest.Cache(t, func(*testing.T) ports.Cache { return memory.NewCache() })
+		porttest.RateLimiter(t, func(*testing.T) ports.RateLimiter { return memory.NewRateLimiter() })
+	}
+}
