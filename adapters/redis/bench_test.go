@@ -121,10 +121,10 @@ func BenchmarkRateLimiterAllow(b *testing.B) {
 		reportCommands(b, before, commandCalls(b, raw))
 	})
 	b.Run("local-fallback", func(b *testing.B) {
-		interval, burst, err := gcraParams(limit)
+		g, err := gcraParams(limit)
 		require.NoError(b, err)
 		for b.Loop() {
-			l.local.allow("bench", interval, burst)
+			l.local.allow("bench", g)
 		}
 	})
 }

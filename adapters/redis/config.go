@@ -2,7 +2,6 @@ package redis
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -202,9 +201,6 @@ func buildOptions(opts []Option) options {
 	}
 	return o
 }
-
-// discardLogger is used by tests and benchmarks that do not care about logs.
-func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // clientOption builds the rueidis options shared by both adapters.
 func clientOption(url string, timeout time.Duration) (rueidis.ClientOption, error) {

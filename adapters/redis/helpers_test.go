@@ -21,6 +21,9 @@ import (
 	"github.com/ecolaura/ecolaura/internal/testenv"
 )
 
+// discardLogger is for tests that do not look at logs.
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
 // rawClient opens a plain rueidis client (no client-side cache) for test
 // bookkeeping: inspecting keys, SCAN+DEL cleanup, INFO commandstats.
 func rawClient(url string) (rueidis.Client, error) {

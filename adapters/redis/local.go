@@ -32,7 +32,7 @@ func (l *localLimiter) len() int {
 }
 
 // allow applies GCRA exactly as gcraScript does.
-func (l *localLimiter) allow(key string, interval, burst int64) ports.RateDecision {
+func (l *localLimiter) allow(key string, g gcra) ports.RateDecision {
 	now := l.clock.Now().UnixMicro()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -40,8 +40,8 @@ func (l *localLimiter) allow(key string, interval, burst int64) ports.RateDecisi
 	if !known || tat < now {
 		tat = now
 	}
-	newTAT := tat + interval
-	diff := now - (newTAT - burst*interval)
+	newTAT := tat + g.interval
+	diff := now - (newTAT - g.burst*g.interval)
 	if diff < 0 {
 		return ports.RateDecision{RetryAfter: time.Duration(-diff) * time.Microsecond}
 	}
@@ -49,7 +49,7 @@ func (l *localLimiter) allow(key string, interval, burst int64) ports.RateDecisi
 		l.evict(now)
 	}
 	l.tat[key] = newTAT
-	return ports.RateDecision{Allowed: true, Remaining: int(diff / interval)}
+	return ports.RateDecision{Allowed: true, Remaining: int(diff / g.interval)}
 }
 
 // evict makes room for one key; l.mu is held.

@@ -133,7 +133,7 @@ func (r *RateLimiter) Stats() LimiterStats {
 // and the caller's context error when ctx ends first. Redis being
 // unavailable is not an error: the per-process limiter decides.
 func (r *RateLimiter) Allow(ctx context.Context, key string, limit ports.RateLimit) (ports.RateDecision, error) {
-	interval, burst, err := gcraParams(limit)
+	g, err := gcraParams(limit)
 	if err != nil {
 		return ports.RateDecision{}, fmt.Errorf("rate limit %q: %w", key, err)
 	}
@@ -144,7 +144,7 @@ func (r *RateLimiter) Allow(ctx context.Context, key string, limit ports.RateLim
 		cctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 		vals, err := r.script.Exec(cctx, r.client,
 			[]string{r.cfg.Prefix + "ratelimit:" + key},
-			[]string{strconv.FormatInt(interval, 10), strconv.FormatInt(burst, 10)},
+			[]string{strconv.FormatInt(g.interval, 10), strconv.FormatInt(g.burst, 10)},
 		).AsIntSlice()
 		cancel()
 		if err == nil && len(vals) == 3 {
@@ -164,19 +164,27 @@ func (r *RateLimiter) Allow(ctx context.Context, key string, limit ports.RateLim
 		}
 	}
 	r.localDecisions.Add(1)
-	return r.local.allow(key, interval, burst), nil
+	return r.local.allow(key, g), nil
 }
 
-// gcraParams validates limit and returns its emission interval in
-// microseconds (at least 1) and its burst.
-func gcraParams(limit ports.RateLimit) (interval, burst int64, err error) {
+// gcra is a limit in the units of the algorithm: the emission interval
+// (Period / Rate) in microseconds, at least 1, and the burst.
+type gcra struct {
+	interval int64
+	burst    int64
+}
+
+// gcraParams validates limit and converts it.
+func gcraParams(limit ports.RateLimit) (gcra, error) {
 	var v ecolaura.Validator
 	v.Check(limit.Rate >= 1, "rate", "must be at least 1")
 	v.Check(limit.Burst >= 1, "burst", "must be at least 1")
 	v.Check(limit.Period >= time.Microsecond, "period", "must be at least 1µs")
 	if err := v.Err(); err != nil {
-		return 0, 0, err
+		return gcra{}, err
 	}
-	interval = max(1, (limit.Period / time.Duration(limit.Rate)).Microseconds())
-	return interval, int64(limit.Burst), nil
+	return gcra{
+		interval: max(1, (limit.Period / time.Duration(limit.Rate)).Microseconds()),
+		burst:    int64(limit.Burst),
+	}, nil
 }

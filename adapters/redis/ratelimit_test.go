@@ -96,11 +96,11 @@ func TestLocalLimiterGCRA(t *testing.T) {
 	t.Parallel()
 	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
 	l := newLocalLimiter(100, clk)
-	interval, burst, err := gcraParams(ports.RateLimit{Rate: 10, Burst: 3, Period: time.Second})
+	g, err := gcraParams(ports.RateLimit{Rate: 10, Burst: 3, Period: time.Second})
 	require.NoError(t, err)
 	for i, step := range gcraSequence {
 		clk.Advance(step.advance)
-		d := l.allow("k", interval, burst)
+		d := l.allow("k", g)
 		assert.Equal(t, step.allowed, d.Allowed, "step %d", i)
 		assert.Equal(t, step.remaining, d.Remaining, "step %d", i)
 		if d.Allowed {
@@ -110,7 +110,7 @@ func TestLocalLimiterGCRA(t *testing.T) {
 			assert.LessOrEqual(t, d.RetryAfter, 100*time.Millisecond, "step %d", i)
 		}
 	}
-	d := l.allow("other", interval, burst)
+	d := l.allow("other", g)
 	assert.Equal(t, ports.RateDecision{Allowed: true, Remaining: 2}, d, "keys are independent")
 }
 
@@ -118,16 +118,16 @@ func TestLocalLimiterBoundedMemory(t *testing.T) {
 	t.Parallel()
 	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
 	l := newLocalLimiter(50, clk)
-	interval, burst, err := gcraParams(slow(2))
+	g, err := gcraParams(slow(2))
 	require.NoError(t, err)
 	for i := range 1000 {
-		d := l.allow(fmt.Sprintf("ip-%d", i), interval, burst)
+		d := l.allow(fmt.Sprintf("ip-%d", i), g)
 		require.True(t, d.Allowed)
 		require.LessOrEqual(t, l.len(), 50)
 	}
 	// When full, keys whose TAT has passed (equivalent to absent) go first.
 	clk.Advance(3 * time.Hour)
-	l.allow("fresh", interval, burst)
+	l.allow("fresh", g)
 	assert.Equal(t, 1, l.len(), "expired keys dropped")
 }
 
@@ -165,12 +165,12 @@ func TestLimiterScriptMatchesLocal(t *testing.T) {
 	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
 	local := newLocalLimiter(10, clk)
 	limit := slow(4)
-	interval, burst, err := gcraParams(limit)
+	g, err := gcraParams(limit)
 	require.NoError(t, err)
 	for i := range 6 {
 		got, err := l.Allow(ctx, "burst", limit)
 		require.NoError(t, err)
-		want := local.allow("burst", interval, burst)
+		want := local.allow("burst", g)
 		assert.Equal(t, want.Allowed, got.Allowed, "call %d", i)
 		assert.Equal(t, want.Remaining, got.Remaining, "call %d", i)
 		if !got.Allowed {
