@@ -41,6 +41,7 @@ type harness struct {
 	db      *productcache.Database
 	logs    *syncBuffer
 	users   *users.Service
+	issuer  *jwt.Issuer
 	staff   string // bearer token of a staff user
 	alice   string // bearer token of a customer
 	bob     string // bearer token of another customer
@@ -133,29 +134,37 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	srv, err := httpapi.New(hc.cfg, svc, httpapi.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	h := &harness{t: t, srv: srv, catalog: cat, db: db, logs: logs, orders: ord, runner: runner, mailer: mailer, users: usr}
-	ctx := context.Background()
-	_, _, err = usr.EnsureStaff(ctx, users.StaffAccount{Email: "staff@example.org", Name: "Staff", Password: "staff-password-1"})
-	require.NoError(t, err)
-	h.staff = h.login("staff@example.org", "staff-password-1")
-	h.alice = h.register("alice@example.org", "Alice")
-	h.bob = h.register("bob@example.org", "Bob")
+	h := &harness{t: t, srv: srv, catalog: cat, db: db, logs: logs, orders: ord, runner: runner, mailer: mailer, users: usr, issuer: issuer}
+	h.staff = h.account("staff@example.org", "Staff", ecolaura.RoleStaff)
+	h.alice = h.account("alice@example.org", "Alice", ecolaura.RoleCustomer)
+	h.bob = h.account("bob@example.org", "Bob", ecolaura.RoleCustomer)
 	return h
 }
 
-// register creates a customer through the service and returns an access token.
-func (h *harness) register(email, name string) string {
-	h.t.Helper()
-	_, err := h.users.Register(context.Background(), users.RegisterInput{Email: email, Name: name, Password: "password-" + name})
-	require.NoError(h.t, err)
-	return h.login(email, "password-"+name)
-}
+// testPassword is the password of every account made by harness.account.
+const testPassword = "correct-horse-battery"
 
-func (h *harness) login(email, password string) string {
+var passwordHash = sync.OnceValues(func() (string, error) {
+	hasher, err := argon2id.New(argon2id.DefaultParams())
+	if err != nil {
+		return "", err
+	}
+	return hasher.Hash(context.Background(), testPassword)
+})
+
+// account stores a user with testPassword (hashed once per test binary, to
+// keep Argon2id's deliberate cost out of every test) and returns an access
+// token for it.
+func (h *harness) account(email, name string, role ecolaura.Role) string {
 	h.t.Helper()
-	pair, err := h.users.Login(context.Background(), users.Credentials{Email: email, Password: password})
+	hash, err := passwordHash()
 	require.NoError(h.t, err)
-	return pair.AccessToken
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	u := ecolaura.User{ID: system.UUIDv7{}.NewID(), Email: email, Name: name, PasswordHash: hash, Role: role, CreatedAt: now, UpdatedAt: now, Version: 1}
+	require.NoError(h.t, h.db.Users().Create(context.Background(), u))
+	tok, err := h.issuer.Issue(context.Background(), u.Principal())
+	require.NoError(h.t, err)
+	return tok.Token
 }
 
 // response is a fully read HTTP response.

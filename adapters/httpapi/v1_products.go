@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -265,7 +266,7 @@ func (s *Server) v1CreateProduct(c *fiber.Ctx) error {
 	}
 	ch, err := decodeV1Product(c.Body(), s.cfg.Currency, false)
 	if err != nil {
-		return err
+		return withProductRules(err, ch.input(), s.cfg.Currency)
 	}
 	in := ch.input()
 	in.Metrics = ch.metrics(nil)
@@ -290,6 +291,9 @@ func (s *Server) v1WriteProduct(partial bool) fiber.Handler {
 		}
 		ch, err := decodeV1Product(c.Body(), s.cfg.Currency, partial)
 		if err != nil {
+			if !partial {
+				return withProductRules(err, ch.input(), s.cfg.Currency)
+			}
 			return err
 		}
 		ctx := c.UserContext()
@@ -341,4 +345,30 @@ func (s *Server) v1DeleteProduct(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(http.StatusNoContent)
+}
+
+// withProductRules adds the domain's validation of the other fields to a
+// decoding *ValidationError, so a client sees every problem at once, as a
+// DRF serializer reports them.
+func withProductRules(err error, in catalog.ProductInput, cur ecolaura.Currency) error {
+	ve, ok := asValidation(err)
+	if !ok {
+		return err
+	}
+	p := ecolaura.Product{Name: in.Name, Description: in.Description, Category: in.Category, Price: ecolaura.Money{Currency: cur}, Stock: in.Stock, Score: in.Score}
+	p.Normalize()
+	var v ecolaura.Validator
+	v.Merge("", ve)
+	seen := map[string]bool{}
+	for _, f := range ve.Fields {
+		seen[f.Field] = true
+	}
+	if perr, ok := asValidation(p.Validate()); ok {
+		for _, f := range perr.Fields {
+			if !seen[f.Field] && !strings.HasPrefix(f.Field, "price") {
+				v.Add(f.Field, "%s", f.Message)
+			}
+		}
+	}
+	return v.Err()
 }
