@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,4 +86,42 @@ func TestJobRunnerStartsLater(t *testing.T) {
 	r := startJobs(t, db, rec)
 	require.Error(t, r.Start(ctx, rec))
 	require.Eventually(t, func() bool { return rec.count(`"later"`) == 1 }, 30*time.Second, 20*time.Millisecond)
+}
+
+// A worker stopped in the middle of a job (its context cancelled) does not
+// lose it: the job is retried by the next runner and completes once.
+func TestJobSurvivesWorkerRestart(t *testing.T) {
+	db := openDB(t, postgres.Config{})
+	ctx := t.Context()
+	started := make(chan struct{}, 1)
+	var completed, interrupted sync.Map
+	handler := ports.JobHandlerFunc(func(ctx context.Context, j ports.Job) error {
+		if _, ok := interrupted.Load(string(j.Payload)); !ok {
+			interrupted.Store(string(j.Payload), true)
+			started <- struct{}{}
+			<-ctx.Done() // first run: hang until the worker is stopped
+			return ctx.Err()
+		}
+		n, _ := completed.LoadOrStore(string(j.Payload), new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
+		return nil
+	})
+	r1, err := db.NewJobRunner(postgres.RunnerConfig{PollInterval: 100 * time.Millisecond,
+		RetryBackoff: func(int) time.Duration { return 10 * time.Millisecond }})
+	require.NoError(t, err)
+	require.NoError(t, r1.Start(ctx, handler))
+	require.NoError(t, db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		return tx.Jobs().Enqueue(ctx, ports.Job{Kind: "test", Payload: []byte(`"restart"`)})
+	}))
+	<-started
+	stopCtx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	require.NoError(t, r1.Stop(stopCtx), "stop cancels the running job")
+
+	startJobs(t, db, handler)
+	require.Eventually(t, func() bool {
+		n, ok := completed.Load(`"restart"`)
+		return ok && n.(*atomic.Int64).Load() == 1
+	}, 30*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return riverJobs(t, db, "completed") == 1 }, 30*time.Second, 20*time.Millisecond)
 }
