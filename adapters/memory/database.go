@@ -231,11 +231,21 @@ type txn struct {
 
 var _ ports.Tx = (*txn)(nil)
 
-func (t *txn) Products() ports.ProductStore           { return productStore{db: t.db, tx: t} }
-func (t *txn) Orders() ports.OrderStore               { return orderStore{db: t.db, tx: t} }
-func (t *txn) Users() ports.UserStore                 { return userStore{db: t.db, tx: t} }
+// Products returns the product store bound to the transaction.
+func (t *txn) Products() ports.ProductStore { return productStore{db: t.db, tx: t} }
+
+// Orders returns the order store bound to the transaction.
+func (t *txn) Orders() ports.OrderStore { return orderStore{db: t.db, tx: t} }
+
+// Users returns the user store bound to the transaction.
+func (t *txn) Users() ports.UserStore { return userStore{db: t.db, tx: t} }
+
+// RefreshTokens returns the refresh-token store bound to the transaction.
 func (t *txn) RefreshTokens() ports.RefreshTokenStore { return tokenStore{db: t.db, tx: t} }
-func (t *txn) Jobs() ports.JobQueue                   { return txJobs{t: t} }
+
+// Jobs returns the transaction's job queue: its jobs reach the runner only
+// after the commit.
+func (t *txn) Jobs() ports.JobQueue { return txJobs{t: t} }
 
 func (t *txn) commit() {
 	t.mu.Lock()
