@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -145,8 +146,8 @@ func (c *Cache) GetMany(ctx context.Context, keys []string) (map[string][]byte, 
 func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	now := c.now()
 	e := cacheEntry{val: append(make([]byte, 0, len(value)), value...)}
-	if ttl > 0 {
-		e.expires = now + int64(ttl)
+	if ttl > 0 && int64(ttl) <= math.MaxInt64-now {
+		e.expires = now + int64(ttl) // a TTL beyond the year 2262 never expires
 	}
 	sh := c.shard(key)
 	sh.mu.Lock()

@@ -154,3 +154,12 @@ func TestCacheConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestCacheHugeTTLNeverExpires(t *testing.T) {
+	ctx := context.Background()
+	c := memory.NewCache()
+	require.NoError(t, c.Set(ctx, "k", []byte("v"), time.Duration(1<<63-1)))
+	_, ok, err := c.Get(ctx, "k")
+	require.NoError(t, err)
+	assert.True(t, ok)
+}

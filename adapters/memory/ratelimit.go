@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,11 +76,14 @@ func (l *RateLimiter) Allow(ctx context.Context, key string, limit ports.RateLim
 	if err := v.Err(); err != nil {
 		return ports.RateDecision{}, fmt.Errorf("memory: rate limit %q: %w", key, err)
 	}
-	interval := int64(limit.Period) / int64(limit.Rate) // emission interval T
-	if interval < 1 {
-		interval = 1
+	// Emission interval T and burst window τ = Burst·T, saturated so that
+	// absurd limits cannot overflow the arithmetic below.
+	const ceiling = math.MaxInt64 / 4
+	interval := min(max(int64(limit.Period)/int64(limit.Rate), 1), ceiling)
+	tolerance := int64(ceiling)
+	if int64(limit.Burst) < ceiling/interval {
+		tolerance = interval * int64(limit.Burst)
 	}
-	tolerance := interval * int64(limit.Burst) // burst window τ = Burst·T
 	now := l.clock.Now().UnixNano()
 
 	if n := l.ops.Add(1); n%sweepEvery == 0 {

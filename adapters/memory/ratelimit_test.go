@@ -101,3 +101,17 @@ func TestRateLimiterForgetsIdleKeys(t *testing.T) {
 	}
 	assert.Less(t, l.Keys(), 100, "idle keys are forgotten")
 }
+
+func TestRateLimiterHugeLimitsDoNotOverflow(t *testing.T) {
+	l := memory.NewRateLimiter()
+	limit := ports.RateLimit{Rate: 1, Burst: 1 << 40, Period: 1 << 62}
+	d, err := l.Allow(context.Background(), "k", limit)
+	require.NoError(t, err)
+	assert.True(t, d.Allowed)
+	for range 3 {
+		d, err := l.Allow(context.Background(), "k", limit)
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, d.Remaining, 0)
+		assert.GreaterOrEqual(t, d.RetryAfter, time.Duration(0))
+	}
+}
