@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -330,7 +331,7 @@ func (s *productStore) CategoryStats(ctx context.Context) ([]ecolaura.CategorySt
 		}
 		c.AverageScore = float64(sumScore) / float64(c.Products)
 		if c.WithMetrics > 0 {
-			c.AverageFootprint = ecolaura.CO2e(sfp / int64(c.WithMetrics))
+			c.AverageFootprint = ecolaura.CO2e(math.Round(float64(sfp) / float64(c.WithMetrics)))
 		}
 		out = append(out, c)
 	}
