@@ -30,9 +30,14 @@
 //
 // Product lists walk ordered indexes — one per [ecolaura.ProductSort],
 // global and per category — seeking to the cursor, so a page costs
-// O(log n + page) whatever the catalog size. Category counts and statistics
-// are maintained incrementally. Orders are indexed newest first, globally
-// and per user.
+// O(log n + page) whatever the catalog size; Offset walks, the other filters
+// are applied while walking, and totals for unfiltered or category-only
+// lists come from maintained counts. Category counts and statistics are
+// maintained incrementally. A stock-only change (AdjustStock) rewrites only
+// the by-ID tree and records the product in a small "stale" set that lists
+// consult for the current stock; the set is folded into the sort indexes
+// when it reaches 1,024 products, which keeps checkout cheap. Orders are
+// indexed newest first, globally and per user.
 //
 // Jobs enqueued through a transaction are handed to the [JobRunner] only
 // after the commit is published, so a handler always sees the committed data
