@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -54,7 +55,8 @@ type Stats struct {
 }
 
 // NewCache connects to Redis and returns a Cache. ctx bounds the initial
-// connection check. It returns an *ecolaura.ValidationError for a bad cfg and
+// connection check. It returns an *ecolaura.ValidationError for a bad cfg
+// (or for client-side caching against a server without RESP3 tracking) and
 // an error wrapping ecolaura.ErrUnavailable when Redis cannot be reached (the
 // caller may then run without a shared cache).
 func NewCache(ctx context.Context, cfg Config, opts ...Option) (*Cache, error) {
@@ -70,12 +72,16 @@ func NewCache(ctx context.Context, cfg Config, opts ...Option) (*Cache, error) {
 	opt.DisableCache = !cfg.ClientSideCaching
 	opt.CacheSizeEachConn = cfg.CacheBytes
 	client, err := rueidis.NewClient(opt)
+	if errors.Is(err, rueidis.ErrNoCache) {
+		return nil, fmt.Errorf("redis cache config: %w", ecolaura.Invalid("client_side_caching",
+			"the server does not support RESP3 client tracking (Redis 6+); turn client-side caching off"))
+	}
 	if err != nil {
 		return nil, unavailable("connect to redis", err)
 	}
-	if err := client.Do(ctx, client.B().Ping().Build()).Error(); err != nil {
+	if err := ping(ctx, client, cfg.Timeout); err != nil {
 		client.Close()
-		return nil, unavailable("ping redis", err)
+		return nil, err
 	}
 	return &Cache{
 		client: client,

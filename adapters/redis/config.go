@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -200,6 +201,17 @@ func buildOptions(opts []Option) options {
 		fn(&o)
 	}
 	return o
+}
+
+// ping checks a new connection, allowing a first call more time than the
+// per-call timeout (at least a second) but never unbounded.
+func ping(ctx context.Context, client rueidis.Client, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, max(10*timeout, time.Second))
+	defer cancel()
+	if err := client.Do(ctx, client.B().Ping().Build()).Error(); err != nil {
+		return unavailable("ping redis", err)
+	}
+	return nil
 }
 
 // clientOption builds the rueidis options shared by both adapters.

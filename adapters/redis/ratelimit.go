@@ -88,9 +88,9 @@ func NewRateLimiter(ctx context.Context, cfg LimiterConfig, opts ...Option) (*Ra
 	if err != nil {
 		return nil, unavailable("connect to redis", err)
 	}
-	if err := client.Do(ctx, client.B().Ping().Build()).Error(); err != nil {
+	if err := ping(ctx, client, cfg.Timeout); err != nil {
 		client.Close()
-		return nil, unavailable("ping redis", err)
+		return nil, err
 	}
 	return &RateLimiter{
 		client: client,
