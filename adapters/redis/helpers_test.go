@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -228,6 +229,9 @@ func (p *privateRedis) start() {
 		"--save", "", "--appendonly", "no", "--daemonize", "no",
 		"--dir", p.dir, "--loglevel", "warning")
 	cmd.Stdout, cmd.Stderr = out, out
+	// Should the test binary die without running its cleanups (a timeout
+	// panic), take the server down with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	require.NoError(p.t, cmd.Start())
 	p.cmd, p.out = cmd, out
 
