@@ -82,6 +82,8 @@ func (s *syncBuffer) String() string {
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
 	hc := harnessConfig{cfg: httpapi.DefaultConfig()}
+	// Generous auth limits: the rate-limit tests set their own.
+	hc.cfg.AuthRateLimit.Burst = 1000
 	for _, o := range opts {
 		o(&hc)
 	}

@@ -133,7 +133,7 @@ func (s *Server) v1CreateOrder(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	req.IdempotencyKey = c.Get(HeaderIdempotencyKey)
+	req.IdempotencyKey = strings.Clone(c.Get(HeaderIdempotencyKey))
 	res, err := s.svc.Orders.Checkout(c.UserContext(), principal(c), req)
 	if err != nil {
 		return v1OrderFields(err)
@@ -291,7 +291,7 @@ func (s *Server) v2CreateOrder(c *fiber.Ctx) error {
 	if err := actor.RequireAuthenticated(); err != nil {
 		return err
 	}
-	key := c.Get(HeaderIdempotencyKey)
+	key := strings.Clone(c.Get(HeaderIdempotencyKey))
 	if key == "" {
 		return ecolaura.Invalid(HeaderIdempotencyKey, "header is required: send a unique key (for example a UUID) per order and reuse it only to retry")
 	}

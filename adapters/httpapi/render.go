@@ -67,10 +67,12 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
-// pathID reads an ID path parameter. A malformed ID cannot name anything, so
+// pathID reads an ID path parameter (copied: Fiber's strings point into
+// buffers that are reused after the handler returns, and services may keep
+// what they are given). A malformed ID cannot name anything, so
 // it is a 404, as in DRF.
 func pathID(c *fiber.Ctx, name string) (ecolaura.ID, error) {
-	id, err := ecolaura.ParseID(c.Params(name))
+	id, err := ecolaura.ParseID(strings.Clone(c.Params(name)))
 	if err != nil {
 		return "", ecolaura.ErrNotFound
 	}
