@@ -296,7 +296,7 @@ func (c *Cache) write(ctx context.Context, op string, cmd rueidis.Completed) (ru
 		resp = c.client.Do(cctx, cmd)
 	}
 	if err := resp.Error(); err != nil {
-		if re, ok := rueidis.IsRedisErr(err); ok && !re.IsNil() {
+		if re, ok := rueidis.IsRedisErr(err); ok && !re.IsNil() && !unavailableReply(re) {
 			c.health.ok()
 			return resp, fmt.Errorf("redis cache %s: %w", op, ecolaura.Invalid("value", "%s", re.Error()))
 		}

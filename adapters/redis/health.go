@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,7 +97,7 @@ func (h *health) observe(parent context.Context, err error) bool {
 		h.ok()
 		return false
 	}
-	if _, isReply := rueidis.IsRedisErr(err); isReply {
+	if re, isReply := rueidis.IsRedisErr(err); isReply && !unavailableReply(re) {
 		h.ok()
 		return false
 	}
@@ -108,6 +109,17 @@ func (h *health) observe(parent context.Context, err error) bool {
 	}
 	h.fail(err)
 	return true
+}
+
+// unavailableReply reports whether a Redis error reply means "cannot serve
+// right now" (loading its data set, busy with a script, replica without a
+// primary) rather than a problem with the command.
+func unavailableReply(re *rueidis.RedisError) bool {
+	if re.IsLoading() || re.IsClusterDown() || re.IsTryAgain() {
+		return true
+	}
+	msg := re.Error()
+	return strings.HasPrefix(msg, "BUSY ") || strings.HasPrefix(msg, "MASTERDOWN ")
 }
 
 // unavailable wraps err so that errors.Is(err, ecolaura.ErrUnavailable) holds.
