@@ -16,6 +16,10 @@ import (
 
 // Defaults of a [JobRunner].
 const (
+	// MaxDeadJobs bounds the dead jobs a runner keeps for inspection (the
+	// oldest are dropped first; RunnerStats.Dead still counts them all).
+	MaxDeadJobs = 10_000
+
 	DefaultWorkers     = 4
 	DefaultMaxAttempts = 10
 	DefaultBackoffBase = 100 * time.Millisecond
@@ -83,7 +87,7 @@ type RunnerStats struct {
 	Retrying  int // waiting for their backoff to pass
 	Succeeded int64
 	Failed    int64 // failed attempts (retried or not)
-	Dead      int   // gave up after the last attempt
+	Dead      int64 // gave up after the last attempt
 }
 
 type queuedJob struct {
@@ -113,6 +117,7 @@ type JobRunner struct {
 	succeeded int64
 	failed    int64
 	dead      []DeadJob
+	deadTotal int64
 	started   bool
 	stopping  bool
 	handler   ports.JobHandler
@@ -258,11 +263,12 @@ func (r *JobRunner) Stats() RunnerStats {
 	defer r.mu.Unlock()
 	return RunnerStats{
 		Queued: len(r.queue), Running: r.running, Retrying: len(r.retrying),
-		Succeeded: r.succeeded, Failed: r.failed, Dead: len(r.dead),
+		Succeeded: r.succeeded, Failed: r.failed, Dead: r.deadTotal,
 	}
 }
 
-// Dead returns copies of the jobs that failed on every attempt, oldest first.
+// Dead returns copies of the jobs that failed on every attempt, oldest
+// first (at most [MaxDeadJobs]).
 func (r *JobRunner) Dead() []DeadJob {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -338,7 +344,11 @@ func (r *JobRunner) finish(q queuedJob, err error) {
 	}
 	r.failed++
 	if q.attempt >= r.maxAttempts {
+		if len(r.dead) == MaxDeadJobs {
+			r.dead = append(r.dead[:0], r.dead[1:]...)
+		}
 		r.dead = append(r.dead, DeadJob{Job: q.job, Attempts: q.attempt, Err: err})
+		r.deadTotal++
 		r.log.Error("job failed permanently", "kind", q.job.Kind, "attempts", q.attempt, "err", err)
 		return
 	}

@@ -181,6 +181,7 @@ func TestJobDeadAfterMaxAttempts(t *testing.T) {
 	assert.Equal(t, 3, dead[0].Attempts)
 	assert.ErrorIs(t, dead[0].Err, errPerm)
 	assert.Equal(t, ports.Job{Kind: "k", Payload: []byte("x")}, dead[0].Job)
+	assert.Equal(t, int64(1), r.Stats().Dead)
 }
 
 func TestManyJobsRunOnce(t *testing.T) {
