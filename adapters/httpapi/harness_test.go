@@ -233,7 +233,9 @@ func (h *harness) do(r req) response {
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(h.t, err)
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+	out := response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+	validateAgainstSpec(h.t, hr, out)
+	return out
 }
 
 // product creates a product through the service and returns it.

@@ -126,7 +126,11 @@ func TestBodyLimitOverTheWire(t *testing.T) {
 		require.NoError(t, err)
 		hr.Header.Set("Content-Type", "application/json")
 		hr.Header.Set("Authorization", "Bearer "+h.staff)
-		resp, err := http.DefaultClient.Do(hr)
+		// With Expect: 100-continue the server refuses before the body is
+		// sent, so the client reads the 413 instead of a reset connection.
+		hr.Header.Set("Expect", "100-continue")
+		client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: 5 * time.Second}}
+		resp, err := client.Do(hr)
 		require.NoError(t, err)
 		_ = resp.Body.Close()
 		assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, tc.path)
