@@ -90,7 +90,7 @@ func checkout(ctx context.Context, db *postgres.Database, u ecolaura.User, a, b 
 // BenchmarkStore compares the drivers on a product Get, a list page
 // (category + score sort, 20 items) and a checkout transaction.
 func BenchmarkStore(b *testing.B) {
-	for _, driver := range []postgres.Driver{postgres.DriverPgx, postgres.DriverPgdriver} {
+	for _, driver := range []postgres.Driver{postgres.DriverPgdriver, postgres.DriverPgx} {
 		b.Run(string(driver), func(b *testing.B) {
 			db, ps, u := benchDB(b, driver)
 			ctx := context.Background()

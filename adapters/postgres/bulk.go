@@ -1,11 +1,16 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 )
@@ -14,9 +19,8 @@ import (
 var copyColumns = []string{"id", "name", "description", "category", "price_minor", "currency", "stock", "score",
 	"footprint_g", "recyclable", "biodegradable", "recycled_content", "certifications", "created_at", "updated_at", "version"}
 
-// InsertProducts stores many new products at once, for seeding and
-// imports: with COPY on the pgx driver, with one multi-row INSERT per call
-// otherwise. The products are stored as given (validate them first); call
+// InsertProducts stores many new products at once with COPY, for seeding
+// and imports. The products are stored as given (validate them first); call
 // it with batches of a few thousand. Errors: ErrConflict when an ID exists
 // (nothing of the batch is stored); ErrInvalid for an ID that is not a
 // UUID; ErrUnavailable.
@@ -31,9 +35,15 @@ func (d *Database) InsertProducts(ctx context.Context, ps []ecolaura.Product) er
 		}
 		rows[i] = toProductRow(p)
 	}
-	if d.cfg.Driver != DriverPgx {
-		_, err := d.db.NewInsert().Model(&rows).Exec(ctx)
-		return wrap(err, "insert %d products", len(ps))
+	if d.cfg.Driver == DriverPgdriver {
+		conn, err := d.db.Conn(ctx)
+		if err != nil {
+			return wrap(err, "insert %d products", len(ps))
+		}
+		defer conn.Close()
+		_, err = pgdriver.CopyFrom(ctx, conn, bytes.NewReader(productsCSV(rows)),
+			"COPY products ("+strings.Join(copyColumns, ", ")+") FROM STDIN WITH (FORMAT csv)")
+		return wrap(err, "copy %d products", len(ps))
 	}
 	conn, err := d.sqlDB.Conn(ctx)
 	if err != nil {
@@ -55,4 +65,74 @@ func (d *Database) InsertProducts(ctx context.Context, ps []ecolaura.Product) er
 		return err
 	})
 	return wrap(err, "copy %d products", len(ps))
+}
+
+// productsCSV renders rows for COPY … WITH (FORMAT csv): every text is
+// quoted (an unquoted empty field is NULL), NULL is an empty field.
+func productsCSV(rows []productRow) []byte {
+	var b bytes.Buffer
+	b.Grow(len(rows) * 256)
+	str := func(s string) {
+		b.WriteByte('"')
+		b.WriteString(strings.ReplaceAll(s, `"`, `""`))
+		b.WriteByte('"')
+	}
+	num := func(n int64) { b.WriteString(strconv.FormatInt(n, 10)) }
+	for i := range rows {
+		r := &rows[i]
+		str(r.ID)
+		b.WriteByte(',')
+		str(r.Name)
+		b.WriteByte(',')
+		str(r.Description)
+		b.WriteByte(',')
+		str(r.Category)
+		b.WriteByte(',')
+		num(r.PriceMinor)
+		b.WriteByte(',')
+		str(r.Currency)
+		b.WriteByte(',')
+		num(int64(r.Stock))
+		b.WriteByte(',')
+		num(int64(r.Score))
+		b.WriteByte(',')
+		if r.FootprintG != nil {
+			num(*r.FootprintG)
+		}
+		b.WriteByte(',')
+		if r.Recyclable != nil {
+			b.WriteString(strconv.FormatBool(*r.Recyclable))
+		}
+		b.WriteByte(',')
+		if r.Biodegradable != nil {
+			b.WriteString(strconv.FormatBool(*r.Biodegradable))
+		}
+		b.WriteByte(',')
+		if r.RecycledContent != nil {
+			num(int64(*r.RecycledContent))
+		}
+		b.WriteByte(',')
+		if r.Certifications != nil {
+			var a strings.Builder
+			a.WriteByte('{')
+			for j, c := range r.Certifications {
+				if j > 0 {
+					a.WriteByte(',')
+				}
+				a.WriteByte('"')
+				a.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(c))
+				a.WriteByte('"')
+			}
+			a.WriteByte('}')
+			str(a.String())
+		}
+		b.WriteByte(',')
+		str(r.CreatedAt.Format(time.RFC3339Nano))
+		b.WriteByte(',')
+		str(r.UpdatedAt.Format(time.RFC3339Nano))
+		b.WriteByte(',')
+		num(r.Version)
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
 }

@@ -21,14 +21,21 @@ func TestInsertProducts(t *testing.T) {
 			ps := make([]ecolaura.Product, 500)
 			for i := range ps {
 				ps[i] = porttest.NewProduct(cat, func(p *ecolaura.Product) {
-					p.Name = fmt.Sprintf("Bulk %d", i)
+					p.Name = fmt.Sprintf("Bulk \"%d\", with, commas\nand a newline", i)
+					if i%5 == 0 {
+						p.Description = ""
+					}
+					if i%7 == 0 && p.Metrics != nil {
+						p.Metrics.RecycledContent = nil
+						p.Metrics.Certifications = []ecolaura.Certification{ecolaura.CertFSC, ecolaura.CertGOTS}
+					}
 					if i%3 == 0 {
 						p.Metrics, p.Score = nil, i%101
 					}
 				})
 			}
 			require.NoError(t, db.InsertProducts(ctx, ps))
-			for _, i := range []int{0, 1, 2, 499} {
+			for _, i := range []int{0, 1, 2, 5, 7, 10, 14, 35, 499} {
 				got, err := db.Products().Get(ctx, ps[i].ID)
 				require.NoError(t, err)
 				require.Equal(t, ps[i], got)
@@ -41,7 +48,13 @@ func TestInsertProducts(t *testing.T) {
 // BenchmarkInsertProducts loads products in batches of 5,000; b.N counts
 // products.
 func BenchmarkInsertProducts(b *testing.B) {
-	db := openDB(b, postgres.Config{})
+	for _, driver := range drivers {
+		b.Run(string(driver), func(b *testing.B) { benchInsert(b, driver) })
+	}
+}
+
+func benchInsert(b *testing.B, driver postgres.Driver) {
+	db := openDB(b, postgres.Config{Driver: driver})
 	ctx := b.Context()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	batch := make([]ecolaura.Product, 0, 5000)

@@ -6,11 +6,12 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/porttest"
 )
 
-// Each suite gets databases of its own (see factory); every subtest that
-// asks the factory gets a fresh one.
-
-func TestProductStoreConformance(t *testing.T)      { porttest.ProductStore(t, factory) }
-func TestOrderStoreConformance(t *testing.T)        { porttest.OrderStore(t, factory) }
-func TestUserStoreConformance(t *testing.T)         { porttest.UserStore(t, factory) }
-func TestRefreshTokenStoreConformance(t *testing.T) { porttest.RefreshTokenStore(t, factory) }
-func TestJobQueueConformance(t *testing.T)          { porttest.JobQueue(t, factory) }
+// Every suite that takes a DatabaseFactory (ProductStore, OrderStore,
+// UserStore, RefreshTokenStore, UnitOfWork, JobQueue) runs on both
+// drivers, each suite on a database of its own (see factory), dropped when
+// the test ends.
+func TestConformance(t *testing.T) {
+	for _, driver := range drivers {
+		t.Run(string(driver), func(t *testing.T) { porttest.Database(t, factory(driver)) })
+	}
+}

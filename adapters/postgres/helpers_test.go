@@ -45,12 +45,17 @@ func startJobs(t testing.TB, db *postgres.Database, handler ports.JobHandler) *p
 	return r
 }
 
-// factory is the porttest.DatabaseFactory of this adapter.
-func factory(t *testing.T, jobs ports.JobHandler) ports.Database {
-	t.Helper()
-	db := openDB(t, postgres.Config{})
-	if jobs != nil {
-		startJobs(t, db, jobs)
+// factory returns the porttest.DatabaseFactory of this adapter on driver.
+func factory(driver postgres.Driver) func(t *testing.T, jobs ports.JobHandler) ports.Database {
+	return func(t *testing.T, jobs ports.JobHandler) ports.Database {
+		t.Helper()
+		db := openDB(t, postgres.Config{Driver: driver})
+		if jobs != nil {
+			startJobs(t, db, jobs)
+		}
+		return db
 	}
-	return db
 }
+
+// drivers are the database/sql drivers the adapter supports.
+var drivers = []postgres.Driver{postgres.DriverPgx, postgres.DriverPgdriver}
