@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -23,6 +24,20 @@ const (
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
 )
+
+// pgField returns the column (or else the constraint) a PostgreSQL error
+// names, or "".
+func pgField(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return cmp.Or(pe.ColumnName, pe.ConstraintName)
+	}
+	var de pgdriver.Error
+	if errors.As(err, &de) {
+		return cmp.Or(de.Field('c'), de.Field('n'))
+	}
+	return ""
+}
 
 // pgCode returns the SQLSTATE of err, or "".
 func pgCode(err error) string {
@@ -79,17 +94,24 @@ func unavailable(err error) error {
 
 // mapInfra maps errors of the database itself to domain errors: connection
 // failures to ErrUnavailable, unique violations and exhausted
-// serialization retries to ErrConflict. Other errors are returned as is.
+// serialization retries to ErrConflict, constraint and range violations to
+// a *ValidationError (ErrInvalid) naming the column or constraint. Other
+// errors are returned as is.
 func mapInfra(err error) error {
 	if err == nil {
 		return nil
 	}
-	switch pgCode(err) {
+	switch code := pgCode(err); code {
 	case codeUniqueViolation, codeSerializationFailure, codeDeadlockDetected:
 		if errors.Is(err, ecolaura.ErrConflict) {
 			return err
 		}
 		return fmt.Errorf("%w: %w", ecolaura.ErrConflict, err)
+	case "23502", "23503", "23514", "22001", "22003", "22P02":
+		// not null, foreign key, check, too long, out of range, bad text
+		// representation: the input broke a rule the schema enforces.
+		field := cmp.Or(pgField(err), "input")
+		return fmt.Errorf("%w (%w)", ecolaura.Invalid(field, "violates a database constraint (SQLSTATE %s)", code), err)
 	}
 	if errors.Is(err, ecolaura.ErrUnavailable) {
 		return err

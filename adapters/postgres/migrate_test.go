@@ -8,8 +8,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ecolaura/ecolaura/adapters/porttest"
 	"github.com/ecolaura/ecolaura/adapters/postgres"
+	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/internal/testenv"
+	"github.com/ecolaura/ecolaura/ports"
 )
 
 func tables(t *testing.T, db *postgres.Database) []string {
@@ -107,4 +110,42 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 	require.NoError(t, postgres.Config{URL: "postgres://postgres@127.0.0.1:5432/postgres"}.Validate())
+}
+
+// Constraints in the database reject what slipped past Go: the errors are
+// ErrInvalid naming the column or constraint, never a raw driver error.
+func TestConstraintsInDatabase(t *testing.T) {
+	for _, driver := range drivers {
+		t.Run(string(driver), func(t *testing.T) {
+			db := openDB(t, postgres.Config{Driver: driver})
+			ctx := t.Context()
+			tests := []struct {
+				name  string
+				edit  func(*ecolaura.Product)
+				field string
+			}{
+				{"price above DECIMAL(10,2)", func(p *ecolaura.Product) { p.Price.Amount = ecolaura.MaxPriceMinor + 1 }, "price_minor"},
+				{"negative stock", func(p *ecolaura.Product) { p.Stock = -1 }, "stock"},
+				{"score above 100", func(p *ecolaura.Product) { p.Score = 101 }, "score"},
+				{"bad currency", func(p *ecolaura.Product) { p.Price.Currency = "eur" }, "currency"},
+				{"recycled content above 100", func(p *ecolaura.Product) { v := 101; p.Metrics.RecycledContent = &v }, "recycled_content"},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					p := porttest.NewProduct(porttest.UniqueCategory(), tt.edit)
+					err := db.Products().Create(ctx, p)
+					require.ErrorIs(t, err, ecolaura.ErrInvalid)
+					var ve *ecolaura.ValidationError
+					require.ErrorAs(t, err, &ve)
+					assert.Contains(t, ve.Fields[0].Field, tt.field)
+				})
+			}
+			p := porttest.NewProduct(porttest.UniqueCategory(), func(p *ecolaura.Product) { p.Stock = ecolaura.MaxStock })
+			require.NoError(t, db.Products().Create(ctx, p))
+			_, err := db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: 2_000_000_000, At: porttest.Now()})
+			require.ErrorIs(t, err, ecolaura.ErrInvalid, "int overflow is invalid input")
+			o := porttest.NewOrder(porttest.NewID(), porttest.Line(p, 1))
+			require.ErrorIs(t, db.Orders().Create(ctx, o), ecolaura.ErrInvalid, "order of an unknown user")
+		})
+	}
 }
