@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
@@ -51,7 +50,10 @@ func (d *Database) InsertProducts(ctx context.Context, ps []ecolaura.Product) er
 	}
 	defer conn.Close()
 	err = conn.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
+		pc, ok := pgxConn(dc)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
 		src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 			r := &rows[i]
 			var certs any

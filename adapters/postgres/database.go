@@ -15,12 +15,12 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -46,9 +46,11 @@ type Driver string
 const (
 	// DriverPgdriver is github.com/uptrace/bun/driver/pgdriver (default).
 	DriverPgdriver Driver = "pgdriver"
-	// DriverPgx is github.com/jackc/pgx/v5/stdlib, using the simple
-	// protocol unless the URL sets default_query_exec_mode. InsertProducts
-	// uses COPY on it.
+	// DriverPgx is github.com/jackc/pgx/v5/stdlib. Statements with
+	// arguments (River's) use pgx's cached prepared statements (or the URL's
+	// default_query_exec_mode); bun's statements, formatted client-side
+	// without arguments, use the simple protocol: one round trip, no
+	// statement-cache churn.
 	DriverPgx Driver = "pgx"
 )
 
@@ -203,14 +205,7 @@ func openSQL(cfg Config) (*sql.DB, error) {
 		if pc.ConnectTimeout == 0 || pc.ConnectTimeout > cfg.ConnectTimeout {
 			pc.ConnectTimeout = cfg.ConnectTimeout
 		}
-		// bun formats its queries client-side, so every statement text is
-		// unique: caching prepared statements per text would cost an extra
-		// round trip and evictions. The simple protocol is one round trip.
-		// A URL's default_query_exec_mode parameter still wins.
-		if _, set := pc.RuntimeParams["default_query_exec_mode"]; !set && !strings.Contains(cfg.URL, "default_query_exec_mode") {
-			pc.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-		}
-		return stdlib.OpenDB(*pc), nil
+		return sql.OpenDB(modeConnector{stdlib.GetConnector(*pc)}), nil
 	}
 }
 
@@ -307,3 +302,46 @@ func (q *queryCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) conte
 }
 
 func (q *queryCounter) AfterQuery(context.Context, *bun.QueryEvent) {}
+
+// modeConnector wraps pgx's database/sql connector so that queries without
+// arguments (bun formats its statements client-side, so every text is
+// unique) run on the simple protocol, while queries with arguments (River's
+// constant statements) keep pgx's prepared-statement cache.
+type modeConnector struct{ driver.Connector }
+
+func (c modeConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, ok := dc.(*stdlib.Conn)
+	if !ok {
+		return dc, nil
+	}
+	return &modeConn{sc}, nil
+}
+
+// modeConn is a *stdlib.Conn whose argument-less queries use the simple
+// protocol.
+type modeConn struct{ *stdlib.Conn }
+
+var simpleProtocol = []driver.NamedValue{{Ordinal: 1, Value: pgx.QueryExecModeSimpleProtocol}}
+
+// QueryContext implements driver.QueryerContext.
+func (c *modeConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if len(args) == 0 {
+		args = simpleProtocol
+	}
+	return c.Conn.QueryContext(ctx, query, args)
+}
+
+// pgxConn returns the pgx connection under a database/sql driver connection.
+func pgxConn(dc any) (*pgx.Conn, bool) {
+	switch c := dc.(type) {
+	case *modeConn:
+		return c.Conn.Conn(), true
+	case *stdlib.Conn:
+		return c.Conn(), true
+	}
+	return nil, false
+}

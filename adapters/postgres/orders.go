@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -107,8 +108,7 @@ type orderStore struct {
 
 var _ ports.OrderStore = (*orderStore)(nil)
 
-// Create stores the order and its lines atomically (in the enclosing
-// transaction, or in one of its own). Errors: ErrConflict when the ID exists
+// Create stores the order and its lines atomically, in one statement. Errors: ErrConflict when the ID exists
 // or the user already has an order with the same non-empty idempotency key
 // (the orders_user_idempotency_key index, across every replica);
 // ErrInvalid for IDs that are not UUIDs; ErrUnavailable.
@@ -123,25 +123,39 @@ func (s *orderStore) Create(ctx context.Context, o ecolaura.Order) error {
 		return err
 	}
 	r, lines := toOrderRows(o)
-	create := func(ctx context.Context, db bun.IDB) error {
-		res, err := db.NewInsert().Model(&r).On("CONFLICT DO NOTHING").Exec(ctx)
-		if err != nil {
-			return wrap(err, "create order %s", o.ID)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("create order %s: id or idempotency key exists: %w", o.ID, ecolaura.ErrConflict)
-		}
-		if len(lines) > 0 {
-			if _, err := db.NewInsert().Model(&lines).Exec(ctx); err != nil {
-				return wrap(err, "create lines of order %s", o.ID)
+	// One statement: the order, then its lines from the order's RETURNING
+	// (none when ON CONFLICT skipped it). Atomic on its own, one round trip.
+	var q strings.Builder
+	args := make([]any, 0, 15+9*len(lines))
+	q.WriteString(`WITH o AS (INSERT INTO orders (id, user_id, status, currency, subtotal_minor, total_minor,
+		footprint_g, offset_footprint_g, offset_price_minor, idempotency_key, request_hash,
+		confirmation_sent_at, created_at, updated_at, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::timestamptz, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id)`)
+	args = append(args, r.ID, r.UserID, r.Status, r.Currency, r.SubtotalMinor, r.TotalMinor, r.FootprintG,
+		r.OffsetFootprintG, r.OffsetPriceMinor, r.IdempotencyKey, r.RequestHash, r.ConfirmationSentAt,
+		r.CreatedAt, r.UpdatedAt, r.Version)
+	if len(lines) > 0 {
+		q.WriteString(`, l AS (INSERT INTO order_lines (order_id, line_no, product_id, name, currency,
+		unit_price_minor, quantity, total_minor, unit_footprint_g)
+		SELECT o.id, v.* FROM o CROSS JOIN (VALUES `)
+		for i, l := range lines {
+			if i > 0 {
+				q.WriteString(", ")
 			}
+			q.WriteString("(?::integer, ?::uuid, ?::text, ?::text, ?::bigint, ?::integer, ?::bigint, ?::bigint)")
+			args = append(args, l.LineNo, l.ProductID, l.Name, l.Currency, l.UnitPriceMinor, l.Quantity, l.TotalMinor, l.UnitFootprintG)
 		}
-		return nil
+		q.WriteString(") AS v)")
 	}
-	if db, ok := s.db.(*bun.DB); ok {
-		return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return create(ctx, tx) })
+	q.WriteString(" SELECT count(*) FROM o")
+	var created int
+	if err := s.db.NewRaw(q.String(), args...).Scan(ctx, &created); err != nil {
+		return wrap(err, "create order %s", o.ID)
 	}
-	return create(ctx, s.db)
+	if created == 0 {
+		return fmt.Errorf("create order %s: id or idempotency key exists: %w", o.ID, ecolaura.ErrConflict)
+	}
+	return nil
 }
 
 // Get returns the order with its lines. Errors: ErrNotFound; ErrUnavailable.
