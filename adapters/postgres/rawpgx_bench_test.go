@@ -3,8 +3,8 @@ package postgres_test
 import (
 	"cmp"
 	"context"
-	"os"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
