@@ -41,6 +41,10 @@ type Server struct {
 	origins map[string]struct{}
 	routes  []route
 	version string
+
+	mu        sync.Mutex
+	stopped   bool
+	listeners []net.Listener
 }
 
 // Option configures optional parts of a [Server].
@@ -136,14 +140,50 @@ func (s *Server) Routes() []string {
 }
 
 // Listen serves on addr until [Server.Shutdown].
-func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
+func (s *Server) Listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return s.Serve(ln)
+}
 
-// Serve serves on ln until [Server.Shutdown].
-func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+// Serve serves on ln until [Server.Shutdown]; it returns nil after a
+// shutdown. A Serve called after Shutdown closes ln and returns at once.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return nil
+	}
+	s.listeners = append(s.listeners, ln)
+	s.mu.Unlock()
+	err := s.app.Listener(ln)
+	s.mu.Lock()
+	stopped := s.stopped
+	s.mu.Unlock()
+	if stopped {
+		return nil
+	}
+	return err
+}
 
 // Shutdown stops accepting connections and waits for in-flight requests to
-// finish, or for ctx to end.
-func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+// finish, or for ctx to end. It is safe to call before or while Serve starts.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopped = true
+	lns := s.listeners
+	s.mu.Unlock()
+	err := s.app.ShutdownWithContext(ctx)
+	// fasthttp only closes the listeners it already serves: close the
+	// others (a Serve that had not reached Accept yet) too.
+	for _, ln := range lns {
+		_ = ln.Close()
+	}
+	return err
+}
 
 // handle registers a route and remembers its template for 405 answers, the
 // metrics label and the OpenAPI coverage test.

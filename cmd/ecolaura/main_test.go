@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+func envOf(m map[string]string) getenv { return func(k string) string { return m[k] } }
+
+func TestLoadServeConfig(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   map[string]string
+		args  []string
+		want  string // substring of the error; "" for success
+		check func(t *testing.T, c serveConfig)
+	}{
+		{name: "defaults", check: func(t *testing.T, c serveConfig) {
+			assert.Equal(t, ":8080", c.Addr)
+			assert.Equal(t, "development", c.Env)
+			assert.Empty(t, c.DatabaseURL)
+			assert.Equal(t, 30*time.Second, c.ShutdownTimeout)
+		}},
+		{name: "env and flags", env: map[string]string{"ECOLAURA_ADDR": ":9000", "ECOLAURA_CORS_ORIGINS": "https://a.example, https://b.example", "ECOLAURA_AUTH_RATE_LIMIT": "5/1s:2"},
+			args: []string{"--addr", "127.0.0.1:9100", "--trusted-proxies", "10.0.0.0/8"},
+			check: func(t *testing.T, c serveConfig) {
+				assert.Equal(t, "127.0.0.1:9100", c.Addr, "flags win")
+				assert.Equal(t, []string{"https://a.example", "https://b.example"}, c.CORSOrigins)
+				assert.Equal(t, []string{"10.0.0.0/8"}, c.TrustedProxies)
+				assert.Equal(t, ports.RateLimit{Rate: 5, Burst: 2, Period: time.Second}, c.AuthRateLimit)
+			}},
+		{name: "rate limits off", env: map[string]string{"ECOLAURA_RATE_LIMITS": "off"}, check: func(t *testing.T, c serveConfig) { assert.True(t, c.RateLimitsOff) }},
+		{name: "production refuses a generated key", env: map[string]string{"ECOLAURA_ENV": "production"}, want: "refuses a generated JWT key"},
+		{name: "production with a key file", env: map[string]string{"ECOLAURA_ENV": "production", "ECOLAURA_JWT_KEY_FILE": "/etc/ecolaura/key.pem"}},
+		{name: "unknown env", env: map[string]string{"ECOLAURA_ENV": "staging"}, want: "want development or production"},
+		{name: "admin email without password", env: map[string]string{"ECOLAURA_ADMIN_EMAIL": "a@example.org"}, want: "must be set together"},
+		{name: "weak admin password", env: map[string]string{"ECOLAURA_ADMIN_EMAIL": "a@example.org", "ECOLAURA_ADMIN_PASSWORD": "short"}, want: "password policy"},
+		{name: "bad rate limit", env: map[string]string{"ECOLAURA_WRITE_RATE_LIMIT": "lots"}, want: "ECOLAURA_WRITE_RATE_LIMIT"},
+		{name: "bad CORS origin", env: map[string]string{"ECOLAURA_CORS_ORIGINS": "*"}, want: "CORS"},
+		{name: "bad proxy", args: []string{"--trusted-proxies", "nope"}, want: "trusted proxy"},
+		{name: "bad migrate flag", env: map[string]string{"ECOLAURA_MIGRATE_ON_START": "sometimes"}, want: "ECOLAURA_MIGRATE_ON_START"},
+		{name: "bad shutdown timeout", env: map[string]string{"ECOLAURA_SHUTDOWN_TIMEOUT": "-1s"}, want: "ECOLAURA_SHUTDOWN_TIMEOUT"},
+		{name: "bad currency", env: map[string]string{"ECOLAURA_CURRENCY": "XXX"}, want: "ECOLAURA_CURRENCY"},
+		{name: "stray argument", args: []string{"extra"}, want: "unexpected arguments"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			c, err := loadServeConfig(tc.args, envOf(tc.env), fs)
+			if tc.want != "" {
+				require.ErrorContains(t, err, tc.want)
+				return
+			}
+			require.NoError(t, err)
+			if tc.check != nil {
+				tc.check(t, c)
+			}
+		})
+	}
+}
+
+func TestParseRateLimit(t *testing.T) {
+	for in, want := range map[string]ports.RateLimit{
+		"20/1m:10": {Rate: 20, Burst: 10, Period: time.Minute},
+		"1000/1s":  {Rate: 1000, Burst: 1000, Period: time.Second},
+	} {
+		got, err := parseRateLimit(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "20", "20/", "x/1m", "20/1m:0", "-1/1m", "20/0s", "20/1m:x"} {
+		_, err := parseRateLimit(in)
+		assert.Error(t, err, in)
+	}
+}
+
+func TestCommands(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"no command", nil, 2, "", "Usage: ecolaura"},
+		{"help", []string{"--help"}, 0, "Commands:", ""},
+		{"unknown", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
+		{"version", []string{"version"}, 0, "ecolaura dev", ""},
+		{"version help", []string{"version", "--help"}, 0, "", "Usage: ecolaura version"},
+		{"serve help", []string{"serve", "--help"}, 0, "", "ECOLAURA_ADDR"},
+		{"serve bad config", []string{"serve", "--env", "production"}, 2, "", "ECOLAURA_JWT_KEY_FILE"},
+		{"migrate help", []string{"migrate", "--help"}, 0, "", "Usage: ecolaura migrate"},
+		{"migrate without action", []string{"migrate"}, 2, "", "Usage: ecolaura migrate"},
+		{"migrate bad action", []string{"migrate", "sideways"}, 2, "", "unknown action"},
+		{"migrate without URL", []string{"migrate", "up"}, 2, "", "ECOLAURA_DATABASE_URL"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), tc.args, envOf(nil), &out, &errOut)
+			assert.Equal(t, tc.code, code, "stderr: %s", errOut.String())
+			if tc.stdout != "" {
+				assert.Contains(t, out.String(), tc.stdout)
+			}
+			if tc.stderr != "" {
+				assert.Contains(t, errOut.String(), tc.stderr)
+			}
+		})
+	}
+}
+
+func TestServeInProcessStartsAndStops(t *testing.T) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg, err := loadServeConfig([]string{"--addr", "127.0.0.1:0"}, envOf(nil), fs)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs syncBuf
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- runServer(ctx, cfg, &logs, ready) }()
+	select {
+	case addr := <-ready:
+		assert.NotEmpty(t, addr)
+	case err := <-done:
+		t.Fatalf("server ended early: %v\n%s", err, logs.String())
+	}
+	cancel()
+	require.NoError(t, <-done)
+	first, _, _ := strings.Cut(logs.String(), "\n")
+	assert.Contains(t, first, "in-memory", "the first log line says how the server runs")
+	assert.Contains(t, logs.String(), "http server stopped")
+}
