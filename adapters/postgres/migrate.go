@@ -43,9 +43,10 @@ type SchemaStatus struct {
 	RiverLatest  int
 }
 
-// UpToDate reports whether nothing is pending.
+// UpToDate reports whether nothing is pending (a River schema newer than
+// this binary knows, applied by a newer replica, counts as up to date).
 func (s SchemaStatus) UpToDate() bool {
-	return len(s.Pending) == 0 && s.RiverVersion == s.RiverLatest
+	return len(s.Pending) == 0 && s.RiverVersion >= s.RiverLatest
 }
 
 // String summarises the status for the CLI.
