@@ -67,6 +67,10 @@ type Config struct {
 	// ConnectTimeout bounds dialing a new connection (default 5 seconds), so
 	// requests fail fast with ecolaura.ErrUnavailable during an outage.
 	ConnectTimeout time.Duration
+	// QueryTimeout, when set, bounds how long one statement waits for the
+	// server when its context has no deadline (pgdriver only; default none:
+	// contexts bound calls, and migrations or bulk loads may run long).
+	QueryTimeout time.Duration
 	// TxAttempts is how many times Do runs a transaction that fails with a
 	// serialization failure or deadlock (default 5).
 	TxAttempts int
@@ -88,6 +92,7 @@ func (c Config) Validate() error {
 	v.Check(c.MaxIdleConns >= 0, "max_idle_conns", "must not be negative")
 	v.Check(c.ConnMaxLifetime >= 0, "conn_max_lifetime", "must not be negative")
 	v.Check(c.ConnectTimeout >= 0, "connect_timeout", "must not be negative")
+	v.Check(c.QueryTimeout >= 0, "query_timeout", "must not be negative")
 	v.Check(c.TxAttempts >= 0 && c.TxAttempts <= 100, "tx_attempts", "must be between 0 and 100")
 	v.Check(c.JobMaxAttempts >= 0 && c.JobMaxAttempts <= 1000, "job_max_attempts", "must be between 0 and 1000")
 	v.Check(c.Driver == "" || c.Driver == DriverPgx || c.Driver == DriverPgdriver, "driver", "must be %q or %q", DriverPgx, DriverPgdriver)
@@ -196,6 +201,8 @@ func openSQL(cfg Config) (*sql.DB, error) {
 		return sql.OpenDB(pgdriver.NewConnector(
 			pgdriver.WithDSN(cfg.URL),
 			pgdriver.WithDialTimeout(cfg.ConnectTimeout),
+			pgdriver.WithReadTimeout(cfg.QueryTimeout),
+			pgdriver.WithWriteTimeout(cfg.QueryTimeout),
 		)), nil
 	default:
 		pc, err := pgx.ParseConfig(cfg.URL)
