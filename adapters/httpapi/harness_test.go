@@ -123,6 +123,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		Orders:         ord,
 		Sustainability: sus,
 		ResponseCache:  cache,
+		CacheSignals:   db,
 		Users:          usr,
 		JWKS:           keys.JWKS,
 		Tokens:         verifier,

@@ -37,8 +37,16 @@ func sendCacheable(c *fiber.Ctx, v any) error {
 }
 
 func sendCacheableBytes(c *fiber.Ctx, body []byte) error {
+	return sendWithETag(c, body, strongETag(body))
+}
+
+// strongETag is the quoted hash of a representation.
+func strongETag(body []byte) string {
 	sum := sha256.Sum256(body)
-	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	return `"` + hex.EncodeToString(sum[:16]) + `"`
+}
+
+func sendWithETag(c *fiber.Ctx, body []byte, etag string) error {
 	c.Set(fiber.HeaderETag, etag)
 	c.Set(fiber.HeaderCacheControl, "public, no-cache")
 	c.Vary(fiber.HeaderAcceptEncoding)

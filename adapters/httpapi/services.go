@@ -51,6 +51,15 @@ type Users interface {
 	Me(ctx context.Context, actor ecolaura.Principal) (ecolaura.User, error)
 }
 
+// CacheSignals tell when a rendered product response is still current
+// (*productcache.Database implements it): the catalog generation changes with
+// every write that can change a list, and the stamp of a set of products
+// with any change to one of them.
+type CacheSignals interface {
+	Generation(ctx context.Context) (int64, error)
+	Stamp(ctx context.Context, ids []ecolaura.ID) (string, error)
+}
+
 // Services are the use cases the API presents, plus the infrastructure it
 // needs for authentication, rate limiting and readiness.
 type Services struct {
@@ -60,9 +69,12 @@ type Services struct {
 	Users          Users
 	// JWKS returns the public verification keys as a JWK Set document.
 	JWKS func() ([]byte, error)
-	// ResponseCache keeps v2 checkout responses for idempotent replays
-	// (optional: without it a replay renders the order as it is now).
+	// ResponseCache keeps v2 checkout responses for idempotent replays and,
+	// with CacheSignals, rendered product responses (optional: without it a
+	// replay renders the order as it is now and every read renders anew).
 	ResponseCache ports.Cache
+	// CacheSignals enable caching rendered product responses (optional).
+	CacheSignals CacheSignals
 	// Tokens verifies bearer access tokens.
 	Tokens ports.TokenVerifier
 	// RateLimiter enforces the configured limits; nil disables them.

@@ -118,26 +118,32 @@ func (s *Server) v1ListProducts(c *fiber.Ctx) error {
 			return sendCacheable(c, v1Page[v1Product]{Results: []v1Product{}})
 		}
 	}
-	if q.Get("page") == "last" {
-		first, err := s.svc.Catalog.List(c.UserContext(), principal(c), catalog.ListParams{Filter: f, PageSize: size, Page: 1})
-		if err != nil {
-			return err
+	ctx, actor := c.UserContext(), principal(c)
+	return s.sendProducts(c, "v1:products", func() ([]ecolaura.ID, any, error) {
+		page := page
+		if q.Get("page") == "last" {
+			first, err := s.svc.Catalog.List(ctx, actor, catalog.ListParams{Filter: f, PageSize: size, Page: 1})
+			if err != nil {
+				return nil, nil, err
+			}
+			page = max(first.Page.Pages, 1)
 		}
-		page = max(first.Page.Pages, 1)
-	}
-	res, err := s.svc.Catalog.List(c.UserContext(), principal(c), catalog.ListParams{Filter: f, PageSize: size, Page: page})
-	if err != nil {
-		return err
-	}
-	if page > 1 && len(res.Items) == 0 {
-		return invalidPage()
-	}
-	out := v1Page[v1Product]{Count: res.Total, Results: make([]v1Product, 0, len(res.Items))}
-	for _, p := range res.Items {
-		out.Results = append(out.Results, toV1Product(p))
-	}
-	out.Next, out.Previous = pageLinks(c, q, page, res.Page.HasMore)
-	return sendCacheable(c, out)
+		res, err := s.svc.Catalog.List(ctx, actor, catalog.ListParams{Filter: f, PageSize: size, Page: page})
+		if err != nil {
+			return nil, nil, err
+		}
+		if page > 1 && len(res.Items) == 0 {
+			return nil, nil, invalidPage()
+		}
+		out := v1Page[v1Product]{Count: res.Total, Results: make([]v1Product, 0, len(res.Items))}
+		ids := make([]ecolaura.ID, 0, len(res.Items))
+		for _, p := range res.Items {
+			out.Results = append(out.Results, toV1Product(p))
+			ids = append(ids, p.ID)
+		}
+		out.Next, out.Previous = pageLinks(c, q, page, res.Page.HasMore)
+		return ids, out, nil
+	})
 }
 
 func (s *Server) v1GetProduct(c *fiber.Ctx) error {
@@ -145,11 +151,13 @@ func (s *Server) v1GetProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.svc.Catalog.Get(c.UserContext(), principal(c), id)
-	if err != nil {
-		return err
-	}
-	return sendCacheable(c, toV1Product(p))
+	return s.sendProducts(c, "v1:product", func() ([]ecolaura.ID, any, error) {
+		p, err := s.svc.Catalog.Get(c.UserContext(), principal(c), id)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []ecolaura.ID{p.ID}, toV1Product(p), nil
+	})
 }
 
 // v1ProductInput is the writable part of a v1 product. Every field is a

@@ -207,18 +207,22 @@ func (s *Server) v2ListProducts(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.svc.Catalog.List(c.UserContext(), principal(c), params)
-	if err != nil {
-		return renameField(renameField(err, "page_size", "limit"), "max_footprint", "max_footprint_kg")
-	}
-	out := v2ProductPage{Items: make([]v2Product, 0, len(res.Items))}
-	for _, p := range res.Items {
-		out.Items = append(out.Items, toV2Product(p))
-	}
-	if res.NextCursor != "" {
-		out.NextCursor = &res.NextCursor
-	}
-	return sendCacheable(c, out)
+	return s.sendProducts(c, "v2:products", func() ([]ecolaura.ID, any, error) {
+		res, err := s.svc.Catalog.List(c.UserContext(), principal(c), params)
+		if err != nil {
+			return nil, nil, renameField(renameField(err, "page_size", "limit"), "max_footprint", "max_footprint_kg")
+		}
+		out := v2ProductPage{Items: make([]v2Product, 0, len(res.Items))}
+		ids := make([]ecolaura.ID, 0, len(res.Items))
+		for _, p := range res.Items {
+			out.Items = append(out.Items, toV2Product(p))
+			ids = append(ids, p.ID)
+		}
+		if res.NextCursor != "" {
+			out.NextCursor = &res.NextCursor
+		}
+		return ids, out, nil
+	})
 }
 
 func (s *Server) v2GetProduct(c *fiber.Ctx) error {
@@ -226,11 +230,13 @@ func (s *Server) v2GetProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.svc.Catalog.Get(c.UserContext(), principal(c), id)
-	if err != nil {
-		return err
-	}
-	return sendCacheable(c, toV2Product(p))
+	return s.sendProducts(c, "v2:product", func() ([]ecolaura.ID, any, error) {
+		p, err := s.svc.Catalog.Get(c.UserContext(), principal(c), id)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []ecolaura.ID{p.ID}, toV2Product(p), nil
+	})
 }
 
 type v2Alternative struct {
@@ -255,22 +261,26 @@ func (s *Server) v2Alternatives(c *fiber.Ctx) error {
 	if limit < 0 {
 		return ecolaura.Invalid("limit", "must be at least 1")
 	}
-	alts, err := s.svc.Sustainability.Alternatives(c.UserContext(), id, limit)
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Items []v2Alternative `json:"items"`
-	}{Items: make([]v2Alternative, 0, len(alts))}
-	for _, a := range alts {
-		item := v2Alternative{Product: toV2Product(a.Product), ScoreGain: a.ScoreGain}
-		if a.FootprintKnown {
-			n := kgNumber(a.FootprintSaving)
-			item.FootprintSavingKg = &n
+	return s.sendProducts(c, "v2:alternatives", func() ([]ecolaura.ID, any, error) {
+		alts, err := s.svc.Sustainability.Alternatives(c.UserContext(), id, limit)
+		if err != nil {
+			return nil, nil, err
 		}
-		out.Items = append(out.Items, item)
-	}
-	return sendCacheable(c, out)
+		out := struct {
+			Items []v2Alternative `json:"items"`
+		}{Items: make([]v2Alternative, 0, len(alts))}
+		ids := []ecolaura.ID{id}
+		for _, a := range alts {
+			item := v2Alternative{Product: toV2Product(a.Product), ScoreGain: a.ScoreGain}
+			if a.FootprintKnown {
+				n := kgNumber(a.FootprintSaving)
+				item.FootprintSavingKg = &n
+			}
+			out.Items = append(out.Items, item)
+			ids = append(ids, a.Product.ID)
+		}
+		return ids, out, nil
+	})
 }
 
 type v2Category struct {

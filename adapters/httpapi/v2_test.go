@@ -358,3 +358,31 @@ func TestV2OrderActionsAndErrors(t *testing.T) {
 	problem(t, h.do(req{Path: "/api/v2/orders?page=2", Token: h.staff}), http.StatusBadRequest, "invalid")
 	problem(t, h.do(req{Path: "/api/v2/orders?limit=1000", Token: h.staff}), http.StatusBadRequest, "invalid")
 }
+
+// TestRenderedResponsesStayFresh warms the rendered-response cache, changes
+// stock through a checkout and price through an edit, and expects the very
+// next reads to show both.
+func TestRenderedResponsesStayFresh(t *testing.T) {
+	h := newHarness(t)
+	p := h.product("Olive soap", "personal-care", 350, 10, metrics(200, true, true))
+	detail := "/api/v2/products/" + string(p.ID)
+	list := "/api/v1/products/?category=personal-care"
+	for range 2 {
+		require.EqualValues(t, 10, h.do(req{Path: detail}).JSON(t)["stock"])
+		require.EqualValues(t, 10, h.do(req{Path: list}).JSON(t)["results"].([]any)[0].(map[string]any)["stock"])
+	}
+	r := h.do(req{Method: http.MethodPost, Path: "/api/v2/orders", Token: h.alice, Headers: map[string]string{"Idempotency-Key": "fresh"},
+		Body: map[string]any{"lines": []any{map[string]any{"product_id": p.ID, "quantity": 3}}}})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	assert.EqualValues(t, 7, h.do(req{Path: detail}).JSON(t)["stock"])
+	assert.EqualValues(t, 7, h.do(req{Path: list}).JSON(t)["results"].([]any)[0].(map[string]any)["stock"])
+
+	r = h.do(req{Method: http.MethodPatch, Path: detail, Token: h.staff, Body: map[string]any{"price": map[string]any{"amount": "3.90"}}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.Equal(t, "3.90", h.do(req{Path: detail}).JSON(t)["price"].(map[string]any)["amount"])
+	assert.Equal(t, "3.90", h.do(req{Path: list}).JSON(t)["results"].([]any)[0].(map[string]any)["price"])
+
+	// A new product appears in the cached list at once.
+	h.product("Olive soap refill", "personal-care", 300, 5, nil)
+	assert.EqualValues(t, 2, h.do(req{Path: list}).JSON(t)["count"])
+}

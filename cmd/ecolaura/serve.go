@@ -234,10 +234,14 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 			return err
 		}
 	}
-	srv, err := httpapi.New(cfg.httpConfig(), httpapi.Services{
+	services := httpapi.Services{
 		Catalog: s.Catalog, Orders: ord, Sustainability: s.Sustainability, Users: usr,
 		JWKS: keys.JWKS, Tokens: verifier, RateLimiter: limiter, ResponseCache: cache, Probes: probes,
-	}, httpapi.WithLogger(log), httpapi.WithMetrics(metrics), httpapi.WithVersion(version))
+	}
+	if s.ProductCache != nil {
+		services.CacheSignals = s.ProductCache
+	}
+	srv, err := httpapi.New(cfg.httpConfig(), services, httpapi.WithLogger(log), httpapi.WithMetrics(metrics), httpapi.WithVersion(version))
 	if err != nil {
 		return err
 	}

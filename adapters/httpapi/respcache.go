@@ -1,0 +1,120 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+)
+
+// responseTTL bounds how long a rendered product response is kept; the
+// invalidation signals make it exact long before that.
+const responseTTL = 15 * time.Minute
+
+// renderFunc loads what a response shows: the IDs of the products in it
+// (which the validity stamp covers) and the value to encode.
+type renderFunc func() (ids []ecolaura.ID, body any, err error)
+
+// sendProducts writes a cacheable product response. With CacheSignals and a
+// ResponseCache it keeps the rendered bytes and their ETag under the catalog
+// generation and serves them while the stamp of the products they show is
+// unchanged, so a hot list costs two cache reads instead of loading,
+// decoding and encoding twenty products. Any write that changes what the
+// response shows (a catalog edit, a stock movement, a new product in the
+// list) changes the generation or the stamp, so nothing stale is served.
+func (s *Server) sendProducts(c *fiber.Ctx, kind string, load renderFunc) error {
+	sig, rc := s.svc.CacheSignals, s.svc.ResponseCache
+	if sig == nil || rc == nil {
+		_, body, err := load()
+		if err != nil {
+			return err
+		}
+		return sendCacheable(c, body)
+	}
+	ctx := c.UserContext()
+	gen, err := sig.Generation(ctx)
+	if err != nil {
+		_, body, err := load()
+		if err != nil {
+			return err
+		}
+		return sendCacheable(c, body)
+	}
+	sum := sha256.Sum256([]byte(baseURL(c) + "\x00" + string(c.Request().RequestURI())))
+	key := "ecolaura:http:" + kind + ":" + strconv.FormatInt(gen, 10) + ":" + hex.EncodeToString(sum[:16])
+	if raw, ok, err := rc.Get(ctx, key); err == nil && ok {
+		if e, ok := parseEntry(raw); ok {
+			if stamp, err := sig.Stamp(ctx, e.ids); err == nil && stamp == e.stamp {
+				return sendWithETag(c, e.body, e.etag)
+			}
+		}
+	}
+	// Miss: learn the IDs, read their stamp, then load again so that what is
+	// rendered was read after the stamp (a write committed before the stamp
+	// read is visible to the second load; a later one changes the stamp).
+	ids, _, err := load()
+	if err != nil {
+		return err
+	}
+	stamp, serr := sig.Stamp(ctx, ids)
+	ids2, body, err := load()
+	if err != nil {
+		return err
+	}
+	raw, err := jsonMarshal(body)
+	if err != nil {
+		return err
+	}
+	etag := strongETag(raw)
+	if serr == nil && slices.Equal(ids, ids2) {
+		if err := rc.Set(ctx, key, encodeEntry(entry{stamp: stamp, ids: ids, etag: etag, body: raw}), responseTTL); err != nil {
+			s.log.Debug("store rendered response", "err", err)
+		}
+	}
+	return sendWithETag(c, raw, etag)
+}
+
+type entry struct {
+	stamp string
+	ids   []ecolaura.ID
+	etag  string
+	body  []byte
+}
+
+func encodeEntry(e entry) []byte {
+	var b bytes.Buffer
+	b.WriteString(e.stamp)
+	b.WriteByte('\n')
+	for i, id := range e.ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(string(id))
+	}
+	b.WriteByte('\n')
+	b.WriteString(e.etag)
+	b.WriteByte('\n')
+	b.Write(e.body)
+	return b.Bytes()
+}
+
+func parseEntry(raw []byte) (entry, bool) {
+	parts := bytes.SplitN(raw, []byte{'\n'}, 4)
+	if len(parts) != 4 {
+		return entry{}, false
+	}
+	e := entry{stamp: string(parts[0]), etag: string(parts[2]), body: parts[3]}
+	if len(parts[1]) > 0 {
+		for _, id := range strings.Split(string(parts[1]), ",") {
+			e.ids = append(e.ids, ecolaura.ID(id))
+		}
+	}
+	return e, true
+}
