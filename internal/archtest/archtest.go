@@ -35,9 +35,14 @@ var forbiddenInCore = []string{
 }
 
 // shopMayImport lists the adapters the composition root (ecolaura/shop) may wire.
+// It wires the in-process defaults an embedding program needs: memory stores,
+// system clock and IDs, argon2id hashing, jwt tokens and mailers.
 var shopMayImport = map[string]bool{
-	Module + "/adapters/memory": true,
-	Module + "/adapters/system": true,
+	Module + "/adapters/memory":   true,
+	Module + "/adapters/system":   true,
+	Module + "/adapters/argon2id": true,
+	Module + "/adapters/jwt":      true,
+	Module + "/adapters/mail":     true,
 }
 
 // adapterMayImport lists, per adapter, the other adapters it may import.
@@ -87,7 +92,7 @@ func Check(pkgs []Package) []string {
 		case within(path, domain):
 			for _, imp := range p.Imports {
 				if within(imp, Module+"/adapters") && !(path == domain+"/shop" && shopMayImport[imp]) {
-					bad(p, imp, "services must not import adapters (only ecolaura/shop may wire adapters/memory and adapters/system)")
+					bad(p, imp, "services must not import adapters (only ecolaura/shop may wire the in-process adapters)")
 				}
 				if within(imp, Module+"/internal") {
 					bad(p, imp, "services must not import internal packages")

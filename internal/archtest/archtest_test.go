@@ -77,7 +77,7 @@ func TestCheckReportsEachKindOfViolation(t *testing.T) {
 		{
 			name: "service importing an adapter",
 			pkg:  Package{ImportPath: m + "/ecolaura/catalog", Imports: []string{m + "/ports", m + "/adapters/postgres"}},
-			want: []string{m + "/ecolaura/catalog imports " + m + "/adapters/postgres: services must not import adapters (only ecolaura/shop may wire adapters/memory and adapters/system)"},
+			want: []string{m + "/ecolaura/catalog imports " + m + "/adapters/postgres: services must not import adapters (only ecolaura/shop may wire the in-process adapters)"},
 		},
 		{
 			name: "service depending on Fiber transitively",
@@ -91,7 +91,7 @@ func TestCheckReportsEachKindOfViolation(t *testing.T) {
 		{
 			name: "shop wiring postgres is not",
 			pkg:  Package{ImportPath: m + "/ecolaura/shop", Imports: []string{m + "/adapters/postgres"}},
-			want: []string{m + "/ecolaura/shop imports " + m + "/adapters/postgres: services must not import adapters (only ecolaura/shop may wire adapters/memory and adapters/system)"},
+			want: []string{m + "/ecolaura/shop imports " + m + "/adapters/postgres: services must not import adapters (only ecolaura/shop may wire the in-process adapters)"},
 		},
 		{
 			name: "adapters importing each other",
