@@ -283,7 +283,7 @@ func (s *Server) v2ListOrders(c *fiber.Ctx) error {
 
 func (s *Server) idempotencyCacheKey(user ecolaura.ID, key string) string {
 	sum := sha256.Sum256([]byte(key))
-	return "ecolaura:http:idempotency:v2:" + string(user) + ":" + hex.EncodeToString(sum[:16])
+	return "http:idempotency:v2:" + string(user) + ":" + hex.EncodeToString(sum[:16])
 }
 
 func (s *Server) v2CreateOrder(c *fiber.Ctx) error {

@@ -26,6 +26,7 @@ type serveConfig struct {
 	TrustedProxies  []string
 	DatabaseURL     string
 	RedisURL        string
+	RedisPrefix     string
 	MigrateOnStart  bool
 	AuthRateLimit   ports.RateLimit
 	WriteRateLimit  ports.RateLimit
@@ -49,7 +50,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 		Addr: or(env("ECOLAURA_ADDR"), ":8080"), Env: or(env("ECOLAURA_ENV"), "development"),
 		JWTKeyFile: env("ECOLAURA_JWT_KEY_FILE"), JWTIssuer: or(env("ECOLAURA_JWT_ISSUER"), "ecolaura"),
 		AdminEmail: env("ECOLAURA_ADMIN_EMAIL"), AdminPassword: env("ECOLAURA_ADMIN_PASSWORD"),
-		DatabaseURL: env("ECOLAURA_DATABASE_URL"), RedisURL: env("ECOLAURA_REDIS_URL"),
+		DatabaseURL: env("ECOLAURA_DATABASE_URL"), RedisURL: env("ECOLAURA_REDIS_URL"), RedisPrefix: or(env("ECOLAURA_REDIS_PREFIX"), "ecolaura:"),
 		LogFormat: or(env("ECOLAURA_LOG_FORMAT"), "text"), LogLevel: or(env("ECOLAURA_LOG_LEVEL"), "info"),
 		AuthRateLimit: def.AuthRateLimit, WriteRateLimit: def.WriteRateLimit,
 		ShutdownTimeout: 30 * time.Second, Currency: ecolaura.DefaultCurrency,

@@ -20,6 +20,7 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/postgres"
 	"github.com/ecolaura/ecolaura/adapters/redis"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/ecolaura/productcache"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
 	"github.com/ecolaura/ecolaura/ports"
@@ -36,6 +37,7 @@ Other environment variables:
   ECOLAURA_ADMIN_EMAIL, ECOLAURA_ADMIN_PASSWORD   staff account created at start if missing
   ECOLAURA_JWT_ISSUER                             "iss" of access tokens (default ecolaura)
   ECOLAURA_CURRENCY                               shop currency (default EUR)
+  ECOLAURA_REDIS_PREFIX                           prefix of every Redis key (default ecolaura:)
 
 Flags:
 `
@@ -137,12 +139,14 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	var cache ports.Cache = memory.NewCache()
 	var limiter ports.RateLimiter = memory.NewRateLimiter()
 	if cfg.RedisURL != "" {
-		rc, err := redis.NewCache(ctx, redis.DefaultConfig(cfg.RedisURL), redis.WithLogger(log))
+		rcfg := redis.DefaultConfig(cfg.RedisURL)
+		rcfg.Prefix = cfg.RedisPrefix
+		rc, err := redis.NewCache(ctx, rcfg, redis.WithLogger(log))
 		if err != nil {
 			return fmt.Errorf("connect to redis (ECOLAURA_REDIS_URL): %w", err)
 		}
 		closers = append(closers, func(context.Context) error { rc.Close(); return nil })
-		rl, err := redis.NewRateLimiter(ctx, redis.LimiterConfig{URL: cfg.RedisURL}, redis.WithLogger(log))
+		rl, err := redis.NewRateLimiter(ctx, redis.LimiterConfig{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix}, redis.WithLogger(log))
 		if err != nil {
 			return fmt.Errorf("redis rate limiter (ECOLAURA_REDIS_URL): %w", err)
 		}
@@ -158,6 +162,10 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		svcLog = newLogger(serveConfig{LogFormat: cfg.LogFormat, LogLevel: "warn"}, logWriter)
 	}
 	shopOpts := []shop.Option{shop.WithDatabase(db), shop.WithCache(cache), shop.WithLogger(svcLog), shop.WithCurrency(cfg.Currency)}
+	if cfg.RedisURL != "" {
+		// The Redis adapter prefixes every key itself.
+		shopOpts = append(shopOpts, shop.WithCacheOptions(productcache.WithPrefix("")))
+	}
 	if cfg.DatabaseURL == "" {
 		shopOpts = append(shopOpts, shop.WithDemoCatalog())
 	}
