@@ -61,7 +61,7 @@ var v1Errors = []v1Rule{
 	{ecolaura.ErrInvalid, http.StatusBadRequest, "Invalid input."},
 	{ecolaura.ErrInsufficientStock, http.StatusConflict, "Insufficient stock."},
 	{ecolaura.ErrConflict, http.StatusConflict, "The resource was changed or is being changed by another request; retry."},
-	{ecolaura.ErrUnauthenticated, http.StatusUnauthorized, "Authentication credentials were not provided or are not valid."},
+	{ecolaura.ErrUnauthenticated, http.StatusUnauthorized, "Authentication credentials were not provided."},
 	{ecolaura.ErrForbidden, http.StatusForbidden, "You do not have permission to perform this action."},
 	{ecolaura.ErrInvalidTransition, http.StatusConflict, "The order cannot change to that status."},
 	{ecolaura.ErrIdempotencyMismatch, http.StatusUnprocessableEntity, "The idempotency key was already used with a different request."},

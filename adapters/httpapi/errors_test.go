@@ -28,7 +28,7 @@ func TestErrorTables(t *testing.T) {
 		{"bare invalid", ecolaura.ErrInvalid, http.StatusBadRequest, "invalid", "Invalid input."},
 		{"conflict", ecolaura.ErrConflict, http.StatusConflict, "conflict", "The resource was changed or is being changed by another request; retry."},
 		{"insufficient stock", fmt.Errorf("checkout: %w", stock), http.StatusConflict, "insufficient-stock", `Insufficient stock for product "Bamboo brush": requested 3, available 1.`},
-		{"unauthenticated", ecolaura.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated", "Authentication credentials were not provided or are not valid."},
+		{"unauthenticated", ecolaura.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated", "Authentication credentials were not provided."},
 		{"forbidden", fmt.Errorf("staff role required: %w", ecolaura.ErrForbidden), http.StatusForbidden, "forbidden", "You do not have permission to perform this action."},
 		{"invalid transition", ecolaura.ErrInvalidTransition, http.StatusConflict, "invalid-transition", "The order cannot change to that status."},
 		{"idempotency mismatch", ecolaura.ErrIdempotencyMismatch, http.StatusUnprocessableEntity, "idempotency-mismatch", "The idempotency key was already used with a different request."},

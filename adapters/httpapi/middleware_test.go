@@ -17,6 +17,7 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
@@ -277,4 +278,82 @@ func TestInvalidToken(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, r.Status, hdr)
 		assert.Contains(t, r.Header.Get("WWW-Authenticate"), "Bearer")
 	}
+}
+
+// slowCatalog blocks List until release is closed, and records whether the
+// request context carried a deadline.
+type slowCatalog struct {
+	httpapi.Catalog
+	started     chan struct{}
+	release     chan struct{}
+	hadDeadline chan bool
+}
+
+func (s *slowCatalog) List(ctx context.Context, p ecolaura.Principal, params catalog.ListParams) (catalog.ListResult, error) {
+	_, ok := ctx.Deadline()
+	select {
+	case s.hadDeadline <- ok:
+	default:
+	}
+	select {
+	case s.started <- struct{}{}:
+	default:
+	}
+	<-s.release
+	return s.Catalog.List(ctx, p, params)
+}
+
+func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
+	slow := &slowCatalog{started: make(chan struct{}, 1), release: make(chan struct{}), hadDeadline: make(chan bool, 1)}
+	h := newHarness(t, withServices(func(s *httpapi.Services) {
+		slow.Catalog = s.Catalog
+		s.Catalog = slow
+		s.CacheSignals = nil
+	}))
+	base := h.listen()
+	type result struct {
+		status int
+		err    error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := http.Get(base + "/api/v1/products/")
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		_ = resp.Body.Close()
+		got <- result{status: resp.StatusCode}
+	}()
+	<-slow.started
+	assert.True(t, <-slow.hadDeadline, "service calls run under the handler timeout")
+	stopped := make(chan error, 1)
+	go func() { stopped <- h.srv.Shutdown(context.Background()) }()
+	select {
+	case err := <-stopped:
+		t.Fatalf("shutdown returned before the in-flight request finished: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(slow.release)
+	r := <-got
+	require.NoError(t, r.err)
+	assert.Equal(t, http.StatusOK, r.status, "the in-flight request completes")
+	require.NoError(t, <-stopped)
+	_, err := http.Get(base + "/healthz")
+	assert.Error(t, err, "no new connections after shutdown")
+}
+
+func TestTrustedProxyClientIPDrivesRateLimits(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *httpapi.Config) {
+		c.TrustedProxies = []string{"0.0.0.0"} // app.Test's peer address
+		c.AuthRateLimit = ports.RateLimit{Rate: 1, Burst: 1, Period: time.Hour}
+	}))
+	login := func(xff string) int {
+		return h.do(req{Method: http.MethodPost, Path: "/api/v2/auth/token", Body: map[string]any{"email": "x@example.org", "password": "whatever-password"},
+			Headers: map[string]string{"X-Forwarded-For": xff}}).Status
+	}
+	assert.Equal(t, http.StatusUnauthorized, login("198.51.100.1"))
+	assert.Equal(t, http.StatusTooManyRequests, login("198.51.100.1"))
+	assert.Equal(t, http.StatusUnauthorized, login("198.51.100.2"), "another client behind the proxy has its own budget")
+	assert.Equal(t, http.StatusTooManyRequests, login("6.6.6.6, 198.51.100.2"), "a spoofed left-most address does not help")
 }

@@ -49,7 +49,6 @@ func strongETag(body []byte) string {
 func sendWithETag(c *fiber.Ctx, body []byte, etag string) error {
 	c.Set(fiber.HeaderETag, etag)
 	c.Set(fiber.HeaderCacheControl, "public, no-cache")
-	c.Vary(fiber.HeaderAcceptEncoding)
 	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), etag) {
 		return c.SendStatus(http.StatusNotModified)
 	}
