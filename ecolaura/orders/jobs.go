@@ -115,19 +115,16 @@ func checkOrder(o ecolaura.Order) error {
 // SendConfirmation is the [JobSendConfirmationEmail] job: it sends the
 // order's confirmation email unless it was sent already.
 //
-// It runs in one transaction that first marks the order with
-// MarkConfirmationSent (a compare-and-set), then sends, so the mark commits
-// only if the send succeeded, and a concurrent duplicate of the job (which
-// waits for the mark's row in a database, and is refused by an in-process
-// guard here) finds it set and sends nothing. The trade-off: delivery is at
-// least once, not exactly once. If the mailer accepted the message but the
-// commit then fails (or the unit of work re-runs the function after a
-// serialization failure), the mark is lost and a retry sends the email again.
-// A duplicate email is preferred over a lost one; exactly once would need
-// the mail server to deduplicate on the Message-ID. The price of sending
-// inside the transaction is that the order's row (and, in the memory
-// adapter, the single writer lock) is held for the duration of the SMTP
-// conversation, bounded by the mailer's timeout.
+// It reads the order, sends the email OUTSIDE any transaction (so no row
+// lock, and in the memory adapter no writer lock, is held during the SMTP
+// conversation), then records the send with MarkConfirmationSent, a
+// compare-and-set. Running the job again after that sends nothing; a
+// concurrent duplicate in this process is refused by an in-process guard.
+// The trade-off: delivery is at least once, not exactly once. If the process
+// dies between the mailer accepting the message and the mark being stored,
+// or two processes run the same job at the same moment, the email can go out
+// twice. A duplicate email is preferred over a lost one; exactly once would
+// need the mail server to deduplicate on the Message-ID.
 //
 // An order cancelled before its email went out gets no confirmation email.
 //
@@ -143,48 +140,36 @@ func (s *Service) SendConfirmation(ctx context.Context, id ecolaura.ID) error {
 	}
 	defer s.doneSending(id)
 
-	var sent, skipped bool
-	err := s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-		sent, skipped = false, false
-		o, err := tx.Orders().Get(ctx, id)
-		if err != nil {
-			return fmt.Errorf("load order %s: %w", id, err)
-		}
-		if o.ConfirmationSentAt != nil {
-			return nil
-		}
-		if o.Status == ecolaura.StatusCancelled {
-			skipped = true // cancelled before the email went out: do not claim it is confirmed
-			return nil
-		}
-		u, err := tx.Users().Get(ctx, o.UserID)
-		if err != nil {
-			return fmt.Errorf("load user %s of order %s: %w", o.UserID, id, err)
-		}
-		now := s.clock.Now()
-		marked, err := tx.Orders().MarkConfirmationSent(ctx, id, now)
-		if err != nil {
-			return fmt.Errorf("mark confirmation of order %s: %w", id, err)
-		}
-		if !marked {
-			return nil
-		}
-		o.ConfirmationSentAt = &now
-		if err := s.mailer.Send(ctx, ConfirmationEmail(o, u)); err != nil {
-			return fmt.Errorf("send confirmation of order %s: %w", id, err)
-		}
-		sent = true
-		return nil
-	})
+	o, err := s.db.Orders().Get(ctx, id)
 	if err != nil {
-		return err
+		return fmt.Errorf("load order %s: %w", id, err)
 	}
-	switch {
-	case sent:
-		s.log.InfoContext(ctx, "order confirmation sent", "order_id", id)
-	case skipped:
+	if o.ConfirmationSentAt != nil {
+		return nil
+	}
+	if o.Status == ecolaura.StatusCancelled {
 		s.log.InfoContext(ctx, "order confirmation not sent: order cancelled", "order_id", id)
+		return nil
 	}
+	u, err := s.db.Users().Get(ctx, o.UserID)
+	if err != nil {
+		return fmt.Errorf("load user %s of order %s: %w", o.UserID, id, err)
+	}
+	now := s.clock.Now()
+	o.ConfirmationSentAt = &now
+	if err := s.mailer.Send(ctx, ConfirmationEmail(o, u)); err != nil {
+		return fmt.Errorf("send confirmation of order %s: %w", id, err)
+	}
+	marked, err := s.db.Orders().MarkConfirmationSent(ctx, id, now)
+	if err != nil {
+		// The email went out; a retry of this job will send it again (at least once).
+		return fmt.Errorf("record confirmation of order %s: %w", id, err)
+	}
+	if !marked {
+		s.log.WarnContext(ctx, "order confirmation sent twice: another worker recorded it first", "order_id", id)
+		return nil
+	}
+	s.log.InfoContext(ctx, "order confirmation sent", "order_id", id)
 	return nil
 }
 
