@@ -95,6 +95,10 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	log.Info("ecolaura starting: "+mode+", "+cacheMode, slog.String("mode", mode), slog.String("cache", cacheMode),
 		slog.String("env", cfg.Env), slog.String("version", version), slog.String("addr", cfg.Addr))
 
+	if cfg.production() && cfg.DatabaseURL == "" {
+		log.Warn("ECOLAURA_ENV=production without ECOLAURA_DATABASE_URL: orders and accounts live in memory and are lost on exit")
+	}
+
 	var closers []func(context.Context) error
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
