@@ -267,40 +267,23 @@ func (t *txn) finish() {
 }
 
 // products returns the product tables for writing, cloning them on first use.
-func (t *txn) products() *productTables {
-	if !t.ownProd {
-		t.w.products = t.w.products.clone()
-		t.ownProd = true
-	}
-	t.dirty = true
-	return t.w.products
-}
+func (t *txn) products() *productTables { return own(t, &t.ownProd, &t.w.products) }
 
-func (t *txn) orders() *orderTables {
-	if !t.ownOrders {
-		t.w.orders = t.w.orders.clone()
-		t.ownOrders = true
-	}
-	t.dirty = true
-	return t.w.orders
-}
+func (t *txn) orders() *orderTables { return own(t, &t.ownOrders, &t.w.orders) }
 
-func (t *txn) users() *userTables {
-	if !t.ownUsers {
-		t.w.users = t.w.users.clone()
-		t.ownUsers = true
-	}
-	t.dirty = true
-	return t.w.users
-}
+func (t *txn) users() *userTables { return own(t, &t.ownUsers, &t.w.users) }
 
-func (t *txn) tokens() *tokenTables {
-	if !t.ownTokens {
-		t.w.tokens = t.w.tokens.clone()
-		t.ownTokens = true
+func (t *txn) tokens() *tokenTables { return own(t, &t.ownTokens, &t.w.tokens) }
+
+// own makes the transaction the owner of one set of tables: the first write
+// replaces the shared (committed) tables by a copy-on-write clone.
+func own[T interface{ clone() T }](t *txn, owned *bool, tables *T) T {
+	if !*owned {
+		*tables = (*tables).clone()
+		*owned = true
 	}
 	t.dirty = true
-	return t.w.tokens
+	return *tables
 }
 
 // view runs a read against the right snapshot: the transaction's working
