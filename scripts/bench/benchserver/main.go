@@ -1,0 +1,166 @@
+// Command benchserver is the server of the cache-mode HTTP benchmark in
+// scripts/bench/http.sh (issue 7): the same wiring as `ecolaura serve` in
+// memory with the demo catalog, but with the product and response cache
+// chosen by a flag, because the reference server has no switch to turn the
+// cache off or to use Redis without client-side caching.
+//
+//	go run ./scripts/bench/benchserver -addr 127.0.0.1:18090 -cache memory
+//	go run ./scripts/bench/benchserver -cache redis-nocsc -redis-url redis://127.0.0.1:16379/0
+//
+// Cache modes: none (every read goes to the store), memory (the in-process
+// cache, as `ecolaura serve` without Redis), redis (rueidis with
+// client-side caching, as `ecolaura serve` with ECOLAURA_REDIS_URL) and
+// redis-nocsc (rueidis without client-side caching: every cache read is a
+// Redis round trip). Rate limits are off. It serves until SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ecolaura/ecolaura/adapters/argon2id"
+	"github.com/ecolaura/ecolaura/adapters/httpapi"
+	"github.com/ecolaura/ecolaura/adapters/jwt"
+	"github.com/ecolaura/ecolaura/adapters/memory"
+	"github.com/ecolaura/ecolaura/adapters/redis"
+	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/ecolaura/productcache"
+	"github.com/ecolaura/ecolaura/ecolaura/shop"
+	"github.com/ecolaura/ecolaura/ecolaura/users"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:18090", "listen address")
+	mode := flag.String("cache", "memory", "none, memory, redis or redis-nocsc")
+	redisURL := flag.String("redis-url", "", "Redis URL (redis and redis-nocsc modes)")
+	prefix := flag.String("redis-prefix", "ecolaura-bench:", "prefix of every Redis key")
+	level := flag.String("log-level", "info", "debug, info, warn or error (info logs every request, as the server does)")
+	flag.Parse()
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(os.Stderr, "benchserver: -log-level: %v\n", err)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, log, options{addr: *addr, mode: *mode, redisURL: *redisURL, prefix: *prefix}); err != nil {
+		log.Error("benchserver failed", slog.Any("err", err))
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	addr, mode, redisURL, prefix string
+}
+
+func run(ctx context.Context, log *slog.Logger, o options) error {
+	runner := memory.NewJobRunner(memory.WithRunnerLogger(log))
+	db := memory.NewDatabase(memory.WithJobRunner(runner), memory.WithLogger(log))
+	shopOpts := []shop.Option{shop.WithDatabase(db), shop.WithLogger(log), shop.WithDemoCatalog()}
+	var cache ports.Cache
+	switch o.mode {
+	case "none":
+		shopOpts = append(shopOpts, shop.WithoutCache())
+	case "memory":
+		cache = memory.NewCache()
+		shopOpts = append(shopOpts, shop.WithCache(cache))
+	case "redis", "redis-nocsc":
+		if o.redisURL == "" {
+			return errors.New("-redis-url is required with -cache " + o.mode)
+		}
+		cfg := redis.DefaultConfig(o.redisURL)
+		cfg.Prefix = o.prefix
+		cfg.ClientSideCaching = o.mode == "redis"
+		rc, err := redis.NewCache(ctx, cfg, redis.WithLogger(log))
+		if err != nil {
+			return fmt.Errorf("connect to redis: %w", err)
+		}
+		defer rc.Close()
+		cache = rc
+		// The Redis adapter prefixes every key itself (as cmd/ecolaura does).
+		shopOpts = append(shopOpts, shop.WithCache(cache), shop.WithCacheOptions(productcache.WithPrefix("")))
+	default:
+		return fmt.Errorf("-cache: want none, memory, redis or redis-nocsc, got %q", o.mode)
+	}
+	s, err := shop.New(ctx, shopOpts...)
+	if err != nil {
+		return fmt.Errorf("wire services: %w", err)
+	}
+	defer func() { _ = s.Close(context.WithoutCancel(ctx)) }()
+
+	key, err := jwt.GenerateDevelopmentKey(log)
+	if err != nil {
+		return err
+	}
+	keys, err := jwt.NewKeySet(key)
+	if err != nil {
+		return err
+	}
+	issuer, err := jwt.NewIssuer(jwt.DefaultConfig(), keys)
+	if err != nil {
+		return err
+	}
+	verifier, err := jwt.NewVerifier(jwt.DefaultConfig(), keys)
+	if err != nil {
+		return err
+	}
+	hasher, err := argon2id.New(argon2id.DefaultParams())
+	if err != nil {
+		return err
+	}
+	usr, err := users.New(s.Database, hasher, issuer, users.WithClock(s.Clock), users.WithIDs(s.IDs), users.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	ord, err := orders.New(s.Database, orders.WithClock(s.Clock), orders.WithIDs(s.IDs), orders.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	if err := runner.Start(context.WithoutCancel(ctx), ord); err != nil {
+		return err
+	}
+	defer func() { _ = runner.Stop(context.WithoutCancel(ctx)) }()
+
+	services := httpapi.Services{
+		Catalog: s.Catalog, Orders: ord, Sustainability: s.Sustainability, Users: usr,
+		JWKS: keys.JWKS, Tokens: verifier, ResponseCache: cache,
+	}
+	if s.ProductCache != nil {
+		services.CacheSignals = s.ProductCache
+	}
+	hc := httpapi.DefaultConfig()
+	hc.DisableRateLimits = true
+	srv, err := httpapi.New(hc, services, httpapi.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Warn("benchserver listening", slog.String("addr", ln.Addr().String()), slog.String("cache", o.mode))
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	<-served
+	return nil
+}
