@@ -1,0 +1,413 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecolaura/ecolaura/internal/testenv"
+)
+
+// invalidationBound is how long a write on one replica may take to reach
+// another replica's next read (issue 7: "allow at most 100 ms for the
+// invalidation message").
+const invalidationBound = 100 * time.Millisecond
+
+// TestReplicasSeeEachOthersWrites runs two servers on one PostgreSQL
+// database and one Redis (each under the same random key prefix, as two
+// replicas behind a load balancer would be), warms the product list and
+// detail on both, then changes a price and the stock through one replica
+// and checks that the other one's next read is fresh within
+// invalidationBound, in both directions.
+func TestReplicasSeeEachOthersWrites(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs PostgreSQL and Redis")
+	}
+	dbURL := testenv.Postgres(t)
+	redisURL, prefix := testenv.RedisURL(), testenv.RedisPrefix()
+	deleteRedisKeysAtEnd(t, redisURL, prefix)
+	env := map[string]string{
+		"ECOLAURA_DATABASE_URL": dbURL, "ECOLAURA_MIGRATE_ON_START": "true",
+		"ECOLAURA_REDIS_URL": redisURL, "ECOLAURA_REDIS_PREFIX": prefix,
+		"ECOLAURA_JWT_KEY_FILE": writeSigningKey(t),
+		"ECOLAURA_ADMIN_EMAIL":  "admin@example.org", "ECOLAURA_ADMIN_PASSWORD": "admin-password-123",
+	}
+	a := startReplica(t, "A", env)
+	b := startReplica(t, "B", env) // after A: A migrated and created the admin
+
+	staff := a.token(t, "admin@example.org", "admin-password-123")
+	st, _, p := a.json(t, "POST", "/api/v2/products", staff, nil, map[string]any{
+		"name": "Cork board", "category": "office", "price": map[string]any{"amount": "18.00"}, "stock": 5})
+	require.Equal(t, http.StatusCreated, st, "%v", p)
+	id := p["id"].(string)
+	st, _, other := a.json(t, "POST", "/api/v2/products", staff, nil, map[string]any{
+		"name": "Bamboo pen", "category": "office", "price": map[string]any{"amount": "2.40"}, "stock": 40})
+	require.Equal(t, http.StatusCreated, st, "%v", other)
+	st, _, _ = a.json(t, "POST", "/api/v2/auth/register", "", nil, map[string]any{"email": "pat@example.org", "password": "pats-password-1", "name": "Pat"})
+	require.Equal(t, http.StatusCreated, st)
+	// The replicas share the signing key: a token from A works on B.
+	customer := b.token(t, "pat@example.org", "pats-password-1")
+
+	views := []productView{
+		{"v2 detail", "/api/v2/products/" + id, v2Detail},
+		{"v2 list", "/api/v2/products?category=office&sort=price", v2ListItem(id)},
+		{"v1 detail", "/api/v1/products/" + id + "/", v1Detail},
+		{"v1 list", "/api/v1/products/?category=office", v1ListItem(id)},
+	}
+	warm := func() {
+		t.Helper()
+		for _, r := range []*replica{a, b} {
+			for _, v := range views {
+				for range 2 {
+					st, _, _ := r.json(t, "GET", v.path, "", nil, nil)
+					require.Equal(t, http.StatusOK, st, "%s %s", r.name, v.path)
+				}
+			}
+		}
+	}
+	warm()
+	hitsA, hitsB := a.cacheHits(t), b.cacheHits(t)
+	require.Positive(t, hitsA, "A serves the warm reads from its cache")
+	require.Positive(t, hitsB, "B serves the warm reads from its cache")
+
+	// A price change through A is seen through B, and back.
+	for _, step := range []struct {
+		writer, reader *replica
+		price          string
+	}{
+		{a, b, "21.50"},
+		{b, a, "19.75"},
+	} {
+		st, _, p := step.writer.json(t, "PATCH", "/api/v2/products/"+id, staff, nil, map[string]any{"price": map[string]any{"amount": step.price}})
+		require.Equal(t, http.StatusOK, st, "%v", p)
+		wrote := time.Now()
+		for _, v := range views {
+			got, took := step.reader.pollView(t, v, wrote, func(s productState) bool { return s.price == step.price })
+			assert.Equal(t, step.price, got.price, "%s through %s %s after the price change through %s", v.name, step.reader.name, took, step.writer.name)
+		}
+		warm()
+	}
+
+	// An order through A takes stock; B sees it. Cancelling it through B
+	// puts the stock back; A sees it.
+	st, _, o := a.json(t, "POST", "/api/v2/orders", customer, map[string]string{"Idempotency-Key": "replicas-1"},
+		map[string]any{"lines": []any{map[string]any{"product_id": id, "quantity": 2}}})
+	require.Equal(t, http.StatusCreated, st, "%v", o)
+	ordered := time.Now()
+	for _, v := range views {
+		got, took := b.pollView(t, v, ordered, func(s productState) bool { return s.stock == 3 })
+		assert.Equal(t, 3, got.stock, "%s through B %s after an order through A", v.name, took)
+	}
+	warm()
+	st, _, o = b.json(t, "POST", "/api/v2/orders/"+o["id"].(string)+"/cancel", customer, nil, nil)
+	require.Equal(t, http.StatusOK, st, "%v", o)
+	cancelled := time.Now()
+	for _, v := range views {
+		got, took := a.pollView(t, v, cancelled, func(s productState) bool { return s.stock == 5 })
+		assert.Equal(t, 5, got.stock, "%s through A %s after cancelling through B", v.name, took)
+	}
+
+	// The other product, untouched, is still served and right.
+	st, _, op := b.json(t, "GET", "/api/v2/products/"+other["id"].(string), "", nil, nil)
+	require.Equal(t, http.StatusOK, st)
+	assert.Equal(t, "2.40", op["price"].(map[string]any)["amount"])
+	assert.Greater(t, b.cacheHits(t), hitsB, "B kept serving from its cache")
+}
+
+// TestReplicasShareRateLimit runs two in-memory servers on one Redis with a
+// tiny auth limit (3 per minute, burst 3): the fourth token request across
+// A and B together is refused with 429 and Retry-After.
+func TestReplicasShareRateLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Redis")
+	}
+	redisURL, prefix := testenv.RedisURL(), testenv.RedisPrefix()
+	deleteRedisKeysAtEnd(t, redisURL, prefix)
+	env := map[string]string{
+		"ECOLAURA_REDIS_URL": redisURL, "ECOLAURA_REDIS_PREFIX": prefix,
+		"ECOLAURA_AUTH_RATE_LIMIT": "3/1m:3",
+	}
+	a := startReplica(t, "A", env)
+	b := startReplica(t, "B", env)
+
+	bad := map[string]any{"email": "nobody@example.org", "password": "wrong-password-1"}
+	for i, r := range []*replica{a, b, a} {
+		st, h, _ := r.json(t, "POST", "/api/v2/auth/token", "", nil, bad)
+		require.Equal(t, http.StatusUnauthorized, st, "request %d through %s is within the shared burst", i+1, r.name)
+		require.Empty(t, h.Get("Retry-After"))
+	}
+	for _, r := range []*replica{b, a} {
+		st, h, p := r.json(t, "POST", "/api/v2/auth/token", "", nil, bad)
+		require.Equal(t, http.StatusTooManyRequests, st, "the burst of 3 is shared: %s refuses the next request (%v)", r.name, p)
+		secs, err := strconv.Atoi(h.Get("Retry-After"))
+		require.NoError(t, err, "Retry-After %q", h.Get("Retry-After"))
+		assert.Positive(t, secs)
+		assert.LessOrEqual(t, secs, 20, "at 3 per minute a token comes back within 20 s")
+	}
+	// The v1 token endpoint counts against the same per-IP limit.
+	st, _, _ := b.json(t, "POST", "/api/v1/token/", "", nil, map[string]any{"username": "nobody@example.org", "password": "wrong-password-1"})
+	assert.Equal(t, http.StatusTooManyRequests, st, "v1 and v2 auth endpoints share the per-IP limit")
+}
+
+// replica is one in-process `ecolaura serve`.
+type replica struct {
+	name string
+	base string
+	logs *syncBuf
+}
+
+// startReplica runs runServer with env on a free port until t ends.
+func startReplica(t *testing.T, name string, env map[string]string) *replica {
+	t.Helper()
+	e := map[string]string{"ECOLAURA_SHUTDOWN_TIMEOUT": "10s", "ECOLAURA_LOG_LEVEL": "info"}
+	for k, v := range env {
+		e[k] = v
+	}
+	cfg, err := loadServeConfig([]string{"--addr", "127.0.0.1:0"}, envOf(e), flag.NewFlagSet("serve", flag.ContinueOnError))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &replica{name: name, logs: &syncBuf{}}
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- runServer(ctx, cfg, r.logs, ready) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err, "replica %s stopped with an error", name)
+		case <-time.After(30 * time.Second):
+			t.Errorf("replica %s did not stop", name)
+		}
+		if t.Failed() {
+			t.Logf("replica %s log:\n%s", name, r.logs.String())
+		}
+	})
+	select {
+	case addr := <-ready:
+		r.base = "http://" + addr
+	case err := <-done:
+		done <- err
+		t.Fatalf("replica %s ended early: %v\n%s", name, err, r.logs.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("replica %s did not start\n%s", name, r.logs.String())
+	}
+	return r
+}
+
+// do sends a request and returns the status, headers and body.
+func (r *replica) do(t *testing.T, method, path, token string, headers map[string]string, body any) (int, http.Header, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		require.NoError(t, err)
+		rd = bytes.NewReader(raw)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, r.base+path, rd)
+	require.NoError(t, err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err, "%s %s through %s", method, path, r.name)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, resp.Header, raw
+}
+
+// json is do for JSON responses.
+func (r *replica) json(t *testing.T, method, path, token string, headers map[string]string, body any) (int, http.Header, map[string]any) {
+	t.Helper()
+	st, h, raw := r.do(t, method, path, token, headers, body)
+	var m map[string]any
+	if len(raw) > 0 {
+		require.NoError(t, json.Unmarshal(raw, &m), "%s %s through %s: %d %s", method, path, r.name, st, raw)
+	}
+	return st, h, m
+}
+
+// token signs in through the v2 API and returns the access token.
+func (r *replica) token(t *testing.T, email, password string) string {
+	t.Helper()
+	st, _, tok := r.json(t, "POST", "/api/v2/auth/token", "", nil, map[string]any{"email": email, "password": password})
+	require.Equal(t, http.StatusOK, st, "token for %s through %s: %v", email, r.name, tok)
+	return tok["access_token"].(string)
+}
+
+// cacheHits reads ecolaura_cache_hits_total from /metrics.
+func (r *replica) cacheHits(t *testing.T) float64 {
+	t.Helper()
+	return r.metric(t, "ecolaura_cache_hits_total")
+}
+
+// metric returns the value of an unlabelled metric on /metrics.
+func (r *replica) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	st, _, raw := r.do(t, "GET", "/metrics", "", nil, nil)
+	require.Equal(t, http.StatusOK, st)
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			require.NoError(t, err, "%s", line)
+			return f
+		}
+	}
+	t.Fatalf("%s has no metric %s", r.name, name)
+	return 0
+}
+
+// productState is what a view shows of the product under test.
+type productState struct {
+	price string
+	stock int
+}
+
+// productView is one way to read a product over the API.
+type productView struct {
+	name  string
+	path  string
+	parse func(t *testing.T, body map[string]any) productState
+}
+
+func v2Detail(t *testing.T, m map[string]any) productState {
+	t.Helper()
+	price, ok := m["price"].(map[string]any)
+	require.True(t, ok, "v2 product without a price: %v", m)
+	return productState{price: price["amount"].(string), stock: int(m["stock"].(float64))}
+}
+
+func v1Detail(t *testing.T, m map[string]any) productState {
+	t.Helper()
+	return productState{price: fmt.Sprint(m["price"]), stock: int(m["stock"].(float64))}
+}
+
+func v2ListItem(id string) func(*testing.T, map[string]any) productState {
+	return func(t *testing.T, m map[string]any) productState {
+		t.Helper()
+		return v2Detail(t, findItem(t, m["items"], id))
+	}
+}
+
+func v1ListItem(id string) func(*testing.T, map[string]any) productState {
+	return func(t *testing.T, m map[string]any) productState {
+		t.Helper()
+		return v1Detail(t, findItem(t, m["results"], id))
+	}
+}
+
+func findItem(t *testing.T, items any, id string) map[string]any {
+	t.Helper()
+	list, ok := items.([]any)
+	require.True(t, ok, "not a list: %v", items)
+	for _, it := range list {
+		if m, ok := it.(map[string]any); ok && m["id"] == id {
+			return m
+		}
+	}
+	t.Fatalf("product %s is not in the list %v", id, items)
+	return nil
+}
+
+// pollView reads v through r until fresh holds or invalidationBound has
+// passed since the write returned (a read that starts within the bound
+// counts), and returns the last state read and when it was read.
+func (r *replica) pollView(t *testing.T, v productView, since time.Time, fresh func(productState) bool) (productState, time.Duration) {
+	t.Helper()
+	for {
+		start := time.Since(since)
+		st, _, body := r.json(t, "GET", v.path, "", nil, nil)
+		require.Equal(t, http.StatusOK, st, "%s through %s", v.path, r.name)
+		s := v.parse(t, body)
+		if fresh(s) || start >= invalidationBound {
+			return s, start
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// writeSigningKey writes a fresh Ed25519 PKCS#8 key, shared by replicas.
+func writeSigningKey(t *testing.T) string {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "jwt.pem")
+	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600))
+	return path
+}
+
+// redisAdmin connects to url without client-side caching, or skips loudly
+// (fails when services are required) when Redis is unreachable.
+func redisAdmin(t *testing.T, url string) rueidis.Client {
+	t.Helper()
+	opt, err := rueidis.ParseURL(url)
+	require.NoError(t, err)
+	opt.DisableCache = true
+	c, err := rueidis.NewClient(opt)
+	if err != nil {
+		testenv.Unavailable(t, "Redis", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Do(ctx, c.B().Ping().Build()).Error(); err != nil {
+		c.Close()
+		testenv.Unavailable(t, "Redis", err)
+	}
+	return c
+}
+
+// deleteRedisKeysAtEnd deletes every key under prefix when t ends.
+func deleteRedisKeysAtEnd(t *testing.T, url, prefix string) {
+	t.Helper()
+	c := redisAdmin(t, url)
+	t.Cleanup(func() { // runs after the replicas' cleanups: they are registered later
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var cursor uint64
+		for {
+			e, err := c.Do(ctx, c.B().Scan().Cursor(cursor).Match(prefix+"*").Count(1000).Build()).AsScanEntry()
+			if err != nil {
+				t.Errorf("scan redis: %v", err)
+				return
+			}
+			if len(e.Elements) > 0 {
+				if err := c.Do(ctx, c.B().Del().Key(e.Elements...).Build()).Error(); err != nil {
+					t.Errorf("delete redis keys: %v", err)
+				}
+			}
+			if e.Cursor == 0 {
+				return
+			}
+			cursor = e.Cursor
+		}
+	})
+}
