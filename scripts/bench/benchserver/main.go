@@ -11,7 +11,8 @@
 // cache, as `ecolaura serve` without Redis), redis (rueidis with
 // client-side caching, as `ecolaura serve` with ECOLAURA_REDIS_URL) and
 // redis-nocsc (rueidis without client-side caching: every cache read is a
-// Redis round trip). Rate limits are off. It serves until SIGINT or SIGTERM.
+// Redis round trip). Rate limits are off; -admin-email and -admin-password
+// create a staff account at start, as ECOLAURA_ADMIN_* do for the server. It serves until SIGINT or SIGTERM.
 package main
 
 import (
@@ -43,6 +44,8 @@ func main() {
 	mode := flag.String("cache", "memory", "none, memory, redis or redis-nocsc")
 	redisURL := flag.String("redis-url", "", "Redis URL (redis and redis-nocsc modes)")
 	prefix := flag.String("redis-prefix", "ecolaura-bench:", "prefix of every Redis key")
+	adminEmail := flag.String("admin-email", "", "staff account created at start (with -admin-password)")
+	adminPassword := flag.String("admin-password", "", "password of the staff account")
 	level := flag.String("log-level", "info", "debug, info, warn or error (info logs every request, as the server does)")
 	flag.Parse()
 	var lv slog.Level
@@ -53,7 +56,8 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, log, options{addr: *addr, mode: *mode, redisURL: *redisURL, prefix: *prefix}); err != nil {
+	if err := run(ctx, log, options{addr: *addr, mode: *mode, redisURL: *redisURL, prefix: *prefix,
+		adminEmail: *adminEmail, adminPassword: *adminPassword}); err != nil {
 		log.Error("benchserver failed", slog.Any("err", err))
 		os.Exit(1)
 	}
@@ -61,6 +65,7 @@ func main() {
 
 type options struct {
 	addr, mode, redisURL, prefix string
+	adminEmail, adminPassword    string
 }
 
 func run(ctx context.Context, log *slog.Logger, o options) error {
@@ -125,6 +130,11 @@ func run(ctx context.Context, log *slog.Logger, o options) error {
 	ord, err := orders.New(s.Database, orders.WithClock(s.Clock), orders.WithIDs(s.IDs), orders.WithLogger(log))
 	if err != nil {
 		return err
+	}
+	if o.adminEmail != "" {
+		if _, _, err := usr.EnsureStaff(ctx, users.StaffAccount{Email: o.adminEmail, Name: "Bench admin", Password: o.adminPassword}); err != nil {
+			return fmt.Errorf("-admin-email: %w", err)
+		}
 	}
 	if err := runner.Start(context.WithoutCancel(ctx), ord); err != nil {
 		return err
