@@ -1,0 +1,381 @@
+package shop_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecolaura/ecolaura/adapters/jwt"
+	"github.com/ecolaura/ecolaura/adapters/mail"
+	"github.com/ecolaura/ecolaura/adapters/memory"
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/catalog"
+	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/ecolaura/productcache"
+	"github.com/ecolaura/ecolaura/ecolaura/shop"
+	"github.com/ecolaura/ecolaura/ecolaura/users"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+const password = "correct horse battery"
+
+// findProduct returns the demo product with exactly that name.
+func findProduct(t *testing.T, s *shop.Shop, name string) ecolaura.Product {
+	t.Helper()
+	res, err := s.Catalog.List(context.Background(), ecolaura.Anonymous, catalog.ListParams{Filter: ecolaura.ProductFilter{Query: name}})
+	require.NoError(t, err)
+	for _, p := range res.Items {
+		if p.Name == name {
+			return p
+		}
+	}
+	t.Fatalf("no product named %q", name)
+	return ecolaura.Product{}
+}
+
+// stock returns the product's current stock.
+func stock(t *testing.T, s *shop.Shop, id ecolaura.ID) int {
+	t.Helper()
+	p, err := s.Catalog.Get(context.Background(), ecolaura.Anonymous, id)
+	require.NoError(t, err)
+	return p.Stock
+}
+
+// signUp registers a customer, signs in and returns the principal its
+// access token verifies to.
+func signUp(t *testing.T, s *shop.Shop, email string) (ecolaura.User, ecolaura.Principal) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := s.Users.Register(ctx, users.RegisterInput{Email: email, Name: "Ada", Password: password})
+	require.NoError(t, err)
+	pair, err := s.Users.Login(ctx, users.Credentials{Email: email, Password: password})
+	require.NoError(t, err)
+	p, err := s.Tokens.Verify(ctx, pair.AccessToken)
+	require.NoError(t, err)
+	return u, p
+}
+
+func TestCheckoutFlowInMemory(t *testing.T) {
+	ctx := context.Background()
+	outbox := mail.NewRecorder()
+	s := newShop(t, shop.WithDemoCatalog(), shop.WithMailer(outbox))
+	require.NotNil(t, s.Users)
+	require.NotNil(t, s.Orders)
+	require.IsType(t, (*memory.JobRunner)(nil), s.Jobs, "the in-memory runner by default")
+
+	u, p := signUp(t, s, "Ada@Example.org")
+	assert.Equal(t, u.Principal(), p, "the access token verifies to the registered customer")
+	assert.Equal(t, ecolaura.RoleCustomer, p.Role)
+	_, err := s.Tokens.Verify(ctx, "not-a-token")
+	require.ErrorIs(t, err, ecolaura.ErrUnauthenticated)
+
+	brush := findProduct(t, s, "Bamboo Toothbrush (4 pack)")
+	before := stock(t, s, brush.ID)
+	res, err := s.Orders.Checkout(ctx, p, orders.CheckoutRequest{
+		Lines:        []orders.LineRequest{{ProductID: brush.ID, Quantity: 3}},
+		CarbonOffset: true,
+	})
+	require.NoError(t, err)
+	placed := res.Order
+	assert.Equal(t, ecolaura.StatusPending, placed.Status)
+	assert.Equal(t, ecolaura.CO2e(900), placed.Footprint, "3 × 0.3 kg")
+	assert.Equal(t, ecolaura.NewMoney(2670, "EUR"), placed.Subtotal)
+	require.NotNil(t, placed.Offset)
+	assert.Equal(t, ecolaura.NewMoney(2, "EUR"), placed.Offset.Price, "0.9 kg at 0.02 EUR/kg, rounded up")
+	assert.Equal(t, ecolaura.NewMoney(2672, "EUR"), placed.Total)
+	assert.Equal(t, before-3, stock(t, s, brush.ID))
+
+	require.NoError(t, s.WaitIdle(ctx))
+	confirmed, err := s.Orders.Get(ctx, p, placed.ID)
+	require.NoError(t, err)
+	assert.Equal(t, ecolaura.StatusConfirmed, confirmed.Status, "the background job confirmed the order")
+	assert.NotNil(t, confirmed.ConfirmationSentAt)
+	msgs := outbox.Messages()
+	require.Len(t, msgs, 1, "exactly one confirmation email")
+	assert.Equal(t, "ada@example.org", msgs[0].To)
+	assert.Contains(t, msgs[0].Subject, "is confirmed")
+	assert.Contains(t, msgs[0].Text, "Carbon offset (0.9 kg CO2e): 0.02 EUR")
+	assert.Contains(t, msgs[0].Text, "Total: 26.72 EUR")
+	st := s.Jobs.(*memory.JobRunner).Stats()
+	assert.Equal(t, int64(2), st.Succeeded, "process_order and the email job")
+	assert.Zero(t, st.Failed)
+
+	cancelled, err := s.Orders.Cancel(ctx, p, placed.ID)
+	require.NoError(t, err)
+	assert.Equal(t, ecolaura.StatusCancelled, cancelled.Status)
+	assert.Equal(t, before, stock(t, s, brush.ID), "cancel restocks")
+	require.NoError(t, s.WaitIdle(ctx))
+	assert.Equal(t, 1, outbox.Len(), "no email for the cancellation")
+
+	// Another customer cannot see the order.
+	_, other := signUp(t, s, "bob@example.org")
+	_, err = s.Orders.Get(ctx, other, placed.ID)
+	require.ErrorIs(t, err, ecolaura.ErrNotFound)
+}
+
+// gateMailer blocks every Send until release is closed (or its context ends).
+type gateMailer struct {
+	entered chan struct{}
+	release chan struct{}
+	sent    atomic.Int32
+}
+
+func newGateMailer() *gateMailer {
+	return &gateMailer{entered: make(chan struct{}, 16), release: make(chan struct{})}
+}
+
+func (m *gateMailer) Send(ctx context.Context, _ ports.Message) error {
+	m.entered <- struct{}{}
+	select {
+	case <-m.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	m.sent.Add(1)
+	return nil
+}
+
+// placeOrder registers a customer and checks out one demo product.
+func placeOrder(t *testing.T, s *shop.Shop) (ecolaura.Principal, ecolaura.Order) {
+	t.Helper()
+	_, p := signUp(t, s, "ada@example.org")
+	res, err := s.Orders.Checkout(context.Background(), p, orders.CheckoutRequest{
+		Lines: []orders.LineRequest{{ProductID: findProduct(t, s, "Solid Shampoo Bar").ID, Quantity: 1}},
+	})
+	require.NoError(t, err)
+	return p, res.Order
+}
+
+func TestCloseDrainsRunningJobs(t *testing.T) {
+	ctx := context.Background()
+	gate := newGateMailer()
+	s, err := shop.New(ctx, shop.WithDemoCatalog(), shop.WithMailer(gate))
+	require.NoError(t, err)
+	p, placed := placeOrder(t, s)
+	<-gate.entered // the confirmation email job is running
+
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close(ctx) }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a job was still running", err)
+	default:
+	}
+	close(gate.release)
+	require.NoError(t, <-closed)
+	assert.Equal(t, int32(1), gate.sent.Load(), "the running job finished before Close returned")
+	o, err := s.Orders.Get(ctx, p, placed.ID)
+	require.NoError(t, err)
+	assert.Equal(t, ecolaura.StatusConfirmed, o.Status)
+	assert.NotNil(t, o.ConfirmationSentAt, "its transaction committed")
+	require.NoError(t, s.Close(ctx), "Close is idempotent")
+	require.NoError(t, s.Jobs.(*memory.JobRunner).Start(ctx, s.Orders), "the runner was stopped")
+	require.NoError(t, s.Jobs.Stop(ctx))
+}
+
+func TestCloseGivesUpWhenItsContextEnds(t *testing.T) {
+	ctx := context.Background()
+	gate := newGateMailer()
+	s, err := shop.New(ctx, shop.WithDemoCatalog(), shop.WithMailer(gate))
+	require.NoError(t, err)
+	placeOrder(t, s)
+	<-gate.entered
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	err = s.Close(cctx)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Zero(t, gate.sent.Load(), "the running job was cancelled, not waited for")
+	assert.Equal(t, err, s.Close(ctx), "a second Close returns the first result")
+}
+
+// fakeRunner is a JobRunner that is not the in-memory one.
+type fakeRunner struct{ started, stopped atomic.Int32 }
+
+func (r *fakeRunner) Start(context.Context, ports.JobHandler) error { r.started.Add(1); return nil }
+func (r *fakeRunner) Stop(context.Context) error                    { r.stopped.Add(1); return nil }
+
+func TestInvalidOptions(t *testing.T) {
+	quiet := slog.New(slog.DiscardHandler)
+	key, err := jwt.GenerateDevelopmentKey(quiet)
+	require.NoError(t, err)
+	keys, err := jwt.NewKeySet(key)
+	require.NoError(t, err)
+	issuer, err := jwt.NewIssuer(jwt.DefaultConfig(), keys)
+	require.NoError(t, err)
+	verifier, err := jwt.NewVerifier(jwt.DefaultConfig(), keys)
+	require.NoError(t, err)
+
+	tests := []struct {
+		name  string
+		opts  []shop.Option
+		field string
+	}{
+		{"unsupported currency", []shop.Option{shop.WithCurrency("XXX")}, "currency"},
+		{"negative cache TTL", []shop.Option{shop.WithCacheOptions(productcache.WithTTL(-time.Second))}, ""},
+		{"offset price in another currency", []shop.Option{shop.WithCarbonOffsetPrice(ecolaura.NewMoney(2, "USD"))}, "carbon_offset_price"},
+		{"negative offset price", []shop.Option{shop.WithCarbonOffsetPrice(ecolaura.NewMoney(-1, "EUR"))}, "carbon_offset_price.amount"},
+		{"refresh TTL too short", []shop.Option{shop.WithRefreshTTL(time.Minute)}, "refresh_ttl"},
+		{"refresh TTL too long", []shop.Option{shop.WithRefreshTTL(365 * 24 * time.Hour)}, "refresh_ttl"},
+		{"issuer without verifier", []shop.Option{shop.WithTokens(issuer, nil)}, "tokens"},
+		{"verifier without issuer", []shop.Option{shop.WithTokens(nil, verifier)}, "tokens"},
+		{"tokens and a key set", []shop.Option{shop.WithTokens(issuer, verifier), shop.WithKeySet(keys)}, "keys"},
+		{"invalid JWT config", []shop.Option{shop.WithKeySet(keys), shop.WithJWTConfig(jwt.Config{})}, "jwt.issuer"},
+		{"foreign runner without its database", []shop.Option{shop.WithJobRunner(&fakeRunner{})}, "job_runner"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := shop.New(context.Background(), tc.opts...)
+			if s != nil {
+				t.Cleanup(func() { _ = s.Close(context.Background()) })
+			}
+			require.ErrorIs(t, err, ecolaura.ErrInvalid)
+			assert.Nil(t, s)
+			if tc.field != "" {
+				var ve *ecolaura.ValidationError
+				require.ErrorAs(t, err, &ve)
+				assert.Contains(t, ve.FieldMessages(), tc.field, err.Error())
+			}
+		})
+	}
+}
+
+func TestWithDatabaseRunsNoJobsUnlessGivenARunner(t *testing.T) {
+	ctx := context.Background()
+	runner := memory.NewJobRunner()
+	db := memory.NewDatabase(memory.WithJobRunner(runner))
+	outbox := mail.NewRecorder()
+	s := newShop(t, shop.WithDatabase(db), shop.WithDemoCatalog(), shop.WithMailer(outbox))
+	assert.Nil(t, s.Jobs)
+	require.ErrorIs(t, s.WaitIdle(ctx), ecolaura.ErrUnavailable)
+
+	p, placed := placeOrder(t, s)
+	assert.Equal(t, 1, runner.Stats().Queued, "the job waits in the database's queue")
+
+	// The embedding program runs the jobs with the shop's orders service.
+	require.NoError(t, runner.Start(ctx, s.Orders))
+	t.Cleanup(func() { require.NoError(t, runner.Stop(context.Background())) })
+	require.NoError(t, runner.WaitIdle(ctx))
+	o, err := s.Orders.Get(ctx, p, placed.ID)
+	require.NoError(t, err)
+	assert.Equal(t, ecolaura.StatusConfirmed, o.Status)
+	assert.Equal(t, 1, outbox.Len())
+}
+
+func TestWithJobRunner(t *testing.T) {
+	ctx := context.Background()
+	t.Run("in-memory runner of the default database", func(t *testing.T) {
+		runner := memory.NewJobRunner(memory.WithWorkers(1))
+		outbox := mail.NewRecorder()
+		s, err := shop.New(ctx, shop.WithJobRunner(runner), shop.WithDemoCatalog(), shop.WithMailer(outbox))
+		require.NoError(t, err)
+		assert.Same(t, runner, s.Jobs)
+		placeOrder(t, s)
+		require.NoError(t, s.WaitIdle(ctx))
+		assert.Equal(t, 1, outbox.Len())
+		require.NoError(t, s.Close(ctx))
+		require.NoError(t, runner.Start(ctx, s.Orders), "Close stopped the runner")
+		require.NoError(t, runner.Stop(ctx))
+	})
+	t.Run("runner and database given together", func(t *testing.T) {
+		runner := &fakeRunner{}
+		s, err := shop.New(ctx, shop.WithDatabase(memory.NewDatabase()), shop.WithJobRunner(runner))
+		require.NoError(t, err)
+		assert.Equal(t, int32(1), runner.started.Load())
+		require.ErrorIs(t, s.WaitIdle(ctx), ecolaura.ErrUnavailable, "only the in-memory runner reports idleness")
+		require.NoError(t, s.Close(ctx))
+		require.NoError(t, s.Close(ctx))
+		assert.Equal(t, int32(1), runner.stopped.Load())
+	})
+	t.Run("start failure", func(t *testing.T) {
+		runner := memory.NewJobRunner()
+		require.NoError(t, runner.Start(ctx, ports.JobHandlerFunc(func(context.Context, ports.Job) error { return nil })))
+		t.Cleanup(func() { require.NoError(t, runner.Stop(context.Background())) })
+		_, err := shop.New(ctx, shop.WithJobRunner(runner))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "start job runner")
+	})
+}
+
+func TestTokenOptions(t *testing.T) {
+	ctx := context.Background()
+	quiet := slog.New(slog.DiscardHandler)
+	key, err := jwt.GenerateDevelopmentKey(quiet)
+	require.NoError(t, err)
+	keys, err := jwt.NewKeySet(key)
+	require.NoError(t, err)
+
+	t.Run("generated development key", func(t *testing.T) {
+		var logs strings.Builder
+		s := newShop(t, shop.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		require.NotNil(t, s.Keys)
+		assert.Contains(t, logs.String(), "DEVELOPMENT JWT SIGNING KEY", "the warning goes through the shop's logger")
+		jwks, err := s.JWKS()
+		require.NoError(t, err)
+		assert.Contains(t, string(jwks), s.Keys.SigningKeyID())
+	})
+	t.Run("key set and config", func(t *testing.T) {
+		cfg := jwt.DefaultConfig()
+		cfg.Issuer = "https://shop.example.org"
+		s := newShop(t, shop.WithKeySet(keys), shop.WithJWTConfig(cfg))
+		assert.Same(t, keys, s.Keys)
+		tok, err := s.Issuer.Issue(ctx, ecolaura.Principal{UserID: "00000000-0000-7000-8000-000000000001", Role: ecolaura.RoleStaff})
+		require.NoError(t, err)
+		other, err := jwt.NewVerifier(cfg, keys)
+		require.NoError(t, err)
+		p, err := other.Verify(ctx, tok.Token)
+		require.NoError(t, err, "signed with the given keys and issuer")
+		assert.True(t, p.IsStaff())
+	})
+	t.Run("issuer and verifier", func(t *testing.T) {
+		issuer, err := jwt.NewIssuer(jwt.DefaultConfig(), keys)
+		require.NoError(t, err)
+		verifier, err := jwt.NewVerifier(jwt.DefaultConfig(), keys)
+		require.NoError(t, err)
+		s := newShop(t, shop.WithTokens(issuer, verifier), shop.WithDemoCatalog())
+		assert.Same(t, verifier, s.Tokens)
+		assert.Nil(t, s.Keys)
+		_, err = s.JWKS()
+		require.ErrorIs(t, err, ecolaura.ErrNotFound)
+		_, p := signUp(t, s, "ada@example.org")
+		assert.Equal(t, ecolaura.RoleCustomer, p.Role)
+	})
+}
+
+// failingHasher refuses to hash, to show WithHasher is used.
+type failingHasher struct{}
+
+var errNoHashing = errors.New("no hashing here")
+
+func (failingHasher) Hash(context.Context, string) (string, error) { return "", errNoHashing }
+func (failingHasher) Verify(context.Context, string, string) (bool, bool, error) {
+	return false, false, errNoHashing
+}
+
+func TestServiceOptions(t *testing.T) {
+	ctx := context.Background()
+	t.Run("hasher", func(t *testing.T) {
+		s := newShop(t, shop.WithHasher(failingHasher{}))
+		_, err := s.Users.Register(ctx, users.RegisterInput{Email: "ada@example.org", Name: "Ada", Password: password})
+		require.ErrorIs(t, err, errNoHashing)
+	})
+	t.Run("carbon offset price", func(t *testing.T) {
+		s := newShop(t, shop.WithCurrency("USD"), shop.WithCarbonOffsetPrice(ecolaura.NewMoney(5, "USD")))
+		assert.Equal(t, ecolaura.NewMoney(5, "USD"), s.Orders.CarbonOffsetPrice())
+		assert.Equal(t, ecolaura.Currency("USD"), s.Orders.Currency())
+	})
+	t.Run("refresh TTL", func(t *testing.T) {
+		s := newShop(t, shop.WithRefreshTTL(2*time.Hour), shop.WithDemoCatalog())
+		signUp(t, s, "ada@example.org")
+		pair, err := s.Users.Login(ctx, users.Credentials{Email: "ada@example.org", Password: password})
+		require.NoError(t, err)
+		assert.WithinDuration(t, time.Now().Add(2*time.Hour), pair.RefreshExpiresAt, time.Minute)
+	})
+}
