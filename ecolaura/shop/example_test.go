@@ -3,10 +3,14 @@ package shop_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 
+	"github.com/ecolaura/ecolaura/adapters/mail"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
+	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
+	"github.com/ecolaura/ecolaura/ecolaura/users"
 )
 
 // A shop in memory with the demo catalog: list the greenest kitchen products
@@ -69,4 +73,77 @@ func Example() {
 	//   Organic Cotton Produce Bags (5 pack) score +12, footprint 0.6 kg CO2e
 	//   Recycled Aluminium Water Bottle      score +12, footprint 2.4 kg CO2e
 	//   Coconut Fibre Dish Brush             score +9, footprint 0.15 kg CO2e
+}
+
+// The whole shop in memory: a customer registers and signs in, checks out
+// with a carbon offset, the background job confirms the order and the
+// confirmation email goes out; cancelling puts the stock back.
+func Example_checkout() {
+	ctx := context.Background()
+	outbox := mail.NewRecorder() // the default mailer only logs
+	s, err := shop.New(ctx, shop.WithDemoCatalog(), shop.WithMailer(outbox))
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close(ctx) // stops the job runner, draining running jobs
+
+	u, err := s.Users.Register(ctx, users.RegisterInput{Email: "Ada@Example.org", Name: "Ada", Password: "correct horse battery"})
+	if err != nil {
+		panic(err)
+	}
+	pair, err := s.Users.Login(ctx, users.Credentials{Email: "ada@example.org", Password: "correct horse battery"})
+	if err != nil {
+		panic(err)
+	}
+	// An embedding program authenticates a bearer token like this.
+	ada, err := s.Tokens.Verify(ctx, pair.AccessToken)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("signed in:", u.Email, ada.Role, ada.UserID == u.ID)
+
+	found, err := s.Catalog.List(ctx, ecolaura.Anonymous, catalog.ListParams{Filter: ecolaura.ProductFilter{Query: "bamboo toothbrush"}})
+	if err != nil {
+		panic(err)
+	}
+	brush := found.Items[0]
+	res, err := s.Orders.Checkout(ctx, ada, orders.CheckoutRequest{
+		Lines:          []orders.LineRequest{{ProductID: brush.ID, Quantity: 3}},
+		IdempotencyKey: "ada-checkout-1", // safe to retry
+		CarbonOffset:   true,
+	})
+	if err != nil {
+		panic(err)
+	}
+	o := res.Order
+	fmt.Printf("%d × %s: %s + offset %s = %s, footprint %s, %s\n",
+		o.Lines[0].Quantity, o.Lines[0].Name, o.Subtotal, o.Offset.Price, o.Total, o.Footprint, o.Status)
+
+	if err := s.WaitIdle(ctx); err != nil { // let the background jobs run
+		panic(err)
+	}
+	o, err = s.Orders.Get(ctx, ada, o.ID)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("after the jobs:", o.Status)
+	orderRef := regexp.MustCompile(`[0-9A-F]{8}`)
+	for _, m := range outbox.Messages() {
+		fmt.Printf("email to %s: %s\n", m.To, orderRef.ReplaceAllString(m.Subject, "<ref>"))
+	}
+
+	if _, err := s.Orders.Cancel(ctx, ada, o.ID); err != nil {
+		panic(err)
+	}
+	p, err := s.Catalog.Get(ctx, ecolaura.Anonymous, brush.ID)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("cancelled; stock back to", p.Stock)
+	// Output:
+	// signed in: ada@example.org customer true
+	// 3 × Bamboo Toothbrush (4 pack): 26.70 EUR + offset 0.02 EUR = 26.72 EUR, footprint 0.9 kg CO2e, pending
+	// after the jobs: confirmed
+	// email to ada@example.org: Your Ecolaura order <ref> is confirmed
+	// cancelled; stock back to 600
 }
