@@ -2,6 +2,8 @@
 //
 //	ecolaura serve             run the shop over HTTP (in memory with the demo catalog by default)
 //	ecolaura migrate up|down|status   manage the PostgreSQL schema (needs ECOLAURA_DATABASE_URL)
+//	ecolaura seed [--products N]      load the demo catalog or N generated products (PostgreSQL)
+//	ecolaura worker            run only the background job workers (PostgreSQL)
 //	ecolaura version           print the version
 //
 // Every command accepts --help. Configuration comes from ECOLAURA_*
@@ -37,6 +39,9 @@ Commands:
   serve      run the HTTP API (in memory with the demo catalog unless
              ECOLAURA_DATABASE_URL is set)
   migrate    apply (up), roll back (down) or show (status) database migrations
+  seed       load the demo catalog, or --products N generated products, into
+             the database
+  worker     run only the background job workers (no HTTP), for scaling out
   version    print the version
 
 Run "ecolaura <command> --help" for the flags of a command.
@@ -69,6 +74,10 @@ func run(ctx context.Context, args []string, env getenv, stdout, stderr io.Write
 		return serve(ctx, rest, env, stdout, stderr)
 	case "migrate":
 		return migrateCmd(ctx, rest, env, stdout, stderr)
+	case "seed":
+		return seedCmd(ctx, rest, env, stdout, stderr)
+	case "worker":
+		return workerCmd(ctx, rest, env, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "ecolaura: unknown command %q\n\n%s", cmd, usage)
 	return 2

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ecolaura/ecolaura/adapters/mail"
+	"github.com/ecolaura/ecolaura/adapters/postgres"
+	"github.com/ecolaura/ecolaura/adapters/redis"
+	"github.com/ecolaura/ecolaura/adapters/system"
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/ecolaura/productcache"
+	"github.com/ecolaura/ecolaura/ports"
+)
+
+const workerUsage = `Usage: ecolaura worker [flags]
+
+Runs only the background job workers (River, on PostgreSQL): order
+processing and confirmation emails, with no HTTP server. Start as many as
+needed next to "ecolaura serve" replicas; River hands each job to one worker.
+SIGTERM or SIGINT stops fetching jobs and waits for the running ones (up to
+the shutdown timeout; the rest are retried later).
+
+Needs ECOLAURA_DATABASE_URL and a migrated schema. Other environment
+variables: ECOLAURA_REDIS_URL and ECOLAURA_REDIS_PREFIX (the shared cache the
+API servers use, so changes made by jobs invalidate it), ECOLAURA_CURRENCY.
+
+Flags:
+`
+
+// workerConfig is the configuration of `ecolaura worker`.
+type workerConfig struct {
+	DatabaseURL     string
+	RedisURL        string
+	RedisPrefix     string
+	MigrateOnStart  bool
+	Concurrency     int
+	ShutdownTimeout time.Duration
+	LogFormat       string
+	LogLevel        string
+	Currency        ecolaura.Currency
+}
+
+// loadWorkerConfig reads ECOLAURA_* variables, then flags from args, and
+// returns every problem found.
+func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig, error) {
+	c := workerConfig{
+		DatabaseURL: env("ECOLAURA_DATABASE_URL"), RedisURL: env("ECOLAURA_REDIS_URL"), RedisPrefix: or(env("ECOLAURA_REDIS_PREFIX"), "ecolaura:"),
+		Concurrency: 10, ShutdownTimeout: 30 * time.Second,
+		LogFormat: or(env("ECOLAURA_LOG_FORMAT"), "text"), LogLevel: or(env("ECOLAURA_LOG_LEVEL"), "info"),
+	}
+	migrate, shutdown := env("ECOLAURA_MIGRATE_ON_START"), env("ECOLAURA_SHUTDOWN_TIMEOUT")
+	concurrency := env("ECOLAURA_WORKER_CONCURRENCY")
+	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL (ECOLAURA_DATABASE_URL)")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis URL of the shared cache (ECOLAURA_REDIS_URL)")
+	fs.StringVar(&concurrency, "concurrency", concurrency, "jobs run at once (ECOLAURA_WORKER_CONCURRENCY, default 10)")
+	fs.StringVar(&migrate, "migrate", migrate, "apply database migrations at start: true or false (ECOLAURA_MIGRATE_ON_START)")
+	fs.StringVar(&shutdown, "shutdown-timeout", shutdown, "how long to wait for running jobs on SIGTERM, e.g. 30s (ECOLAURA_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (ECOLAURA_LOG_FORMAT)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (ECOLAURA_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	var errs []error
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
+	}
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("ECOLAURA_DATABASE_URL / --database-url is required: the workers take their jobs from PostgreSQL"))
+	}
+	if migrate != "" {
+		b, err := strconv.ParseBool(migrate)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ECOLAURA_MIGRATE_ON_START / --migrate: want true or false, got %q", migrate))
+		}
+		c.MigrateOnStart = b
+	}
+	if shutdown != "" {
+		d, err := time.ParseDuration(shutdown)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("ECOLAURA_SHUTDOWN_TIMEOUT / --shutdown-timeout: want a positive duration like 30s, got %q", shutdown))
+		}
+		c.ShutdownTimeout = d
+	}
+	if concurrency != "" {
+		n, err := strconv.Atoi(concurrency)
+		if err != nil || n < 1 || n > 10_000 {
+			errs = append(errs, fmt.Errorf("ECOLAURA_WORKER_CONCURRENCY / --concurrency: want 1 to 10000, got %q", concurrency))
+		}
+		c.Concurrency = n
+	}
+	cur, err := ecolaura.ParseCurrency(currency)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("ECOLAURA_CURRENCY: unsupported currency %q", currency))
+	}
+	c.Currency = cur
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("ECOLAURA_LOG_FORMAT / --log-format: want text or json, got %q", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("ECOLAURA_LOG_LEVEL / --log-level: want debug, info, warn or error, got %q", c.LogLevel))
+	}
+	return c, errors.Join(errs...)
+}
+
+func workerCmd(ctx context.Context, args []string, env getenv, _, stderr io.Writer) int {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), workerUsage)
+		fs.PrintDefaults()
+	}
+	cfg, err := loadWorkerConfig(args, env, fs)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ecolaura worker: invalid configuration:\n%v\n", err)
+		return 2
+	}
+	if err := runWorker(ctx, cfg, stderr, nil); err != nil {
+		newLogger(serveConfig{LogFormat: cfg.LogFormat, LogLevel: cfg.LogLevel}, stderr).Error("worker failed", slog.Any("err", err))
+		return 1
+	}
+	return 0
+}
+
+// runWorker wires the orders service over PostgreSQL exactly as serve does
+// (same shop, cache and mailer), works jobs until ctx ends, then stops
+// gracefully. started, when not nil, is closed once River runs.
+func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, started chan<- struct{}) (err error) {
+	log := newLogger(serveConfig{LogFormat: cfg.LogFormat, LogLevel: cfg.LogLevel}, logWriter)
+	log.Info("ecolaura worker starting: River job workers only, no HTTP", slog.String("version", version),
+		slog.Int("concurrency", cfg.Concurrency))
+
+	var closers []func(context.Context) error
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		for i := len(closers) - 1; i >= 0; i-- {
+			err = errors.Join(err, closers[i](cctx))
+		}
+	}()
+
+	pg, err := postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL}, postgres.WithLogger(log))
+	if err != nil {
+		return fmt.Errorf("open database (ECOLAURA_DATABASE_URL): %w", err)
+	}
+	closers = append(closers, func(context.Context) error { return pg.Close() })
+	if cfg.MigrateOnStart {
+		st, err := postgres.Migrate(ctx, pg, postgres.MigrateUp)
+		if err != nil {
+			return fmt.Errorf("migrate on start: %w", err)
+		}
+		log.Info("database migrated", slog.String("status", st.String()))
+	}
+	if err := pg.CheckSchema(ctx); err != nil {
+		return fmt.Errorf("%w (or start with ECOLAURA_MIGRATE_ON_START=true)", err)
+	}
+
+	svcLog := log
+	if cfg.LogLevel != "debug" {
+		svcLog = newLogger(serveConfig{LogFormat: cfg.LogFormat, LogLevel: "warn"}, logWriter)
+	}
+	// The same wiring as serve: the orders service over the product-cached
+	// database when the cache is shared (Redis), so writes made by jobs
+	// invalidate what the API servers cache; without Redis, over the plain
+	// database (a private cache would only go stale).
+	var db ports.Database = pg
+	if cfg.RedisURL != "" {
+		rcfg := redis.DefaultConfig(cfg.RedisURL)
+		rcfg.Prefix = cfg.RedisPrefix
+		rc, err := redis.NewCache(ctx, rcfg, redis.WithLogger(log))
+		if err != nil {
+			return fmt.Errorf("connect to redis (ECOLAURA_REDIS_URL): %w", err)
+		}
+		closers = append(closers, func(context.Context) error { rc.Close(); return nil })
+		// The Redis adapter prefixes every key itself.
+		pc, err := productcache.Wrap(pg, rc, productcache.WithPrefix(""), productcache.WithLogger(svcLog))
+		if err != nil {
+			return fmt.Errorf("product cache: %w", err)
+		}
+		db = pc
+	}
+	ord, err := orders.New(db, orders.WithClock(system.Clock{}), orders.WithIDs(system.UUIDv7{}), orders.WithLogger(log),
+		orders.WithMailer(mail.NewLogMailer(log)), orders.WithCurrency(cfg.Currency))
+	if err != nil {
+		return fmt.Errorf("orders service: %w", err)
+	}
+
+	runner, err := pg.NewJobRunner(postgres.RunnerConfig{Logger: log, MaxWorkers: cfg.Concurrency})
+	if err != nil {
+		return fmt.Errorf("job runner: %w", err)
+	}
+	if err := runner.Start(context.WithoutCancel(ctx), ord); err != nil {
+		return fmt.Errorf("start job runner: %w", err)
+	}
+	log.Info("working jobs")
+	if started != nil {
+		close(started)
+	}
+	<-ctx.Done()
+	log.Info("shutting down: waiting for running jobs", slog.Duration("timeout", cfg.ShutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	start := time.Now()
+	if err := runner.Stop(sctx); err != nil {
+		return err
+	}
+	log.Info("job runner stopped", slog.Duration("took", time.Since(start)))
+	return nil
+}
