@@ -155,6 +155,64 @@ func countLines(logs string, subs ...string) int {
 	return n
 }
 
+// TestServeNoStaleReadsAfterRedisHang freezes a private redis-server
+// (SIGSTOP: it keeps its data, unlike a restart) under a running server,
+// writes a price and takes stock while the invalidations cannot reach it,
+// resumes it (SIGCONT) and checks that no read returns the entries cached
+// before the writes: the failed invalidations must be made good first.
+func TestServeNoStaleReadsAfterRedisHang(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a redis-server")
+	}
+	rs := startRedisServer(t)
+	r := startReplica(t, "server", map[string]string{
+		"ECOLAURA_REDIS_URL":   rs.url(),
+		"ECOLAURA_ADMIN_EMAIL": "admin@example.org", "ECOLAURA_ADMIN_PASSWORD": "admin-password-123",
+	})
+	staff := r.token(t, "admin@example.org", "admin-password-123")
+	st, _, p := r.json(t, "POST", "/api/v2/products", staff, nil, map[string]any{
+		"name": "Cork board", "category": "hang", "price": map[string]any{"amount": "18.00"}, "stock": 10})
+	require.Equal(t, http.StatusCreated, st, "%v", p)
+	id := p["id"].(string)
+	views := []productView{
+		{"v2 detail", "/api/v2/products/" + id, v2Detail},
+		{"v2 list", "/api/v2/products?category=hang", v2ListItem(id)},
+		{"v1 detail", "/api/v1/products/" + id + "/", v1Detail},
+		{"v1 list", "/api/v1/products/?category=hang", v1ListItem(id)},
+	}
+	readAll := func(want productState) {
+		t.Helper()
+		for _, v := range views {
+			for range 2 {
+				st, _, body := r.json(t, "GET", v.path, "", nil, nil)
+				require.Equal(t, http.StatusOK, st, "%s", v.path)
+				require.Equal(t, want, v.parse(t, body), "%s", v.name)
+			}
+		}
+	}
+	readAll(productState{price: "18.00", stock: 10})
+	require.Positive(t, rs.dbSize(t))
+
+	rs.signal(syscall.SIGSTOP)
+	st, _, p = r.json(t, "PATCH", "/api/v2/products/"+id, staff, nil, map[string]any{"price": map[string]any{"amount": "25.00"}, "stock": 7})
+	require.Equal(t, http.StatusOK, st, "write with Redis hung: %v", p)
+	readAll(productState{price: "25.00", stock: 7})
+	require.Equal(t, 1, countLines(r.logs.String(), "redis is unavailable", `component="redis cache"`),
+		"the hang was noticed (the write's invalidation could not reach Redis)")
+	rs.signal(syscall.SIGCONT)
+
+	// Every read from now on, including the ones racing Redis's return,
+	// shows the write.
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		readAll(productState{price: "25.00", stock: 7})
+	}
+	require.Eventually(t, func() bool {
+		return countLines(r.logs.String(), "redis is reachable again", `component="redis cache"`) == 1
+	}, 10*time.Second, 20*time.Millisecond, "the cache does not resume after SIGCONT")
+	readAll(productState{price: "25.00", stock: 7})
+}
+
 // tryAuth sends one failing token request from ip and returns the status.
 func tryAuth(t *testing.T, r *replica, ip string) int {
 	t.Helper()
@@ -249,6 +307,15 @@ func (s *redisServer) kill() {
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
 	s.cmd = nil
+}
+
+// signal sends sig to the running server.
+func (s *redisServer) signal(sig syscall.Signal) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.NotNil(s.t, s.cmd, "private redis-server not running")
+	require.NoError(s.t, s.cmd.Process.Signal(sig))
 }
 
 func (s *redisServer) client() (rueidis.Client, error) {
