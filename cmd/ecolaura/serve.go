@@ -12,14 +12,12 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/ecolaura/ecolaura/adapters/argon2id"
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
 	"github.com/ecolaura/ecolaura/adapters/jwt"
 	"github.com/ecolaura/ecolaura/adapters/mail"
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/adapters/postgres"
 	"github.com/ecolaura/ecolaura/adapters/redis"
-	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/productcache"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
@@ -41,12 +39,6 @@ Other environment variables:
 
 Flags:
 `
-
-// jobRunner is the in-process memory runner or the River runner.
-type jobRunner interface {
-	Start(ctx context.Context, h ports.JobHandler) error
-	Stop(ctx context.Context) error
-}
 
 func newLogger(cfg serveConfig, w io.Writer) *slog.Logger {
 	var level slog.Level
@@ -110,7 +102,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 
 	// Storage and the job runner.
 	var db ports.Database
-	var runner jobRunner
+	var runner shop.JobRunner
 	var probes []httpapi.Probe
 	if cfg.DatabaseURL != "" {
 		pg, err := postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL}, postgres.WithLogger(log))
@@ -165,20 +157,6 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	if cfg.LogLevel != "debug" {
 		svcLog = newLogger(serveConfig{LogFormat: cfg.LogFormat, LogLevel: "warn"}, logWriter)
 	}
-	shopOpts := []shop.Option{shop.WithDatabase(db), shop.WithCache(cache), shop.WithLogger(svcLog), shop.WithCurrency(cfg.Currency)}
-	if cfg.RedisURL != "" {
-		// The Redis adapter prefixes every key itself.
-		shopOpts = append(shopOpts, shop.WithCacheOptions(productcache.WithPrefix("")))
-	}
-	if cfg.DatabaseURL == "" {
-		shopOpts = append(shopOpts, shop.WithDemoCatalog())
-	}
-	s, err := shop.New(ctx, shopOpts...)
-	if err != nil {
-		return fmt.Errorf("wire services: %w", err)
-	}
-	closers = append(closers, s.Close)
-
 	var key jwt.SigningKey
 	if cfg.JWTKeyFile != "" {
 		key, err = jwt.LoadSigningKeyFile(cfg.JWTKeyFile)
@@ -197,44 +175,37 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	}
 	jcfg := jwt.DefaultConfig()
 	jcfg.Issuer = cfg.JWTIssuer
-	issuer, err := jwt.NewIssuer(jcfg, keys)
-	if err != nil {
-		return err
+
+	// The shop starts the job runner with the orders service as handler and
+	// stops it (waiting for running jobs) in Close, which runs after the
+	// HTTP server has drained.
+	shopOpts := []shop.Option{
+		shop.WithDatabase(db), shop.WithJobRunner(runner), shop.WithCache(cache), shop.WithLogger(svcLog),
+		shop.WithCurrency(cfg.Currency), shop.WithKeySet(keys), shop.WithJWTConfig(jcfg), shop.WithMailer(mail.NewLogMailer(log)),
 	}
-	verifier, err := jwt.NewVerifier(jcfg, keys)
-	if err != nil {
-		return err
+	if cfg.RedisURL != "" {
+		// The Redis adapter prefixes every key itself.
+		shopOpts = append(shopOpts, shop.WithCacheOptions(productcache.WithPrefix("")))
 	}
-	hasher, err := argon2id.New(argon2id.DefaultParams())
-	if err != nil {
-		return err
+	if cfg.DatabaseURL == "" {
+		shopOpts = append(shopOpts, shop.WithDemoCatalog())
 	}
-	usr, err := users.New(s.Database, hasher, issuer, users.WithClock(s.Clock), users.WithIDs(s.IDs), users.WithLogger(log))
+	s, err := shop.New(ctx, shopOpts...)
 	if err != nil {
-		return fmt.Errorf("users service: %w", err)
+		return fmt.Errorf("wire services: %w", err)
 	}
-	ord, err := orders.New(s.Database, orders.WithClock(s.Clock), orders.WithIDs(s.IDs), orders.WithLogger(log),
-		orders.WithMailer(mail.NewLogMailer(log)), orders.WithCurrency(cfg.Currency))
-	if err != nil {
-		return fmt.Errorf("orders service: %w", err)
-	}
+	closers = append(closers, func(ctx context.Context) error {
+		log.Info("stopping job runner")
+		return s.Close(ctx)
+	})
+
 	if cfg.AdminEmail != "" {
-		u, created, err := usr.EnsureStaff(ctx, users.StaffAccount{Email: cfg.AdminEmail, Name: "Administrator", Password: cfg.AdminPassword})
+		u, created, err := s.Users.EnsureStaff(ctx, users.StaffAccount{Email: cfg.AdminEmail, Name: "Administrator", Password: cfg.AdminPassword})
 		if err != nil {
 			return fmt.Errorf("ECOLAURA_ADMIN_EMAIL: %w", err)
 		}
 		log.Info("staff account ready", slog.String("email", u.Email), slog.Bool("created", created))
 	}
-
-	// Jobs run until the HTTP server has drained; stopping waits for the
-	// running ones.
-	if err := runner.Start(context.WithoutCancel(ctx), ord); err != nil {
-		return fmt.Errorf("start job runner: %w", err)
-	}
-	closers = append(closers, func(ctx context.Context) error {
-		log.Info("stopping job runner")
-		return runner.Stop(ctx)
-	})
 
 	metrics, err := httpapi.NewMetrics()
 	if err != nil {
@@ -249,8 +220,8 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		}
 	}
 	services := httpapi.Services{
-		Catalog: s.Catalog, Orders: ord, Sustainability: s.Sustainability, Users: usr,
-		JWKS: keys.JWKS, Tokens: verifier, RateLimiter: limiter, ResponseCache: cache, Probes: probes,
+		Catalog: s.Catalog, Orders: s.Orders, Sustainability: s.Sustainability, Users: s.Users,
+		JWKS: keys.JWKS, Tokens: s.Tokens, RateLimiter: limiter, ResponseCache: cache, Probes: probes,
 	}
 	if s.ProductCache != nil {
 		services.CacheSignals = s.ProductCache
