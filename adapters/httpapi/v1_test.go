@@ -89,6 +89,16 @@ func TestV1ProductETag(t *testing.T) {
 	assert.EqualValues(t, 9, r.JSON(t)["stock"])
 }
 
+func TestHeadRequests(t *testing.T) {
+	h := newHarness(t)
+	h.product("Bamboo brush", "personal-care", 450, 10, nil)
+	for _, path := range []string{"/api/v1/products/", "/api/v2/products", "/healthz"} {
+		r := h.do(req{Method: http.MethodHead, Path: path})
+		assert.Equal(t, http.StatusOK, r.Status, path)
+		assert.Empty(t, r.Body, path)
+	}
+}
+
 func TestV1ProductDetail(t *testing.T) {
 	h := newHarness(t)
 	p := h.product("Bamboo brush", "personal-care", 450, 10, metrics(300, true, true))

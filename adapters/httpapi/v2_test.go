@@ -353,6 +353,10 @@ func TestV2OrderActionsAndErrors(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status)
 	assert.Equal(t, "delivered", r.JSON(t)["status"])
 
+	m := string(h.do(req{Path: "/metrics"}).Body)
+	assert.Contains(t, m, "ecolaura_orders_placed_total 1")
+	assert.Contains(t, m, "ecolaura_stock_conflicts_total 1")
+
 	all := h.do(req{Path: "/api/v2/orders?limit=1", Token: h.staff})
 	require.Equal(t, http.StatusOK, all.Status, "%s", all.Body)
 	problem(t, h.do(req{Path: "/api/v2/orders?page=2", Token: h.staff}), http.StatusBadRequest, "invalid")
