@@ -185,7 +185,7 @@ func jsonOnly(c *fiber.Ctx) error {
 // missing token leaves the caller anonymous; a bad one is refused with 401.
 func (s *Server) authenticate(c *fiber.Ctx) error {
 	h := c.Get(fiber.HeaderAuthorization)
-	if h == "" {
+	if h == "" || credentialEndpoint(c.Path()) {
 		return c.Next()
 	}
 	scheme, token, ok := strings.Cut(h, " ")
@@ -201,6 +201,14 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	}
 	c.Locals(keyPrincipal, p)
 	return c.Next()
+}
+
+// credentialEndpoint reports whether path exchanges credentials (sign-in,
+// refresh, logout, registration): like simplejwt's views they ignore a stale
+// Authorization header instead of refusing the request.
+func credentialEndpoint(path string) bool {
+	return strings.HasPrefix(path, "/api/v1/token") || strings.HasPrefix(path, "/api/v2/auth/") ||
+		path == "/api/v1/users" || path == "/api/v1/users/"
 }
 
 func unauthenticated(detail string) *httpError {

@@ -278,6 +278,13 @@ func TestInvalidToken(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, r.Status, hdr)
 		assert.Contains(t, r.Header.Get("WWW-Authenticate"), "Bearer")
 	}
+	// A stale token does not stand in the way of signing in again.
+	r := h.do(req{Method: http.MethodPost, Path: "/api/v1/token/", Headers: map[string]string{"Authorization": "Bearer expired"},
+		Body: map[string]any{"username": "alice@example.org", "password": testPassword}})
+	assert.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	r = h.do(req{Method: http.MethodPost, Path: "/api/v2/auth/token", Headers: map[string]string{"Authorization": "Bearer expired"},
+		Body: map[string]any{"email": "alice@example.org", "password": testPassword}})
+	assert.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 }
 
 // slowCatalog blocks List until release is closed, and records whether the
