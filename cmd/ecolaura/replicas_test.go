@@ -11,11 +11,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -413,4 +417,259 @@ func deleteRedisKeysAtEnd(t *testing.T, url, prefix string) {
 			cursor = e.Cursor
 		}
 	})
+}
+
+// TestReplicaCutOffFromRedis cuts replica A's connections to Redis (a
+// network partition: bytes in flight are lost, as opposed to a Redis hang)
+// while A takes a price change, then heals the partition. A's own reads are
+// fresh throughout (they bypass the cache while its invalidation is
+// pending); once A uses the cache again it retries the invalidation and B's
+// next read is fresh within invalidationBound.
+//
+// While the partition lasts B cannot learn of A's write and serves the
+// price it cached (the productcache package documents this: "an
+// invalidation that keeps failing while another process keeps reading");
+// the test logs what B shows then and does not assert on it.
+func TestReplicaCutOffFromRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs PostgreSQL and Redis")
+	}
+	f := newCutOffFixture(t)
+
+	// One read through A retries its invalidation; then B is fresh.
+	st, _, body := f.a.json(t, "GET", f.views[0].path, "", nil, nil)
+	require.Equal(t, http.StatusOK, st)
+	require.Equal(t, "25.00", f.views[0].parse(t, body).price)
+	used := time.Now()
+	for _, v := range f.views {
+		got, took := f.b.pollView(t, v, used, func(s productState) bool { return s.price == "25.00" })
+		assert.Equal(t, "25.00", got.price, "%s through B %s after A used the cache again", v.name, took)
+	}
+}
+
+// TestReplicaCutOffFromRedisInvalidatesWhenBack is
+// TestReplicaCutOffFromRedis without traffic on A after the partition heals:
+// A's failed invalidation must still reach Redis once Redis is reachable
+// again, so that B stops serving the old price.
+func TestReplicaCutOffFromRedisInvalidatesWhenBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs PostgreSQL and Redis")
+	}
+	if os.Getenv("ECOLAURA_RUN_KNOWN_BUGS") != "1" {
+		t.Skip("BUG: productcache retries a failed invalidation only on the same process's next cache read or write " +
+			"(Database.ready / Database.invalidate), never when Redis comes back nor at Close: an idle or stopped replica " +
+			"leaves other replicas serving the old price for the entry TTL (15 min). Run with ECOLAURA_RUN_KNOWN_BUGS=1.")
+	}
+	f := newCutOffFixture(t)
+	// FAILING ASSERTION (the bug above): B keeps serving 18.00 from Redis.
+	require.Eventually(t, func() bool {
+		for _, v := range f.views {
+			st, _, body := f.b.json(t, "GET", v.path, "", nil, nil)
+			if st != http.StatusOK || v.parse(t, body).price != "25.00" {
+				return false
+			}
+		}
+		return true
+	}, 5*time.Second, 20*time.Millisecond, "B still serves the price cached before A's write, 6 s after the partition healed")
+}
+
+// cutOffFixture is two replicas on one database and one Redis, A connected
+// to Redis through a partitionable proxy, after this sequence: both warm a
+// product at 18.00; A is cut off from Redis; the price is set to 25.00
+// through A (A's invalidation fails); the partition heals.
+type cutOffFixture struct {
+	a, b  *replica
+	views []productView
+}
+
+func newCutOffFixture(t *testing.T) *cutOffFixture {
+	t.Helper()
+	dbURL := testenv.Postgres(t)
+	redisURL, prefix := testenv.RedisURL(), testenv.RedisPrefix()
+	deleteRedisKeysAtEnd(t, redisURL, prefix)
+	u, err := url.Parse(redisURL)
+	require.NoError(t, err)
+	proxy := startTCPPartition(t, u.Host)
+	viaProxy := *u
+	viaProxy.Host = proxy.addr()
+
+	env := map[string]string{
+		"ECOLAURA_DATABASE_URL": dbURL, "ECOLAURA_MIGRATE_ON_START": "true",
+		"ECOLAURA_REDIS_URL": redisURL, "ECOLAURA_REDIS_PREFIX": prefix,
+		"ECOLAURA_JWT_KEY_FILE": writeSigningKey(t),
+		"ECOLAURA_ADMIN_EMAIL":  "admin@example.org", "ECOLAURA_ADMIN_PASSWORD": "admin-password-123",
+	}
+	envA := maps.Clone(env)
+	envA["ECOLAURA_REDIS_URL"] = viaProxy.String()
+	f := &cutOffFixture{a: startReplica(t, "A", envA), b: startReplica(t, "B", env)}
+
+	staff := f.a.token(t, "admin@example.org", "admin-password-123")
+	st, _, p := f.a.json(t, "POST", "/api/v2/products", staff, nil, map[string]any{
+		"name": "Cork board", "category": "partition", "price": map[string]any{"amount": "18.00"}, "stock": 10})
+	require.Equal(t, http.StatusCreated, st, "%v", p)
+	id := p["id"].(string)
+	f.views = []productView{
+		{"v2 detail", "/api/v2/products/" + id, v2Detail},
+		{"v2 list", "/api/v2/products?category=partition", v2ListItem(id)},
+		{"v1 detail", "/api/v1/products/" + id + "/", v1Detail},
+		{"v1 list", "/api/v1/products/?category=partition", v1ListItem(id)},
+	}
+	f.a.warmAndCheckPrice(t, f.views, "18.00")
+	f.b.warmAndCheckPrice(t, f.views, "18.00")
+
+	proxy.cut()
+	st, _, p = f.a.json(t, "PATCH", "/api/v2/products/"+id, staff, nil, map[string]any{"price": map[string]any{"amount": "25.00"}})
+	require.Equal(t, http.StatusOK, st, "price change with A cut off from Redis: %v", p)
+	f.a.warmAndCheckPrice(t, f.views, "25.00") // A reads its write, from the store
+	for _, v := range f.views {
+		st, _, body := f.b.json(t, "GET", v.path, "", nil, nil)
+		require.Equal(t, http.StatusOK, st)
+		t.Logf("during the partition B's %s shows %s (documented: B cannot learn of the write)", v.name, v.parse(t, body).price)
+	}
+	require.Equal(t, 1, countLines(f.a.logs.String(), "redis is unavailable", `component="redis cache"`), "A noticed the partition")
+	proxy.heal()
+	// Let A's client see Redis again: its next call is let through after
+	// the probe interval (250 ms).
+	time.Sleep(time.Second)
+	return f
+}
+
+// warmAndCheckPrice reads every view twice through r and checks the price.
+func (r *replica) warmAndCheckPrice(t *testing.T, views []productView, price string) {
+	t.Helper()
+	for _, v := range views {
+		for range 2 {
+			st, _, body := r.json(t, "GET", v.path, "", nil, nil)
+			require.Equal(t, http.StatusOK, st, "%s through %s", v.path, r.name)
+			require.Equal(t, price, v.parse(t, body).price, "%s through %s", v.name, r.name)
+		}
+	}
+}
+
+// tcpPartition forwards TCP connections to an upstream address and can
+// simulate a network partition: cut stops every byte in both directions;
+// heal drops the connections that were cut (with the bytes they held, as a
+// partition that outlives TCP would) and lets new ones through.
+type tcpPartition struct {
+	ln       net.Listener
+	upstream string
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	isCut  bool
+	closed bool
+	conns  map[net.Conn]struct{}
+	wg     sync.WaitGroup
+}
+
+// startTCPPartition listens on a free port until t ends.
+func startTCPPartition(t *testing.T, upstream string) *tcpPartition {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &tcpPartition{ln: ln, upstream: upstream, conns: make(map[net.Conn]struct{})}
+	p.cond = sync.NewCond(&p.mu)
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *tcpPartition) addr() string { return p.ln.Addr().String() }
+
+func (p *tcpPartition) cut() {
+	p.mu.Lock()
+	p.isCut = true
+	p.mu.Unlock()
+}
+
+func (p *tcpPartition) heal() {
+	p.mu.Lock()
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	clear(p.conns)
+	p.isCut = false
+	p.mu.Unlock()
+	p.cond.Broadcast()
+}
+
+func (p *tcpPartition) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	_ = p.ln.Close()
+	p.heal()
+	p.wg.Wait()
+}
+
+// track registers c; it reports false (and closes c) after close.
+func (p *tcpPartition) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		_ = c.Close()
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+// wait blocks while the partition is cut.
+func (p *tcpPartition) wait() {
+	p.mu.Lock()
+	for p.isCut && !p.closed {
+		p.cond.Wait()
+	}
+	p.mu.Unlock()
+}
+
+func (p *tcpPartition) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		if !p.track(c) {
+			return
+		}
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.wait()
+			u, err := net.DialTimeout("tcp", p.upstream, 5*time.Second)
+			if err != nil {
+				_ = c.Close()
+				return
+			}
+			if !p.track(u) {
+				_ = c.Close()
+				return
+			}
+			p.wg.Add(2)
+			go p.pipe(u, c)
+			go p.pipe(c, u)
+		}()
+	}
+}
+
+// pipe copies from src to dst while the partition is not cut.
+func (p *tcpPartition) pipe(dst, src net.Conn) {
+	defer p.wg.Done()
+	defer func() { _ = dst.Close(); _ = src.Close() }()
+	buf := make([]byte, 32<<10)
+	for {
+		p.wait()
+		n, err := src.Read(buf)
+		p.wait() // bytes read while cut are held until heal, which closes dst
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
