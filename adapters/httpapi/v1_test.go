@@ -288,3 +288,23 @@ func TestV1Orders(t *testing.T) {
 	assert.Equal(t, 1, p.Stock, "cancelling restocked")
 	assert.EqualValues(t, 1, h.do(req{Path: "/api/v1/products/" + string(brush.ID) + "/"}).JSON(t)["stock"], "and the API shows it at once")
 }
+
+func TestV1OrderPagination(t *testing.T) {
+	h := newHarness(t)
+	soap := h.product("Olive soap", "personal-care", 350, 100, nil)
+	for range 3 {
+		r := h.do(req{Method: http.MethodPost, Path: "/api/v1/orders/", Token: h.alice, Body: map[string]any{"items": []any{map[string]any{"product": soap.ID, "quantity": 1}}}})
+		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	}
+	h.do(req{Method: http.MethodPost, Path: "/api/v1/orders/", Token: h.bob, Body: map[string]any{"items": []any{map[string]any{"product": soap.ID, "quantity": 1}}}})
+	m := h.do(req{Path: "/api/v1/orders/?page_size=2", Token: h.alice}).JSON(t)
+	assert.EqualValues(t, 3, m["count"])
+	assert.Len(t, m["results"], 2)
+	assert.Equal(t, "http://example.com/api/v1/orders/?page=2&page_size=2", m["next"])
+	m = h.do(req{Path: "/api/v1/orders/?page=2&page_size=2", Token: h.alice}).JSON(t)
+	assert.Len(t, m["results"], 1)
+	assert.Nil(t, m["next"])
+	assert.Equal(t, "http://example.com/api/v1/orders/?page_size=2", m["previous"])
+	assert.Equal(t, http.StatusNotFound, h.do(req{Path: "/api/v1/orders/?page=3&page_size=2", Token: h.alice}).Status)
+	assert.EqualValues(t, 4, h.do(req{Path: "/api/v1/orders/", Token: h.staff}).JSON(t)["count"], "staff see every order")
+}
