@@ -244,3 +244,6 @@ func opsStocks(t *testing.T, db *sql.DB) map[string]int {
 	require.NoError(t, rows.Err())
 	return out
 }
+
+// opsGetenv is an environment of exactly m.
+func opsGetenv(m map[string]string) getenv { return func(k string) string { return m[k] } }

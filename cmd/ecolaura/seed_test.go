@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/demo"
+	"github.com/ecolaura/ecolaura/internal/testenv"
+)
+
+func TestSeedCommandErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		code int
+		want string
+	}{
+		{"no database", []string{"seed"}, nil, 2, "ECOLAURA_DATABASE_URL"},
+		{"negative count", []string{"seed", "--products", "-1"}, map[string]string{"ECOLAURA_DATABASE_URL": "postgres://x@127.0.0.1:1/x"}, 2, "--products"},
+		{"zero batch", []string{"seed", "--products", "10", "--batch", "0"}, map[string]string{"ECOLAURA_DATABASE_URL": "postgres://x@127.0.0.1:1/x"}, 2, "--batch"},
+		{"extra argument", []string{"seed", "now"}, nil, 2, "unexpected arguments"},
+		{"bad currency", []string{"seed"}, map[string]string{"ECOLAURA_DATABASE_URL": "postgres://x@127.0.0.1:1/x", "ECOLAURA_CURRENCY": "XXX"}, 2, "ECOLAURA_CURRENCY"},
+		{"unreachable database", []string{"seed"}, map[string]string{"ECOLAURA_DATABASE_URL": "postgres://x@127.0.0.1:1/x?sslmode=disable"}, 1, "cannot open the database"},
+		{"help", []string{"seed", "--help"}, nil, 0, "--products"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tt.args, opsGetenv(tt.env), &stdout, &stderr)
+			assert.Equal(t, tt.code, code, "stderr: %s", stderr.String())
+			assert.Contains(t, stderr.String(), tt.want)
+		})
+	}
+}
+
+func TestProductGenerator(t *testing.T) {
+	gen, err := newProductGenerator(42, ecolaura.DefaultCurrency)
+	require.NoError(t, err)
+	ps := gen.batch(5000)
+	ins, err := demo.Products()
+	require.NoError(t, err)
+	wantCats := map[string]bool{}
+	for _, in := range ins {
+		wantCats[in.Category] = true
+	}
+	cats, names, ids := map[string]int{}, map[string]bool{}, map[ecolaura.ID]bool{}
+	var withoutMetrics, outOfStock, certified int
+	for _, p := range ps {
+		require.NoError(t, p.Validate(), "%+v", p)
+		_, err := ecolaura.ParseID(string(p.ID))
+		require.NoError(t, err)
+		assert.False(t, ids[p.ID], "duplicate id")
+		ids[p.ID] = true
+		assert.False(t, names[p.Name], "duplicate name %q", p.Name)
+		names[p.Name] = true
+		cats[p.Category]++
+		assert.True(t, wantCats[p.Category], "category %q is not one of the score's references", p.Category)
+		if p.Metrics == nil {
+			withoutMetrics++
+		} else {
+			assert.Equal(t, ecolaura.ComputeScore(p.Category, *p.Metrics).Value, p.Score, "the score is computed from the metrics")
+			if len(p.Metrics.Certifications) > 0 {
+				certified++
+			}
+		}
+		if p.Stock == 0 {
+			outOfStock++
+		}
+		assert.Equal(t, ecolaura.DefaultCurrency, p.Price.Currency)
+		assert.Equal(t, int64(1), p.Version)
+	}
+	assert.Len(t, cats, len(wantCats), "every category appears")
+	assert.NotZero(t, withoutMetrics, "some products have no metrics")
+	assert.NotZero(t, outOfStock, "some products are out of stock")
+	assert.NotZero(t, certified, "some products are certified")
+
+	again, err := newProductGenerator(42, ecolaura.DefaultCurrency)
+	require.NoError(t, err)
+	p := again.product()
+	assert.Equal(t, ps[0].Name, p.Name, "the same seed gives the same products")
+	assert.Equal(t, ps[0].Price, p.Price)
+}
+
+func TestSeedPostgres(t *testing.T) {
+	url := testenv.Postgres(t)
+	env := opsGetenv(map[string]string{"ECOLAURA_DATABASE_URL": url})
+	ctx := context.Background()
+	seed := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		code := run(ctx, append([]string{"seed"}, args...), env, &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+
+	code, _, stderr := seed()
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "ecolaura migrate up", "an unmigrated schema says what to run")
+
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(ctx, []string{"migrate", "up"}, env, &out, &errOut), errOut.String())
+
+	ins, err := demo.Products()
+	require.NoError(t, err)
+	code, stdout, stderr := seed()
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "seeded 79 products")
+	assert.Len(t, ins, 79)
+	code, stdout, _ = seed()
+	require.Equal(t, 0, code)
+	assert.Contains(t, stdout, "demo catalog not loaded", "the demo catalog loads only into an empty catalog")
+
+	code, stdout, stderr = seed("--products", "2500", "--batch", "1000", "--workers", "2")
+	require.Equal(t, 0, code, stderr)
+	assert.Regexp(t, `^seeded 2500 products in [0-9.]+s \([0-9]+ rows/s\)\n$`, stdout)
+	assert.NotContains(t, stderr, "[#", "no progress bar when stderr is not a terminal")
+
+	db := opsSQL(t, url)
+	var n, cats int
+	require.NoError(t, db.QueryRow("SELECT count(*), count(DISTINCT category) FROM products").Scan(&n, &cats))
+	assert.Equal(t, 79+2500, n)
+	assert.Equal(t, 12, cats)
+}
+
+func TestProgressBar(t *testing.T) {
+	var buf bytes.Buffer
+	var nilBar *progressBar
+	nilBar.set(5) // a nil bar draws nothing and does not panic
+	nilBar.finish()
+	bar := &progressBar{w: &buf, total: 200}
+	bar.set(200)
+	bar.finish()
+	assert.Contains(t, buf.String(), "[##############################] 100% 200/200")
+	assert.False(t, isTerminal(&buf))
+}

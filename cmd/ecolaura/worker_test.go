@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ecolaura/ecolaura/adapters/postgres"
+	"github.com/ecolaura/ecolaura/adapters/system"
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/internal/testenv"
+)
+
+func TestLoadWorkerConfig(t *testing.T) {
+	db := map[string]string{"ECOLAURA_DATABASE_URL": "postgres://x@127.0.0.1/x"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{"ECOLAURA_DATABASE_URL": "postgres://x@127.0.0.1/x"}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string
+		check   func(t *testing.T, c workerConfig)
+	}{
+		{name: "defaults", env: db, check: func(t *testing.T, c workerConfig) {
+			assert.Equal(t, 10, c.Concurrency)
+			assert.Equal(t, 30*time.Second, c.ShutdownTimeout)
+			assert.Equal(t, "ecolaura:", c.RedisPrefix)
+			assert.Equal(t, ecolaura.DefaultCurrency, c.Currency)
+		}},
+		{name: "environment", env: with("ECOLAURA_WORKER_CONCURRENCY", "3", "ECOLAURA_SHUTDOWN_TIMEOUT", "5s", "ECOLAURA_MIGRATE_ON_START", "true",
+			"ECOLAURA_REDIS_URL", "redis://127.0.0.1:6379/0"), check: func(t *testing.T, c workerConfig) {
+			assert.Equal(t, 3, c.Concurrency)
+			assert.Equal(t, 5*time.Second, c.ShutdownTimeout)
+			assert.True(t, c.MigrateOnStart)
+			assert.Equal(t, "redis://127.0.0.1:6379/0", c.RedisURL)
+		}},
+		{name: "flags win", env: with("ECOLAURA_WORKER_CONCURRENCY", "3"), args: []string{"--concurrency", "7", "--database-url", "postgres://y@127.0.0.1/y"},
+			check: func(t *testing.T, c workerConfig) {
+				assert.Equal(t, 7, c.Concurrency)
+				assert.Equal(t, "postgres://y@127.0.0.1/y", c.DatabaseURL)
+			}},
+		{name: "no database", env: map[string]string{}, wantErr: "ECOLAURA_DATABASE_URL / --database-url is required"},
+		{name: "bad concurrency", env: with("ECOLAURA_WORKER_CONCURRENCY", "0"), wantErr: "ECOLAURA_WORKER_CONCURRENCY"},
+		{name: "bad timeout", env: with("ECOLAURA_SHUTDOWN_TIMEOUT", "soon"), wantErr: "ECOLAURA_SHUTDOWN_TIMEOUT"},
+		{name: "bad migrate", env: with("ECOLAURA_MIGRATE_ON_START", "maybe"), wantErr: "ECOLAURA_MIGRATE_ON_START"},
+		{name: "bad log format", env: with("ECOLAURA_LOG_FORMAT", "xml"), wantErr: "ECOLAURA_LOG_FORMAT"},
+		{name: "extra argument", env: db, args: []string{"now"}, wantErr: "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			c, err := loadWorkerConfig(tt.args, opsGetenv(tt.env), fs)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestWorkerCommandWithoutDatabase(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"worker"}, opsGetenv(nil), &stdout, &stderr)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr.String(), "ECOLAURA_DATABASE_URL")
+}
+
+// TestWorkerRunsJobs places an order directly (its process_order job is
+// committed with it), then runs the worker alone: it confirms the order and
+// sends the confirmation, and stops gracefully when its context ends.
+func TestWorkerRunsJobs(t *testing.T) {
+	url := testenv.Postgres(t)
+	ctx := context.Background()
+	var out, errOut bytes.Buffer
+	env := opsGetenv(map[string]string{"ECOLAURA_DATABASE_URL": url})
+	require.Equal(t, 0, run(ctx, []string{"migrate", "up"}, env, &out, &errOut), errOut.String())
+	require.Equal(t, 0, run(ctx, []string{"seed", "--products", "3"}, env, &out, &errOut), errOut.String())
+
+	sqlDB := opsSQL(t, url)
+	var userID, productID string
+	require.NoError(t, sqlDB.QueryRow(`INSERT INTO users (id, email, name, password_hash, role, created_at, updated_at)
+		VALUES (gen_random_uuid(), 'worker@example.org', 'W', 'x', 'customer', now(), now()) RETURNING id::text`).Scan(&userID))
+	require.NoError(t, sqlDB.QueryRow(`UPDATE products SET stock = 10 WHERE id = (SELECT id FROM products ORDER BY id LIMIT 1) RETURNING id::text`).Scan(&productID))
+
+	pg, err := postgres.Open(ctx, postgres.Config{URL: url})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pg.Close() })
+	svc, err := orders.New(pg, orders.WithClock(system.Clock{}), orders.WithIDs(system.UUIDv7{}))
+	require.NoError(t, err)
+	res, err := svc.Checkout(ctx, ecolaura.Principal{UserID: ecolaura.ID(userID), Role: ecolaura.RoleCustomer},
+		orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: ecolaura.ID(productID), Quantity: 2}}})
+	require.NoError(t, err)
+	require.Equal(t, ecolaura.StatusPending, res.Order.Status, "no worker runs yet")
+
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var logs opsLog
+	started := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- runWorker(wctx, workerConfig{DatabaseURL: url, Concurrency: 2, ShutdownTimeout: 10 * time.Second,
+			LogFormat: "text", LogLevel: "info", Currency: ecolaura.DefaultCurrency}, &logs, started)
+	}()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("worker failed to start: %v\n%s", err, logs.String())
+	}
+	require.Eventually(t, func() bool {
+		var status string
+		var sent bool
+		err := sqlDB.QueryRow("SELECT status, confirmation_sent_at IS NOT NULL FROM orders WHERE id = $1", string(res.Order.ID)).Scan(&status, &sent)
+		return err == nil && status == string(ecolaura.StatusConfirmed) && sent
+	}, 30*time.Second, 20*time.Millisecond, "the worker did not confirm the order: %s", logs.String())
+
+	stop()
+	select {
+	case err := <-done:
+		require.NoError(t, err, logs.String())
+	case <-time.After(20 * time.Second):
+		t.Fatal("worker did not stop")
+	}
+	assert.Contains(t, logs.String(), "job runner stopped")
+	assert.Contains(t, logs.String(), "River job workers only")
+}
