@@ -110,17 +110,43 @@ func TestReplicasSeeEachOthersWrites(t *testing.T) {
 		warm()
 	}
 
-	// An order through A takes stock; B sees it. Cancelling it through B
-	// puts the stock back; A sees it.
-	st, _, o := a.json(t, "POST", "/api/v2/orders", customer, map[string]string{"Idempotency-Key": "replicas-1"},
-		map[string]any{"lines": []any{map[string]any{"product_id": id, "quantity": 2}}})
+	// A validator from one replica is good on the other (the ETag is the
+	// content's), until the content changes.
+	etags := map[string]string{}
+	for _, path := range []string{views[0].path, views[1].path} {
+		st, h, _ := a.do(t, "GET", path, "", nil, nil)
+		require.Equal(t, http.StatusOK, st)
+		etags[path] = h.Get("ETag")
+		require.NotEmpty(t, etags[path], "%s has an ETag", path)
+		st, _, _ = b.do(t, "GET", path, "", map[string]string{"If-None-Match": etags[path]}, nil)
+		assert.Equal(t, http.StatusNotModified, st, "%s through B with A's ETag", path)
+	}
+
+	// An order through A takes stock; B sees it, and a retry through B
+	// replays it. Cancelling it through B puts the stock back; A sees it.
+	order := map[string]any{"lines": []any{map[string]any{"product_id": id, "quantity": 2}}}
+	st, _, o := a.json(t, "POST", "/api/v2/orders", customer, map[string]string{"Idempotency-Key": "replicas-1"}, order)
 	require.Equal(t, http.StatusCreated, st, "%v", o)
 	ordered := time.Now()
 	for _, v := range views {
 		got, took := b.pollView(t, v, ordered, func(s productState) bool { return s.stock == 3 })
 		assert.Equal(t, 3, got.stock, "%s through B %s after an order through A", v.name, took)
 	}
+	for path, etag := range etags {
+		st, h, _ := b.do(t, "GET", path, "", map[string]string{"If-None-Match": etag}, nil)
+		assert.Equal(t, http.StatusOK, st, "%s through B with the ETag from before the order", path)
+		assert.NotEqual(t, etag, h.Get("ETag"))
+	}
+	st, h, again := b.json(t, "POST", "/api/v2/orders", customer, map[string]string{"Idempotency-Key": "replicas-1"}, order)
+	require.Equal(t, http.StatusCreated, st, "%v", again)
+	assert.Equal(t, "true", h.Get("Idempotent-Replayed"), "a retry through B replays A's order")
+	assert.Equal(t, o["id"], again["id"])
 	warm()
+	for _, v := range views {
+		st, _, body := a.json(t, "GET", v.path, "", nil, nil)
+		require.Equal(t, http.StatusOK, st)
+		assert.Equal(t, 3, v.parse(t, body).stock, "%s: the replayed order took no more stock", v.name)
+	}
 	st, _, o = b.json(t, "POST", "/api/v2/orders/"+o["id"].(string)+"/cancel", customer, nil, nil)
 	require.Equal(t, http.StatusOK, st, "%v", o)
 	cancelled := time.Now()
