@@ -94,8 +94,15 @@ func (s *Server) outer(c *fiber.Ctx) (err error) {
 		s.metrics.observe(c.Method(), route, status, d)
 	}
 	level := slog.LevelInfo
-	if status >= 500 {
+	switch {
+	case status >= 500:
 		level = slog.LevelError
+	case route == "/healthz" || route == "/readyz" || route == "/metrics":
+		// Probes and scrapes arrive every few seconds: keep them out of
+		// the info log unless they fail.
+		if status < 400 {
+			level = slog.LevelDebug
+		}
 	}
 	s.log.LogAttrs(ctx, level, "request",
 		slog.String("request_id", id),

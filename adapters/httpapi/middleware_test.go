@@ -31,8 +31,10 @@ func TestRequestID(t *testing.T) {
 
 	r = h.do(req{Path: "/healthz", Headers: map[string]string{"X-Request-Id": "<script>"}})
 	assert.NotEqual(t, "<script>", r.Header.Get("X-Request-Id"), "unsafe ids are replaced")
+	assert.NotContains(t, h.logs.String(), `"route":"/healthz"`, "probes stay out of the info log")
+	h.do(req{Path: "/api/v1/products/", Headers: map[string]string{"X-Request-Id": "abc-123"}})
 	assert.Contains(t, h.logs.String(), `"request_id":"abc-123"`, "the access log carries the id")
-	assert.Contains(t, h.logs.String(), `"route":"/healthz"`)
+	assert.Contains(t, h.logs.String(), `"route":"/api/v1/products/"`)
 }
 
 func TestSecurityHeaders(t *testing.T) {
