@@ -2,8 +2,8 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http/httptest"
 
@@ -46,10 +46,14 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	fmt.Println(resp.StatusCode, resp.Header.Get("Content-Type"))
-	fmt.Println(string(body[:11]))
+	var page struct {
+		Count   int               `json:"count"`
+		Results []json.RawMessage `json:"results"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		panic(err)
+	}
+	fmt.Println(resp.StatusCode, resp.Header.Get("Content-Type"), len(page.Results), page.Count > len(page.Results))
 	// Output:
-	// 200 application/json
-	// {"count":10
+	// 200 application/json 5 true
 }
