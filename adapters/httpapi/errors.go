@@ -74,19 +74,20 @@ type v2Rule struct {
 	status int
 	kind   string
 	title  string
+	detail string
 }
 
 // v2Errors is THE error table of /api/v2 (RFC 9457 problem details).
 var v2Errors = []v2Rule{
-	{ecolaura.ErrNotFound, http.StatusNotFound, "not-found", "Resource not found"},
-	{ecolaura.ErrInvalid, http.StatusBadRequest, "invalid", "The request is invalid"},
-	{ecolaura.ErrInsufficientStock, http.StatusConflict, "insufficient-stock", "Insufficient stock"},
-	{ecolaura.ErrConflict, http.StatusConflict, "conflict", "Conflicting change"},
-	{ecolaura.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated", "Authentication required"},
-	{ecolaura.ErrForbidden, http.StatusForbidden, "forbidden", "Forbidden"},
-	{ecolaura.ErrInvalidTransition, http.StatusConflict, "invalid-transition", "Invalid status transition"},
-	{ecolaura.ErrIdempotencyMismatch, http.StatusUnprocessableEntity, "idempotency-mismatch", "Idempotency key reused with a different request"},
-	{ecolaura.ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
+	{ecolaura.ErrNotFound, http.StatusNotFound, "not-found", "Resource not found", "The resource does not exist or is not visible to you."},
+	{ecolaura.ErrInvalid, http.StatusBadRequest, "invalid", "The request is invalid", "The request is invalid."},
+	{ecolaura.ErrInsufficientStock, http.StatusConflict, "insufficient-stock", "Insufficient stock", "A product has fewer units than requested."},
+	{ecolaura.ErrConflict, http.StatusConflict, "conflict", "Conflicting change", "The resource was changed or is being changed by another request; retry."},
+	{ecolaura.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated", "Authentication required", "Authentication credentials were not provided."},
+	{ecolaura.ErrForbidden, http.StatusForbidden, "forbidden", "Forbidden", "You do not have permission to perform this action."},
+	{ecolaura.ErrInvalidTransition, http.StatusConflict, "invalid-transition", "Invalid status transition", "The order cannot change to that status."},
+	{ecolaura.ErrIdempotencyMismatch, http.StatusUnprocessableEntity, "idempotency-mismatch", "Idempotency key reused with a different request", "The idempotency key was already used with a different request."},
+	{ecolaura.ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "Service temporarily unavailable, try again later."},
 }
 
 // ProblemTypePrefix starts every v2 problem type URI; the slug after it is
@@ -174,7 +175,7 @@ func v2Response(err error, instance, requestID string) errorResponse {
 		resp.internal = true
 		for _, r := range v2Errors {
 			if errors.Is(err, r.target) {
-				p.Status, p.Type, p.Title = r.status, ProblemTypePrefix+r.kind, r.title
+				p.Status, p.Type, p.Title, p.Detail = r.status, ProblemTypePrefix+r.kind, r.title, r.detail
 				resp.header = ruleHeader(r.status)
 				resp.internal = false
 				break

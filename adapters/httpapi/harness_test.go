@@ -42,6 +42,8 @@ type harness struct {
 	logs    *syncBuffer
 	users   *users.Service
 	issuer  *jwt.Issuer
+	svc     httpapi.Services
+	cfg     httpapi.Config
 	staff   string // bearer token of a staff user
 	alice   string // bearer token of a customer
 	bob     string // bearer token of another customer
@@ -137,7 +139,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	srv, err := httpapi.New(hc.cfg, svc, httpapi.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	h := &harness{t: t, srv: srv, catalog: cat, db: db, logs: logs, orders: ord, runner: runner, mailer: mailer, users: usr, issuer: issuer}
+	h := &harness{t: t, srv: srv, catalog: cat, db: db, logs: logs, orders: ord, runner: runner, mailer: mailer, users: usr, issuer: issuer, svc: svc, cfg: hc.cfg}
 	h.staff = h.account("staff@example.org", "Staff", ecolaura.RoleStaff)
 	h.alice = h.account("alice@example.org", "Alice", ecolaura.RoleCustomer)
 	h.bob = h.account("bob@example.org", "Bob", ecolaura.RoleCustomer)

@@ -1,8 +1,10 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,7 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ecolaura/ecolaura/adapters/httpapi"
+	"github.com/ecolaura/ecolaura/adapters/system"
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/ports"
 )
 
 func problem(t *testing.T, r response, status int, kind string) map[string]any {
@@ -389,4 +395,46 @@ func TestRenderedResponsesStayFresh(t *testing.T) {
 	// A new product appears in the cached list at once.
 	h.product("Olive soap refill", "personal-care", 300, 5, nil)
 	assert.EqualValues(t, 2, h.do(req{Path: list}).JSON(t)["count"])
+}
+
+// gatedDB holds every transaction at its start until the gate opens.
+type gatedDB struct {
+	ports.Database
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (g *gatedDB) Do(ctx context.Context, fn func(context.Context, ports.Tx) error) error {
+	g.entered <- struct{}{}
+	<-g.gate
+	return g.Database.Do(ctx, fn)
+}
+
+// TestV2OrderRetryInFlightIsConflict holds the first checkout inside its
+// transaction and retries it with the same key: the retry is told 409, and
+// the first request then completes with 201.
+func TestV2OrderRetryInFlightIsConflict(t *testing.T) {
+	h := newHarness(t)
+	soap := h.product("Olive soap", "personal-care", 350, 10, nil)
+	gated := &gatedDB{Database: h.db, entered: make(chan struct{}, 1), gate: make(chan struct{})}
+	ord, err := orders.New(gated, orders.WithClock(system.Clock{}), orders.WithIDs(system.UUIDv7{}), orders.WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	svc := h.svc
+	svc.Orders = ord
+	srv, err := httpapi.New(h.cfg, svc, httpapi.WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	h.srv = srv
+
+	body := map[string]any{"lines": []any{map[string]any{"product_id": soap.ID, "quantity": 1}}}
+	first := make(chan response, 1)
+	go func() {
+		first <- h.do(req{Method: http.MethodPost, Path: "/api/v2/orders", Token: h.alice, Body: body, Headers: map[string]string{"Idempotency-Key": "slow"}})
+	}()
+	<-gated.entered
+	retry := h.do(req{Method: http.MethodPost, Path: "/api/v2/orders", Token: h.alice, Body: body, Headers: map[string]string{"Idempotency-Key": "slow"}})
+	p := problem(t, retry, http.StatusConflict, "conflict")
+	assert.NotEmpty(t, p["detail"])
+	close(gated.gate)
+	r := <-first
+	assert.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
 }
