@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,14 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ecolaura/ecolaura/adapters/jwt"
 	"github.com/ecolaura/ecolaura/adapters/mail"
 	"github.com/ecolaura/ecolaura/adapters/postgres"
 	"github.com/ecolaura/ecolaura/adapters/redis"
-	"github.com/ecolaura/ecolaura/adapters/system"
 	"github.com/ecolaura/ecolaura/ecolaura"
-	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/productcache"
-	"github.com/ecolaura/ecolaura/ports"
+	"github.com/ecolaura/ecolaura/ecolaura/shop"
 )
 
 const workerUsage = `Usage: ecolaura worker [flags]
@@ -175,11 +176,33 @@ func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, start
 	if cfg.LogLevel != "debug" {
 		svcLog = newLogger(serveConfig{LogFormat: cfg.LogFormat, LogLevel: "warn"}, logWriter)
 	}
-	// The same wiring as serve: the orders service over the product-cached
-	// database when the cache is shared (Redis), so writes made by jobs
-	// invalidate what the API servers cache; without Redis, over the plain
-	// database (a private cache would only go stale).
-	var db ports.Database = pg
+	runner, err := pg.NewJobRunner(postgres.RunnerConfig{Logger: log, MaxWorkers: cfg.Concurrency})
+	if err != nil {
+		return fmt.Errorf("job runner: %w", err)
+	}
+	// The worker issues no tokens; a throwaway key keeps the shop from
+	// generating (and warning about) a development key.
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	key, err := jwt.NewSigningKey(priv, "worker")
+	if err != nil {
+		return err
+	}
+	keys, err := jwt.NewKeySet(key)
+	if err != nil {
+		return err
+	}
+	// The same wiring as serve: the shop starts the runner with its orders
+	// service as the handler and stops it (waiting for running jobs) in
+	// Close. With Redis the services use the shared product cache, so
+	// changes made by jobs invalidate what the API servers cache; without
+	// it, no cache (a private one would only go stale).
+	shopOpts := []shop.Option{
+		shop.WithDatabase(pg), shop.WithJobRunner(runner), shop.WithLogger(svcLog), shop.WithCurrency(cfg.Currency),
+		shop.WithKeySet(keys), shop.WithMailer(mail.NewLogMailer(log)),
+	}
 	if cfg.RedisURL != "" {
 		rcfg := redis.DefaultConfig(cfg.RedisURL)
 		rcfg.Prefix = cfg.RedisPrefix
@@ -189,24 +212,13 @@ func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, start
 		}
 		closers = append(closers, func(context.Context) error { rc.Close(); return nil })
 		// The Redis adapter prefixes every key itself.
-		pc, err := productcache.Wrap(pg, rc, productcache.WithPrefix(""), productcache.WithLogger(svcLog))
-		if err != nil {
-			return fmt.Errorf("product cache: %w", err)
-		}
-		db = pc
+		shopOpts = append(shopOpts, shop.WithCache(rc), shop.WithCacheOptions(productcache.WithPrefix("")))
+	} else {
+		shopOpts = append(shopOpts, shop.WithoutCache())
 	}
-	ord, err := orders.New(db, orders.WithClock(system.Clock{}), orders.WithIDs(system.UUIDv7{}), orders.WithLogger(log),
-		orders.WithMailer(mail.NewLogMailer(log)), orders.WithCurrency(cfg.Currency))
+	s, err := shop.New(ctx, shopOpts...)
 	if err != nil {
-		return fmt.Errorf("orders service: %w", err)
-	}
-
-	runner, err := pg.NewJobRunner(postgres.RunnerConfig{Logger: log, MaxWorkers: cfg.Concurrency})
-	if err != nil {
-		return fmt.Errorf("job runner: %w", err)
-	}
-	if err := runner.Start(context.WithoutCancel(ctx), ord); err != nil {
-		return fmt.Errorf("start job runner: %w", err)
+		return fmt.Errorf("wire services: %w", err)
 	}
 	log.Info("working jobs")
 	if started != nil {
@@ -217,7 +229,7 @@ func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, start
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	start := time.Now()
-	if err := runner.Stop(sctx); err != nil {
+	if err := s.Close(sctx); err != nil {
 		return err
 	}
 	log.Info("job runner stopped", slog.Duration("took", time.Since(start)))
