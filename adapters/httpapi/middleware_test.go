@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -239,11 +240,16 @@ func TestRateLimiterFailureFailsOpen(t *testing.T) {
 
 func TestHealthReadyMetrics(t *testing.T) {
 	down := errors.New("connection refused")
-	var fail bool
+	var fail atomic.Bool
 	h := newHarness(t, withServices(func(s *httpapi.Services) {
 		s.Probes = append(s.Probes, httpapi.Probe{Name: "flaky", Check: func(context.Context) error {
-			if fail {
+			if fail.Load() {
 				return down
+			}
+			return nil
+		}}, httpapi.Probe{Name: "panicky", Check: func(context.Context) error {
+			if fail.Load() {
+				panic("boom")
 			}
 			return nil
 		}})
@@ -251,11 +257,12 @@ func TestHealthReadyMetrics(t *testing.T) {
 	assert.Equal(t, http.StatusOK, h.do(req{Path: "/healthz"}).Status)
 	r := h.do(req{Path: "/readyz"})
 	assert.Equal(t, http.StatusOK, r.Status)
-	assert.Equal(t, map[string]any{"database": "ok", "flaky": "ok"}, r.JSON(t)["checks"])
-	fail = true
+	assert.Equal(t, map[string]any{"database": "ok", "flaky": "ok", "panicky": "ok"}, r.JSON(t)["checks"])
+	fail.Store(true)
 	r = h.do(req{Path: "/readyz"})
 	assert.Equal(t, http.StatusServiceUnavailable, r.Status)
 	assert.Equal(t, "unavailable", r.JSON(t)["checks"].(map[string]any)["flaky"])
+	assert.Equal(t, "unavailable", r.JSON(t)["checks"].(map[string]any)["panicky"], "a panicking probe fails, the process lives")
 	assert.NotContains(t, string(r.Body), "refused", "probe errors are logged, not shown")
 
 	h.do(req{Path: "/api/v1/products/"})

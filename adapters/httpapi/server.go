@@ -225,7 +225,7 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := p.Check(ctx)
+			err := runProbe(ctx, p)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -249,6 +249,16 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 
 // jsonMarshal encodes v without HTML escaping (URLs keep their "&") and
 // without the encoder's trailing newline.
+// runProbe runs one check, turning a panic into a failure.
+func runProbe(ctx context.Context, p Probe) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("probe %s panicked: %v", p.Name, r)
+		}
+	}()
+	return p.Check(ctx)
+}
+
 func jsonMarshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
