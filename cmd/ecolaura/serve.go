@@ -226,7 +226,12 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	if s.ProductCache != nil {
 		services.CacheSignals = s.ProductCache
 	}
-	srv, err := httpapi.New(cfg.httpConfig(), services, httpapi.WithLogger(log), httpapi.WithMetrics(metrics), httpapi.WithVersion(version))
+	// The access log is batched: one write per 64 KiB or 100 ms instead of
+	// one per request. It is flushed last, after the server has drained.
+	accessLog := newLineBuffer(logWriter, 100*time.Millisecond, 64<<10)
+	closers = append([]func(context.Context) error{func(context.Context) error { return accessLog.Close() }}, closers...)
+	srv, err := httpapi.New(cfg.httpConfig(), services, httpapi.WithLogger(newLogger(cfg, accessLog)),
+		httpapi.WithMetrics(metrics), httpapi.WithVersion(version))
 	if err != nil {
 		return err
 	}
