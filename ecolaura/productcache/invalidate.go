@@ -6,6 +6,7 @@ import (
 	"maps"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ports"
@@ -48,7 +49,9 @@ func crossesZero(before, after int) bool { return (before > 0) != (after > 0) }
 
 // invalidate applies p after a commit. It never fails: an invalidation the
 // cache refuses is kept and retried before this process reads the cache
-// again (see ready).
+// again (see ready), and in the background until it succeeds, so other
+// processes sharing the cache stop seeing stale entries as soon as the cache
+// is reachable again even when this process gets no more traffic.
 func (d *Database) invalidate(ctx context.Context, p plan) {
 	// Invalidate even when the caller's context ends right after its commit.
 	ctx = context.WithoutCancel(ctx)
@@ -76,10 +79,62 @@ func (d *Database) invalidate(ctx context.Context, p plan) {
 	d.pendingMu.Unlock()
 	if err != nil {
 		d.cacheErr(ctx, "invalidate", err)
+		d.scheduleRetry()
 		return
 	}
 	d.cacheOK(ctx)
 	d.stats.invalidations.Add(1)
+}
+
+// scheduleRetry starts the background retry of pending invalidations unless
+// it runs already or the database is closed.
+func (d *Database) scheduleRetry() {
+	select {
+	case <-d.closed:
+		return
+	default:
+	}
+	if !d.retryLoop.CompareAndSwap(false, true) {
+		return
+	}
+	go d.retryPending()
+}
+
+// retryPending retries pending invalidations with exponential backoff until
+// none is left or the database is closed.
+func (d *Database) retryPending() {
+	delay := d.cfg.RetryInterval
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	for {
+		select {
+		case <-d.closed:
+			d.retryLoop.Store(false)
+			return
+		case <-timer.C:
+		}
+		if d.ready(context.Background()) {
+			d.retryLoop.Store(false)
+			if d.hasPend.Load() {
+				d.scheduleRetry() // a failure raced with our exit
+			}
+			return
+		}
+		delay = min(2*delay, d.cfg.MaxRetryInterval)
+		timer.Reset(delay)
+	}
+}
+
+// Close stops the background retry after one last attempt to apply pending
+// invalidations. It returns an error when some could not be applied (other
+// processes may then serve stale entries until they expire). The database
+// stays usable; Close only ends the background work.
+func (d *Database) Close(ctx context.Context) error {
+	d.closeOnce.Do(func() { close(d.closed) })
+	if !d.ready(ctx) {
+		return fmt.Errorf("productcache: pending invalidations could not be applied: %w", ecolaura.ErrUnavailable)
+	}
+	return nil
 }
 
 // ready retries pending invalidations and reports whether the cache may be

@@ -102,6 +102,9 @@ import (
 const (
 	DefaultPrefix = "ecolaura:"
 	DefaultTTL    = 15 * time.Minute
+
+	DefaultRetryInterval    = 100 * time.Millisecond
+	DefaultMaxRetryInterval = 5 * time.Second
 )
 
 // Config holds the settings of a [Database]. Build it with [Option]s.
@@ -112,6 +115,11 @@ type Config struct {
 	TTL time.Duration
 	// Logger receives cache failure reports; nil discards them.
 	Logger *slog.Logger
+	// RetryInterval is the first delay before a failed invalidation is
+	// retried in the background (doubling up to MaxRetryInterval).
+	RetryInterval time.Duration
+	// MaxRetryInterval caps the background retry delay.
+	MaxRetryInterval time.Duration
 }
 
 // Validate checks the settings and returns a *ecolaura.ValidationError.
@@ -119,6 +127,8 @@ func (c Config) Validate() error {
 	var v ecolaura.Validator
 	v.Check(len(c.Prefix) <= 100, "prefix", "must be at most 100 bytes")
 	v.Check(c.TTL > 0, "ttl", "must be positive")
+	v.Check(c.RetryInterval > 0, "retry_interval", "must be positive")
+	v.Check(c.MaxRetryInterval >= c.RetryInterval, "max_retry_interval", "must not be below retry_interval")
 	return v.Err()
 }
 
@@ -130,6 +140,13 @@ func WithPrefix(p string) Option { return func(c *Config) { c.Prefix = p } }
 
 // WithTTL sets the time to live of cached entries (default [DefaultTTL]).
 func WithTTL(d time.Duration) Option { return func(c *Config) { c.TTL = d } }
+
+// WithRetryInterval sets the first and the largest delay of the background
+// retry of failed invalidations (defaults [DefaultRetryInterval] and
+// [DefaultMaxRetryInterval]).
+func WithRetryInterval(first, largest time.Duration) Option {
+	return func(c *Config) { c.RetryInterval, c.MaxRetryInterval = first, largest }
+}
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l } }
@@ -176,6 +193,12 @@ type Database struct {
 	// hasPend is set while pending is not empty or a retry is in flight:
 	// reads then bypass the cache.
 	hasPend atomic.Bool
+
+	// retryLoop is set while a background goroutine retries pending
+	// invalidations; closed stops it.
+	retryLoop atomic.Bool
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 var _ ports.Database = (*Database)(nil)
@@ -183,7 +206,7 @@ var _ ports.Database = (*Database)(nil)
 // Wrap returns db with a cache in front of its product reads. It returns a
 // *ecolaura.ValidationError when db or cache is nil or an option is invalid.
 func Wrap(db ports.Database, cache ports.Cache, opts ...Option) (*Database, error) {
-	cfg := Config{Prefix: DefaultPrefix, TTL: DefaultTTL}
+	cfg := Config{Prefix: DefaultPrefix, TTL: DefaultTTL, RetryInterval: DefaultRetryInterval, MaxRetryInterval: DefaultMaxRetryInterval}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -198,7 +221,7 @@ func Wrap(db ports.Database, cache ports.Cache, opts ...Option) (*Database, erro
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Database{db: db, cache: cache, cfg: cfg, log: log.With("component", "productcache")}, nil
+	return &Database{db: db, cache: cache, cfg: cfg, log: log.With("component", "productcache"), closed: make(chan struct{})}, nil
 }
 
 // Unwrap returns the wrapped database.

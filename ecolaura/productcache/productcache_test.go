@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecolaura/ecolaura/adapters/memory"
+	"github.com/ecolaura/ecolaura/adapters/porttest"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/productcache"
 	"github.com/ecolaura/ecolaura/ports"
@@ -638,4 +639,62 @@ func TestResultsShareNoMemory(t *testing.T) {
 		assert.Equal(t, p.Metrics.CarbonFootprint, got[1].Metrics.CarbonFootprint)
 		assert.Equal(t, p.Metrics.CarbonFootprint, f.get(t, p.ID).Metrics.CarbonFootprint)
 	}
+}
+
+// A replica whose invalidation failed while the shared cache was unreachable
+// applies it in the background once the cache is back, without any further
+// traffic of its own, so other replicas stop serving the stale entry.
+func TestFailedInvalidationIsRetriedInTheBackground(t *testing.T) {
+	ctx := context.Background()
+	shared := memory.NewCache()
+	store := memory.NewDatabase()
+	cutOff := &flakyCache{Cache: shared}
+	down := func(v bool) { cutOff.failReads.Store(v); cutOff.failWrites.Store(v) }
+	writer, err := productcache.Wrap(store, cutOff, productcache.WithRetryInterval(5*time.Millisecond, 20*time.Millisecond))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = writer.Close(ctx) })
+	reader, err := productcache.Wrap(store, shared)
+	require.NoError(t, err)
+
+	p := porttest.NewProduct("kitchen")
+	require.NoError(t, store.Products().Create(ctx, p))
+	got, err := reader.Products().Get(ctx, p.ID) // warm the shared cache
+	require.NoError(t, err)
+	require.Equal(t, p.Price, got.Price)
+
+	down(true)
+	err = writer.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		q, err := tx.Products().Get(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		q.Price.Amount += 100
+		_, err = tx.Products().Update(ctx, q)
+		return err
+	})
+	require.NoError(t, err)
+	stale, err := reader.Products().Get(ctx, p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, p.Price, stale.Price, "while the writer is cut off the reader still serves its cached entry")
+
+	down(false) // the cache is back; the writer gets no traffic
+	require.Eventually(t, func() bool {
+		fresh, err := reader.Products().Get(ctx, p.ID)
+		return err == nil && fresh.Price.Amount == p.Price.Amount+100
+	}, porttest.Liveness, 5*time.Millisecond, "the pending invalidation must be applied in the background")
+	assert.NoError(t, writer.Close(ctx))
+}
+
+func TestCloseReportsInvalidationsItCouldNotApply(t *testing.T) {
+	ctx := context.Background()
+	store := memory.NewDatabase()
+	c := &flakyCache{Cache: memory.NewCache()}
+	db, err := productcache.Wrap(store, c)
+	require.NoError(t, err)
+	p := porttest.NewProduct("kitchen")
+	c.failWrites.Store(true)
+	require.NoError(t, db.Products().Create(ctx, p))
+	assert.ErrorIs(t, db.Close(ctx), ecolaura.ErrUnavailable)
+	c.failWrites.Store(false)
+	assert.NoError(t, db.Close(ctx), "a later Close applies what is pending")
 }

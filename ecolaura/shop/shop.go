@@ -293,6 +293,7 @@ func New(ctx context.Context, opts ...Option) (*Shop, error) {
 			return nil, fmt.Errorf("shop: %w", err)
 		}
 		s.ProductCache, s.Database = pc, pc
+		s.closers = append(s.closers, pc.Close) // runs last: after the job runner stopped writing
 	}
 	if err := s.wire(cfg); err != nil {
 		return nil, fmt.Errorf("shop: %w", err)
