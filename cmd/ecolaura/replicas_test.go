@@ -484,13 +484,8 @@ func TestReplicaCutOffFromRedisInvalidatesWhenBack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs PostgreSQL and Redis")
 	}
-	if os.Getenv("ECOLAURA_RUN_KNOWN_BUGS") != "1" {
-		t.Skip("BUG: productcache retries a failed invalidation only on the same process's next cache read or write " +
-			"(Database.ready / Database.invalidate), never when Redis comes back nor at Close: an idle or stopped replica " +
-			"leaves other replicas serving the old price for the entry TTL (15 min). Run with ECOLAURA_RUN_KNOWN_BUGS=1.")
-	}
 	f := newCutOffFixture(t)
-	// FAILING ASSERTION (the bug above): B keeps serving 18.00 from Redis.
+	// A retries its pending invalidation in the background once Redis is back.
 	require.Eventually(t, func() bool {
 		for _, v := range f.views {
 			st, _, body := f.b.json(t, "GET", v.path, "", nil, nil)
