@@ -176,12 +176,19 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	jcfg := jwt.DefaultConfig()
 	jcfg.Issuer = cfg.JWTIssuer
 
+	// The access log and the mail log are batched: one write per 64 KiB or
+	// 100 ms instead of one per request. They are flushed last, after the
+	// server and the jobs have drained.
+	accessLog := newLineBuffer(logWriter, 100*time.Millisecond, 64<<10)
+	closers = append([]func(context.Context) error{func(context.Context) error { return accessLog.Close() }}, closers...)
+	batchedLog := newLogger(cfg, accessLog)
+
 	// The shop starts the job runner with the orders service as handler and
 	// stops it (waiting for running jobs) in Close, which runs after the
 	// HTTP server has drained.
 	shopOpts := []shop.Option{
 		shop.WithDatabase(db), shop.WithJobRunner(runner), shop.WithCache(cache), shop.WithLogger(svcLog),
-		shop.WithCurrency(cfg.Currency), shop.WithKeySet(keys), shop.WithJWTConfig(jcfg), shop.WithMailer(mail.NewLogMailer(log)),
+		shop.WithCurrency(cfg.Currency), shop.WithKeySet(keys), shop.WithJWTConfig(jcfg), shop.WithMailer(mail.NewLogMailer(batchedLog)),
 	}
 	if cfg.RedisURL != "" {
 		// The Redis adapter prefixes every key itself.
@@ -226,11 +233,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	if s.ProductCache != nil {
 		services.CacheSignals = s.ProductCache
 	}
-	// The access log is batched: one write per 64 KiB or 100 ms instead of
-	// one per request. It is flushed last, after the server has drained.
-	accessLog := newLineBuffer(logWriter, 100*time.Millisecond, 64<<10)
-	closers = append([]func(context.Context) error{func(context.Context) error { return accessLog.Close() }}, closers...)
-	srv, err := httpapi.New(cfg.httpConfig(), services, httpapi.WithLogger(newLogger(cfg, accessLog)),
+	srv, err := httpapi.New(cfg.httpConfig(), services, httpapi.WithLogger(batchedLog),
 		httpapi.WithMetrics(metrics), httpapi.WithVersion(version))
 	if err != nil {
 		return err
