@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math"
 	"mime"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -345,11 +344,4 @@ func (s *Server) fallback(c *fiber.Ctx) error {
 	}
 	return newHTTPError(http.StatusMethodNotAllowed, "method-not-allowed",
 		"Method "+strconv.Quote(c.Method())+" not allowed.", [2]string{fiber.HeaderAllow, allow})
-}
-
-func hostIP(addr net.Addr) net.IP {
-	if a, ok := addr.(*net.TCPAddr); ok {
-		return a.IP
-	}
-	return nil
 }
