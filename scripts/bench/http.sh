@@ -98,7 +98,7 @@ start() {
 	shift
 	"$@" >"$WORK/$name.log" 2>&1 &
 	PIDS+=($!)
-	LAST_PID=$!
+	LAST_PID=$! LAST_LOG=$WORK/$name.log
 }
 
 # stop PID stops one server started by start.
@@ -107,15 +107,20 @@ stop() {
 	wait "$1" 2>/dev/null || true
 }
 
-# wait_http URL waits until URL answers (at most 30 s).
+# wait_http URL waits until URL answers (at most 60 s); on failure it shows
+# the end of the log of the server started last.
 wait_http() {
-	for _ in $(seq 300); do
+	for _ in $(seq 600); do
 		if curl -fs -o /dev/null "$1"; then
 			return 0
 		fi
+		if ! kill -0 "$LAST_PID" 2>/dev/null; then
+			break
+		fi
 		sleep 0.1
 	done
-	echo "http.sh: $1 did not come up" >&2
+	echo "http.sh: $1 did not come up; the end of $LAST_LOG:" >&2
+	tail -20 "$LAST_LOG" >&2
 	return 1
 }
 

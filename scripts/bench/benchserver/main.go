@@ -20,10 +20,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -53,14 +55,79 @@ func main() {
 		fmt.Fprintf(os.Stderr, "benchserver: -log-level: %v\n", err)
 		os.Exit(2)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	// Batched like the access log of `ecolaura serve`: one write per 64 KiB
+	// or 100 ms instead of one per request.
+	out := newLineBuffer(os.Stderr, 100*time.Millisecond, 64<<10)
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: lv}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, log, options{addr: *addr, mode: *mode, redisURL: *redisURL, prefix: *prefix,
-		adminEmail: *adminEmail, adminPassword: *adminPassword}); err != nil {
+	err := run(ctx, log, options{addr: *addr, mode: *mode, redisURL: *redisURL, prefix: *prefix,
+		adminEmail: *adminEmail, adminPassword: *adminPassword})
+	stop()
+	if err != nil {
 		log.Error("benchserver failed", slog.Any("err", err))
+	}
+	_ = out.Close()
+	if err != nil {
 		os.Exit(1)
 	}
+}
+
+// lineBuffer batches whole log records and writes them when maxBytes
+// accumulate or every interval (as cmd/ecolaura's access log does).
+type lineBuffer struct {
+	mu       sync.Mutex
+	w        io.Writer
+	buf      []byte
+	maxBytes int
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+func newLineBuffer(w io.Writer, interval time.Duration, maxBytes int) *lineBuffer {
+	b := &lineBuffer{w: w, maxBytes: maxBytes, buf: make([]byte, 0, maxBytes), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(b.done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				b.flush()
+			case <-b.stop:
+				return
+			}
+		}
+	}()
+	return b
+}
+
+// Write appends one record; it never fails.
+func (b *lineBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) >= b.maxBytes {
+		_, _ = b.w.Write(b.buf)
+		b.buf = b.buf[:0]
+	}
+	return len(p), nil
+}
+
+func (b *lineBuffer) flush() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.buf) > 0 {
+		_, _ = b.w.Write(b.buf)
+		b.buf = b.buf[:0]
+	}
+}
+
+// Close stops the timer and flushes; call it once.
+func (b *lineBuffer) Close() error {
+	close(b.stop)
+	<-b.done
+	b.flush()
+	return nil
 }
 
 type options struct {
