@@ -128,12 +128,7 @@ func v1Response(err error) errorResponse {
 	}
 	var ve *ecolaura.ValidationError
 	if errors.As(err, &ve) {
-		msgs := ve.FieldMessages()
-		if m, ok := msgs[""]; ok {
-			delete(msgs, "")
-			msgs["non_field_errors"] = append(msgs["non_field_errors"], m...)
-		}
-		return errorResponse{status: http.StatusBadRequest, contentType: fiber.MIMEApplicationJSON, body: msgs}
+		return errorResponse{status: http.StatusBadRequest, contentType: fiber.MIMEApplicationJSON, body: drfFieldErrors(ve)}
 	}
 	var se *ecolaura.InsufficientStockError
 	if errors.As(err, &se) {
@@ -268,4 +263,105 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		return nil
 	}
 	return c.Send(body)
+}
+
+// drfFieldErrors renders field errors as a DRF serializer does: messages per
+// field, nested serializers as objects ("sustainability_metric.carbon_footprint"
+// becomes {"sustainability_metric": {"carbon_footprint": [...]}}), list
+// serializers as lists with one object per item ("items[1].quantity" becomes
+// {"items": [{}, {"quantity": [...]}]}), and errors of the whole object
+// under "non_field_errors".
+func drfFieldErrors(ve *ecolaura.ValidationError) map[string]any {
+	root := map[string]any{}
+	for _, f := range ve.Fields {
+		path := parseFieldPath(f.Field)
+		if len(path) == 0 {
+			path = []pathStep{{name: "non_field_errors"}}
+		}
+		insertMessage(root, path, f.Message)
+	}
+	return root
+}
+
+// pathStep is one step of a field path: a name, or an index into a list.
+type pathStep struct {
+	name  string
+	index int
+	isIdx bool
+}
+
+// parseFieldPath splits "items[2].product" into items, [2], product. A
+// malformed path is kept as one name.
+func parseFieldPath(field string) []pathStep {
+	if field == "" {
+		return nil
+	}
+	var steps []pathStep
+	for _, part := range strings.Split(field, ".") {
+		name, rest, hasIdx := strings.Cut(part, "[")
+		if name == "" && !hasIdx {
+			return []pathStep{{name: field}}
+		}
+		if name != "" {
+			steps = append(steps, pathStep{name: name})
+		}
+		for hasIdx {
+			num, after, ok := strings.Cut(rest, "]")
+			n, err := strconv.Atoi(num)
+			if !ok || err != nil || n < 0 || n > 1000 {
+				return []pathStep{{name: field}}
+			}
+			steps = append(steps, pathStep{index: n, isIdx: true})
+			if after == "" {
+				break
+			}
+			if !strings.HasPrefix(after, "[") {
+				return []pathStep{{name: field}}
+			}
+			rest = after[1:]
+		}
+	}
+	if len(steps) == 0 || steps[0].isIdx {
+		return []pathStep{{name: field}}
+	}
+	return steps
+}
+
+// insertMessage adds msg at path in the tree of maps and lists.
+func insertMessage(node map[string]any, path []pathStep, msg string) {
+	name := path[0].name
+	rest := path[1:]
+	if len(rest) == 0 {
+		if msgs, ok := node[name].([]string); ok || node[name] == nil {
+			node[name] = append(msgs, msg)
+		}
+		return
+	}
+	if rest[0].isIdx {
+		list, _ := node[name].([]any)
+		if node[name] != nil && list == nil {
+			return // a message on the list itself was recorded first
+		}
+		i := rest[0].index
+		for len(list) <= i {
+			list = append(list, map[string]any{})
+		}
+		child, _ := list[i].(map[string]any)
+		if len(rest) == 1 {
+			insertMessage(child, []pathStep{{name: "non_field_errors"}}, msg)
+		} else if !rest[1].isIdx {
+			insertMessage(child, rest[1:], msg)
+		}
+		node[name] = list
+		return
+	}
+	child, ok := node[name].(map[string]any)
+	if !ok {
+		if node[name] != nil {
+			return
+		}
+		child = map[string]any{}
+		node[name] = child
+	}
+	insertMessage(child, rest, msg)
 }

@@ -78,13 +78,22 @@ func TestV1ValidationShape(t *testing.T) {
 	v.Add("price", "must not be negative")
 	v.Add("price", "must have at most 2 decimal places")
 	v.Add("", "object-level problem")
+	v.Add("sustainability_metric.carbon_footprint", "must not be negative")
+	v.Add("items[1].quantity", "too many")
+	v.Add("items[1].product", "unknown")
+	v.Add("items[3]", "duplicate")
+	v.Add("weird[x]", "kept flat")
 	r := v1Response(fmt.Errorf("create: %w", v.Err()))
-	assert.Equal(t, map[string][]string{
-		"price":            {"must not be negative", "must have at most 2 decimal places"},
-		"non_field_errors": {"object-level problem"},
+	assert.Equal(t, map[string]any{
+		"price":                 []string{"must not be negative", "must have at most 2 decimal places"},
+		"non_field_errors":      []string{"object-level problem"},
+		"sustainability_metric": map[string]any{"carbon_footprint": []string{"must not be negative"}},
+		"items": []any{map[string]any{}, map[string]any{"quantity": []string{"too many"}, "product": []string{"unknown"}},
+			map[string]any{}, map[string]any{"non_field_errors": []string{"duplicate"}}},
+		"weird[x]": []string{"kept flat"},
 	}, r.body)
 	p := v2Response(v.Err(), "/api/v2/products", "").body.(Problem)
-	assert.Len(t, p.Errors, 3)
+	assert.Len(t, p.Errors, 8, "v2 keeps the flat list")
 }
 
 func TestKgNumber(t *testing.T) {

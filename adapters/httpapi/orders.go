@@ -97,7 +97,7 @@ func v1OrderFields(err error) error {
 		if rest, ok := strings.CutPrefix(name, "lines"); ok {
 			name = "items" + rest
 		}
-		name = strings.Replace(name, ".product_id", ".product", 1)
+		name = strings.Replace(name, "].product_id", "].product", 1)
 		out.Fields[i] = ecolaura.FieldError{Field: name, Message: f.Message}
 	}
 	return out

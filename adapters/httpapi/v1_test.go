@@ -259,7 +259,7 @@ func TestV1Orders(t *testing.T) {
 
 	r = h.do(req{Method: http.MethodPost, Path: "/api/v1/orders/", Token: h.bob, Body: map[string]any{"items": []any{map[string]any{"product": soap.ID, "quantity": 0}}}})
 	require.Equal(t, http.StatusBadRequest, r.Status)
-	assert.Contains(t, r.JSON(t), "items[0].quantity")
+	assert.Equal(t, map[string]any{"items": []any{map[string]any{"quantity": []any{"must be between 1 and 1000"}}}}, r.JSON(t), "nested like a DRF list serializer")
 	r = h.do(req{Method: http.MethodPost, Path: "/api/v1/orders/", Token: h.bob, Body: map[string]any{}})
 	assert.Equal(t, []any{"This field is required."}, r.JSON(t)["items"])
 
@@ -307,4 +307,16 @@ func TestV1OrderPagination(t *testing.T) {
 	assert.Equal(t, "http://example.com/api/v1/orders/?page_size=2", m["previous"])
 	assert.Equal(t, http.StatusNotFound, h.do(req{Path: "/api/v1/orders/?page=3&page_size=2", Token: h.alice}).Status)
 	assert.EqualValues(t, 4, h.do(req{Path: "/api/v1/orders/", Token: h.staff}).JSON(t)["count"], "staff see every order")
+}
+
+func TestV1NestedOrderErrors(t *testing.T) {
+	h := newHarness(t)
+	soap := h.product("Olive soap", "personal-care", 350, 5, nil)
+	r := h.do(req{Method: http.MethodPost, Path: "/api/v1/orders/", Token: h.alice, Body: map[string]any{"items": []any{
+		map[string]any{"product": soap.ID, "quantity": 1}, map[string]any{"product": "nope", "quantity": 1}}}})
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	items := r.JSON(t)["items"].([]any)
+	require.Len(t, items, 2)
+	assert.Equal(t, map[string]any{}, items[0], "a valid item has no errors, as in DRF")
+	assert.Contains(t, items[1], "product")
 }
