@@ -154,6 +154,7 @@ func seedGenerated(ctx context.Context, db *postgres.Database, cfg seedConfig, b
 	if err != nil {
 		return 0, err
 	}
+	gen.total = cfg.Products
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan []ecolaura.Product, cfg.Workers)
@@ -249,6 +250,8 @@ type productGenerator struct {
 	categories []string
 	now        time.Time
 	seq        int
+	// total is how many products will be generated (spreads creation times).
+	total int
 }
 
 func newProductGenerator(seed uint64, cur ecolaura.Currency) (*productGenerator, error) {
@@ -328,7 +331,15 @@ func (g *productGenerator) product() ecolaura.Product {
 	if r.IntN(20) == 0 {
 		stock = 0
 	}
-	created := g.now.Add(-time.Duration(r.Int64N(int64(365 * 24 * time.Hour)))).Truncate(time.Microsecond)
+	// Created over the past year in generation order, like a real catalog
+	// grown over time; increasing times (and UUIDv7 IDs) also let the
+	// created-at indexes grow at their right edge during the load.
+	const span = 365 * 24 * time.Hour
+	step := time.Second
+	if g.total > 0 {
+		step = span / time.Duration(g.total)
+	}
+	created := g.now.Add(-span + step*time.Duration(g.seq)).Truncate(time.Microsecond)
 	p := ecolaura.Product{
 		ID: g.ids.NewID(), Name: name, Description: desc, Category: cat,
 		Price: ecolaura.Money{Amount: minor, Currency: g.cur}, Stock: stock,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -43,6 +44,7 @@ func TestSeedCommandErrors(t *testing.T) {
 func TestProductGenerator(t *testing.T) {
 	gen, err := newProductGenerator(42, ecolaura.DefaultCurrency)
 	require.NoError(t, err)
+	gen.total = 5000
 	ps := gen.batch(5000)
 	ins, err := demo.Products()
 	require.NoError(t, err)
@@ -52,7 +54,11 @@ func TestProductGenerator(t *testing.T) {
 	}
 	cats, names, ids := map[string]int{}, map[string]bool{}, map[ecolaura.ID]bool{}
 	var withoutMetrics, outOfStock, certified int
-	for _, p := range ps {
+	for i, p := range ps {
+		if i > 0 {
+			assert.False(t, p.CreatedAt.Before(ps[i-1].CreatedAt), "created in generation order")
+		}
+		assert.WithinDuration(t, time.Now(), p.CreatedAt, 366*24*time.Hour, "created within the past year")
 		require.NoError(t, p.Validate(), "%+v", p)
 		_, err := ecolaura.ParseID(string(p.ID))
 		require.NoError(t, err)
