@@ -152,6 +152,7 @@ func (s *opsServer) kill(t *testing.T) {
 type opsResponse struct {
 	Status      int
 	ContentType string
+	Header      http.Header
 	Body        map[string]any
 	Raw         []byte
 }
@@ -189,7 +190,7 @@ func opsDo(ctx context.Context, hc *http.Client, method, url, token string, head
 	if err != nil {
 		return opsResponse{}, err
 	}
-	out := opsResponse{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Raw: raw}
+	out := opsResponse{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Header: resp.Header, Raw: raw}
 	if len(raw) > 0 && strings.Contains(out.ContentType, "json") {
 		if err := json.Unmarshal(raw, &out.Body); err != nil {
 			return out, fmt.Errorf("%s %s: decode %q: %w", method, url, raw, err)
