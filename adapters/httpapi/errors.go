@@ -278,7 +278,12 @@ func drfFieldErrors(ve *ecolaura.ValidationError) map[string]any {
 		if len(path) == 0 {
 			path = []pathStep{{name: "non_field_errors"}}
 		}
-		insertMessage(root, path, f.Message)
+		if !insertMessage(root, path, f.Message) {
+			// The shapes clash (a message on "items" and on "items[0]"):
+			// keep the message under its flat name rather than lose it.
+			msgs, _ := root[f.Field].([]string)
+			root[f.Field] = append(msgs, f.Message)
+		}
 	}
 	return root
 }
@@ -327,41 +332,46 @@ func parseFieldPath(field string) []pathStep {
 	return steps
 }
 
-// insertMessage adds msg at path in the tree of maps and lists.
-func insertMessage(node map[string]any, path []pathStep, msg string) {
+// insertMessage adds msg at path in the tree of maps and lists and reports
+// whether the path fit the tree built so far.
+func insertMessage(node map[string]any, path []pathStep, msg string) bool {
 	name := path[0].name
 	rest := path[1:]
 	if len(rest) == 0 {
-		if msgs, ok := node[name].([]string); ok || node[name] == nil {
-			node[name] = append(msgs, msg)
+		msgs, ok := node[name].([]string)
+		if !ok && node[name] != nil {
+			return false
 		}
-		return
+		node[name] = append(msgs, msg)
+		return true
 	}
 	if rest[0].isIdx {
-		list, _ := node[name].([]any)
-		if node[name] != nil && list == nil {
-			return // a message on the list itself was recorded first
+		list, ok := node[name].([]any)
+		if !ok && node[name] != nil {
+			return false
 		}
 		i := rest[0].index
 		for len(list) <= i {
 			list = append(list, map[string]any{})
 		}
-		child, _ := list[i].(map[string]any)
-		if len(rest) == 1 {
-			insertMessage(child, []pathStep{{name: "non_field_errors"}}, msg)
-		} else if !rest[1].isIdx {
-			insertMessage(child, rest[1:], msg)
-		}
 		node[name] = list
-		return
+		child := list[i].(map[string]any)
+		switch {
+		case len(rest) == 1:
+			return insertMessage(child, []pathStep{{name: "non_field_errors"}}, msg)
+		case rest[1].isIdx:
+			return false
+		default:
+			return insertMessage(child, rest[1:], msg)
+		}
 	}
 	child, ok := node[name].(map[string]any)
 	if !ok {
 		if node[name] != nil {
-			return
+			return false
 		}
 		child = map[string]any{}
 		node[name] = child
 	}
-	insertMessage(child, rest, msg)
+	return insertMessage(child, rest, msg)
 }

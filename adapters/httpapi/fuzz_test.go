@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
@@ -98,6 +99,28 @@ func FuzzParseV2ProductQuery(f *testing.F) {
 		_, _, err = v1PageParams(q)
 		if err != nil && v1Response(err).status != 404 {
 			t.Fatalf("v1 page params: %v", err)
+		}
+	})
+}
+
+func FuzzDRFFieldErrors(f *testing.F) {
+	for _, s := range []string{"", "price", "items[0].quantity", "items[2]", "a.b.c", "a[1][2].b", "[3]", "x[", "x[-1]", "x[99999999999]", "a..b", "items[0].q", "items"} {
+		f.Add(s, "items[1].product")
+	}
+	f.Fuzz(func(t *testing.T, first, second string) {
+		var v ecolaura.Validator
+		v.Add(first, "m1")
+		v.Add(second, "m2")
+		v.Add(first, "m3")
+		body := drfFieldErrors(v.Err().(*ecolaura.ValidationError))
+		raw, err := jsonMarshal(body)
+		if err != nil {
+			t.Fatalf("render: %v", err)
+		}
+		for _, m := range []string{"m1", "m2", "m3"} {
+			if !strings.Contains(string(raw), `"`+m+`"`) {
+				t.Fatalf("message %s lost: %s", m, raw)
+			}
 		}
 	})
 }
