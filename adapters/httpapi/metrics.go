@@ -73,25 +73,34 @@ func statusLabel(code int) string {
 // CacheCounts are cumulative cache lookups, read when /metrics is scraped.
 type CacheCounts struct {
 	Hits, Misses uint64
+	// Errors counts cache operations that failed (each request was served
+	// from the store instead).
+	Errors uint64
+	// Outages counts transitions of a shared cache (Redis) from reachable to
+	// unreachable; 0 for an in-process cache.
+	Outages uint64
 }
 
 // ObserveCache exports the counts read by f (for example the product
-// cache's Stats) as ecolaura_cache_hits_total and ecolaura_cache_misses_total.
+// cache's Stats) as ecolaura_cache_hits_total, ecolaura_cache_misses_total,
+// ecolaura_cache_errors_total and ecolaura_cache_outages_total.
 // Call it at most once per Metrics.
 func (m *Metrics) ObserveCache(f func() CacheCounts) error {
-	hits := prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "ecolaura_cache_hits_total",
-		Help: "Cache lookups that found a value (products, lists, categories).",
-	}, func() float64 { return float64(f().Hits) })
-	misses := prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "ecolaura_cache_misses_total",
-		Help: "Cache lookups that found nothing (products, lists, categories).",
-	}, func() float64 { return float64(f().Misses) })
-	if err := m.registry.Register(hits); err != nil {
-		return fmt.Errorf("register cache metrics: %w", err)
+	counters := []struct {
+		name, help string
+		value      func(CacheCounts) uint64
+	}{
+		{"ecolaura_cache_hits_total", "Cache lookups that found a value (products, lists, categories).", func(c CacheCounts) uint64 { return c.Hits }},
+		{"ecolaura_cache_misses_total", "Cache lookups that found nothing (products, lists, categories).", func(c CacheCounts) uint64 { return c.Misses }},
+		{"ecolaura_cache_errors_total", "Cache operations that failed; the request was served from the store.", func(c CacheCounts) uint64 { return c.Errors }},
+		{"ecolaura_cache_outages_total", "Times the shared cache (Redis) became unreachable.", func(c CacheCounts) uint64 { return c.Outages }},
 	}
-	if err := m.registry.Register(misses); err != nil {
-		return fmt.Errorf("register cache metrics: %w", err)
+	for _, c := range counters {
+		value := c.value
+		counter := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help}, func() float64 { return float64(value(f())) })
+		if err := m.registry.Register(counter); err != nil {
+			return fmt.Errorf("register cache metric %s: %w", c.name, err)
+		}
 	}
 	return nil
 }

@@ -113,6 +113,8 @@ func TestServeSurvivesRedisOutage(t *testing.T) {
 	for _, component := range []string{`component="redis cache"`, `component="redis rate limiter"`} {
 		assert.Equal(t, 1, countLines(r.logs.String(), "redis is unavailable", component), "the outage is logged once by %s", component)
 	}
+	assert.Equal(t, float64(1), r.metric(t, "ecolaura_cache_outages_total"), "the outage is counted once in /metrics")
+	assert.Positive(t, r.metric(t, "ecolaura_cache_errors_total"), "requests served from the store during the outage are counted")
 
 	rs.start()
 

@@ -134,6 +134,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	// Cache and rate limits.
 	var cache ports.Cache = memory.NewCache()
 	var limiter ports.RateLimiter = memory.NewRateLimiter()
+	var redisCache *redis.Cache
 	if cfg.RedisURL != "" {
 		rcfg := redis.DefaultConfig(cfg.RedisURL)
 		rcfg.Prefix = cfg.RedisPrefix
@@ -147,7 +148,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 			return fmt.Errorf("redis rate limiter (ECOLAURA_REDIS_URL): %w", err)
 		}
 		closers = append(closers, func(context.Context) error { rl.Close(); return nil })
-		cache, limiter = rc, rl
+		cache, limiter, redisCache = rc, rl, rc
 	}
 
 	// Services.
@@ -221,7 +222,14 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	if pc := s.ProductCache; pc != nil {
 		if err := metrics.ObserveCache(func() httpapi.CacheCounts {
 			st := pc.Stats()
-			return httpapi.CacheCounts{Hits: st.ProductHits + st.ListHits + st.CategoryHits, Misses: st.ProductMisses + st.ListMisses + st.CategoryMisses}
+			c := httpapi.CacheCounts{
+				Hits: st.ProductHits + st.ListHits + st.CategoryHits, Misses: st.ProductMisses + st.ListMisses + st.CategoryMisses,
+				Errors: st.Errors,
+			}
+			if redisCache != nil {
+				c.Outages = redisCache.Stats().Outages
+			}
+			return c
 		}); err != nil {
 			return err
 		}
