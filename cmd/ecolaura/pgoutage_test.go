@@ -108,7 +108,8 @@ func (pg *privatePostgres) url() string {
 // PostgreSQL, stops that PostgreSQL under a checkout load and checks that
 // requests fail fast with 503 problem responses and /readyz says not ready;
 // then starts PostgreSQL again and checks that the same server process
-// recovers on its own: orders succeed and /readyz is 200 again.
+// recovers on its own: orders succeed, their jobs run, and /readyz is 200
+// again.
 func TestPostgresRestartDuringLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a private PostgreSQL and runs the binary")
@@ -223,10 +224,20 @@ func TestPostgresRestartDuringLoad(t *testing.T) {
 
 	// Recovery without restarting the server.
 	require.Eventually(t, func() bool { return ready() == http.StatusOK }, 30*time.Second, 50*time.Millisecond, "/readyz did not recover")
+	var recovered string
 	require.Eventually(t, func() bool {
 		r, _, err := order()
-		return err == nil && r.Status == http.StatusCreated
+		if err == nil && r.Status == http.StatusCreated {
+			recovered, _ = r.Body["id"].(string)
+			return true
+		}
+		return false
 	}, 30*time.Second, 50*time.Millisecond, "checkout did not recover")
+	// The in-process River workers recovered too: the new order's job runs.
+	require.Eventually(t, func() bool {
+		r, err := opsDo(ctx, hc, "GET", srv.base+"/api/v2/orders/"+recovered, token, nil, nil)
+		return err == nil && r.Body["status"] == "confirmed"
+	}, 30*time.Second, 50*time.Millisecond, "the job runner did not recover: order %s stays pending", recovered)
 	mu.Lock()
 	before := statuses[http.StatusCreated]
 	mu.Unlock()
