@@ -112,6 +112,8 @@ func opsServe(t *testing.T, bin string, env []string) *opsServer {
 	s.cmd = exec.Command(bin, "serve")
 	s.cmd.Env = append(append([]string{}, env...), "ECOLAURA_ADDR="+addr)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	// The server dies with the test binary, however that ends.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	require.NoError(t, s.cmd.Start())
 	go func() { s.exited <- s.cmd.Wait() }()
 	t.Cleanup(func() {

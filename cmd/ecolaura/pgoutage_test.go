@@ -11,8 +11,8 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,12 +29,16 @@ const pgBinDir = "/usr/lib/postgresql/15/bin"
 // restarts; never the shared one on 5432.
 type privatePostgres struct {
 	dir, data, port string
-	asPostgres      bool
+	cred            *syscall.Credential // the postgres OS user, when running as root
+	proc            *exec.Cmd
+	exited          chan struct{}
 }
 
 // startPrivatePostgres initdbs a cluster into a fresh temporary folder and
 // starts it on a free loopback port, as the postgres OS user when the test
-// runs as root. It is stopped (immediately) and removed at cleanup.
+// runs as root. The server is a direct child of the test (not daemonized by
+// pg_ctl) that dies with the test binary even when it is killed; it is
+// stopped and removed at cleanup.
 func startPrivatePostgres(t *testing.T) *privatePostgres {
 	t.Helper()
 	for _, p := range []string{"initdb", "pg_ctl", "postgres"} {
@@ -42,13 +46,14 @@ func startPrivatePostgres(t *testing.T) *privatePostgres {
 			testenv.Unavailable(t, "PostgreSQL 15 server programs ("+pgBinDir+")", err)
 		}
 	}
-	pg := &privatePostgres{asPostgres: os.Geteuid() == 0}
+	pg := &privatePostgres{}
 	// Not t.TempDir(): its parents are private to root, and the server runs
 	// as postgres.
 	dir, err := os.MkdirTemp("", "ecolaura-pg-")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	if pg.asPostgres {
+	if os.Geteuid() == 0 {
+		// PostgreSQL refuses to run as root.
 		u, err := user.Lookup("postgres")
 		if err != nil {
 			testenv.Unavailable(t, "the postgres OS user", err)
@@ -56,6 +61,7 @@ func startPrivatePostgres(t *testing.T) *privatePostgres {
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		require.NoError(t, os.Chown(dir, uid, gid))
+		pg.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
 	pg.dir, pg.data = dir, filepath.Join(dir, "data")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -63,40 +69,70 @@ func startPrivatePostgres(t *testing.T) *privatePostgres {
 	pg.port = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	require.NoError(t, ln.Close())
 
-	pg.run(t, "initdb", "-D", pg.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions")
-	t.Cleanup(func() {
-		// Immediate: the data folder is thrown away anyway.
-		_ = pg.cmd("pg_ctl", "-D", pg.data, "-m", "immediate", "-w", "stop").Run()
-	})
+	initdb := pg.cmd("initdb", "-D", pg.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions")
+	out, err := initdb.CombinedOutput()
+	require.NoError(t, err, "initdb: %s", out)
+	t.Cleanup(func() { pg.stop(t) })
 	pg.start(t)
 	return pg
 }
 
+// cmd runs one of the server programs, as the postgres user when root.
 func (pg *privatePostgres) cmd(prog string, args ...string) *exec.Cmd {
-	path := filepath.Join(pgBinDir, prog)
-	if pg.asPostgres {
-		return exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
-	}
-	return exec.Command(path, args...)
-}
-
-func (pg *privatePostgres) run(t *testing.T, prog string, args ...string) {
-	t.Helper()
-	out, err := pg.cmd(prog, args...).CombinedOutput()
-	require.NoError(t, err, "%s %s: %s", prog, strings.Join(args, " "), out)
+	c := exec.Command(filepath.Join(pgBinDir, prog), args...)
+	// The server dies with the test binary, however that ends.
+	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Credential: pg.cred}
+	return c
 }
 
 // start starts the server and waits until it accepts connections.
 func (pg *privatePostgres) start(t *testing.T) {
 	t.Helper()
-	opts := fmt.Sprintf("-p %s -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=50", pg.port, pg.dir)
-	pg.run(t, "pg_ctl", "-D", pg.data, "-o", opts, "-l", filepath.Join(pg.dir, "server.log"), "-w", "-t", "60", "start")
+	log, err := os.OpenFile(filepath.Join(pg.dir, "server.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	require.NoError(t, err)
+	defer log.Close()
+	pg.proc = pg.cmd("postgres", "-D", pg.data, "-p", pg.port, "-k", pg.dir, "-c", "listen_addresses=127.0.0.1",
+		"-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=50")
+	pg.proc.Stdout, pg.proc.Stderr = log, log
+	require.NoError(t, pg.proc.Start())
+	exited := make(chan struct{})
+	pg.exited = exited
+	go func(c *exec.Cmd) { _ = c.Wait(); close(exited) }(pg.proc)
+	require.Eventually(t, func() bool {
+		select {
+		case <-exited:
+			return true // reported below
+		default:
+		}
+		return exec.Command(filepath.Join(pgBinDir, "pg_isready"), "-q", "-h", "127.0.0.1", "-p", pg.port).Run() == nil
+	}, 60*time.Second, 50*time.Millisecond, "private PostgreSQL did not start")
+	select {
+	case <-exited:
+		raw, _ := os.ReadFile(filepath.Join(pg.dir, "server.log"))
+		t.Fatalf("private PostgreSQL exited at start:\n%s", raw)
+	default:
+	}
 }
 
-// stop kills the server at once (no shutdown checkpoint), like a crash.
+// stop shuts the server down immediately (SIGQUIT, what pg_ctl stop -m
+// immediate sends: no shutdown checkpoint, like a crash) and waits for it.
 func (pg *privatePostgres) stop(t *testing.T) {
 	t.Helper()
-	pg.run(t, "pg_ctl", "-D", pg.data, "-m", "immediate", "-w", "stop")
+	if pg.proc == nil {
+		return
+	}
+	select {
+	case <-pg.exited:
+		return
+	default:
+	}
+	_ = pg.proc.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-pg.exited:
+	case <-time.After(30 * time.Second):
+		_ = pg.proc.Process.Kill()
+		<-pg.exited
+	}
 }
 
 // url is the connection URL of the maintenance database.
