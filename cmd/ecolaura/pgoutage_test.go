@@ -41,7 +41,7 @@ type privatePostgres struct {
 // stopped and removed at cleanup.
 func startPrivatePostgres(t *testing.T) *privatePostgres {
 	t.Helper()
-	for _, p := range []string{"initdb", "pg_ctl", "postgres"} {
+	for _, p := range []string{"initdb", "postgres", "pg_isready"} {
 		if _, err := os.Stat(filepath.Join(pgBinDir, p)); err != nil {
 			testenv.Unavailable(t, "PostgreSQL 15 server programs ("+pgBinDir+")", err)
 		}
