@@ -34,8 +34,8 @@ func (d *Database) InsertProducts(ctx context.Context, ps []ecolaura.Product) er
 		}
 		rows[i] = toProductRow(p)
 	}
-	if d.cfg.Driver == DriverPgdriver {
-		conn, err := d.db.Conn(ctx)
+	if d.copyDB != nil {
+		conn, err := d.copyDB.Conn(ctx)
 		if err != nil {
 			return wrap(err, "insert %d products", len(ps))
 		}

@@ -45,6 +45,11 @@ type Driver string
 // checkout, which waits on the commit, so DriverPgdriver is the default.
 const (
 	// DriverPgdriver is github.com/uptrace/bun/driver/pgdriver (default).
+	// Bun's statements, formatted client-side without arguments, use the
+	// simple protocol; statements with arguments (River's: the job insert of
+	// a checkout, the runner's fetches) are prepared once per connection and
+	// then only bound and executed, like pgx's statement cache (measured:
+	// checkout vs raw pgx from ~62 % to ~74 %).
 	DriverPgdriver Driver = "pgdriver"
 	// DriverPgx is github.com/jackc/pgx/v5/stdlib. Statements with
 	// arguments (River's) use pgx's cached prepared statements (or the URL's
@@ -58,7 +63,9 @@ const (
 type Config struct {
 	// URL is a postgres:// connection URL.
 	URL string
-	// MaxConns bounds open connections (default 20).
+	// MaxConns bounds open connections (default 20). On pgdriver,
+	// InsertProducts' COPY runs on a separate pool of up to as many
+	// connections, opened only while it runs.
 	MaxConns int
 	// MaxIdleConns bounds idle connections (default MaxConns).
 	MaxIdleConns int
@@ -149,6 +156,7 @@ type Database struct {
 	db     *bun.DB
 	river  *river.Client[*sql.Tx] // insert-only client for Tx.Jobs()
 	counts *queryCounter
+	copyDB *bun.DB // pgdriver only: plain connections for COPY
 }
 
 var _ ports.Database = (*Database)(nil)
@@ -166,7 +174,7 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	sqlDB, err := openSQL(cfg)
+	sqlDB, copyConnector, err := openSQL(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -178,9 +186,20 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
 	d := &Database{cfg: cfg, log: o.logger, sqlDB: sqlDB, counts: &queryCounter{}}
 	d.db = bun.NewDB(sqlDB, pgdialect.New())
 	d.db.AddQueryHook(d.counts)
+	if copyConnector != nil {
+		// COPY needs pgdriver's own connection type, not the pool's
+		// statement-caching wrapper: a separate pool, opened only when
+		// InsertProducts runs and closing idle connections soon after.
+		copyDB := sql.OpenDB(copyConnector)
+		copyDB.SetMaxOpenConns(cfg.MaxConns)
+		copyDB.SetMaxIdleConns(2)
+		copyDB.SetConnMaxIdleTime(time.Minute)
+		copyDB.SetConnMaxLifetime(cfg.ConnMaxLifetime)
+		d.copyDB = bun.NewDB(copyDB, pgdialect.New())
+	}
 
 	if err := d.Ping(ctx); err != nil {
-		_ = sqlDB.Close()
+		_ = d.Close()
 		return nil, err
 	}
 	rc, err := river.NewClient(riverdatabasesql.New(sqlDB), &river.Config{
@@ -188,36 +207,46 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
 		MaxAttempts: cfg.JobMaxAttempts,
 	})
 	if err != nil {
-		_ = sqlDB.Close()
+		_ = d.Close()
 		return nil, fmt.Errorf("create river insert client: %w", err)
 	}
 	d.river = rc
 	return d, nil
 }
 
-func openSQL(cfg Config) (*sql.DB, error) {
+// openSQL opens the database/sql pool of cfg's driver. For pgdriver it
+// also returns the plain connector, which COPY needs (pgdriver.CopyFrom
+// works only on pgdriver's own connection type).
+func openSQL(cfg Config) (*sql.DB, *pgdriver.Connector, error) {
 	switch cfg.Driver {
 	case DriverPgdriver:
-		return sql.OpenDB(pgdriver.NewConnector(
+		pc := pgdriver.NewConnector(
 			pgdriver.WithDSN(cfg.URL),
 			pgdriver.WithDialTimeout(cfg.ConnectTimeout),
 			pgdriver.WithReadTimeout(cfg.QueryTimeout),
 			pgdriver.WithWriteTimeout(cfg.QueryTimeout),
-		)), nil
+		)
+		return sql.OpenDB(stmtCacheConnector{pc}), pc, nil
 	default:
 		pc, err := pgx.ParseConfig(cfg.URL)
 		if err != nil {
-			return nil, ecolaura.Invalid("url", "must be a valid PostgreSQL URL")
+			return nil, nil, ecolaura.Invalid("url", "must be a valid PostgreSQL URL")
 		}
 		if pc.ConnectTimeout == 0 || pc.ConnectTimeout > cfg.ConnectTimeout {
 			pc.ConnectTimeout = cfg.ConnectTimeout
 		}
-		return sql.OpenDB(modeConnector{stdlib.GetConnector(*pc)}), nil
+		return sql.OpenDB(modeConnector{stdlib.GetConnector(*pc)}), nil, nil
 	}
 }
 
 // Close closes the connection pool.
-func (d *Database) Close() error { return d.sqlDB.Close() }
+func (d *Database) Close() error {
+	err := d.sqlDB.Close()
+	if d.copyDB != nil {
+		err = errors.Join(err, d.copyDB.Close())
+	}
+	return err
+}
 
 // DB returns the underlying bun handle, for tools (seeding, EXPLAIN) that
 // need SQL beyond the ports.
