@@ -99,25 +99,8 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 		}
 		c.WriteRateLimit = l
 	}
-	if migrate != "" {
-		b, err := strconv.ParseBool(migrate)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("ECOLAURA_MIGRATE_ON_START / --migrate: want true or false, got %q", migrate))
-		}
-		c.MigrateOnStart = b
-	}
-	if shutdown != "" {
-		d, err := time.ParseDuration(shutdown)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("ECOLAURA_SHUTDOWN_TIMEOUT / --shutdown-timeout: want a positive duration like 30s, got %q", shutdown))
-		}
-		c.ShutdownTimeout = d
-	}
-	cur, err := ecolaura.ParseCurrency(currency)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("ECOLAURA_CURRENCY: unsupported currency %q", currency))
-	}
-	c.Currency = cur
+	c.MigrateOnStart, c.ShutdownTimeout = parseLifecycle(migrate, shutdown, c.ShutdownTimeout, &errs)
+	c.Currency = parseCurrencySetting(currency, &errs)
 	if err := c.validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -146,16 +129,7 @@ func (c serveConfig) validate() error {
 	if c.production() && c.JWTKeyFile == "" {
 		errs = append(errs, errors.New("ECOLAURA_ENV=production refuses a generated JWT key: set ECOLAURA_JWT_KEY_FILE to a PEM or JWK file with an Ed25519 key"))
 	}
-	switch c.LogFormat {
-	case "text", "json":
-	default:
-		errs = append(errs, fmt.Errorf("ECOLAURA_LOG_FORMAT / --log-format: want text or json, got %q", c.LogFormat))
-	}
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		errs = append(errs, fmt.Errorf("ECOLAURA_LOG_LEVEL / --log-level: want debug, info, warn or error, got %q", c.LogLevel))
-	}
+	errs = append(errs, checkLogging(c.LogFormat, c.LogLevel)...)
 	hc := c.httpConfig()
 	if err := hc.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("HTTP settings (ECOLAURA_CORS_ORIGINS, ECOLAURA_TRUSTED_PROXIES, rate limits): %w", err))
@@ -169,6 +143,52 @@ func (c serveConfig) httpConfig() httpapi.Config {
 	hc.AuthRateLimit, hc.WriteRateLimit, hc.DisableRateLimits = c.AuthRateLimit, c.WriteRateLimit, c.RateLimitsOff
 	hc.Currency = c.Currency
 	return hc
+}
+
+// parseLifecycle parses the settings serve and worker share:
+// ECOLAURA_MIGRATE_ON_START (a bool, "" is false) and
+// ECOLAURA_SHUTDOWN_TIMEOUT (a positive duration, "" keeps def).
+func parseLifecycle(migrate, shutdown string, def time.Duration, errs *[]error) (bool, time.Duration) {
+	var b bool
+	if migrate != "" {
+		var err error
+		if b, err = strconv.ParseBool(migrate); err != nil {
+			*errs = append(*errs, fmt.Errorf("ECOLAURA_MIGRATE_ON_START / --migrate: want true or false, got %q", migrate))
+		}
+	}
+	d := def
+	if shutdown != "" {
+		var err error
+		if d, err = time.ParseDuration(shutdown); err != nil || d <= 0 {
+			*errs = append(*errs, fmt.Errorf("ECOLAURA_SHUTDOWN_TIMEOUT / --shutdown-timeout: want a positive duration like 30s, got %q", shutdown))
+		}
+	}
+	return b, d
+}
+
+// parseCurrencySetting parses ECOLAURA_CURRENCY.
+func parseCurrencySetting(s string, errs *[]error) ecolaura.Currency {
+	cur, err := ecolaura.ParseCurrency(s)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("ECOLAURA_CURRENCY: unsupported currency %q", s))
+	}
+	return cur
+}
+
+// checkLogging validates ECOLAURA_LOG_FORMAT and ECOLAURA_LOG_LEVEL.
+func checkLogging(format, level string) []error {
+	var errs []error
+	switch format {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("ECOLAURA_LOG_FORMAT / --log-format: want text or json, got %q", format))
+	}
+	switch level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("ECOLAURA_LOG_LEVEL / --log-level: want debug, info, warn or error, got %q", level))
+	}
+	return errs
 }
 
 // parseRateLimit parses RATE/PERIOD[:BURST], e.g. "20/1m:10" or "1000/1s".

@@ -78,20 +78,7 @@ func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("ECOLAURA_DATABASE_URL / --database-url is required: the workers take their jobs from PostgreSQL"))
 	}
-	if migrate != "" {
-		b, err := strconv.ParseBool(migrate)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("ECOLAURA_MIGRATE_ON_START / --migrate: want true or false, got %q", migrate))
-		}
-		c.MigrateOnStart = b
-	}
-	if shutdown != "" {
-		d, err := time.ParseDuration(shutdown)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("ECOLAURA_SHUTDOWN_TIMEOUT / --shutdown-timeout: want a positive duration like 30s, got %q", shutdown))
-		}
-		c.ShutdownTimeout = d
-	}
+	c.MigrateOnStart, c.ShutdownTimeout = parseLifecycle(migrate, shutdown, c.ShutdownTimeout, &errs)
 	if concurrency != "" {
 		n, err := strconv.Atoi(concurrency)
 		if err != nil || n < 1 || n > 10_000 {
@@ -99,21 +86,8 @@ func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig
 		}
 		c.Concurrency = n
 	}
-	cur, err := ecolaura.ParseCurrency(currency)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("ECOLAURA_CURRENCY: unsupported currency %q", currency))
-	}
-	c.Currency = cur
-	switch c.LogFormat {
-	case "text", "json":
-	default:
-		errs = append(errs, fmt.Errorf("ECOLAURA_LOG_FORMAT / --log-format: want text or json, got %q", c.LogFormat))
-	}
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		errs = append(errs, fmt.Errorf("ECOLAURA_LOG_LEVEL / --log-level: want debug, info, warn or error, got %q", c.LogLevel))
-	}
+	c.Currency = parseCurrencySetting(currency, &errs)
+	errs = append(errs, checkLogging(c.LogFormat, c.LogLevel)...)
 	return c, errors.Join(errs...)
 }
 
