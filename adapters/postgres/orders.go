@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -103,7 +104,8 @@ func (r *orderRow) order(lines []lineRow) ecolaura.Order {
 
 // orderStore implements ports.OrderStore.
 type orderStore struct {
-	db bun.IDB
+	db     bun.IDB
+	counts *queryCounter
 }
 
 var _ ports.OrderStore = (*orderStore)(nil)
@@ -124,13 +126,26 @@ func (s *orderStore) Create(ctx context.Context, o ecolaura.Order) error {
 	}
 	r, lines := toOrderRows(o)
 	// One statement: the order, then its lines from the order's RETURNING
-	// (none when ON CONFLICT skipped it). Atomic on its own, one round trip.
+	// (none when ON CONFLICT skipped it). Atomic on its own, one round trip;
+	// its text depends only on the number of lines, so the driver prepares
+	// it once per connection and line count (see argStmt).
 	var q strings.Builder
-	args := make([]any, 0, 15+9*len(lines))
+	args := make([]any, 0, 15+8*len(lines))
+	n := 0
+	ph := func(cast string) string { // the next placeholder
+		n++
+		return "$" + strconv.Itoa(n) + cast
+	}
 	q.WriteString(`WITH o AS (INSERT INTO orders (id, user_id, status, currency, subtotal_minor, total_minor,
 		footprint_g, offset_footprint_g, offset_price_minor, idempotency_key, request_hash,
-		confirmation_sent_at, created_at, updated_at, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::timestamptz, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id)`)
+		confirmation_sent_at, created_at, updated_at, version) VALUES (`)
+	for i, cast := range []string{"::uuid", "::uuid", "", "", "", "", "", "", "", "", "", "::timestamptz", "", "", ""} {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(ph(cast))
+	}
+	q.WriteString(") ON CONFLICT DO NOTHING RETURNING id)")
 	args = append(args, r.ID, r.UserID, r.Status, r.Currency, r.SubtotalMinor, r.TotalMinor, r.FootprintG,
 		r.OffsetFootprintG, r.OffsetPriceMinor, r.IdempotencyKey, r.RequestHash, r.ConfirmationSentAt,
 		r.CreatedAt, r.UpdatedAt, r.Version)
@@ -142,14 +157,15 @@ func (s *orderStore) Create(ctx context.Context, o ecolaura.Order) error {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?::integer, ?::uuid, ?::text, ?::text, ?::bigint, ?::integer, ?::bigint, ?::bigint)")
-			args = append(args, l.LineNo, l.ProductID, l.Name, l.Currency, l.UnitPriceMinor, l.Quantity, l.TotalMinor, l.UnitFootprintG)
+			fmt.Fprintf(&q, "(%s, %s, %s, %s, %s, %s, %s, %s)", ph("::integer"), ph("::uuid"), ph("::text"), ph("::text"),
+				ph("::bigint"), ph("::integer"), ph("::bigint"), ph("::bigint"))
+			args = append(args, int64(l.LineNo), l.ProductID, l.Name, l.Currency, l.UnitPriceMinor, int64(l.Quantity), l.TotalMinor, l.UnitFootprintG)
 		}
 		q.WriteString(") AS v)")
 	}
 	q.WriteString(" SELECT count(*) FROM o")
 	var created int
-	if err := s.db.NewRaw(q.String(), args...).Scan(ctx, &created); err != nil {
+	if err := newArgStmt(s.db, s.counts).scanRow(ctx, &created, q.String(), args...); err != nil {
 		return wrap(err, "create order %s", o.ID)
 	}
 	if created == 0 {

@@ -95,7 +95,8 @@ func (r *productRow) product() ecolaura.Product {
 
 // productStore implements ports.ProductStore on a pool or a transaction.
 type productStore struct {
-	db bun.IDB
+	db     bun.IDB
+	counts *queryCounter
 }
 
 var _ ports.ProductStore = (*productStore)(nil)
@@ -416,9 +417,9 @@ func (s *productStore) AdjustStock(ctx context.Context, adj ports.StockAdjustmen
 		return ecolaura.Product{}, notFound("product", adj.ProductID)
 	}
 	var out productRow
-	err := s.db.NewRaw(`UPDATE products SET stock = stock + ?, version = version + 1, updated_at = ?
-		WHERE id = ? AND stock + ? >= 0 RETURNING `+productCols,
-		adj.Delta, adj.At, string(adj.ProductID), adj.Delta).Scan(ctx, &out)
+	err := newArgStmt(s.db, s.counts).scanRow(ctx, &out, `UPDATE products SET stock = stock + $1,
+		version = version + 1, updated_at = $2 WHERE id = $3::uuid AND stock + $1 >= 0 RETURNING `+productCols,
+		int64(adj.Delta), adj.At, string(adj.ProductID))
 	if err == nil {
 		return out.product(), nil
 	}
