@@ -16,21 +16,24 @@ import (
 // serveConfig is the configuration of `ecolaura serve`, read from the
 // environment and overridden by flags.
 type serveConfig struct {
-	Addr            string
-	Env             string
-	JWTKeyFile      string
-	JWTIssuer       string
-	AdminEmail      string
-	AdminPassword   string
-	CORSOrigins     []string
-	TrustedProxies  []string
-	DatabaseURL     string
-	RedisURL        string
-	RedisPrefix     string
-	MigrateOnStart  bool
-	AuthRateLimit   ports.RateLimit
-	WriteRateLimit  ports.RateLimit
-	RateLimitsOff   bool
+	Addr           string
+	Env            string
+	JWTKeyFile     string
+	JWTIssuer      string
+	AdminEmail     string
+	AdminPassword  string
+	CORSOrigins    []string
+	TrustedProxies []string
+	DatabaseURL    string
+	RedisURL       string
+	RedisPrefix    string
+	MigrateOnStart bool
+	AuthRateLimit  ports.RateLimit
+	WriteRateLimit ports.RateLimit
+	RateLimitsOff  bool
+	// NoWorkers runs the API without the in-process River workers, for API
+	// replicas scaled apart from `ecolaura worker` (PostgreSQL only).
+	NoWorkers       bool
 	ShutdownTimeout time.Duration
 	LogFormat       string
 	LogLevel        string
@@ -59,6 +62,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	cors, proxies := env("ECOLAURA_CORS_ORIGINS"), env("ECOLAURA_TRUSTED_PROXIES")
 	authLimit, writeLimit := env("ECOLAURA_AUTH_RATE_LIMIT"), env("ECOLAURA_WRITE_RATE_LIMIT")
 	rateOff := env("ECOLAURA_RATE_LIMITS") == "off"
+	noWorkers := env("ECOLAURA_WORKERS") == "off"
 	migrate := env("ECOLAURA_MIGRATE_ON_START")
 	shutdown := env("ECOLAURA_SHUTDOWN_TIMEOUT")
 	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
@@ -73,6 +77,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	fs.StringVar(&authLimit, "auth-rate-limit", authLimit, "auth requests per client IP as RATE/PERIOD[:BURST], e.g. 20/1m:10 (ECOLAURA_AUTH_RATE_LIMIT)")
 	fs.StringVar(&writeLimit, "write-rate-limit", writeLimit, "writes per user as RATE/PERIOD[:BURST], e.g. 60/1m:20 (ECOLAURA_WRITE_RATE_LIMIT)")
 	fs.BoolVar(&rateOff, "no-rate-limits", rateOff, "disable rate limits, e.g. for load tests (ECOLAURA_RATE_LIMITS=off)")
+	fs.BoolVar(&noWorkers, "no-workers", noWorkers, "do not run the job workers in this process; run `ecolaura worker` instead (ECOLAURA_WORKERS=off, PostgreSQL only)")
 	fs.StringVar(&migrate, "migrate", migrate, "apply database migrations at start: true or false (ECOLAURA_MIGRATE_ON_START)")
 	fs.StringVar(&shutdown, "shutdown-timeout", shutdown, "how long to drain requests and jobs on SIGTERM, e.g. 30s (ECOLAURA_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (ECOLAURA_LOG_FORMAT)")
@@ -85,6 +90,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	}
 	c.CORSOrigins, c.TrustedProxies = splitList(cors), splitList(proxies)
 	c.RateLimitsOff = rateOff
+	c.NoWorkers = noWorkers
 	if authLimit != "" {
 		l, err := parseRateLimit(authLimit)
 		if err != nil {
@@ -112,6 +118,9 @@ func (c serveConfig) validate() error {
 	var errs []error
 	if c.Addr == "" {
 		errs = append(errs, errors.New("ECOLAURA_ADDR / --addr must not be empty"))
+	}
+	if c.NoWorkers && c.DatabaseURL == "" {
+		errs = append(errs, errors.New("ECOLAURA_WORKERS=off / --no-workers needs ECOLAURA_DATABASE_URL: in memory no other process can run the jobs"))
 	}
 	switch c.Env {
 	case "development", "production":

@@ -40,6 +40,8 @@ func TestLoadServeConfig(t *testing.T) {
 				assert.Equal(t, ports.RateLimit{Rate: 5, Burst: 2, Period: time.Second}, c.AuthRateLimit)
 			}},
 		{name: "rate limits off", env: map[string]string{"ECOLAURA_RATE_LIMITS": "off"}, check: func(t *testing.T, c serveConfig) { assert.True(t, c.RateLimitsOff) }},
+		{name: "workers off on postgres", env: map[string]string{"ECOLAURA_WORKERS": "off", "ECOLAURA_DATABASE_URL": "postgres://db/x"}, check: func(t *testing.T, c serveConfig) { assert.True(t, c.NoWorkers) }},
+		{name: "workers off in memory", env: map[string]string{"ECOLAURA_WORKERS": "off"}, want: "needs ECOLAURA_DATABASE_URL"},
 		{name: "production refuses a generated key", env: map[string]string{"ECOLAURA_ENV": "production"}, want: "refuses a generated JWT key"},
 		{name: "production with a key file", env: map[string]string{"ECOLAURA_ENV": "production", "ECOLAURA_JWT_KEY_FILE": "/etc/ecolaura/key.pem"}},
 		{name: "unknown env", env: map[string]string{"ECOLAURA_ENV": "staging"}, want: "want development or production"},

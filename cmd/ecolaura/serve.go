@@ -79,6 +79,9 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	mode := "in-memory (demo catalog, in-process job runner, log mailer; data is lost on exit)"
 	if cfg.DatabaseURL != "" {
 		mode = "postgres (River job runner, log mailer)"
+		if cfg.NoWorkers {
+			mode = "postgres (no job workers in this process: run `ecolaura worker`, log mailer)"
+		}
 	}
 	cacheMode := "in-process cache"
 	if cfg.RedisURL != "" {
@@ -120,11 +123,14 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		if err := pg.CheckSchema(ctx); err != nil {
 			return fmt.Errorf("%w (or start with ECOLAURA_MIGRATE_ON_START=true)", err)
 		}
-		r, err := pg.NewJobRunner(postgres.RunnerConfig{Logger: log})
-		if err != nil {
-			return fmt.Errorf("job runner: %w", err)
+		db = pg
+		if !cfg.NoWorkers {
+			r, err := pg.NewJobRunner(postgres.RunnerConfig{Logger: log})
+			if err != nil {
+				return fmt.Errorf("job runner: %w", err)
+			}
+			runner = r
 		}
-		db, runner = pg, r
 	} else {
 		r := memory.NewJobRunner(memory.WithRunnerLogger(log))
 		db, runner = memory.NewDatabase(memory.WithJobRunner(r), memory.WithLogger(log)), r
@@ -188,8 +194,11 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	// stops it (waiting for running jobs) in Close, which runs after the
 	// HTTP server has drained.
 	shopOpts := []shop.Option{
-		shop.WithDatabase(db), shop.WithJobRunner(runner), shop.WithCache(cache), shop.WithLogger(svcLog),
+		shop.WithDatabase(db), shop.WithCache(cache), shop.WithLogger(svcLog),
 		shop.WithCurrency(cfg.Currency), shop.WithKeySet(keys), shop.WithJWTConfig(jcfg), shop.WithMailer(mail.NewLogMailer(batchedLog)),
+	}
+	if runner != nil {
+		shopOpts = append(shopOpts, shop.WithJobRunner(runner))
 	}
 	if cfg.RedisURL != "" {
 		// The Redis adapter prefixes every key itself.

@@ -343,8 +343,11 @@ if [[ -z ${SKIP_PG:-} ]]; then
 	ECOLAURA_DATABASE_URL=$DB_URL "$WORK/bin/ecolaura" migrate up >"$WORK/migrate.log" 2>&1
 	port=$(free_port)
 	PGAPP=http://127.0.0.1:$port
+	# ECOLAURA_WORKERS=off: the API replica runs no River workers, so the
+	# comparison with the raw pgx transaction is like for like (the jobs
+	# stay queued for `ecolaura worker`).
 	start ecolaura-postgres env ECOLAURA_ADDR="127.0.0.1:$port" ECOLAURA_RATE_LIMITS=off ECOLAURA_LOG_LEVEL="$LOG_LEVEL" \
-		ECOLAURA_DATABASE_URL="$DB_URL" ECOLAURA_ADMIN_EMAIL="$ADMIN_EMAIL" ECOLAURA_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
+		ECOLAURA_WORKERS=off ECOLAURA_DATABASE_URL="$DB_URL" ECOLAURA_ADMIN_EMAIL="$ADMIN_EMAIL" ECOLAURA_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
 		"$WORK/bin/ecolaura" serve
 	pid=$LAST_PID
 	wait_http "$PGAPP/healthz"
@@ -359,7 +362,7 @@ if [[ -z ${SKIP_PG:-} ]]; then
 	checkout_lua "$WORK/checkout-pg.lua" "$WORK/pg-tokens.txt" "$WORK/pg-products.txt"
 	xact() { psql "$DB_URL" -qAtc "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 	x0=$(xact)
-	NOTE="2 lines, 100 products, 8 users"
+	NOTE="2 lines, 100 products, 8 users, API replica without workers"
 	bench 6 "POST /api/v2/orders (postgres)" "$PGAPP" "$WORK/checkout-pg.lua"
 	sleep 1 # pg_stat_database is updated asynchronously
 	x1=$(xact)
