@@ -38,8 +38,8 @@ type Orders interface {
 // Sustainability is what the API needs of the sustainability service
 // (*sustainability.Service).
 type Sustainability interface {
-	Alternatives(ctx context.Context, id ecolaura.ID, limit int) ([]sustainability.Alternative, error)
-	CategoryAverages(ctx context.Context) ([]ecolaura.CategoryStats, error)
+	Alternatives(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, limit int) ([]sustainability.Alternative, error)
+	CategoryAverages(ctx context.Context, actor ecolaura.Principal) ([]ecolaura.CategoryStats, error)
 }
 
 // Users is what the API needs of the users service (*users.Service).

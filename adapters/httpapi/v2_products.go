@@ -262,7 +262,7 @@ func (s *Server) v2Alternatives(c *fiber.Ctx) error {
 		return ecolaura.Invalid("limit", "must be at least 1")
 	}
 	return s.sendProducts(c, "v2:alternatives", func() ([]ecolaura.ID, any, error) {
-		alts, err := s.svc.Sustainability.Alternatives(c.UserContext(), id, limit)
+		alts, err := s.svc.Sustainability.Alternatives(c.UserContext(), principal(c), id, limit)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -295,7 +295,7 @@ func (s *Server) v2Categories(c *fiber.Ctx) error {
 	if err := onlyParams(queryValues(c)); err != nil {
 		return err
 	}
-	stats, err := s.svc.Sustainability.CategoryAverages(c.UserContext())
+	stats, err := s.svc.Sustainability.CategoryAverages(c.UserContext(), principal(c))
 	if err != nil {
 		return err
 	}

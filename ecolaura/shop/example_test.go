@@ -37,7 +37,7 @@ func Example() {
 		fmt.Printf("%-36s %9s  score %d\n", p.Name, p.Price, p.Score)
 	}
 
-	score, err := s.Sustainability.Breakdown(ctx, page.Items[0].ID)
+	score, err := s.Sustainability.Breakdown(ctx, ecolaura.Anonymous, page.Items[0].ID)
 	if err != nil {
 		panic(err)
 	}
@@ -52,7 +52,7 @@ func Example() {
 		panic(err)
 	}
 	bags := found.Items[0]
-	alts, err := s.Sustainability.Alternatives(ctx, bags.ID, 3)
+	alts, err := s.Sustainability.Alternatives(ctx, ecolaura.Anonymous, bags.ID, 3)
 	if err != nil {
 		panic(err)
 	}

@@ -2,7 +2,9 @@
 // the explained score of a product, greener alternatives to it, and average
 // figures per category. It reads the catalog through a [ports.ProductStore]
 // (typically the cached one of package productcache) and changes nothing.
-// Every call is a public read of the catalog, so none takes a principal.
+// Every call takes the acting principal, like every use case of the SDK;
+// today all of them are public reads of the catalog, open to anyone
+// (ecolaura.Anonymous included).
 package sustainability
 
 import (
@@ -42,7 +44,7 @@ func New(store ports.ProductStore) (*Service, error) {
 // Breakdown returns the product's score with its explained components (a
 // product without metrics gets its given value and no components). Errors:
 // ErrNotFound (also for an ID that is not a UUID).
-func (s *Service) Breakdown(ctx context.Context, id ecolaura.ID) (ecolaura.Score, error) {
+func (s *Service) Breakdown(ctx context.Context, _ ecolaura.Principal, id ecolaura.ID) (ecolaura.Score, error) {
 	p, err := s.get(ctx, id)
 	if err != nil {
 		return ecolaura.Score{}, fmt.Errorf("score breakdown of %s: %w", id, err)
@@ -78,7 +80,7 @@ type Alternative struct {
 // Errors: ErrNotFound (also for an ID that is not a UUID); *ValidationError
 // on field "limit" (below 0 or above
 // [MaxAlternatives]).
-func (s *Service) Alternatives(ctx context.Context, id ecolaura.ID, limit int) ([]Alternative, error) {
+func (s *Service) Alternatives(ctx context.Context, _ ecolaura.Principal, id ecolaura.ID, limit int) ([]Alternative, error) {
 	if limit == 0 {
 		limit = DefaultAlternatives
 	}
@@ -179,7 +181,7 @@ func (s *Service) top(ctx context.Context, f ecolaura.ProductFilter, n int) ([]e
 // CategoryAverages returns the aggregate figures of every category (product
 // count, products with metrics, average score and footprint), ordered by
 // slug. It returns only infrastructure errors.
-func (s *Service) CategoryAverages(ctx context.Context) ([]ecolaura.CategoryStats, error) {
+func (s *Service) CategoryAverages(ctx context.Context, _ ecolaura.Principal) ([]ecolaura.CategoryStats, error) {
 	st, err := s.products.CategoryStats(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("category averages: %w", err)

@@ -55,7 +55,7 @@ func TestBreakdown(t *testing.T) {
 		{name: "measured", category: "kitchen", fp: 2000, certs: 2},
 		{name: "given", category: "kitchen", score: 64, fp: -1},
 	})
-	s, err := svc.Breakdown(ctx, ps["measured"].ID)
+	s, err := svc.Breakdown(ctx, ecolaura.Anonymous, ps["measured"].ID)
 	require.NoError(t, err)
 	assert.True(t, s.Computed)
 	assert.Equal(t, ps["measured"].Score, s.Value)
@@ -65,11 +65,11 @@ func TestBreakdown(t *testing.T) {
 	}
 	assert.Equal(t, s.Value, sum, "the components explain the value")
 
-	s, err = svc.Breakdown(ctx, ps["given"].ID)
+	s, err = svc.Breakdown(ctx, ecolaura.Anonymous, ps["given"].ID)
 	require.NoError(t, err)
 	assert.Equal(t, ecolaura.GivenScore(64), s)
 
-	_, err = svc.Breakdown(ctx, "00000000-0000-7000-8000-0000000000ff")
+	_, err = svc.Breakdown(ctx, ecolaura.Anonymous, "00000000-0000-7000-8000-0000000000ff")
 	require.ErrorIs(t, err, ecolaura.ErrNotFound)
 }
 
@@ -95,7 +95,7 @@ func TestAlternatives(t *testing.T) {
 		{name: "other-category", category: "home", fp: 0, certs: 3},          // excluded
 	})
 	base := ps["base"]
-	got, err := svc.Alternatives(ctx, base.ID, 0)
+	got, err := svc.Alternatives(ctx, ecolaura.Anonymous, base.ID, 0)
 	require.NoError(t, err)
 	want := []string{"given-high", "best", "heavier-certified", "lighter-lower-score"}
 	assert.Equal(t, want, names(got))
@@ -114,27 +114,27 @@ func TestAlternatives(t *testing.T) {
 		assert.True(t, better, "%s is greener", a.Product.Name)
 	}
 
-	got, err = svc.Alternatives(ctx, base.ID, 2)
+	got, err = svc.Alternatives(ctx, ecolaura.Anonymous, base.ID, 2)
 	require.NoError(t, err)
 	assert.Equal(t, want[:2], names(got))
 
-	got, err = svc.Alternatives(ctx, ps["best"].ID, 10)
+	got, err = svc.Alternatives(ctx, ecolaura.Anonymous, ps["best"].ID, 10)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"given-high"}, names(got), "only a higher score beats the best footprint")
 
-	got, err = svc.Alternatives(ctx, ps["given-low"].ID, 10)
+	got, err = svc.Alternatives(ctx, ecolaura.Anonymous, ps["given-low"].ID, 10)
 	require.NoError(t, err)
 	assert.NotContains(t, names(got), "given-low")
 	assert.Len(t, got, 6, "every other kitchen product scores higher")
 
 	for _, limit := range []int{-1, sustainability.MaxAlternatives + 1} {
-		_, err = svc.Alternatives(ctx, base.ID, limit)
+		_, err = svc.Alternatives(ctx, ecolaura.Anonymous, base.ID, limit)
 		require.ErrorIs(t, err, ecolaura.ErrInvalid)
 	}
 	for _, id := range []ecolaura.ID{"00000000-0000-7000-8000-0000000000ff", "not-a-uuid"} {
-		_, err = svc.Alternatives(ctx, id, 3)
+		_, err = svc.Alternatives(ctx, ecolaura.Anonymous, id, 3)
 		require.ErrorIs(t, err, ecolaura.ErrNotFound)
-		_, err = svc.Breakdown(ctx, id)
+		_, err = svc.Breakdown(ctx, ecolaura.Anonymous, id)
 		require.ErrorIs(t, err, ecolaura.ErrNotFound)
 	}
 }
@@ -148,7 +148,7 @@ func TestAlternativesOrderAcrossPages(t *testing.T) {
 		specs = append(specs, spec{name: fmt.Sprintf("p%03d", i), category: "garden", fp: ecolaura.CO2e(100 + (i*37)%4000), certs: i % 4})
 	}
 	svc, ps := setup(t, specs)
-	got, err := svc.Alternatives(ctx, ps["base"].ID, sustainability.MaxAlternatives)
+	got, err := svc.Alternatives(ctx, ecolaura.Anonymous, ps["base"].ID, sustainability.MaxAlternatives)
 	require.NoError(t, err)
 	require.Len(t, got, sustainability.MaxAlternatives)
 
@@ -181,7 +181,7 @@ func TestCategoryAverages(t *testing.T) {
 		{name: "b", category: "home", score: 50, fp: -1},
 		{name: "c", category: "office", fp: 500},
 	})
-	got, err := svc.CategoryAverages(context.Background())
+	got, err := svc.CategoryAverages(context.Background(), ecolaura.Anonymous)
 	require.NoError(t, err)
 	require.Len(t, got, 2)
 	assert.Equal(t, "home", got[0].Category)

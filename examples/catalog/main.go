@@ -75,7 +75,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	}
 
 	best := page.Items[0]
-	score, err := s.Sustainability.Breakdown(ctx, best.ID)
+	score, err := s.Sustainability.Breakdown(ctx, ecolaura.Anonymous, best.ID)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 	}
 
 	last := page.Items[len(page.Items)-1]
-	alts, err := s.Sustainability.Alternatives(ctx, last.ID, 3)
+	alts, err := s.Sustainability.Alternatives(ctx, ecolaura.Anonymous, last.ID, 3)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func run(ctx context.Context, out io.Writer, args []string) error {
 		fmt.Fprintf(out, "  %-38s %11s  %s\n", a.Product.Name, a.Product.Price, strings.Join(why, ", "))
 	}
 
-	avgs, err := s.Sustainability.CategoryAverages(ctx)
+	avgs, err := s.Sustainability.CategoryAverages(ctx, ecolaura.Anonymous)
 	if err != nil {
 		return err
 	}
