@@ -63,46 +63,42 @@ func (c *stmtCacheConn) stmt(ctx context.Context, query string) (driver.Stmt, er
 
 // QueryContext implements driver.QueryerContext.
 func (c *stmtCacheConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if len(args) == 0 {
-		return c.Conn.QueryContext(ctx, query, args)
-	}
-	if !c.IsValid() {
-		return nil, driver.ErrBadConn
-	}
-	st, err := c.stmt(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if st == nil {
-		return c.Conn.QueryContext(ctx, query, args)
-	}
-	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, args)
-	if err != nil {
-		return nil, c.checkErr(query, err)
-	}
-	return rows, nil
+	return viaStmt(c, ctx, query, args, c.Conn.QueryContext, func(st driver.Stmt) (driver.Rows, error) {
+		return st.(driver.StmtQueryContext).QueryContext(ctx, args)
+	})
 }
 
 // ExecContext implements driver.ExecerContext.
 func (c *stmtCacheConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return viaStmt(c, ctx, query, args, c.Conn.ExecContext, func(st driver.Stmt) (driver.Result, error) {
+		return st.(driver.StmtExecContext).ExecContext(ctx, args)
+	})
+}
+
+// viaStmt runs a statement with arguments through the connection's cached
+// prepared statement; statements without arguments (and those the cache
+// declines) go to the connection directly.
+func viaStmt[T any](c *stmtCacheConn, ctx context.Context, query string, args []driver.NamedValue,
+	direct func(context.Context, string, []driver.NamedValue) (T, error), run func(driver.Stmt) (T, error)) (T, error) {
+	var zero T
 	if len(args) == 0 {
-		return c.Conn.ExecContext(ctx, query, args)
+		return direct(ctx, query, args)
 	}
 	if !c.IsValid() {
-		return nil, driver.ErrBadConn
+		return zero, driver.ErrBadConn
 	}
 	st, err := c.stmt(ctx, query)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	if st == nil {
-		return c.Conn.ExecContext(ctx, query, args)
+		return direct(ctx, query, args)
 	}
-	res, err := st.(driver.StmtExecContext).ExecContext(ctx, args)
+	out, err := run(st)
 	if err != nil {
-		return nil, c.checkErr(query, err)
+		return zero, c.checkErr(query, err)
 	}
-	return res, nil
+	return out, nil
 }
 
 // checkErr does what pgdriver does for its own statements: a broken

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -72,24 +73,12 @@ func DefaultConfig(url string) Config {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Prefix == "" {
-		c.Prefix = DefaultPrefix
-	}
-	if c.DefaultTTL == 0 {
-		c.DefaultTTL = DefaultTTL
-	}
-	if c.CacheTTL == 0 {
-		c.CacheTTL = DefaultCacheTTL
-	}
-	if c.CacheBytes == 0 {
-		c.CacheBytes = DefaultCacheBytes
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.ProbeInterval == 0 {
-		c.ProbeInterval = DefaultProbeInterval
-	}
+	c.Prefix = cmp.Or(c.Prefix, DefaultPrefix)
+	c.DefaultTTL = cmp.Or(c.DefaultTTL, DefaultTTL)
+	c.CacheTTL = cmp.Or(c.CacheTTL, DefaultCacheTTL)
+	c.CacheBytes = cmp.Or(c.CacheBytes, DefaultCacheBytes)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.ProbeInterval = cmp.Or(c.ProbeInterval, DefaultProbeInterval)
 	return c
 }
 
@@ -123,18 +112,10 @@ type LimiterConfig struct {
 }
 
 func (c LimiterConfig) withDefaults() LimiterConfig {
-	if c.Prefix == "" {
-		c.Prefix = DefaultPrefix
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.ProbeInterval == 0 {
-		c.ProbeInterval = DefaultProbeInterval
-	}
-	if c.LocalKeys == 0 {
-		c.LocalKeys = DefaultLocalKeys
-	}
+	c.Prefix = cmp.Or(c.Prefix, DefaultPrefix)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.ProbeInterval = cmp.Or(c.ProbeInterval, DefaultProbeInterval)
+	c.LocalKeys = cmp.Or(c.LocalKeys, DefaultLocalKeys)
 	return c
 }
 
