@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -64,12 +63,7 @@ func (c seedConfig) validate() error {
 }
 
 func seedCmd(ctx context.Context, args []string, env getenv, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), seedUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("seed", seedUsage, stderr)
 	cfg := seedConfig{DatabaseURL: env("ECOLAURA_DATABASE_URL"), Batch: 10_000, Workers: 2, Seed: 1}
 	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
 	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "PostgreSQL URL (ECOLAURA_DATABASE_URL)")

@@ -50,23 +50,38 @@ func newLogger(cfg serveConfig, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func serve(ctx context.Context, args []string, env getenv, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+func serve(ctx context.Context, args []string, env getenv, _, stderr io.Writer) int {
+	fs := newFlagSet("serve", serveUsage, stderr)
+	cfg, err := loadServeConfig(args, env, fs)
+	return runConfigured(stderr, "serve", err, func() error { return runServer(ctx, cfg, stderr, nil) },
+		func() *slog.Logger { return newLogger(cfg, stderr) })
+}
+
+// newFlagSet returns a flag set for a command whose --help prints usage and
+// the flags.
+func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), serveUsage)
+		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
-	cfg, err := loadServeConfig(args, env, fs)
-	if errors.Is(err, flag.ErrHelp) {
+	return fs
+}
+
+// runConfigured turns a command's configuration error and run into an exit
+// code: 0 after --help or success, 2 for an invalid configuration, 1 when
+// run fails (logged with the command's logger).
+func runConfigured(stderr io.Writer, name string, cfgErr error, run func() error, logger func() *slog.Logger) int {
+	if errors.Is(cfgErr, flag.ErrHelp) {
 		return 0
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "ecolaura serve: invalid configuration:\n%v\n", err)
+	if cfgErr != nil {
+		fmt.Fprintf(stderr, "ecolaura %s: invalid configuration:\n%v\n", name, cfgErr)
 		return 2
 	}
-	if err := runServer(ctx, cfg, stderr, nil); err != nil {
-		newLogger(cfg, stderr).Error("server failed", slog.Any("err", err))
+	if err := run(); err != nil {
+		logger().Error(name+" failed", slog.Any("err", err))
 		return 1
 	}
 	return 0

@@ -92,25 +92,12 @@ func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig
 }
 
 func workerCmd(ctx context.Context, args []string, env getenv, _, stderr io.Writer) int {
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), workerUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("worker", workerUsage, stderr)
 	cfg, err := loadWorkerConfig(args, env, fs)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "ecolaura worker: invalid configuration:\n%v\n", err)
-		return 2
-	}
-	if err := runWorker(ctx, cfg, stderr, nil); err != nil {
-		newLogger(serveConfig{LogFormat: cfg.LogFormat, LogLevel: cfg.LogLevel}, stderr).Error("worker failed", slog.Any("err", err))
-		return 1
-	}
-	return 0
+	return runConfigured(stderr, "worker", err, func() error { return runWorker(ctx, cfg, stderr, nil) },
+		func() *slog.Logger {
+			return newLogger(serveConfig{LogFormat: cfg.LogFormat, LogLevel: cfg.LogLevel}, stderr)
+		})
 }
 
 // runWorker wires the orders service over PostgreSQL exactly as serve does
