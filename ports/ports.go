@@ -3,7 +3,7 @@
 // mailer, password hasher, token issuer and verifier, clock and ID generator.
 //
 // Adapters (memory, postgres, redis, jwt, ...) implement them; the exported
-// conformance suites in adapters/porttest check that an implementation honours
+// conformance suites in ports/porttest check that an implementation honours
 // the semantics documented here. No database, HTTP or Redis type appears in a
 // port. Every call that can block takes a context.Context first.
 package ports

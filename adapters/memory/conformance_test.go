@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecolaura/ecolaura/adapters/memory"
-	"github.com/ecolaura/ecolaura/adapters/porttest"
 	"github.com/ecolaura/ecolaura/ports"
+	"github.com/ecolaura/ecolaura/ports/porttest"
 )
 
 // newConformanceDB is the porttest.DatabaseFactory of the memory adapter: a

@@ -3,7 +3,7 @@ package postgres_test
 import (
 	"testing"
 
-	"github.com/ecolaura/ecolaura/adapters/porttest"
+	"github.com/ecolaura/ecolaura/ports/porttest"
 )
 
 // Every suite that takes a DatabaseFactory (ProductStore, OrderStore,

@@ -8,11 +8,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ecolaura/ecolaura/adapters/porttest"
 	"github.com/ecolaura/ecolaura/adapters/postgres"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/internal/testenv"
 	"github.com/ecolaura/ecolaura/ports"
+	"github.com/ecolaura/ecolaura/ports/porttest"
 )
 
 func tables(t *testing.T, db *postgres.Database) []string {

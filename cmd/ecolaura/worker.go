@@ -16,9 +16,9 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/jwt"
 	"github.com/ecolaura/ecolaura/adapters/mail"
 	"github.com/ecolaura/ecolaura/adapters/postgres"
+	"github.com/ecolaura/ecolaura/adapters/productcache"
 	"github.com/ecolaura/ecolaura/adapters/redis"
 	"github.com/ecolaura/ecolaura/ecolaura"
-	"github.com/ecolaura/ecolaura/ecolaura/productcache"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
 )
 

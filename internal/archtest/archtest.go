@@ -36,18 +36,15 @@ var forbiddenInCore = []string{
 
 // shopMayImport lists the adapters the composition root (ecolaura/shop) may wire.
 // It wires the in-process defaults an embedding program needs: memory stores,
-// system clock and IDs, argon2id hashing, jwt tokens and mailers.
+// system clock and IDs, argon2id hashing, jwt tokens, mailers and the product
+// cache decorator.
 var shopMayImport = map[string]bool{
-	Module + "/adapters/memory":   true,
-	Module + "/adapters/system":   true,
-	Module + "/adapters/argon2id": true,
-	Module + "/adapters/jwt":      true,
-	Module + "/adapters/mail":     true,
-}
-
-// adapterMayImport lists, per adapter, the other adapters it may import.
-var adapterMayImport = map[string]map[string]bool{
-	"porttest": {Module + "/adapters/system": true},
+	Module + "/adapters/memory":       true,
+	Module + "/adapters/system":       true,
+	Module + "/adapters/argon2id":     true,
+	Module + "/adapters/jwt":          true,
+	Module + "/adapters/mail":         true,
+	Module + "/adapters/productcache": true,
 }
 
 func isStd(path string) bool {
@@ -89,6 +86,12 @@ func Check(pkgs []Package) []string {
 					bad(p, imp, "ports may import only the domain package and the standard library")
 				}
 			}
+		case within(path, ports):
+			for _, imp := range p.Imports {
+				if within(imp, Module) && !within(imp, ports) && imp != domain {
+					bad(p, imp, "the ports' test kits may import only the domain, ports and libraries")
+				}
+			}
 		case within(path, domain):
 			for _, imp := range p.Imports {
 				if within(imp, Module+"/adapters") && !(path == domain+"/shop" && shopMayImport[imp]) {
@@ -105,7 +108,7 @@ func Check(pkgs []Package) []string {
 					continue
 				}
 				other, _, _ := strings.Cut(strings.TrimPrefix(imp, Module+"/adapters/"), "/")
-				if other != name && !adapterMayImport[name][imp] {
+				if other != name {
 					bad(p, imp, "adapters must not import each other")
 				}
 			}

@@ -99,8 +99,13 @@ func TestCheckReportsEachKindOfViolation(t *testing.T) {
 			want: []string{m + "/adapters/redis imports " + m + "/adapters/memory: adapters must not import each other"},
 		},
 		{
-			name: "porttest may use the system adapter",
-			pkg:  Package{ImportPath: m + "/adapters/porttest", Imports: []string{m + "/adapters/system"}},
+			name: "porttest may not use an adapter",
+			pkg:  Package{ImportPath: m + "/ports/porttest", Imports: []string{m + "/adapters/system"}},
+			want: []string{m + "/ports/porttest imports " + m + "/adapters/system: the ports' test kits may import only the domain, ports and libraries"},
+		},
+		{
+			name: "porttest may use the domain, ports and libraries",
+			pkg:  Package{ImportPath: m + "/ports/porttest", Imports: []string{m + "/ecolaura", m + "/ports", "github.com/stretchr/testify/require"}},
 		},
 		{
 			name: "importing cmd",

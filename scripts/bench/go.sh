@@ -32,7 +32,7 @@ run go test -run='^$' -bench='AdjustStockParallel|CheckoutTx' -benchtime=2s ./ad
 run go test -run='^$' -bench=BenchmarkCheckout -benchtime=2s ./ecolaura/orders
 run go test -run='^$' -bench=. -benchtime=1s ./adapters/jwt
 run go test -run='^$' -bench=. -benchtime=20x ./adapters/argon2id
-run go test -run='^$' -bench=ListPage -benchtime=2s -benchmem ./ecolaura/productcache/
+run go test -run='^$' -bench=ListPage -benchtime=2s -benchmem ./adapters/productcache/
 run go test -run='^$' -bench=. -benchtime=2s ./adapters/redis/
 run go test -run='^$' -bench=BenchmarkCheckoutVsRawPgx -benchtime=3s ./adapters/postgres/
 run env BENCH_DRIVER=pgx go test -run='^$' -bench=BenchmarkCheckoutVsRawPgx -benchtime=3s ./adapters/postgres/

@@ -25,10 +25,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/google/uuid"
 	"testing"
 	"time"
 
-	"github.com/ecolaura/ecolaura/adapters/system"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ports"
 )
@@ -58,14 +58,12 @@ type CacheFactory func(t *testing.T) ports.Cache
 // uses random keys.
 type RateLimiterFactory func(t *testing.T) ports.RateLimiter
 
-var ids = system.UUIDv7{}
-
-// NewID returns a fresh UUIDv7.
-func NewID() ecolaura.ID { return ids.NewID() }
+// NewID returns a fresh UUIDv7 (RFC 9562) in canonical lower-case form.
+func NewID() ecolaura.ID { return ecolaura.ID(uuid.Must(uuid.NewV7()).String()) }
 
 // Now returns the current UTC time truncated to microseconds, as stored by
 // every adapter.
-func Now() time.Time { return system.Clock{}.Now() }
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // RandomToken returns prefix followed by 12 random lower-case hex digits.
 func RandomToken(prefix string) string { return prefix + randomHex(6) }

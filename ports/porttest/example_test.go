@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/ecolaura/ecolaura/adapters/memory"
-	"github.com/ecolaura/ecolaura/adapters/porttest"
 	"github.com/ecolaura/ecolaura/ports"
+	"github.com/ecolaura/ecolaura/ports/porttest"
 )
 
 // An adapter's test file runs every suite that takes a DatabaseFactory with

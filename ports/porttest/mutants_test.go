@@ -15,9 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecolaura/ecolaura/adapters/memory"
-	"github.com/ecolaura/ecolaura/adapters/porttest"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ports"
+	"github.com/ecolaura/ecolaura/ports/porttest"
 )
 
 // The suites must be able to fail: TestSuitesCatchMutants runs each suite

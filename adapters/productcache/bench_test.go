@@ -12,7 +12,7 @@ import (
 // sort) read from the memory store directly and through the product cache
 // backed by the memory cache (all hits after the first call).
 //
-//	go test -run '^$' -bench ListPage -benchtime 2s ./ecolaura/productcache/
+//	go test -run '^$' -bench ListPage -benchtime 2s ./adapters/productcache/
 func BenchmarkListPage(b *testing.B) {
 	ctx := context.Background()
 	f := newFixture(b)
