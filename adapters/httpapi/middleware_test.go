@@ -231,6 +231,10 @@ func (failingLimiter) Allow(context.Context, string, ports.RateLimit) (ports.Rat
 	return ports.RateDecision{}, errors.New("redis down")
 }
 
+func (failingLimiter) Refund(context.Context, string, ports.RateLimit) error {
+	return errors.New("redis down")
+}
+
 func TestRateLimiterFailureFailsOpen(t *testing.T) {
 	h := newHarness(t, withServices(func(s *httpapi.Services) { s.RateLimiter = failingLimiter{} }))
 	r := h.do(req{Method: http.MethodPost, Path: "/api/v1/products/", Token: h.staff, Body: map[string]any{"name": "Soap", "category": "home", "price": "3.50"}})

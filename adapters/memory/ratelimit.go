@@ -65,24 +65,33 @@ func NewRateLimiter(opts ...LimiterOption) *RateLimiter {
 	return l
 }
 
-// Allow decides whether one more request under key may pass: Burst requests
-// at once, then one every Period/Rate. Errors: *ValidationError (ErrInvalid)
-// when Rate, Burst or Period is not positive.
-func (l *RateLimiter) Allow(ctx context.Context, key string, limit ports.RateLimit) (ports.RateDecision, error) {
+// gcraParams validates limit and returns the emission interval T and the
+// burst window τ = Burst·T in nanoseconds, saturated so that absurd limits
+// cannot overflow the arithmetic of Allow and Refund.
+func gcraParams(key string, limit ports.RateLimit) (interval, tolerance int64, err error) {
 	var v ecolaura.Validator
 	v.Check(limit.Rate > 0, "rate", "must be positive")
 	v.Check(limit.Burst > 0, "burst", "must be positive")
 	v.Check(limit.Period > 0, "period", "must be positive")
 	if err := v.Err(); err != nil {
-		return ports.RateDecision{}, fmt.Errorf("memory: rate limit %q: %w", key, err)
+		return 0, 0, fmt.Errorf("memory: rate limit %q: %w", key, err)
 	}
-	// Emission interval T and burst window τ = Burst·T, saturated so that
-	// absurd limits cannot overflow the arithmetic below.
 	const ceiling = math.MaxInt64 / 4
-	interval := min(max(int64(limit.Period)/int64(limit.Rate), 1), ceiling)
-	tolerance := int64(ceiling)
+	interval = min(max(int64(limit.Period)/int64(limit.Rate), 1), ceiling)
+	tolerance = int64(ceiling)
 	if int64(limit.Burst) < ceiling/interval {
 		tolerance = interval * int64(limit.Burst)
+	}
+	return interval, tolerance, nil
+}
+
+// Allow decides whether one more request under key may pass: Burst requests
+// at once, then one every Period/Rate. Errors: *ValidationError (ErrInvalid)
+// when Rate, Burst or Period is not positive.
+func (l *RateLimiter) Allow(ctx context.Context, key string, limit ports.RateLimit) (ports.RateDecision, error) {
+	interval, tolerance, err := gcraParams(key, limit)
+	if err != nil {
+		return ports.RateDecision{}, err
 	}
 	now := l.clock.Now().UnixNano()
 
@@ -109,6 +118,30 @@ func (l *RateLimiter) Allow(ctx context.Context, key string, limit ports.RateLim
 		Allowed:   true,
 		Remaining: int((now + tolerance - newTat) / interval),
 	}, nil
+}
+
+// Refund gives back one request Allow let pass under key: the key's
+// theoretical arrival time moves back by one emission interval, never
+// before now. Errors: as Allow's for a bad limit.
+func (l *RateLimiter) Refund(ctx context.Context, key string, limit ports.RateLimit) error {
+	interval, _, err := gcraParams(key, limit)
+	if err != nil {
+		return err
+	}
+	now := l.clock.Now().UnixNano()
+	sh := &l.shards[maphash.String(l.seed, key)%limiterShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	tat, ok := sh.tat[key]
+	if !ok {
+		return nil
+	}
+	if tat-interval <= now {
+		delete(sh.tat, key)
+		return nil
+	}
+	sh.tat[key] = tat - interval
+	return nil
 }
 
 // sweep forgets the keys of sh whose theoretical arrival time has passed:

@@ -52,6 +52,23 @@ func (l *localLimiter) allow(key string, g gcra) ports.RateDecision {
 	return ports.RateDecision{Allowed: true, Remaining: int(diff / g.interval)}
 }
 
+// refund applies refundScript's rule: the TAT moves back one interval and
+// is forgotten once it reaches now.
+func (l *localLimiter) refund(key string, g gcra) {
+	now := l.clock.Now().UnixMicro()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	tat, known := l.tat[key]
+	if !known {
+		return
+	}
+	if tat-g.interval <= now {
+		delete(l.tat, key)
+		return
+	}
+	l.tat[key] = tat - g.interval
+}
+
 // evict makes room for one key; l.mu is held.
 func (l *localLimiter) evict(now int64) {
 	for k, t := range l.tat {

@@ -37,6 +37,23 @@ redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_
 return {1, math.floor(diff / interval), 0}
 `
 
+// refundScript gives back one request of KEYS[1]: its TAT moves back by one
+// emission interval (ARGV[1]); a TAT that reaches now is deleted, as a key
+// with its whole burst left is as good as absent.
+const refundScript = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat then return 0 end
+local new_tat = tat - tonumber(ARGV[1])
+if new_tat <= now then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+return 1
+`
+
 // RateLimiter is a [ports.RateLimiter] whose state lives in Redis, so a limit
 // holds across every process sharing it. While Redis is unavailable it
 // decides with a per-process limiter (same algorithm, bounded memory,
@@ -48,6 +65,7 @@ type RateLimiter struct {
 	health *health
 	local  *localLimiter
 	script *rueidis.Lua
+	refund *rueidis.Lua
 
 	redisDecisions atomic.Uint64
 	localDecisions atomic.Uint64
@@ -99,6 +117,7 @@ func NewRateLimiter(ctx context.Context, cfg LimiterConfig, opts ...Option) (*Ra
 			log: o.logger.With(slog.String("prefix", cfg.Prefix)), probeEvery: cfg.ProbeInterval},
 		local:  newLocalLimiter(cfg.LocalKeys, o.clock),
 		script: rueidis.NewLuaScript(gcraScript),
+		refund: rueidis.NewLuaScript(refundScript),
 	}, nil
 }
 
@@ -165,6 +184,34 @@ func (r *RateLimiter) Allow(ctx context.Context, key string, limit ports.RateLim
 	}
 	r.localDecisions.Add(1)
 	return r.local.allow(key, g), nil
+}
+
+// Refund gives back one request Allow let pass under key with limit (see
+// [ports.RateLimiter]). Errors: as Allow's. While Redis is unavailable the
+// per-process limiter refunds its own decisions.
+func (r *RateLimiter) Refund(ctx context.Context, key string, limit ports.RateLimit) error {
+	g, err := gcraParams(limit)
+	if err != nil {
+		return fmt.Errorf("rate limit refund %q: %w", key, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("rate limit refund %q: %w", key, err)
+	}
+	if !r.health.closing.Load() && r.health.admit() {
+		cctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+		err := r.refund.Exec(cctx, r.client, []string{r.cfg.Prefix + "ratelimit:" + key},
+			[]string{strconv.FormatInt(g.interval, 10)}).Error()
+		cancel()
+		if err == nil {
+			r.health.ok()
+			return nil
+		}
+		if !r.health.observe(ctx, err) && !r.health.closing.Load() {
+			return fmt.Errorf("rate limit refund %q: %w", key, err)
+		}
+	}
+	r.local.refund(key, g)
+	return nil
 }
 
 // gcra is a limit in the units of the algorithm: the emission interval

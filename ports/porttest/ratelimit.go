@@ -12,8 +12,9 @@ import (
 // RateLimiter checks the semantics of [ports.RateLimiter]: a burst passes
 // and the next request is denied with a positive RetryAfter, Remaining
 // counts down, keys are independent, concurrent callers never get more than
-// the burst through, and a denied key passes again once the period has
-// refilled it. Every subtest uses its own random keys, so the limiter may
+// the burst through, a denied key passes again once the period has refilled
+// it, and Refund gives back exactly one request (never more than the burst,
+// a no-op on an unknown key, safe under concurrency). Every subtest uses its own random keys, so the limiter may
 // be shared.
 func RateLimiter(t *testing.T, newLimiter RateLimiterFactory) {
 	rl := newLimiter(t)
@@ -76,6 +77,68 @@ func RateLimiter(t *testing.T, newLimiter RateLimiterFactory) {
 			}
 		}
 		require.Equal(t, burst, n, "concurrent callers: exactly the burst passes")
+	})
+	t.Run("Refund", func(t *testing.T) {
+		k, limit := key(), hourly(3)
+		require.NoError(t, rl.Refund(ctx(t), k, limit), "refunding an unknown key is a no-op")
+		d, err := rl.Allow(ctx(t), k, limit)
+		require.NoError(t, err)
+		require.Equal(t, 2, d.Remaining, "a refund before any request must not raise the burst")
+		for range 2 {
+			d, err = rl.Allow(ctx(t), k, limit)
+			require.NoError(t, err)
+			require.True(t, d.Allowed)
+		}
+		d, err = rl.Allow(ctx(t), k, limit)
+		require.NoError(t, err)
+		require.False(t, d.Allowed, "the burst of 3 is used up")
+		require.NoError(t, rl.Refund(ctx(t), k, limit))
+		d, err = rl.Allow(ctx(t), k, limit)
+		require.NoError(t, err)
+		require.True(t, d.Allowed, "one refunded request passes again")
+		require.Zero(t, d.Remaining)
+		d, err = rl.Allow(ctx(t), k, limit)
+		require.NoError(t, err)
+		require.False(t, d.Allowed, "a refund gives back exactly one request")
+
+		for range 5 {
+			require.NoError(t, rl.Refund(ctx(t), k, limit))
+		}
+		for i := range 3 {
+			d, err = rl.Allow(ctx(t), k, limit)
+			require.NoError(t, err)
+			require.True(t, d.Allowed, "request %d after refunding more than was taken", i+1)
+		}
+		d, err = rl.Allow(ctx(t), k, limit)
+		require.NoError(t, err)
+		require.False(t, d.Allowed, "refunds never raise the budget past the burst")
+	})
+	t.Run("ReserveAndRefundConcurrently", func(t *testing.T) {
+		// Callers reserve a request, then refund it: with a burst of 1
+		// some are denied while another holds the reservation, and once
+		// all have refunded the whole burst is back.
+		const callers = 40
+		k, limit := key(), hourly(1)
+		allowed := make([]bool, callers)
+		errs := make([]error, callers)
+		race(callers, func(i int) {
+			d, err := rl.Allow(ctx(t), k, limit)
+			if err == nil && d.Allowed {
+				err = rl.Refund(ctx(t), k, limit)
+			}
+			allowed[i], errs[i] = d.Allowed, err
+		})
+		n := 0
+		for i := range callers {
+			require.NoError(t, errs[i])
+			if allowed[i] {
+				n++
+			}
+		}
+		require.Positive(t, n, "at least the first reservation passes")
+		d, err := rl.Allow(ctx(t), k, limit)
+		require.NoError(t, err)
+		require.True(t, d.Allowed, "every reservation was refunded: the burst is back")
 	})
 	t.Run("Refill", func(t *testing.T) {
 		k := key()
