@@ -32,6 +32,21 @@ type Config struct {
 	// X-Forwarded-For and X-Forwarded-Proto headers are believed. Requests from
 	// anywhere else are taken at face value.
 	TrustedProxies []string
+	// PublicURL is the absolute URL clients reach the API at, such as
+	// "https://shop.example.org" (or "https://example.org/shop" when a
+	// proxy serves it under a path it strips). Every absolute URL the API
+	// writes (Location headers, v1 next/previous links) starts with it,
+	// whatever Host a request names. Without it, see AllowedHosts.
+	PublicURL string
+	// AllowedHosts are the host names a request may name in Host (or, from
+	// a trusted proxy, X-Forwarded-Host), as Django's ALLOWED_HOSTS:
+	// "shop.example.org" matches that host on any port, ".example.org" the
+	// domain and every subdomain. A request naming another host is refused
+	// with 400 (except /healthz, /readyz and /metrics, which write no URL),
+	// and absolute URLs start with the allowed host the request named.
+	// Empty means: no check when PublicURL is set; otherwise localhost,
+	// 127.0.0.1 and ::1 only.
+	AllowedHosts []string
 	// BodyLimit is the largest accepted request body in bytes (413 above it).
 	BodyLimit int
 	// ReadTimeout, WriteTimeout and IdleTimeout bound the connection phases.
@@ -40,12 +55,23 @@ type Config struct {
 	IdleTimeout  time.Duration
 	// HandlerTimeout bounds the context of every request's service calls.
 	HandlerTimeout time.Duration
-	// AuthRateLimit limits auth endpoints (token, refresh, register, logout)
-	// per client IP.
+	// AuthRateLimit is the per-client-IP ceiling of every auth endpoint
+	// (token, refresh, register, logout), generous enough for an office
+	// behind one NAT or a test suite; brute force is stopped by the
+	// sign-in failure limits.
 	AuthRateLimit ports.RateLimit
+	// SignInFailuresPerAccount limits failed sign-ins per account (the
+	// email as given, case-insensitive, whether or not it exists), from any
+	// number of IPs, as OWASP's Authentication Cheat Sheet describes:
+	// once spent, sign-ins for that email answer 429 with Retry-After, even
+	// with the right password. Successful sign-ins do not count.
+	SignInFailuresPerAccount ports.RateLimit
+	// SignInFailuresPerIP limits failed sign-ins per client IP, across
+	// accounts (password spraying). Successful sign-ins do not count.
+	SignInFailuresPerIP ports.RateLimit
 	// WriteRateLimit limits writes (POST, PUT, PATCH, DELETE) per signed-in user.
 	WriteRateLimit ports.RateLimit
-	// DisableRateLimits turns both limits off (for load tests).
+	// DisableRateLimits turns every limit off (for load tests).
 	DisableRateLimits bool
 	// Currency is the shop's currency, used to parse v1 decimal prices.
 	Currency ecolaura.Currency
@@ -55,18 +81,25 @@ type Config struct {
 }
 
 // DefaultConfig returns the production defaults: 1 MiB bodies, 10 s reads,
-// 20 auth requests per minute per IP (burst 10), 60 writes per minute per user
-// (burst 20), EUR.
+// EUR, absolute URLs only for localhost until PublicURL or AllowedHosts is
+// set, and these rate limits:
+//   - auth endpoints: 120 requests from one IP at once, then 120 a minute;
+//   - failed sign-ins per account: 5, then one more every 15 minutes (the
+//     6th wrong password within 15 minutes is refused);
+//   - failed sign-ins per IP: 20, then 20 more every 15 minutes;
+//   - writes per user: 20 at once, then 60 a minute.
 func DefaultConfig() Config {
 	return Config{
-		BodyLimit:      DefaultBodyLimit,
-		ReadTimeout:    DefaultReadTimeout,
-		WriteTimeout:   DefaultWriteTimeout,
-		IdleTimeout:    DefaultIdleTimeout,
-		HandlerTimeout: DefaultHandlerTimeout,
-		AuthRateLimit:  ports.RateLimit{Rate: 20, Burst: 10, Period: time.Minute},
-		WriteRateLimit: ports.RateLimit{Rate: 60, Burst: 20, Period: time.Minute},
-		Currency:       ecolaura.DefaultCurrency,
+		BodyLimit:                DefaultBodyLimit,
+		ReadTimeout:              DefaultReadTimeout,
+		WriteTimeout:             DefaultWriteTimeout,
+		IdleTimeout:              DefaultIdleTimeout,
+		HandlerTimeout:           DefaultHandlerTimeout,
+		AuthRateLimit:            ports.RateLimit{Rate: 120, Burst: 120, Period: time.Minute},
+		SignInFailuresPerAccount: ports.RateLimit{Rate: 1, Burst: 5, Period: 15 * time.Minute},
+		SignInFailuresPerIP:      ports.RateLimit{Rate: 20, Burst: 20, Period: 15 * time.Minute},
+		WriteRateLimit:           ports.RateLimit{Rate: 60, Burst: 20, Period: time.Minute},
+		Currency:                 ecolaura.DefaultCurrency,
 	}
 }
 
@@ -80,6 +113,16 @@ func (c Config) Validate() error {
 	}
 	if _, err := parseTrustedProxies(c.TrustedProxies); err != nil {
 		errs = append(errs, err)
+	}
+	if c.PublicURL != "" {
+		if err := validatePublicURL(c.PublicURL); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, h := range c.AllowedHosts {
+		if err := validateAllowedHost(h); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.BodyLimit <= 0 {
 		errs = append(errs, fmt.Errorf("body limit must be positive, got %d", c.BodyLimit))
@@ -96,7 +139,10 @@ func (c Config) Validate() error {
 		for _, l := range []struct {
 			name string
 			l    ports.RateLimit
-		}{{"auth rate limit", c.AuthRateLimit}, {"write rate limit", c.WriteRateLimit}} {
+		}{
+			{"auth rate limit", c.AuthRateLimit}, {"write rate limit", c.WriteRateLimit},
+			{"sign-in failures per account", c.SignInFailuresPerAccount}, {"sign-in failures per IP", c.SignInFailuresPerIP},
+		} {
 			if l.l.Rate <= 0 || l.l.Burst <= 0 || l.l.Period <= 0 {
 				errs = append(errs, fmt.Errorf("%s needs a positive rate, burst and period, got %d/%s burst %d", l.name, l.l.Rate, l.l.Period, l.l.Burst))
 			}
@@ -170,13 +216,17 @@ func (ps proxySet) trusted(ip net.IP) bool {
 // clientIP returns the address of the client: the peer itself, or, when the
 // peer is a trusted proxy, the right-most address of X-Forwarded-For that is
 // not a trusted proxy (the left part of the header is client-controlled).
+// xff is every X-Forwarded-For line joined by commas (RFC 9110 section 5.3):
+// a client may send its own line, which the proxy keeps before the one it
+// adds. Walking stops at an entry that is not an address; an address with a
+// port ("192.0.2.1:4711", "[2001:db8::1]:443") counts as the address.
 func (ps proxySet) clientIP(peer net.IP, xff string) string {
 	if !ps.trusted(peer) || xff == "" {
 		return peer.String()
 	}
 	parts := strings.Split(xff, ",")
 	for i := len(parts) - 1; i >= 0; i-- {
-		ip := net.ParseIP(strings.TrimSpace(parts[i]))
+		ip := parseForwardedIP(parts[i])
 		if ip == nil {
 			break
 		}
@@ -185,4 +235,19 @@ func (ps proxySet) clientIP(peer net.IP, xff string) string {
 		}
 	}
 	return peer.String()
+}
+
+// parseForwardedIP parses one X-Forwarded-For entry.
+func parseForwardedIP(s string) net.IP {
+	s = strings.Trim(strings.TrimSpace(s), `"`)
+	if ip := net.ParseIP(s); ip != nil {
+		return ip
+	}
+	if host, _, err := net.SplitHostPort(s); err == nil {
+		return net.ParseIP(host)
+	}
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		return net.ParseIP(s[1 : len(s)-1])
+	}
+	return nil
 }

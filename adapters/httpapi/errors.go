@@ -225,6 +225,9 @@ func fromFiberError(fe *fiber.Error) *httpError {
 
 // handleError writes err in the shape of the request's API version. Errors
 // outside the domain's closed set become a bare 500 and are logged in full.
+// It is also the app's Fiber error handler: an error raised before the
+// pipeline ran (a host app that mounts the API refusing a request under its
+// prefix while reading it) is answered through the pipeline.
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
@@ -232,9 +235,15 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 			err = he
 		}
 	}
-	path := c.Path()
+	if requestID(c) == "" {
+		if fe != nil && (fe.Code == http.StatusRequestEntityTooLarge || fe.Code == http.StatusRequestHeaderFieldsTooLarge || fe.Code == http.StatusRequestTimeout) {
+			lingerOnClose(c.Context())
+		}
+		return s.pipeline(c, func(*fiber.Ctx) error { return err })
+	}
+	path := strings.Clone(strippedPrefix(c) + c.Path())
 	var resp errorResponse
-	switch versionOf(path) {
+	switch versionOf(s.apiPath(c)) {
 	case versionV2:
 		resp = v2Response(err, path, requestID(c))
 	default:
@@ -242,7 +251,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	}
 	if resp.internal {
 		s.log.ErrorContext(c.UserContext(), "internal error", slog.String("request_id", requestID(c)),
-			slog.String("method", c.Method()), slog.String("path", path), slog.Any("err", err))
+			slog.String("method", strings.Clone(c.Method())), slog.String("path", path), slog.Any("err", err))
 	} else if resp.status == http.StatusServiceUnavailable {
 		s.log.WarnContext(c.UserContext(), "dependency unavailable", slog.String("request_id", requestID(c)), slog.Any("err", err))
 	}

@@ -34,7 +34,9 @@ func Example() {
 	usr, _ := users.New(s.Database, hasher, issuer, users.WithClock(s.Clock), users.WithIDs(s.IDs))
 	ord, _ := orders.New(s.Database, orders.WithClock(s.Clock), orders.WithIDs(s.IDs), orders.WithMailer(mail.NewLogMailer(quiet)))
 
-	srv, err := httpapi.New(httpapi.DefaultConfig(), httpapi.Services{
+	cfg := httpapi.DefaultConfig()
+	cfg.PublicURL = "https://shop.example.org" // absolute URLs start with it, whatever the Host
+	srv, err := httpapi.New(cfg, httpapi.Services{
 		Catalog: s.Catalog, Orders: ord, Sustainability: s.Sustainability, Users: usr,
 		JWKS: keys.JWKS, Tokens: verifier, RateLimiter: memory.NewRateLimiter(),
 		CacheSignals: s.ProductCache, ResponseCache: memory.NewCache(),

@@ -86,6 +86,8 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	hc := harnessConfig{cfg: httpapi.DefaultConfig()}
 	// Generous auth limits: the rate-limit tests set their own.
 	hc.cfg.AuthRateLimit.Burst = 1000
+	// app.Test sends Host: example.com; listen() serves 127.0.0.1.
+	hc.cfg.AllowedHosts = []string{"example.com", "127.0.0.1"}
 	for _, o := range opts {
 		o(&hc)
 	}
@@ -225,6 +227,10 @@ func (h *harness) do(r req) response {
 		hr.Header.Set("Authorization", "Bearer "+r.Token)
 	}
 	for k, v := range r.Headers {
+		if http.CanonicalHeaderKey(k) == "Host" {
+			hr.Host = v
+			continue
+		}
 		if v == "" {
 			hr.Header.Del(k)
 			continue

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"fmt"
+	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,6 +59,38 @@ func NewMetrics() (*Metrics, error) {
 // Registry returns the private registry, for registering more collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
 
+// methodLabel maps a request method to a constant label value: the
+// methods HTTP registers (RFC 9110 and PATCH) are themselves, anything else
+// is "other". The result never points into the request's buffer, which
+// fasthttp reuses for the next request on the connection (a label kept by
+// the registry would change under it), and the label's values are bounded.
+func methodLabel(method []byte) string {
+	switch string(method) {
+	case http.MethodGet:
+		return http.MethodGet
+	case http.MethodHead:
+		return http.MethodHead
+	case http.MethodPost:
+		return http.MethodPost
+	case http.MethodPut:
+		return http.MethodPut
+	case http.MethodPatch:
+		return http.MethodPatch
+	case http.MethodDelete:
+		return http.MethodDelete
+	case http.MethodOptions:
+		return http.MethodOptions
+	case http.MethodConnect:
+		return http.MethodConnect
+	case http.MethodTrace:
+		return http.MethodTrace
+	}
+	return "other"
+}
+
+// observe counts one response. Every label must be a string the request
+// does not own: method from [methodLabel], route a registered template or
+// a constant.
 func (m *Metrics) observe(method, route string, status int, d time.Duration) {
 	s := statusLabel(status)
 	m.requests.WithLabelValues(method, route, s).Inc()
@@ -65,7 +99,7 @@ func (m *Metrics) observe(method, route string, status int, d time.Duration) {
 
 func statusLabel(code int) string {
 	if code >= 100 && code < 600 {
-		return fmt.Sprint(code)
+		return strconv.Itoa(code)
 	}
 	return "other"
 }

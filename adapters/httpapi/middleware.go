@@ -27,6 +27,8 @@ const (
 	keyPrincipal
 	keyRoute
 	keyClientIP
+	keyOrigin         // scheme://host of absolute URLs, from an allowed Host
+	keyStrippedPrefix // path prefix a net/http host stripped (Handler)
 )
 
 // HeaderRequestID carries the request id in both directions.
@@ -56,12 +58,43 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// outer is the first middleware: request id, client IP, security headers,
-// the per-request context with its timeout, panic recovery, the error
-// rendering, the access log and the request metrics. Doing all of them in one
-// place means every response, including errors and recovered panics, carries
-// the headers and is logged and counted with its final status.
-func (s *Server) outer(c *fiber.Ctx) (err error) {
+// outer is the first middleware of every routed request: it runs the
+// request through [Server.pipeline] with the host check, the body limit and
+// the rest of the chain (panics recovered) as the handler.
+func (s *Server) outer(c *fiber.Ctx) error {
+	return s.pipeline(c, s.admit)
+}
+
+// admit checks what must hold before any route runs, then runs the chain.
+func (s *Server) admit(c *fiber.Ctx) error {
+	if err := s.checkHost(c); err != nil {
+		return err
+	}
+	if err := s.readBody(c); err != nil {
+		return err
+	}
+	return s.recoverNext(c)
+}
+
+// readBody refuses a body over Config.BodyLimit. The listener refuses
+// larger bodies while reading them; a host app that mounts the API may have
+// read one under its own limit.
+func (s *Server) readBody(c *fiber.Ctx) error {
+	if len(c.Request().Body()) > s.cfg.BodyLimit {
+		return newHTTPError(http.StatusRequestEntityTooLarge, "payload-too-large", "Request body is too large.")
+	}
+	return nil
+}
+
+// pipeline is what every response goes through, routed or not (an error
+// raised while reading the request, before any route, comes here from
+// [Server.handleError] and [Server.serverError]): request id, client IP,
+// security and CORS headers, the per-request context with its timeout, the
+// error rendering in the shape of the request's API version, the access log
+// and the request metrics. Doing all of them in one place means every
+// response, including errors and recovered panics, carries the headers and
+// is logged and counted with its final status.
+func (s *Server) pipeline(c *fiber.Ctx, next func(*fiber.Ctx) error) error {
 	start := time.Now()
 	id := string(c.Request().Header.Peek(HeaderRequestID))
 	if !validRequestID(id) {
@@ -69,16 +102,17 @@ func (s *Server) outer(c *fiber.Ctx) (err error) {
 	}
 	c.Locals(keyRequestID, id)
 	c.Set(HeaderRequestID, id)
-	ip := s.proxies.clientIP(c.Context().RemoteIP(), string(c.Request().Header.Peek(fiber.HeaderXForwardedFor)))
+	ip := s.proxies.clientIP(c.Context().RemoteIP(), headerList(&c.Request().Header, fiber.HeaderXForwardedFor))
 	c.Locals(keyClientIP, ip)
 	s.securityHeaders(c)
+	s.corsHeaders(c)
 
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.HandlerTimeout)
 	defer cancel()
 	c.SetUserContext(ctx)
 
-	herr := s.recoverNext(c)
-	if herr != nil {
+	s.lines.forget(&c.Request().Header)
+	if herr := next(c); herr != nil {
 		if werr := s.handleError(c, herr); werr != nil {
 			s.log.Error("write error response", slog.Any("err", werr))
 		}
@@ -90,7 +124,7 @@ func (s *Server) outer(c *fiber.Ctx) (err error) {
 	}
 	d := time.Since(start)
 	if s.metrics != nil {
-		s.metrics.observe(c.Method(), route, status, d)
+		s.metrics.observe(methodLabel(c.Request().Header.Method()), route, status, d)
 	}
 	level := slog.LevelInfo
 	switch {
@@ -103,10 +137,13 @@ func (s *Server) outer(c *fiber.Ctx) (err error) {
 			level = slog.LevelDebug
 		}
 	}
+	// Method and path are copied: Fiber's strings point into the request
+	// buffer, which the next request on the connection overwrites, and a
+	// handler may keep the record (batching, asynchronous handlers).
 	s.log.LogAttrs(ctx, level, "request",
 		slog.String("request_id", id),
-		slog.String("method", c.Method()),
-		slog.String("path", c.Path()),
+		slog.String("method", strings.Clone(c.Method())),
+		slog.String("path", strings.Clone(c.Path())),
 		slog.String("route", route),
 		slog.Int("status", status),
 		slog.Duration("duration", d),
@@ -138,34 +175,41 @@ func (s *Server) securityHeaders(c *fiber.Ctx) {
 	h.Set(fiber.HeaderXFrameOptions, "DENY")
 	h.Set(fiber.HeaderReferrerPolicy, "no-referrer")
 	h.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; frame-ancestors 'none'")
-	if s.cfg.ServeTLS || c.Protocol() == "https" {
+	if s.scheme(c) == "https" {
 		h.Set(fiber.HeaderStrictTransportSecurity, "max-age=63072000; includeSubDomains")
 	}
 }
 
-// cors answers preflights and tags responses for allowed origins.
-func (s *Server) cors(c *fiber.Ctx) error {
+// corsHeaders tags the response for an allowed origin (every response,
+// errors included, so that a browser may read it).
+func (s *Server) corsHeaders(c *fiber.Ctx) {
 	origin := c.Get(fiber.HeaderOrigin)
 	if origin == "" {
-		return c.Next()
+		return
 	}
 	c.Vary(fiber.HeaderOrigin)
 	if _, ok := s.origins[origin]; !ok {
-		if c.Method() == fiber.MethodOptions && c.Get(fiber.HeaderAccessControlRequestMethod) != "" {
-			return newHTTPError(http.StatusForbidden, "cors-origin-not-allowed", "Origin not allowed.")
-		}
-		return c.Next()
+		return
 	}
 	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
-	if c.Method() == fiber.MethodOptions && c.Get(fiber.HeaderAccessControlRequestMethod) != "" {
-		c.Set(fiber.HeaderAccessControlAllowMethods, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
-		c.Set(fiber.HeaderAccessControlAllowHeaders, "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id")
-		c.Set(fiber.HeaderAccessControlMaxAge, "600")
-		c.Vary(fiber.HeaderAccessControlRequestMethod, fiber.HeaderAccessControlRequestHeaders)
-		return c.SendStatus(http.StatusNoContent)
-	}
 	c.Set(fiber.HeaderAccessControlExposeHeaders, "ETag, Location, Retry-After, X-Request-Id")
-	return c.Next()
+}
+
+// cors answers preflights: 204 with the allowed methods and headers for an
+// allowed origin, 403 for any other.
+func (s *Server) cors(c *fiber.Ctx) error {
+	origin := c.Get(fiber.HeaderOrigin)
+	if origin == "" || c.Method() != fiber.MethodOptions || c.Get(fiber.HeaderAccessControlRequestMethod) == "" {
+		return c.Next()
+	}
+	if _, ok := s.origins[origin]; !ok {
+		return newHTTPError(http.StatusForbidden, "cors-origin-not-allowed", "Origin not allowed.")
+	}
+	c.Set(fiber.HeaderAccessControlAllowMethods, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+	c.Set(fiber.HeaderAccessControlAllowHeaders, "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id")
+	c.Set(fiber.HeaderAccessControlMaxAge, "600")
+	c.Vary(fiber.HeaderAccessControlRequestMethod, fiber.HeaderAccessControlRequestHeaders)
+	return c.SendStatus(http.StatusNoContent)
 }
 
 // jsonOnly refuses request bodies that are not JSON with 415.
@@ -191,7 +235,7 @@ func jsonOnly(c *fiber.Ctx) error {
 // missing token leaves the caller anonymous; a bad one is refused with 401.
 func (s *Server) authenticate(c *fiber.Ctx) error {
 	h := c.Get(fiber.HeaderAuthorization)
-	if h == "" || credentialEndpoint(c.Path()) {
+	if h == "" || credentialEndpoint(s.apiPath(c)) {
 		return c.Next()
 	}
 	scheme, token, ok := strings.Cut(h, " ")
@@ -332,7 +376,7 @@ func (s *Server) allowed(path string) []string {
 // fallback answers requests no route took: OPTIONS with Allow, 405 with
 // Allow for a known path, else 404.
 func (s *Server) fallback(c *fiber.Ctx) error {
-	methods := s.allowed(c.Path())
+	methods := s.allowed(s.apiPath(c))
 	if len(methods) == 0 {
 		return newHTTPError(http.StatusNotFound, "not-found", "Not found.")
 	}

@@ -120,7 +120,7 @@ func (s *Server) v1ListOrders(c *fiber.Ctx) error {
 	for _, o := range res.Items {
 		out.Results = append(out.Results, toV1Order(o))
 	}
-	out.Next, out.Previous = pageLinks(c, q, page, res.HasMore)
+	out.Next, out.Previous = s.pageLinks(c, q, page, res.HasMore)
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	return sendJSON(c, http.StatusOK, out)
 }
@@ -141,7 +141,7 @@ func (s *Server) v1CreateOrder(c *fiber.Ctx) error {
 	if !res.Replayed {
 		s.metrics.ordersPlaced.Inc()
 	}
-	c.Location(baseURL(c) + "/api/v1/orders/" + string(res.Order.ID) + "/")
+	c.Location(s.absURL(c, "/api/v1/orders/"+string(res.Order.ID)+"/"))
 	return sendJSON(c, http.StatusCreated, toV1Order(res.Order))
 }
 
@@ -308,7 +308,7 @@ func (s *Server) v2CreateOrder(c *fiber.Ctx) error {
 	if err != nil {
 		return renameField(err, "idempotency_key", HeaderIdempotencyKey)
 	}
-	location := baseURL(c) + "/api/v2/orders/" + string(res.Order.ID)
+	location := s.absURL(c, "/api/v2/orders/"+string(res.Order.ID))
 	c.Location(location)
 	ck := s.idempotencyCacheKey(actor.UserID, key)
 	if res.Replayed {

@@ -95,11 +95,6 @@ func queryValues(c *fiber.Ctx) url.Values {
 	return v
 }
 
-// baseURL is the scheme and host the client used (the trusted proxy's view).
-func baseURL(c *fiber.Ctx) string {
-	return c.Protocol() + "://" + c.Hostname()
-}
-
 // kgNumber renders grams as a JSON number of kilograms, exactly.
 func kgNumber(g ecolaura.CO2e) json.Number {
 	neg := g < 0

@@ -47,7 +47,7 @@ func (s *Server) sendProducts(c *fiber.Ctx, kind string, load renderFunc) error 
 		}
 		return sendCacheable(c, body)
 	}
-	sum := sha256.Sum256([]byte(baseURL(c) + "\x00" + string(c.Request().RequestURI())))
+	sum := sha256.Sum256([]byte(s.requestURL(c) + "\x00" + string(c.Request().RequestURI())))
 	key := "http:" + kind + ":" + strconv.FormatInt(gen, 10) + ":" + hex.EncodeToString(sum[:16])
 	if raw, ok, err := rc.Get(ctx, key); err == nil && ok {
 		if e, ok := parseEntry(raw); ok {

@@ -39,8 +39,13 @@ type Server struct {
 	metrics *Metrics
 	proxies proxySet
 	origins map[string]struct{}
-	routes  []route
-	version string
+	// publicURL is Config.PublicURL without its trailing slash;
+	// allowedHosts the Host allow-list, nil when none is checked.
+	publicURL    string
+	allowedHosts []string
+	lines        requestLines
+	routes       []route
+	version      string
 
 	mu        sync.Mutex
 	stopped   bool
@@ -83,7 +88,14 @@ func New(cfg Config, deps Services, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("http services: %w", err)
 	}
 	proxies, _ := parseTrustedProxies(cfg.TrustedProxies)
-	s := &Server{cfg: cfg, svc: deps, log: slog.Default(), proxies: proxies, origins: map[string]struct{}{}, version: "dev"}
+	s := &Server{cfg: cfg, svc: deps, log: slog.Default(), proxies: proxies, origins: map[string]struct{}{}, version: "dev",
+		publicURL: normalizePublicURL(cfg.PublicURL)}
+	switch {
+	case len(cfg.AllowedHosts) > 0:
+		s.allowedHosts = normalizeAllowedHosts(cfg.AllowedHosts)
+	case s.publicURL == "":
+		s.allowedHosts = defaultAllowedHosts()
+	}
 	for _, o := range cfg.CORSOrigins {
 		s.origins[o] = struct{}{}
 	}
@@ -120,6 +132,13 @@ func New(cfg Config, deps Services, opts ...Option) (*Server, error) {
 	s.get(s.app, "/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 	s.registerAPI()
 	s.app.Use(s.fallback)
+	// Requests refused while being read, and methods Fiber does not know,
+	// are answered through the pipeline too (see prerouting.go).
+	srv := s.app.Server()
+	srv.Handler = s.serveHTTP(s.app.Handler())
+	srv.ErrorHandler = s.serverError
+	srv.HeaderReceived = s.headerReceived
+	s.app.Hooks().OnMount(s.onMount)
 	return s, nil
 }
 
@@ -159,7 +178,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.listeners = append(s.listeners, ln)
 	s.mu.Unlock()
-	err := s.app.Listener(ln)
+	err := s.app.Listener(NewListener(ln, s.cfg.ReadTimeout))
 	s.mu.Lock()
 	stopped := s.stopped
 	s.mu.Unlock()

@@ -77,8 +77,8 @@ func invalidPage() *httpError { return newHTTPError(http.StatusNotFound, "not-fo
 
 // pageLinks builds DRF's absolute next/previous links: previous of page 2
 // drops the page parameter, as DRF does.
-func pageLinks(c *fiber.Ctx, q url.Values, page int, hasNext bool) (next, prev *string) {
-	base := baseURL(c) + c.Path()
+func (s *Server) pageLinks(c *fiber.Ctx, q url.Values, page int, hasNext bool) (next, prev *string) {
+	base := s.requestURL(c)
 	link := func(p int) *string {
 		v := url.Values{}
 		for k, vs := range q {
@@ -141,7 +141,7 @@ func (s *Server) v1ListProducts(c *fiber.Ctx) error {
 			out.Results = append(out.Results, toV1Product(p))
 			ids = append(ids, p.ID)
 		}
-		out.Next, out.Previous = pageLinks(c, q, page, res.Page.HasMore)
+		out.Next, out.Previous = s.pageLinks(c, q, page, res.Page.HasMore)
 		return ids, out, nil
 	})
 }
@@ -282,7 +282,7 @@ func (s *Server) v1CreateProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Location(baseURL(c) + "/api/v1/products/" + string(p.ID) + "/")
+	c.Location(s.absURL(c, "/api/v1/products/"+string(p.ID)+"/"))
 	return sendJSON(c, http.StatusCreated, toV1Product(p))
 }
 

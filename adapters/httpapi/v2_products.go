@@ -424,7 +424,7 @@ func (s *Server) v2CreateProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Location(baseURL(c) + "/api/v2/products/" + string(p.ID))
+	c.Location(s.absURL(c, "/api/v2/products/"+string(p.ID)))
 	return sendJSON(c, http.StatusCreated, toV2Product(p))
 }
 

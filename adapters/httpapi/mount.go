@@ -1,0 +1,194 @@
+package httpapi
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+)
+
+// Serving the API inside a host program.
+//
+// In a Fiber program, mount the app under any prefix:
+//
+//	host.Mount("/shop", srv.App())
+//
+// Routing, the 404/405 answers and their shapes, credential endpoints and
+// every absolute URL (Location, v1 links) then work relative to the prefix.
+// Mounting installs a fasthttp HeaderReceived hook on the host's server so
+// that requests under the prefix get Config.BodyLimit (refused with 413
+// before the body is read), Config.ReadTimeout and Config.WriteTimeout;
+// Config.HandlerTimeout bounds every request's context as always. The host's
+// IdleTimeout governs its connections. Mount before the host starts
+// listening, and wrap the host's listener with [NewListener] so that a 413
+// reaches clients that send the body without waiting.
+//
+// In a net/http program, serve [Server.Handler], usually behind
+// http.StripPrefix:
+//
+//	mux.Handle("/shop/", http.StripPrefix("/shop", srv.Handler()))
+
+// onMount is the app's OnMount hook: it makes the host's server apply this
+// API's body limit and read and write timeouts to requests under the mount
+// prefix, keeping the host's own settings (and any hook it had) for the rest.
+func (s *Server) onMount(parent *fiber.App) error {
+	srv := parent.Server()
+	if srv == nil {
+		return nil
+	}
+	prev := srv.HeaderReceived
+	srv.HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		if underPrefix(requestPath(h.RequestURI()), s.app.MountPath()) {
+			return fasthttp.RequestConfig{ReadTimeout: s.cfg.ReadTimeout, WriteTimeout: s.cfg.WriteTimeout, MaxRequestBodySize: s.cfg.BodyLimit}
+		}
+		if prev != nil {
+			return prev(h)
+		}
+		return fasthttp.RequestConfig{}
+	}
+	return nil
+}
+
+// requestPath returns the path of a request target (origin form or absolute
+// form), without its query.
+func requestPath(uri []byte) []byte {
+	if i := bytes.Index(uri, []byte("://")); i >= 0 && bytes.IndexByte(uri[:i], '/') < 0 {
+		rest := uri[i+3:]
+		j := bytes.IndexByte(rest, '/')
+		if j < 0 {
+			return []byte("/")
+		}
+		uri = rest[j:]
+	}
+	if i := bytes.IndexAny(uri, "?#"); i >= 0 {
+		uri = uri[:i]
+	}
+	return uri
+}
+
+// underPrefix reports whether path is prefix or below it.
+func underPrefix(path []byte, prefix string) bool {
+	prefix = strings.TrimRight(prefix, "/")
+	if prefix == "" {
+		return true
+	}
+	if !bytes.HasPrefix(path, []byte(prefix)) {
+		return false
+	}
+	rest := path[len(prefix):]
+	return len(rest) == 0 || rest[0] == '/'
+}
+
+// Handler returns the API as an http.Handler, for net/http programs. It
+// behaves as the server does on its own listener: the same routes, shapes,
+// headers, logging and metrics; Config.BodyLimit (413 without reading a
+// body announced larger, and as soon as a streamed one grows past it),
+// Config.ReadTimeout and Config.WriteTimeout for the request (through
+// http.ResponseController; the host server's own timeouts still apply to
+// its connections) and Config.HandlerTimeout. Repeated header lines are kept
+// (X-Forwarded-For is read in full). Behind http.StripPrefix, absolute URLs
+// keep the stripped prefix:
+//
+//	mux.Handle("/shop/", http.StripPrefix("/shop", srv.Handler()))
+func (s *Server) Handler() http.Handler {
+	router := s.serveHTTP(s.app.Handler())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		now := time.Now()
+		_ = rc.SetReadDeadline(now.Add(s.cfg.ReadTimeout))
+		_ = rc.SetWriteDeadline(now.Add(s.cfg.WriteTimeout))
+
+		req := fasthttp.AcquireRequest()
+		defer fasthttp.ReleaseRequest(req)
+		req.Header.SetMethod(r.Method)
+		req.SetRequestURI(r.URL.RequestURI())
+		req.Header.SetHost(r.Host)
+		for key, values := range r.Header {
+			for _, v := range values {
+				req.Header.Add(key, v)
+			}
+		}
+		var readErr error
+		if r.Body != nil && r.Body != http.NoBody {
+			if r.ContentLength > int64(s.cfg.BodyLimit) {
+				readErr = fasthttp.ErrBodyTooLarge
+			} else {
+				body, err := io.ReadAll(io.LimitReader(r.Body, int64(s.cfg.BodyLimit)+1))
+				switch {
+				case err != nil:
+					readErr = err
+				case len(body) > s.cfg.BodyLimit:
+					readErr = fasthttp.ErrBodyTooLarge
+				default:
+					req.SetBodyRaw(body)
+				}
+			}
+		}
+		req.Header.SetContentLength(len(req.Body()))
+
+		var fctx fasthttp.RequestCtx
+		fctx.Init(req, remoteAddr(r.RemoteAddr), nil)
+		fctx.SetUserValue(keyStrippedPrefix, strippedByHost(r))
+		if readErr != nil {
+			s.serverError(&fctx, readErr)
+			// The rest of the body is not read: the connection cannot be
+			// reused.
+			w.Header().Set("Connection", "close")
+		} else {
+			router(&fctx)
+		}
+		fctx.Response.Header.VisitAll(func(k, v []byte) {
+			switch string(k) {
+			case fiber.HeaderContentLength, fiber.HeaderConnection, "Server", fiber.HeaderDate:
+				return
+			}
+			w.Header().Add(string(k), string(v))
+		})
+		w.WriteHeader(fctx.Response.StatusCode())
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(fctx.Response.Body())
+		}
+	})
+}
+
+// remoteAddr parses a net/http RemoteAddr ("ip:port", or an address without
+// a port) into the address the API sees as the peer.
+func remoteAddr(s string) net.Addr {
+	host, port := s, "0"
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		host, port = h, p
+	}
+	addr, err := net.ResolveTCPAddr("tcp", net.JoinHostPort(host, port))
+	if err != nil || addr.IP == nil {
+		return &net.TCPAddr{IP: net.IPv4zero}
+	}
+	return addr
+}
+
+// strippedByHost returns the path prefix the host removed from the request
+// before handing it over (http.StripPrefix keeps the original in
+// RequestURI): "/shop" for RequestURI "/shop/api/v2/orders" and URL.Path
+// "/api/v2/orders".
+func strippedByHost(r *http.Request) string {
+	if r.RequestURI == "" || r.URL == nil {
+		return ""
+	}
+	orig, _, _ := strings.Cut(r.RequestURI, "?")
+	if i := strings.Index(orig, "://"); i >= 0 {
+		if j := strings.IndexByte(orig[i+3:], '/'); j >= 0 {
+			orig = orig[i+3+j:]
+		} else {
+			orig = "/"
+		}
+	}
+	now := r.URL.EscapedPath()
+	if now == "" || !strings.HasSuffix(orig, now) || len(orig) == len(now) {
+		return ""
+	}
+	return strings.Clone(orig[:len(orig)-len(now)])
+}
