@@ -53,7 +53,7 @@ func (s *Server) v1Token(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	pair, err := s.svc.Users.Login(c.UserContext(), cred)
+	pair, err := s.signIn(c, cred)
 	if err != nil {
 		if errors.Is(err, ecolaura.ErrUnauthenticated) {
 			return unauthenticated("No active account found with the given credentials")
@@ -178,7 +178,7 @@ func (s *Server) v2Token(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	pair, err := s.svc.Users.Login(c.UserContext(), users.Credentials{Email: *in.Email, Password: *in.Password})
+	pair, err := s.signIn(c, users.Credentials{Email: *in.Email, Password: *in.Password})
 	if err != nil {
 		if errors.Is(err, ecolaura.ErrUnauthenticated) {
 			return unauthenticated("The email or password is not correct.")

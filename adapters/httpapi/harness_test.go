@@ -3,7 +3,12 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -28,6 +33,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
+	"github.com/ecolaura/ecolaura/ports"
 )
 
 // harness is a real server over the memory adapters.
@@ -44,6 +50,7 @@ type harness struct {
 	issuer  *jwt.Issuer
 	svc     httpapi.Services
 	cfg     httpapi.Config
+	pwHash  string // hash of testPassword
 	staff   string // bearer token of a staff user
 	alice   string // bearer token of a customer
 	bob     string // bearer token of another customer
@@ -54,6 +61,37 @@ type harnessOption func(*harnessConfig)
 type harnessConfig struct {
 	cfg      httpapi.Config
 	services func(*httpapi.Services)
+	hasher   ports.PasswordHasher
+}
+
+// withFastHasher hashes passwords with fastHasher instead of Argon2id, for
+// tests that sign in hundreds of times.
+func withFastHasher() harnessOption {
+	return func(h *harnessConfig) { h.hasher = fastHasher{} }
+}
+
+// fastHasher is a password hasher for tests: salted SHA-256, compared in
+// constant time. Not for passwords anyone cares about.
+type fastHasher struct{}
+
+func (fastHasher) Hash(_ context.Context, password string) (string, error) {
+	var salt [8]byte
+	_, _ = rand.Read(salt[:])
+	sum := sha256.Sum256(append(salt[:], password...))
+	return "$fast$" + hex.EncodeToString(salt[:]) + "$" + hex.EncodeToString(sum[:]), nil
+}
+
+func (fastHasher) Verify(_ context.Context, password, encoded string) (bool, bool, error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 4 || parts[1] != "fast" {
+		return false, false, errors.New("not a fast hash")
+	}
+	salt, err := hex.DecodeString(parts[2])
+	if err != nil {
+		return false, false, err
+	}
+	sum := sha256.Sum256(append(salt, password...))
+	return subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(parts[3])) == 1, false, nil
 }
 
 func withConfig(f func(*httpapi.Config)) harnessOption {
@@ -118,7 +156,15 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	require.NoError(t, err)
 	verifier, err := jwt.NewVerifier(jwt.DefaultConfig(), keys)
 	require.NoError(t, err)
-	hasher, err := argon2id.New(argon2id.DefaultParams())
+	hasher := hc.hasher
+	pwHash := ""
+	if hasher == nil {
+		hasher, err = argon2id.New(argon2id.DefaultParams())
+		require.NoError(t, err)
+		pwHash, err = passwordHash()
+	} else {
+		pwHash, err = hasher.Hash(context.Background(), testPassword)
+	}
 	require.NoError(t, err)
 	usr, err := users.New(db, hasher, issuer, users.WithClock(system.Clock{}), users.WithIDs(system.UUIDv7{}))
 	require.NoError(t, err)
@@ -141,7 +187,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	srv, err := httpapi.New(hc.cfg, svc, httpapi.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	h := &harness{t: t, srv: srv, catalog: cat, db: db, logs: logs, orders: ord, runner: runner, mailer: mailer, users: usr, issuer: issuer, svc: svc, cfg: hc.cfg}
+	h := &harness{t: t, srv: srv, catalog: cat, db: db, logs: logs, orders: ord, runner: runner, mailer: mailer, users: usr, issuer: issuer, svc: svc, cfg: hc.cfg, pwHash: pwHash}
 	h.staff = h.account("staff@example.org", "Staff", ecolaura.RoleStaff)
 	h.alice = h.account("alice@example.org", "Alice", ecolaura.RoleCustomer)
 	h.bob = h.account("bob@example.org", "Bob", ecolaura.RoleCustomer)
@@ -164,8 +210,7 @@ var passwordHash = sync.OnceValues(func() (string, error) {
 // token for it.
 func (h *harness) account(email, name string, role ecolaura.Role) string {
 	h.t.Helper()
-	hash, err := passwordHash()
-	require.NoError(h.t, err)
+	hash := h.pwHash
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	u := ecolaura.User{ID: system.UUIDv7{}.NewID(), Email: email, Name: name, PasswordHash: hash, Role: role, CreatedAt: now, UpdatedAt: now, Version: 1}
 	require.NoError(h.t, h.db.Users().Create(context.Background(), u))

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"math"
 	"mime"
 	"net/http"
 	"runtime/debug"
@@ -17,7 +16,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
-	"github.com/ecolaura/ecolaura/ports"
 )
 
 type localKey uint8
@@ -275,9 +273,9 @@ func clientIP(c *fiber.Ctx) string {
 	return ip
 }
 
-// authLimit limits auth endpoints per client IP.
+// authLimit is the per-client-IP ceiling of the auth endpoints.
 func (s *Server) authLimit(c *fiber.Ctx) error {
-	if err := s.allow(c, "auth:"+clientIP(c), s.cfg.AuthRateLimit); err != nil {
+	if err := s.take(c, "auth:"+rateIP(clientIP(c)), s.cfg.AuthRateLimit, ""); err != nil {
 		return err
 	}
 	return c.Next()
@@ -289,34 +287,12 @@ func (s *Server) writeLimit(c *fiber.Ctx) error {
 	switch c.Method() {
 	case fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch, fiber.MethodDelete:
 		if p := principal(c); p.UserID != "" {
-			if err := s.allow(c, "write:"+string(p.UserID), s.cfg.WriteRateLimit); err != nil {
+			if err := s.take(c, "write:"+string(p.UserID), s.cfg.WriteRateLimit, ""); err != nil {
 				return err
 			}
 		}
 	}
 	return c.Next()
-}
-
-func (s *Server) allow(c *fiber.Ctx, key string, limit ports.RateLimit) error {
-	if s.cfg.DisableRateLimits || s.svc.RateLimiter == nil {
-		return nil
-	}
-	d, err := s.svc.RateLimiter.Allow(c.UserContext(), key, limit)
-	if err != nil {
-		// The limiter is a protection, not a dependency: fail open, loudly.
-		s.log.Warn("rate limiter failed; allowing request", slog.String("request_id", requestID(c)), slog.Any("err", err))
-		return nil
-	}
-	if d.Allowed {
-		return nil
-	}
-	secs := int(math.Ceil(d.RetryAfter.Seconds()))
-	if secs < 1 {
-		secs = 1
-	}
-	return newHTTPError(http.StatusTooManyRequests, "rate-limited",
-		"Request was throttled. Expected available in "+strconv.Itoa(secs)+" seconds.",
-		[2]string{fiber.HeaderRetryAfter, strconv.Itoa(secs)})
 }
 
 // route is one registered endpoint.
