@@ -27,6 +27,7 @@ const (
 	keyClientIP
 	keyOrigin         // scheme://host of absolute URLs, from an allowed Host
 	keyStrippedPrefix // path prefix a net/http host stripped (Handler)
+	keyTLS            // the net/http host received the request over TLS (Handler)
 )
 
 // HeaderRequestID carries the request id in both directions.

@@ -33,25 +33,50 @@ import (
 //
 //	mux.Handle("/shop/", http.StripPrefix("/shop", srv.Handler()))
 
-// onMount is the app's OnMount hook: it makes the host's server apply this
-// API's body limit and read and write timeouts to requests under the mount
-// prefix, keeping the host's own settings (and any hook it had) for the rest.
+// onMount is the app's OnMount hook. It makes the host's server treat
+// requests under the mount prefix as this server treats its own: this API's
+// body limit and read and write timeouts, and the answers to requests that
+// fail while being read (413, 431, 408) through the pipeline, in this API's
+// shapes. The host's settings, and any hooks it had, stay for the rest.
 func (s *Server) onMount(parent *fiber.App) error {
 	srv := parent.Server()
 	if srv == nil {
 		return nil
 	}
-	prev := srv.HeaderReceived
+	prevHeader, prevError := srv.HeaderReceived, srv.ErrorHandler
 	srv.HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 		if underPrefix(requestPath(h.RequestURI()), s.app.MountPath()) {
+			s.headerReceived(h)
 			return fasthttp.RequestConfig{ReadTimeout: s.cfg.ReadTimeout, WriteTimeout: s.cfg.WriteTimeout, MaxRequestBodySize: s.cfg.BodyLimit}
 		}
-		if prev != nil {
-			return prev(h)
+		if prevHeader != nil {
+			return prevHeader(h)
 		}
 		return fasthttp.RequestConfig{}
 	}
+	srv.ErrorHandler = func(fctx *fasthttp.RequestCtx, err error) {
+		if s.ownsFailedRequest(fctx, err) || prevError == nil {
+			s.serverError(fctx, err)
+			return
+		}
+		prevError(fctx, err)
+	}
 	return nil
+}
+
+// ownsFailedRequest reports whether a request the host's server failed to
+// read was for this API: its request line, as remembered, as still in the
+// header, or as quoted by the error, is under the mount prefix.
+func (s *Server) ownsFailedRequest(fctx *fasthttp.RequestCtx, err error) bool {
+	if s.lines.has(&fctx.Request.Header) {
+		return true
+	}
+	prefix := s.app.MountPath()
+	if _, uri, ok := requestLineFromError(err); ok {
+		return underPrefix(requestPath([]byte(uri)), prefix)
+	}
+	uri := fctx.Request.Header.RequestURI()
+	return len(uri) > 1 && underPrefix(requestPath(uri), prefix)
 }
 
 // requestPath returns the path of a request target (origin form or absolute
@@ -134,6 +159,9 @@ func (s *Server) Handler() http.Handler {
 		var fctx fasthttp.RequestCtx
 		fctx.Init(req, remoteAddr(r.RemoteAddr), nil)
 		fctx.SetUserValue(keyStrippedPrefix, strippedByHost(r))
+		if r.TLS != nil {
+			fctx.SetUserValue(keyTLS, true)
+		}
 		if readErr != nil {
 			s.serverError(&fctx, readErr)
 			// The rest of the body is not read: the connection cannot be

@@ -155,3 +155,13 @@ func (l *requestLines) take(h *fasthttp.RequestHeader) (requestLine, bool) {
 }
 
 func (l *requestLines) forget(h *fasthttp.RequestHeader) { l.take(h) }
+
+func (l *requestLines) has(h *fasthttp.RequestHeader) bool {
+	if l.n.Load() == 0 {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.m[h]
+	return ok
+}

@@ -199,7 +199,7 @@ func lastListItem(list string) string {
 // (or Config.ServeTLS says it does) or when a trusted proxy says so in
 // X-Forwarded-Proto; http otherwise.
 func (s *Server) scheme(c *fiber.Ctx) string {
-	if s.cfg.ServeTLS || c.Context().IsTLS() {
+	if s.cfg.ServeTLS || c.Context().IsTLS() || c.Locals(keyTLS) == true {
 		return "https"
 	}
 	if s.proxies.trusted(c.Context().RemoteIP()) &&

@@ -24,13 +24,21 @@ type serveConfig struct {
 	AdminPassword  string
 	CORSOrigins    []string
 	TrustedProxies []string
+	// PublicURL and AllowedHosts decide what absolute URLs start with (see
+	// httpapi.Config).
+	PublicURL      string
+	AllowedHosts   []string
 	DatabaseURL    string
 	RedisURL       string
 	RedisPrefix    string
 	MigrateOnStart bool
 	AuthRateLimit  ports.RateLimit
 	WriteRateLimit ports.RateLimit
-	RateLimitsOff  bool
+	// SignInFailuresPerAccount and SignInFailuresPerIP limit failed
+	// sign-ins (see httpapi.Config).
+	SignInFailuresPerAccount ports.RateLimit
+	SignInFailuresPerIP      ports.RateLimit
+	RateLimitsOff            bool
 	// NoWorkers runs the API without the in-process River workers, for API
 	// replicas scaled apart from `ecolaura worker` (PostgreSQL only).
 	NoWorkers       bool
@@ -55,12 +63,14 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 		AdminEmail: env("ECOLAURA_ADMIN_EMAIL"), AdminPassword: env("ECOLAURA_ADMIN_PASSWORD"),
 		DatabaseURL: env("ECOLAURA_DATABASE_URL"), RedisURL: env("ECOLAURA_REDIS_URL"), RedisPrefix: or(env("ECOLAURA_REDIS_PREFIX"), "ecolaura:"),
 		LogFormat: or(env("ECOLAURA_LOG_FORMAT"), "text"), LogLevel: or(env("ECOLAURA_LOG_LEVEL"), "info"),
-		AuthRateLimit: def.AuthRateLimit, WriteRateLimit: def.WriteRateLimit,
+		AuthRateLimit: def.AuthRateLimit, WriteRateLimit: def.WriteRateLimit, PublicURL: env("ECOLAURA_PUBLIC_URL"),
+		SignInFailuresPerAccount: def.SignInFailuresPerAccount, SignInFailuresPerIP: def.SignInFailuresPerIP,
 		ShutdownTimeout: 30 * time.Second, Currency: ecolaura.DefaultCurrency,
 	}
 	var errs []error
-	cors, proxies := env("ECOLAURA_CORS_ORIGINS"), env("ECOLAURA_TRUSTED_PROXIES")
+	cors, proxies, hosts := env("ECOLAURA_CORS_ORIGINS"), env("ECOLAURA_TRUSTED_PROXIES"), env("ECOLAURA_ALLOWED_HOSTS")
 	authLimit, writeLimit := env("ECOLAURA_AUTH_RATE_LIMIT"), env("ECOLAURA_WRITE_RATE_LIMIT")
+	accountFailures, ipFailures := env("ECOLAURA_SIGNIN_FAILURES_PER_ACCOUNT"), env("ECOLAURA_SIGNIN_FAILURES_PER_IP")
 	rateOff := env("ECOLAURA_RATE_LIMITS") == "off"
 	noWorkers := env("ECOLAURA_WORKERS") == "off"
 	migrate := env("ECOLAURA_MIGRATE_ON_START")
@@ -74,8 +84,12 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis URL for the shared cache and rate limits (ECOLAURA_REDIS_URL)")
 	fs.StringVar(&cors, "cors-origins", cors, "comma-separated allowed CORS origins (ECOLAURA_CORS_ORIGINS)")
 	fs.StringVar(&proxies, "trusted-proxies", proxies, "comma-separated trusted proxy IPs or CIDRs (ECOLAURA_TRUSTED_PROXIES)")
-	fs.StringVar(&authLimit, "auth-rate-limit", authLimit, "auth requests per client IP as RATE/PERIOD[:BURST], e.g. 20/1m:10 (ECOLAURA_AUTH_RATE_LIMIT)")
-	fs.StringVar(&writeLimit, "write-rate-limit", writeLimit, "writes per user as RATE/PERIOD[:BURST], e.g. 60/1m:20 (ECOLAURA_WRITE_RATE_LIMIT)")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "absolute URL clients reach the API at, e.g. https://shop.example.org; every absolute URL (Location, v1 links) starts with it (ECOLAURA_PUBLIC_URL)")
+	fs.StringVar(&hosts, "allowed-hosts", hosts, "comma-separated host names requests may name in Host, e.g. shop.example.org,.example.net; default localhost,127.0.0.1,::1 without a public URL (ECOLAURA_ALLOWED_HOSTS)")
+	fs.StringVar(&authLimit, "auth-rate-limit", authLimit, "auth requests (sign-in, refresh, register, logout) per client IP as RATE/PERIOD[:BURST] (default 120/1m:120) (ECOLAURA_AUTH_RATE_LIMIT)")
+	fs.StringVar(&accountFailures, "signin-failures-per-account", accountFailures, "failed sign-ins per account as RATE/PERIOD[:BURST] (default 1/15m:5) (ECOLAURA_SIGNIN_FAILURES_PER_ACCOUNT)")
+	fs.StringVar(&ipFailures, "signin-failures-per-ip", ipFailures, "failed sign-ins per client IP as RATE/PERIOD[:BURST] (default 20/15m:20) (ECOLAURA_SIGNIN_FAILURES_PER_IP)")
+	fs.StringVar(&writeLimit, "write-rate-limit", writeLimit, "writes per user as RATE/PERIOD[:BURST] (default 60/1m:20) (ECOLAURA_WRITE_RATE_LIMIT)")
 	fs.BoolVar(&rateOff, "no-rate-limits", rateOff, "disable rate limits, e.g. for load tests (ECOLAURA_RATE_LIMITS=off)")
 	fs.BoolVar(&noWorkers, "no-workers", noWorkers, "do not run the job workers in this process; run `ecolaura worker` instead (ECOLAURA_WORKERS=off, PostgreSQL only)")
 	fs.StringVar(&migrate, "migrate", migrate, "apply database migrations at start: true or false (ECOLAURA_MIGRATE_ON_START)")
@@ -88,7 +102,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
 	}
-	c.CORSOrigins, c.TrustedProxies = splitList(cors), splitList(proxies)
+	c.CORSOrigins, c.TrustedProxies, c.AllowedHosts = splitList(cors), splitList(proxies), splitList(hosts)
 	c.RateLimitsOff = rateOff
 	c.NoWorkers = noWorkers
 	if authLimit != "" {
@@ -98,12 +112,22 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 		}
 		c.AuthRateLimit = l
 	}
-	if writeLimit != "" {
-		l, err := parseRateLimit(writeLimit)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("ECOLAURA_WRITE_RATE_LIMIT / --write-rate-limit: %w", err))
+	for _, l := range []struct {
+		value, name string
+		dst         *ports.RateLimit
+	}{
+		{writeLimit, "ECOLAURA_WRITE_RATE_LIMIT / --write-rate-limit", &c.WriteRateLimit},
+		{accountFailures, "ECOLAURA_SIGNIN_FAILURES_PER_ACCOUNT / --signin-failures-per-account", &c.SignInFailuresPerAccount},
+		{ipFailures, "ECOLAURA_SIGNIN_FAILURES_PER_IP / --signin-failures-per-ip", &c.SignInFailuresPerIP},
+	} {
+		if l.value == "" {
+			continue
 		}
-		c.WriteRateLimit = l
+		limit, err := parseRateLimit(l.value)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", l.name, err))
+		}
+		*l.dst = limit
 	}
 	c.MigrateOnStart, c.ShutdownTimeout = parseLifecycle(migrate, shutdown, c.ShutdownTimeout, &errs)
 	c.Currency = parseCurrencySetting(currency, &errs)
@@ -135,13 +159,16 @@ func (c serveConfig) validate() error {
 			errs = append(errs, fmt.Errorf("ECOLAURA_ADMIN_PASSWORD does not meet the password policy: %w", err))
 		}
 	}
+	if c.production() && c.PublicURL == "" && len(c.AllowedHosts) == 0 {
+		errs = append(errs, errors.New("ECOLAURA_ENV=production needs ECOLAURA_PUBLIC_URL (https://shop.example.org) or ECOLAURA_ALLOWED_HOSTS: the API answers only localhost otherwise"))
+	}
 	if c.production() && c.JWTKeyFile == "" {
 		errs = append(errs, errors.New("ECOLAURA_ENV=production refuses a generated JWT key: set ECOLAURA_JWT_KEY_FILE to a PEM or JWK file with an Ed25519 key"))
 	}
 	errs = append(errs, checkLogging(c.LogFormat, c.LogLevel)...)
 	hc := c.httpConfig()
 	if err := hc.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("HTTP settings (ECOLAURA_CORS_ORIGINS, ECOLAURA_TRUSTED_PROXIES, rate limits): %w", err))
+		errs = append(errs, fmt.Errorf("HTTP settings (ECOLAURA_PUBLIC_URL, ECOLAURA_ALLOWED_HOSTS, ECOLAURA_CORS_ORIGINS, ECOLAURA_TRUSTED_PROXIES, rate limits): %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -149,7 +176,9 @@ func (c serveConfig) validate() error {
 func (c serveConfig) httpConfig() httpapi.Config {
 	hc := httpapi.DefaultConfig()
 	hc.CORSOrigins, hc.TrustedProxies = c.CORSOrigins, c.TrustedProxies
+	hc.PublicURL, hc.AllowedHosts = c.PublicURL, c.AllowedHosts
 	hc.AuthRateLimit, hc.WriteRateLimit, hc.DisableRateLimits = c.AuthRateLimit, c.WriteRateLimit, c.RateLimitsOff
+	hc.SignInFailuresPerAccount, hc.SignInFailuresPerIP = c.SignInFailuresPerAccount, c.SignInFailuresPerIP
 	hc.Currency = c.Currency
 	return hc
 }

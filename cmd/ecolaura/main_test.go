@@ -43,7 +43,31 @@ func TestLoadServeConfig(t *testing.T) {
 		{name: "workers off on postgres", env: map[string]string{"ECOLAURA_WORKERS": "off", "ECOLAURA_DATABASE_URL": "postgres://db/x"}, check: func(t *testing.T, c serveConfig) { assert.True(t, c.NoWorkers) }},
 		{name: "workers off in memory", env: map[string]string{"ECOLAURA_WORKERS": "off"}, want: "needs ECOLAURA_DATABASE_URL"},
 		{name: "production refuses a generated key", env: map[string]string{"ECOLAURA_ENV": "production"}, want: "refuses a generated JWT key"},
-		{name: "production with a key file", env: map[string]string{"ECOLAURA_ENV": "production", "ECOLAURA_JWT_KEY_FILE": "/etc/ecolaura/key.pem"}},
+		{name: "production with a key file", env: map[string]string{"ECOLAURA_ENV": "production", "ECOLAURA_JWT_KEY_FILE": "/etc/ecolaura/key.pem", "ECOLAURA_PUBLIC_URL": "https://shop.example.org"}},
+		{name: "production with allowed hosts", env: map[string]string{"ECOLAURA_ENV": "production", "ECOLAURA_JWT_KEY_FILE": "/etc/ecolaura/key.pem", "ECOLAURA_ALLOWED_HOSTS": "shop.example.org"}},
+		{name: "production needs a public URL or allowed hosts", env: map[string]string{"ECOLAURA_ENV": "production", "ECOLAURA_JWT_KEY_FILE": "/etc/ecolaura/key.pem"}, want: "ECOLAURA_PUBLIC_URL"},
+		{name: "public URL, hosts and sign-in limits", env: map[string]string{
+			"ECOLAURA_PUBLIC_URL": "https://shop.example.org", "ECOLAURA_ALLOWED_HOSTS": "shop.example.org, .example.net",
+			"ECOLAURA_SIGNIN_FAILURES_PER_ACCOUNT": "1/10m:3"}, args: []string{"--signin-failures-per-ip", "50/1h"},
+			check: func(t *testing.T, c serveConfig) {
+				assert.Equal(t, "https://shop.example.org", c.PublicURL)
+				assert.Equal(t, []string{"shop.example.org", ".example.net"}, c.AllowedHosts)
+				assert.Equal(t, ports.RateLimit{Rate: 1, Burst: 3, Period: 10 * time.Minute}, c.SignInFailuresPerAccount)
+				assert.Equal(t, ports.RateLimit{Rate: 50, Burst: 50, Period: time.Hour}, c.SignInFailuresPerIP)
+				hc := c.httpConfig()
+				assert.Equal(t, c.PublicURL, hc.PublicURL)
+				assert.Equal(t, c.AllowedHosts, hc.AllowedHosts)
+				assert.Equal(t, c.SignInFailuresPerAccount, hc.SignInFailuresPerAccount)
+				assert.Equal(t, c.SignInFailuresPerIP, hc.SignInFailuresPerIP)
+			}},
+		{name: "default sign-in limits", check: func(t *testing.T, c serveConfig) {
+			assert.Equal(t, ports.RateLimit{Rate: 120, Burst: 120, Period: time.Minute}, c.AuthRateLimit)
+			assert.Equal(t, ports.RateLimit{Rate: 1, Burst: 5, Period: 15 * time.Minute}, c.SignInFailuresPerAccount)
+			assert.Equal(t, ports.RateLimit{Rate: 20, Burst: 20, Period: 15 * time.Minute}, c.SignInFailuresPerIP)
+		}},
+		{name: "bad public URL", env: map[string]string{"ECOLAURA_PUBLIC_URL": "shop.example.org"}, want: "public URL"},
+		{name: "wildcard allowed host", env: map[string]string{"ECOLAURA_ALLOWED_HOSTS": "*"}, want: "allowed host"},
+		{name: "bad sign-in limit", env: map[string]string{"ECOLAURA_SIGNIN_FAILURES_PER_IP": "many"}, want: "ECOLAURA_SIGNIN_FAILURES_PER_IP"},
 		{name: "unknown env", env: map[string]string{"ECOLAURA_ENV": "staging"}, want: "want development or production"},
 		{name: "admin email without password", env: map[string]string{"ECOLAURA_ADMIN_EMAIL": "a@example.org"}, want: "must be set together"},
 		{name: "weak admin password", env: map[string]string{"ECOLAURA_ADMIN_EMAIL": "a@example.org", "ECOLAURA_ADMIN_PASSWORD": "short"}, want: "password policy"},
