@@ -40,9 +40,10 @@ func throttleHarness(t *testing.T, opts ...harnessOption) (*harness, *memory.Man
 	return newHarness(t, opts...), clock
 }
 
-// post sends a JSON POST from client IP ip, safe to call from any goroutine
-// (it reports no test failure itself).
-func (h *harness) post(path, ip string, body any) (response, error) {
+// post sends a JSON POST from client IP ip and checks the response against
+// the OpenAPI document; safe to call from any goroutine (it reports errors
+// without stopping the test).
+func (h *harness) post(t errorReporter, path, ip string, body any) (response, error) {
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return response{}, err
@@ -56,12 +57,14 @@ func (h *harness) post(path, ip string, body any) (response, error) {
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}, err
+	out := response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	validateAgainstSpec(t, hr, out)
+	return out, err
 }
 
 func (h *harness) signIn(t *testing.T, ip, email, password string) response {
 	t.Helper()
-	r, err := h.post("/api/v2/auth/token", ip, map[string]any{"email": email, "password": password})
+	r, err := h.post(t, "/api/v2/auth/token", ip, map[string]any{"email": email, "password": password})
 	require.NoError(t, err)
 	return r
 }
@@ -93,7 +96,7 @@ func TestSignInDefaultsLetHonestClientsThrough(t *testing.T) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			email := fmt.Sprintf("office-%02d@example.org", i)
-			r, err := h.post("/api/v2/auth/register", "198.51.100.10", map[string]any{"email": email, "name": "Office", "password": testPassword})
+			r, err := h.post(t, "/api/v2/auth/register", "198.51.100.10", map[string]any{"email": email, "name": "Office", "password": testPassword})
 			statuses[i], errs[i] = r.Status, err
 			if err != nil || r.Status != http.StatusCreated {
 				return
@@ -102,7 +105,7 @@ func TestSignInDefaultsLetHonestClientsThrough(t *testing.T) {
 			if i%2 == 0 {
 				path, body = "/api/v1/token/", map[string]any{"username": email, "password": testPassword}
 			}
-			r, err = h.post(path, "198.51.100.10", body)
+			r, err = h.post(t, path, "198.51.100.10", body)
 			statuses[n+i], errs[n+i] = r.Status, err
 		})
 	}
@@ -124,7 +127,7 @@ func TestSuccessfulSignInsAndRefreshesDoNotCount(t *testing.T) {
 		refresh = r.JSON(t)["refresh_token"].(string)
 	}
 	for i := range 30 {
-		r, err := h.post("/api/v2/auth/refresh", "198.51.100.20", map[string]any{"refresh_token": refresh})
+		r, err := h.post(t, "/api/v2/auth/refresh", "198.51.100.20", map[string]any{"refresh_token": refresh})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, r.Status, "refresh %d: %s", i, r.Body)
 		refresh = r.JSON(t)["refresh_token"].(string)
@@ -150,7 +153,7 @@ func TestSixthWrongPasswordIsThrottled(t *testing.T) {
 	r := h.signIn(t, "203.0.113.99", "alice@example.org", "wrong-password")
 	assertThrottled(t, r, 5*time.Minute, "failed sign-ins for this account")
 	assertThrottled(t, h.signIn(t, "203.0.113.100", "alice@example.org", testPassword), time.Minute, "failed sign-ins for this account")
-	r2, err := h.post("/api/v1/token/", "203.0.113.101", map[string]any{"username": "ALICE@example.org", "password": testPassword})
+	r2, err := h.post(t, "/api/v1/token/", "203.0.113.101", map[string]any{"username": "ALICE@example.org", "password": testPassword})
 	require.NoError(t, err)
 	assertThrottled(t, r2, time.Minute, "failed sign-ins for this account")
 	assert.Equal(t, http.StatusOK, h.signIn(t, "203.0.113.1", "bob@example.org", testPassword).Status, "other accounts are not locked")
@@ -234,7 +237,7 @@ func TestConcurrentGuessesCannotExceedTheAccountBudget(t *testing.T) {
 	for i := range attackers {
 		wg.Go(func() {
 			<-start
-			r, err := h.post("/api/v2/auth/token", fmt.Sprintf("203.0.113.%d", i+1), map[string]any{"email": "alice@example.org", "password": "wrong-password"})
+			r, err := h.post(t, "/api/v2/auth/token", fmt.Sprintf("203.0.113.%d", i+1), map[string]any{"email": "alice@example.org", "password": "wrong-password"})
 			statuses[i], errs[i] = r.Status, err
 		})
 	}
@@ -264,7 +267,7 @@ func TestEvery429HasRetryAfter(t *testing.T) {
 		var last response
 		for range 3 {
 			var err error
-			last, err = h.post(tc.path, tc.ip, map[string]any{"refresh": "x", "refresh_token": "x"})
+			last, err = h.post(t, tc.path, tc.ip, map[string]any{"refresh": "x", "refresh_token": "x"})
 			require.NoError(t, err)
 		}
 		assertThrottled(t, last, 30*time.Minute, "Request was throttled")
