@@ -93,3 +93,30 @@ func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// TestForwardedProtoAndHostTakeTheProxysLine: the scheme and host a trusted
+// proxy reports are the right-most of every line, not a line the client
+// wrote before the proxy's.
+func TestForwardedProtoAndHostTakeTheProxysLine(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *httpapi.Config) {
+		c.TrustedProxies = []string{"0.0.0.0"}
+		c.AllowedHosts = []string{"shop.example.org", "evil.example"}
+	}))
+	h.product("Soap", "home", 350, 1, nil)
+	h.product("Brush", "home", 350, 1, nil)
+	hr := httptest.NewRequest(http.MethodGet, "/api/v1/products/?page_size=1", nil)
+	hr.Host = "backend"
+	hr.Header.Add("X-Forwarded-Proto", "https")
+	hr.Header.Add("X-Forwarded-Proto", "http")
+	hr.Header.Add("X-Forwarded-Host", "evil.example")
+	hr.Header.Add("X-Forwarded-Host", "shop.example.org")
+	resp, err := h.srv.App().Test(hr, 10_000)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var page struct {
+		Next string `json:"next"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&page))
+	assert.Equal(t, "http://shop.example.org/api/v1/products/?page=2&page_size=1", page.Next)
+	assert.Empty(t, resp.Header.Get("Strict-Transport-Security"), "the client's own https line does not count")
+}

@@ -110,7 +110,6 @@ func (s *Server) pipeline(c *fiber.Ctx, next func(*fiber.Ctx) error) error {
 	defer cancel()
 	c.SetUserContext(ctx)
 
-	s.lines.forget(&c.Request().Header)
 	if herr := next(c); herr != nil {
 		if werr := s.handleError(c, herr); werr != nil {
 			s.log.Error("write error response", slog.Any("err", werr))

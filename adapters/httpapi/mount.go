@@ -43,12 +43,19 @@ func (s *Server) onMount(parent *fiber.App) error {
 	if srv == nil {
 		return nil
 	}
-	prevHeader, prevError := srv.HeaderReceived, srv.ErrorHandler
+	prevHeader, prevError, prevHandler := srv.HeaderReceived, srv.ErrorHandler, srv.Handler
+	if prevHandler != nil {
+		srv.Handler = func(fctx *fasthttp.RequestCtx) {
+			s.lines.forget(&fctx.Request.Header) // read in full: not a failed request
+			prevHandler(fctx)
+		}
+	}
 	srv.HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 		if underPrefix(requestPath(h.RequestURI()), s.app.MountPath()) {
 			s.headerReceived(h)
 			return fasthttp.RequestConfig{ReadTimeout: s.cfg.ReadTimeout, WriteTimeout: s.cfg.WriteTimeout, MaxRequestBodySize: s.cfg.BodyLimit}
 		}
+		s.lines.forget(h)
 		if prevHeader != nil {
 			return prevHeader(h)
 		}

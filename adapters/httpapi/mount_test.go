@@ -137,6 +137,7 @@ func fiberHost(t *testing.T, srv *httpapi.Server) *fiber.App {
 	host := fiber.New(fiber.Config{BodyLimit: 8 << 20, DisableStartupMessage: true})
 	host.Get("/", func(c *fiber.Ctx) error { return c.SendString("host home") })
 	host.Post("/upload", func(c *fiber.Ctx) error { return c.SendString(fmt.Sprint(len(c.Body()))) })
+	host.Use("/shop/blocked", func(c *fiber.Ctx) error { return c.Status(http.StatusForbidden).SendString("blocked by the host") })
 	host.Mount("/shop", srv.App())
 	return host
 }
@@ -210,6 +211,18 @@ func TestMountedInAFiberAppOverTheWire(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
 		assert.Equal(t, fmt.Sprint(len(big)), string(body))
+	})
+	t.Run("a request the host answered leaves nothing behind", func(t *testing.T) {
+		// The host answers a POST under the prefix itself; the next request
+		// on the connection, outside the prefix, fails while its headers
+		// are read: it is the host's to answer, not the API's.
+		resps := keepAlive(t, base,
+			"POST /shop/blocked HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+			"GET /elsewhere HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "+strings.Repeat("a", 20<<10)+"\r\n\r\n")
+		assert.Equal(t, http.StatusForbidden, resps[0].StatusCode)
+		assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, resps[1].StatusCode)
+		assert.NotEqual(t, "application/problem+json", resps[1].Header.Get("Content-Type"))
+		assert.Empty(t, resps[1].Header.Get("X-Request-Id"), "not the API's")
 	})
 	assert.Contains(t, logs.String(), `"status":413`, "pre-routing answers are in the API's access log")
 	assert.Contains(t, logs.String(), `"status":408`)

@@ -25,6 +25,8 @@ import (
 // answer them with a bare 400 before any middleware runs).
 func (s *Server) serveHTTP(router fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(fctx *fasthttp.RequestCtx) {
+		// The request was read: its remembered line is no longer needed.
+		s.lines.forget(&fctx.Request.Header)
 		if methodLabel(fctx.Method()) == "other" {
 			s.preRouting(fctx, newHTTPError(http.StatusNotImplemented, "method-not-implemented",
 				"Method "+strconv.Quote(string(fctx.Method()))+" is not implemented."))
@@ -113,7 +115,8 @@ type requestLine struct{ method, uri string }
 // while fasthttp reads the body: fasthttp resets the request when reading
 // the body fails (a chunked body over the limit, a read timeout). Entries
 // are keyed by the request's header, which [Server.serverError] receives
-// again, and are forgotten when the request reaches the pipeline.
+// again, and are forgotten when the request has been read (the server's
+// handler, or the host's when mounted, runs) or failed (serverError).
 type requestLines struct {
 	n  atomic.Int64
 	mu sync.Mutex
@@ -125,6 +128,10 @@ type requestLines struct {
 func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 	if cl := h.ContentLength(); cl != 0 && cl != -2 {
 		s.lines.remember(h)
+	} else {
+		// Drop what a previous request on this connection left, should
+		// it not have reached the pipeline (a host's middleware answered).
+		s.lines.forget(h)
 	}
 	return fasthttp.RequestConfig{}
 }
