@@ -259,10 +259,7 @@ func (s *Server) base(c *fiber.Ctx) string {
 		return o
 	}
 	// Not checked (an operational path): the first allowed host.
-	host := s.allowedHosts[0]
-	if strings.HasPrefix(host, ".") {
-		host = host[1:]
-	}
+	host := strings.TrimPrefix(s.allowedHosts[0], ".")
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}
