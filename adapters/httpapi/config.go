@@ -50,6 +50,9 @@ type Config struct {
 	// BodyLimit is the largest accepted request body in bytes (413 above it).
 	BodyLimit int
 	// ReadTimeout, WriteTimeout and IdleTimeout bound the connection phases.
+	// ReadTimeout also bounds how long a connection whose request was
+	// refused before it was read is drained before closing (see
+	// [NewListener]).
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration

@@ -4,8 +4,11 @@
 // operational endpoints /healthz, /readyz and /metrics.
 //
 // The package is a thin presenter: authorization and every business rule
-// live in the services it drives. Build a server with [New], serve it with
-// [Server.Listen] or [Server.Serve], and stop it with [Server.Shutdown].
+// live in the services it drives. Build a server with [New] (over a
+// *shop.Shop, [ShopServices] gathers the services), serve it with
+// [Server.Listen] or [Server.Serve], and stop it with [Server.Shutdown]. In
+// a host program, mount [Server.App] in a Fiber app under any prefix, or
+// serve [Server.Handler] from a net/http one (see mount.go).
 package httpapi
 
 import (
@@ -142,7 +145,9 @@ func New(cfg Config, deps Services, opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-// App returns the Fiber app (for tests with app.Test, or for mounting).
+// App returns the Fiber app, for tests with app.Test or for mounting in a
+// host Fiber app under a prefix (host.Mount("/shop", srv.App())): the API
+// then works relative to the prefix and keeps its limits and timeouts.
 func (s *Server) App() *fiber.App { return s.app }
 
 // Metrics returns the server's metrics.
