@@ -69,16 +69,16 @@ func (s *Server) admit(c *fiber.Ctx) error {
 	if err := s.checkHost(c); err != nil {
 		return err
 	}
-	if err := s.readBody(c); err != nil {
+	if err := s.checkBodyLimit(c); err != nil {
 		return err
 	}
 	return s.recoverNext(c)
 }
 
-// readBody refuses a body over Config.BodyLimit. The listener refuses
+// checkBodyLimit refuses a body over Config.BodyLimit. The listener refuses
 // larger bodies while reading them; a host app that mounts the API may have
 // read one under its own limit.
-func (s *Server) readBody(c *fiber.Ctx) error {
+func (s *Server) checkBodyLimit(c *fiber.Ctx) error {
 	if len(c.Request().Body()) > s.cfg.BodyLimit {
 		return newHTTPError(http.StatusRequestEntityTooLarge, "payload-too-large", "Request body is too large.")
 	}
