@@ -128,3 +128,113 @@ func BenchmarkRateLimiterAllow(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCallDeadline measures what bounding one client-side cache hit by
+// the call timeout costs: Get's DoCache with the parent context (no
+// deadline, the floor), with context.WithTimeout (what the cache does), and
+// with the lazy-deadline context the adapter used before (it created the
+// timer only when rueidis asked for Done, but panicked when Err or Done was
+// called after the call; kept here only for this comparison).
+//
+//	go test -run=^$ -bench=CallDeadline -benchtime=2s -count=3 ./adapters/redis/
+func BenchmarkCallDeadline(b *testing.B) {
+	srv := startPrivateRedis(b)
+	c := newTestCache(b, srv.URL(), nil)
+	ctx := context.Background()
+	require.NoError(b, c.Set(ctx, "products:list:eco", make([]byte, 2048), time.Hour))
+	key := c.cfg.Prefix + "products:list:eco"
+	hit := func(b *testing.B, cctx context.Context) {
+		if resp := c.client.DoCache(cctx, c.client.B().Get().Key(key).Cache(), c.cfg.CacheTTL); !resp.IsCacheHit() {
+			b.Error("not a client-side cache hit", resp.Error())
+		}
+	}
+	// Warm: the first call fetches the key and caches it in the process.
+	require.NoError(b, c.client.DoCache(ctx, c.client.B().Get().Key(key).Cache(), c.cfg.CacheTTL).Error())
+	b.Run("no-deadline", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			hit(b, ctx)
+		}
+	})
+	b.Run("context.WithTimeout", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			cctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+			hit(b, cctx)
+			cancel()
+		}
+	})
+	b.Run("lazy-deadline-removed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			cctx := newLazyDeadlineCtx(ctx, c.cfg.Timeout)
+			hit(b, cctx)
+			cctx.release()
+		}
+	})
+	b.Run("context.WithTimeout-parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				cctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+				hit(b, cctx)
+				cancel()
+			}
+		})
+	})
+	b.Run("lazy-deadline-removed-parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				cctx := newLazyDeadlineCtx(ctx, c.cfg.Timeout)
+				hit(b, cctx)
+				cctx.release()
+			}
+		})
+	})
+}
+
+// lazyDeadlineCtx is the hand-written context the cache used before
+// context.WithTimeout, verbatim, for BenchmarkCallDeadline only. Its Err and
+// Done dereference nil after release when the call never asked for Done
+// (TestCallContextsStayValidAfterTheCall).
+type lazyDeadlineCtx struct {
+	context.Context
+	deadline time.Time
+
+	once   sync.Once
+	inner  context.Context
+	cancel context.CancelFunc
+}
+
+func newLazyDeadlineCtx(parent context.Context, timeout time.Duration) *lazyDeadlineCtx {
+	return &lazyDeadlineCtx{Context: parent, deadline: time.Now().Add(timeout)}
+}
+
+func (c *lazyDeadlineCtx) init() {
+	c.once.Do(func() { c.inner, c.cancel = context.WithDeadline(c.Context, c.deadline) })
+}
+
+func (c *lazyDeadlineCtx) Deadline() (time.Time, bool) {
+	if d, ok := c.Context.Deadline(); ok && d.Before(c.deadline) {
+		return d, true
+	}
+	return c.deadline, true
+}
+
+func (c *lazyDeadlineCtx) Done() <-chan struct{} {
+	c.init()
+	return c.inner.Done()
+}
+
+func (c *lazyDeadlineCtx) Err() error {
+	c.init()
+	return c.inner.Err()
+}
+
+func (c *lazyDeadlineCtx) release() {
+	c.once.Do(func() {})
+	if c.cancel != nil {
+		c.cancel()
+	}
+}

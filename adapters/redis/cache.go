@@ -139,7 +139,7 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := c.admit(); err != nil {
 		return nil, false, fmt.Errorf("redis cache get %q: %w", key, err)
 	}
-	cctx := newCallCtx(ctx, c.cfg.Timeout)
+	cctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	cmd := c.client.B().Get().Key(c.cfg.Prefix + key)
 	var resp rueidis.RedisResult
 	if c.cfg.ClientSideCaching {
@@ -147,7 +147,7 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	} else {
 		resp = c.client.Do(cctx, cmd.Build())
 	}
-	cctx.release()
+	cancel()
 	if resp.IsCacheHit() {
 		c.localHits.Add(1)
 	}
@@ -177,8 +177,8 @@ func (c *Cache) GetMany(ctx context.Context, keys []string) (map[string][]byte, 
 	if err := c.admit(); err != nil {
 		return nil, fmt.Errorf("redis cache get %d keys: %w", len(keys), err)
 	}
-	cctx := newCallCtx(ctx, c.cfg.Timeout)
-	defer cctx.release()
+	cctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
 	var resps []rueidis.RedisResult
 	if c.cfg.ClientSideCaching {
 		multi := make([]rueidis.CacheableTTL, len(keys))
