@@ -95,6 +95,12 @@ type queuedJob struct {
 	attempt int // attempts already made
 }
 
+// retry is a failed job waiting for its backoff to pass.
+type retry struct {
+	q   queuedJob
+	due time.Time
+}
+
 // JobRunner is an in-process worker pool that runs jobs at least once: a
 // handler error (or panic) makes it retry the job with exponential backoff
 // and jitter until the attempt limit, after which the job is logged and kept
@@ -113,7 +119,8 @@ type JobRunner struct {
 	mu        sync.Mutex
 	queue     []queuedJob
 	running   int
-	retrying  map[*time.Timer]queuedJob
+	retrying  map[*time.Timer]retry // armed while the runner is started
+	parked    []retry               // retries of a stopped runner: no timer runs
 	succeeded int64
 	failed    int64
 	dead      []DeadJob
@@ -136,7 +143,7 @@ func NewJobRunner(opts ...RunnerOption) *JobRunner {
 		backoffBase: DefaultBackoffBase,
 		backoffMax:  DefaultBackoffMax,
 		log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-		retrying:    make(map[*time.Timer]queuedJob),
+		retrying:    make(map[*time.Timer]retry),
 		wake:        make(chan struct{}),
 	}
 	for _, o := range opts {
@@ -192,6 +199,10 @@ func (r *JobRunner) Start(ctx context.Context, handler ports.JobHandler) error {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	r.started, r.stopping, r.handler, r.cancel = true, false, handler, cancel
+	for _, rt := range r.parked {
+		r.arm(rt)
+	}
+	r.parked = nil
 	wg := &sync.WaitGroup{}
 	r.workersWG = wg
 	for range r.workers {
@@ -203,8 +214,11 @@ func (r *JobRunner) Start(ctx context.Context, handler ports.JobHandler) error {
 
 // Stop stops taking new jobs, waits for the running ones to finish and
 // returns. When ctx ends first it cancels the running handlers' contexts and
-// returns ctx's error without waiting further. Queued jobs and pending retries stay queued and run
-// if the runner is started again. Stop on a stopped runner returns nil.
+// returns ctx's error without waiting further. Queued jobs stay queued, and
+// pending retries stay pending with no timer running (so nothing of the
+// runner runs after Stop): both run if the runner is started again, a retry
+// once the rest of its backoff has passed. Stop on a stopped runner returns
+// nil.
 func (r *JobRunner) Stop(ctx context.Context) error {
 	r.mu.Lock()
 	if !r.started {
@@ -212,6 +226,13 @@ func (r *JobRunner) Stop(ctx context.Context) error {
 		return nil
 	}
 	r.stopping = true
+	for t, rt := range r.retrying {
+		// Whether or not the timer has already fired, its callback finds
+		// the entry gone and does nothing: the retry is parked exactly once.
+		t.Stop()
+		delete(r.retrying, t)
+		r.parked = append(r.parked, rt)
+	}
 	cancel, wg := r.cancel, r.workersWG
 	r.broadcast()
 	r.mu.Unlock()
@@ -243,7 +264,7 @@ func (r *JobRunner) Stop(ctx context.Context) error {
 func (r *JobRunner) WaitIdle(ctx context.Context) error {
 	for {
 		r.mu.Lock()
-		idle := len(r.queue) == 0 && r.running == 0 && len(r.retrying) == 0
+		idle := len(r.queue) == 0 && r.running == 0 && len(r.retrying) == 0 && len(r.parked) == 0
 		wake := r.wake
 		r.mu.Unlock()
 		if idle {
@@ -262,7 +283,7 @@ func (r *JobRunner) Stats() RunnerStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return RunnerStats{
-		Queued: len(r.queue), Running: r.running, Retrying: len(r.retrying),
+		Queued: len(r.queue), Running: r.running, Retrying: len(r.retrying) + len(r.parked),
 		Succeeded: r.succeeded, Failed: r.failed, Dead: r.deadTotal,
 	}
 }
@@ -354,18 +375,29 @@ func (r *JobRunner) finish(q queuedJob, err error) {
 	}
 	d := r.backoff(q.attempt)
 	r.log.Warn("job failed, will retry", "kind", q.job.Kind, "attempt", q.attempt, "retry_in", d, "err", err)
+	rt := retry{q: q, due: time.Now().Add(d)}
+	if !r.started || r.stopping {
+		// A handler that outlived Stop: no timer may outlive it either.
+		r.parked = append(r.parked, rt)
+		return
+	}
+	r.arm(rt)
+}
+
+// arm starts the timer that queues rt when it is due; r.mu must be held.
+func (r *JobRunner) arm(rt retry) {
 	var t *time.Timer
-	t = time.AfterFunc(d, func() {
+	t = time.AfterFunc(time.Until(rt.due), func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		if _, ok := r.retrying[t]; !ok {
-			return
+			return // parked by Stop
 		}
 		delete(r.retrying, t)
-		r.queue = append(r.queue, q)
+		r.queue = append(r.queue, rt.q)
 		r.broadcast()
 	})
-	r.retrying[t] = q
+	r.retrying[t] = rt
 }
 
 // backoff returns the delay after the n-th failed attempt.

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -262,4 +263,70 @@ func TestStopHonoursDeadline(t *testing.T) {
 	cancel()
 	require.ErrorIs(t, r.Stop(ctx), context.Canceled)
 	<-cancelled // the running handler's context was cancelled
+}
+
+// TestStopParksRetryTimers checks that nothing of a stopped runner keeps
+// running: a retry waiting for its backoff when Stop is called has no timer
+// left (it does not move to the queue however long the runner stays
+// stopped), and it runs once the runner is started again. Time is the fake
+// clock of a synctest bubble, so the test is exact and instant.
+func TestStopParksRetryTimers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const backoff = time.Minute
+		var calls atomic.Int32
+		h := ports.JobHandlerFunc(func(context.Context, ports.Job) error {
+			if calls.Add(1) == 1 {
+				return errors.New("transient")
+			}
+			return nil
+		})
+		r := memory.NewJobRunner(memory.WithWorkers(1), memory.WithBackoff(backoff, backoff))
+		require.NoError(t, r.Start(context.Background(), h))
+		require.NoError(t, r.Enqueue(context.Background(), ports.Job{Kind: "k"}))
+		synctest.Wait() // the first attempt failed; its retry waits
+		require.Equal(t, memory.RunnerStats{Retrying: 1, Failed: 1}, r.Stats())
+
+		require.NoError(t, r.Stop(context.Background()))
+		time.Sleep(10 * backoff) // fake time: far past any backoff
+		synctest.Wait()
+		assert.Equal(t, memory.RunnerStats{Retrying: 1, Failed: 1}, r.Stats(),
+			"no timer of the stopped runner fired: the retry is still pending, not queued")
+
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		defer cancel()
+		require.ErrorIs(t, r.WaitIdle(ctx), context.DeadlineExceeded, "a pending retry keeps a stopped runner busy")
+
+		require.NoError(t, r.Start(context.Background(), h))
+		require.NoError(t, r.WaitIdle(context.Background()))
+		assert.Equal(t, memory.RunnerStats{Succeeded: 1, Failed: 1}, r.Stats())
+		assert.Equal(t, int32(2), calls.Load())
+		require.NoError(t, r.Stop(context.Background()))
+	})
+}
+
+// TestRetryOfAHandlerThatOutlivesStopArmsNoTimer: a handler still running
+// when Stop gives up (its context ended) and then fails must not arm a
+// retry timer on the stopped runner.
+func TestRetryOfAHandlerThatOutlivesStopArmsNoTimer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const backoff = time.Minute
+		started, release := make(chan struct{}), make(chan struct{})
+		h := ports.JobHandlerFunc(func(context.Context, ports.Job) error {
+			close(started)
+			<-release // ignores its context
+			return errors.New("failed after Stop")
+		})
+		r := memory.NewJobRunner(memory.WithWorkers(1), memory.WithBackoff(backoff, backoff))
+		require.NoError(t, r.Start(context.Background(), h))
+		require.NoError(t, r.Enqueue(context.Background(), ports.Job{Kind: "k"}))
+		<-started
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		require.ErrorIs(t, r.Stop(ctx), context.Canceled)
+		close(release)
+		synctest.Wait()
+		time.Sleep(10 * backoff)
+		synctest.Wait()
+		assert.Equal(t, memory.RunnerStats{Retrying: 1, Failed: 1}, r.Stats(), "the retry waits for Start, not on a timer")
+	})
 }
