@@ -29,6 +29,14 @@ type renderFunc func() (ids []ecolaura.ID, body any, err error)
 // decoding and encoding twenty products. Any write that changes what the
 // response shows (a catalog edit, a stock movement, a new product in the
 // list) changes the generation or the stamp, so nothing stale is served.
+//
+// A request calls load at most once. The stamp that validates a rendered
+// body must be read before the body is loaded (a write committed between
+// the load and a later stamp read would otherwise be cached as current), and
+// the IDs it covers are known only from a load. So the first miss of a key
+// stores just the IDs it showed; a later miss reads the stamp of those IDs,
+// loads once, and stores the body under that stamp when it shows the same
+// IDs (else it stores the new IDs and caches the body next time).
 func (s *Server) sendProducts(c *fiber.Ctx, kind string, load renderFunc) error {
 	sig, rc := s.svc.CacheSignals, s.svc.ResponseCache
 	if sig == nil || rc == nil {
@@ -49,22 +57,22 @@ func (s *Server) sendProducts(c *fiber.Ctx, kind string, load renderFunc) error 
 	}
 	sum := sha256.Sum256([]byte(s.requestURL(c) + "\x00" + string(c.Request().RequestURI())))
 	key := "http:" + kind + ":" + strconv.FormatInt(gen, 10) + ":" + hex.EncodeToString(sum[:16])
+	var (
+		known   []ecolaura.ID // the IDs the key showed last time
+		before  string        // their stamp, read before this request's load
+		stamped bool
+	)
 	if raw, ok, err := rc.Get(ctx, key); err == nil && ok {
 		if e, ok := parseEntry(raw); ok {
-			if stamp, err := sig.Stamp(ctx, e.ids); err == nil && stamp == e.stamp {
-				return sendWithETag(c, e.body, e.etag)
+			if stamp, err := sig.Stamp(ctx, e.ids); err == nil {
+				if e.stamp != "" && stamp == e.stamp {
+					return sendWithETag(c, e.body, e.etag)
+				}
+				known, before, stamped = e.ids, stamp, true
 			}
 		}
 	}
-	// Miss: learn the IDs, read their stamp, then load again so that what is
-	// rendered was read after the stamp (a write committed before the stamp
-	// read is visible to the second load; a later one changes the stamp).
-	ids, _, err := load()
-	if err != nil {
-		return err
-	}
-	stamp, serr := sig.Stamp(ctx, ids)
-	ids2, body, err := load()
+	ids, body, err := load()
 	if err != nil {
 		return err
 	}
@@ -73,14 +81,19 @@ func (s *Server) sendProducts(c *fiber.Ctx, kind string, load renderFunc) error 
 		return err
 	}
 	etag := strongETag(raw)
-	if serr == nil && slices.Equal(ids, ids2) {
-		if err := rc.Set(ctx, key, encodeEntry(entry{stamp: stamp, ids: ids, etag: etag, body: raw}), responseTTL); err != nil {
-			s.log.Debug("store rendered response", "err", err)
-		}
+	e := entry{ids: ids} // only the IDs: the next miss reads their stamp first
+	if stamped && slices.Equal(ids, known) {
+		e = entry{stamp: before, ids: ids, etag: etag, body: raw}
+	}
+	if err := rc.Set(ctx, key, encodeEntry(e), responseTTL); err != nil {
+		s.log.Debug("store rendered response", "err", err)
 	}
 	return sendWithETag(c, raw, etag)
 }
 
+// entry is a stored response: the stamp of its products when it was
+// loaded, their IDs, the ETag and the body. An entry without a stamp holds
+// only the IDs a response showed (see sendProducts).
 type entry struct {
 	stamp string
 	ids   []ecolaura.ID
