@@ -23,9 +23,6 @@ const (
 	MaxAlternatives     = 50
 )
 
-// scanPage is the page size used while scanning a category.
-const scanPage = 100
-
 // Service answers sustainability questions about the catalog. It is safe for
 // concurrent use.
 type Service struct {
@@ -147,35 +144,40 @@ func better(a, b ecolaura.Product) int {
 	return cmp.Compare(a.ID, b.ID)
 }
 
-// top returns the best n products matching f in [better] order: it scans in
-// score order until n products are collected and the score level of the
-// last one is complete (ties are then ordered by footprint).
+// top returns the best n products matching f in [better] order, reading at
+// most 2n+1 products however many share a score. The first n+1 in score
+// order fix the lowest score level L that makes the cut: every product
+// above L is among them (fewer than n), and when the (n+1)-th also scores L
+// the level may go on, so the best of it are read in footprint order
+// (footprint ascending, unknown last, then ID: [better]'s order within a
+// level) with MinScore L: fewer than n of those score above L, so the first
+// n of them hold the best n-h products of the level.
 func (s *Service) top(ctx context.Context, f ecolaura.ProductFilter, n int) ([]ecolaura.Product, error) {
-	var out []ecolaura.Product
-	q := ports.ProductQuery{Filter: f, Sort: ecolaura.SortScore, Limit: scanPage}
-	for {
-		page, err := s.products.List(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range page.Items {
-			if len(out) >= n && p.Score < out[len(out)-1].Score {
-				slices.SortFunc(out, better)
-				return out[:n], nil
-			}
-			out = append(out, p)
-		}
-		if !page.HasMore || len(page.Items) == 0 {
-			break
-		}
-		last := page.Items[len(page.Items)-1]
-		q.After = &ecolaura.ProductPosition{Key: q.Sort.SortKey(last), ID: last.ID}
+	page, err := s.products.List(ctx, ports.ProductQuery{Filter: f, Sort: ecolaura.SortScore, Limit: n + 1})
+	if err != nil {
+		return nil, err
 	}
-	slices.SortFunc(out, better)
-	if len(out) > n {
-		out = out[:n]
+	out := page.Items
+	if len(out) <= n || out[n].Score < out[n-1].Score {
+		// Every product of the lowest level read is in out.
+		slices.SortFunc(out, better)
+		return out[:min(n, len(out))], nil
 	}
-	return out, nil
+	level := out[n-1].Score
+	above := slices.DeleteFunc(out, func(p ecolaura.Product) bool { return p.Score == level })
+	lf := f
+	lf.MinScore = &level
+	page, err = s.products.List(ctx, ports.ProductQuery{Filter: lf, Sort: ecolaura.SortFootprintAsc, Limit: n})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range page.Items {
+		if p.Score == level && len(above) < n {
+			above = append(above, p)
+		}
+	}
+	slices.SortFunc(above, better)
+	return above, nil
 }
 
 // CategoryAverages returns the aggregate figures of every category (product

@@ -1,9 +1,11 @@
 package sustainability_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
+	"github.com/ecolaura/ecolaura/ports"
 )
 
 type spec struct {
@@ -189,4 +192,88 @@ func TestCategoryAverages(t *testing.T) {
 	assert.Equal(t, 1, got[0].WithMetrics)
 	assert.Equal(t, ecolaura.CO2e(1000), got[0].AverageFootprint)
 	assert.Equal(t, "office", got[1].Category)
+}
+
+// countingStore counts the products a store hands out through List.
+type countingStore struct {
+	ports.ProductStore
+	read atomic.Int64
+}
+
+func (c *countingStore) List(ctx context.Context, q ports.ProductQuery) (ports.ProductPage, error) {
+	page, err := c.ProductStore.List(ctx, q)
+	c.read.Add(int64(len(page.Items)))
+	return page, err
+}
+
+// TestAlternativesReadABoundedNumberOfProducts: when thousands of products
+// of the category share a score, finding the best few must not read them
+// all, and must still order the tie by footprint.
+func TestAlternativesReadABoundedNumberOfProducts(t *testing.T) {
+	ctx := context.Background()
+	db := memory.NewDatabase()
+	ids := memory.NewSequentialIDs()
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	create := func(score int, fp ecolaura.CO2e) ecolaura.Product {
+		p := ecolaura.Product{ID: ids.NewID(), Name: "p", Category: "garden",
+			Price: ecolaura.NewMoney(100, "EUR"), Stock: 1, Score: score, CreatedAt: at, UpdatedAt: at, Version: 1}
+		if fp >= 0 {
+			p.Metrics = &ecolaura.SustainabilityMetrics{CarbonFootprint: fp}
+			p.Rescore()
+		}
+		require.NoError(t, db.Products().Create(ctx, p))
+		return p
+	}
+	base := create(0, 9000)
+	var others []ecolaura.Product
+	crowd := ecolaura.Product{Metrics: &ecolaura.SustainabilityMetrics{CarbonFootprint: 100}}
+	crowd.Rescore()
+	for i := range 3000 {
+		// Footprints 100–106 g all score the same; every fifth has no
+		// metrics and is given that score.
+		fp := ecolaura.CO2e(100 + (i*5)%7)
+		if i%5 == 0 {
+			fp = -1
+		}
+		p := create(crowd.Score, fp)
+		require.Equal(t, crowd.Score, p.Score)
+		others = append(others, p)
+	}
+	for i := range 3 { // a few above the crowd
+		others = append(others, create(95-i, -1))
+	}
+	store := &countingStore{ProductStore: db.Products()}
+	svc, err := sustainability.New(store)
+	require.NoError(t, err)
+
+	want := slices.Clone(others)
+	slices.SortFunc(want, func(a, b ecolaura.Product) int {
+		if a.Score != b.Score {
+			return b.Score - a.Score
+		}
+		ka, kb := ecolaura.SortFootprintAsc.SortKey(a), ecolaura.SortFootprintAsc.SortKey(b)
+		if ka != kb {
+			return cmp.Compare(ka, kb)
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	for _, limit := range []int{1, 3, 4, sustainability.DefaultAlternatives, sustainability.MaxAlternatives} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			store.read.Store(0)
+			got, err := svc.Alternatives(ctx, ecolaura.Anonymous, base.ID, limit)
+			require.NoError(t, err)
+			gotIDs := make([]ecolaura.ID, len(got))
+			for i, a := range got {
+				gotIDs[i] = a.Product.ID
+			}
+			wantIDs := make([]ecolaura.ID, limit)
+			for i, p := range want[:limit] {
+				wantIDs[i] = p.ID
+			}
+			assert.Equal(t, wantIDs, gotIDs, "best first: score, then footprint (unknown last), then ID")
+			// Two candidate sets (higher score, lower footprint), each read
+			// as at most limit+1 by score and limit by footprint.
+			assert.LessOrEqual(t, store.read.Load(), int64(2*(2*limit+1)), "products read for limit %d", limit)
+		})
+	}
 }
