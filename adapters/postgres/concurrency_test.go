@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -87,13 +88,77 @@ func TestCheckoutNeverOversells(t *testing.T) {
 	assert.Equal(t, stock, units, "units sold")
 }
 
+// keyRace is a ports.Database that makes the first two idempotency-key
+// look-ups inside a transaction wait for each other after both have read,
+// so two checkouts with one key both find no order and both go on to insert
+// one: the race the unique (user, key) index decides. It also counts the
+// look-ups made outside a transaction that found an order, which only the
+// checkout's cross-process replay path (after losing that race) makes.
+type keyRace struct {
+	ports.Database
+	arrivals   atomic.Int32
+	both       chan struct{}
+	lateReplay atomic.Int64
+}
+
+func newKeyRace(db ports.Database) *keyRace { return &keyRace{Database: db, both: make(chan struct{})} }
+
+func (k *keyRace) Orders() ports.OrderStore { return keyRaceOrders{OrderStore: k.Database.Orders(), k: k} }
+
+func (k *keyRace) Do(ctx context.Context, fn func(ctx context.Context, tx ports.Tx) error) error {
+	return k.Database.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		return fn(ctx, keyRaceTx{Tx: tx, k: k})
+	})
+}
+
+type keyRaceTx struct {
+	ports.Tx
+	k *keyRace
+}
+
+func (t keyRaceTx) Orders() ports.OrderStore {
+	return keyRaceOrders{OrderStore: t.Tx.Orders(), k: t.k, inTx: true}
+}
+
+type keyRaceOrders struct {
+	ports.OrderStore
+	k    *keyRace
+	inTx bool
+}
+
+func (o keyRaceOrders) GetByIdempotencyKey(ctx context.Context, userID ecolaura.ID, key string) (ecolaura.Order, error) {
+	order, err := o.OrderStore.GetByIdempotencyKey(ctx, userID, key)
+	if !o.inTx {
+		if err == nil {
+			o.k.lateReplay.Add(1)
+		}
+		return order, err
+	}
+	if n := o.k.arrivals.Add(1); n <= 2 {
+		if n == 2 {
+			close(o.k.both)
+		}
+		select {
+		case <-o.k.both:
+		case <-time.After(10 * time.Second):
+			return ecolaura.Order{}, errors.New("keyRace: the second checkout never looked the key up")
+		}
+	}
+	return order, err
+}
+
 // 50 concurrent checkouts with one idempotency key, spread over two
-// service instances (two "replicas" sharing the database): exactly one
-// order exists afterwards, stock moved once, and every request either got
-// that order (new or replayed) or a conflict while the first was running.
+// service instances (two "replicas" sharing the database, each with its own
+// in-flight guard): exactly one order exists afterwards, stock moved once,
+// and every request either got that order (new or replayed) or a conflict
+// from its replica's in-flight guard. The first request of each replica
+// both miss the key in their transactions (keyRace), so one of them loses
+// the insert to the unique index and must answer as a replay of the
+// winner's order through the cross-process path, not as a conflict.
 func TestCheckoutIdempotentAcrossReplicas(t *testing.T) {
 	const requests = 50
-	db := openDB(t, postgres.Config{MaxConns: 30})
+	pg := openDB(t, postgres.Config{MaxConns: 30})
+	db := newKeyRace(pg)
 	ctx := t.Context()
 	p := porttest.NewProduct(porttest.UniqueCategory(), func(p *ecolaura.Product) { p.Stock = 100 })
 	require.NoError(t, db.Products().Create(ctx, p))
@@ -104,7 +169,7 @@ func TestCheckoutIdempotentAcrossReplicas(t *testing.T) {
 
 	var mu sync.Mutex
 	ids := map[ecolaura.ID]int{}
-	var created, conflicts atomic.Int64
+	var created, replayed, conflicts atomic.Int64
 	race(requests, func(i int) {
 		res, err := replicas[i%2].Checkout(ctx, u.Principal(), req)
 		switch {
@@ -112,7 +177,9 @@ func TestCheckoutIdempotentAcrossReplicas(t *testing.T) {
 			mu.Lock()
 			ids[res.Order.ID]++
 			mu.Unlock()
-			if !res.Replayed {
+			if res.Replayed {
+				replayed.Add(1)
+			} else {
 				created.Add(1)
 			}
 		case errors.Is(err, ecolaura.ErrConflict):
@@ -123,10 +190,14 @@ func TestCheckoutIdempotentAcrossReplicas(t *testing.T) {
 	})
 	assert.EqualValues(t, 1, created.Load(), "orders created")
 	assert.Len(t, ids, 1, "distinct orders returned")
-	page, err := db.Orders().List(ctx, ports.OrderQuery{UserID: u.ID, Limit: 100, WithTotal: true})
+	assert.EqualValues(t, 2, min(db.arrivals.Load(), 2), "both replicas' first checkouts looked the key up in a transaction")
+	assert.GreaterOrEqual(t, replayed.Load(), int64(1), "the replica that lost the insert replayed the winner's order")
+	assert.GreaterOrEqual(t, db.lateReplay.Load(), int64(1), "the replay went through the cross-process path (look-up after the unique index refused the insert)")
+	assert.EqualValues(t, requests, created.Load()+replayed.Load()+conflicts.Load())
+	page, err := pg.Orders().List(ctx, ports.OrderQuery{UserID: u.ID, Limit: 100, WithTotal: true})
 	require.NoError(t, err)
 	assert.Equal(t, 1, page.Total, "orders stored")
-	got, err := db.Products().Get(ctx, p.ID)
+	got, err := pg.Products().Get(ctx, p.ID)
 	require.NoError(t, err)
 	assert.Equal(t, 97, got.Stock, "stock taken once")
 
@@ -137,7 +208,8 @@ func TestCheckoutIdempotentAcrossReplicas(t *testing.T) {
 	req.Lines[0].Quantity = 4
 	_, err = replicas[1].Checkout(ctx, u.Principal(), req)
 	require.ErrorIs(t, err, ecolaura.ErrIdempotencyMismatch)
-	t.Logf("%d requests: 1 created, %d replayed, %d conflicts", requests, requests-1-int(conflicts.Load()), conflicts.Load())
+	t.Logf("%d requests: %d created, %d replayed (%d after losing the insert), %d conflicts",
+		requests, created.Load(), replayed.Load(), db.lateReplay.Load(), conflicts.Load())
 }
 
 // The unique index decides even without the service: of 20 transactions
