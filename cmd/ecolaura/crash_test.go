@@ -3,9 +3,13 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -35,6 +39,15 @@ type crashRequest struct {
 // stock + units sold == initial stock. Requests whose response the crash
 // swallowed are retried with their idempotency key on the restarted server,
 // which must serve them exactly once.
+//
+// The case the test exists for happens in every run, not by luck: one
+// checkout goes through a proxy that withholds the server's responses, the
+// kill comes only once its order is committed (seen in SQL), so its client
+// gets no answer, and its retry after the restart must replay that order.
+// The first server runs without job workers, so every order is still
+// pending at the kill; the restarted one runs them, and every order must
+// end confirmed with its confirmation sent: the jobs committed with the
+// orders survived the crash.
 func TestCrashSafetySIGKILLDuringCheckout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs it against PostgreSQL")
@@ -57,7 +70,9 @@ func TestCrashSafetySIGKILLDuringCheckout(t *testing.T) {
 		ids = append(ids, id)
 	}
 
-	srv := opsServe(t, bin, env)
+	// No job workers before the crash: every order it leaves is pending.
+	srv := opsServe(t, bin, append(env, "ECOLAURA_WORKERS=off"))
+	proxy := startBlackholeProxy(t, strings.TrimPrefix(srv.base, "http://"))
 	hc := &http.Client{Timeout: 10 * time.Second}
 	const customers = 6
 	tokens := make([]string, customers)
@@ -65,8 +80,10 @@ func TestCrashSafetySIGKILLDuringCheckout(t *testing.T) {
 		tokens[i] = opsCustomer(t, hc, srv.base, fmt.Sprintf("crash%d@example.org", i), "crash-password-123")
 	}
 
-	// The load: each customer places orders of 1–3 distinct products until
-	// the server dies. Every request is recorded before it is sent.
+	// The load: each customer places orders of 1–3 distinct products of the
+	// first five until the server dies (the sixth keeps its stock for the
+	// lost response). Every request is recorded before it is sent.
+	loadIDs, spare := ids[:5], ids[5]
 	var (
 		mu       sync.Mutex
 		sent     = map[string]crashRequest{} // by "customer:key"
@@ -75,6 +92,7 @@ func TestCrashSafetySIGKILLDuringCheckout(t *testing.T) {
 		statuses = map[int]int{}
 	)
 	var ok, answered atomic.Int64
+	var lost lostResponse
 	const killAt = 40 // answered requests; about a quarter run out of stock
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -85,8 +103,8 @@ func TestCrashSafetySIGKILLDuringCheckout(t *testing.T) {
 			for n := 0; ctx.Err() == nil && n < 300; n++ {
 				key := fmt.Sprintf("crash-%d-%d", c, n)
 				req := crashRequest{}
-				for _, k := range rng.Perm(len(ids))[:1+rng.IntN(3)] {
-					req.Lines = append(req.Lines, crashLine{ProductID: ids[k], Quantity: 1 + rng.IntN(3)})
+				for _, k := range rng.Perm(len(loadIDs))[:1+rng.IntN(3)] {
+					req.Lines = append(req.Lines, crashLine{ProductID: loadIDs[k], Quantity: 1 + rng.IntN(3)})
 				}
 				mu.Lock()
 				sent[fmt.Sprint(c, ":", key)] = req
@@ -107,7 +125,12 @@ func TestCrashSafetySIGKILLDuringCheckout(t *testing.T) {
 					ok.Add(1)
 				}
 				if answered.Add(1) == killAt {
-					srv.kill(t)
+					lost = killAfterLostResponse(t, srv, proxy, db, tokens[0], "lost-response",
+						crashRequest{Lines: []crashLine{{ProductID: spare, Quantity: 2}}})
+					mu.Lock()
+					sent["0:lost-response"] = lost.req
+					unknown["0:lost-response"] = 0
+					mu.Unlock()
 				}
 			}
 		})
@@ -119,9 +142,14 @@ func TestCrashSafetySIGKILLDuringCheckout(t *testing.T) {
 	require.NotZero(t, ok.Load(), "no order was created")
 	assert.Zero(t, statuses[http.StatusInternalServerError], "no 500 before the crash")
 
+	require.NotEmpty(t, lost.orderID, "the lost-response checkout was committed before the kill")
 	crashCheck(t, db, initial, sent, created)
+	var orders, pending int
+	require.NoError(t, db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE status = 'pending') FROM orders`).Scan(&orders, &pending))
+	require.Equal(t, orders, pending, "without workers, every order is still pending at the kill")
 
-	// Restart: the same database, a new process (and signing key).
+	// Restart: the same database, a new process (and signing key), with
+	// job workers.
 	srv2 := opsServe(t, bin, env)
 	for c := range customers {
 		tokens[c] = opsToken(t, hc, srv2.base, fmt.Sprintf("crash%d@example.org", c), "crash-password-123")
@@ -142,7 +170,14 @@ func TestCrashSafetySIGKILLDuringCheckout(t *testing.T) {
 		if r.Status != http.StatusConflict {
 			created[r.Body["id"].(string)] = ck
 		}
+		if ck == "0:lost-response" {
+			assert.Equal(t, http.StatusCreated, r.Status, "a replay repeats the original status: %s", r.Raw)
+			assert.Equal(t, "true", r.Header.Get("Idempotent-Replayed"), "the retry of the committed checkout is a replay")
+			assert.Equal(t, lost.orderID, r.Body["id"], "the replay returns the order committed before the kill")
+		}
 	}
+	assert.Contains(t, unknown, "0:lost-response")
+	assert.GreaterOrEqual(t, retried[0], 1, "at least one retry replayed an order committed before the kill")
 	t.Logf("retries after the restart: statuses %v (0 counts replays of orders committed before the crash)", retried)
 	// The restarted server serves reads and new orders.
 	r, err := opsDo(context.Background(), hc, "GET", srv2.base+"/readyz", "", nil, nil)
@@ -162,6 +197,88 @@ func TestCrashSafetySIGKILLDuringCheckout(t *testing.T) {
 	}
 
 	crashCheck(t, db, initial, sent, created)
+
+	// The restarted server's workers run the jobs committed before the
+	// crash: every order ends confirmed, its confirmation sent once.
+	require.Eventually(t, func() bool {
+		var left int
+		err := db.QueryRow(`SELECT count(*) FROM orders
+			WHERE status <> 'confirmed' OR confirmation_sent_at IS NULL`).Scan(&left)
+		return err == nil && left == 0
+	}, 60*time.Second, 100*time.Millisecond, "orders pending at the crash are confirmed after the restart")
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM orders`).Scan(&orders))
+	t.Logf("%d orders confirmed after the restart (%d were pending at the kill)", orders, pending)
+}
+
+// lostResponse is the checkout whose response the crash swallowed.
+type lostResponse struct {
+	req     crashRequest
+	orderID string // committed before the kill
+}
+
+// killAfterLostResponse sends req with key for the customer of token
+// through a proxy that withholds the server's responses, waits until its
+// order is committed (seen in SQL), SIGKILLs the server and checks that the
+// client got no answer: committed before the kill, response lost. The
+// proxy is a startBlackholeProxy in front of srv. It may run on any
+// goroutine (it reports with t.Errorf only).
+func killAfterLostResponse(t *testing.T, srv *opsServer, proxy string, db *sql.DB, token, key string, req crashRequest) lostResponse {
+	t.Helper()
+	answer := make(chan error, 1)
+	go func() {
+		hc := &http.Client{Timeout: time.Minute}
+		_, err := opsDo(context.Background(), hc, "POST", "http://"+proxy+"/api/v2/orders", token, map[string]string{"Idempotency-Key": key}, req)
+		answer <- err
+	}()
+	var id string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := db.QueryRow(`SELECT id::text FROM orders WHERE idempotency_key = $1`, key).Scan(&id)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, sql.ErrNoRows) || time.Now().After(deadline) {
+			t.Errorf("the checkout through the proxy was never committed: %v", err)
+			srv.kill(t)
+			return lostResponse{req: req}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.kill(t)
+	if err := <-answer; err == nil {
+		t.Errorf("the client of the committed checkout got an answer despite the proxy")
+	}
+	return lostResponse{req: req, orderID: id}
+}
+
+// startBlackholeProxy forwards TCP connections to upstream but never
+// returns a byte of the upstream's replies; a client connection closes when
+// its upstream connection does. It returns the proxy's address.
+func startBlackholeProxy(t *testing.T, upstream string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", upstream)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			go func() { _, _ = io.Copy(u, c) }()
+			go func() {
+				_, _ = io.Copy(io.Discard, u) // the response is swallowed
+				_ = c.Close()
+				_ = u.Close()
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }
 
 // crashCheck verifies the invariants in SQL: no order without lines; every
