@@ -43,17 +43,41 @@ type Tx interface {
 }
 
 // UnitOfWork runs functions in a transaction.
+//
+// Isolation is READ COMMITTED (PostgreSQL's default), with exactly these
+// guarantees, which porttest.UnitOfWork checks on every adapter:
+//
+//   - Atomic: everything fn writes through tx commits together, or nothing
+//     of it does.
+//   - No dirty reads: no read, inside or outside a transaction, sees another
+//     transaction's uncommitted writes.
+//   - Read committed, not a snapshot: each read inside fn sees what was
+//     committed before it began, plus fn's own writes. Two reads of one row
+//     in one transaction may differ, and a row fn read may have changed by
+//     the time fn writes it.
+//   - Guarded writes: every store write is one conditional statement (a
+//     version check, a stock guard, allowed status predecessors, "not used
+//     yet", a unique key) evaluated against the latest committed row, which
+//     it then keeps locked until the transaction ends. A transaction writing
+//     a row another one has written waits for that one to end and evaluates
+//     its condition against the outcome. So two transactions cannot both
+//     win on a stale read, but a decision must rest on the write's result
+//     (ErrConflict, ErrInsufficientStock, ErrInvalidTransition, a false
+//     "did it" flag), never on an earlier read alone: of two transactions
+//     that both read a refresh token as unused, only one MarkUsed succeeds.
+//
+// Transactions are not serializable: a transaction that only reads, or
+// that writes rows other than those it read, may commit a result that no
+// serial order would produce. Callers that need more take it from a
+// guarded write.
 type UnitOfWork interface {
 	// Do runs fn in one transaction: when fn returns nil everything it wrote
 	// through tx is committed atomically (and enqueued jobs become visible to
-	// workers); when fn returns an error or panics nothing of it is.
-	// Transactions are serializable with respect to each other: two
-	// concurrent transactions that write the same rows cannot both commit
-	// results based on stale reads. On a serialization failure or deadlock
-	// the implementation may run fn again (a bounded number of times), so fn
-	// must have no effects outside tx. Do returns fn's error unchanged
-	// (wrapped errors keep their errors.Is identity). Nested Do calls are
-	// not supported.
+	// workers); when fn returns an error or panics nothing of it is. On a
+	// serialization failure or deadlock the implementation may run fn again
+	// (a bounded number of times), so fn must have no effects outside tx.
+	// Do returns fn's error unchanged (wrapped errors keep their errors.Is
+	// identity). Nested Do calls are not supported.
 	Do(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 }
 

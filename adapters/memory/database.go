@@ -106,12 +106,18 @@ func (db *Database) DroppedJobs() int64 { return db.dropped.Load() }
 
 type txKey struct{}
 
-// Do runs fn in one serializable transaction (see [ports.UnitOfWork]). When
-// fn returns nil its writes are published atomically and its jobs handed to
-// the runner; when fn returns an error or panics nothing of it is kept (a
-// panic is re-raised after the rollback). Do returns fn's error unchanged,
-// or a wrapped ctx error when ctx ends before the transaction can start.
-// Calling Do again inside fn returns an error instead of deadlocking.
+// Do runs fn in one READ COMMITTED transaction, exactly as
+// [ports.UnitOfWork] states it: until its first write fn reads the latest
+// committed state on every call; its first write takes the writer lock
+// (waiting for the transaction that holds it, or for ctx to end) and starts
+// its working copy from the latest commit, so every conditional write is
+// evaluated against the latest committed rows, and from then on fn reads
+// that state plus its own writes. When fn returns nil its writes are
+// published atomically and its jobs handed to the runner; when fn returns an
+// error or panics nothing of it is kept (a panic is re-raised after the
+// rollback). Do returns fn's error unchanged; a write that cannot take the
+// writer lock before ctx ends returns a wrapped ctx error. Calling Do, or
+// writing through the Database's own stores, inside fn returns an error.
 func (db *Database) Do(ctx context.Context, fn func(ctx context.Context, tx ports.Tx) error) error {
 	if fn == nil {
 		return ecolaura.Invalid("fn", "must not be nil")
@@ -119,11 +125,7 @@ func (db *Database) Do(ctx context.Context, fn func(ctx context.Context, tx port
 	if owner, _ := ctx.Value(txKey{}).(*Database); owner == db {
 		return errNestedTx
 	}
-	if err := db.lock(ctx); err != nil {
-		return err
-	}
-	defer db.unlock()
-	t := db.begin()
+	t := &txn{db: db}
 	committed := false
 	defer func() {
 		if !committed {
@@ -172,10 +174,19 @@ func (db *Database) autocommit(ctx context.Context, fn func(t *txn) error) error
 	return nil
 }
 
+// begin returns a transaction that writes from the latest commit on; the
+// caller holds the writer lock.
 func (db *Database) begin() *txn {
-	base := db.snap.Load()
-	w := *base
-	return &txn{db: db, base: base, w: &w}
+	t := &txn{db: db}
+	t.start()
+	return t
+}
+
+// start makes the latest commit the transaction's working copy; the writer
+// lock is held.
+func (t *txn) start() {
+	base := *t.db.snap.Load()
+	t.w = &base
 }
 
 // deliver hands committed jobs to the runner.
@@ -209,16 +220,17 @@ func newSnapshot() *snapshot {
 	}
 }
 
-// txn is one transaction: the snapshot it started from and its working
-// copy, whose tables are cloned (copy-on-write) the first time they are
-// written. A txn serialises its own use with mu, so fn may share tx between
-// goroutines.
+// txn is one transaction. Until its first write w is nil and reads see the
+// latest commit; the first write takes the writer lock (locked) and makes a
+// shallow copy of the latest commit its working copy w, whose tables are
+// cloned (copy-on-write) the first time they are written. A txn serialises
+// its own use with mu, so fn may share tx between goroutines.
 type txn struct {
-	db   *Database
-	base *snapshot
+	db *Database
 
 	mu        sync.Mutex
 	w         *snapshot
+	locked    bool // holds db's writer lock (taken by Do's first write)
 	done      bool
 	dirty     bool
 	ownProd   bool
@@ -257,13 +269,23 @@ func (t *txn) commit() {
 	jobs := t.jobs
 	t.jobs = nil
 	t.db.deliver(jobs)
+	t.release()
 }
 
 func (t *txn) finish() {
 	t.mu.Lock()
 	t.done = true
 	t.jobs = nil
+	t.release()
 	t.mu.Unlock()
+}
+
+// release gives the writer lock back if the transaction took it; t.mu is held.
+func (t *txn) release() {
+	if t.locked {
+		t.locked = false
+		t.db.unlock()
+	}
 }
 
 // products returns the product tables for writing, cloning them on first use.
@@ -287,7 +309,7 @@ func own[T interface{ clone() T }](t *txn, owned *bool, tables *T) T {
 }
 
 // view runs a read against the right snapshot: the transaction's working
-// copy, or the latest committed snapshot (lock-free) outside a transaction.
+// copy once it has written, else the latest committed snapshot (lock-free).
 func view(db *Database, t *txn, fn func(s *snapshot) error) error {
 	if t == nil {
 		return fn(db.snap.Load())
@@ -297,12 +319,16 @@ func view(db *Database, t *txn, fn func(s *snapshot) error) error {
 	if t.done {
 		return errTxDone
 	}
+	if t.w == nil {
+		return fn(db.snap.Load())
+	}
 	return fn(t.w)
 }
 
-// update runs a write in the transaction, or as its own transaction. fn must
-// check everything before it changes anything, so a failing call leaves the
-// transaction as it was.
+// update runs a write in the transaction, or as its own transaction. The
+// transaction's first write takes the writer lock and starts the working
+// copy from the latest commit. fn must check everything before it changes
+// anything, so a failing call leaves the transaction as it was.
 func update(ctx context.Context, db *Database, t *txn, fn func(t *txn) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -314,6 +340,13 @@ func update(ctx context.Context, db *Database, t *txn, fn func(t *txn) error) er
 	defer t.mu.Unlock()
 	if t.done {
 		return errTxDone
+	}
+	if t.w == nil {
+		if err := db.lock(ctx); err != nil {
+			return err
+		}
+		t.locked = true
+		t.start()
 	}
 	return fn(t)
 }

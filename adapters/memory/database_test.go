@@ -172,8 +172,9 @@ func TestNestedAndFinishedTx(t *testing.T) {
 }
 
 // TestNoLostUpdates: 100 goroutines, each a read-modify-write transaction
-// (Get then Update with the version read) plus a plain AdjustStock; every
-// increment must survive.
+// (Get then Update with the version read, retried on ErrConflict: under
+// READ COMMITTED another transaction may commit between the two) plus a
+// plain AdjustStock; every increment must survive.
 func TestNoLostUpdates(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
@@ -184,15 +185,21 @@ func TestNoLostUpdates(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-				p, err := tx.Products().Get(ctx, "p-001")
-				if err != nil {
+			var err error
+			for {
+				err = db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+					p, err := tx.Products().Get(ctx, "p-001")
+					if err != nil {
+						return err
+					}
+					p.Score = i % 101
+					_, err = tx.Products().Update(ctx, p)
 					return err
+				})
+				if !errors.Is(err, ecolaura.ErrConflict) {
+					break
 				}
-				p.Score = i % 101
-				_, err = tx.Products().Update(ctx, p)
-				return err
-			})
+			}
 			assert.NoError(t, err)
 			_, err = db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: "p-001", Delta: 1, At: t0})
 			assert.NoError(t, err)

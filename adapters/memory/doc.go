@@ -13,19 +13,30 @@
 //
 //   - Reads outside a transaction load the current snapshot and never take a
 //     lock, so they never wait for a writer, however long its transaction.
-//   - Writers are serialised by one writer lock (a context-aware semaphore)
-//     held for the whole of [Database.Do]. A transaction starts from the
-//     latest snapshot and clones, lazily and in O(1), only the trees it
-//     writes; the B-trees copy a node the first time the transaction changes
-//     it, so a write costs O(log n) and the snapshot readers see is never
-//     touched. The transaction's own reads see its writes (including lists
-//     and counts, which walk its cloned indexes).
-//   - Commit publishes the transaction's snapshot with one atomic store;
-//     rollback (an error or a panic in fn) simply drops it. Because writers
-//     are serial and each starts from the latest commit, transactions are
-//     serializable: two writers can never both win from stale reads, stock
-//     can never go below zero, and of concurrent identical status
-//     transitions exactly one succeeds.
+//   - A transaction runs READ COMMITTED, as [ports.UnitOfWork] states and
+//     PostgreSQL does: until its first write each of its reads loads the
+//     latest committed snapshot, so it sees what others committed since its
+//     previous read and never waits. Its first write takes the writer lock
+//     (a context-aware semaphore of one, held until the transaction ends)
+//     and starts the transaction's working copy from the latest commit, so
+//     every conditional write (version check, stock guard, status
+//     predecessor, "not used yet", unique key) is evaluated against the
+//     latest committed rows, and a transaction writing while another holds
+//     the lock waits for it and then sees its outcome. From then on its
+//     reads see that state plus its own writes (no one else commits
+//     meanwhile). Writing transactions are thus serialised from their first
+//     write, which is one of the interleavings PostgreSQL's row locks allow;
+//     reads before it are not isolated, so two transactions can both read a
+//     refresh token as unused and only one MarkUsed wins, as on PostgreSQL.
+//   - The working copy clones, lazily and in O(1), only the trees the
+//     transaction writes; the B-trees copy a node the first time the
+//     transaction changes it, so a write costs O(log n) and the snapshot
+//     readers see is never touched. The transaction's own reads see its
+//     writes (including lists and counts, which walk its cloned indexes).
+//   - Commit publishes the working copy with one atomic store; rollback (an
+//     error or a panic in fn) simply drops it. Stock can never go below
+//     zero and of concurrent identical status transitions exactly one
+//     succeeds, however the transactions interleave.
 //   - Single store calls outside Do run as their own one-call transaction.
 //
 // Product lists walk ordered indexes — one per [ecolaura.ProductSort],

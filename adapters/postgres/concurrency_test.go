@@ -103,7 +103,9 @@ type keyRace struct {
 
 func newKeyRace(db ports.Database) *keyRace { return &keyRace{Database: db, both: make(chan struct{})} }
 
-func (k *keyRace) Orders() ports.OrderStore { return keyRaceOrders{OrderStore: k.Database.Orders(), k: k} }
+func (k *keyRace) Orders() ports.OrderStore {
+	return keyRaceOrders{OrderStore: k.Database.Orders(), k: k}
+}
 
 func (k *keyRace) Do(ctx context.Context, fn func(ctx context.Context, tx ports.Tx) error) error {
 	return k.Database.Do(ctx, func(ctx context.Context, tx ports.Tx) error {

@@ -281,10 +281,12 @@ func (d *Database) Users() ports.UserStore { return &userStore{db: d.db} }
 // RefreshTokens returns the refresh-token store.
 func (d *Database) RefreshTokens() ports.RefreshTokenStore { return &tokenStore{db: d.db} }
 
-// Do runs fn in one READ COMMITTED transaction: every write of the stores
-// is a conditional statement (version checks, stock guards, status
-// predecessors, unique keys), so concurrent transactions cannot both commit
-// a change based on a stale read. A serialization failure (40001) or
+// Do runs fn in one READ COMMITTED transaction, the isolation
+// [ports.UnitOfWork] states: every write of the stores is one conditional
+// statement (version checks, stock guards, status predecessors, "not used
+// yet", unique keys) that PostgreSQL evaluates against the latest committed
+// row and keeps locked until the end, so concurrent transactions cannot both
+// commit a change based on a stale read. A serialization failure (40001) or
 // deadlock (40P01) reruns fn, up to Config.TxAttempts times in all, with a
 // short jittered backoff. fn's own error is returned unchanged; lost
 // connections are reported as ecolaura.ErrUnavailable.

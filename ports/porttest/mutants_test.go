@@ -45,18 +45,30 @@ type productsMutant struct {
 	jobs ports.JobQueue
 	// notAtomic runs fn on the plain stores, outside any transaction.
 	notAtomic bool
+	// serial, when set, is held by every transaction from start to end and
+	// by stock changes outside transactions: transactions are serializable,
+	// which the port does not promise (it hides the races of READ COMMITTED).
+	serial *sync.Mutex
 }
 
 func (m *productsMutant) Products() ports.ProductStore {
-	if m.wrap == nil {
-		return m.Database.Products()
+	s := m.Database.Products()
+	if m.serial != nil {
+		s = serialProducts{ProductStore: s, mu: m.serial}
 	}
-	return m.wrap(m.Database.Products())
+	if m.wrap == nil {
+		return s
+	}
+	return m.wrap(s)
 }
 
 func (m *productsMutant) Do(ctx context.Context, fn func(ctx context.Context, tx ports.Tx) error) error {
 	if m.notAtomic {
 		return fn(ctx, mutantTx{Stores: m.Database, jobs: m.jobs})
+	}
+	if m.serial != nil {
+		m.serial.Lock()
+		defer m.serial.Unlock()
 	}
 	return m.Database.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
 		mt := mutantTx{Stores: tx, jobs: tx.Jobs(), wrap: m.wrap}
@@ -118,6 +130,19 @@ func (l lastWriterWins) Update(ctx context.Context, p ecolaura.Product) (ecolaur
 	}
 	p.Version = cur.Version
 	return l.ProductStore.Update(ctx, p)
+}
+
+// serialProducts takes the serial lock for stock changes outside
+// transactions.
+type serialProducts struct {
+	ports.ProductStore
+	mu *sync.Mutex
+}
+
+func (s serialProducts) AdjustStock(ctx context.Context, adj ports.StockAdjustment) (ecolaura.Product, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ProductStore.AdjustStock(ctx, adj)
 }
 
 type dropJobs struct{}
@@ -230,6 +255,12 @@ func mutants() []mutant {
 		{"tx-not-atomic", func(t *testing.T) {
 			porttest.UnitOfWork(t, dbMutant(func(m *productsMutant, r *memory.JobRunner) { m.notAtomic, m.jobs = true, r }))
 		}, "TestMutant/RollbackOnError"},
+		{"tx-serializable", func(t *testing.T) {
+			porttest.UnitOfWork(t, dbMutant(func(m *productsMutant, _ *memory.JobRunner) { m.serial = &sync.Mutex{} }))
+		}, "TestMutant/ReadCommitted"},
+		{"tx-serializable-token", func(t *testing.T) {
+			porttest.UnitOfWork(t, dbMutant(func(m *productsMutant, _ *memory.JobRunner) { m.serial = &sync.Mutex{} }))
+		}, "TestMutant/GuardedWriteWaitsForCommit"},
 		{"tx-jobs-dropped", func(t *testing.T) {
 			porttest.JobQueue(t, dbMutant(func(m *productsMutant, _ *memory.JobRunner) { m.jobs = dropJobs{} }))
 		}, "TestMutant/Delivered"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,9 +29,11 @@ func Database(t *testing.T, newDB DatabaseFactory) {
 // transaction makes all its writes (products, orders, users, refresh tokens,
 // jobs) visible; an error or a panic rolls every one of them back; reads
 // inside a transaction see its own writes; no other caller sees uncommitted
-// writes; Do returns fn's error unchanged; and under real goroutines no
-// stock is oversold, no update is lost and one idempotency key creates one
-// order.
+// writes; isolation is READ COMMITTED as the port states it (a transaction's
+// reads see what others committed meanwhile, and a guarded write waits for
+// the transaction holding its row and is evaluated against the outcome); Do
+// returns fn's error unchanged; and under real goroutines no stock is
+// oversold, no update is lost and one idempotency key creates one order.
 func UnitOfWork(t *testing.T, newDB DatabaseFactory) {
 	rec := newJobRecorder()
 	db := newDB(t, rec)
@@ -51,6 +54,9 @@ func UnitOfWork(t *testing.T, newDB DatabaseFactory) {
 	t.Run("ErrorUnchanged", func(t *testing.T) { uowErrorUnchanged(t, db) })
 	t.Run("ReadYourWrites", func(t *testing.T) { uowReadYourWrites(t, db) })
 	t.Run("NoDirtyReads", func(t *testing.T) { uowNoDirtyReads(t, db) })
+	t.Run("ReadCommitted", func(t *testing.T) { uowReadCommitted(t, db) })
+	t.Run("GuardedWriteWaitsForCommit", func(t *testing.T) { uowGuardedWrite(t, db, true) })
+	t.Run("GuardedWriteWaitsForRollback", func(t *testing.T) { uowGuardedWrite(t, db, false) })
 	t.Run("Oversell", func(t *testing.T) { uowOversell(t, db) })
 	t.Run("NoLostUpdates", func(t *testing.T) { uowNoLostUpdates(t, db) })
 	t.Run("Transfers", func(t *testing.T) { uowTransfers(t, db) })
@@ -483,6 +489,138 @@ func uowNoDirtyReads(t *testing.T, db ports.Database) {
 	require.NoError(t, r.exErr)
 	require.Equal(t, 5, r.existing.Stock, "a stock change of an uncommitted transaction was visible")
 	require.ErrorIs(t, r.userErr, ecolaura.ErrNotFound, "a user created by an uncommitted transaction was visible")
+}
+
+// uowReadCommitted: a transaction reads a product; while it is open another
+// caller changes the product and commits (it must not have to wait for the
+// reading transaction); the transaction's next read sees that commit (READ
+// COMMITTED, not a snapshot), and its guarded write based on the first read
+// fails with ErrConflict instead of overwriting the commit.
+func uowReadCommitted(t *testing.T, db ports.Database) {
+	p := mustCreateProduct(t, db, func(p *ecolaura.Product) { p.Stock = 5 })
+	other := make(chan error, 1)
+	var first, second ecolaura.Product
+	var updateErr error
+	err := db.Do(ctx(t), func(ctx context.Context, tx ports.Tx) error {
+		var err error
+		if first, err = tx.Products().Get(ctx, p.ID); err != nil {
+			return err
+		}
+		go func() {
+			_, err := db.Products().AdjustStock(context.Background(), ports.StockAdjustment{ProductID: p.ID, Delta: -1, At: Now()})
+			other <- err
+		}()
+		select {
+		case err := <-other:
+			if err != nil {
+				return fmt.Errorf("the concurrent stock change failed: %w", err)
+			}
+		case <-time.After(Liveness):
+			return errors.New("a write outside the transaction waited for a transaction that had only read the row: reads must not lock")
+		}
+		if second, err = tx.Products().Get(ctx, p.ID); err != nil {
+			return err
+		}
+		stale := first
+		stale.Name = "based on a stale read"
+		_, updateErr = tx.Products().Update(ctx, stale)
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, 5, first.Stock)
+	require.Equal(t, 4, second.Stock, "a read inside a transaction sees what another transaction committed since its previous read")
+	require.Equal(t, first.Version+1, second.Version)
+	require.ErrorIs(t, updateErr, ecolaura.ErrConflict, "a guarded write is evaluated against the latest commit, not the transaction's earlier read")
+	got, err := db.Products().Get(ctx(t), p.ID)
+	require.NoError(t, err)
+	require.Equal(t, 4, got.Stock)
+	require.Equal(t, p.Name, got.Name)
+}
+
+// uowGuardedWrite: transaction A marks a refresh token used and stays open;
+// transaction B reads the token (it must not wait for A, and sees it unused:
+// no dirty read), then tries to mark it used itself. B's write must wait for
+// A to end and then be evaluated against A's outcome: false when A commits
+// (the loser of two concurrent refreshes), true when A rolls back.
+func uowGuardedWrite(t *testing.T, db ports.Database, commit bool) {
+	u := mustCreateUser(t, db)
+	tok := NewRefreshToken(u.ID, NewID())
+	require.NoError(t, db.RefreshTokens().Create(ctx(t), tok))
+
+	type outcome struct {
+		read    ecolaura.RefreshToken
+		readErr error
+		won     bool
+		markErr error
+	}
+	readDone := make(chan outcome, 1)
+	markDone := make(chan outcome, 1)
+	var aEnded atomic.Bool
+	// b is transaction B, started once A has marked the token.
+	b := func() {
+		var o outcome
+		err := db.Do(context.Background(), func(ctx context.Context, tx ports.Tx) error {
+			o = outcome{}
+			o.read, o.readErr = tx.RefreshTokens().GetByHash(ctx, tok.Hash)
+			readDone <- o
+			o.won, o.markErr = tx.RefreshTokens().MarkUsed(ctx, tok.ID, Now())
+			if o.markErr == nil && !aEnded.Load() {
+				o.markErr = errors.New("MarkUsed returned while the transaction holding the row was still open")
+			}
+			return o.markErr
+		})
+		if o.markErr == nil {
+			o.markErr = err
+		}
+		markDone <- o
+	}
+
+	boom := errors.New("porttest: roll back")
+	err := db.Do(ctx(t), func(ctx context.Context, tx ports.Tx) error {
+		won, err := tx.RefreshTokens().MarkUsed(ctx, tok.ID, Now())
+		if err != nil || !won {
+			return fmt.Errorf("the first MarkUsed of a fresh token: won=%v err=%v", won, err)
+		}
+		go b()
+		select {
+		case o := <-readDone:
+			if o.readErr != nil {
+				return fmt.Errorf("the concurrent read failed: %w", o.readErr)
+			}
+			if o.read.UsedAt != nil {
+				return errors.New("a concurrent transaction saw the token used before the marking transaction ended (dirty read)")
+			}
+		case <-time.After(Liveness):
+			return errors.New("a read waited for a transaction that had written the row: reads must not lock")
+		}
+		select { // give the other MarkUsed time to wrongly return early
+		case o := <-markDone:
+			markDone <- o
+		case <-time.After(100 * time.Millisecond):
+		}
+		aEnded.Store(true)
+		if !commit {
+			return boom
+		}
+		return nil
+	})
+	if commit {
+		require.NoError(t, err)
+	} else {
+		require.ErrorIs(t, err, boom)
+	}
+	var o outcome
+	select {
+	case o = <-markDone:
+	case <-time.After(Liveness):
+		require.FailNow(t, "the waiting MarkUsed never returned after the other transaction ended")
+	}
+	require.NoError(t, o.markErr)
+	if commit {
+		require.False(t, o.won, "the second MarkUsed is evaluated against the committed first one: it loses")
+	} else {
+		require.True(t, o.won, "the first MarkUsed was rolled back: the second one wins")
+	}
 }
 
 // uowOversell has 200 goroutines race to buy the last 10 units, each in one
