@@ -66,7 +66,8 @@ type OrderStore interface {
 	// is after. Of several concurrent transitions from the same status only
 	// one succeeds. Errors: ErrNotFound; ErrInvalidTransition.
 	Transition(ctx context.Context, c StatusChange) (before, after ecolaura.Order, err error)
-	// MarkConfirmationSent sets ConfirmationSentAt if it is not set yet and
-	// reports whether this call set it.
+	// MarkConfirmationSent sets ConfirmationSentAt if it is not set yet,
+	// bumping Version (UpdatedAt stays), and reports whether this call set
+	// it. Errors: ErrNotFound.
 	MarkConfirmationSent(ctx context.Context, id ecolaura.ID, at time.Time) (bool, error)
 }

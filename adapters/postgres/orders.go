@@ -380,13 +380,14 @@ func prefixCols(prefix, cols string) string {
 	return string(out)
 }
 
-// MarkConfirmationSent sets ConfirmationSentAt if unset and reports whether
-// this call set it. Errors: ErrNotFound; ErrUnavailable.
+// MarkConfirmationSent sets ConfirmationSentAt if unset, bumping the
+// version, and reports whether this call set it. Errors: ErrNotFound;
+// ErrUnavailable.
 func (s *orderStore) MarkConfirmationSent(ctx context.Context, id ecolaura.ID, at time.Time) (bool, error) {
 	if !validID(id) {
 		return false, notFound("order", id)
 	}
-	res, err := s.db.NewRaw("UPDATE orders SET confirmation_sent_at = ? WHERE id = ? AND confirmation_sent_at IS NULL", at, string(id)).Exec(ctx)
+	res, err := s.db.NewRaw("UPDATE orders SET confirmation_sent_at = ?, version = version + 1 WHERE id = ? AND confirmation_sent_at IS NULL", at, string(id)).Exec(ctx)
 	if err != nil {
 		return false, wrap(err, "mark confirmation of order %s", id)
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
+	"github.com/ecolaura/ecolaura/internal/storetest"
+	"github.com/ecolaura/ecolaura/ports"
 )
 
 var (
@@ -26,13 +28,14 @@ var (
 type fixture struct {
 	svc   *catalog.Service
 	clock *memory.ManualClock
-	db    *memory.Database
+	db    ports.Database
 }
 
-func newFixture(t *testing.T, opts ...catalog.Option) fixture {
+// newFixture builds the service over a fresh database of store s.
+func newFixture(t *testing.T, s storetest.Store, opts ...catalog.Option) fixture {
 	t.Helper()
 	clock := memory.NewManualClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	db := memory.NewDatabase()
+	db := s.Open(t, storetest.JobsConfig{})
 	all := append([]catalog.Option{catalog.WithClock(clock), catalog.WithIDs(memory.NewSequentialIDs())}, opts...)
 	svc, err := catalog.New(db, all...)
 	require.NoError(t, err)
@@ -123,9 +126,11 @@ func TestNewValidatesConfig(t *testing.T) {
 	}
 }
 
-func TestWritesRequireStaff(t *testing.T) {
+func TestWritesRequireStaff(t *testing.T) { storetest.Run(t, testWritesRequireStaff) }
+
+func testWritesRequireStaff(t *testing.T, s storetest.Store) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, s)
 	p := f.create(t, validInput())
 	ops := map[string]func(actor ecolaura.Principal) error{
 		"create": func(a ecolaura.Principal) error { _, err := f.svc.Create(ctx, a, validInput()); return err },
@@ -163,9 +168,11 @@ func TestWritesRequireStaff(t *testing.T) {
 	assert.Len(t, list.Items, 1)
 }
 
-func TestCreate(t *testing.T) {
+func TestCreate(t *testing.T) { storetest.Run(t, testCreate) }
+
+func testCreate(t *testing.T, s storetest.Store) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, s)
 	in := validInput()
 	in.Name = "  Bamboo Toothbrush  "
 	in.Category = " Personal-Care "
@@ -205,9 +212,11 @@ func TestCreate(t *testing.T) {
 	})
 }
 
-func TestCreateValidation(t *testing.T) {
+func TestCreateValidation(t *testing.T) { storetest.Run(t, testCreateValidation) }
+
+func testCreateValidation(t *testing.T, s storetest.Store) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, s)
 	tests := []struct {
 		name   string
 		change func(*catalog.ProductInput)
@@ -247,7 +256,9 @@ func TestCreateValidation(t *testing.T) {
 	assert.Zero(t, list.Total, "no invalid product was stored")
 }
 
-func TestUpdate(t *testing.T) {
+func TestUpdate(t *testing.T) { storetest.Run(t, testUpdate) }
+
+func testUpdate(t *testing.T, s storetest.Store) {
 	ctx := context.Background()
 	tests := []struct {
 		name  string
@@ -291,7 +302,7 @@ func TestUpdate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t)
+			f := newFixture(t, s)
 			before := f.create(t, validInput())
 			now := f.clock.Advance(time.Minute)
 			after, err := f.svc.Update(ctx, staff, before.ID, tt.patch)
@@ -307,9 +318,11 @@ func TestUpdate(t *testing.T) {
 	}
 }
 
-func TestUpdateErrors(t *testing.T) {
+func TestUpdateErrors(t *testing.T) { storetest.Run(t, testUpdateErrors) }
+
+func testUpdateErrors(t *testing.T, s storetest.Store) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, s)
 	p := f.create(t, validInput())
 	tests := []struct {
 		name   string
@@ -351,9 +364,11 @@ func TestUpdateErrors(t *testing.T) {
 	})
 }
 
-func TestReplace(t *testing.T) {
+func TestReplace(t *testing.T) { storetest.Run(t, testReplace) }
+
+func testReplace(t *testing.T, s storetest.Store) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, s)
 	p := f.create(t, validInput())
 	in := catalog.ProductInput{Name: "Wool Socks", Category: "clothing", Price: eur(1500), Stock: 4, Score: 60}
 	got, err := f.svc.Replace(ctx, staff, p.ID, catalog.Replacement{ProductInput: in, ExpectedVersion: ptr(int64(1))})
@@ -375,9 +390,11 @@ func TestReplace(t *testing.T) {
 	require.ErrorIs(t, err, ecolaura.ErrNotFound)
 }
 
-func TestDelete(t *testing.T) {
+func TestDelete(t *testing.T) { storetest.Run(t, testDelete) }
+
+func testDelete(t *testing.T, s storetest.Store) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, s)
 	p := f.create(t, validInput())
 	require.NoError(t, f.svc.Delete(ctx, staff, p.ID))
 	_, err := f.svc.Get(ctx, anon, p.ID)
@@ -395,8 +412,12 @@ func TestDelete(t *testing.T) {
 }
 
 func TestConcurrentPatchesLoseNoUpdate(t *testing.T) {
+	storetest.Run(t, testConcurrentPatchesLoseNoUpdate)
+}
+
+func testConcurrentPatchesLoseNoUpdate(t *testing.T, s storetest.Store) {
 	ctx := context.Background()
-	f := newFixture(t, catalog.WithUpdateRetries(100))
+	f := newFixture(t, s, catalog.WithUpdateRetries(100))
 	in := validInput()
 	in.Metrics = nil
 	p := f.create(t, in)
@@ -437,8 +458,12 @@ func TestConcurrentPatchesLoseNoUpdate(t *testing.T) {
 }
 
 func TestConcurrentConditionalUpdatesOneWins(t *testing.T) {
+	storetest.Run(t, testConcurrentConditionalUpdatesOneWins)
+}
+
+func testConcurrentConditionalUpdatesOneWins(t *testing.T, s storetest.Store) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, s)
 	p := f.create(t, validInput())
 	const n = 16
 	var wg sync.WaitGroup
@@ -464,9 +489,11 @@ func TestConcurrentConditionalUpdatesOneWins(t *testing.T) {
 	assert.Equal(t, 1, wins)
 }
 
-func TestCategories(t *testing.T) {
+func TestCategories(t *testing.T) { storetest.Run(t, testCategories) }
+
+func testCategories(t *testing.T, s storetest.Store) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, s)
 	for _, c := range []string{"home", "kitchen", "home"} {
 		in := validInput()
 		in.Category = c

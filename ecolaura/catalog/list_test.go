@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
+	"github.com/ecolaura/ecolaura/internal/storetest"
 )
 
 // seed creates n products with varied prices, scores, categories and stock.
@@ -64,8 +65,10 @@ func walk(t *testing.T, f fixture, params catalog.ListParams) []ecolaura.Product
 	return nil
 }
 
-func TestListFiltersAndSorts(t *testing.T) {
-	f := newFixture(t)
+func TestListFiltersAndSorts(t *testing.T) { storetest.Run(t, testListFiltersAndSorts) }
+
+func testListFiltersAndSorts(t *testing.T, s storetest.Store) {
+	f := newFixture(t, s)
 	products := seed(t, f, 30)
 	match := func(fl ecolaura.ProductFilter, sort ecolaura.ProductSort) []ecolaura.ID {
 		var want []ecolaura.Product
@@ -119,9 +122,11 @@ func sortProducts(ps []ecolaura.Product, s ecolaura.ProductSort) {
 	}
 }
 
-func TestListValidation(t *testing.T) {
+func TestListValidation(t *testing.T) { storetest.Run(t, testListValidation) }
+
+func testListValidation(t *testing.T, s storetest.Store) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, s)
 	seed(t, f, 5)
 	first, err := f.svc.List(ctx, anon, catalog.ListParams{Sort: ecolaura.SortScore, PageSize: 2})
 	require.NoError(t, err)
@@ -179,10 +184,14 @@ func TestCursorRoundTrip(t *testing.T) {
 }
 
 func TestCursorPagesStableWhileProductsAreAdded(t *testing.T) {
+	storetest.Run(t, testCursorPagesStableWhileProductsAreAdded)
+}
+
+func testCursorPagesStableWhileProductsAreAdded(t *testing.T, s storetest.Store) {
 	ctx := context.Background()
 	for _, sort := range ecolaura.ProductSorts() {
 		t.Run(string(sort), func(t *testing.T) {
-			f := newFixture(t)
+			f := newFixture(t, s)
 			seed(t, f, 20)
 			params := catalog.ListParams{Sort: sort, PageSize: 5}
 			res, err := f.svc.List(ctx, anon, params)
@@ -240,9 +249,11 @@ func dedupeIDs(in []ecolaura.ID) []ecolaura.ID {
 	return out
 }
 
-func TestNumberedPages(t *testing.T) {
+func TestNumberedPages(t *testing.T) { storetest.Run(t, testNumberedPages) }
+
+func testNumberedPages(t *testing.T, s storetest.Store) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, s)
 	products := seed(t, f, 23)
 	want := append([]ecolaura.Product(nil), products...)
 	sortProducts(want, ecolaura.SortPriceAsc)

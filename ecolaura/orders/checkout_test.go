@@ -16,6 +16,7 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/internal/storetest"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
@@ -53,7 +54,7 @@ func TestNew(t *testing.T) {
 }
 
 func TestDefaultCarbonOffsetPrice(t *testing.T) {
-	svc := newFixture(t).svc
+	svc := newFixture(t, storetest.Memory).svc
 	assert.Equal(t, ecolaura.NewMoney(2, "EUR"), svc.CarbonOffsetPrice())
 	assert.Equal(t, ecolaura.NewMoney(1, "JPY"), orders.DefaultCarbonOffsetPrice("JPY"))
 }
@@ -153,8 +154,10 @@ func TestCheckoutRequestHash(t *testing.T) {
 	}
 }
 
-func TestCheckoutPlacesOrder(t *testing.T) {
-	f := newFixture(t)
+func TestCheckoutPlacesOrder(t *testing.T) { storetest.Run(t, testCheckoutPlacesOrder) }
+
+func testCheckoutPlacesOrder(t *testing.T, s storetest.Store) {
+	f := newFixture(t, s)
 	alice := f.user(t, "alice", ecolaura.RoleCustomer)
 	brush := f.product(t, productSpec{name: "Bamboo toothbrush", price: 350, stock: 10, footprint: 120})
 	bottle := f.product(t, productSpec{name: "Steel bottle", price: 2499, stock: 5, footprint: 2400})
@@ -205,7 +208,7 @@ func TestCheckoutPlacesOrder(t *testing.T) {
 	assert.Equal(t, ecolaura.NewMoney(350, "EUR"), got.Lines[1].UnitPrice)
 
 	// Exactly one process_order job was enqueued, for this order.
-	st := f.runner.Stats()
+	st := f.db.Jobs(t)
 	assert.Equal(t, 1, st.Queued)
 	var seen []ports.Job
 	var mu sync.Mutex
@@ -221,8 +224,10 @@ func TestCheckoutPlacesOrder(t *testing.T) {
 	assert.JSONEq(t, `{"order_id":"`+string(o.ID)+`"}`, string(seen[0].Payload))
 }
 
-func TestCheckoutWithoutOffset(t *testing.T) {
-	f := newFixture(t)
+func TestCheckoutWithoutOffset(t *testing.T) { storetest.Run(t, testCheckoutWithoutOffset) }
+
+func testCheckoutWithoutOffset(t *testing.T, s storetest.Store) {
+	f := newFixture(t, s)
 	alice := f.user(t, "alice", ecolaura.RoleCustomer)
 	p := f.product(t, productSpec{price: 1000, stock: 1, footprint: 1500})
 	o := f.checkout(t, alice, req(line(p, 1)))
@@ -231,8 +236,10 @@ func TestCheckoutWithoutOffset(t *testing.T) {
 	assert.Equal(t, ecolaura.CO2e(1500), o.Footprint)
 }
 
-func TestCheckoutErrors(t *testing.T) {
-	f := newFixture(t)
+func TestCheckoutErrors(t *testing.T) { storetest.Run(t, testCheckoutErrors) }
+
+func testCheckoutErrors(t *testing.T, s storetest.Store) {
+	f := newFixture(t, s)
 	alice := f.user(t, "alice", ecolaura.RoleCustomer)
 	p := f.product(t, productSpec{name: "Linen bag", price: 1000, stock: 2, footprint: 10})
 	usd := f.product(t, productSpec{name: "Import", price: 1000, currency: "USD", stock: 2, footprint: 10})
@@ -272,11 +279,13 @@ func TestCheckoutErrors(t *testing.T) {
 	assert.Equal(t, 2, f.stock(t, p.ID))
 	assert.Equal(t, 2, f.stock(t, usd.ID))
 	assert.Empty(t, f.allOrders(t))
-	assert.Equal(t, 0, f.runner.Stats().Queued)
+	assert.Equal(t, 0, f.db.Jobs(t).Queued)
 }
 
-func TestCheckoutRollsBackEverything(t *testing.T) {
-	f := newFixture(t)
+func TestCheckoutRollsBackEverything(t *testing.T) { storetest.Run(t, testCheckoutRollsBackEverything) }
+
+func testCheckoutRollsBackEverything(t *testing.T, s storetest.Store) {
+	f := newFixture(t, s)
 	alice := f.user(t, "alice", ecolaura.RoleCustomer)
 	first := f.product(t, productSpec{name: "First", price: 100, stock: 5, footprint: 1})
 	second := f.product(t, productSpec{name: "Second", price: 100, stock: 1, footprint: 1})
@@ -295,8 +304,10 @@ func TestCheckoutRollsBackEverything(t *testing.T) {
 	assert.Equal(t, 1, f.stock(t, second.ID))
 	assert.Equal(t, 5, f.stock(t, third.ID))
 	assert.Empty(t, f.allOrders(t))
-	assert.Equal(t, 0, f.runner.Stats().Queued, "no job of the rolled-back transaction")
-	assert.Zero(t, f.db.DroppedJobs())
+	assert.Equal(t, 0, f.db.Jobs(t).Queued, "no job of the rolled-back transaction")
+	if mem, ok := f.db.Database.(*memory.Database); ok {
+		assert.Zero(t, mem.DroppedJobs())
+	}
 
 	// The key was not consumed: a corrected request under the same key works.
 	res, err := f.svc.Checkout(context.Background(), alice, orders.CheckoutRequest{
@@ -308,7 +319,9 @@ func TestCheckoutRollsBackEverything(t *testing.T) {
 }
 
 // TestOversell races many buyers for the last units of one product.
-func TestOversell(t *testing.T) {
+func TestOversell(t *testing.T) { storetest.Run(t, testOversell) }
+
+func testOversell(t *testing.T, s storetest.Store) {
 	tests := []struct {
 		name    string
 		buyers  int
@@ -321,7 +334,7 @@ func TestOversell(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t)
+			f := newFixture(t, s)
 			p := f.product(t, productSpec{name: "Last units", price: 1999, stock: tc.stock, footprint: 300})
 			buyers := make([]ecolaura.Principal, tc.buyers)
 			for i := range buyers {
@@ -387,13 +400,15 @@ func TestOversell(t *testing.T) {
 				units += l.Quantity
 			}
 			assert.EqualValues(t, sold.Load(), units)
-			assert.Equal(t, len(all), f.runner.Stats().Queued, "one job per order")
+			assert.Equal(t, len(all), f.db.Jobs(t).Queued, "one job per order")
 		})
 	}
 }
 
-func TestIdempotencyConcurrent(t *testing.T) {
-	f := newFixture(t)
+func TestIdempotencyConcurrent(t *testing.T) { storetest.Run(t, testIdempotencyConcurrent) }
+
+func testIdempotencyConcurrent(t *testing.T, s storetest.Store) {
+	f := newFixture(t, s)
 	alice := f.user(t, "alice", ecolaura.RoleCustomer)
 	p := f.product(t, productSpec{price: 500, stock: 1000, footprint: 50})
 	r := orders.CheckoutRequest{Lines: []orders.LineRequest{line(p, 2)}, IdempotencyKey: "same-key"}
@@ -435,7 +450,7 @@ func TestIdempotencyConcurrent(t *testing.T) {
 	assert.Equal(t, n, total)
 	require.Len(t, f.allOrders(t), 1)
 	assert.Equal(t, 998, f.stock(t, p.ID), "stock taken once")
-	assert.Equal(t, 1, f.runner.Stats().Queued, "one job")
+	assert.Equal(t, 1, f.db.Jobs(t).Queued, "one job")
 
 	// A later retry replays.
 	res, err := f.svc.Checkout(context.Background(), alice, r)
@@ -447,7 +462,11 @@ func TestIdempotencyConcurrent(t *testing.T) {
 }
 
 func TestIdempotencyReplayAndMismatch(t *testing.T) {
-	f := newFixture(t)
+	storetest.Run(t, testIdempotencyReplayAndMismatch)
+}
+
+func testIdempotencyReplayAndMismatch(t *testing.T, s storetest.Store) {
+	f := newFixture(t, s)
 	alice := f.user(t, "alice", ecolaura.RoleCustomer)
 	bob := f.user(t, "bob", ecolaura.RoleCustomer)
 	a := f.product(t, productSpec{price: 500, stock: 100, footprint: 50})
@@ -494,7 +513,7 @@ func TestIdempotencyReplayAndMismatch(t *testing.T) {
 // blindDB hides orders created by other transactions from the key look-up
 // inside checkout, as happens when two processes check the same key at the
 // same time: the store's unique (user, key) constraint must then decide.
-type blindDB struct{ *memory.Database }
+type blindDB struct{ ports.Database }
 
 func (d blindDB) Do(ctx context.Context, fn func(context.Context, ports.Tx) error) error {
 	return d.Database.Do(ctx, func(ctx context.Context, tx ports.Tx) error { return fn(ctx, blindTx{tx}) })
@@ -510,8 +529,10 @@ func (blindOrders) GetByIdempotencyKey(context.Context, ecolaura.ID, string) (ec
 	return ecolaura.Order{}, ecolaura.ErrNotFound
 }
 
-func TestIdempotencyAcrossProcesses(t *testing.T) {
-	f := newFixture(t)
+func TestIdempotencyAcrossProcesses(t *testing.T) { storetest.Run(t, testIdempotencyAcrossProcesses) }
+
+func testIdempotencyAcrossProcesses(t *testing.T, s storetest.Store) {
+	f := newFixture(t, s)
 	alice := f.user(t, "alice", ecolaura.RoleCustomer)
 	p := f.product(t, productSpec{price: 500, stock: 10, footprint: 50})
 	// A second service instance ("another process") over the same store.
@@ -530,7 +551,7 @@ func TestIdempotencyAcrossProcesses(t *testing.T) {
 
 	assert.Len(t, f.allOrders(t), 1)
 	assert.Equal(t, 9, f.stock(t, p.ID), "the losing transactions' stock decrements were rolled back")
-	assert.Equal(t, 1, f.runner.Stats().Queued)
+	assert.Equal(t, 1, f.db.Jobs(t).Queued)
 
 	t.Run("concurrently on two processes", func(t *testing.T) {
 		r := orders.CheckoutRequest{Lines: []orders.LineRequest{line(p, 2)}, IdempotencyKey: "k2"}

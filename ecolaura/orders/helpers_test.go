@@ -13,41 +13,35 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/internal/storetest"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
-// fixture is an orders service over a fresh memory database whose job
-// runner is created but not started: committed jobs wait in its queue until
-// a test starts it.
+// fixture is an orders service over a fresh database of one store whose
+// job runner is created but not started: committed jobs wait in its queue
+// until a test starts it. Failing jobs are tried 3 times.
 type fixture struct {
-	db     *memory.Database
-	runner *memory.JobRunner
-	clock  *memory.ManualClock
-	ids    *memory.SequentialIDs
-	mail   *mail.Recorder
-	svc    *orders.Service
+	db    *storetest.DB
+	clock *memory.ManualClock
+	ids   *memory.SequentialIDs
+	mail  *mail.Recorder
+	svc   *orders.Service
 }
 
-func newFixture(t testing.TB, opts ...orders.Option) *fixture {
+func newFixture(t testing.TB, s storetest.Store, opts ...orders.Option) *fixture {
 	t.Helper()
 	f := &fixture{
-		runner: memory.NewJobRunner(memory.WithWorkers(2), memory.WithMaxAttempts(3), memory.WithBackoff(time.Millisecond, 5*time.Millisecond)),
-		clock:  memory.NewManualClock(t0),
-		ids:    memory.NewSequentialIDs(),
-		mail:   mail.NewRecorder(),
+		db:    s.Open(t, storetest.JobsConfig{MaxAttempts: 3}),
+		clock: memory.NewManualClock(t0),
+		ids:   memory.NewSequentialIDs(),
+		mail:  mail.NewRecorder(),
 	}
-	f.db = memory.NewDatabase(memory.WithJobRunner(f.runner))
 	all := append([]orders.Option{orders.WithClock(f.clock), orders.WithIDs(f.ids), orders.WithMailer(f.mail), orders.WithLogger(slog.New(slog.DiscardHandler))}, opts...)
 	svc, err := orders.New(f.db, all...)
 	require.NoError(t, err)
 	f.svc = svc
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = f.runner.Stop(ctx)
-	})
 	return f
 }
 
@@ -57,14 +51,12 @@ func (f *fixture) startJobs(t testing.TB, h ports.JobHandler) {
 	if h == nil {
 		h = f.svc
 	}
-	require.NoError(t, f.runner.Start(context.Background(), h))
+	f.db.StartJobs(t, h)
 }
 
 func (f *fixture) waitJobs(t testing.TB) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	require.NoError(t, f.runner.WaitIdle(ctx))
+	f.db.WaitJobs(t)
 }
 
 type productSpec struct {

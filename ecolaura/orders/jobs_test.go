@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/internal/storetest"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
@@ -26,7 +27,9 @@ func twice(h ports.JobHandler) ports.JobHandler {
 	})
 }
 
-func TestJobsConfirmAndSendOneEmail(t *testing.T) {
+func TestJobsConfirmAndSendOneEmail(t *testing.T) { storetest.Run(t, testJobsConfirmAndSendOneEmail) }
+
+func testJobsConfirmAndSendOneEmail(t *testing.T, s storetest.Store) {
 	tests := []struct {
 		name    string
 		handler func(f *fixture) ports.JobHandler
@@ -36,7 +39,7 @@ func TestJobsConfirmAndSendOneEmail(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t)
+			f := newFixture(t, s)
 			alice := f.user(t, "alice", ecolaura.RoleCustomer)
 			p := f.product(t, productSpec{name: "Compost bin", price: 4500, stock: 10, footprint: 8250})
 			o := f.checkout(t, alice, orders.CheckoutRequest{Lines: []orders.LineRequest{line(p, 2)}, CarbonOffset: true})
@@ -63,13 +66,13 @@ func TestJobsConfirmAndSendOneEmail(t *testing.T) {
 				assert.Contains(t, body, got.Total.String())
 				assert.Contains(t, body, got.Offset.Price.String())
 			}
-			st := f.runner.Stats()
+			st := f.db.Jobs(t)
 			assert.EqualValues(t, 2, st.Succeeded, "process_order and the email job")
 			assert.Zero(t, st.Dead)
 
 			// Delivering both jobs again changes nothing.
-			require.NoError(t, f.runner.Enqueue(context.Background(), ports.Job{Kind: orders.JobProcessOrder, Payload: []byte(`{"order_id":"` + string(o.ID) + `"}`)}))
-			require.NoError(t, f.runner.Enqueue(context.Background(), ports.Job{Kind: orders.JobSendConfirmationEmail, Payload: []byte(`{"order_id":"` + string(o.ID) + `"}`)}))
+			require.NoError(t, f.db.Enqueue(context.Background(), ports.Job{Kind: orders.JobProcessOrder, Payload: []byte(`{"order_id":"` + string(o.ID) + `"}`)}))
+			require.NoError(t, f.db.Enqueue(context.Background(), ports.Job{Kind: orders.JobSendConfirmationEmail, Payload: []byte(`{"order_id":"` + string(o.ID) + `"}`)}))
 			f.waitJobs(t)
 			assert.Equal(t, 1, f.mail.Len())
 			again, err := f.svc.Get(context.Background(), alice, o.ID)
@@ -80,7 +83,11 @@ func TestJobsConfirmAndSendOneEmail(t *testing.T) {
 }
 
 func TestProcessOrderIsIdempotentAndRespectsCancel(t *testing.T) {
-	f := newFixture(t)
+	storetest.Run(t, testProcessOrderIsIdempotentAndRespectsCancel)
+}
+
+func testProcessOrderIsIdempotentAndRespectsCancel(t *testing.T, s storetest.Store) {
+	f := newFixture(t, s)
 	ctx := context.Background()
 	alice := f.user(t, "alice", ecolaura.RoleCustomer)
 	p := f.product(t, productSpec{price: 100, stock: 10, footprint: 1})
@@ -94,18 +101,20 @@ func TestProcessOrderIsIdempotentAndRespectsCancel(t *testing.T) {
 	assert.Equal(t, ecolaura.StatusCancelled, got.Status)
 
 	o := f.checkout(t, alice, req(line(p, 1)))
-	queued := f.runner.Stats().Queued // the two process_order jobs of the checkouts
+	queued := f.db.Jobs(t).Queued // the two process_order jobs of the checkouts
 	require.NoError(t, f.svc.ProcessOrder(ctx, o.ID))
 	require.NoError(t, f.svc.ProcessOrder(ctx, o.ID))
 	got, err = f.svc.Get(ctx, alice, o.ID)
 	require.NoError(t, err)
 	assert.Equal(t, ecolaura.StatusConfirmed, got.Status)
 	assert.EqualValues(t, 2, got.Version, "confirmed once")
-	assert.Equal(t, queued+1, f.runner.Stats().Queued, "one email job enqueued")
+	assert.Equal(t, queued+1, f.db.Jobs(t).Queued, "one email job enqueued")
 }
 
-func TestConcurrentJobDeliveries(t *testing.T) {
-	f := newFixture(t)
+func TestConcurrentJobDeliveries(t *testing.T) { storetest.Run(t, testConcurrentJobDeliveries) }
+
+func testConcurrentJobDeliveries(t *testing.T, s storetest.Store) {
+	f := newFixture(t, s)
 	ctx := context.Background()
 	alice := f.user(t, "alice", ecolaura.RoleCustomer)
 	p := f.product(t, productSpec{price: 100, stock: 10, footprint: 1})
@@ -140,7 +149,11 @@ func TestConcurrentJobDeliveries(t *testing.T) {
 }
 
 func TestNoConfirmationForCancelledOrder(t *testing.T) {
-	f := newFixture(t)
+	storetest.Run(t, testNoConfirmationForCancelledOrder)
+}
+
+func testNoConfirmationForCancelledOrder(t *testing.T, s storetest.Store) {
+	f := newFixture(t, s)
 	ctx := context.Background()
 	alice := f.user(t, "alice", ecolaura.RoleCustomer)
 	p := f.product(t, productSpec{price: 100, stock: 10, footprint: 1})
@@ -154,11 +167,15 @@ func TestNoConfirmationForCancelledOrder(t *testing.T) {
 	got, err := f.svc.Get(ctx, alice, o.ID)
 	require.NoError(t, err)
 	assert.Nil(t, got.ConfirmationSentAt)
-	assert.Zero(t, f.runner.Stats().Dead)
+	assert.Zero(t, f.db.Jobs(t).Dead)
 }
 
 func TestSendConfirmationFailureIsRetried(t *testing.T) {
-	f := newFixture(t)
+	storetest.Run(t, testSendConfirmationFailureIsRetried)
+}
+
+func testSendConfirmationFailureIsRetried(t *testing.T, s storetest.Store) {
+	f := newFixture(t, s)
 	ctx := context.Background()
 	alice := f.user(t, "alice", ecolaura.RoleCustomer)
 	p := f.product(t, productSpec{price: 100, stock: 10, footprint: 1})
@@ -178,8 +195,10 @@ func TestSendConfirmationFailureIsRetried(t *testing.T) {
 	assert.Equal(t, 1, f.mail.Len())
 }
 
-func TestHandleJobErrors(t *testing.T) {
-	f := newFixture(t)
+func TestHandleJobErrors(t *testing.T) { storetest.Run(t, testHandleJobErrors) }
+
+func testHandleJobErrors(t *testing.T, s storetest.Store) {
+	f := newFixture(t, s)
 	ctx := context.Background()
 	missing := `{"order_id":"00000000-0000-7000-8000-00000000ffff"}`
 	tests := []struct {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/internal/storetest"
 )
 
 // orderIn makes an order and drives it to status st.
@@ -44,7 +45,9 @@ func (f *fixture) orderIn(t *testing.T, owner ecolaura.Principal, p ecolaura.Pro
 	return o
 }
 
-func TestStatusMachine(t *testing.T) {
+func TestStatusMachine(t *testing.T) { storetest.Run(t, testStatusMachine) }
+
+func testStatusMachine(t *testing.T, s storetest.Store) {
 	type action string
 	const (
 		cancel  action = "cancel"
@@ -80,11 +83,11 @@ func TestStatusMachine(t *testing.T) {
 		{ecolaura.StatusCancelled, ship, ""},
 		{ecolaura.StatusCancelled, deliver, ""},
 	}
-	for _, tc := range tests {
+	f := newFixture(t, s) // each case has its own users, product and order
+	for i, tc := range tests {
 		t.Run(fmt.Sprintf("%s %s", tc.act, tc.from), func(t *testing.T) {
-			f := newFixture(t)
-			owner := f.user(t, "owner", ecolaura.RoleCustomer)
-			staff := f.user(t, "staff", ecolaura.RoleStaff)
+			owner := f.user(t, fmt.Sprintf("owner%d", i), ecolaura.RoleCustomer)
+			staff := f.user(t, fmt.Sprintf("staff%d", i), ecolaura.RoleStaff)
 			p := f.product(t, productSpec{price: 100, stock: 5, footprint: 1})
 			o := f.orderIn(t, owner, p, tc.from)
 			stockBefore := f.stock(t, p.ID)
@@ -126,9 +129,13 @@ func TestStatusMachine(t *testing.T) {
 }
 
 func TestConcurrentCancelRestocksOnce(t *testing.T) {
+	storetest.Run(t, testConcurrentCancelRestocksOnce)
+}
+
+func testConcurrentCancelRestocksOnce(t *testing.T, s storetest.Store) {
 	for _, from := range []ecolaura.OrderStatus{ecolaura.StatusPending, ecolaura.StatusConfirmed} {
 		t.Run(string(from), func(t *testing.T) {
-			f := newFixture(t)
+			f := newFixture(t, s)
 			owner := f.user(t, "owner", ecolaura.RoleCustomer)
 			staff := f.user(t, "staff", ecolaura.RoleStaff)
 			a := f.product(t, productSpec{price: 100, stock: 10, footprint: 1})
@@ -175,8 +182,10 @@ func TestConcurrentCancelRestocksOnce(t *testing.T) {
 	}
 }
 
-func TestCancelWhenProductWasDeleted(t *testing.T) {
-	f := newFixture(t)
+func TestCancelWhenProductWasDeleted(t *testing.T) { storetest.Run(t, testCancelWhenProductWasDeleted) }
+
+func testCancelWhenProductWasDeleted(t *testing.T, s storetest.Store) {
+	f := newFixture(t, s)
 	owner := f.user(t, "owner", ecolaura.RoleCustomer)
 	gone := f.product(t, productSpec{price: 100, stock: 10, footprint: 1})
 	kept := f.product(t, productSpec{price: 100, stock: 10, footprint: 1})
@@ -188,8 +197,10 @@ func TestCancelWhenProductWasDeleted(t *testing.T) {
 	assert.Equal(t, 10, f.stock(t, kept.ID))
 }
 
-func TestAuthorization(t *testing.T) {
-	f := newFixture(t)
+func TestAuthorization(t *testing.T) { storetest.Run(t, testAuthorization) }
+
+func testAuthorization(t *testing.T, s storetest.Store) {
+	f := newFixture(t, s)
 	ctx := context.Background()
 	alice := f.user(t, "alice", ecolaura.RoleCustomer)
 	bob := f.user(t, "bob", ecolaura.RoleCustomer)
@@ -283,8 +294,10 @@ func TestAuthorization(t *testing.T) {
 	})
 }
 
-func TestList(t *testing.T) {
-	f := newFixture(t)
+func TestList(t *testing.T) { storetest.Run(t, testList) }
+
+func testList(t *testing.T, s storetest.Store) {
+	f := newFixture(t, s)
 	ctx := context.Background()
 	alice := f.user(t, "alice", ecolaura.RoleCustomer)
 	bob := f.user(t, "bob", ecolaura.RoleCustomer)

@@ -16,6 +16,7 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
+	"github.com/ecolaura/ecolaura/internal/storetest"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
@@ -57,7 +58,7 @@ func (c *countingHasher) counts() (hashes, verifies int64) {
 var _ ports.PasswordHasher = (*countingHasher)(nil)
 
 type env struct {
-	db       *memory.Database
+	db       ports.Database
 	clock    *memory.ManualClock
 	ids      *memory.SequentialIDs
 	hasher   *countingHasher
@@ -79,12 +80,12 @@ func newArgon(t testing.TB, modify func(*argon2id.Params)) *argon2id.Hasher {
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// newEnv builds the service over the memory database, the real Argon2id
-// hasher (wrapped for counting) and the real JWT issuer.
-func newEnv(t testing.TB) *env {
+// newEnv builds the service over a fresh database of store s, the real
+// Argon2id hasher (wrapped for counting) and the real JWT issuer.
+func newEnv(t testing.TB, s storetest.Store) *env {
 	t.Helper()
 	e := &env{
-		db:     memory.NewDatabase(),
+		db:     s.Open(t, storetest.JobsConfig{}),
 		clock:  memory.NewManualClock(start),
 		ids:    memory.NewSequentialIDs(),
 		hasher: &countingHasher{inner: newArgon(t, nil)},

@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
+	"github.com/ecolaura/ecolaura/internal/storetest"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
@@ -68,8 +71,10 @@ func (fakeIssuer) Issue(context.Context, ecolaura.Principal) (ports.AccessToken,
 	return ports.AccessToken{}, errors.New("unused")
 }
 
-func TestRegisterValidation(t *testing.T) {
-	e := newEnv(t)
+func TestRegisterValidation(t *testing.T) { storetest.Run(t, testRegisterValidation) }
+
+func testRegisterValidation(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	tests := []struct {
 		name   string
 		in     users.RegisterInput
@@ -111,7 +116,11 @@ func TestRegisterValidation(t *testing.T) {
 }
 
 func TestRegisterNormalisesAndStoresOnlyAHash(t *testing.T) {
-	e := newEnv(t)
+	storetest.Run(t, testRegisterNormalisesAndStoresOnlyAHash)
+}
+
+func testRegisterNormalisesAndStoresOnlyAHash(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	u := e.register(t, "  Ada.Lovelace@Example.ORG ", pw)
 	assert.Equal(t, "ada.lovelace@example.org", u.Email)
 	assert.Equal(t, "Test User", u.Name)
@@ -125,7 +134,11 @@ func TestRegisterNormalisesAndStoresOnlyAHash(t *testing.T) {
 }
 
 func TestRegisterDuplicateEmailInAnotherCase(t *testing.T) {
-	e := newEnv(t)
+	storetest.Run(t, testRegisterDuplicateEmailInAnotherCase)
+}
+
+func testRegisterDuplicateEmailInAnotherCase(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	e.register(t, "ada@example.org", pw)
 	_, before := e.hasher.counts()
 	hashesBefore, _ := e.hasher.counts()
@@ -140,8 +153,10 @@ func TestRegisterDuplicateEmailInAnotherCase(t *testing.T) {
 	assert.Equal(t, before, verifies)
 }
 
-func TestRegisterConcurrentSameEmail(t *testing.T) {
-	e := newEnv(t)
+func TestRegisterConcurrentSameEmail(t *testing.T) { storetest.Run(t, testRegisterConcurrentSameEmail) }
+
+func testRegisterConcurrentSameEmail(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	const n = 4
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -169,8 +184,10 @@ func TestRegisterConcurrentSameEmail(t *testing.T) {
 	assert.Equal(t, 1, ok, "exactly one registration wins")
 }
 
-func TestLoginIssuesVerifiableTokens(t *testing.T) {
-	e := newEnv(t)
+func TestLoginIssuesVerifiableTokens(t *testing.T) { storetest.Run(t, testLoginIssuesVerifiableTokens) }
+
+func testLoginIssuesVerifiableTokens(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	u := e.register(t, "ada@example.org", pw)
 	pair := e.login(t, "  ADA@example.org", pw)
 
@@ -202,8 +219,10 @@ func TestLoginIssuesVerifiableTokens(t *testing.T) {
 // TestLoginFailuresLookAlike: an unknown email and a wrong password give
 // the same error, and both run exactly one password verification — the
 // unknown email against a dummy hash with the current parameters.
-func TestLoginFailuresLookAlike(t *testing.T) {
-	e := newEnv(t)
+func TestLoginFailuresLookAlike(t *testing.T) { storetest.Run(t, testLoginFailuresLookAlike) }
+
+func testLoginFailuresLookAlike(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	e.register(t, "ada@example.org", pw)
 	ctx := context.Background()
 
@@ -249,7 +268,11 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 }
 
 func TestLoginRehashesWhenParametersRaised(t *testing.T) {
-	e := newEnv(t)
+	storetest.Run(t, testLoginRehashesWhenParametersRaised)
+}
+
+func testLoginRehashesWhenParametersRaised(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	ctx := context.Background()
 	u := e.register(t, "ada@example.org", pw) // m=19456, t=2
 
@@ -277,8 +300,10 @@ func TestLoginRehashesWhenParametersRaised(t *testing.T) {
 	assert.Equal(t, int64(1), hashes)
 }
 
-func TestRefreshRotates(t *testing.T) {
-	e := newEnv(t)
+func TestRefreshRotates(t *testing.T) { storetest.Run(t, testRefreshRotates) }
+
+func testRefreshRotates(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	ctx := context.Background()
 	u := e.register(t, "ada@example.org", pw)
 	first := e.login(t, "ada@example.org", pw)
@@ -309,8 +334,10 @@ func TestRefreshRotates(t *testing.T) {
 // TestRefreshReuseRevokesFamily: replaying a used token fails and revokes
 // its family, so even the newest token of that family stops working, while
 // another family (another device) is untouched.
-func TestRefreshReuseRevokesFamily(t *testing.T) {
-	e := newEnv(t)
+func TestRefreshReuseRevokesFamily(t *testing.T) { storetest.Run(t, testRefreshReuseRevokesFamily) }
+
+func testRefreshReuseRevokesFamily(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	ctx := context.Background()
 	e.register(t, "ada@example.org", pw)
 	stolen := e.login(t, "ada@example.org", pw)
@@ -338,8 +365,10 @@ func TestRefreshReuseRevokesFamily(t *testing.T) {
 // token exactly one succeeds. The others presented a token that had been
 // used, which is reuse: the family is revoked, so the winner's new token
 // is dead too (documented behaviour; the client must log in again).
-func TestConcurrentRefreshOneWinner(t *testing.T) {
-	e := newEnv(t)
+func TestConcurrentRefreshOneWinner(t *testing.T) { storetest.Run(t, testConcurrentRefreshOneWinner) }
+
+func testConcurrentRefreshOneWinner(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	ctx := context.Background()
 	e.register(t, "ada@example.org", pw)
 	pair := e.login(t, "ada@example.org", pw)
@@ -374,8 +403,105 @@ func TestConcurrentRefreshOneWinner(t *testing.T) {
 	require.ErrorIs(t, err, ecolaura.ErrUnauthenticated, "the losers' reuse revoked the family")
 }
 
-func TestRefreshExpiry(t *testing.T) {
-	e := newEnv(t)
+// refreshRace is a ports.Database on which the first two refresh-token
+// look-ups inside a transaction wait for each other after both have read,
+// so two refreshes of one token both see it unused and both go on to
+// MarkUsed: the race READ COMMITTED allows (ports.UnitOfWork). It counts the
+// MarkUsed calls that lost, i.e. the runs of Refresh's losing branch.
+type refreshRace struct {
+	ports.Database
+	arrivals atomic.Int32
+	both     chan struct{}
+	lost     atomic.Int32
+}
+
+func (r *refreshRace) Do(ctx context.Context, fn func(ctx context.Context, tx ports.Tx) error) error {
+	return r.Database.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		return fn(ctx, refreshRaceTx{Tx: tx, r: r})
+	})
+}
+
+type refreshRaceTx struct {
+	ports.Tx
+	r *refreshRace
+}
+
+func (t refreshRaceTx) RefreshTokens() ports.RefreshTokenStore {
+	return refreshRaceTokens{RefreshTokenStore: t.Tx.RefreshTokens(), r: t.r}
+}
+
+type refreshRaceTokens struct {
+	ports.RefreshTokenStore
+	r *refreshRace
+}
+
+func (s refreshRaceTokens) GetByHash(ctx context.Context, hash string) (ecolaura.RefreshToken, error) {
+	rt, err := s.RefreshTokenStore.GetByHash(ctx, hash)
+	if n := s.r.arrivals.Add(1); n <= 2 {
+		if n == 2 {
+			close(s.r.both)
+		}
+		select {
+		case <-s.r.both:
+		case <-time.After(10 * time.Second):
+			return ecolaura.RefreshToken{}, errors.New("refreshRace: the second refresh never read the token")
+		}
+	}
+	return rt, err
+}
+
+func (s refreshRaceTokens) MarkUsed(ctx context.Context, id ecolaura.ID, at time.Time) (bool, error) {
+	won, err := s.RefreshTokenStore.MarkUsed(ctx, id, at)
+	if err == nil && !won {
+		s.r.lost.Add(1)
+	}
+	return won, err
+}
+
+func TestConcurrentRefreshLoserRevokesFamily(t *testing.T) {
+	storetest.Run(t, testConcurrentRefreshLoserRevokesFamily)
+}
+
+// testConcurrentRefreshLoserRevokesFamily makes two refreshes of one token
+// both find it unused, so one of them loses MarkUsed (the branch that runs
+// only when transactions interleave): the loser must answer
+// ErrUnauthenticated and revoke the family, killing the winner's new token.
+func testConcurrentRefreshLoserRevokesFamily(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
+	ctx := context.Background()
+	e.register(t, "ada@example.org", pw)
+	pair := e.login(t, "ada@example.org", pw)
+	otherDevice := e.login(t, "ada@example.org", pw)
+
+	race := &refreshRace{Database: e.db, both: make(chan struct{})}
+	svc, err := users.New(race, e.hasher, e.issuer, users.WithClock(e.clock), users.WithIDs(e.ids), users.WithLogger(discard()))
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	results := make([]users.TokenPair, 2)
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Go(func() { results[i], errs[i] = svc.Refresh(ctx, pair.RefreshToken) })
+	}
+	wg.Wait()
+
+	require.EqualValues(t, 1, race.lost.Load(), "one refresh lost MarkUsed: the losing branch ran")
+	winner := slices.IndexFunc(errs, func(err error) bool { return err == nil })
+	require.NotEqual(t, -1, winner, "one refresh wins: %v", errs)
+	require.ErrorIs(t, errs[1-winner], ecolaura.ErrUnauthenticated, "the loser is refused")
+
+	newest, err := e.db.RefreshTokens().GetByHash(ctx, users.HashRefreshToken(results[winner].RefreshToken))
+	require.NoError(t, err)
+	require.NotNil(t, newest.RevokedAt, "the loser revoked the family, the winner's new token included")
+	_, err = e.svc.Refresh(ctx, results[winner].RefreshToken)
+	require.ErrorIs(t, err, ecolaura.ErrUnauthenticated)
+	_, err = e.svc.Refresh(ctx, otherDevice.RefreshToken)
+	require.NoError(t, err, "another family is untouched")
+}
+
+func TestRefreshExpiry(t *testing.T) { storetest.Run(t, testRefreshExpiry) }
+
+func testRefreshExpiry(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	ctx := context.Background()
 	e.register(t, "ada@example.org", pw)
 	pair := e.login(t, "ada@example.org", pw)
@@ -401,8 +527,10 @@ func TestRefreshExpiry(t *testing.T) {
 	assert.Nil(t, rt.UsedAt)
 }
 
-func TestRefreshRejectsGarbage(t *testing.T) {
-	e := newEnv(t)
+func TestRefreshRejectsGarbage(t *testing.T) { storetest.Run(t, testRefreshRejectsGarbage) }
+
+func testRefreshRejectsGarbage(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	for name, tok := range map[string]string{
 		"empty":                "",
 		"short":                "abc",
@@ -422,7 +550,11 @@ func TestRefreshRejectsGarbage(t *testing.T) {
 }
 
 func TestRefreshForDeletedOrChangedUser(t *testing.T) {
-	e := newEnv(t)
+	storetest.Run(t, testRefreshForDeletedOrChangedUser)
+}
+
+func testRefreshForDeletedOrChangedUser(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	ctx := context.Background()
 	u := e.register(t, "ada@example.org", pw)
 	pair := e.login(t, "ada@example.org", pw)
@@ -440,8 +572,10 @@ func TestRefreshForDeletedOrChangedUser(t *testing.T) {
 	assert.Equal(t, ecolaura.RoleStaff, p.Role)
 }
 
-func TestLogout(t *testing.T) {
-	e := newEnv(t)
+func TestLogout(t *testing.T) { storetest.Run(t, testLogout) }
+
+func testLogout(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	ctx := context.Background()
 	e.register(t, "ada@example.org", pw)
 	phone := e.login(t, "ada@example.org", pw)
@@ -459,8 +593,10 @@ func TestLogout(t *testing.T) {
 	require.NoError(t, err, "other sessions stay")
 }
 
-func TestChangePassword(t *testing.T) {
-	e := newEnv(t)
+func TestChangePassword(t *testing.T) { storetest.Run(t, testChangePassword) }
+
+func testChangePassword(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	ctx := context.Background()
 	u := e.register(t, "ada@example.org", pw)
 	a := e.login(t, "ada@example.org", pw)
@@ -509,8 +645,10 @@ func TestChangePassword(t *testing.T) {
 	e.login(t, "ada@example.org", "a brand new password")
 }
 
-func TestGetAuthorization(t *testing.T) {
-	e := newEnv(t)
+func TestGetAuthorization(t *testing.T) { storetest.Run(t, testGetAuthorization) }
+
+func testGetAuthorization(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	ctx := context.Background()
 	ada := e.register(t, "ada@example.org", pw)
 	bob := e.register(t, "bob@example.org", pw)
@@ -554,8 +692,10 @@ func TestGetAuthorization(t *testing.T) {
 	require.ErrorIs(t, err, ecolaura.ErrNotFound)
 }
 
-func TestUpdateProfile(t *testing.T) {
-	e := newEnv(t)
+func TestUpdateProfile(t *testing.T) { storetest.Run(t, testUpdateProfile) }
+
+func testUpdateProfile(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	ctx := context.Background()
 	ada := e.register(t, "ada@example.org", pw)
 	name := func(s string) *string { return &s }
@@ -609,8 +749,10 @@ func TestUpdateProfile(t *testing.T) {
 	assert.Equal(t, int64(1+1+8), final.Version)
 }
 
-func TestEnsureStaff(t *testing.T) {
-	e := newEnv(t)
+func TestEnsureStaff(t *testing.T) { storetest.Run(t, testEnsureStaff) }
+
+func testEnsureStaff(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	ctx := context.Background()
 	acc := users.StaffAccount{Email: "Admin@Example.org", Name: "Admin", Password: "admin password 1"}
 
@@ -651,8 +793,10 @@ func TestEnsureStaff(t *testing.T) {
 	}
 }
 
-func TestWarmPreparesTheDummyHash(t *testing.T) {
-	e := newEnv(t)
+func TestWarmPreparesTheDummyHash(t *testing.T) { storetest.Run(t, testWarmPreparesTheDummyHash) }
+
+func testWarmPreparesTheDummyHash(t *testing.T, s storetest.Store) {
+	e := newEnv(t, s)
 	ctx := context.Background()
 	require.NoError(t, e.svc.Warm(ctx))
 	h0, v0 := e.hasher.counts()
@@ -666,7 +810,7 @@ func TestWarmPreparesTheDummyHash(t *testing.T) {
 }
 
 func BenchmarkLogin(b *testing.B) {
-	e := newEnv(b)
+	e := newEnv(b, storetest.Memory)
 	e.register(b, "ada@example.org", pw)
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -678,7 +822,7 @@ func BenchmarkLogin(b *testing.B) {
 }
 
 func BenchmarkRefresh(b *testing.B) {
-	e := newEnv(b)
+	e := newEnv(b, storetest.Memory)
 	e.register(b, "ada@example.org", pw)
 	pair := e.login(b, "ada@example.org", pw)
 	ctx := context.Background()

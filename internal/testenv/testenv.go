@@ -64,6 +64,15 @@ func AdminDatabaseURL() string {
 // database is dropped (with its connections terminated) when t finishes.
 func Postgres(t testing.TB) string {
 	t.Helper()
+	return PostgresFrom(t, "")
+}
+
+// PostgresFrom is Postgres with a copy of the database template (CREATE
+// DATABASE … TEMPLATE, which needs no session connected to template)
+// instead of an empty database; an empty template means the server's
+// default.
+func PostgresFrom(t testing.TB, template string) string {
+	t.Helper()
 	admin := AdminDatabaseURL()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -76,7 +85,11 @@ func Postgres(t testing.TB) string {
 		Unavailable(t, "PostgreSQL", err)
 	}
 	name := RandomName("ecolaura_test_")
-	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	create := "CREATE DATABASE " + name
+	if template != "" {
+		create += " TEMPLATE " + template
+	}
+	if _, err := db.ExecContext(ctx, create); err != nil {
 		_ = db.Close()
 		t.Fatalf("create test database: %v", err)
 	}

@@ -476,6 +476,8 @@ func orderMarkConfirmationSent(t *testing.T, db ports.Database) {
 		require.True(t, at.Equal(*got.ConfirmationSentAt), "ConfirmationSentAt is the time of the first call, got %v", *got.ConfirmationSentAt)
 		require.Equal(t, o.Status, got.Status)
 		require.Equal(t, o.Lines, got.Lines)
+		require.Equal(t, o.Version+1, got.Version, "setting the time bumps the version once")
+		require.True(t, o.UpdatedAt.Equal(got.UpdatedAt), "UpdatedAt stays")
 	})
 	t.Run("concurrent", func(t *testing.T) {
 		o := NewOrder(u.ID, Line(a, 1))
