@@ -56,7 +56,7 @@ func (r *ctxRecorder) DoMultiCache(ctx context.Context, multi ...rueidis.Cacheab
 
 // contextState calls Err and Done on ctx and returns what they said, or the
 // panic they raised.
-func contextState(ctx context.Context) (err error, done bool, panicked any) {
+func contextState(ctx context.Context) (panicked any, done bool, err error) {
 	defer func() { panicked = recover() }()
 	err = ctx.Err()
 	select {
@@ -64,7 +64,7 @@ func contextState(ctx context.Context) (err error, done bool, panicked any) {
 		done = true
 	default:
 	}
-	return err, done, nil
+	return nil, done, err
 }
 
 // TestCallContextsStayValidAfterTheCall checks that every context the cache
@@ -100,7 +100,7 @@ func TestCallContextsStayValidAfterTheCall(t *testing.T) {
 				ctxs := rec.take()
 				require.NotEmpty(t, ctxs, "the call reached the driver")
 				for _, cctx := range ctxs {
-					err, done, panicked := contextState(cctx)
+					panicked, done, err := contextState(cctx)
 					require.Nil(t, panicked, "Err/Done on the call's context after the call panicked")
 					assert.ErrorIs(t, err, context.Canceled, "the call's context is released when the call returns")
 					assert.True(t, done, "Done is closed once the context is released")
