@@ -29,6 +29,22 @@ type JobHandlerFunc func(ctx context.Context, job Job) error
 // HandleJob calls f.
 func (f JobHandlerFunc) HandleJob(ctx context.Context, job Job) error { return f(ctx, job) }
 
+// JobRunner works the jobs a [Database] commits, with a handler, until it
+// is stopped. The in-memory adapter's runner and the PostgreSQL adapter's
+// River runner implement it; the SDK's composition root (package shop) and
+// the reference server start one with the orders service as the handler.
+// Delivery is at least once and a failed job is retried with backoff up to
+// its attempt limit (the suites of package porttest check both through the
+// runner a DatabaseFactory wires).
+type JobRunner interface {
+	// Start starts the workers; jobs run with handler. Errors: the runner
+	// cannot start (already started, or its backend is unreachable).
+	Start(ctx context.Context, handler JobHandler) error
+	// Stop stops taking jobs and waits for the running ones, or until ctx
+	// ends (then it returns ctx's error).
+	Stop(ctx context.Context) error
+}
+
 // Message is an email.
 type Message struct {
 	To      string

@@ -133,7 +133,10 @@ type JobRunner struct {
 	workersWG *sync.WaitGroup // the workers of the current Start
 }
 
-var _ ports.JobQueue = (*JobRunner)(nil)
+var (
+	_ ports.JobQueue  = (*JobRunner)(nil)
+	_ ports.JobRunner = (*JobRunner)(nil)
+)
 
 // NewJobRunner returns a stopped runner; call Start to run jobs.
 func NewJobRunner(opts ...RunnerOption) *JobRunner {

@@ -98,6 +98,8 @@ type JobRunner struct {
 	pool   *pgxpool.Pool
 }
 
+var _ ports.JobRunner = (*JobRunner)(nil)
+
 // NewJobRunner returns a runner for the jobs of d. Errors:
 // *ecolaura.ValidationError for a bad configuration.
 func (d *Database) NewJobRunner(cfg RunnerConfig) (*JobRunner, error) {

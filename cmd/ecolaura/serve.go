@@ -120,7 +120,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 
 	// Storage and the job runner.
 	var db ports.Database
-	var runner shop.JobRunner
+	var runner ports.JobRunner
 	var probes []httpapi.Probe
 	if cfg.DatabaseURL != "" {
 		pg, err := postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL}, postgres.WithLogger(log))

@@ -57,19 +57,6 @@ import (
 	"github.com/ecolaura/ecolaura/ports"
 )
 
-// JobRunner runs background jobs with a handler until it is stopped. The
-// in-memory [memory.JobRunner] and the PostgreSQL adapter's River runner
-// implement it. The shop starts it with s.Orders as the handler and stops it
-// in [Shop.Close].
-type JobRunner interface {
-	// Start starts the workers; jobs run with handler.
-	Start(ctx context.Context, handler ports.JobHandler) error
-	// Stop stops taking jobs and waits for the running ones, or until ctx ends.
-	Stop(ctx context.Context) error
-}
-
-var _ JobRunner = (*memory.JobRunner)(nil)
-
 // Config is what [New] builds a shop from. Build it with [Option]s; every
 // field has a default.
 type Config struct {
@@ -80,7 +67,7 @@ type Config struct {
 	// as handler. It defaults to a new [memory.JobRunner] when Database is
 	// the default one, and to none when Database was given (see the package
 	// documentation).
-	JobRunner JobRunner
+	JobRunner ports.JobRunner
 	// Cache defaults to a new in-memory cache; see NoCache.
 	Cache ports.Cache
 	// NoCache turns the product cache off.
@@ -162,7 +149,7 @@ func WithDatabase(db ports.Database) Option { return func(c *Config) { c.Databas
 // a *memory.JobRunner works with the default in-memory database (the shop
 // connects them); any other runner needs [WithDatabase] with the database
 // it consumes.
-func WithJobRunner(r JobRunner) Option { return func(c *Config) { c.JobRunner = r } }
+func WithJobRunner(r ports.JobRunner) Option { return func(c *Config) { c.JobRunner = r } }
 
 // WithCache uses cache for the product cache (for example the Redis
 // adapter) instead of a new in-memory cache. The shop does not close it.
@@ -252,7 +239,7 @@ type Shop struct {
 	Keys *jwt.KeySet
 	// Jobs is the runner the shop started and stops in Close (a
 	// *memory.JobRunner by default); nil when the shop runs no jobs.
-	Jobs JobRunner
+	Jobs ports.JobRunner
 
 	// Database is what the services use: the product-cached database, or
 	// the plain one when caching is off.
