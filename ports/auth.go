@@ -27,10 +27,3 @@ type AccessToken struct {
 type TokenIssuer interface {
 	Issue(ctx context.Context, p ecolaura.Principal) (AccessToken, error)
 }
-
-// TokenVerifier checks an access token and returns its principal. Every
-// failure (malformed, bad signature, wrong type, issuer or audience, expired)
-// returns an error matching ecolaura.ErrUnauthenticated.
-type TokenVerifier interface {
-	Verify(ctx context.Context, token string) (ecolaura.Principal, error)
-}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
-	"github.com/ecolaura/ecolaura/ports"
 )
 
 // Default limits and timeouts of [Config].
@@ -62,18 +61,18 @@ type Config struct {
 	// (token, refresh, register, logout), generous enough for an office
 	// behind one NAT or a test suite; brute force is stopped by the
 	// sign-in failure limits.
-	AuthRateLimit ports.RateLimit
+	AuthRateLimit RateLimit
 	// SignInFailuresPerAccount limits failed sign-ins per account (the
 	// email as given, case-insensitive, whether or not it exists), from any
 	// number of IPs, as OWASP's Authentication Cheat Sheet describes:
 	// once spent, sign-ins for that email answer 429 with Retry-After, even
 	// with the right password. Successful sign-ins do not count.
-	SignInFailuresPerAccount ports.RateLimit
+	SignInFailuresPerAccount RateLimit
 	// SignInFailuresPerIP limits failed sign-ins per client IP, across
 	// accounts (password spraying). Successful sign-ins do not count.
-	SignInFailuresPerIP ports.RateLimit
+	SignInFailuresPerIP RateLimit
 	// WriteRateLimit limits writes (POST, PUT, PATCH, DELETE) per signed-in user.
-	WriteRateLimit ports.RateLimit
+	WriteRateLimit RateLimit
 	// DisableRateLimits turns every limit off (for load tests).
 	DisableRateLimits bool
 	// Currency is the shop's currency, used to parse v1 decimal prices.
@@ -98,10 +97,10 @@ func DefaultConfig() Config {
 		WriteTimeout:             DefaultWriteTimeout,
 		IdleTimeout:              DefaultIdleTimeout,
 		HandlerTimeout:           DefaultHandlerTimeout,
-		AuthRateLimit:            ports.RateLimit{Rate: 120, Burst: 120, Period: time.Minute},
-		SignInFailuresPerAccount: ports.RateLimit{Rate: 1, Burst: 5, Period: 15 * time.Minute},
-		SignInFailuresPerIP:      ports.RateLimit{Rate: 20, Burst: 20, Period: 15 * time.Minute},
-		WriteRateLimit:           ports.RateLimit{Rate: 60, Burst: 20, Period: time.Minute},
+		AuthRateLimit:            RateLimit{Rate: 120, Burst: 120, Period: time.Minute},
+		SignInFailuresPerAccount: RateLimit{Rate: 1, Burst: 5, Period: 15 * time.Minute},
+		SignInFailuresPerIP:      RateLimit{Rate: 20, Burst: 20, Period: 15 * time.Minute},
+		WriteRateLimit:           RateLimit{Rate: 60, Burst: 20, Period: time.Minute},
 		Currency:                 ecolaura.DefaultCurrency,
 	}
 }
@@ -141,7 +140,7 @@ func (c Config) Validate() error {
 	if !c.DisableRateLimits {
 		for _, l := range []struct {
 			name string
-			l    ports.RateLimit
+			l    RateLimit
 		}{
 			{"auth rate limit", c.AuthRateLimit}, {"write rate limit", c.WriteRateLimit},
 			{"sign-in failures per account", c.SignInFailuresPerAccount}, {"sign-in failures per IP", c.SignInFailuresPerIP},

@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
-	"github.com/ecolaura/ecolaura/ports"
 )
 
 // clientIPs returns the client_ip of every access-log line with the
@@ -74,7 +73,7 @@ func TestForwardedForJoinsEveryLine(t *testing.T) {
 func TestForwardedForLinesCannotDodgeTheLimit(t *testing.T) {
 	h := newHarness(t, withConfig(func(c *httpapi.Config) {
 		c.TrustedProxies = []string{"127.0.0.1"}
-		c.AuthRateLimit = ports.RateLimit{Rate: 1, Burst: 1, Period: time.Hour}
+		c.AuthRateLimit = httpapi.RateLimit{Rate: 1, Burst: 1, Period: time.Hour}
 	}))
 	base := h.listen()
 	send := func(clientLine string) int {

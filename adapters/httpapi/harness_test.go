@@ -36,6 +36,11 @@ import (
 	"github.com/ecolaura/ecolaura/ports"
 )
 
+// The adapters implement the contracts this package declares without
+// importing it (adapters do not import each other): checked here. The rate
+// limiters are checked, and put through their suite, in ratelimittest.
+var _ httpapi.TokenVerifier = (*jwt.Verifier)(nil)
+
 // harness is a real server over the memory adapters.
 type harness struct {
 	t       *testing.T

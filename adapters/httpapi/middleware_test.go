@@ -19,7 +19,6 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
-	"github.com/ecolaura/ecolaura/ports"
 )
 
 func TestRequestID(t *testing.T) {
@@ -207,7 +206,7 @@ func TestRateLimits(t *testing.T) {
 	clock := memory.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	h := newHarness(t,
 		withConfig(func(c *httpapi.Config) {
-			c.WriteRateLimit = ports.RateLimit{Rate: 1, Burst: 2, Period: time.Minute}
+			c.WriteRateLimit = httpapi.RateLimit{Rate: 1, Burst: 2, Period: time.Minute}
 		}),
 		withServices(func(s *httpapi.Services) { s.RateLimiter = memory.NewRateLimiter(memory.WithLimiterClock(clock)) }))
 	body := map[string]any{"name": "Soap", "category": "home", "price": "3.50", "stock": 1}
@@ -227,11 +226,11 @@ func TestRateLimits(t *testing.T) {
 
 type failingLimiter struct{}
 
-func (failingLimiter) Allow(context.Context, string, ports.RateLimit) (ports.RateDecision, error) {
-	return ports.RateDecision{}, errors.New("redis down")
+func (failingLimiter) Allow(context.Context, string, httpapi.RateLimit) (httpapi.RateDecision, error) {
+	return httpapi.RateDecision{}, errors.New("redis down")
 }
 
-func (failingLimiter) Refund(context.Context, string, ports.RateLimit) error {
+func (failingLimiter) Refund(context.Context, string, httpapi.RateLimit) error {
 	return errors.New("redis down")
 }
 
@@ -366,7 +365,7 @@ func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
 func TestTrustedProxyClientIPDrivesRateLimits(t *testing.T) {
 	h := newHarness(t, withConfig(func(c *httpapi.Config) {
 		c.TrustedProxies = []string{"0.0.0.0"} // app.Test's peer address
-		c.AuthRateLimit = ports.RateLimit{Rate: 1, Burst: 1, Period: time.Hour}
+		c.AuthRateLimit = httpapi.RateLimit{Rate: 1, Burst: 1, Period: time.Hour}
 	}))
 	login := func(xff string) int {
 		return h.do(req{Method: http.MethodPost, Path: "/api/v2/auth/token", Body: map[string]any{"email": "x@example.org", "password": "whatever-password"},

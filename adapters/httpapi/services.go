@@ -9,6 +9,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
+	"github.com/ecolaura/ecolaura/internal/ratelimit"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
@@ -60,6 +61,45 @@ type CacheSignals interface {
 	Stamp(ctx context.Context, ids []ecolaura.ID) (string, error)
 }
 
+// RateLimit allows Burst requests at once and then Rate requests per Period.
+// (An alias: the adapters implementing [RateLimiter] name the same type
+// without importing this package.)
+type RateLimit = ratelimit.Limit
+
+// RateDecision is the outcome of one rate-limit check: whether the request
+// may pass, how many more would pass right now, and (when denied) how long
+// to wait before the next one can.
+type RateDecision = ratelimit.Decision
+
+// RateLimiter decides whether the request identified by key may pass limit.
+// The API consults it for the auth endpoints (per client IP), failed
+// sign-ins (per account and per IP) and writes (per user), and answers 429
+// with Retry-After when a request is denied; a limiter error lets the
+// request through (logged). Implementations sharing a
+// backend (the Redis adapter) enforce a limit across processes; the memory
+// adapter's limits one process. The semantics every implementation honours
+// are checked by package ratelimittest (beside this one).
+type RateLimiter interface {
+	// Allow takes one request from key's budget under limit when there is
+	// one left, and says when the next request can pass when there is not.
+	Allow(ctx context.Context, key string, limit RateLimit) (RateDecision, error)
+	// Refund gives back one request that Allow let pass under key with the
+	// same limit, as if it had not been made: a caller that reserves a
+	// request before an attempt and learns only afterwards that it should
+	// not count (a sign-in that turned out to be valid, when only failures
+	// count) refunds it. Refunding a key with nothing taken is a no-op; a
+	// budget never grows past its burst.
+	Refund(ctx context.Context, key string, limit RateLimit) error
+}
+
+// TokenVerifier checks a bearer access token and returns its principal.
+// Every failure (malformed, bad signature, wrong type, issuer or audience,
+// expired) returns an error matching ecolaura.ErrUnauthenticated. The jwt
+// adapter's Verifier implements it.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (ecolaura.Principal, error)
+}
+
 // Services are the use cases the API presents, plus the infrastructure it
 // needs for authentication, rate limiting and readiness.
 type Services struct {
@@ -76,9 +116,9 @@ type Services struct {
 	// CacheSignals enable caching rendered product responses (optional).
 	CacheSignals CacheSignals
 	// Tokens verifies bearer access tokens.
-	Tokens ports.TokenVerifier
+	Tokens TokenVerifier
 	// RateLimiter enforces the configured limits; nil disables them.
-	RateLimiter ports.RateLimiter
+	RateLimiter RateLimiter
 	// Probes are checked by /readyz.
 	Probes []Probe
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
-	"github.com/ecolaura/ecolaura/ports"
 )
 
 // ShopServices returns the Services that present the shop s over HTTP: its
@@ -17,7 +16,7 @@ import (
 //
 // Errors: s or limiter is nil; the shop has no key set (it was built with
 // shop.WithTokens: set JWKS on the result yourself instead).
-func ShopServices(s *shop.Shop, limiter ports.RateLimiter) (Services, error) {
+func ShopServices(s *shop.Shop, limiter RateLimiter) (Services, error) {
 	if s == nil {
 		return Services{}, errors.New("httpapi: ShopServices needs a shop")
 	}

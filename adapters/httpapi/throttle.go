@@ -16,7 +16,6 @@ import (
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
-	"github.com/ecolaura/ecolaura/ports"
 )
 
 // Brute-force protection of sign-in, as OWASP's Authentication Cheat Sheet
@@ -94,7 +93,7 @@ func (s *Server) signIn(c *fiber.Ctx, cred users.Credentials) (users.TokenPair, 
 
 // peek refuses with 429 when key's budget is spent, without spending it: it
 // takes one request and gives it back.
-func (s *Server) peek(c *fiber.Ctx, key string, limit ports.RateLimit, why string) error {
+func (s *Server) peek(c *fiber.Ctx, key string, limit RateLimit, why string) error {
 	if err := s.take(c, key, limit, why); err != nil {
 		return err
 	}
@@ -107,7 +106,7 @@ func (s *Server) limitsOff() bool { return s.cfg.DisableRateLimits || s.svc.Rate
 // take takes one request from key's budget, or refuses with 429 and
 // Retry-After, the detail saying why. A limiter that fails lets the request
 // pass: it is a protection, not a dependency.
-func (s *Server) take(c *fiber.Ctx, key string, limit ports.RateLimit, why string) error {
+func (s *Server) take(c *fiber.Ctx, key string, limit RateLimit, why string) error {
 	if s.limitsOff() {
 		return nil
 	}
@@ -123,7 +122,7 @@ func (s *Server) take(c *fiber.Ctx, key string, limit ports.RateLimit, why strin
 }
 
 // refund gives back one request taken by take.
-func (s *Server) refund(c *fiber.Ctx, key string, limit ports.RateLimit) {
+func (s *Server) refund(c *fiber.Ctx, key string, limit RateLimit) {
 	if s.limitsOff() {
 		return
 	}

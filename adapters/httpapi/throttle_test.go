@@ -20,7 +20,6 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
-	"github.com/ecolaura/ecolaura/ports"
 )
 
 // throttleHarness is a harness with the default rate limits (the harness
@@ -258,9 +257,9 @@ func TestConcurrentGuessesCannotExceedTheAccountBudget(t *testing.T) {
 // retry.
 func TestEvery429HasRetryAfter(t *testing.T) {
 	h, _ := throttleHarness(t, withConfig(func(c *httpapi.Config) {
-		c.AuthRateLimit = ports.RateLimit{Rate: 1, Burst: 2, Period: time.Hour}
-		c.WriteRateLimit = ports.RateLimit{Rate: 1, Burst: 1, Period: time.Hour}
-		c.SignInFailuresPerAccount = ports.RateLimit{Rate: 1, Burst: 1, Period: time.Hour}
+		c.AuthRateLimit = httpapi.RateLimit{Rate: 1, Burst: 2, Period: time.Hour}
+		c.WriteRateLimit = httpapi.RateLimit{Rate: 1, Burst: 1, Period: time.Hour}
+		c.SignInFailuresPerAccount = httpapi.RateLimit{Rate: 1, Burst: 1, Period: time.Hour}
 	}))
 	// Auth ceiling, v1 and v2.
 	for _, tc := range []struct{ path, ip string }{{"/api/v1/token/refresh/", "198.51.100.1"}, {"/api/v2/auth/refresh", "198.51.100.2"}} {

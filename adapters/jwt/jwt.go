@@ -193,13 +193,13 @@ func newJTI() (string, error) {
 }
 
 // Verifier checks access tokens against the verification keys of a [KeySet].
+// It is the token verifier of the HTTP adapter (httpapi.TokenVerifier) and
+// of the SDK's shop (shop.TokenVerifier).
 type Verifier struct {
 	cfg   Config
 	keys  *KeySet
 	clock jwxjwt.Clock
 }
-
-var _ ports.TokenVerifier = (*Verifier)(nil)
 
 // NewVerifier returns a Verifier. Errors: an invalid cfg
 // (*ecolaura.ValidationError) or a nil key set.

@@ -43,7 +43,3 @@ func TestConformanceJobQueue(t *testing.T) { porttest.JobQueue(t, newConformance
 func TestConformanceCache(t *testing.T) {
 	porttest.Cache(t, func(*testing.T) ports.Cache { return memory.NewCache() })
 }
-
-func TestConformanceRateLimiter(t *testing.T) {
-	porttest.RateLimiter(t, func(*testing.T) ports.RateLimiter { return memory.NewRateLimiter() })
-}

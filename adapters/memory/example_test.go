@@ -75,23 +75,3 @@ func ExampleCache() {
 	fmt.Println(hit, string(v))
 	// Output: false 1
 }
-
-// A burst of 2, then one request per second.
-func ExampleRateLimiter() {
-	ctx := context.Background()
-	clock := memory.NewManualClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
-	limiter := memory.NewRateLimiter(memory.WithLimiterClock(clock))
-	limit := ports.RateLimit{Rate: 1, Burst: 2, Period: time.Second}
-	for range 3 {
-		d, _ := limiter.Allow(ctx, "203.0.113.7", limit)
-		fmt.Println(d.Allowed, d.Remaining, d.RetryAfter)
-	}
-	clock.Advance(time.Second)
-	d, _ := limiter.Allow(ctx, "203.0.113.7", limit)
-	fmt.Println(d.Allowed, d.Remaining, d.RetryAfter)
-	// Output:
-	// true 1 0s
-	// true 0 0s
-	// false 0 1s
-	// true 0 0s
-}

@@ -121,10 +121,10 @@ func BenchmarkRateLimiterAllow(b *testing.B) {
 		reportCommands(b, before, commandCalls(b, raw))
 	})
 	b.Run("local-fallback", func(b *testing.B) {
-		g, err := gcraParams(limit)
+		g, err := limit.GCRA()
 		require.NoError(b, err)
 		for b.Loop() {
-			l.local.allow("bench", g)
+			l.local.AllowGCRA("bench", g)
 		}
 	})
 }

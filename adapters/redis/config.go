@@ -150,7 +150,7 @@ type Option func(*options)
 
 type options struct {
 	logger *slog.Logger
-	clock  ports.Clock
+	now    func() time.Time // nil: time.Now
 }
 
 // WithLogger sets the logger for availability changes (default slog.Default()).
@@ -167,17 +167,13 @@ func WithLogger(l *slog.Logger) Option {
 func WithClock(c ports.Clock) Option {
 	return func(o *options) {
 		if c != nil {
-			o.clock = c
+			o.now = c.Now
 		}
 	}
 }
 
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
-
 func buildOptions(opts []Option) options {
-	o := options{logger: slog.Default(), clock: wallClock{}}
+	o := options{logger: slog.Default()}
 	for _, fn := range opts {
 		fn(&o)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/ecolaura/ecolaura/adapters/redis"
 	"github.com/ecolaura/ecolaura/ecolaura"
-	"github.com/ecolaura/ecolaura/ports"
 )
 
 // A server process wires one Cache and one RateLimiter on the same Redis.
@@ -40,11 +39,7 @@ func ExampleNewCache() {
 		log.Fatal(err)
 	}
 	defer limiter.Close()
-	d, err := limiter.Allow(ctx, "login:203.0.113.7", ports.RateLimit{Rate: 5, Burst: 5, Period: time.Minute})
-	if err != nil {
-		log.Fatal(err)
-	}
-	if !d.Allowed {
-		fmt.Println("429, retry after", d.RetryAfter.Round(time.Second))
-	}
+	// The HTTP adapter enforces its limits with it: give it as
+	// httpapi.Services.RateLimiter.
+	fmt.Println(limiter.Healthy())
 }

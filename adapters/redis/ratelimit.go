@@ -11,11 +11,12 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
-	"github.com/ecolaura/ecolaura/ports"
+	"github.com/ecolaura/ecolaura/internal/ratelimit"
 )
 
 // gcraScript decides one request with the generic cell rate algorithm
-// (GCRA) atomically in Redis, on Redis's clock, in microseconds.
+// (GCRA) atomically in Redis, on Redis's clock, in microseconds: the
+// arithmetic of ratelimit.GCRA.Decide, which the per-process fallback runs.
 //
 // KEYS[1] holds the theoretical arrival time (TAT) of the next request and
 // expires when it is in the past, so idle keys cost nothing.
@@ -54,7 +55,8 @@ redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_
 return 1
 `
 
-// RateLimiter is a [ports.RateLimiter] whose state lives in Redis, so a limit
+// RateLimiter is a rate limiter for the HTTP adapter (it implements
+// httpapi.RateLimiter) whose state lives in Redis, so a limit
 // holds across every process sharing it. While Redis is unavailable it
 // decides with a per-process limiter (same algorithm, bounded memory,
 // state not shared and started afresh), and returns to Redis by itself when
@@ -63,15 +65,13 @@ type RateLimiter struct {
 	client rueidis.Client
 	cfg    LimiterConfig
 	health *health
-	local  *localLimiter
+	local  *ratelimit.Limiter
 	script *rueidis.Lua
 	refund *rueidis.Lua
 
 	redisDecisions atomic.Uint64
 	localDecisions atomic.Uint64
 }
-
-var _ ports.RateLimiter = (*RateLimiter)(nil)
 
 // LimiterStats are the counters of a RateLimiter since it was created.
 type LimiterStats struct {
@@ -115,7 +115,7 @@ func NewRateLimiter(ctx context.Context, cfg LimiterConfig, opts ...Option) (*Ra
 		cfg:    cfg,
 		health: &health{what: "rate limiter", fallback: "limiting per process",
 			log: o.logger.With(slog.String("prefix", cfg.Prefix)), probeEvery: cfg.ProbeInterval},
-		local:  newLocalLimiter(cfg.LocalKeys, o.clock),
+		local:  ratelimit.New(o.now, cfg.LocalKeys),
 		script: rueidis.NewLuaScript(gcraScript),
 		refund: rueidis.NewLuaScript(refundScript),
 	}, nil
@@ -141,35 +141,36 @@ func (r *RateLimiter) Stats() LimiterStats {
 		Errors:         r.health.errors.Load(),
 		Rejected:       r.health.rejected.Load(),
 		Outages:        r.health.outages.Load(),
-		LocalKeys:      r.local.len(),
+		LocalKeys:      r.local.Keys(),
 		Healthy:        r.Healthy(),
 	}
 }
 
 // Allow decides whether one more request under key may pass limit: Burst
-// requests at once, refilled at Rate per Period. It returns an
-// *ecolaura.ValidationError for a limit with Rate, Burst or Period below 1,
-// and the caller's context error when ctx ends first. Redis being
-// unavailable is not an error: the per-process limiter decides.
-func (r *RateLimiter) Allow(ctx context.Context, key string, limit ports.RateLimit) (ports.RateDecision, error) {
-	g, err := gcraParams(limit)
+// requests at once, refilled at Rate per Period. It returns an error for a
+// limit with Rate or Burst below 1 or Period below 1µs (a configuration
+// error, not ecolaura.ErrInvalid), and the caller's context error when ctx
+// ends first. Redis being unavailable is not an error: the per-process
+// limiter decides.
+func (r *RateLimiter) Allow(ctx context.Context, key string, limit ratelimit.Limit) (ratelimit.Decision, error) {
+	g, err := limit.GCRA()
 	if err != nil {
-		return ports.RateDecision{}, fmt.Errorf("rate limit %q: %w", key, err)
+		return ratelimit.Decision{}, fmt.Errorf("rate limit %q: %w", key, err)
 	}
 	if err := ctx.Err(); err != nil {
-		return ports.RateDecision{}, fmt.Errorf("rate limit %q: %w", key, err)
+		return ratelimit.Decision{}, fmt.Errorf("rate limit %q: %w", key, err)
 	}
 	if !r.health.closing.Load() && r.health.admit() {
 		cctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 		vals, err := r.script.Exec(cctx, r.client,
 			[]string{r.cfg.Prefix + "ratelimit:" + key},
-			[]string{strconv.FormatInt(g.interval, 10), strconv.FormatInt(g.burst, 10)},
+			[]string{strconv.FormatInt(g.Interval, 10), strconv.FormatInt(g.Burst, 10)},
 		).AsIntSlice()
 		cancel()
 		if err == nil && len(vals) == 3 {
 			r.health.ok()
 			r.redisDecisions.Add(1)
-			return ports.RateDecision{
+			return ratelimit.Decision{
 				Allowed:    vals[0] == 1,
 				Remaining:  int(vals[1]),
 				RetryAfter: time.Duration(vals[2]) * time.Microsecond,
@@ -179,18 +180,18 @@ func (r *RateLimiter) Allow(ctx context.Context, key string, limit ports.RateLim
 			err = fmt.Errorf("unexpected script reply %v", vals)
 		}
 		if !r.health.observe(ctx, err) && !r.health.closing.Load() {
-			return ports.RateDecision{}, fmt.Errorf("rate limit %q: %w", key, err)
+			return ratelimit.Decision{}, fmt.Errorf("rate limit %q: %v", key, err)
 		}
 	}
 	r.localDecisions.Add(1)
-	return r.local.allow(key, g), nil
+	return r.local.AllowGCRA(key, g), nil
 }
 
 // Refund gives back one request Allow let pass under key with limit (see
-// [ports.RateLimiter]). Errors: as Allow's. While Redis is unavailable the
+// httpapi.RateLimiter). Errors: as Allow's. While Redis is unavailable the
 // per-process limiter refunds its own decisions.
-func (r *RateLimiter) Refund(ctx context.Context, key string, limit ports.RateLimit) error {
-	g, err := gcraParams(limit)
+func (r *RateLimiter) Refund(ctx context.Context, key string, limit ratelimit.Limit) error {
+	g, err := limit.GCRA()
 	if err != nil {
 		return fmt.Errorf("rate limit refund %q: %w", key, err)
 	}
@@ -200,7 +201,7 @@ func (r *RateLimiter) Refund(ctx context.Context, key string, limit ports.RateLi
 	if !r.health.closing.Load() && r.health.admit() {
 		cctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 		err := r.refund.Exec(cctx, r.client, []string{r.cfg.Prefix + "ratelimit:" + key},
-			[]string{strconv.FormatInt(g.interval, 10)}).Error()
+			[]string{strconv.FormatInt(g.Interval, 10)}).Error()
 		cancel()
 		if err == nil {
 			r.health.ok()
@@ -210,28 +211,6 @@ func (r *RateLimiter) Refund(ctx context.Context, key string, limit ports.RateLi
 			return fmt.Errorf("rate limit refund %q: %w", key, err)
 		}
 	}
-	r.local.refund(key, g)
+	r.local.RefundGCRA(key, g)
 	return nil
-}
-
-// gcra is a limit in the units of the algorithm: the emission interval
-// (Period / Rate) in microseconds, at least 1, and the burst.
-type gcra struct {
-	interval int64
-	burst    int64
-}
-
-// gcraParams validates limit and converts it.
-func gcraParams(limit ports.RateLimit) (gcra, error) {
-	var v ecolaura.Validator
-	v.Check(limit.Rate >= 1, "rate", "must be at least 1")
-	v.Check(limit.Burst >= 1, "burst", "must be at least 1")
-	v.Check(limit.Period >= time.Microsecond, "period", "must be at least 1µs")
-	if err := v.Err(); err != nil {
-		return gcra{}, err
-	}
-	return gcra{
-		interval: max(1, (limit.Period / time.Duration(limit.Rate)).Microseconds()),
-		burst:    int64(limit.Burst),
-	}, nil
 }

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,10 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
-	"github.com/ecolaura/ecolaura/ports"
+	"github.com/ecolaura/ecolaura/internal/ratelimit"
 )
 
-// fakeClock is a settable ports.Clock.
+// fakeClock is a settable clock.
 type fakeClock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -35,8 +34,8 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // slow is a limit whose refill is negligible during a test: Burst requests
 // pass, then everything is denied for about an hour / Rate.
-func slow(burst int) ports.RateLimit {
-	return ports.RateLimit{Rate: 1, Burst: burst, Period: time.Hour}
+func slow(burst int) ratelimit.Limit {
+	return ratelimit.Limit{Rate: 1, Burst: burst, Period: time.Hour}
 }
 
 func newTestLimiter(t *testing.T, url string) *RateLimiter {
@@ -74,83 +73,24 @@ func TestLimiterConfigValidate(t *testing.T) {
 	}
 }
 
-// decide is one Allow call of a scripted GCRA sequence.
-type decide struct {
-	advance   time.Duration // clock advance before the call (local limiter only)
-	allowed   bool
-	remaining int
-}
-
-// gcraSequence: Burst 3 at 1 per 100 ms.
-var gcraSequence = []decide{
-	{allowed: true, remaining: 2},
-	{allowed: true, remaining: 1},
-	{allowed: true, remaining: 0},
-	{allowed: false},
-	{advance: 100 * time.Millisecond, allowed: true, remaining: 0},
-	{allowed: false},
-	{advance: 250 * time.Millisecond, allowed: true, remaining: 1},
-}
-
-func TestLocalLimiterGCRA(t *testing.T) {
-	t.Parallel()
-	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
-	l := newLocalLimiter(100, clk)
-	g, err := gcraParams(ports.RateLimit{Rate: 10, Burst: 3, Period: time.Second})
-	require.NoError(t, err)
-	for i, step := range gcraSequence {
-		clk.Advance(step.advance)
-		d := l.allow("k", g)
-		assert.Equal(t, step.allowed, d.Allowed, "step %d", i)
-		assert.Equal(t, step.remaining, d.Remaining, "step %d", i)
-		if d.Allowed {
-			assert.Zero(t, d.RetryAfter, "step %d", i)
-		} else {
-			assert.Positive(t, d.RetryAfter, "step %d", i)
-			assert.LessOrEqual(t, d.RetryAfter, 100*time.Millisecond, "step %d", i)
-		}
-	}
-	d := l.allow("other", g)
-	assert.Equal(t, ports.RateDecision{Allowed: true, Remaining: 2}, d, "keys are independent")
-}
-
-func TestLocalLimiterBoundedMemory(t *testing.T) {
-	t.Parallel()
-	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
-	l := newLocalLimiter(50, clk)
-	g, err := gcraParams(slow(2))
-	require.NoError(t, err)
-	for i := range 1000 {
-		d := l.allow(fmt.Sprintf("ip-%d", i), g)
-		require.True(t, d.Allowed)
-		require.LessOrEqual(t, l.len(), 50)
-	}
-	// When full, keys whose TAT has passed (equivalent to absent) go first.
-	clk.Advance(3 * time.Hour)
-	l.allow("fresh", g)
-	assert.Equal(t, 1, l.len(), "expired keys dropped")
-}
-
 func TestLimiterRejectsInvalidLimits(t *testing.T) {
 	t.Parallel()
 	url := sharedRedis(t)
 	l := newTestLimiter(t, url)
 	tests := []struct {
 		name  string
-		limit ports.RateLimit
+		limit ratelimit.Limit
 		field string
 	}{
-		{"zero rate", ports.RateLimit{Rate: 0, Burst: 1, Period: time.Second}, "rate"},
-		{"zero burst", ports.RateLimit{Rate: 1, Burst: 0, Period: time.Second}, "burst"},
-		{"negative period", ports.RateLimit{Rate: 1, Burst: 1, Period: -time.Second}, "period"},
+		{"zero rate", ratelimit.Limit{Rate: 0, Burst: 1, Period: time.Second}, "rate"},
+		{"zero burst", ratelimit.Limit{Rate: 1, Burst: 0, Period: time.Second}, "burst"},
+		{"negative period", ratelimit.Limit{Rate: 1, Burst: 1, Period: -time.Second}, "period"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := l.Allow(context.Background(), "k", tt.limit)
-			var ve *ecolaura.ValidationError
-			require.ErrorAs(t, err, &ve)
-			require.Len(t, ve.Fields, 1)
-			assert.Equal(t, tt.field, ve.Fields[0].Field)
+			require.ErrorContains(t, err, tt.field)
+			assert.NotErrorIs(t, err, ecolaura.ErrInvalid, "a bad limit is a configuration error, not user input")
 		})
 	}
 }
@@ -163,14 +103,14 @@ func TestLimiterScriptMatchesLocal(t *testing.T) {
 	l := newTestLimiter(t, url)
 	ctx := context.Background()
 	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
-	local := newLocalLimiter(10, clk)
+	local := ratelimit.New(clk.Now, 10)
 	limit := slow(4)
-	g, err := gcraParams(limit)
+	g, err := limit.GCRA()
 	require.NoError(t, err)
 	for i := range 6 {
 		got, err := l.Allow(ctx, "burst", limit)
 		require.NoError(t, err)
-		want := local.allow("burst", g)
+		want := local.AllowGCRA("burst", g)
 		assert.Equal(t, want.Allowed, got.Allowed, "call %d", i)
 		assert.Equal(t, want.Remaining, got.Remaining, "call %d", i)
 		if !got.Allowed {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
 	"github.com/ecolaura/ecolaura/ecolaura"
-	"github.com/ecolaura/ecolaura/ports"
 )
 
 // serveConfig is the configuration of `ecolaura serve`, read from the
@@ -32,12 +31,12 @@ type serveConfig struct {
 	RedisURL       string
 	RedisPrefix    string
 	MigrateOnStart bool
-	AuthRateLimit  ports.RateLimit
-	WriteRateLimit ports.RateLimit
+	AuthRateLimit  httpapi.RateLimit
+	WriteRateLimit httpapi.RateLimit
 	// SignInFailuresPerAccount and SignInFailuresPerIP limit failed
 	// sign-ins (see httpapi.Config).
-	SignInFailuresPerAccount ports.RateLimit
-	SignInFailuresPerIP      ports.RateLimit
+	SignInFailuresPerAccount httpapi.RateLimit
+	SignInFailuresPerIP      httpapi.RateLimit
 	RateLimitsOff            bool
 	// NoWorkers runs the API without the in-process River workers, for API
 	// replicas scaled apart from `ecolaura worker` (PostgreSQL only).
@@ -114,7 +113,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	}
 	for _, l := range []struct {
 		value, name string
-		dst         *ports.RateLimit
+		dst         *httpapi.RateLimit
 	}{
 		{writeLimit, "ECOLAURA_WRITE_RATE_LIMIT / --write-rate-limit", &c.WriteRateLimit},
 		{accountFailures, "ECOLAURA_SIGNIN_FAILURES_PER_ACCOUNT / --signin-failures-per-account", &c.SignInFailuresPerAccount},
@@ -231,29 +230,29 @@ func checkLogging(format, level string) []error {
 
 // parseRateLimit parses RATE/PERIOD[:BURST], e.g. "20/1m:10" or "1000/1s".
 // The burst defaults to the rate.
-func parseRateLimit(s string) (ports.RateLimit, error) {
+func parseRateLimit(s string) (httpapi.RateLimit, error) {
 	bad := fmt.Errorf("want RATE/PERIOD[:BURST] like 20/1m:10, got %q", s)
 	rate, rest, ok := strings.Cut(s, "/")
 	if !ok {
-		return ports.RateLimit{}, bad
+		return httpapi.RateLimit{}, bad
 	}
 	period, burst, hasBurst := strings.Cut(rest, ":")
 	r, err := strconv.Atoi(rate)
 	if err != nil || r <= 0 {
-		return ports.RateLimit{}, bad
+		return httpapi.RateLimit{}, bad
 	}
 	d, err := time.ParseDuration(period)
 	if err != nil || d <= 0 {
-		return ports.RateLimit{}, bad
+		return httpapi.RateLimit{}, bad
 	}
 	b := r
 	if hasBurst {
 		b, err = strconv.Atoi(burst)
 		if err != nil || b <= 0 {
-			return ports.RateLimit{}, bad
+			return httpapi.RateLimit{}, bad
 		}
 	}
-	return ports.RateLimit{Rate: r, Burst: b, Period: d}, nil
+	return httpapi.RateLimit{Rate: r, Burst: b, Period: d}, nil
 }
 
 func splitList(s string) []string {

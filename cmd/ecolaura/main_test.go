@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ecolaura/ecolaura/ports"
+	"github.com/ecolaura/ecolaura/adapters/httpapi"
 )
 
 func envOf(m map[string]string) getenv { return func(k string) string { return m[k] } }
@@ -37,7 +37,7 @@ func TestLoadServeConfig(t *testing.T) {
 				assert.Equal(t, "127.0.0.1:9100", c.Addr, "flags win")
 				assert.Equal(t, []string{"https://a.example", "https://b.example"}, c.CORSOrigins)
 				assert.Equal(t, []string{"10.0.0.0/8"}, c.TrustedProxies)
-				assert.Equal(t, ports.RateLimit{Rate: 5, Burst: 2, Period: time.Second}, c.AuthRateLimit)
+				assert.Equal(t, httpapi.RateLimit{Rate: 5, Burst: 2, Period: time.Second}, c.AuthRateLimit)
 			}},
 		{name: "rate limits off", env: map[string]string{"ECOLAURA_RATE_LIMITS": "off"}, check: func(t *testing.T, c serveConfig) { assert.True(t, c.RateLimitsOff) }},
 		{name: "workers off on postgres", env: map[string]string{"ECOLAURA_WORKERS": "off", "ECOLAURA_DATABASE_URL": "postgres://db/x"}, check: func(t *testing.T, c serveConfig) { assert.True(t, c.NoWorkers) }},
@@ -52,8 +52,8 @@ func TestLoadServeConfig(t *testing.T) {
 			check: func(t *testing.T, c serveConfig) {
 				assert.Equal(t, "https://shop.example.org", c.PublicURL)
 				assert.Equal(t, []string{"shop.example.org", ".example.net"}, c.AllowedHosts)
-				assert.Equal(t, ports.RateLimit{Rate: 1, Burst: 3, Period: 10 * time.Minute}, c.SignInFailuresPerAccount)
-				assert.Equal(t, ports.RateLimit{Rate: 50, Burst: 50, Period: time.Hour}, c.SignInFailuresPerIP)
+				assert.Equal(t, httpapi.RateLimit{Rate: 1, Burst: 3, Period: 10 * time.Minute}, c.SignInFailuresPerAccount)
+				assert.Equal(t, httpapi.RateLimit{Rate: 50, Burst: 50, Period: time.Hour}, c.SignInFailuresPerIP)
 				hc := c.httpConfig()
 				assert.Equal(t, c.PublicURL, hc.PublicURL)
 				assert.Equal(t, c.AllowedHosts, hc.AllowedHosts)
@@ -61,9 +61,9 @@ func TestLoadServeConfig(t *testing.T) {
 				assert.Equal(t, c.SignInFailuresPerIP, hc.SignInFailuresPerIP)
 			}},
 		{name: "default sign-in limits", check: func(t *testing.T, c serveConfig) {
-			assert.Equal(t, ports.RateLimit{Rate: 120, Burst: 120, Period: time.Minute}, c.AuthRateLimit)
-			assert.Equal(t, ports.RateLimit{Rate: 1, Burst: 5, Period: 15 * time.Minute}, c.SignInFailuresPerAccount)
-			assert.Equal(t, ports.RateLimit{Rate: 20, Burst: 20, Period: 15 * time.Minute}, c.SignInFailuresPerIP)
+			assert.Equal(t, httpapi.RateLimit{Rate: 120, Burst: 120, Period: time.Minute}, c.AuthRateLimit)
+			assert.Equal(t, httpapi.RateLimit{Rate: 1, Burst: 5, Period: 15 * time.Minute}, c.SignInFailuresPerAccount)
+			assert.Equal(t, httpapi.RateLimit{Rate: 20, Burst: 20, Period: 15 * time.Minute}, c.SignInFailuresPerIP)
 		}},
 		{name: "bad public URL", env: map[string]string{"ECOLAURA_PUBLIC_URL": "shop.example.org"}, want: "public URL"},
 		{name: "wildcard allowed host", env: map[string]string{"ECOLAURA_ALLOWED_HOSTS": "*"}, want: "allowed host"},
@@ -97,7 +97,7 @@ func TestLoadServeConfig(t *testing.T) {
 }
 
 func TestParseRateLimit(t *testing.T) {
-	for in, want := range map[string]ports.RateLimit{
+	for in, want := range map[string]httpapi.RateLimit{
 		"20/1m:10": {Rate: 20, Burst: 10, Period: time.Minute},
 		"1000/1s":  {Rate: 1000, Burst: 1000, Period: time.Second},
 	} {

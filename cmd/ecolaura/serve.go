@@ -154,7 +154,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 
 	// Cache and rate limits.
 	var cache ports.Cache = memory.NewCache()
-	var limiter ports.RateLimiter = memory.NewRateLimiter()
+	var limiter httpapi.RateLimiter = memory.NewRateLimiter()
 	var redisCache *redis.Cache
 	if cfg.RedisURL != "" {
 		rcfg := redis.DefaultConfig(cfg.RedisURL)

@@ -57,6 +57,15 @@ import (
 	"github.com/ecolaura/ecolaura/ports"
 )
 
+// TokenVerifier checks an access token the shop's users service issued and
+// returns its principal; every failure (malformed, bad signature, wrong
+// type, issuer or audience, expired) matches ecolaura.ErrUnauthenticated.
+// The jwt adapter's Verifier implements it (and the HTTP adapter's
+// httpapi.TokenVerifier, the same method).
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (ecolaura.Principal, error)
+}
+
 // Config is what [New] builds a shop from. Build it with [Option]s; every
 // field has a default.
 type Config struct {
@@ -91,7 +100,7 @@ type Config struct {
 	// TokenIssuer and TokenVerifier sign and check access tokens; give both
 	// or neither. When neither is given the shop builds them from Keys and JWT.
 	TokenIssuer   ports.TokenIssuer
-	TokenVerifier ports.TokenVerifier
+	TokenVerifier TokenVerifier
 	// Keys sign and verify access tokens when no TokenIssuer is given;
 	// defaults to a generated Ed25519 development key (with a logged warning).
 	Keys *jwt.KeySet
@@ -189,7 +198,7 @@ func WithHasher(h ports.PasswordHasher) Option { return func(c *Config) { c.Hash
 
 // WithTokens sets the access-token issuer and verifier (both required),
 // instead of building them from a key set.
-func WithTokens(issuer ports.TokenIssuer, verifier ports.TokenVerifier) Option {
+func WithTokens(issuer ports.TokenIssuer, verifier TokenVerifier) Option {
 	return func(c *Config) { c.TokenIssuer, c.TokenVerifier = issuer, verifier }
 }
 
@@ -231,7 +240,7 @@ type Shop struct {
 
 	// Tokens verifies the access tokens Users issues: an embedding program
 	// authenticates a bearer token with s.Tokens.Verify.
-	Tokens ports.TokenVerifier
+	Tokens TokenVerifier
 	// Issuer signs the access tokens.
 	Issuer ports.TokenIssuer
 	// Keys is the key set tokens are signed and verified with; nil when the

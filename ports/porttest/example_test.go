@@ -10,8 +10,7 @@ import (
 )
 
 // An adapter's test file runs every suite that takes a DatabaseFactory with
-// porttest.Database, and the cache and rate-limiter suites on their own
-// factories. Shown here with the memory adapter.
+// porttest.Database, and the cache suite on its own factory. Shown here with the memory adapter.
 func Example() {
 	_ = func(t *testing.T) {
 		porttest.Database(t, func(t *testing.T, jobs ports.JobHandler) ports.Database {
@@ -23,6 +22,5 @@ func Example() {
 			return memory.NewDatabase(memory.WithJobRunner(runner))
 		})
 		porttest.Cache(t, func(*testing.T) ports.Cache { return memory.NewCache() })
-		porttest.RateLimiter(t, func(*testing.T) ports.RateLimiter { return memory.NewRateLimiter() })
 	}
 }

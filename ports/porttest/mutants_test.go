@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -194,40 +193,6 @@ func (c cacheMutant) Incr(ctx context.Context, key string) (int64, error) {
 	return n, c.Cache.Set(ctx, key, []byte(strconv.FormatInt(n, 10)), 0)
 }
 
-type neverDeny struct{}
-
-func (neverDeny) Allow(context.Context, string, ports.RateLimit) (ports.RateDecision, error) {
-	return ports.RateDecision{Allowed: true, Remaining: 1}, nil
-}
-
-func (neverDeny) Refund(context.Context, string, ports.RateLimit) error { return nil }
-
-// refundIgnored is a limiter whose Refund gives nothing back.
-type refundIgnored struct{ ports.RateLimiter }
-
-func (refundIgnored) Refund(context.Context, string, ports.RateLimit) error { return nil }
-
-// refundUnbounded is a limiter whose Refund forgets the key, giving back
-// the whole burst.
-type refundUnbounded struct {
-	ports.RateLimiter
-	fresh func() ports.RateLimiter
-	mu    *sync.Mutex
-}
-
-func (r *refundUnbounded) Allow(ctx context.Context, key string, l ports.RateLimit) (ports.RateDecision, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.RateLimiter.Allow(ctx, key, l)
-}
-
-func (r *refundUnbounded) Refund(context.Context, string, ports.RateLimit) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.RateLimiter = r.fresh()
-	return nil
-}
-
 func mutants() []mutant {
 	products := func(w func(ports.ProductStore) ports.ProductStore) func(t *testing.T) {
 		return func(t *testing.T) { porttest.ProductStore(t, wrapProducts(w)) }
@@ -270,18 +235,6 @@ func mutants() []mutant {
 		{"cache-racy-incr", func(t *testing.T) {
 			porttest.Cache(t, func(*testing.T) ports.Cache { return cacheMutant{Cache: memory.NewCache(), racyIncr: true} })
 		}, "TestMutant/IncrConcurrent"},
-		{"limiter-never-denies", func(t *testing.T) {
-			porttest.RateLimiter(t, func(*testing.T) ports.RateLimiter { return neverDeny{} })
-		}, "TestMutant/BurstThenDenied"},
-		{"limiter-refund-ignored", func(t *testing.T) {
-			porttest.RateLimiter(t, func(*testing.T) ports.RateLimiter { return refundIgnored{memory.NewRateLimiter()} })
-		}, "TestMutant/Refund"},
-		{"limiter-refund-unbounded", func(t *testing.T) {
-			porttest.RateLimiter(t, func(*testing.T) ports.RateLimiter {
-				fresh := func() ports.RateLimiter { return memory.NewRateLimiter() }
-				return &refundUnbounded{RateLimiter: fresh(), fresh: fresh, mu: &sync.Mutex{}}
-			})
-		}, "TestMutant/Refund"},
 	}
 }
 

@@ -1,5 +1,5 @@
 // Package porttest holds the conformance suites that every implementation of
-// the storage, cache and rate-limit ports must pass: the memory adapter, the
+// the storage, cache and job ports must pass: the memory adapter, the
 // PostgreSQL and Redis adapters, and any adapter an SDK user writes.
 //
 // Run a suite from an ordinary test:
@@ -52,11 +52,6 @@ type DatabaseFactory func(t *testing.T, jobs ports.JobHandler) ports.Database
 // CacheFactory returns a ready cache and arranges its clean-up with t.Cleanup.
 // The cache may share its backend with other runs: the suite uses random keys.
 type CacheFactory func(t *testing.T) ports.Cache
-
-// RateLimiterFactory returns a ready rate limiter and arranges its clean-up
-// with t.Cleanup. The limiter may share its backend with other runs: the suite
-// uses random keys.
-type RateLimiterFactory func(t *testing.T) ports.RateLimiter
 
 // NewID returns a fresh UUIDv7 (RFC 9562) in canonical lower-case form.
 func NewID() ecolaura.ID { return ecolaura.ID(uuid.Must(uuid.NewV7()).String()) }
