@@ -96,24 +96,21 @@ func (c Config) Validate() error {
 type Option func(*options)
 
 type options struct {
-	clock ports.Clock
+	now func() time.Time
 }
 
-// WithClock sets the clock (the wall clock by default).
+// WithClock sets the clock that stamps and checks tokens (default: the
+// wall clock, time.Now). Give the shop's clock so that tokens follow it.
 func WithClock(c ports.Clock) Option {
 	return func(o *options) {
 		if c != nil {
-			o.clock = c
+			o.now = c.Now
 		}
 	}
 }
 
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
-
 func buildOptions(opts []Option) options {
-	o := options{clock: wallClock{}}
+	o := options{now: time.Now}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -124,7 +121,7 @@ func buildOptions(opts []Option) options {
 type Issuer struct {
 	cfg   Config
 	keys  *KeySet
-	clock ports.Clock
+	now   func() time.Time
 }
 
 var _ ports.TokenIssuer = (*Issuer)(nil)
@@ -139,7 +136,7 @@ func NewIssuer(cfg Config, keys *KeySet, opts ...Option) (*Issuer, error) {
 		return nil, errors.New("jwt issuer: nil key set")
 	}
 	o := buildOptions(opts)
-	return &Issuer{cfg: cfg, keys: keys, clock: o.clock}, nil
+	return &Issuer{cfg: cfg, keys: keys, now: o.now}, nil
 }
 
 // Issue signs an access token for p, valid from now for the configured
@@ -150,7 +147,7 @@ func (is *Issuer) Issue(ctx context.Context, p ecolaura.Principal) (ports.Access
 	if p.UserID == "" || !p.Role.Valid() {
 		return ports.AccessToken{}, ecolaura.Invalid("principal", "must be a user with a known role")
 	}
-	now := is.clock.Now().Truncate(time.Second)
+	now := is.now().Truncate(time.Second)
 	exp := now.Add(is.cfg.AccessTTL)
 	jti, err := newJTI()
 	if err != nil {
@@ -211,7 +208,7 @@ func NewVerifier(cfg Config, keys *KeySet, opts ...Option) (*Verifier, error) {
 		return nil, errors.New("jwt verifier: nil key set")
 	}
 	o := buildOptions(opts)
-	return &Verifier{cfg: cfg, keys: keys, clock: jwxjwt.ClockFunc(o.clock.Now)}, nil
+	return &Verifier{cfg: cfg, keys: keys, clock: jwxjwt.ClockFunc(o.now)}, nil
 }
 
 func unauthenticated(reason string, err error) error {

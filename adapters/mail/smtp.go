@@ -75,7 +75,7 @@ type SMTPMailer struct {
 	cfg   Config
 	from  *mail.Address
 	tls   *tls.Config
-	clock ports.Clock
+	now   func() time.Time
 	log   *slog.Logger
 }
 
@@ -94,11 +94,12 @@ func WithTLSConfig(c *tls.Config) SMTPOption {
 	}
 }
 
-// WithClock sets the clock used for the Date header.
+// WithClock sets the clock used for the Date header (default: the wall
+// clock, time.Now).
 func WithClock(c ports.Clock) SMTPOption {
 	return func(m *SMTPMailer) {
 		if c != nil {
-			m.clock = c
+			m.now = c.Now
 		}
 	}
 }
@@ -111,10 +112,6 @@ func WithLogger(l *slog.Logger) SMTPOption {
 		}
 	}
 }
-
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
 
 // NewSMTPMailer validates cfg and returns a mailer. Errors: ecolaura.ErrInvalid
 // (a *ValidationError) for a bad configuration. It does not connect.
@@ -132,7 +129,7 @@ func NewSMTPMailer(cfg Config, opts ...SMTPOption) (*SMTPMailer, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	m := &SMTPMailer{cfg: cfg, from: from, clock: wallClock{}, log: slog.Default()}
+	m := &SMTPMailer{cfg: cfg, from: from, now: time.Now, log: slog.Default()}
 	for _, o := range opts {
 		o(m)
 	}
@@ -245,7 +242,7 @@ func (s *SMTPMailer) compose(msg ports.Message) (*mail.Address, []byte, error) {
 		From:      s.from,
 		To:        to,
 		Subject:   msg.Subject,
-		Date:      s.clock.Now(),
+		Date:      s.now(),
 		MessageID: newMessageID(s.from.Address),
 	}, msg.Text, msg.HTML)
 	if err != nil {

@@ -32,11 +32,12 @@ func WithMaxEntries(n int) CacheOption {
 	}
 }
 
-// WithCacheClock sets the clock that decides expiry (default: the wall clock).
+// WithCacheClock sets the clock that decides expiry (default: the wall
+// clock, time.Now).
 func WithCacheClock(clk ports.Clock) CacheOption {
 	return func(c *Cache) {
 		if clk != nil {
-			c.clock = clk
+			c.clock = clk.Now
 		}
 	}
 }
@@ -69,7 +70,7 @@ type cacheShard struct {
 type Cache struct {
 	maxEntries int
 	perShard   int
-	clock      ports.Clock
+	clock      func() time.Time
 	seed       maphash.Seed
 	shards     [cacheShards]cacheShard
 	hits       atomic.Int64
@@ -79,13 +80,9 @@ type Cache struct {
 
 var _ ports.Cache = (*Cache)(nil)
 
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
-
 // NewCache returns an empty cache.
 func NewCache(opts ...CacheOption) *Cache {
-	c := &Cache{maxEntries: DefaultCacheEntries, clock: wallClock{}, seed: maphash.MakeSeed()}
+	c := &Cache{maxEntries: DefaultCacheEntries, clock: time.Now, seed: maphash.MakeSeed()}
 	for _, o := range opts {
 		if o != nil {
 			o(c)
@@ -102,7 +99,7 @@ func (c *Cache) shard(key string) *cacheShard {
 	return &c.shards[maphash.String(c.seed, key)%cacheShards]
 }
 
-func (c *Cache) now() int64 { return c.clock.Now().UnixNano() }
+func (c *Cache) now() int64 { return c.clock().UnixNano() }
 
 func (e cacheEntry) live(now int64) bool { return e.expires == 0 || now < e.expires }
 
