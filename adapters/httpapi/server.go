@@ -59,7 +59,7 @@ type Server struct {
 type Option func(*Server)
 
 // WithLogger sets the logger of the access log and error reports (default:
-// slog.Default()).
+// discard).
 func WithLogger(l *slog.Logger) Option {
 	return func(s *Server) {
 		if l != nil {
@@ -91,7 +91,7 @@ func New(cfg Config, deps Services, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("http services: %w", err)
 	}
 	proxies, _ := parseTrustedProxies(cfg.TrustedProxies)
-	s := &Server{cfg: cfg, svc: deps, log: slog.Default(), proxies: proxies, origins: map[string]struct{}{}, version: "dev",
+	s := &Server{cfg: cfg, svc: deps, log: slog.New(slog.DiscardHandler), proxies: proxies, origins: map[string]struct{}{}, version: "dev",
 		publicURL: normalizePublicURL(cfg.PublicURL)}
 	switch {
 	case len(cfg.AllowedHosts) > 0:

@@ -140,10 +140,10 @@ func validKeyID(kid string) error {
 // GenerateDevelopmentKey returns a fresh Ed25519 signing key and logs a
 // loud warning: tokens signed with it do not survive a restart and cannot be
 // verified by other processes. Production configurations must load a key
-// from a file instead. A nil logger means slog.Default().
+// from a file instead. A nil logger discards the warning.
 func GenerateDevelopmentKey(logger *slog.Logger) (SigningKey, error) {
 	if logger == nil {
-		logger = slog.Default()
+		logger = slog.New(slog.DiscardHandler)
 	}
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

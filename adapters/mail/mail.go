@@ -23,10 +23,10 @@ var _ ports.Mailer = (*LogMailer)(nil)
 
 // NewLogMailer returns a mailer that logs each message on logger at Info
 // level (subject and recipient) and its text body at Debug level. A nil
-// logger means slog.Default().
+// logger discards them, like every default logger of the SDK.
 func NewLogMailer(logger *slog.Logger) *LogMailer {
 	if logger == nil {
-		logger = slog.Default()
+		logger = slog.New(slog.DiscardHandler)
 	}
 	return &LogMailer{log: logger}
 }

@@ -104,7 +104,7 @@ func WithClock(c ports.Clock) SMTPOption {
 	}
 }
 
-// WithLogger sets the logger (slog.Default() otherwise).
+// WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) SMTPOption {
 	return func(m *SMTPMailer) {
 		if l != nil {
@@ -129,7 +129,7 @@ func NewSMTPMailer(cfg Config, opts ...SMTPOption) (*SMTPMailer, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	m := &SMTPMailer{cfg: cfg, from: from, now: time.Now, log: slog.Default()}
+	m := &SMTPMailer{cfg: cfg, from: from, now: time.Now, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(m)
 	}

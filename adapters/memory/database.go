@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -68,7 +67,7 @@ func NewDatabase(opts ...Option) *Database {
 	db := &Database{
 		staleLimit: defaultStaleLimit,
 		writer:     make(chan struct{}, 1),
-		log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		log:        slog.New(slog.DiscardHandler),
 	}
 	for _, o := range opts {
 		if o != nil {

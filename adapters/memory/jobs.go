@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -145,7 +144,7 @@ func NewJobRunner(opts ...RunnerOption) *JobRunner {
 		maxAttempts: DefaultMaxAttempts,
 		backoffBase: DefaultBackoffBase,
 		backoffMax:  DefaultBackoffMax,
-		log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		log:         slog.New(slog.DiscardHandler),
 		retrying:    make(map[*time.Timer]retry),
 		wake:        make(chan struct{}),
 	}

@@ -18,7 +18,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"sync/atomic"
@@ -172,7 +171,7 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	o := options{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	o := options{logger: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		opt(&o)
 	}

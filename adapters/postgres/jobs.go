@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -116,7 +115,7 @@ func (d *Database) NewJobRunner(cfg RunnerConfig) (*JobRunner, error) {
 		cfg.PollInterval = time.Second
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &JobRunner{d: d, cfg: cfg}, nil
 }

@@ -86,7 +86,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
@@ -219,7 +218,7 @@ func Wrap(db ports.Database, cache ports.Cache, opts ...Option) (*Database, erro
 	}
 	log := cfg.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
 	}
 	return &Database{db: db, cache: cache, cfg: cfg, log: log.With("component", "productcache"), closed: make(chan struct{})}, nil
 }

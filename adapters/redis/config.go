@@ -153,7 +153,7 @@ type options struct {
 	now    func() time.Time // nil: time.Now
 }
 
-// WithLogger sets the logger for availability changes (default slog.Default()).
+// WithLogger sets the logger for availability changes (default: discard).
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) {
 		if l != nil {
@@ -173,7 +173,7 @@ func WithClock(c ports.Clock) Option {
 }
 
 func buildOptions(opts []Option) options {
-	o := options{logger: slog.Default()}
+	o := options{logger: slog.New(slog.DiscardHandler)}
 	for _, fn := range opts {
 		fn(&o)
 	}

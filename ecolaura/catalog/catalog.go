@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
@@ -97,7 +96,7 @@ func New(db ports.Database, opts ...Option) (*Service, error) {
 	}
 	log := cfg.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: db, cfg: cfg, log: log.With("service", "catalog")}, nil
 }

@@ -86,7 +86,7 @@ func WithClock(c ports.Clock) Option { return func(cfg *config) { cfg.clock = c 
 // WithIDs sets the ID generator (required).
 func WithIDs(g ports.IDGenerator) Option { return func(cfg *config) { cfg.ids = g } }
 
-// WithLogger sets the logger; slog.Default() otherwise.
+// WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(cfg *config) { cfg.log = l } }
 
 // WithMailer sets the mailer used by the confirmation email job. Without
@@ -144,7 +144,7 @@ func New(db ports.Database, opts ...Option) (*Service, error) {
 		return nil, fmt.Errorf("orders service: %w", err)
 	}
 	if cfg.log == nil {
-		cfg.log = slog.Default()
+		cfg.log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
 		db:          db,

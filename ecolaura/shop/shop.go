@@ -37,7 +37,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -320,7 +319,7 @@ func New(ctx context.Context, opts ...Option) (*Shop, error) {
 // default database cannot feed and when a development key cannot be made.
 func applyDefaults(cfg *Config) error {
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = system.Clock{}

@@ -138,7 +138,7 @@ func New(db ports.Database, hasher ports.PasswordHasher, tokens ports.TokenIssue
 	}
 	log := cfg.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: db, hasher: hasher, tokens: tokens, cfg: cfg, log: log.With("service", "users")}, nil
 }
