@@ -97,7 +97,14 @@ func (d *Database) scheduleRetry() {
 	if !d.retryLoop.CompareAndSwap(false, true) {
 		return
 	}
-	go d.retryPending()
+	done := make(chan struct{})
+	d.loopMu.Lock()
+	d.loopDone = done
+	d.loopMu.Unlock()
+	go func() {
+		defer close(done)
+		d.retryPending()
+	}()
 }
 
 // retryPending retries pending invalidations with exponential backoff until
@@ -125,12 +132,32 @@ func (d *Database) retryPending() {
 	}
 }
 
-// Close stops the background retry after one last attempt to apply pending
+// Close stops the background retry, waiting for an attempt in flight (or
+// until ctx ends), then makes one last attempt to apply pending
 // invalidations. It returns an error when some could not be applied (other
 // processes may then serve stale entries until they expire). The database
 // stays usable; Close only ends the background work.
 func (d *Database) Close(ctx context.Context) error {
 	d.closeOnce.Do(func() { close(d.closed) })
+	for {
+		d.loopMu.Lock()
+		done := d.loopDone
+		d.loopMu.Unlock()
+		if done == nil {
+			break
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("productcache: close: %w", ctx.Err())
+		}
+		d.loopMu.Lock()
+		again := d.loopDone != done
+		d.loopMu.Unlock()
+		if !again {
+			break
+		}
+	}
 	if !d.ready(ctx) {
 		return fmt.Errorf("productcache: pending invalidations could not be applied: %w", ecolaura.ErrUnavailable)
 	}

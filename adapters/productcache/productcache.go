@@ -197,6 +197,10 @@ type Database struct {
 	// invalidations; closed stops it.
 	retryLoop atomic.Bool
 	closed    chan struct{}
+	// loopDone is closed when the latest background retry goroutine has
+	// returned (nil before the first); guarded by loopMu.
+	loopMu   sync.Mutex
+	loopDone chan struct{}
 	closeOnce sync.Once
 }
 

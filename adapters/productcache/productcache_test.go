@@ -698,3 +698,46 @@ func TestCloseReportsInvalidationsItCouldNotApply(t *testing.T) {
 	c.failWrites.Store(false)
 	assert.NoError(t, db.Close(ctx), "a later Close applies what is pending")
 }
+
+// gatedCache is a flakyCache whose Incr, once armed, signals entered and
+// then blocks until release is closed.
+type gatedCache struct {
+	*flakyCache
+	armed   atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (c *gatedCache) Incr(ctx context.Context, key string) (int64, error) {
+	if c.armed.CompareAndSwap(true, false) {
+		close(c.entered)
+		<-c.release
+	}
+	return c.flakyCache.Incr(ctx, key)
+}
+
+// TestCloseWaitsForTheRetryInFlight: Close called while the background
+// retry is applying a pending invalidation waits for it, instead of
+// reporting the invalidation as lost while it is being applied.
+func TestCloseWaitsForTheRetryInFlight(t *testing.T) {
+	ctx := context.Background()
+	store := memory.NewDatabase()
+	c := &gatedCache{flakyCache: &flakyCache{Cache: memory.NewCache()}, entered: make(chan struct{}), release: make(chan struct{})}
+	db, err := productcache.Wrap(store, c, productcache.WithRetryInterval(time.Millisecond, time.Millisecond))
+	require.NoError(t, err)
+	c.failWrites.Store(true)
+	require.NoError(t, db.Products().Create(ctx, porttest.NewProduct("kitchen")))
+	c.armed.Store(true)
+	c.failWrites.Store(false) // the background retry now gets through, and blocks in the gate
+	<-c.entered
+
+	closed := make(chan error, 1)
+	go func() { closed <- db.Close(ctx) }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned %v while the retry was still applying the invalidation", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(c.release)
+	require.NoError(t, <-closed, "the retry in flight applied the invalidation")
+}
