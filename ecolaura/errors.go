@@ -83,15 +83,23 @@ func (v *Validator) Check(ok bool, field, format string, args ...any) {
 	}
 }
 
-// Merge adds the fields of err under prefix when err is a *ValidationError; any
-// other non-nil error is recorded as a message on prefix.
+// Merge adds the fields of err under prefix when err is a *ValidationError or
+// a *ConfigError; any other non-nil error is recorded as a message on prefix.
 func (v *Validator) Merge(prefix string, err error) {
 	if err == nil {
 		return
 	}
+	var fields []FieldError
 	var ve *ValidationError
-	if errors.As(err, &ve) {
-		for _, f := range ve.Fields {
+	var ce *ConfigError
+	switch {
+	case errors.As(err, &ve):
+		fields = ve.Fields
+	case errors.As(err, &ce):
+		fields = ce.Fields
+	}
+	if fields != nil {
+		for _, f := range fields {
 			name := f.Field
 			switch {
 			case prefix == "":
@@ -111,14 +119,28 @@ func (v *Validator) Merge(prefix string, err error) {
 func (v *Validator) Valid() bool { return len(v.fields) == 0 }
 
 // Err returns a *ValidationError with the recorded fields (sorted by field
-// name, stable), or nil when there are none.
+// name, stable), or nil when there are none. Use it for user input.
 func (v *Validator) Err() error {
 	if len(v.fields) == 0 {
 		return nil
 	}
+	return &ValidationError{Fields: v.sorted()}
+}
+
+// ConfigErr returns a *ConfigError with the recorded fields (sorted by field
+// name, stable), or nil when there are none. Use it for the settings and
+// dependencies a program wires, not for user input.
+func (v *Validator) ConfigErr() error {
+	if len(v.fields) == 0 {
+		return nil
+	}
+	return &ConfigError{Fields: v.sorted()}
+}
+
+func (v *Validator) sorted() []FieldError {
 	fields := append([]FieldError(nil), v.fields...)
 	sort.SliceStable(fields, func(i, j int) bool { return fields[i].Field < fields[j].Field })
-	return &ValidationError{Fields: fields}
+	return fields
 }
 
 // Invalid returns a *ValidationError for a single field.
@@ -126,6 +148,32 @@ func Invalid(field, format string, args ...any) error {
 	var v Validator
 	v.Add(field, format, args...)
 	return v.Err()
+}
+
+// ConfigError reports a programmer's mistake in wiring the SDK: a missing
+// dependency, or a setting out of range given to a constructor or a Config.
+// It is deliberately not [ErrInvalid], which is for user input and which
+// the transports answer with a 400 and field details: it matches no error of
+// the closed set, so should it ever reach a transport it is an internal
+// error. Fields name what to fix (the setting's name, not a JSON field).
+type ConfigError struct {
+	Fields []FieldError
+}
+
+// Error implements error.
+func (e *ConfigError) Error() string {
+	parts := make([]string, 0, len(e.Fields))
+	for _, f := range e.Fields {
+		parts = append(parts, f.Field+": "+f.Message)
+	}
+	return "invalid configuration: " + strings.Join(parts, "; ")
+}
+
+// Misconfigured returns a *ConfigError for a single setting.
+func Misconfigured(field, format string, args ...any) error {
+	var v Validator
+	v.Add(field, format, args...)
+	return v.ConfigErr()
 }
 
 // InsufficientStockError reports which product could not supply the quantity

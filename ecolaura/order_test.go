@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 )
@@ -84,4 +85,26 @@ func TestValidator(t *testing.T) {
 		{Field: "price", Message: "plain"},
 	}, ve.Fields)
 	assert.Equal(t, map[string][]string{"b": {"bad 1"}, "lines[0].quantity": {"too many"}, "price": {"plain"}}, ve.FieldMessages())
+}
+
+func TestConfigErrorIsNoDomainError(t *testing.T) {
+	var v ecolaura.Validator
+	assert.NoError(t, v.ConfigErr())
+	v.Check(false, "clock", "is required")
+	v.Merge("jwt", ecolaura.Misconfigured("ttl", "must be positive"))
+	err := fmt.Errorf("shop: %w", v.ConfigErr())
+	var ce *ecolaura.ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, []ecolaura.FieldError{
+		{Field: "clock", Message: "is required"},
+		{Field: "jwt.ttl", Message: "must be positive"},
+	}, ce.Fields)
+	assert.Equal(t, "shop: invalid configuration: clock: is required; jwt.ttl: must be positive", err.Error())
+	for _, sentinel := range []error{
+		ecolaura.ErrNotFound, ecolaura.ErrInvalid, ecolaura.ErrConflict, ecolaura.ErrInsufficientStock,
+		ecolaura.ErrUnauthenticated, ecolaura.ErrForbidden, ecolaura.ErrInvalidTransition,
+		ecolaura.ErrIdempotencyMismatch, ecolaura.ErrUnavailable,
+	} {
+		assert.NotErrorIs(t, err, sentinel, "a programmer's error is not %v", sentinel)
+	}
 }
