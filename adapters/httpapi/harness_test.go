@@ -139,11 +139,10 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	cache := memory.NewCache()
 	db, err := productcache.Wrap(mem, cache)
 	require.NoError(t, err)
-	cat, err := catalog.New(db, catalog.WithClock(system.Clock{}), catalog.WithIDs(system.UUIDv7{}))
+	cat, err := catalog.New(db, system.Clock{}, system.UUIDv7{})
 	require.NoError(t, err)
 	mailer := mail.NewRecorder()
-	ord, err := orders.New(db, orders.WithClock(system.Clock{}), orders.WithIDs(system.UUIDv7{}), orders.WithMailer(mailer),
-		orders.WithLogger(slog.New(slog.DiscardHandler)))
+	ord, err := orders.New(db, system.Clock{}, system.UUIDv7{}, orders.WithMailer(mailer), orders.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	sus, err := sustainability.New(db.Products())
 	require.NoError(t, err)
@@ -171,7 +170,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		pwHash, err = hasher.Hash(context.Background(), testPassword)
 	}
 	require.NoError(t, err)
-	usr, err := users.New(db, hasher, issuer, users.WithClock(system.Clock{}), users.WithIDs(system.UUIDv7{}))
+	usr, err := users.New(db, hasher, issuer, system.Clock{}, system.UUIDv7{})
 	require.NoError(t, err)
 	svc := httpapi.Services{
 		Catalog:        cat,

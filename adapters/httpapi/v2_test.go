@@ -417,7 +417,7 @@ func TestV2OrderRetryInFlightIsConflict(t *testing.T) {
 	h := newHarness(t)
 	soap := h.product("Olive soap", "personal-care", 350, 10, nil)
 	gated := &gatedDB{Database: h.db, entered: make(chan struct{}, 1), gate: make(chan struct{})}
-	ord, err := orders.New(gated, orders.WithClock(system.Clock{}), orders.WithIDs(system.UUIDv7{}), orders.WithLogger(slog.New(slog.DiscardHandler)))
+	ord, err := orders.New(gated, system.Clock{}, system.UUIDv7{}, orders.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	svc := h.svc
 	svc.Orders = ord

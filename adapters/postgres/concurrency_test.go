@@ -22,7 +22,7 @@ import (
 
 func newOrders(t *testing.T, db ports.Database) *orders.Service {
 	t.Helper()
-	svc, err := orders.New(db, orders.WithClock(system.Clock{}), orders.WithIDs(system.UUIDv7{}))
+	svc, err := orders.New(db, system.Clock{}, system.UUIDv7{})
 	require.NoError(t, err)
 	return svc
 }

@@ -103,7 +103,7 @@ func TestWorkerRunsJobs(t *testing.T) {
 	pg, err := postgres.Open(ctx, postgres.Config{URL: url})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = pg.Close() })
-	svc, err := orders.New(pg, orders.WithClock(system.Clock{}), orders.WithIDs(system.UUIDv7{}), orders.WithLogger(slog.New(slog.DiscardHandler)))
+	svc, err := orders.New(pg, system.Clock{}, system.UUIDv7{}, orders.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	res, err := svc.Checkout(ctx, ecolaura.Principal{UserID: ecolaura.ID(userID), Role: ecolaura.RoleCustomer},
 		orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: ecolaura.ID(productID), Quantity: 2}}})

@@ -25,13 +25,9 @@ import (
 // version was given.
 const DefaultUpdateRetries = 5
 
-// Config holds the dependencies and settings of a [Service]. Build it with
+// Config holds the optional settings of a [Service]. Build it with
 // [Option]s passed to [New].
 type Config struct {
-	// Clock stamps created and updated times. Required.
-	Clock ports.Clock
-	// IDs generates product IDs. Required.
-	IDs ports.IDGenerator
 	// Logger receives diagnostic messages; nil discards them.
 	Logger *slog.Logger
 	// DefaultCurrency is used for prices given without a currency.
@@ -40,25 +36,16 @@ type Config struct {
 	UpdateRetries int
 }
 
-// Validate reports missing dependencies and out-of-range settings as a
-// *ecolaura.ValidationError.
+// Validate reports out-of-range settings as an *ecolaura.ConfigError.
 func (c Config) Validate() error {
 	var v ecolaura.Validator
-	v.Check(c.Clock != nil, "clock", "is required (use catalog.WithClock)")
-	v.Check(c.IDs != nil, "ids", "is required (use catalog.WithIDs)")
 	v.Check(c.DefaultCurrency.Valid(), "default_currency", "unsupported currency %q", string(c.DefaultCurrency))
 	v.Check(c.UpdateRetries >= 0 && c.UpdateRetries <= 100, "update_retries", "must be between 0 and 100")
-	return v.Err()
+	return v.ConfigErr()
 }
 
 // Option configures a [Service].
 type Option func(*Config)
-
-// WithClock sets the clock (required).
-func WithClock(c ports.Clock) Option { return func(cfg *Config) { cfg.Clock = c } }
-
-// WithIDs sets the product ID generator (required).
-func WithIDs(g ports.IDGenerator) Option { return func(cfg *Config) { cfg.IDs = g } }
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(cfg *Config) { cfg.Logger = l } }
@@ -75,30 +62,34 @@ func WithUpdateRetries(n int) Option { return func(cfg *Config) { cfg.UpdateRetr
 
 // Service runs the catalog use cases. It is safe for concurrent use.
 type Service struct {
-	db  ports.Database
-	cfg Config
-	log *slog.Logger
+	db    ports.Database
+	clock ports.Clock
+	ids   ports.IDGenerator
+	cfg   Config
+	log   *slog.Logger
 }
 
-// New returns a catalog service over db. It returns a *ecolaura.ValidationError
-// when db is nil or the configuration is incomplete (clock and ID generator
-// are required).
-func New(db ports.Database, opts ...Option) (*Service, error) {
+// New returns a catalog service over db, stamping times with clock and
+// naming new products with ids. It returns an *ecolaura.ConfigError when a
+// dependency is nil or a setting is out of range.
+func New(db ports.Database, clock ports.Clock, ids ports.IDGenerator, opts ...Option) (*Service, error) {
 	cfg := Config{DefaultCurrency: ecolaura.DefaultCurrency, UpdateRetries: DefaultUpdateRetries}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	var v ecolaura.Validator
 	v.Check(db != nil, "database", "is required")
+	v.Check(clock != nil, "clock", "is required")
+	v.Check(ids != nil, "ids", "is required")
 	v.Merge("", cfg.Validate())
-	if err := v.Err(); err != nil {
+	if err := v.ConfigErr(); err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, cfg: cfg, log: log.With("service", "catalog")}, nil
+	return &Service{db: db, clock: clock, ids: ids, cfg: cfg, log: log.With("service", "catalog")}, nil
 }
 
 // DefaultCurrency returns the currency used for prices given without one.
@@ -161,8 +152,8 @@ func (s *Service) Create(ctx context.Context, actor ecolaura.Principal, in Produ
 	if err := s.prepare(&p); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("create product: %w", err)
 	}
-	now := s.cfg.Clock.Now()
-	p.ID, p.CreatedAt, p.UpdatedAt, p.Version = s.cfg.IDs.NewID(), now, now, 1
+	now := s.clock.Now()
+	p.ID, p.CreatedAt, p.UpdatedAt, p.Version = s.ids.NewID(), now, now, 1
 	if err := s.db.Products().Create(ctx, p); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("create product: %w", err)
 	}
@@ -317,7 +308,7 @@ func (s *Service) edit(ctx context.Context, id ecolaura.ID, expected *int64, wri
 		if err := s.prepare(&next); err != nil {
 			return ecolaura.Product{}, err
 		}
-		next.UpdatedAt = s.cfg.Clock.Now()
+		next.UpdatedAt = s.clock.Now()
 		stored, err := store.Update(ctx, next)
 		switch {
 		case err == nil:

@@ -36,8 +36,7 @@ func newFixture(t *testing.T, s storetest.Store, opts ...catalog.Option) fixture
 	t.Helper()
 	clock := memory.NewManualClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	db := s.Open(t, storetest.JobsConfig{})
-	all := append([]catalog.Option{catalog.WithClock(clock), catalog.WithIDs(memory.NewSequentialIDs())}, opts...)
-	svc, err := catalog.New(db, all...)
+	svc, err := catalog.New(db, clock, memory.NewSequentialIDs(), opts...)
 	require.NoError(t, err)
 	return fixture{svc: svc, clock: clock, db: db}
 }
@@ -77,6 +76,20 @@ func requireFields(t *testing.T, err error, fields ...string) {
 	assert.ElementsMatch(t, fields, dedupe(got), "fields of %v", err)
 }
 
+// requireConfigFields asserts err is an *ecolaura.ConfigError (a programmer's
+// error, not ErrInvalid) naming exactly fields.
+func requireConfigFields(t *testing.T, err error, fields ...string) {
+	t.Helper()
+	require.NotErrorIs(t, err, ecolaura.ErrInvalid, "a wiring mistake is not invalid user input")
+	var ce *ecolaura.ConfigError
+	require.ErrorAs(t, err, &ce)
+	got := make([]string, 0, len(ce.Fields))
+	for _, f := range ce.Fields {
+		got = append(got, f.Field)
+	}
+	assert.ElementsMatch(t, fields, got, "fields of %v", err)
+}
+
 func dedupe(s []string) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -95,33 +108,29 @@ func TestNewValidatesConfig(t *testing.T) {
 	ids := memory.NewSequentialIDs()
 	tests := []struct {
 		name   string
-		db     *memory.Database
+		db     ports.Database
+		clock  ports.Clock
+		ids    ports.IDGenerator
 		opts   []catalog.Option
 		fields []string
 	}{
-		{"missing clock and ids", db, nil, []string{"clock", "ids"}},
-		{"missing ids", db, []catalog.Option{catalog.WithClock(clock)}, []string{"ids"}},
-		{"missing database", nil, []catalog.Option{catalog.WithClock(clock), catalog.WithIDs(ids)}, []string{"database"}},
-		{"bad currency", db, []catalog.Option{catalog.WithClock(clock), catalog.WithIDs(ids), catalog.WithDefaultCurrency("XXX")}, []string{"default_currency"}},
-		{"negative retries", db, []catalog.Option{catalog.WithClock(clock), catalog.WithIDs(ids), catalog.WithUpdateRetries(-1)}, []string{"update_retries"}},
-		{"valid", db, []catalog.Option{catalog.WithClock(clock), catalog.WithIDs(ids), catalog.WithDefaultCurrency("USD")}, nil},
+		{"missing clock and ids", db, nil, nil, nil, []string{"clock", "ids"}},
+		{"missing ids", db, clock, nil, nil, []string{"ids"}},
+		{"missing database", nil, clock, ids, nil, []string{"database"}},
+		{"bad currency", db, clock, ids, []catalog.Option{catalog.WithDefaultCurrency("XXX")}, []string{"default_currency"}},
+		{"negative retries", db, clock, ids, []catalog.Option{catalog.WithUpdateRetries(-1)}, []string{"update_retries"}},
+		{"valid", db, clock, ids, []catalog.Option{catalog.WithDefaultCurrency("USD")}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var svc *catalog.Service
-			var err error
-			if tt.db == nil {
-				svc, err = catalog.New(nil, tt.opts...)
-			} else {
-				svc, err = catalog.New(tt.db, tt.opts...)
-			}
+			svc, err := catalog.New(tt.db, tt.clock, tt.ids, tt.opts...)
 			if tt.fields == nil {
 				require.NoError(t, err)
 				assert.Equal(t, ecolaura.Currency("USD"), svc.DefaultCurrency())
 				return
 			}
 			assert.Nil(t, svc)
-			requireFields(t, err, tt.fields...)
+			requireConfigFields(t, err, tt.fields...)
 		})
 	}
 }

@@ -15,9 +15,7 @@ import (
 // may read but not write.
 func Example() {
 	ctx := context.Background()
-	svc, err := catalog.New(memory.NewDatabase(),
-		catalog.WithClock(memory.NewManualClock(time.Date(2026, 4, 22, 9, 0, 0, 0, time.UTC))),
-		catalog.WithIDs(memory.NewSequentialIDs()))
+	svc, err := catalog.New(memory.NewDatabase(), memory.NewManualClock(time.Date(2026, 4, 22, 9, 0, 0, 0, time.UTC)), memory.NewSequentialIDs())
 	if err != nil {
 		panic(err)
 	}
@@ -76,9 +74,7 @@ func Example() {
 // pages continue with NextCursor.
 func ExampleService_List() {
 	ctx := context.Background()
-	svc, err := catalog.New(memory.NewDatabase(),
-		catalog.WithClock(memory.NewManualClock(time.Date(2026, 4, 22, 9, 0, 0, 0, time.UTC))),
-		catalog.WithIDs(memory.NewSequentialIDs()))
+	svc, err := catalog.New(memory.NewDatabase(), memory.NewManualClock(time.Date(2026, 4, 22, 9, 0, 0, 0, time.UTC)), memory.NewSequentialIDs())
 	if err != nil {
 		panic(err)
 	}

@@ -16,9 +16,7 @@ import (
 
 func newCatalog(t *testing.T) *catalog.Service {
 	t.Helper()
-	svc, err := catalog.New(memory.NewDatabase(),
-		catalog.WithClock(memory.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))),
-		catalog.WithIDs(memory.NewSequentialIDs()))
+	svc, err := catalog.New(memory.NewDatabase(), memory.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), memory.NewSequentialIDs())
 	require.NoError(t, err)
 	return svc
 }

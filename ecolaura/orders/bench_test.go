@@ -33,8 +33,7 @@ func BenchmarkCheckout(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			ids := memory.NewSequentialIDs()
 			db := memory.NewDatabase() // no job runner: committed jobs are counted and dropped
-			svc, err := orders.New(db, orders.WithClock(memory.NewManualClock(t0)), orders.WithIDs(ids),
-				orders.WithLogger(slog.New(slog.DiscardHandler)))
+			svc, err := orders.New(db, memory.NewManualClock(t0), ids, orders.WithLogger(slog.New(slog.DiscardHandler)))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -27,28 +27,37 @@ func TestNew(t *testing.T) {
 	tests := []struct {
 		name  string
 		db    ports.Database
+		clock ports.Clock
+		ids   ports.IDGenerator
 		opts  []orders.Option
 		field string // "" means success
 	}{
-		{"all required", db, []orders.Option{orders.WithClock(clock), orders.WithIDs(ids)}, ""},
-		{"no database", nil, []orders.Option{orders.WithClock(clock), orders.WithIDs(ids)}, "database"},
-		{"no clock", db, []orders.Option{orders.WithIDs(ids)}, "clock"},
-		{"no ids", db, []orders.Option{orders.WithClock(clock)}, "ids"},
-		{"bad currency", db, []orders.Option{orders.WithClock(clock), orders.WithIDs(ids), orders.WithCurrency("XXX")}, "currency"},
-		{"offset price in another currency", db, []orders.Option{orders.WithClock(clock), orders.WithIDs(ids), orders.WithCarbonOffsetPrice(ecolaura.NewMoney(3, "USD"))}, "carbon_offset_price"},
-		{"negative offset price", db, []orders.Option{orders.WithClock(clock), orders.WithIDs(ids), orders.WithCarbonOffsetPrice(ecolaura.NewMoney(-1, "EUR"))}, "carbon_offset_price.amount"},
-		{"offset price and currency", db, []orders.Option{orders.WithClock(clock), orders.WithIDs(ids), orders.WithCurrency("USD"), orders.WithCarbonOffsetPrice(ecolaura.NewMoney(5, "USD"))}, ""},
+		{"all required", db, clock, ids, nil, ""},
+		{"no database", nil, clock, ids, nil, "database"},
+		{"no clock", db, nil, ids, nil, "clock"},
+		{"no ids", db, clock, nil, nil, "ids"},
+		{"bad currency", db, clock, ids, []orders.Option{orders.WithCurrency("XXX")}, "currency"},
+		{"offset price in another currency", db, clock, ids, []orders.Option{orders.WithCarbonOffsetPrice(ecolaura.NewMoney(3, "USD"))}, "carbon_offset_price"},
+		{"negative offset price", db, clock, ids, []orders.Option{orders.WithCarbonOffsetPrice(ecolaura.NewMoney(-1, "EUR"))}, "carbon_offset_price.amount"},
+		{"offset price and currency", db, clock, ids, []orders.Option{orders.WithCurrency("USD"), orders.WithCarbonOffsetPrice(ecolaura.NewMoney(5, "USD"))}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			svc, err := orders.New(tc.db, tc.opts...)
+			svc, err := orders.New(tc.db, tc.clock, tc.ids, tc.opts...)
 			if tc.field == "" {
 				require.NoError(t, err)
 				require.NotNil(t, svc)
 				return
 			}
 			assert.Nil(t, svc)
-			assert.Contains(t, fieldsOf(t, err), tc.field)
+			require.NotErrorIs(t, err, ecolaura.ErrInvalid, "a wiring mistake is not invalid user input")
+			var ce *ecolaura.ConfigError
+			require.ErrorAs(t, err, &ce)
+			var got []string
+			for _, f := range ce.Fields {
+				got = append(got, f.Field)
+			}
+			assert.Contains(t, got, tc.field)
 		})
 	}
 }
@@ -536,7 +545,7 @@ func testIdempotencyAcrossProcesses(t *testing.T, s storetest.Store) {
 	alice := f.user(t, "alice", ecolaura.RoleCustomer)
 	p := f.product(t, productSpec{price: 500, stock: 10, footprint: 50})
 	// A second service instance ("another process") over the same store.
-	other, err := orders.New(blindDB{f.db}, orders.WithClock(f.clock), orders.WithIDs(f.ids))
+	other, err := orders.New(blindDB{f.db}, f.clock, f.ids)
 	require.NoError(t, err)
 
 	first := f.checkout(t, alice, orders.CheckoutRequest{Lines: []orders.LineRequest{line(p, 1)}, IdempotencyKey: "k"})

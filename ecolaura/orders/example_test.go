@@ -21,8 +21,7 @@ func ExampleService_Checkout() {
 	ids := memory.NewSequentialIDs()
 	clock := memory.NewManualClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	outbox := mail.NewRecorder()
-	svc, err := orders.New(db, orders.WithClock(clock), orders.WithIDs(ids), orders.WithMailer(outbox),
-		orders.WithLogger(slog.New(slog.DiscardHandler)))
+	svc, err := orders.New(db, clock, ids, orders.WithMailer(outbox), orders.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		panic(err)
 	}

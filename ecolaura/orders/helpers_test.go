@@ -38,8 +38,8 @@ func newFixture(t testing.TB, s storetest.Store, opts ...orders.Option) *fixture
 		ids:   memory.NewSequentialIDs(),
 		mail:  mail.NewRecorder(),
 	}
-	all := append([]orders.Option{orders.WithClock(f.clock), orders.WithIDs(f.ids), orders.WithMailer(f.mail), orders.WithLogger(slog.New(slog.DiscardHandler))}, opts...)
-	svc, err := orders.New(f.db, all...)
+	all := append([]orders.Option{orders.WithMailer(f.mail), orders.WithLogger(slog.New(slog.DiscardHandler))}, opts...)
+	svc, err := orders.New(f.db, f.clock, f.ids, all...)
 	require.NoError(t, err)
 	f.svc = svc
 	return f

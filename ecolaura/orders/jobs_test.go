@@ -220,7 +220,7 @@ func testHandleJobErrors(t *testing.T, s storetest.Store) {
 	}
 
 	t.Run("no mailer", func(t *testing.T) {
-		svc, err := orders.New(f.db, orders.WithClock(f.clock), orders.WithIDs(f.ids))
+		svc, err := orders.New(f.db, f.clock, f.ids)
 		require.NoError(t, err)
 		err = svc.HandleJob(ctx, ports.Job{Kind: orders.JobSendConfirmationEmail, Payload: []byte(missing)})
 		require.ErrorContains(t, err, "no mailer")

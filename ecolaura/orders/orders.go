@@ -69,8 +69,6 @@ type inflightKey struct {
 }
 
 type config struct {
-	clock       ports.Clock
-	ids         ports.IDGenerator
 	log         *slog.Logger
 	mailer      ports.Mailer
 	currency    ecolaura.Currency
@@ -79,12 +77,6 @@ type config struct {
 
 // Option configures a [Service].
 type Option func(*config)
-
-// WithClock sets the clock (required).
-func WithClock(c ports.Clock) Option { return func(cfg *config) { cfg.clock = c } }
-
-// WithIDs sets the ID generator (required).
-func WithIDs(g ports.IDGenerator) Option { return func(cfg *config) { cfg.ids = g } }
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(cfg *config) { cfg.log = l } }
@@ -121,18 +113,18 @@ func DefaultCarbonOffsetPrice(c ecolaura.Currency) ecolaura.Money {
 	return ecolaura.NewMoney(minor, c)
 }
 
-// New returns the orders service over db. WithClock and WithIDs are required.
-// Errors: ecolaura.ErrInvalid (a *ValidationError) when a required option is
-// missing or an option value is invalid.
-func New(db ports.Database, opts ...Option) (*Service, error) {
+// New returns the orders service over db, stamping times with clock and
+// naming orders with ids. Errors: an *ecolaura.ConfigError when a dependency
+// is nil or an option value is invalid.
+func New(db ports.Database, clock ports.Clock, ids ports.IDGenerator, opts ...Option) (*Service, error) {
 	cfg := config{currency: ecolaura.DefaultCurrency}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	var v ecolaura.Validator
 	v.Check(db != nil, "database", "is required")
-	v.Check(cfg.clock != nil, "clock", "is required (orders.WithClock)")
-	v.Check(cfg.ids != nil, "ids", "is required (orders.WithIDs)")
+	v.Check(clock != nil, "clock", "is required")
+	v.Check(ids != nil, "ids", "is required")
 	v.Check(cfg.currency.Valid(), "currency", "unsupported currency %q", string(cfg.currency))
 	price := DefaultCarbonOffsetPrice(cfg.currency)
 	if cfg.offsetPrice != nil {
@@ -140,7 +132,7 @@ func New(db ports.Database, opts ...Option) (*Service, error) {
 		v.Check(price.Currency == cfg.currency, "carbon_offset_price", "must be in the shop currency %s", cfg.currency)
 		v.Merge("carbon_offset_price", price.ValidatePrice())
 	}
-	if err := v.Err(); err != nil {
+	if err := v.ConfigErr(); err != nil {
 		return nil, fmt.Errorf("orders service: %w", err)
 	}
 	if cfg.log == nil {
@@ -148,8 +140,8 @@ func New(db ports.Database, opts ...Option) (*Service, error) {
 	}
 	return &Service{
 		db:          db,
-		clock:       cfg.clock,
-		ids:         cfg.ids,
+		clock:       clock,
+		ids:         ids,
 		log:         cfg.log,
 		mailer:      cfg.mailer,
 		currency:    cfg.currency,

@@ -29,11 +29,11 @@ type Service struct {
 	products ports.ProductStore
 }
 
-// New returns a service reading products from store. It returns a
-// *ecolaura.ValidationError when store is nil.
+// New returns a service reading products from store. It returns an
+// *ecolaura.ConfigError when store is nil.
 func New(store ports.ProductStore) (*Service, error) {
 	if store == nil {
-		return nil, fmt.Errorf("sustainability: %w", ecolaura.Invalid("products", "is required"))
+		return nil, fmt.Errorf("sustainability: %w", ecolaura.Misconfigured("products", "is required"))
 	}
 	return &Service{products: store}, nil
 }

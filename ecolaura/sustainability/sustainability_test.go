@@ -49,7 +49,9 @@ func setup(t *testing.T, specs []spec) (*sustainability.Service, map[string]ecol
 
 func TestNewRequiresAStore(t *testing.T) {
 	_, err := sustainability.New(nil)
-	require.ErrorIs(t, err, ecolaura.ErrInvalid)
+	var ce *ecolaura.ConfigError
+	require.ErrorAs(t, err, &ce, "a missing dependency is a wiring mistake")
+	require.NotErrorIs(t, err, ecolaura.ErrInvalid)
 }
 
 func TestBreakdown(t *testing.T) {

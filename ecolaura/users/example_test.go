@@ -27,8 +27,7 @@ func Example() {
 	issuer, _ := jwt.NewIssuer(jwt.DefaultConfig(), keys)
 	verifier, _ := jwt.NewVerifier(jwt.DefaultConfig(), keys)
 
-	svc, err := users.New(memory.NewDatabase(), hasher, issuer,
-		users.WithClock(system.Clock{}), users.WithIDs(system.UUIDv7{}))
+	svc, err := users.New(memory.NewDatabase(), hasher, issuer, system.Clock{}, system.UUIDv7{})
 	if err != nil {
 		panic(err)
 	}

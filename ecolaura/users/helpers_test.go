@@ -104,8 +104,7 @@ func newEnv(t testing.TB, s storetest.Store) *env {
 
 func (e *env) newService(t testing.TB, h ports.PasswordHasher, issuer ports.TokenIssuer) *users.Service {
 	t.Helper()
-	svc, err := users.New(e.db, h, issuer,
-		users.WithClock(e.clock), users.WithIDs(e.ids), users.WithLogger(discard()))
+	svc, err := users.New(e.db, h, issuer, e.clock, e.ids, users.WithLogger(discard()))
 	require.NoError(t, err)
 	return svc
 }

@@ -60,13 +60,9 @@ const (
 // registered (the wording of the original DRF API).
 const EmailTakenMessage = "user with this email already exists."
 
-// Config holds the dependencies and settings of a [Service]. Build it with
+// Config holds the optional settings of a [Service]. Build it with
 // [Option]s passed to [New].
 type Config struct {
-	// Clock stamps times and decides token expiry. Required.
-	Clock ports.Clock
-	// IDs generates user and token IDs. Required.
-	IDs ports.IDGenerator
 	// Logger receives security events (token reuse, rehash failures); nil
 	// discards them.
 	Logger *slog.Logger
@@ -76,24 +72,15 @@ type Config struct {
 	Random io.Reader
 }
 
-// Validate reports missing dependencies and out-of-range settings as a
-// *ecolaura.ValidationError.
+// Validate reports out-of-range settings as an *ecolaura.ConfigError.
 func (c Config) Validate() error {
 	var v ecolaura.Validator
-	v.Check(c.Clock != nil, "clock", "is required (use users.WithClock)")
-	v.Check(c.IDs != nil, "ids", "is required (use users.WithIDs)")
 	v.Check(c.RefreshTTL >= MinRefreshTTL && c.RefreshTTL <= MaxRefreshTTL, "refresh_ttl", "must be between %s and %s", MinRefreshTTL, MaxRefreshTTL)
-	return v.Err()
+	return v.ConfigErr()
 }
 
 // Option configures a [Service].
 type Option func(*Config)
-
-// WithClock sets the clock (required).
-func WithClock(c ports.Clock) Option { return func(cfg *Config) { cfg.Clock = c } }
-
-// WithIDs sets the ID generator (required).
-func WithIDs(g ports.IDGenerator) Option { return func(cfg *Config) { cfg.IDs = g } }
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(cfg *Config) { cfg.Logger = l } }
@@ -110,6 +97,8 @@ type Service struct {
 	db     ports.Database
 	hasher ports.PasswordHasher
 	tokens ports.TokenIssuer
+	clock  ports.Clock
+	ids    ports.IDGenerator
 	cfg    Config
 	log    *slog.Logger
 
@@ -117,10 +106,12 @@ type Service struct {
 	dummyHash string
 }
 
-// New returns a users service. It returns a *ecolaura.ValidationError when a
-// dependency is nil or the configuration is incomplete (clock and ID
-// generator are required).
-func New(db ports.Database, hasher ports.PasswordHasher, tokens ports.TokenIssuer, opts ...Option) (*Service, error) {
+// New returns a users service over db that hashes passwords with hasher,
+// signs access tokens with tokens, stamps times (and decides token expiry)
+// with clock and names users and tokens with ids. It returns an
+// *ecolaura.ConfigError when a dependency is nil or a setting is out of
+// range.
+func New(db ports.Database, hasher ports.PasswordHasher, tokens ports.TokenIssuer, clock ports.Clock, ids ports.IDGenerator, opts ...Option) (*Service, error) {
 	cfg := Config{RefreshTTL: DefaultRefreshTTL}
 	for _, o := range opts {
 		o(&cfg)
@@ -129,8 +120,10 @@ func New(db ports.Database, hasher ports.PasswordHasher, tokens ports.TokenIssue
 	v.Check(db != nil, "database", "is required")
 	v.Check(hasher != nil, "hasher", "is required")
 	v.Check(tokens != nil, "tokens", "is required")
+	v.Check(clock != nil, "clock", "is required")
+	v.Check(ids != nil, "ids", "is required")
 	v.Merge("", cfg.Validate())
-	if err := v.Err(); err != nil {
+	if err := v.ConfigErr(); err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}
 	if cfg.Random == nil {
@@ -140,7 +133,7 @@ func New(db ports.Database, hasher ports.PasswordHasher, tokens ports.TokenIssue
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, hasher: hasher, tokens: tokens, cfg: cfg, log: log.With("service", "users")}, nil
+	return &Service{db: db, hasher: hasher, tokens: tokens, clock: clock, ids: ids, cfg: cfg, log: log.With("service", "users")}, nil
 }
 
 // RegisterInput is a new customer account.
@@ -185,9 +178,9 @@ func (s *Service) create(ctx context.Context, email, name, password string, role
 	if err != nil {
 		return ecolaura.User{}, fmt.Errorf("hash password: %w", err)
 	}
-	now := s.cfg.Clock.Now()
+	now := s.clock.Now()
 	u := ecolaura.User{
-		ID:           s.cfg.IDs.NewID(),
+		ID:           s.ids.NewID(),
 		Email:        normalized,
 		Name:         strings.TrimSpace(name),
 		PasswordHash: hash,
@@ -267,8 +260,8 @@ func (s *Service) Login(ctx context.Context, c Credentials) (TokenPair, error) {
 	}
 	var pair TokenPair
 	err = s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-		now := s.cfg.Clock.Now()
-		p, err := s.issue(ctx, tx, u, family{id: s.cfg.IDs.NewID(), expiresAt: now.Add(s.cfg.RefreshTTL)})
+		now := s.clock.Now()
+		p, err := s.issue(ctx, tx, u, family{id: s.ids.NewID(), expiresAt: now.Add(s.cfg.RefreshTTL)})
 		pair = p
 		return err
 	})
@@ -327,7 +320,7 @@ func (s *Service) rehash(ctx context.Context, u ecolaura.User, password string) 
 		return
 	}
 	u.PasswordHash = hash
-	u.UpdatedAt = s.cfg.Clock.Now()
+	u.UpdatedAt = s.clock.Now()
 	if _, err := s.db.Users().Update(ctx, u); err != nil {
 		// A concurrent change (another login's rehash, a password or
 		// profile change) won; the hash stays valid.
@@ -347,7 +340,7 @@ type family struct {
 // issue signs an access token for u and stores a new refresh token of
 // family f.
 func (s *Service) issue(ctx context.Context, tx ports.Tx, u ecolaura.User, f family) (TokenPair, error) {
-	now := s.cfg.Clock.Now()
+	now := s.clock.Now()
 	at, err := s.tokens.Issue(ctx, u.Principal())
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("issue access token: %w", err)
@@ -358,7 +351,7 @@ func (s *Service) issue(ctx context.Context, tx ports.Tx, u ecolaura.User, f fam
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw[:])
 	rt := ecolaura.RefreshToken{
-		ID:        s.cfg.IDs.NewID(),
+		ID:        s.ids.NewID(),
 		FamilyID:  f.id,
 		UserID:    u.ID,
 		Hash:      HashRefreshToken(token),
@@ -413,7 +406,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, 
 		reused ecolaura.RefreshToken
 	)
 	err := s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-		now := s.cfg.Clock.Now()
+		now := s.clock.Now()
 		rt, err := tx.RefreshTokens().GetByHash(ctx, hash)
 		if errors.Is(err, ecolaura.ErrNotFound) {
 			return ecolaura.ErrUnauthenticated
@@ -450,7 +443,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, 
 	})
 	if errors.Is(err, errReuse) {
 		// Revoke outside the failed transaction so the revocation commits.
-		if rerr := s.db.RefreshTokens().RevokeFamily(ctx, reused.FamilyID, s.cfg.Clock.Now()); rerr != nil {
+		if rerr := s.db.RefreshTokens().RevokeFamily(ctx, reused.FamilyID, s.clock.Now()); rerr != nil {
 			return TokenPair{}, fmt.Errorf("refresh: revoke reused family: %w", rerr)
 		}
 		s.log.WarnContext(ctx, "refresh token reuse detected; family revoked",
@@ -477,7 +470,7 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 	if err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
-	if err := s.db.RefreshTokens().RevokeFamily(ctx, rt.FamilyID, s.cfg.Clock.Now()); err != nil {
+	if err := s.db.RefreshTokens().RevokeFamily(ctx, rt.FamilyID, s.clock.Now()); err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
 	return nil
@@ -546,7 +539,7 @@ func (s *Service) UpdateProfile(ctx context.Context, actor ecolaura.Principal, p
 			return u, nil
 		}
 		u.Name = strings.TrimSpace(*patch.Name)
-		u.UpdatedAt = s.cfg.Clock.Now()
+		u.UpdatedAt = s.clock.Now()
 		u, err = s.db.Users().Update(ctx, u)
 		if err == nil {
 			return u, nil
@@ -607,7 +600,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor ecolaura.Principal, 
 		if cur.PasswordHash != verified {
 			return fmt.Errorf("password changed concurrently: %w", ecolaura.ErrConflict)
 		}
-		now := s.cfg.Clock.Now()
+		now := s.clock.Now()
 		cur.PasswordHash = hash
 		cur.UpdatedAt = now
 		if _, err := tx.Users().Update(ctx, cur); err != nil {

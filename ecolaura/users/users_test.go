@@ -43,25 +43,30 @@ func TestNewRequiresDependencies(t *testing.T) {
 		db     ports.Database
 		hasher ports.PasswordHasher
 		tokens ports.TokenIssuer
+		clock  ports.Clock
+		ids    ports.IDGenerator
 		opts   []users.Option
 		field  string
 	}{
-		{"no database", nil, h, issuer, []users.Option{users.WithClock(clock), users.WithIDs(ids)}, "database"},
-		{"no hasher", db, nil, issuer, []users.Option{users.WithClock(clock), users.WithIDs(ids)}, "hasher"},
-		{"no token issuer", db, h, nil, []users.Option{users.WithClock(clock), users.WithIDs(ids)}, "tokens"},
-		{"no clock", db, h, issuer, []users.Option{users.WithIDs(ids)}, "clock"},
-		{"no ids", db, h, issuer, []users.Option{users.WithClock(clock)}, "ids"},
-		{"refresh ttl too short", db, h, issuer, []users.Option{users.WithClock(clock), users.WithIDs(ids), users.WithRefreshTTL(time.Minute)}, "refresh_ttl"},
-		{"refresh ttl too long", db, h, issuer, []users.Option{users.WithClock(clock), users.WithIDs(ids), users.WithRefreshTTL(365 * 24 * time.Hour)}, "refresh_ttl"},
+		{"no database", nil, h, issuer, clock, ids, nil, "database"},
+		{"no hasher", db, nil, issuer, clock, ids, nil, "hasher"},
+		{"no token issuer", db, h, nil, clock, ids, nil, "tokens"},
+		{"no clock", db, h, issuer, nil, ids, nil, "clock"},
+		{"no ids", db, h, issuer, clock, nil, nil, "ids"},
+		{"refresh ttl too short", db, h, issuer, clock, ids, []users.Option{users.WithRefreshTTL(time.Minute)}, "refresh_ttl"},
+		{"refresh ttl too long", db, h, issuer, clock, ids, []users.Option{users.WithRefreshTTL(365 * 24 * time.Hour)}, "refresh_ttl"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := users.New(tc.db, tc.hasher, tc.tokens, tc.opts...)
-			require.ErrorIs(t, err, ecolaura.ErrInvalid)
-			assert.Contains(t, fieldsOf(t, err), tc.field)
+			_, err := users.New(tc.db, tc.hasher, tc.tokens, tc.clock, tc.ids, tc.opts...)
+			require.NotErrorIs(t, err, ecolaura.ErrInvalid, "a wiring mistake is not invalid user input")
+			var ce *ecolaura.ConfigError
+			require.ErrorAs(t, err, &ce)
+			require.Len(t, ce.Fields, 1)
+			assert.Equal(t, tc.field, ce.Fields[0].Field)
 		})
 	}
-	_, err := users.New(db, h, issuer, users.WithClock(clock), users.WithIDs(ids))
+	_, err := users.New(db, h, issuer, clock, ids)
 	require.NoError(t, err)
 }
 
@@ -474,7 +479,7 @@ func testConcurrentRefreshLoserRevokesFamily(t *testing.T, s storetest.Store) {
 	otherDevice := e.login(t, "ada@example.org", pw)
 
 	race := &refreshRace{Database: e.db, both: make(chan struct{})}
-	svc, err := users.New(race, e.hasher, e.issuer, users.WithClock(e.clock), users.WithIDs(e.ids), users.WithLogger(discard()))
+	svc, err := users.New(race, e.hasher, e.issuer, e.clock, e.ids, users.WithLogger(discard()))
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	results := make([]users.TokenPair, 2)
