@@ -119,9 +119,9 @@ func buildOptions(opts []Option) options {
 
 // Issuer signs access tokens with the signing key of a [KeySet].
 type Issuer struct {
-	cfg   Config
-	keys  *KeySet
-	now   func() time.Time
+	cfg  Config
+	keys *KeySet
+	now  func() time.Time
 }
 
 var _ ports.TokenIssuer = (*Issuer)(nil)
@@ -210,6 +210,10 @@ func NewVerifier(cfg Config, keys *KeySet, opts ...Option) (*Verifier, error) {
 	o := buildOptions(opts)
 	return &Verifier{cfg: cfg, keys: keys, clock: jwxjwt.ClockFunc(o.now)}, nil
 }
+
+// JWKS returns the public keys tokens are verified with, as a JSON Web Key
+// Set (see [KeySet.JWKS]).
+func (v *Verifier) JWKS() ([]byte, error) { return v.keys.JWKS() }
 
 func unauthenticated(reason string, err error) error {
 	if err != nil {

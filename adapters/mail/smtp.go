@@ -72,11 +72,11 @@ func (c Config) Validate() error {
 // when the server offers it, AUTH PLAIN when credentials are configured, then
 // one multipart/alternative message (text and HTML) per Send.
 type SMTPMailer struct {
-	cfg   Config
-	from  *mail.Address
-	tls   *tls.Config
-	now   func() time.Time
-	log   *slog.Logger
+	cfg  Config
+	from *mail.Address
+	tls  *tls.Config
+	now  func() time.Time
+	log  *slog.Logger
 }
 
 var _ ports.Mailer = (*SMTPMailer)(nil)

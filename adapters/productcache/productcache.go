@@ -99,17 +99,19 @@ import (
 
 // Defaults of [Config].
 const (
-	DefaultPrefix = "ecolaura:"
-	DefaultTTL    = 15 * time.Minute
+	DefaultTTL = 15 * time.Minute
 
 	DefaultRetryInterval    = 100 * time.Millisecond
 	DefaultMaxRetryInterval = 5 * time.Second
 )
 
 // Config holds the settings of a [Database]. Build it with [Option]s.
+//
+// Keys carry no prefix of this package's own: the cache owns its
+// namespace (the Redis adapter's Config.Prefix), so that every program
+// sharing one Redis — the reference server, its workers and any SDK program
+// wired as the shop package documents — reads and writes the same keys.
 type Config struct {
-	// Prefix starts every key, so several shops can share one cache.
-	Prefix string
 	// TTL of product, list and category entries (counters never expire).
 	TTL time.Duration
 	// Logger receives cache failure reports; nil discards them.
@@ -121,21 +123,17 @@ type Config struct {
 	MaxRetryInterval time.Duration
 }
 
-// Validate checks the settings and returns a *ecolaura.ValidationError.
+// Validate checks the settings and returns an *ecolaura.ConfigError.
 func (c Config) Validate() error {
 	var v ecolaura.Validator
-	v.Check(len(c.Prefix) <= 100, "prefix", "must be at most 100 bytes")
 	v.Check(c.TTL > 0, "ttl", "must be positive")
 	v.Check(c.RetryInterval > 0, "retry_interval", "must be positive")
 	v.Check(c.MaxRetryInterval >= c.RetryInterval, "max_retry_interval", "must not be below retry_interval")
-	return v.Err()
+	return v.ConfigErr()
 }
 
 // Option configures a [Database].
 type Option func(*Config)
-
-// WithPrefix sets the key prefix (default [DefaultPrefix]).
-func WithPrefix(p string) Option { return func(c *Config) { c.Prefix = p } }
 
 // WithTTL sets the time to live of cached entries (default [DefaultTTL]).
 func WithTTL(d time.Duration) Option { return func(c *Config) { c.TTL = d } }
@@ -199,17 +197,17 @@ type Database struct {
 	closed    chan struct{}
 	// loopDone is closed when the latest background retry goroutine has
 	// returned (nil before the first); guarded by loopMu.
-	loopMu   sync.Mutex
-	loopDone chan struct{}
+	loopMu    sync.Mutex
+	loopDone  chan struct{}
 	closeOnce sync.Once
 }
 
 var _ ports.Database = (*Database)(nil)
 
-// Wrap returns db with a cache in front of its product reads. It returns a
-// *ecolaura.ValidationError when db or cache is nil or an option is invalid.
+// Wrap returns db with a cache in front of its product reads. It returns an
+// *ecolaura.ConfigError when db or cache is nil or an option is invalid.
 func Wrap(db ports.Database, cache ports.Cache, opts ...Option) (*Database, error) {
-	cfg := Config{Prefix: DefaultPrefix, TTL: DefaultTTL, RetryInterval: DefaultRetryInterval, MaxRetryInterval: DefaultMaxRetryInterval}
+	cfg := Config{TTL: DefaultTTL, RetryInterval: DefaultRetryInterval, MaxRetryInterval: DefaultMaxRetryInterval}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -217,7 +215,7 @@ func Wrap(db ports.Database, cache ports.Cache, opts ...Option) (*Database, erro
 	v.Check(db != nil, "database", "is required")
 	v.Check(cache != nil, "cache", "is required")
 	v.Merge("", cfg.Validate())
-	if err := v.Err(); err != nil {
+	if err := v.ConfigErr(); err != nil {
 		return nil, fmt.Errorf("productcache: %w", err)
 	}
 	log := cfg.Logger
@@ -317,21 +315,21 @@ func (d *Database) Stamp(ctx context.Context, ids []ecolaura.ID) (string, error)
 
 // ---- keys and counters ----
 
-func (d *Database) genKey() string                   { return d.cfg.Prefix + "catalog:generation" }
-func (d *Database) productKey(id ecolaura.ID) string { return d.cfg.Prefix + "product:" + string(id) }
+func (d *Database) genKey() string                   { return "catalog:generation" }
+func (d *Database) productKey(id ecolaura.ID) string { return "product:" + string(id) }
 func (d *Database) fenceKey(id ecolaura.ID) string {
-	return d.cfg.Prefix + "product-fence:" + string(id)
+	return "product-fence:" + string(id)
 }
 func (d *Database) listKey(gen int64, q ports.ProductQuery) string {
 	b, _ := json.Marshal(q) // plain data: cannot fail
 	sum := sha256.Sum256(b)
-	return d.cfg.Prefix + "list:" + strconv.FormatInt(gen, 10) + ":" + hex.EncodeToString(sum[:16])
+	return "list:" + strconv.FormatInt(gen, 10) + ":" + hex.EncodeToString(sum[:16])
 }
 func (d *Database) categoriesKey(gen int64) string {
-	return d.cfg.Prefix + "categories:" + strconv.FormatInt(gen, 10)
+	return "categories:" + strconv.FormatInt(gen, 10)
 }
 func (d *Database) statsKey(gen int64) string {
-	return d.cfg.Prefix + "category-stats:" + strconv.FormatInt(gen, 10)
+	return "category-stats:" + strconv.FormatInt(gen, 10)
 }
 
 // seed returns a fresh random starting value for a counter that has gone

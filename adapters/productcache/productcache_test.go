@@ -154,12 +154,14 @@ func TestWrapValidates(t *testing.T) {
 		{"nil database", nil, cache, nil, "database"},
 		{"nil cache", db, nil, nil, "cache"},
 		{"zero ttl", db, cache, []productcache.Option{productcache.WithTTL(0)}, "ttl"},
-		{"long prefix", db, cache, []productcache.Option{productcache.WithPrefix(strings.Repeat("p", 101))}, "prefix"},
+		{"retry above its cap", db, cache, []productcache.Option{productcache.WithRetryInterval(time.Second, time.Millisecond)}, "max_retry_interval"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := productcache.Wrap(tt.db, tt.cache, tt.opts...)
-			require.ErrorIs(t, err, ecolaura.ErrInvalid)
+			require.NotErrorIs(t, err, ecolaura.ErrInvalid, "a wiring mistake is not invalid user input")
+			var ce *ecolaura.ConfigError
+			require.ErrorAs(t, err, &ce)
 			assert.Contains(t, err.Error(), tt.field)
 		})
 	}
@@ -524,11 +526,11 @@ func TestGenerationAndStamp(t *testing.T) {
 
 func TestEvictedGenerationRestartsAtAFreshValue(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, productcache.WithPrefix("t:"))
+	f := newFixture(t)
 	f.add(t, 1, "home", 1)
 	g1, err := f.cached.Generation(ctx)
 	require.NoError(t, err)
-	require.NoError(t, f.cache.Delete(ctx, "t:catalog:generation"))
+	require.NoError(t, f.cache.Delete(ctx, "catalog:generation"))
 	g2, err := f.cached.Generation(ctx)
 	require.NoError(t, err)
 	assert.NotEqual(t, g1, g2)

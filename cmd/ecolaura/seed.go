@@ -90,16 +90,12 @@ func seedCmd(ctx context.Context, args []string, env getenv, stdout, stderr io.W
 	}
 
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, err := postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL, MaxConns: cfg.Workers + 2}, postgres.WithLogger(log))
+	db, err := openDatabase(ctx, postgres.Config{URL: cfg.DatabaseURL, MaxConns: cfg.Workers + 2}, nil, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "ecolaura seed: cannot open the database (ECOLAURA_DATABASE_URL): %v\n", err)
-		return 1
-	}
-	defer db.Close()
-	if err := db.CheckSchema(ctx); err != nil {
 		fmt.Fprintf(stderr, "ecolaura seed: %v\n", err)
 		return 1
 	}
+	defer db.Close()
 
 	start := time.Now()
 	var n int
@@ -128,8 +124,7 @@ func seedCmd(ctx context.Context, args []string, env getenv, stdout, stderr io.W
 // seedDemo loads the demo catalog through the catalog service (so scores
 // and validation are the service's own) when the catalog is empty.
 func seedDemo(ctx context.Context, db *postgres.Database, cur ecolaura.Currency, log *slog.Logger) (int, error) {
-	svc, err := catalog.New(db, catalog.WithClock(system.Clock{}), catalog.WithIDs(system.UUIDv7{}),
-		catalog.WithLogger(log), catalog.WithDefaultCurrency(cur))
+	svc, err := catalog.New(db, system.Clock{}, system.UUIDv7{}, catalog.WithLogger(log), catalog.WithDefaultCurrency(cur))
 	if err != nil {
 		return 0, err
 	}

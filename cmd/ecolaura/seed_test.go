@@ -28,7 +28,7 @@ func TestSeedCommandErrors(t *testing.T) {
 		{"zero batch", []string{"seed", "--products", "10", "--batch", "0"}, map[string]string{"ECOLAURA_DATABASE_URL": "postgres://x@127.0.0.1:1/x"}, 2, "--batch"},
 		{"extra argument", []string{"seed", "now"}, nil, 2, "unexpected arguments"},
 		{"bad currency", []string{"seed"}, map[string]string{"ECOLAURA_DATABASE_URL": "postgres://x@127.0.0.1:1/x", "ECOLAURA_CURRENCY": "XXX"}, 2, "ECOLAURA_CURRENCY"},
-		{"unreachable database", []string{"seed"}, map[string]string{"ECOLAURA_DATABASE_URL": "postgres://x@127.0.0.1:1/x?sslmode=disable"}, 1, "cannot open the database"},
+		{"unreachable database", []string{"seed"}, map[string]string{"ECOLAURA_DATABASE_URL": "postgres://x@127.0.0.1:1/x?sslmode=disable"}, 1, "open database (ECOLAURA_DATABASE_URL)"},
 		{"help", []string{"seed", "--help"}, nil, 0, "--products"},
 	}
 	for _, tt := range tests {

@@ -17,8 +17,8 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/mail"
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/adapters/postgres"
-	"github.com/ecolaura/ecolaura/adapters/productcache"
 	"github.com/ecolaura/ecolaura/adapters/redis"
+	"github.com/ecolaura/ecolaura/adapters/system"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
 	"github.com/ecolaura/ecolaura/ports"
@@ -123,21 +123,11 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	var runner ports.JobRunner
 	var probes []httpapi.Probe
 	if cfg.DatabaseURL != "" {
-		pg, err := postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL}, postgres.WithLogger(log))
+		pg, err := openDatabase(ctx, postgres.Config{URL: cfg.DatabaseURL}, &cfg.MigrateOnStart, log)
 		if err != nil {
-			return fmt.Errorf("open database (ECOLAURA_DATABASE_URL): %w", err)
+			return err
 		}
 		closers = append(closers, func(context.Context) error { return pg.Close() })
-		if cfg.MigrateOnStart {
-			st, err := postgres.Migrate(ctx, pg, postgres.MigrateUp)
-			if err != nil {
-				return fmt.Errorf("migrate on start: %w", err)
-			}
-			log.Info("database migrated", slog.String("status", st.String()))
-		}
-		if err := pg.CheckSchema(ctx); err != nil {
-			return fmt.Errorf("%w (or start with ECOLAURA_MIGRATE_ON_START=true)", err)
-		}
 		db = pg
 		if !cfg.NoWorkers {
 			r, err := pg.NewJobRunner(postgres.RunnerConfig{Logger: log})
@@ -157,11 +147,9 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	var limiter httpapi.RateLimiter = memory.NewRateLimiter()
 	var redisCache *redis.Cache
 	if cfg.RedisURL != "" {
-		rcfg := redis.DefaultConfig(cfg.RedisURL)
-		rcfg.Prefix = cfg.RedisPrefix
-		rc, err := redis.NewCache(ctx, rcfg, redis.WithLogger(log))
+		rc, err := openRedisCache(ctx, cfg.RedisURL, cfg.RedisPrefix, log)
 		if err != nil {
-			return fmt.Errorf("connect to redis (ECOLAURA_REDIS_URL): %w", err)
+			return err
 		}
 		closers = append(closers, func(context.Context) error { rc.Close(); return nil })
 		rl, err := redis.NewRateLimiter(ctx, redis.LimiterConfig{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix}, redis.WithLogger(log))
@@ -197,6 +185,15 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	}
 	jcfg := jwt.DefaultConfig()
 	jcfg.Issuer = cfg.JWTIssuer
+	clock := system.Clock{} // the shop's and the tokens'
+	issuer, err := jwt.NewIssuer(jcfg, keys, jwt.WithClock(clock))
+	if err != nil {
+		return fmt.Errorf("JWT issuer: %w", err)
+	}
+	verifier, err := jwt.NewVerifier(jcfg, keys, jwt.WithClock(clock))
+	if err != nil {
+		return fmt.Errorf("JWT verifier: %w", err)
+	}
 
 	// The access log and the mail log are batched: one write per 64 KiB or
 	// 100 ms instead of one per request. They are flushed last, after the
@@ -209,15 +206,11 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	// stops it (waiting for running jobs) in Close, which runs after the
 	// HTTP server has drained.
 	shopOpts := []shop.Option{
-		shop.WithDatabase(db), shop.WithCache(cache), shop.WithLogger(svcLog),
-		shop.WithCurrency(cfg.Currency), shop.WithKeySet(keys), shop.WithJWTConfig(jcfg), shop.WithMailer(mail.NewLogMailer(batchedLog)),
+		shop.WithDatabase(db), shop.WithCache(cache), shop.WithLogger(svcLog), shop.WithClock(clock),
+		shop.WithCurrency(cfg.Currency), shop.WithTokens(issuer, verifier), shop.WithMailer(mail.NewLogMailer(batchedLog)),
 	}
 	if runner != nil {
 		shopOpts = append(shopOpts, shop.WithJobRunner(runner))
-	}
-	if cfg.RedisURL != "" {
-		// The Redis adapter prefixes every key itself.
-		shopOpts = append(shopOpts, shop.WithCacheOptions(productcache.WithPrefix("")))
 	}
 	if cfg.DatabaseURL == "" {
 		shopOpts = append(shopOpts, shop.WithDemoCatalog())
@@ -260,7 +253,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	}
 	services := httpapi.Services{
 		Catalog: s.Catalog, Orders: s.Orders, Sustainability: s.Sustainability, Users: s.Users,
-		JWKS: keys.JWKS, Tokens: s.Tokens, RateLimiter: limiter, ResponseCache: cache, Probes: probes,
+		JWKS: keys.JWKS, Tokens: verifier, RateLimiter: limiter, ResponseCache: cache, Probes: probes,
 	}
 	if s.ProductCache != nil {
 		services.CacheSignals = s.ProductCache

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,11 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ecolaura/ecolaura/adapters/jwt"
 	"github.com/ecolaura/ecolaura/adapters/mail"
 	"github.com/ecolaura/ecolaura/adapters/postgres"
-	"github.com/ecolaura/ecolaura/adapters/productcache"
-	"github.com/ecolaura/ecolaura/adapters/redis"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
 )
@@ -117,21 +112,11 @@ func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, start
 		}
 	}()
 
-	pg, err := postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL}, postgres.WithLogger(log))
+	pg, err := openDatabase(ctx, postgres.Config{URL: cfg.DatabaseURL}, &cfg.MigrateOnStart, log)
 	if err != nil {
-		return fmt.Errorf("open database (ECOLAURA_DATABASE_URL): %w", err)
+		return err
 	}
 	closers = append(closers, func(context.Context) error { return pg.Close() })
-	if cfg.MigrateOnStart {
-		st, err := postgres.Migrate(ctx, pg, postgres.MigrateUp)
-		if err != nil {
-			return fmt.Errorf("migrate on start: %w", err)
-		}
-		log.Info("database migrated", slog.String("status", st.String()))
-	}
-	if err := pg.CheckSchema(ctx); err != nil {
-		return fmt.Errorf("%w (or start with ECOLAURA_MIGRATE_ON_START=true)", err)
-	}
 
 	svcLog := log
 	if cfg.LogLevel != "debug" {
@@ -141,39 +126,24 @@ func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, start
 	if err != nil {
 		return fmt.Errorf("job runner: %w", err)
 	}
-	// The worker issues no tokens; a throwaway key keeps the shop from
-	// generating (and warning about) a development key.
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return err
-	}
-	key, err := jwt.NewSigningKey(priv, "worker")
-	if err != nil {
-		return err
-	}
-	keys, err := jwt.NewKeySet(key)
-	if err != nil {
-		return err
-	}
-	// The same wiring as serve: the shop starts the runner with its orders
-	// service as the handler and stops it (waiting for running jobs) in
-	// Close. With Redis the services use the shared product cache, so
-	// changes made by jobs invalidate what the API servers cache; without
+	// The same wiring as serve, à la carte: the worker needs only the
+	// orders service (no catalog, accounts or token keys). The shop starts
+	// the runner with it as the handler and stops it (waiting for running
+	// jobs) in Close. With Redis the service uses the shared product cache,
+	// so changes made by jobs invalidate what the API servers cache; without
 	// it, no cache (a private one would only go stale).
 	shopOpts := []shop.Option{
+		shop.WithServices(shop.OrdersService),
 		shop.WithDatabase(pg), shop.WithJobRunner(runner), shop.WithLogger(svcLog), shop.WithCurrency(cfg.Currency),
-		shop.WithKeySet(keys), shop.WithMailer(mail.NewLogMailer(log)),
+		shop.WithMailer(mail.NewLogMailer(log)),
 	}
 	if cfg.RedisURL != "" {
-		rcfg := redis.DefaultConfig(cfg.RedisURL)
-		rcfg.Prefix = cfg.RedisPrefix
-		rc, err := redis.NewCache(ctx, rcfg, redis.WithLogger(log))
+		rc, err := openRedisCache(ctx, cfg.RedisURL, cfg.RedisPrefix, log)
 		if err != nil {
-			return fmt.Errorf("connect to redis (ECOLAURA_REDIS_URL): %w", err)
+			return err
 		}
 		closers = append(closers, func(context.Context) error { rc.Close(); return nil })
-		// The Redis adapter prefixes every key itself.
-		shopOpts = append(shopOpts, shop.WithCache(rc), shop.WithCacheOptions(productcache.WithPrefix("")))
+		shopOpts = append(shopOpts, shop.WithCache(rc))
 	} else {
 		shopOpts = append(shopOpts, shop.WithoutCache())
 	}

@@ -203,15 +203,7 @@ func (r *fakeRunner) Start(context.Context, ports.JobHandler) error { r.started.
 func (r *fakeRunner) Stop(context.Context) error                    { r.stopped.Add(1); return nil }
 
 func TestInvalidOptions(t *testing.T) {
-	quiet := slog.New(slog.DiscardHandler)
-	key, err := jwt.GenerateDevelopmentKey(quiet)
-	require.NoError(t, err)
-	keys, err := jwt.NewKeySet(key)
-	require.NoError(t, err)
-	issuer, err := jwt.NewIssuer(jwt.DefaultConfig(), keys)
-	require.NoError(t, err)
-	verifier, err := jwt.NewVerifier(jwt.DefaultConfig(), keys)
-	require.NoError(t, err)
+	issuer, verifier := newTokens(t, jwt.DefaultConfig())
 
 	tests := []struct {
 		name  string
@@ -226,9 +218,12 @@ func TestInvalidOptions(t *testing.T) {
 		{"refresh TTL too long", []shop.Option{shop.WithRefreshTTL(365 * 24 * time.Hour)}, "refresh_ttl"},
 		{"issuer without verifier", []shop.Option{shop.WithTokens(issuer, nil)}, "tokens"},
 		{"verifier without issuer", []shop.Option{shop.WithTokens(nil, verifier)}, "tokens"},
-		{"tokens and a key set", []shop.Option{shop.WithTokens(issuer, verifier), shop.WithKeySet(keys)}, "keys"},
-		{"invalid JWT config", []shop.Option{shop.WithKeySet(keys), shop.WithJWTConfig(jwt.Config{})}, "jwt.issuer"},
 		{"foreign runner without its database", []shop.Option{shop.WithJobRunner(&fakeRunner{})}, "job_runner"},
+		{"no services", []shop.Option{shop.WithServices(0)}, "services"},
+		{"unknown service", []shop.Option{shop.WithServices(shop.AllServices + 1)}, "services"},
+		{"demo catalog without the catalog", []shop.Option{shop.WithServices(shop.OrdersService), shop.WithDemoCatalog()}, "demo_catalog"},
+		{"job runner without the orders", []shop.Option{shop.WithServices(shop.CatalogService), shop.WithDatabase(memory.NewDatabase()),
+			shop.WithJobRunner(&fakeRunner{})}, "job_runner"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -236,15 +231,35 @@ func TestInvalidOptions(t *testing.T) {
 			if s != nil {
 				t.Cleanup(func() { _ = s.Close(context.Background()) })
 			}
-			require.ErrorIs(t, err, ecolaura.ErrInvalid)
+			require.Error(t, err)
 			assert.Nil(t, s)
+			require.NotErrorIs(t, err, ecolaura.ErrInvalid, "a wiring mistake is not invalid user input")
+			var ce *ecolaura.ConfigError
+			require.ErrorAs(t, err, &ce)
 			if tc.field != "" {
-				var ve *ecolaura.ValidationError
-				require.ErrorAs(t, err, &ve)
-				assert.Contains(t, ve.FieldMessages(), tc.field, err.Error())
+				var fields []string
+				for _, f := range ce.Fields {
+					fields = append(fields, f.Field)
+				}
+				assert.Contains(t, fields, tc.field, err.Error())
 			}
 		})
 	}
+}
+
+// newTokens returns an issuer and a verifier of cfg over a fresh key, built
+// with the jwt adapter's own options.
+func newTokens(t *testing.T, cfg jwt.Config) (*jwt.Issuer, *jwt.Verifier) {
+	t.Helper()
+	key, err := jwt.GenerateDevelopmentKey(slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	keys, err := jwt.NewKeySet(key)
+	require.NoError(t, err)
+	issuer, err := jwt.NewIssuer(cfg, keys)
+	require.NoError(t, err)
+	verifier, err := jwt.NewVerifier(cfg, keys)
+	require.NoError(t, err)
+	return issuer, verifier
 }
 
 func TestWithDatabaseRunsNoJobsUnlessGivenARunner(t *testing.T) {
@@ -304,49 +319,91 @@ func TestWithJobRunner(t *testing.T) {
 	})
 }
 
+// opaqueVerifier hides the JWKS method of the verifier it wraps.
+type opaqueVerifier struct{ shop.TokenVerifier }
+
 func TestTokenOptions(t *testing.T) {
 	ctx := context.Background()
-	quiet := slog.New(slog.DiscardHandler)
-	key, err := jwt.GenerateDevelopmentKey(quiet)
-	require.NoError(t, err)
-	keys, err := jwt.NewKeySet(key)
-	require.NoError(t, err)
 
 	t.Run("generated development key", func(t *testing.T) {
 		var logs strings.Builder
 		s := newShop(t, shop.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-		require.NotNil(t, s.Keys)
 		assert.Contains(t, logs.String(), "DEVELOPMENT JWT SIGNING KEY", "the warning goes through the shop's logger")
 		jwks, err := s.JWKS()
 		require.NoError(t, err)
-		assert.Contains(t, string(jwks), s.Keys.SigningKeyID())
+		assert.Contains(t, string(jwks), `"kty":"OKP"`)
+		_, p := signUp(t, s, "ada@example.org")
+		assert.Equal(t, ecolaura.RoleCustomer, p.Role)
 	})
-	t.Run("key set and config", func(t *testing.T) {
+	t.Run("issuer and verifier of the jwt adapter", func(t *testing.T) {
 		cfg := jwt.DefaultConfig()
 		cfg.Issuer = "https://shop.example.org"
-		s := newShop(t, shop.WithKeySet(keys), shop.WithJWTConfig(cfg))
-		assert.Same(t, keys, s.Keys)
+		issuer, verifier := newTokens(t, cfg)
+		var logs strings.Builder
+		s := newShop(t, shop.WithTokens(issuer, verifier), shop.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		assert.NotContains(t, logs.String(), "DEVELOPMENT JWT SIGNING KEY", "no key is generated")
+		assert.Same(t, verifier, s.Tokens)
+		assert.Same(t, issuer, s.Issuer)
 		tok, err := s.Issuer.Issue(ctx, ecolaura.Principal{UserID: "00000000-0000-7000-8000-000000000001", Role: ecolaura.RoleStaff})
 		require.NoError(t, err)
-		other, err := jwt.NewVerifier(cfg, keys)
-		require.NoError(t, err)
-		p, err := other.Verify(ctx, tok.Token)
+		p, err := verifier.Verify(ctx, tok.Token)
 		require.NoError(t, err, "signed with the given keys and issuer")
 		assert.True(t, p.IsStaff())
+		got, err := s.JWKS()
+		require.NoError(t, err, "the jwt verifier publishes its keys")
+		want, err := verifier.JWKS()
+		require.NoError(t, err)
+		assert.JSONEq(t, string(want), string(got))
 	})
-	t.Run("issuer and verifier", func(t *testing.T) {
-		issuer, err := jwt.NewIssuer(jwt.DefaultConfig(), keys)
-		require.NoError(t, err)
-		verifier, err := jwt.NewVerifier(jwt.DefaultConfig(), keys)
-		require.NoError(t, err)
-		s := newShop(t, shop.WithTokens(issuer, verifier), shop.WithDemoCatalog())
-		assert.Same(t, verifier, s.Tokens)
-		assert.Nil(t, s.Keys)
-		_, err = s.JWKS()
+	t.Run("a verifier that cannot publish its keys", func(t *testing.T) {
+		issuer, verifier := newTokens(t, jwt.DefaultConfig())
+		s := newShop(t, shop.WithTokens(issuer, opaqueVerifier{verifier}), shop.WithDemoCatalog())
+		_, err := s.JWKS()
 		require.ErrorIs(t, err, ecolaura.ErrNotFound)
 		_, p := signUp(t, s, "ada@example.org")
 		assert.Equal(t, ecolaura.RoleCustomer, p.Role)
 	})
+}
+
+// TestWithServices: a program that needs only some services gets only them
+// and only their dependencies — the worker's shop (orders and a job runner)
+// makes no token key and no password hasher.
+func TestWithServices(t *testing.T) {
+	ctx := context.Background()
+	runner := memory.NewJobRunner()
+	db := memory.NewDatabase(memory.WithJobRunner(runner))
+	front := newShop(t, shop.WithDatabase(db), shop.WithDemoCatalog(),
+		shop.WithServices(shop.CatalogService|shop.UsersService))
+	require.NotNil(t, front.Catalog)
+	require.NotNil(t, front.Users)
+	assert.Nil(t, front.Orders)
+	assert.Nil(t, front.Sustainability)
+
+	var logs strings.Builder
+	outbox := mail.NewRecorder()
+	worker := newShop(t, shop.WithDatabase(db), shop.WithJobRunner(runner), shop.WithMailer(outbox),
+		shop.WithServices(shop.OrdersService), shop.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	require.NotNil(t, worker.Orders)
+	assert.Nil(t, worker.Catalog)
+	assert.Nil(t, worker.Users)
+	assert.Nil(t, worker.Sustainability)
+	assert.Nil(t, worker.Tokens, "no token verifier without the users service")
+	assert.Nil(t, worker.Issuer)
+	assert.NotContains(t, logs.String(), "DEVELOPMENT JWT SIGNING KEY", "no token key is made")
+	_, err := worker.JWKS()
+	require.ErrorIs(t, err, ecolaura.ErrNotFound)
+
+	// A customer orders through the front's catalog and users and the
+	// worker's orders service; the worker's runner confirms the order.
+	_, p := signUp(t, front, "ada@example.org")
+	product := findProduct(t, front, "Bamboo Toothbrush (4 pack)")
+	res, err := worker.Orders.Checkout(ctx, p, orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: product.ID, Quantity: 1}}})
+	require.NoError(t, err)
+	require.NoError(t, worker.WaitIdle(ctx))
+	o, err := worker.Orders.Get(ctx, p, res.Order.ID)
+	require.NoError(t, err)
+	assert.Equal(t, ecolaura.StatusConfirmed, o.Status)
+	assert.Equal(t, 1, outbox.Len())
 }
 
 // failingHasher refuses to hash, to show WithHasher is used.

@@ -1,10 +1,18 @@
-// Package shop wires the whole Ecolaura SDK in one call: it builds every
-// service over a chosen set of adapters, with in-process adapters as the
+// Package shop wires the Ecolaura SDK: it builds the services a program
+// asks for over a chosen set of adapters, with in-process adapters as the
 // default, so an embedding program (or a test) gets a working shop with
 //
 //	s, err := shop.New(ctx, shop.WithDemoCatalog())
 //
 // and then uses s.Catalog, s.Sustainability, s.Users and s.Orders.
+//
+// # À la carte
+//
+// By default New builds the four services. [WithServices] builds only some
+// of them, and only what they need: a program that runs the order jobs
+// (the reference server's worker) asks for [OrdersService] and gets no
+// password hasher, no token keys and no catalog, users or sustainability
+// service. Every dependency is optional here, with a default.
 //
 // # Defaults
 //
@@ -15,7 +23,8 @@
 // hashing with OWASP's parameters; JWT access tokens signed with a freshly
 // generated Ed25519 key (a development key: tokens do not survive a restart,
 // and a warning is logged through the shop's logger); a mailer that only
-// logs ([mail.LogMailer]); the wall clock and UUIDv7 IDs.
+// logs ([mail.LogMailer]); the wall clock and UUIDv7 IDs; a logger that
+// discards, like every default logger of the SDK.
 //
 // # Bringing your own adapters
 //
@@ -25,12 +34,18 @@
 // consumes them (for example a River runner over the same database): without
 // one, the jobs wait in the database's queue for a worker the embedding
 // program runs with s.Orders as its [ports.JobHandler] (an in-memory
-// database without a runner drops them). [WithTokens], [WithKeySet],
-// [WithHasher] and [WithMailer] replace the other defaults.
+// database without a runner drops them). [WithCache] replaces the product
+// cache's storage (for example Redis): the shop adds no key prefix of its
+// own, so a shop over the same database and Redis as the reference server
+// reads and writes the same keys and sees its invalidations. [WithTokens]
+// (an issuer and a verifier built with the jwt adapter's own options, for
+// example from a key file), [WithHasher] and [WithMailer] replace the other
+// defaults.
 //
 // It is the composition root of the SDK: the only package under ecolaura/
-// that imports adapters (memory, system, argon2id, jwt and mail; never the
-// PostgreSQL, Redis or HTTP adapters, which the reference server wires).
+// that imports adapters (memory, system, argon2id, jwt, mail and the product
+// cache decorator; never the PostgreSQL, Redis or HTTP adapters, which the
+// reference server wires).
 package shop
 
 import (
@@ -65,9 +80,32 @@ type TokenVerifier interface {
 	Verify(ctx context.Context, token string) (ecolaura.Principal, error)
 }
 
+// Services is a set of the shop's services, for [WithServices].
+type Services uint8
+
+// The services. Combine them with |.
+const (
+	// CatalogService manages and lists products (s.Catalog).
+	CatalogService Services = 1 << iota
+	// SustainabilityService explains scores and finds greener alternatives
+	// (s.Sustainability).
+	SustainabilityService
+	// UsersService registers accounts and signs them in (s.Users, with
+	// s.Issuer and s.Tokens). Only it needs a password hasher and token keys.
+	UsersService
+	// OrdersService checks out and moves orders and handles the order jobs
+	// (s.Orders). Only it needs a mailer and a job runner.
+	OrdersService
+
+	// AllServices is the default.
+	AllServices = CatalogService | SustainabilityService | UsersService | OrdersService
+)
+
 // Config is what [New] builds a shop from. Build it with [Option]s; every
 // field has a default.
 type Config struct {
+	// Services are the services to build (default AllServices).
+	Services Services
 	// Database defaults to a new in-memory database feeding a new in-memory
 	// job runner.
 	Database ports.Database
@@ -80,7 +118,8 @@ type Config struct {
 	Cache ports.Cache
 	// NoCache turns the product cache off.
 	NoCache bool
-	// CacheOptions configure the product cache (prefix, TTL).
+	// CacheOptions configure the product cache (its TTLs). Keys are not
+	// prefixed: a shared cache (Redis) carries its own prefix.
 	CacheOptions []productcache.Option
 	// Clock defaults to the wall clock (UTC, microseconds).
 	Clock ports.Clock
@@ -91,23 +130,19 @@ type Config struct {
 	// Currency is the default currency of prices and the currency orders
 	// are totalled in (default EUR).
 	Currency ecolaura.Currency
-	// DemoCatalog loads the embedded demo catalog into an empty catalog.
+	// DemoCatalog loads the embedded demo catalog into an empty catalog
+	// (needs CatalogService).
 	DemoCatalog bool
 	// Hasher hashes passwords; defaults to Argon2id with
-	// [argon2id.DefaultParams].
+	// [argon2id.DefaultParams] (built only for UsersService).
 	Hasher ports.PasswordHasher
 	// TokenIssuer and TokenVerifier sign and check access tokens; give both
-	// or neither. When neither is given the shop builds them from Keys and JWT.
+	// or neither. When neither is given, a UsersService shop signs them with
+	// a generated Ed25519 development key (with a logged warning).
 	TokenIssuer   ports.TokenIssuer
 	TokenVerifier TokenVerifier
-	// Keys sign and verify access tokens when no TokenIssuer is given;
-	// defaults to a generated Ed25519 development key (with a logged warning).
-	Keys *jwt.KeySet
-	// JWT configures the built issuer and verifier (default
-	// [jwt.DefaultConfig]).
-	JWT jwt.Config
 	// Mailer sends the order confirmation emails; defaults to a
-	// [mail.LogMailer] on Logger.
+	// [mail.LogMailer] on Logger (built only for OrdersService).
 	Mailer ports.Mailer
 	// CarbonOffsetPrice is the price of one kg CO2e, in Currency; nil means
 	// [orders.DefaultCarbonOffsetPrice].
@@ -118,21 +153,24 @@ type Config struct {
 }
 
 // Validate checks the configuration after defaults were applied and returns
-// a *ecolaura.ValidationError.
+// an *ecolaura.ConfigError: every problem here is a wiring mistake of the
+// program, not user input.
 func (c Config) Validate() error {
 	var v ecolaura.Validator
+	v.Check(c.Services != 0 && c.Services&^AllServices == 0, "services", "must name at least one known service")
 	v.Check(c.Database != nil, "database", "is required")
 	v.Check(c.NoCache || c.Cache != nil, "cache", "is required unless caching is off")
 	v.Check(c.Clock != nil, "clock", "is required")
 	v.Check(c.IDs != nil, "ids", "is required")
 	v.Check(c.Currency.Valid(), "currency", "unsupported currency %q", string(c.Currency))
-	v.Check(c.Hasher != nil, "hasher", "is required")
-	v.Check(c.Mailer != nil, "mailer", "is required")
-	v.Check((c.TokenIssuer == nil) == (c.TokenVerifier == nil), "tokens", "need both an issuer and a verifier")
-	v.Check(c.TokenIssuer != nil || c.Keys != nil, "keys", "are required unless a token issuer and verifier are given")
-	v.Check(c.TokenIssuer == nil || c.Keys == nil, "keys", "conflict with the token issuer and verifier: give one or the other")
-	if c.TokenIssuer == nil {
-		v.Merge("jwt", c.JWT.Validate())
+	v.Check(!c.DemoCatalog || c.Services&CatalogService != 0, "demo_catalog", "needs the catalog service")
+	v.Check(c.JobRunner == nil || c.Services&OrdersService != 0, "job_runner", "runs the order jobs: it needs the orders service")
+	if c.Services&UsersService != 0 {
+		v.Check(c.Hasher != nil, "hasher", "is required")
+		v.Check(c.TokenIssuer != nil && c.TokenVerifier != nil, "tokens", "need both an issuer and a verifier")
+	}
+	if c.Services&OrdersService != 0 {
+		v.Check(c.Mailer != nil, "mailer", "is required")
 	}
 	if p := c.CarbonOffsetPrice; p != nil {
 		v.Check(p.Currency == c.Currency, "carbon_offset_price", "must be in the shop currency %s", c.Currency)
@@ -140,11 +178,16 @@ func (c Config) Validate() error {
 	}
 	v.Check(c.RefreshTTL == 0 || (c.RefreshTTL >= users.MinRefreshTTL && c.RefreshTTL <= users.MaxRefreshTTL),
 		"refresh_ttl", "must be between %s and %s", users.MinRefreshTTL, users.MaxRefreshTTL)
-	return v.Err()
+	return v.ConfigErr()
 }
 
 // Option configures [New].
 type Option func(*Config)
+
+// WithServices builds only the services in s (default [AllServices]), and
+// only the dependencies they need; the other service fields of the [Shop]
+// stay nil.
+func WithServices(s Services) Option { return func(c *Config) { c.Services = s } }
 
 // WithDatabase uses db instead of a new in-memory database (for example
 // the PostgreSQL adapter). The shop does not close it. Unless
@@ -160,7 +203,9 @@ func WithDatabase(db ports.Database) Option { return func(c *Config) { c.Databas
 func WithJobRunner(r ports.JobRunner) Option { return func(c *Config) { c.JobRunner = r } }
 
 // WithCache uses cache for the product cache (for example the Redis
-// adapter) instead of a new in-memory cache. The shop does not close it.
+// adapter) instead of a new in-memory cache. The shop adds no key prefix:
+// the cache's own (the Redis adapter's Config.Prefix) is the only one. The
+// shop does not close it.
 func WithCache(cache ports.Cache) Option {
 	return func(c *Config) { c.Cache, c.NoCache = cache, false }
 }
@@ -168,19 +213,21 @@ func WithCache(cache ports.Cache) Option {
 // WithoutCache turns the product cache off: every read goes to the database.
 func WithoutCache() Option { return func(c *Config) { c.Cache, c.NoCache = nil, true } }
 
-// WithCacheOptions configures the product cache (key prefix, TTL).
+// WithCacheOptions configures the product cache (its TTLs).
 func WithCacheOptions(opts ...productcache.Option) Option {
 	return func(c *Config) { c.CacheOptions = append(c.CacheOptions, opts...) }
 }
 
 // WithClock sets the clock (for example memory.ManualClock in tests). It
-// also stamps and checks access tokens built from a key set.
+// also stamps and checks the access tokens of the default development key;
+// tokens given with [WithTokens] follow their own clock.
 func WithClock(clock ports.Clock) Option { return func(c *Config) { c.Clock = clock } }
 
 // WithIDs sets the ID generator (for example memory.SequentialIDs in tests).
 func WithIDs(ids ports.IDGenerator) Option { return func(c *Config) { c.IDs = ids } }
 
-// WithLogger sets the logger of every service and adapter the shop creates.
+// WithLogger sets the logger of every service and adapter the shop creates
+// (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l } }
 
 // WithCurrency sets the default currency of prices and the currency orders
@@ -195,19 +242,13 @@ func WithDemoCatalog() Option { return func(c *Config) { c.DemoCatalog = true } 
 // parameters).
 func WithHasher(h ports.PasswordHasher) Option { return func(c *Config) { c.Hasher = h } }
 
-// WithTokens sets the access-token issuer and verifier (both required),
-// instead of building them from a key set.
+// WithTokens sets the access-token issuer and verifier (both required)
+// instead of a generated development key: build them with the jwt adapter
+// (jwt.LoadSigningKeyFile, jwt.NewKeySet, jwt.NewIssuer, jwt.NewVerifier)
+// or bring your own.
 func WithTokens(issuer ports.TokenIssuer, verifier TokenVerifier) Option {
 	return func(c *Config) { c.TokenIssuer, c.TokenVerifier = issuer, verifier }
 }
-
-// WithKeySet signs and verifies access tokens with keys (for example a key
-// loaded with jwt.LoadSigningKeyFile) instead of a generated development key.
-func WithKeySet(keys *jwt.KeySet) Option { return func(c *Config) { c.Keys = keys } }
-
-// WithJWTConfig configures the access tokens built from the key set (issuer,
-// audience, lifetime); the default is [jwt.DefaultConfig].
-func WithJWTConfig(cfg jwt.Config) Option { return func(c *Config) { c.JWT = cfg } }
 
 // WithMailer sets the mailer of the order confirmation emails (default: a
 // [mail.LogMailer] on the shop's logger). Use a [mail.Recorder] to see the
@@ -227,24 +268,23 @@ func WithRefreshTTL(d time.Duration) Option { return func(c *Config) { c.Refresh
 // Shop is a wired set of services. Its fields are ready to use and safe for
 // concurrent use; call Close when done.
 type Shop struct {
-	// Catalog manages and lists products.
+	// Catalog manages and lists products (nil without CatalogService).
 	Catalog *catalog.Service
-	// Sustainability explains scores and finds greener alternatives.
+	// Sustainability explains scores and finds greener alternatives (nil
+	// without SustainabilityService).
 	Sustainability *sustainability.Service
-	// Users registers accounts and signs them in.
+	// Users registers accounts and signs them in (nil without UsersService).
 	Users *users.Service
 	// Orders checks out, lists and moves orders; it is also the handler of
-	// the order jobs (a [ports.JobHandler]).
+	// the order jobs (a [ports.JobHandler]). Nil without OrdersService.
 	Orders *orders.Service
 
 	// Tokens verifies the access tokens Users issues: an embedding program
-	// authenticates a bearer token with s.Tokens.Verify.
+	// authenticates a bearer token with s.Tokens.Verify. Nil without
+	// UsersService.
 	Tokens TokenVerifier
-	// Issuer signs the access tokens.
+	// Issuer signs the access tokens (nil without UsersService).
 	Issuer ports.TokenIssuer
-	// Keys is the key set tokens are signed and verified with; nil when the
-	// issuer and verifier were given with [WithTokens].
-	Keys *jwt.KeySet
 	// Jobs is the runner the shop started and stops in Close (a
 	// *memory.JobRunner by default); nil when the shop runs no jobs.
 	Jobs ports.JobRunner
@@ -259,6 +299,10 @@ type Shop struct {
 	IDs          ports.IDGenerator
 	Logger       *slog.Logger
 
+	// jwks publishes the verification keys of the development key; nil
+	// when the tokens were given.
+	jwks func() ([]byte, error)
+
 	closeOnce sync.Once
 	closers   []func(context.Context) error
 	closeErr  error
@@ -266,21 +310,22 @@ type Shop struct {
 
 // New builds a shop. Without options it runs fully in memory (see the
 // package documentation) and has started its job runner. Errors:
-// *ecolaura.ValidationError (ErrInvalid) for an invalid configuration; the
-// errors of generating a development key, loading the demo catalog and
-// starting the job runner.
+// *ecolaura.ConfigError for an invalid configuration; the errors of
+// generating a development key, loading the demo catalog and starting the
+// job runner.
 func New(ctx context.Context, opts ...Option) (*Shop, error) {
-	cfg := Config{Currency: ecolaura.DefaultCurrency, JWT: jwt.DefaultConfig()}
+	cfg := Config{Services: AllServices, Currency: ecolaura.DefaultCurrency}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if err := applyDefaults(&cfg); err != nil {
+	jwks, err := applyDefaults(&cfg)
+	if err != nil {
 		return nil, fmt.Errorf("shop: %w", err)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("shop: %w", err)
 	}
-	s := &Shop{Database: cfg.Database, Clock: cfg.Clock, IDs: cfg.IDs, Logger: cfg.Logger}
+	s := &Shop{Database: cfg.Database, Clock: cfg.Clock, IDs: cfg.IDs, Logger: cfg.Logger, jwks: jwks}
 	if !cfg.NoCache {
 		opts := append([]productcache.Option{productcache.WithLogger(cfg.Logger)}, cfg.CacheOptions...)
 		pc, err := productcache.Wrap(cfg.Database, cfg.Cache, opts...)
@@ -291,7 +336,7 @@ func New(ctx context.Context, opts ...Option) (*Shop, error) {
 		s.closers = append(s.closers, pc.Close) // runs last: after the job runner stopped writing
 	}
 	if err := s.wire(cfg); err != nil {
-		return nil, fmt.Errorf("shop: %w", err)
+		return nil, errors.Join(fmt.Errorf("shop: %w", err), s.Close(ctx))
 	}
 	if cfg.DemoCatalog {
 		n, err := demo.Load(ctx, s.Catalog, ecolaura.System)
@@ -303,21 +348,25 @@ func New(ctx context.Context, opts ...Option) (*Shop, error) {
 		}
 	}
 	if cfg.JobRunner == nil {
-		cfg.Logger.InfoContext(ctx, "shop runs no job runner: run one over the database's queue with Orders as the handler")
+		if s.Orders != nil {
+			cfg.Logger.InfoContext(ctx, "shop runs no job runner: run one over the database's queue with Orders as the handler")
+		}
 		return s, nil
 	}
 	// The workers outlive New's context; Close stops them.
 	if err := cfg.JobRunner.Start(context.WithoutCancel(ctx), s.Orders); err != nil {
-		return nil, fmt.Errorf("shop: start job runner: %w", err)
+		return nil, errors.Join(fmt.Errorf("shop: start job runner: %w", err), s.Close(ctx))
 	}
 	s.Jobs = cfg.JobRunner
 	s.closers = append(s.closers, cfg.JobRunner.Stop)
 	return s, nil
 }
 
-// applyDefaults fills the unset fields of cfg. It fails on a runner the
-// default database cannot feed and when a development key cannot be made.
-func applyDefaults(cfg *Config) error {
+// applyDefaults fills the unset fields of cfg that the chosen services
+// need, and returns the JWKS source of a generated development key. It
+// fails on a runner the default database cannot feed and when a
+// development key cannot be made.
+func applyDefaults(cfg *Config) (jwks func() ([]byte, error), err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -327,92 +376,107 @@ func applyDefaults(cfg *Config) error {
 	if cfg.IDs == nil {
 		cfg.IDs = system.UUIDv7{}
 	}
+	wantOrders, wantUsers := cfg.Services&OrdersService != 0, cfg.Services&UsersService != 0
 	if cfg.Database == nil {
-		runner := memory.NewJobRunner(memory.WithRunnerLogger(cfg.Logger))
-		if cfg.JobRunner != nil {
-			r, ok := cfg.JobRunner.(*memory.JobRunner)
-			if !ok {
-				return ecolaura.Invalid("job_runner", "a %T needs the database whose jobs it runs (shop.WithDatabase); the in-memory database feeds only a *memory.JobRunner", cfg.JobRunner)
+		var dbOpts []memory.Option
+		if wantOrders {
+			runner := memory.NewJobRunner(memory.WithRunnerLogger(cfg.Logger))
+			if cfg.JobRunner != nil {
+				r, ok := cfg.JobRunner.(*memory.JobRunner)
+				if !ok {
+					return nil, ecolaura.Misconfigured("job_runner", "a %T needs the database whose jobs it runs (shop.WithDatabase); the in-memory database feeds only a *memory.JobRunner", cfg.JobRunner)
+				}
+				runner = r
 			}
-			runner = r
+			dbOpts = append(dbOpts, memory.WithJobRunner(runner))
+			cfg.JobRunner = runner
 		}
-		cfg.Database = memory.NewDatabase(memory.WithJobRunner(runner), memory.WithLogger(cfg.Logger))
-		cfg.JobRunner = runner
+		cfg.Database = memory.NewDatabase(append(dbOpts, memory.WithLogger(cfg.Logger))...)
 	}
 	if cfg.Cache == nil && !cfg.NoCache {
 		cfg.Cache = memory.NewCache()
 	}
-	if cfg.Hasher == nil {
+	if wantUsers && cfg.Hasher == nil {
 		h, err := argon2id.New(argon2id.DefaultParams())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		cfg.Hasher = h
 	}
-	if cfg.Mailer == nil {
+	if wantOrders && cfg.Mailer == nil {
 		cfg.Mailer = mail.NewLogMailer(cfg.Logger)
 	}
-	if cfg.TokenIssuer == nil && cfg.TokenVerifier == nil && cfg.Keys == nil {
+	if wantUsers && cfg.TokenIssuer == nil && cfg.TokenVerifier == nil {
 		key, err := jwt.GenerateDevelopmentKey(cfg.Logger)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		keys, err := jwt.NewKeySet(key)
 		if err != nil {
+			return nil, err
+		}
+		if cfg.TokenIssuer, err = jwt.NewIssuer(jwt.DefaultConfig(), keys, jwt.WithClock(cfg.Clock)); err != nil {
+			return nil, err
+		}
+		if cfg.TokenVerifier, err = jwt.NewVerifier(jwt.DefaultConfig(), keys, jwt.WithClock(cfg.Clock)); err != nil {
+			return nil, err
+		}
+		return keys.JWKS, nil
+	}
+	return nil, nil
+}
+
+// wire builds the chosen services over s.Database.
+func (s *Shop) wire(cfg Config) error {
+	var err error
+	if cfg.Services&CatalogService != 0 {
+		s.Catalog, err = catalog.New(s.Database, cfg.Clock, cfg.IDs,
+			catalog.WithLogger(cfg.Logger), catalog.WithDefaultCurrency(cfg.Currency))
+		if err != nil {
 			return err
 		}
-		cfg.Keys = keys
+	}
+	if cfg.Services&SustainabilityService != 0 {
+		if s.Sustainability, err = sustainability.New(s.Database.Products()); err != nil {
+			return err
+		}
+	}
+	if cfg.Services&UsersService != 0 {
+		s.Issuer, s.Tokens = cfg.TokenIssuer, cfg.TokenVerifier
+		uopts := []users.Option{users.WithLogger(cfg.Logger)}
+		if cfg.RefreshTTL != 0 {
+			uopts = append(uopts, users.WithRefreshTTL(cfg.RefreshTTL))
+		}
+		if s.Users, err = users.New(s.Database, cfg.Hasher, s.Issuer, cfg.Clock, cfg.IDs, uopts...); err != nil {
+			return err
+		}
+	}
+	if cfg.Services&OrdersService != 0 {
+		oopts := []orders.Option{orders.WithLogger(cfg.Logger), orders.WithMailer(cfg.Mailer), orders.WithCurrency(cfg.Currency)}
+		if cfg.CarbonOffsetPrice != nil {
+			oopts = append(oopts, orders.WithCarbonOffsetPrice(*cfg.CarbonOffsetPrice))
+		}
+		if s.Orders, err = orders.New(s.Database, cfg.Clock, cfg.IDs, oopts...); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// wire builds the services over s.Database.
-func (s *Shop) wire(cfg Config) error {
-	var err error
-	s.Catalog, err = catalog.New(s.Database,
-		catalog.WithClock(cfg.Clock), catalog.WithIDs(cfg.IDs),
-		catalog.WithLogger(cfg.Logger), catalog.WithDefaultCurrency(cfg.Currency))
-	if err != nil {
-		return err
-	}
-	s.Sustainability, err = sustainability.New(s.Database.Products())
-	if err != nil {
-		return err
-	}
-	s.Issuer, s.Tokens, s.Keys = cfg.TokenIssuer, cfg.TokenVerifier, cfg.Keys
-	if s.Issuer == nil {
-		if s.Issuer, err = jwt.NewIssuer(cfg.JWT, cfg.Keys, jwt.WithClock(cfg.Clock)); err != nil {
-			return err
-		}
-		if s.Tokens, err = jwt.NewVerifier(cfg.JWT, cfg.Keys, jwt.WithClock(cfg.Clock)); err != nil {
-			return err
-		}
-	}
-	uopts := []users.Option{users.WithClock(cfg.Clock), users.WithIDs(cfg.IDs), users.WithLogger(cfg.Logger)}
-	if cfg.RefreshTTL != 0 {
-		uopts = append(uopts, users.WithRefreshTTL(cfg.RefreshTTL))
-	}
-	if s.Users, err = users.New(s.Database, cfg.Hasher, s.Issuer, uopts...); err != nil {
-		return err
-	}
-	oopts := []orders.Option{orders.WithClock(cfg.Clock), orders.WithIDs(cfg.IDs), orders.WithLogger(cfg.Logger),
-		orders.WithMailer(cfg.Mailer), orders.WithCurrency(cfg.Currency)}
-	if cfg.CarbonOffsetPrice != nil {
-		oopts = append(oopts, orders.WithCarbonOffsetPrice(*cfg.CarbonOffsetPrice))
-	}
-	s.Orders, err = orders.New(s.Database, oopts...)
-	return err
-}
-
 // JWKS returns the public keys access tokens are verified with, as a JSON
-// Web Key Set (for /.well-known/jwks.json). Errors: ErrNotFound when the
-// tokens were given with [WithTokens] (the shop has no key set); the key
-// set's encoding errors.
+// Web Key Set (for /.well-known/jwks.json): those of the generated
+// development key, or those of a verifier given with [WithTokens] that can
+// publish them (the jwt adapter's Verifier can). Errors: ErrNotFound when
+// the shop has no such keys (no UsersService, or a verifier that cannot
+// publish its keys); the key set's encoding errors.
 func (s *Shop) JWKS() ([]byte, error) {
-	if s.Keys == nil {
-		return nil, fmt.Errorf("shop: JWKS: no key set (tokens given with WithTokens): %w", ecolaura.ErrNotFound)
+	if s.jwks != nil {
+		return s.jwks()
 	}
-	return s.Keys.JWKS()
+	if p, ok := s.Tokens.(interface{ JWKS() ([]byte, error) }); ok {
+		return p.JWKS()
+	}
+	return nil, fmt.Errorf("shop: JWKS: no key set to publish: %w", ecolaura.ErrNotFound)
 }
 
 // WaitIdle returns when the job runner has no job queued, running or

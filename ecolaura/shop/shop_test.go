@@ -51,7 +51,7 @@ func TestOptions(t *testing.T) {
 	db := memory.NewDatabase()
 	s := newShop(t,
 		shop.WithDatabase(db), shop.WithCache(memory.NewCache()),
-		shop.WithCacheOptions(productcache.WithPrefix("test:"), productcache.WithTTL(time.Minute)),
+		shop.WithCacheOptions(productcache.WithTTL(time.Minute)),
 		shop.WithClock(memory.NewManualClock(start)), shop.WithIDs(memory.NewSequentialIDs()),
 		shop.WithCurrency("USD"), shop.WithLogger(nil), shop.WithDemoCatalog())
 	want, err := demo.Products()
@@ -85,10 +85,12 @@ func firstCreatedID(t *testing.T, s *shop.Shop) ecolaura.ID {
 }
 
 func TestInvalidConfiguration(t *testing.T) {
-	_, err := shop.New(context.Background(), shop.WithCurrency("XXX"))
-	require.ErrorIs(t, err, ecolaura.ErrInvalid)
-	_, err = shop.New(context.Background(), shop.WithCacheOptions(productcache.WithTTL(-time.Second)))
-	require.ErrorIs(t, err, ecolaura.ErrInvalid)
+	for _, opt := range []shop.Option{shop.WithCurrency("XXX"), shop.WithCacheOptions(productcache.WithTTL(-time.Second))} {
+		_, err := shop.New(context.Background(), opt)
+		var ce *ecolaura.ConfigError
+		require.ErrorAs(t, err, &ce)
+		require.NotErrorIs(t, err, ecolaura.ErrInvalid, "a wiring mistake is not invalid user input")
+	}
 }
 
 func TestWritesAreVisibleThroughTheCache(t *testing.T) {

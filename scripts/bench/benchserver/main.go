@@ -33,7 +33,6 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
 	"github.com/ecolaura/ecolaura/adapters/jwt"
 	"github.com/ecolaura/ecolaura/adapters/memory"
-	"github.com/ecolaura/ecolaura/adapters/productcache"
 	"github.com/ecolaura/ecolaura/adapters/redis"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
@@ -138,7 +137,9 @@ type options struct {
 func run(ctx context.Context, log *slog.Logger, o options) error {
 	runner := memory.NewJobRunner(memory.WithRunnerLogger(log))
 	db := memory.NewDatabase(memory.WithJobRunner(runner), memory.WithLogger(log))
-	shopOpts := []shop.Option{shop.WithDatabase(db), shop.WithLogger(log), shop.WithDemoCatalog()}
+	// The shop wires the catalog side; users and orders are wired below.
+	shopOpts := []shop.Option{shop.WithServices(shop.CatalogService | shop.SustainabilityService),
+		shop.WithDatabase(db), shop.WithLogger(log), shop.WithDemoCatalog()}
 	var cache ports.Cache
 	switch o.mode {
 	case "none":
@@ -159,8 +160,7 @@ func run(ctx context.Context, log *slog.Logger, o options) error {
 		}
 		defer rc.Close()
 		cache = rc
-		// The Redis adapter prefixes every key itself (as cmd/ecolaura does).
-		shopOpts = append(shopOpts, shop.WithCache(cache), shop.WithCacheOptions(productcache.WithPrefix("")))
+		shopOpts = append(shopOpts, shop.WithCache(cache))
 	default:
 		return fmt.Errorf("-cache: want none, memory, redis or redis-nocsc, got %q", o.mode)
 	}
@@ -190,11 +190,11 @@ func run(ctx context.Context, log *slog.Logger, o options) error {
 	if err != nil {
 		return err
 	}
-	usr, err := users.New(s.Database, hasher, issuer, users.WithClock(s.Clock), users.WithIDs(s.IDs), users.WithLogger(log))
+	usr, err := users.New(s.Database, hasher, issuer, s.Clock, s.IDs, users.WithLogger(log))
 	if err != nil {
 		return err
 	}
-	ord, err := orders.New(s.Database, orders.WithClock(s.Clock), orders.WithIDs(s.IDs), orders.WithLogger(log))
+	ord, err := orders.New(s.Database, s.Clock, s.IDs, orders.WithLogger(log))
 	if err != nil {
 		return err
 	}
