@@ -91,7 +91,7 @@ func DefaultParams() Params {
 }
 
 // Validate checks that p is at or above the OWASP minimum and within the
-// upper bounds. It returns a *ecolaura.ValidationError naming each bad field.
+// upper bounds. It returns an *ecolaura.ConfigError naming each bad field.
 func (p Params) Validate() error {
 	var v ecolaura.Validator
 	v.Check(p.MemoryKiB >= MinMemoryKiB && p.MemoryKiB <= MaxMemoryKiB, "memory_kib", "must be between %d and %d", MinMemoryKiB, MaxMemoryKiB)
@@ -99,7 +99,7 @@ func (p Params) Validate() error {
 	v.Check(p.Parallelism >= MinParallelism && p.Parallelism <= MaxParallelism, "parallelism", "must be between %d and %d", MinParallelism, MaxParallelism)
 	v.Check(p.SaltLength >= MinSaltLength && p.SaltLength <= MaxSaltLength, "salt_length", "must be between %d and %d", MinSaltLength, MaxSaltLength)
 	v.Check(p.KeyLength >= MinKeyLength && p.KeyLength <= MaxKeyLength, "key_length", "must be between %d and %d", MinKeyLength, MaxKeyLength)
-	return v.Err()
+	return v.ConfigErr()
 }
 
 // weakerThan reports whether p (from a stored hash) is below current in any
@@ -140,8 +140,8 @@ func WithMaxConcurrent(n int) Option {
 	}
 }
 
-// New returns a Hasher that hashes with params. Errors: a
-// *ecolaura.ValidationError when params are below the OWASP minimum or above
+// New returns a Hasher that hashes with params. Errors: an
+// *ecolaura.ConfigError when params are below the OWASP minimum or above
 // the bounds.
 func New(params Params, opts ...Option) (*Hasher, error) {
 	if err := params.Validate(); err != nil {

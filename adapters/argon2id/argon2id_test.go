@@ -57,12 +57,13 @@ func TestParamsValidate(t *testing.T) {
 			p := argon2id.DefaultParams()
 			tc.modify(&p)
 			err := p.Validate()
-			var ve *ecolaura.ValidationError
-			require.ErrorAs(t, err, &ve)
-			require.Len(t, ve.Fields, 1)
-			assert.Equal(t, tc.field, ve.Fields[0].Field)
+			var ce *ecolaura.ConfigError
+			require.ErrorAs(t, err, &ce)
+			require.Len(t, ce.Fields, 1)
+			assert.Equal(t, tc.field, ce.Fields[0].Field)
 			_, err = argon2id.New(p)
-			require.ErrorIs(t, err, ecolaura.ErrInvalid)
+			require.ErrorAs(t, err, &ce)
+			require.NotErrorIs(t, err, ecolaura.ErrInvalid, "bad parameters are a wiring mistake, not user input")
 		})
 	}
 }

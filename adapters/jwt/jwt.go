@@ -80,7 +80,7 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate checks the configuration. It returns a *ecolaura.ValidationError
+// Validate checks the configuration. It returns an *ecolaura.ConfigError
 // naming each bad field.
 func (c Config) Validate() error {
 	var v ecolaura.Validator
@@ -89,7 +89,7 @@ func (c Config) Validate() error {
 	v.Check(c.AccessTTL >= MinAccessTTL && c.AccessTTL <= MaxAccessTTL, "access_ttl", "must be between %s and %s", MinAccessTTL, MaxAccessTTL)
 	v.Check(c.Leeway >= 0 && c.Leeway <= MaxLeeway, "leeway", "must be between 0 and %s", MaxLeeway)
 	v.Check(c.MaxTokenBytes >= MinMaxTokenBytes && c.MaxTokenBytes <= MaxMaxTokenBytes, "max_token_bytes", "must be between %d and %d", MinMaxTokenBytes, MaxMaxTokenBytes)
-	return v.Err()
+	return v.ConfigErr()
 }
 
 // Option configures an [Issuer] or a [Verifier].
@@ -126,7 +126,7 @@ type Issuer struct {
 
 var _ ports.TokenIssuer = (*Issuer)(nil)
 
-// NewIssuer returns an Issuer. Errors: an invalid cfg (*ecolaura.ValidationError)
+// NewIssuer returns an Issuer. Errors: an invalid cfg (*ecolaura.ConfigError)
 // or a nil key set.
 func NewIssuer(cfg Config, keys *KeySet, opts ...Option) (*Issuer, error) {
 	if err := cfg.Validate(); err != nil {
@@ -199,7 +199,7 @@ type Verifier struct {
 }
 
 // NewVerifier returns a Verifier. Errors: an invalid cfg
-// (*ecolaura.ValidationError) or a nil key set.
+// (*ecolaura.ConfigError) or a nil key set.
 func NewVerifier(cfg Config, keys *KeySet, opts ...Option) (*Verifier, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("jwt verifier config: %w", err)

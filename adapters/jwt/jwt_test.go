@@ -345,14 +345,16 @@ func TestConfigValidate(t *testing.T) {
 			c := jwt.DefaultConfig()
 			tc.modify(&c)
 			err := c.Validate()
-			var ve *ecolaura.ValidationError
-			require.ErrorAs(t, err, &ve)
-			require.Len(t, ve.Fields, 1)
-			assert.Equal(t, tc.field, ve.Fields[0].Field)
+			var ce *ecolaura.ConfigError
+			require.ErrorAs(t, err, &ce)
+			require.Len(t, ce.Fields, 1)
+			assert.Equal(t, tc.field, ce.Fields[0].Field)
 			_, err = jwt.NewIssuer(c, f.keys)
-			require.ErrorIs(t, err, ecolaura.ErrInvalid)
+			require.ErrorAs(t, err, &ce)
+			require.NotErrorIs(t, err, ecolaura.ErrInvalid, "a bad config is a wiring mistake, not user input")
 			_, err = jwt.NewVerifier(c, f.keys)
-			require.ErrorIs(t, err, ecolaura.ErrInvalid)
+			require.ErrorAs(t, err, &ce)
+			require.NotErrorIs(t, err, ecolaura.ErrInvalid)
 		})
 	}
 	_, err := jwt.NewIssuer(jwt.DefaultConfig(), nil)

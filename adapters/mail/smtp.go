@@ -51,8 +51,8 @@ type Config struct {
 	Timeout time.Duration
 }
 
-// Validate checks the configuration and returns a *ecolaura.ValidationError
-// (ecolaura.ErrInvalid) naming every bad field.
+// Validate checks the configuration and returns an *ecolaura.ConfigError
+// naming every bad field.
 func (c Config) Validate() error {
 	var v ecolaura.Validator
 	v.Check(strings.TrimSpace(c.Host) != "", "host", "must not be empty")
@@ -65,7 +65,7 @@ func (c Config) Validate() error {
 	}
 	v.Check(!strings.ContainsAny(c.HelloName, "\r\n "), "hello_name", "must be a host name")
 	v.Check(c.Timeout >= 0, "timeout", "must not be negative")
-	return v.Err()
+	return v.ConfigErr()
 }
 
 // SMTPMailer sends email through an SMTP server with net/smtp: EHLO, STARTTLS
@@ -113,8 +113,8 @@ func WithLogger(l *slog.Logger) SMTPOption {
 	}
 }
 
-// NewSMTPMailer validates cfg and returns a mailer. Errors: ecolaura.ErrInvalid
-// (a *ValidationError) for a bad configuration. It does not connect.
+// NewSMTPMailer validates cfg and returns a mailer. Errors: an
+// *ecolaura.ConfigError for a bad configuration. It does not connect.
 func NewSMTPMailer(cfg Config, opts ...SMTPOption) (*SMTPMailer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("smtp mailer config: %w", err)

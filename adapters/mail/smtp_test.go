@@ -494,12 +494,16 @@ func TestConfigValidate(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			require.ErrorIs(t, err, ecolaura.ErrInvalid)
-			var ve *ecolaura.ValidationError
-			require.ErrorAs(t, err, &ve)
-			assert.Contains(t, ve.FieldMessages(), tc.field)
+			require.NotErrorIs(t, err, ecolaura.ErrInvalid, "a bad config is a wiring mistake, not user input")
+			var ce *ecolaura.ConfigError
+			require.ErrorAs(t, err, &ce)
+			var fields []string
+			for _, f := range ce.Fields {
+				fields = append(fields, f.Field)
+			}
+			assert.Contains(t, fields, tc.field)
 			_, err = ecomail.NewSMTPMailer(c)
-			require.ErrorIs(t, err, ecolaura.ErrInvalid)
+			require.ErrorAs(t, err, &ce)
 		})
 	}
 }

@@ -119,7 +119,7 @@ type txKey struct{}
 // writing through the Database's own stores, inside fn returns an error.
 func (db *Database) Do(ctx context.Context, fn func(ctx context.Context, tx ports.Tx) error) error {
 	if fn == nil {
-		return ecolaura.Invalid("fn", "must not be nil")
+		return ecolaura.Misconfigured("fn", "must not be nil")
 	}
 	if owner, _ := ctx.Value(txKey{}).(*Database); owner == db {
 		return errNestedTx

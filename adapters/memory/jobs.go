@@ -192,7 +192,7 @@ func (r *JobRunner) submit(jobs []ports.Job) {
 // started.
 func (r *JobRunner) Start(ctx context.Context, handler ports.JobHandler) error {
 	if handler == nil {
-		return ecolaura.Invalid("handler", "must not be nil")
+		return ecolaura.Misconfigured("handler", "must not be nil")
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -88,7 +88,7 @@ type Config struct {
 	JobMaxAttempts int
 }
 
-// Validate checks the configuration and returns a *ecolaura.ValidationError.
+// Validate checks the configuration and returns an *ecolaura.ConfigError.
 func (c Config) Validate() error {
 	var v ecolaura.Validator
 	v.Check(c.URL != "", "url", "must be set")
@@ -104,7 +104,7 @@ func (c Config) Validate() error {
 	v.Check(c.TxAttempts >= 0 && c.TxAttempts <= 100, "tx_attempts", "must be between 0 and 100")
 	v.Check(c.JobMaxAttempts >= 0 && c.JobMaxAttempts <= 1000, "job_max_attempts", "must be between 0 and 1000")
 	v.Check(c.Driver == "" || c.Driver == DriverPgx || c.Driver == DriverPgdriver, "driver", "must be %q or %q", DriverPgx, DriverPgdriver)
-	return v.Err()
+	return v.ConfigErr()
 }
 
 func (c Config) withDefaults() Config {
@@ -164,7 +164,7 @@ var _ ports.Database = (*Database)(nil)
 
 // Open connects to PostgreSQL and checks that it answers. It does not
 // migrate: call Migrate (or check SchemaStatus) first. Errors: a
-// *ecolaura.ValidationError for a bad Config; ecolaura.ErrUnavailable
+// *ecolaura.ConfigError for a bad Config; ecolaura.ErrUnavailable
 // when the server cannot be reached.
 func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
 	if err := cfg.Validate(); err != nil {
@@ -231,7 +231,7 @@ func openSQL(cfg Config) (*sql.DB, *pgdriver.Connector, error) {
 	default:
 		pc, err := pgx.ParseConfig(cfg.URL)
 		if err != nil {
-			return nil, nil, ecolaura.Invalid("url", "must be a valid PostgreSQL URL")
+			return nil, nil, ecolaura.Misconfigured("url", "must be a valid PostgreSQL URL")
 		}
 		if pc.ConnectTimeout == 0 || pc.ConnectTimeout > cfg.ConnectTimeout {
 			pc.ConnectTimeout = cfg.ConnectTimeout

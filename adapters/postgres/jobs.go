@@ -76,13 +76,13 @@ type RunnerConfig struct {
 	Logger *slog.Logger
 }
 
-// Validate checks the configuration. Errors: *ecolaura.ValidationError.
+// Validate checks the configuration. Errors: *ecolaura.ConfigError.
 func (c RunnerConfig) Validate() error {
 	var v ecolaura.Validator
 	v.Check(c.MaxWorkers >= 0 && c.MaxWorkers <= 10_000, "max_workers", "must be between 0 and 10000")
 	v.Check(c.PollInterval >= 0, "poll_interval", "must not be negative")
 	v.Check(c.JobTimeout >= 0, "job_timeout", "must not be negative")
-	return v.Err()
+	return v.ConfigErr()
 }
 
 // JobRunner works the jobs enqueued through Tx.Jobs() with River workers:
@@ -100,7 +100,7 @@ type JobRunner struct {
 var _ ports.JobRunner = (*JobRunner)(nil)
 
 // NewJobRunner returns a runner for the jobs of d. Errors:
-// *ecolaura.ValidationError for a bad configuration.
+// *ecolaura.ConfigError for a bad configuration.
 func (d *Database) NewJobRunner(cfg RunnerConfig) (*JobRunner, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -124,7 +124,7 @@ func (d *Database) NewJobRunner(cfg RunnerConfig) (*JobRunner, error) {
 // Errors: ErrConflict when already started; ErrUnavailable.
 func (r *JobRunner) Start(ctx context.Context, handler ports.JobHandler) error {
 	if handler == nil {
-		return ecolaura.Invalid("handler", "must not be nil")
+		return ecolaura.Misconfigured("handler", "must not be nil")
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -135,7 +135,7 @@ func (r *JobRunner) Start(ctx context.Context, handler ports.JobHandler) error {
 	// at once instead of at the next poll.
 	pc, err := pgxpool.ParseConfig(r.d.cfg.URL)
 	if err != nil {
-		return ecolaura.Invalid("url", "must be a valid PostgreSQL URL")
+		return ecolaura.Misconfigured("url", "must be a valid PostgreSQL URL")
 	}
 	pc.MaxConns = 2
 	pc.MinConns = 0

@@ -55,7 +55,7 @@ type Stats struct {
 }
 
 // NewCache connects to Redis and returns a Cache. ctx bounds the initial
-// connection check. It returns an *ecolaura.ValidationError for a bad cfg
+// connection check. It returns an *ecolaura.ConfigError for a bad cfg
 // (or for client-side caching against a server without RESP3 tracking) and
 // an error wrapping ecolaura.ErrUnavailable when Redis cannot be reached (the
 // caller may then run without a shared cache).
@@ -67,13 +67,13 @@ func NewCache(ctx context.Context, cfg Config, opts ...Option) (*Cache, error) {
 	o := buildOptions(opts)
 	opt, err := clientOption(cfg.URL, cfg.Timeout)
 	if err != nil {
-		return nil, fmt.Errorf("redis cache config: %w", ecolaura.Invalid("url", "%v", err))
+		return nil, fmt.Errorf("redis cache config: %w", ecolaura.Misconfigured("url", "%v", err))
 	}
 	opt.DisableCache = !cfg.ClientSideCaching
 	opt.CacheSizeEachConn = cfg.CacheBytes
 	client, err := rueidis.NewClient(opt)
 	if errors.Is(err, rueidis.ErrNoCache) {
-		return nil, fmt.Errorf("redis cache config: %w", ecolaura.Invalid("client_side_caching",
+		return nil, fmt.Errorf("redis cache config: %w", ecolaura.Misconfigured("client_side_caching",
 			"the server does not support RESP3 client tracking (Redis 6+); turn client-side caching off"))
 	}
 	if err != nil {

@@ -38,11 +38,11 @@ func TestConfigValidate(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			require.ErrorIs(t, err, ecolaura.ErrInvalid)
-			var ve *ecolaura.ValidationError
-			require.ErrorAs(t, err, &ve)
+			require.NotErrorIs(t, err, ecolaura.ErrInvalid, "a bad config is a wiring mistake, not user input")
+			var ce *ecolaura.ConfigError
+			require.ErrorAs(t, err, &ce)
 			var got []string
-			for _, f := range ve.Fields {
+			for _, f := range ce.Fields {
 				got = append(got, f.Field)
 			}
 			assert.Equal(t, tt.fields, got)
@@ -53,7 +53,8 @@ func TestConfigValidate(t *testing.T) {
 func TestNewCacheRejectsBadConfigAndUnreachableRedis(t *testing.T) {
 	t.Parallel()
 	_, err := NewCache(context.Background(), Config{})
-	require.ErrorIs(t, err, ecolaura.ErrInvalid)
+	var ce *ecolaura.ConfigError
+	require.ErrorAs(t, err, &ce)
 
 	// A port nobody listens on: connection refused.
 	cfg := DefaultConfig("redis://127.0.0.1:1/0")

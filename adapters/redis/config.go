@@ -82,8 +82,9 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate reports every invalid field as an *ecolaura.ValidationError
-// (errors.Is ecolaura.ErrInvalid). Zero values are valid: they mean "default".
+// Validate reports every invalid field as an *ecolaura.ConfigError (a
+// wiring mistake, not ecolaura.ErrInvalid). Zero values are valid: they mean
+// "default".
 func (c Config) Validate() error {
 	var v ecolaura.Validator
 	validateURL(&v, c.URL)
@@ -93,7 +94,7 @@ func (c Config) Validate() error {
 	v.Check(c.CacheBytes >= 0, "cache_bytes", "must not be negative")
 	v.Check(c.Timeout >= 0, "timeout", "must not be negative")
 	v.Check(c.ProbeInterval >= 0, "probe_interval", "must not be negative")
-	return v.Err()
+	return v.ConfigErr()
 }
 
 // LimiterConfig configures a [RateLimiter].
@@ -119,7 +120,7 @@ func (c LimiterConfig) withDefaults() LimiterConfig {
 	return c
 }
 
-// Validate reports every invalid field as an *ecolaura.ValidationError.
+// Validate reports every invalid field as an *ecolaura.ConfigError.
 func (c LimiterConfig) Validate() error {
 	var v ecolaura.Validator
 	validateURL(&v, c.URL)
@@ -127,7 +128,7 @@ func (c LimiterConfig) Validate() error {
 	v.Check(c.Timeout >= 0, "timeout", "must not be negative")
 	v.Check(c.ProbeInterval >= 0, "probe_interval", "must not be negative")
 	v.Check(c.LocalKeys >= 0, "local_keys", "must not be negative")
-	return v.Err()
+	return v.ConfigErr()
 }
 
 func validateURL(v *ecolaura.Validator, url string) {

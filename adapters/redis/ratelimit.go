@@ -88,7 +88,7 @@ type LimiterStats struct {
 }
 
 // NewRateLimiter connects to Redis and returns a RateLimiter. ctx bounds the
-// initial connection check. It returns an *ecolaura.ValidationError for a bad
+// initial connection check. It returns an *ecolaura.ConfigError for a bad
 // cfg and an error wrapping ecolaura.ErrUnavailable when Redis cannot be
 // reached.
 func NewRateLimiter(ctx context.Context, cfg LimiterConfig, opts ...Option) (*RateLimiter, error) {
@@ -99,7 +99,7 @@ func NewRateLimiter(ctx context.Context, cfg LimiterConfig, opts ...Option) (*Ra
 	o := buildOptions(opts)
 	opt, err := clientOption(cfg.URL, cfg.Timeout)
 	if err != nil {
-		return nil, fmt.Errorf("redis rate limiter config: %w", ecolaura.Invalid("url", "%v", err))
+		return nil, fmt.Errorf("redis rate limiter config: %w", ecolaura.Misconfigured("url", "%v", err))
 	}
 	opt.DisableCache = true
 	client, err := rueidis.NewClient(opt)

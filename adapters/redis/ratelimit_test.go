@@ -62,10 +62,10 @@ func TestLimiterConfigValidate(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			var ve *ecolaura.ValidationError
-			require.ErrorAs(t, err, &ve)
+			var ce *ecolaura.ConfigError
+			require.ErrorAs(t, err, &ce)
 			var got []string
-			for _, f := range ve.Fields {
+			for _, f := range ce.Fields {
 				got = append(got, f.Field)
 			}
 			assert.Equal(t, tt.fields, got)
