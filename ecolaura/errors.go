@@ -33,7 +33,8 @@ var (
 )
 
 // FieldError describes one invalid field. Field uses the JSON-style name of the
-// input (for example "price" or "lines[2].quantity").
+// input (for example "price" or "lines[2].quantity"). (Its JSON names are
+// part of the /api/v2 contract: the "errors" of a problem document.)
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`

@@ -62,14 +62,14 @@ func (c Certification) Valid() bool { return slices.Contains(Certifications(), c
 // its [Score] is computed.
 type SustainabilityMetrics struct {
 	// CarbonFootprint per unit, cradle to gate.
-	CarbonFootprint CO2e `json:"carbon_footprint_g"`
-	Recyclable      bool `json:"recyclable"`
-	Biodegradable   bool `json:"biodegradable"`
+	CarbonFootprint CO2e
+	Recyclable      bool
+	Biodegradable   bool
 	// RecycledContent is the recycled share of the material in percent
 	// (0–100); nil when unknown.
-	RecycledContent *int `json:"recycled_content,omitempty"`
+	RecycledContent *int
 	// Certifications held, without duplicates, in canonical order.
-	Certifications []Certification `json:"certifications,omitempty"`
+	Certifications []Certification
 }
 
 // Clone returns a deep copy.

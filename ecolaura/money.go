@@ -51,8 +51,8 @@ const MaxPriceMinor int64 = 9_999_999_999
 // Money is an exact amount in integer minor units (cents) of a currency.
 // Never use floating point for money.
 type Money struct {
-	Amount   int64    `json:"amount"`
-	Currency Currency `json:"currency"`
+	Amount   int64
+	Currency Currency
 }
 
 // NewMoney returns an amount in minor units of the currency.

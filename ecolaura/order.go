@@ -50,46 +50,46 @@ const (
 
 // OrderLine snapshots what was bought at purchase time.
 type OrderLine struct {
-	ProductID ID     `json:"product_id"`
-	Name      string `json:"name"`
-	UnitPrice Money  `json:"unit_price"`
-	Quantity  int    `json:"quantity"`
+	ProductID ID
+	Name      string
+	UnitPrice Money
+	Quantity  int
 	// Total is UnitPrice × Quantity.
-	Total Money `json:"total"`
+	Total Money
 	// UnitFootprint is the product's per-unit footprint at purchase (0 when unknown).
-	UnitFootprint CO2e `json:"unit_footprint_g"`
+	UnitFootprint CO2e
 }
 
 // CarbonOffset is an optional charge that compensates the order's footprint.
 type CarbonOffset struct {
-	Footprint CO2e  `json:"footprint_g"`
-	Price     Money `json:"price"`
+	Footprint CO2e
+	Price     Money
 }
 
 // Order is a customer's purchase.
 type Order struct {
-	ID     ID          `json:"id"`
-	UserID ID          `json:"user_id"`
-	Status OrderStatus `json:"status"`
-	Lines  []OrderLine `json:"lines"`
+	ID     ID
+	UserID ID
+	Status OrderStatus
+	Lines  []OrderLine
 	// Subtotal is the sum of the line totals.
-	Subtotal Money `json:"subtotal"`
+	Subtotal Money
 	// Offset is nil when no carbon offset was bought.
-	Offset *CarbonOffset `json:"offset,omitempty"`
+	Offset *CarbonOffset
 	// Total is Subtotal plus the offset price.
-	Total Money `json:"total"`
+	Total Money
 	// Footprint is the sum of UnitFootprint × Quantity over the lines.
-	Footprint CO2e `json:"footprint_g"`
+	Footprint CO2e
 	// IdempotencyKey is the client's key (unique per user), "" when none.
-	IdempotencyKey string `json:"-"`
+	IdempotencyKey string
 	// RequestHash fingerprints the checkout request, to detect a key reused
 	// with a different request.
-	RequestHash string `json:"-"`
+	RequestHash string
 	// ConfirmationSentAt is set once the confirmation email went out.
-	ConfirmationSentAt *time.Time `json:"confirmation_sent_at,omitempty"`
-	CreatedAt          time.Time  `json:"created_at"`
-	UpdatedAt          time.Time  `json:"updated_at"`
-	Version            int64      `json:"version"`
+	ConfirmationSentAt *time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	Version            int64
 }
 
 // Clone returns a deep copy.

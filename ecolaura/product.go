@@ -16,23 +16,23 @@ const (
 
 // Product is an item of the catalog.
 type Product struct {
-	ID          ID     `json:"id"`
-	Name        string `json:"name"`
-	Description string `json:"description"`
+	ID          ID
+	Name        string
+	Description string
 	// Category is a slug: lower-case letters, digits and single hyphens.
-	Category string `json:"category"`
-	Price    Money  `json:"price"`
-	Stock    int    `json:"stock"`
+	Category string
+	Price    Money
+	Stock    int
 	// Metrics is nil when the product has no sustainability data.
-	Metrics *SustainabilityMetrics `json:"metrics,omitempty"`
+	Metrics *SustainabilityMetrics
 	// Score is the 0–100 sustainability score: computed from Metrics when
 	// they are present, otherwise the value it was given.
-	Score     int       `json:"score"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Score     int
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// Version increases by one with every stored change (catalog edit or
 	// stock movement); updates carry the version they were based on.
-	Version int64 `json:"version"`
+	Version int64
 }
 
 // Clone returns a deep copy that shares no memory with p.
@@ -115,13 +115,15 @@ func (p *Product) Rescore() {
 	}
 }
 
-// CategoryCount is a category with its number of products.
+// CategoryCount is a category with its number of products. (Its JSON names
+// are those of the product cache's entries, which store it as JSON.)
 type CategoryCount struct {
 	Category string `json:"category"`
 	Products int    `json:"products"`
 }
 
-// CategoryStats are aggregate sustainability figures for one category.
+// CategoryStats are aggregate sustainability figures for one category. (Its
+// JSON names are those of the product cache's entries.)
 type CategoryStats struct {
 	Category string `json:"category"`
 	Products int    `json:"products"`

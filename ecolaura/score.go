@@ -49,7 +49,8 @@ func ReferenceFootprint(category string) CO2e {
 	return DefaultReferenceFootprint
 }
 
-// ScoreComponent is one explained part of a [Score].
+// ScoreComponent is one explained part of a [Score]. (Its JSON names are
+// part of the /api/v2 contract, which embeds it in the score breakdown.)
 type ScoreComponent struct {
 	// Name is a stable identifier: "footprint", "recyclable", "biodegradable",
 	// "recycled_content" or "certifications".
@@ -63,10 +64,10 @@ type ScoreComponent struct {
 // Score is a 0–100 sustainability score with its breakdown. For a computed
 // score the points of the components add up to Value.
 type Score struct {
-	Value          int              `json:"value"`
-	Computed       bool             `json:"computed"`
-	FormulaVersion string           `json:"formula_version,omitempty"`
-	Components     []ScoreComponent `json:"components,omitempty"`
+	Value          int
+	Computed       bool
+	FormulaVersion string
+	Components     []ScoreComponent
 }
 
 // ComputeScore applies the documented formula (version [ScoreFormulaVersion])

@@ -15,19 +15,20 @@ const (
 	MaxPasswordBytes  = 256
 )
 
-// User is an account of the shop.
+// User is an account of the shop. Transports render it through their own
+// types; it carries no JSON names, and its secret never marshals.
 type User struct {
-	ID ID `json:"id"`
+	ID ID
 	// Email is normalised (trimmed, lower-case) and unique.
-	Email string `json:"email"`
-	Name  string `json:"name"`
+	Email string
+	Name  string
 	// PasswordHash is a PHC string such as "$argon2id$v=19$m=19456,t=2,p=1$…".
-	PasswordHash string    `json:"-"`
-	Role         Role      `json:"role"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	PasswordHash string `json:"-"`
+	Role         Role
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 	// Version increases with every stored change.
-	Version int64 `json:"version"`
+	Version int64
 }
 
 // Principal returns the principal acting as u.
