@@ -61,9 +61,10 @@ type Principal struct {
 // Anonymous is the principal of an unauthenticated caller.
 var Anonymous = Principal{}
 
-// System is a principal for trusted internal work (background jobs, seeding).
-// It has staff rights and no user.
-var System = Principal{Role: RoleStaff}
+// System returns the principal of trusted internal work (background jobs,
+// seeding): staff rights and no user. It is a function, not a variable, so
+// no package can change what it grants.
+func System() Principal { return Principal{Role: RoleStaff} }
 
 // Authenticated reports whether p stands for a signed-in user or the system.
 func (p Principal) Authenticated() bool { return p.Role.Valid() }

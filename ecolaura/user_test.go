@@ -79,7 +79,7 @@ func TestPrincipal(t *testing.T) {
 	assert.NoError(t, customer.RequireAuthenticated())
 	assert.ErrorIs(t, customer.RequireStaff(), ecolaura.ErrForbidden)
 	assert.NoError(t, ecolaura.Principal{UserID: "s", Role: ecolaura.RoleStaff}.RequireStaff())
-	assert.True(t, ecolaura.System.IsStaff())
+	assert.True(t, ecolaura.System().IsStaff())
 }
 
 func TestParseID(t *testing.T) {

@@ -299,7 +299,7 @@ func (h *harness) do(r req) response {
 // product creates a product through the service and returns it.
 func (h *harness) product(name, category string, priceMinor int64, stock int, metrics *ecolaura.SustainabilityMetrics) ecolaura.Product {
 	h.t.Helper()
-	p, err := h.catalog.Create(context.Background(), ecolaura.System, catalog.ProductInput{
+	p, err := h.catalog.Create(context.Background(), ecolaura.System(), catalog.ProductInput{
 		Name: name, Description: "A " + name, Category: category,
 		Price: ecolaura.NewMoney(priceMinor, ecolaura.DefaultCurrency), Stock: stock, Metrics: metrics, Score: 50,
 	})

@@ -170,7 +170,7 @@ func TestIssueRejectsNonUserPrincipal(t *testing.T) {
 	f := newFixture(t)
 	for name, p := range map[string]ecolaura.Principal{
 		"anonymous":    ecolaura.Anonymous,
-		"system":       ecolaura.System,
+		"system":       ecolaura.System(),
 		"unknown role": {UserID: userID, Role: "admin"},
 	} {
 		t.Run(name, func(t *testing.T) {

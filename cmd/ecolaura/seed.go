@@ -128,7 +128,7 @@ func seedDemo(ctx context.Context, db *postgres.Database, cur ecolaura.Currency,
 	if err != nil {
 		return 0, err
 	}
-	n, err := demo.Load(ctx, svc, ecolaura.System)
+	n, err := demo.Load(ctx, svc, ecolaura.System())
 	if err != nil {
 		return n, fmt.Errorf("load demo catalog: %w", err)
 	}

@@ -79,7 +79,7 @@ func ExampleService_List() {
 		panic(err)
 	}
 	for i, name := range []string{"Soap Bar", "Shampoo Bar", "Bamboo Brush", "Safety Razor", "Loofah"} {
-		_, err := svc.Create(ctx, ecolaura.System, catalog.ProductInput{
+		_, err := svc.Create(ctx, ecolaura.System(), catalog.ProductInput{
 			Name: name, Category: "personal-care", Price: ecolaura.Money{Amount: int64(500 + 250*i)}, Stock: 5, Score: 50 + i,
 		})
 		if err != nil {

@@ -98,7 +98,7 @@ func (fp fileProduct) input(cur ecolaura.Currency) (catalog.ProductInput, error)
 // it created. It does nothing (and returns 0) when the catalog already has
 // products, so calling it at every start is safe; two concurrent first Loads
 // on an empty catalog may both load. Errors: ErrUnauthenticated,
-// ErrForbidden (actor is not staff; use ecolaura.System); the errors of
+// ErrForbidden (actor is not staff; use ecolaura.System()); the errors of
 // [catalog.Service.Create].
 func Load(ctx context.Context, svc *catalog.Service, actor ecolaura.Principal) (int, error) {
 	if err := actor.RequireStaff(); err != nil {

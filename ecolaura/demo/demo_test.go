@@ -58,14 +58,14 @@ func TestLoad(t *testing.T) {
 	_, err = demo.Load(ctx, svc, ecolaura.Principal{UserID: "u", Role: ecolaura.RoleCustomer})
 	require.ErrorIs(t, err, ecolaura.ErrForbidden)
 
-	n, err := demo.Load(ctx, svc, ecolaura.System)
+	n, err := demo.Load(ctx, svc, ecolaura.System())
 	require.NoError(t, err)
 	assert.Equal(t, len(want), n)
 	res, err := svc.List(ctx, ecolaura.Anonymous, catalog.ListParams{Page: 1})
 	require.NoError(t, err)
 	assert.Equal(t, len(want), res.Total)
 
-	n, err = demo.Load(ctx, svc, ecolaura.System)
+	n, err = demo.Load(ctx, svc, ecolaura.System())
 	require.NoError(t, err)
 	assert.Zero(t, n, "a second load does nothing")
 	res, err = svc.List(ctx, ecolaura.Anonymous, catalog.ListParams{Page: 1})

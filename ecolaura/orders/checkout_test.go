@@ -262,7 +262,7 @@ func testCheckoutErrors(t *testing.T, s storetest.Store) {
 		field  string
 	}{
 		{"anonymous", ecolaura.Anonymous, req(line(p, 1)), ecolaura.ErrUnauthenticated, ""},
-		{"system principal has no user", ecolaura.System, req(line(p, 1)), ecolaura.ErrForbidden, ""},
+		{"system principal has no user", ecolaura.System(), req(line(p, 1)), ecolaura.ErrForbidden, ""},
 		{"invalid request", alice, req(line(p, 0)), ecolaura.ErrInvalid, "lines[0].quantity"},
 		{"unknown product", alice, req(line(p, 1), orders.LineRequest{ProductID: missing, Quantity: 1}), ecolaura.ErrInvalid, "lines[1].product_id"},
 		{"other currency", alice, req(line(usd, 1)), ecolaura.ErrInvalid, "lines[0].product_id"},

@@ -21,7 +21,7 @@ func (f *fixture) orderIn(t *testing.T, owner ecolaura.Principal, p ecolaura.Pro
 	t.Helper()
 	ctx := context.Background()
 	o := f.checkout(t, owner, req(line(p, 1)))
-	staff := ecolaura.System
+	staff := ecolaura.System()
 	var err error
 	switch st {
 	case ecolaura.StatusPending:

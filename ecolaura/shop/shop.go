@@ -339,7 +339,7 @@ func New(ctx context.Context, opts ...Option) (*Shop, error) {
 		return nil, errors.Join(fmt.Errorf("shop: %w", err), s.Close(ctx))
 	}
 	if cfg.DemoCatalog {
-		n, err := demo.Load(ctx, s.Catalog, ecolaura.System)
+		n, err := demo.Load(ctx, s.Catalog, ecolaura.System())
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("shop: %w", err), s.Close(ctx))
 		}

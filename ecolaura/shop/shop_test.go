@@ -35,7 +35,7 @@ func TestNewDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, res.Items, "no demo data unless asked")
 
-	p, err := s.Catalog.Create(ctx, ecolaura.System, catalog.ProductInput{Name: "Jar", Category: "kitchen", Price: ecolaura.Money{Amount: 350}})
+	p, err := s.Catalog.Create(ctx, ecolaura.System(), catalog.ProductInput{Name: "Jar", Category: "kitchen", Price: ecolaura.Money{Amount: 350}})
 	require.NoError(t, err)
 	_, err = ecolaura.ParseID(string(p.ID))
 	require.NoError(t, err, "UUIDv7 IDs by default")
@@ -70,7 +70,7 @@ func TestOptions(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, len(want), res.Total)
 
-	p, err := s2.Catalog.Create(ctx, ecolaura.System, catalog.ProductInput{Name: "Mug", Category: "kitchen", Price: ecolaura.Money{Amount: 900}})
+	p, err := s2.Catalog.Create(ctx, ecolaura.System(), catalog.ProductInput{Name: "Mug", Category: "kitchen", Price: ecolaura.Money{Amount: 900}})
 	require.NoError(t, err)
 	assert.Equal(t, ecolaura.Currency("EUR"), p.Price.Currency)
 }
@@ -102,7 +102,7 @@ func TestWritesAreVisibleThroughTheCache(t *testing.T) {
 	_, err = s.Catalog.List(ctx, ecolaura.Anonymous, params)
 	require.NoError(t, err)
 	cheapest := first.Items[0]
-	_, err = s.Catalog.Update(ctx, ecolaura.System, cheapest.ID, catalog.Patch{Price: &ecolaura.Money{Amount: 99_900}})
+	_, err = s.Catalog.Update(ctx, ecolaura.System(), cheapest.ID, catalog.Patch{Price: &ecolaura.Money{Amount: 99_900}})
 	require.NoError(t, err)
 	again, err := s.Catalog.List(ctx, ecolaura.Anonymous, params)
 	require.NoError(t, err)

@@ -617,7 +617,7 @@ func testChangePassword(t *testing.T, s storetest.Store) {
 		{"anonymous", ecolaura.Anonymous, users.PasswordChange{Current: pw, New: "a brand new password"}, func(t *testing.T, err error) {
 			require.ErrorIs(t, err, ecolaura.ErrUnauthenticated)
 		}},
-		{"system has no account", ecolaura.System, users.PasswordChange{Current: pw, New: "a brand new password"}, func(t *testing.T, err error) {
+		{"system has no account", ecolaura.System(), users.PasswordChange{Current: pw, New: "a brand new password"}, func(t *testing.T, err error) {
 			require.ErrorIs(t, err, ecolaura.ErrNotFound)
 		}},
 		{"wrong current password", actor, users.PasswordChange{Current: "not my password", New: "a brand new password"}, func(t *testing.T, err error) {
@@ -672,7 +672,7 @@ func testGetAuthorization(t *testing.T, s storetest.Store) {
 		{"customer reads another", ada.Principal(), bob.ID, ecolaura.ErrNotFound},
 		{"customer reads staff", bob.Principal(), staff.ID, ecolaura.ErrNotFound},
 		{"staff reads a customer", staff.Principal(), bob.ID, nil},
-		{"system reads a customer", ecolaura.System, ada.ID, nil},
+		{"system reads a customer", ecolaura.System(), ada.ID, nil},
 		{"staff reads a missing user", staff.Principal(), "00000000-0000-7000-8000-0000000000ff", ecolaura.ErrNotFound},
 		{"unknown role", ecolaura.Principal{UserID: ada.ID, Role: "admin"}, ada.ID, ecolaura.ErrUnauthenticated},
 	}
@@ -693,7 +693,7 @@ func testGetAuthorization(t *testing.T, s storetest.Store) {
 	assert.Equal(t, ada.ID, me.ID)
 	_, err = e.svc.Me(ctx, ecolaura.Anonymous)
 	require.ErrorIs(t, err, ecolaura.ErrUnauthenticated)
-	_, err = e.svc.Me(ctx, ecolaura.System)
+	_, err = e.svc.Me(ctx, ecolaura.System())
 	require.ErrorIs(t, err, ecolaura.ErrNotFound)
 }
 
@@ -717,7 +717,7 @@ func testUpdateProfile(t *testing.T, s storetest.Store) {
 		{"blank name", ada.Principal(), users.ProfilePatch{Name: name(" ")}, "", ecolaura.ErrInvalid},
 		{"name too long", ada.Principal(), users.ProfilePatch{Name: name(strings.Repeat("n", 151))}, "", ecolaura.ErrInvalid},
 		{"anonymous", ecolaura.Anonymous, users.ProfilePatch{Name: name("X")}, "", ecolaura.ErrUnauthenticated},
-		{"system", ecolaura.System, users.ProfilePatch{Name: name("X")}, "", ecolaura.ErrNotFound},
+		{"system", ecolaura.System(), users.ProfilePatch{Name: name("X")}, "", ecolaura.ErrNotFound},
 		{"deleted account", ecolaura.Principal{UserID: "00000000-0000-7000-8000-0000000000ff", Role: ecolaura.RoleCustomer}, users.ProfilePatch{Name: name("X")}, "", ecolaura.ErrNotFound},
 	}
 	for _, tc := range tests {
