@@ -438,3 +438,20 @@ func TestV2OrderRetryInFlightIsConflict(t *testing.T) {
 	r := <-first
 	assert.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
 }
+
+// TestRegisterTakenEmail pins the contract of registering an email that is
+// already taken (in another letter case): both versions answer 400 with a
+// field error on "email" in DRF's wording, as the original API did.
+func TestRegisterTakenEmail(t *testing.T) {
+	h := newHarness(t)
+	h.account("taken@example.org", "Taken", ecolaura.RoleCustomer)
+	body := map[string]any{"email": "Taken@Example.org", "password": "long-enough-pw", "name": "Other"}
+
+	r := h.do(req{Method: http.MethodPost, Path: "/api/v1/users/", Body: body})
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	assert.JSONEq(t, `{"email": ["user with this email already exists."]}`, string(r.Body))
+
+	p := problem(t, h.do(req{Method: http.MethodPost, Path: "/api/v2/auth/register", Body: body}), http.StatusBadRequest, "invalid")
+	assert.Equal(t, []any{map[string]any{"field": "email", "message": "user with this email already exists."}}, p["errors"])
+	assert.Equal(t, "1 field(s) are invalid", p["detail"])
+}
