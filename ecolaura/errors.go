@@ -151,6 +151,21 @@ func Invalid(field, format string, args ...any) error {
 	return v.Err()
 }
 
+// ConflictError reports that a value which must be unique is taken (an
+// account's email, ...). It matches [ErrConflict], and only it, with
+// errors.Is; Field names the input that conflicts, so that a transport can
+// point at it (the v1 API answers it as a 400 on that field, like DRF).
+type ConflictError struct {
+	// Field is the JSON-style name of the input, for example "email".
+	Field string
+}
+
+// Error implements error.
+func (e *ConflictError) Error() string { return e.Field + " is already taken: " + ErrConflict.Error() }
+
+// Is reports whether target is [ErrConflict].
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
 // ConfigError reports a programmer's mistake in wiring the SDK: a missing
 // dependency, or a setting out of range given to a constructor or a Config.
 // It is deliberately not [ErrInvalid], which is for user input and which

@@ -108,3 +108,15 @@ func TestConfigErrorIsNoDomainError(t *testing.T) {
 		assert.NotErrorIs(t, err, sentinel, "a programmer's error is not %v", sentinel)
 	}
 }
+
+func TestConflictErrorMatchesOnlyErrConflict(t *testing.T) {
+	err := fmt.Errorf("register: %w", &ecolaura.ConflictError{Field: "email"})
+	assert.ErrorIs(t, err, ecolaura.ErrConflict)
+	var ce *ecolaura.ConflictError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "email", ce.Field)
+	assert.Equal(t, "register: email is already taken: conflict", err.Error())
+	for _, other := range []error{ecolaura.ErrInvalid, ecolaura.ErrNotFound, ecolaura.ErrUnavailable} {
+		assert.NotErrorIs(t, err, other)
+	}
+}

@@ -104,6 +104,20 @@ func decodeRegister(body []byte, strict bool, required string) (users.RegisterIn
 	return users.RegisterInput{Email: deref(in.Email), Password: deref(in.Password), Name: deref(in.Name)}, v.Err()
 }
 
+// emailTakenMessage is DRF's message for a taken email, on field "email" of
+// a 400. The v2 API answers the same, to keep its contract.
+const emailTakenMessage = "user with this email already exists."
+
+// registerError presents the conflict of a taken email as the original
+// API did: a 400 naming the field, in DRF's wording.
+func registerError(err error) error {
+	var ce *ecolaura.ConflictError
+	if errors.As(err, &ce) && ce.Field == "email" {
+		return ecolaura.Invalid("email", emailTakenMessage)
+	}
+	return err
+}
+
 func (s *Server) v1Register(c *fiber.Ctx) error {
 	in, err := decodeRegister(c.Body(), false, "This field is required.")
 	if err != nil {
@@ -111,7 +125,7 @@ func (s *Server) v1Register(c *fiber.Ctx) error {
 	}
 	u, err := s.svc.Users.Register(c.UserContext(), in)
 	if err != nil {
-		return err
+		return registerError(err)
 	}
 	return sendJSON(c, http.StatusCreated, toV1User(u))
 }
@@ -159,7 +173,7 @@ func (s *Server) v2Register(c *fiber.Ctx) error {
 	}
 	u, err := s.svc.Users.Register(c.UserContext(), in)
 	if err != nil {
-		return err
+		return registerError(err)
 	}
 	return sendJSON(c, http.StatusCreated, toV2User(u))
 }

@@ -56,10 +56,6 @@ const (
 	updateRetries = 16
 )
 
-// EmailTakenMessage is the field message for an email that is already
-// registered (the wording of the original DRF API).
-const EmailTakenMessage = "user with this email already exists."
-
 // Config holds the optional settings of a [Service]. Build it with
 // [Option]s passed to [New].
 type Config struct {
@@ -144,11 +140,9 @@ type RegisterInput struct {
 }
 
 // Register creates a customer account. Errors: a *ecolaura.ValidationError
-// (ErrInvalid) naming every invalid field of email, name and password; for
-// an email that is already registered (in any letter case) an error that
-// matches both ErrInvalid — as a *ecolaura.ValidationError on field "email"
-// with [EmailTakenMessage], so transports can answer 400 like DRF — and
-// ErrConflict. Transports should test ErrInvalid first.
+// (ErrInvalid) naming every invalid field of email, name and password; an
+// *ecolaura.ConflictError on field "email" (ErrConflict) for an email that
+// is already registered, in any letter case.
 func (s *Service) Register(ctx context.Context, in RegisterInput) (ecolaura.User, error) {
 	u, err := s.create(ctx, in.Email, in.Name, in.Password, ecolaura.RoleCustomer)
 	if err != nil {
@@ -200,10 +194,8 @@ func (s *Service) create(ctx context.Context, email, name, password string, role
 	return u, nil
 }
 
-// emailTaken matches ErrInvalid (a *ValidationError on "email") and ErrConflict.
-func emailTaken() error {
-	return fmt.Errorf("%w (%w)", ecolaura.Invalid("email", EmailTakenMessage), ecolaura.ErrConflict)
-}
+// emailTaken is the error of an email that is already registered.
+func emailTaken() error { return &ecolaura.ConflictError{Field: "email"} }
 
 // Credentials are an email and a password presented at login.
 type Credentials struct {
