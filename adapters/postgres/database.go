@@ -209,7 +209,7 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
 	})
 	if err != nil {
 		_ = d.Close()
-		return nil, fmt.Errorf("create river insert client: %w", err)
+		return nil, fmt.Errorf("create river insert client: %w", unavailable(err))
 	}
 	d.river = rc
 	return d, nil

@@ -41,6 +41,10 @@ func pgField(err error) string {
 
 // pgCode returns the SQLSTATE of err, or "".
 func pgCode(err error) string {
+	var hidden *driverError
+	if errors.As(err, &hidden) {
+		return hidden.code
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return pe.Code
@@ -59,7 +63,8 @@ func retryable(err error) bool {
 }
 
 // isConnectionError reports whether err means the server could not be
-// reached or the connection was lost.
+// reached or the connection was lost. It decides by the errors' types and
+// SQLSTATE classes, never by their text.
 func isConnectionError(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
@@ -73,48 +78,100 @@ func isConnectionError(err error) bool {
 	var oe *net.OpError
 	switch {
 	case errors.As(err, &ce), errors.As(err, &ne), errors.As(err, &oe),
-		errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, pgconn.ErrConnClosed), errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return true
 	}
-	msg := err.Error()
-	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "connection refused") ||
-		strings.Contains(msg, "failed to connect") || strings.Contains(msg, "broken pipe")
+	return false
 }
 
-// unavailable wraps err with ecolaura.ErrUnavailable when it is a
-// connection failure, and returns it unchanged otherwise.
-func unavailable(err error) error {
-	if isConnectionError(err) {
-		return fmt.Errorf("%w: %w", ecolaura.ErrUnavailable, err)
+// driverError keeps a driver's error behind the port: it matches its
+// sentinel (a domain error, the caller's context error, or none for an
+// unexpected failure) and keeps the driver's text, but the driver's types
+// (*pgconn.PgError, pgdriver.Error, net errors, ...) are not reachable with
+// errors.As, so they are not part of the SDK's API. It keeps the SQLSTATE
+// for the adapter's own retry decisions.
+type driverError struct {
+	sentinel error
+	code     string
+	msg      string
+}
+
+func (e *driverError) Error() string {
+	if e.sentinel == nil {
+		return e.msg
 	}
-	return err
+	return e.sentinel.Error() + ": " + e.msg
 }
 
-// mapInfra maps errors of the database itself to domain errors: connection
-// failures to ErrUnavailable, unique violations and exhausted
-// serialization retries to ErrConflict, constraint and range violations to
-// a *ValidationError (ErrInvalid) naming the column or constraint. Other
-// errors are returned as is.
+func (e *driverError) Unwrap() error { return e.sentinel }
+
+// hide puts err behind sentinel (nil for none).
+func hide(err, sentinel error) error {
+	return &driverError{sentinel: sentinel, code: pgCode(err), msg: err.Error()}
+}
+
+// domainSentinels are the errors the adapter itself returns; an error
+// matching one of them has been mapped already.
+var domainSentinels = []error{
+	ecolaura.ErrNotFound, ecolaura.ErrInvalid, ecolaura.ErrConflict, ecolaura.ErrInsufficientStock,
+	ecolaura.ErrInvalidTransition, ecolaura.ErrUnavailable,
+}
+
+// mapped reports whether err is already behind the port: one of the
+// adapter's own domain errors or a hidden driver error.
+func mapped(err error) bool {
+	var de *driverError
+	if errors.As(err, &de) {
+		return true
+	}
+	var ce *ecolaura.ConfigError
+	if errors.As(err, &ce) {
+		return true
+	}
+	for _, s := range domainSentinels {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// unavailable puts a driver's err behind the port: ecolaura.ErrUnavailable
+// for a connection failure, the context's error when the caller gave up,
+// no sentinel otherwise. Errors already behind the port pass unchanged.
+func unavailable(err error) error {
+	switch {
+	case err == nil || mapped(err):
+		return err
+	case isConnectionError(err):
+		return hide(err, ecolaura.ErrUnavailable)
+	case errors.Is(err, context.Canceled):
+		return hide(err, context.Canceled)
+	case errors.Is(err, context.DeadlineExceeded):
+		return hide(err, context.DeadlineExceeded)
+	}
+	return hide(err, nil)
+}
+
+// mapInfra maps errors of the database itself to domain errors: unique
+// violations and exhausted serialization retries to ErrConflict, constraint
+// and range violations to a *ValidationError (ErrInvalid) naming the column
+// or constraint, and the rest as [unavailable] does. The driver's error is
+// kept as text only.
 func mapInfra(err error) error {
-	if err == nil {
-		return nil
+	if err == nil || mapped(err) {
+		return err
 	}
 	switch code := pgCode(err); code {
 	case codeUniqueViolation, codeSerializationFailure, codeDeadlockDetected:
-		if errors.Is(err, ecolaura.ErrConflict) {
-			return err
-		}
-		return fmt.Errorf("%w: %w", ecolaura.ErrConflict, err)
+		return hide(err, ecolaura.ErrConflict)
 	case "23502", "23503", "23514", "22001", "22003", "22P02":
 		// not null, foreign key, check, too long, out of range, bad text
 		// representation: the input broke a rule the schema enforces.
 		field := cmp.Or(pgField(err), "input")
-		return fmt.Errorf("%w (%w)", ecolaura.Invalid(field, "violates a database constraint (SQLSTATE %s)", code), err)
-	}
-	if errors.Is(err, ecolaura.ErrUnavailable) {
-		return err
+		return hide(err, ecolaura.Invalid(field, "violates a database constraint (SQLSTATE %s)", code))
 	}
 	return unavailable(err)
 }

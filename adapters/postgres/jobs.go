@@ -149,7 +149,7 @@ func (r *JobRunner) Start(ctx context.Context, handler ports.JobHandler) error {
 		return handler.HandleJob(ctx, ports.Job{Kind: job.Args.JobKind, Payload: job.Args.Payload})
 	})); err != nil {
 		pool.Close()
-		return fmt.Errorf("register worker: %w", err)
+		return fmt.Errorf("register worker: %w", unavailable(err))
 	}
 	cfg := &river.Config{
 		Logger:            r.cfg.Logger,
@@ -166,7 +166,7 @@ func (r *JobRunner) Start(ctx context.Context, handler ports.JobHandler) error {
 	client, err := river.NewClient(riverdatabasesql.NewWithPgxListener(r.d.sqlDB, pool), cfg)
 	if err != nil {
 		pool.Close()
-		return fmt.Errorf("create river client: %w", err)
+		return fmt.Errorf("create river client: %w", unavailable(err))
 	}
 	if err := client.Start(ctx); err != nil {
 		pool.Close()
@@ -194,7 +194,7 @@ func (r *JobRunner) Stop(ctx context.Context) error {
 	r.pool.Close()
 	r.client, r.pool = nil, nil
 	if err != nil {
-		return fmt.Errorf("stop job runner: %w", err)
+		return fmt.Errorf("stop job runner: %w", unavailable(err))
 	}
 	return nil
 }

@@ -90,7 +90,7 @@ func Migrate(ctx context.Context, d *Database, action MigrateAction) (SchemaStat
 	}
 	rm, err := rivermigrate.New(riverdatabasesql.New(d.sqlDB), nil)
 	if err != nil {
-		return SchemaStatus{}, fmt.Errorf("migrate: river: %w", err)
+		return SchemaStatus{}, fmt.Errorf("migrate: river: %w", unavailable(err))
 	}
 	switch action {
 	case MigrateUp:

@@ -270,7 +270,7 @@ func (c *Cache) Incr(ctx context.Context, key string) (int64, error) {
 	}
 	n, err := resp.AsInt64()
 	if err != nil {
-		return 0, fmt.Errorf("redis cache incr %q: %w", key, err)
+		return 0, fmt.Errorf("redis cache incr %q: %v", key, err)
 	}
 	return n, nil
 }
@@ -369,5 +369,5 @@ func (c *Cache) failure(parent context.Context, op string, err error) error {
 	if c.health.observe(parent, err) {
 		return unavailable("redis cache "+op, err)
 	}
-	return fmt.Errorf("redis cache %s: %w", op, err)
+	return failed(parent, "redis cache "+op, err)
 }

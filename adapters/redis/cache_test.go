@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/rueidis"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -59,9 +61,47 @@ func TestNewCacheRejectsBadConfigAndUnreachableRedis(t *testing.T) {
 	// A port nobody listens on: connection refused.
 	cfg := DefaultConfig("redis://127.0.0.1:1/0")
 	_, err = NewCache(context.Background(), cfg, WithLogger(discardLogger()))
-	require.ErrorIs(t, err, ecolaura.ErrUnavailable)
+	requireBehindThePort(t, err, ecolaura.ErrUnavailable)
 	_, err = NewRateLimiter(context.Background(), LimiterConfig{URL: cfg.URL}, WithLogger(discardLogger()))
-	require.ErrorIs(t, err, ecolaura.ErrUnavailable)
+	requireBehindThePort(t, err, ecolaura.ErrUnavailable)
+}
+
+// requireBehindThePort asserts err matches want (nil: any error) and
+// exposes none of the client's types: they are not part of the SDK's API.
+func requireBehindThePort(t *testing.T, err, want error) {
+	t.Helper()
+	require.Error(t, err)
+	if want != nil {
+		require.ErrorIs(t, err, want)
+	}
+	var re *rueidis.RedisError
+	var ne net.Error
+	var oe *net.OpError
+	assert.False(t, errors.As(err, &re), "*rueidis.RedisError reachable in %v", err)
+	assert.False(t, errors.As(err, &ne), "net.Error reachable in %v", err)
+	assert.False(t, errors.As(err, &oe), "*net.OpError reachable in %v", err)
+}
+
+// TestReplyErrorsStayBehindThePort: a reply error of Redis (a key of the
+// wrong type) is an error of the call, not an outage, with Redis's text and
+// without rueidis's types.
+func TestReplyErrorsStayBehindThePort(t *testing.T) {
+	t.Parallel()
+	url := sharedRedis(t)
+	for _, csc := range []bool{true, false} {
+		c := newTestCache(t, url, func(cfg *Config) { cfg.ClientSideCaching = csc })
+		raw, err := rawClient(url)
+		require.NoError(t, err)
+		ctx := context.Background()
+		require.NoError(t, raw.Do(ctx, raw.B().Hset().Key(c.Prefix()+"hash").FieldValue().FieldValue("f", "v").Build()).Error())
+		raw.Close()
+		_, _, err = c.Get(ctx, "hash")
+		requireBehindThePort(t, err, nil)
+		assert.NotErrorIs(t, err, ecolaura.ErrUnavailable, "a reply error is not an outage")
+		assert.Contains(t, err.Error(), "WRONGTYPE", "Redis's text is kept")
+		assert.True(t, c.Healthy())
+		require.NoError(t, c.Delete(ctx, "hash"))
+	}
 }
 
 func TestCacheKeysArePrefixed(t *testing.T) {

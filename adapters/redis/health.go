@@ -122,9 +122,19 @@ func unavailableReply(re *rueidis.RedisError) bool {
 	return strings.HasPrefix(msg, "BUSY ") || strings.HasPrefix(msg, "MASTERDOWN ")
 }
 
-// unavailable wraps err so that errors.Is(err, ecolaura.ErrUnavailable) holds.
+// unavailable reports err as ecolaura.ErrUnavailable. The client's error
+// is kept as text only: rueidis's types are not part of the SDK's API.
 func unavailable(op string, err error) error {
-	return fmt.Errorf("%s: %w: %w", op, ecolaura.ErrUnavailable, err)
+	return fmt.Errorf("%s: %w: %v", op, ecolaura.ErrUnavailable, err)
+}
+
+// failed reports a call's error that is not an availability failure: the
+// caller's context error stays matchable, the client's error is text only.
+func failed(parent context.Context, op string, err error) error {
+	if cerr := parent.Err(); cerr != nil {
+		return fmt.Errorf("%s: %w: %v", op, cerr, err)
+	}
+	return fmt.Errorf("%s: %v", op, err)
 }
 
 var errRejected = errors.New("redis marked unavailable; waiting for the next probe")

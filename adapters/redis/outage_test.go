@@ -80,7 +80,7 @@ func TestOutageAndRecovery(t *testing.T) {
 			start := time.Now()
 			err := c.call()
 			elapsed := time.Since(start)
-			require.ErrorIs(t, err, ecolaura.ErrUnavailable, "%s, round %d", c.name, round)
+			requireBehindThePort(t, err, ecolaura.ErrUnavailable)
 			assert.Less(t, elapsed, failFastBound, "%s, round %d, took %v", c.name, round, elapsed)
 		}
 	}

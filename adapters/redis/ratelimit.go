@@ -180,7 +180,7 @@ func (r *RateLimiter) Allow(ctx context.Context, key string, limit ratelimit.Lim
 			err = fmt.Errorf("unexpected script reply %v", vals)
 		}
 		if !r.health.observe(ctx, err) && !r.health.closing.Load() {
-			return ratelimit.Decision{}, fmt.Errorf("rate limit %q: %v", key, err)
+			return ratelimit.Decision{}, failed(ctx, fmt.Sprintf("rate limit %q", key), err)
 		}
 	}
 	r.localDecisions.Add(1)

@@ -1,0 +1,76 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun/driver/pgdriver"
+
+	"github.com/ecolaura/ecolaura/adapters/postgres"
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports/porttest"
+)
+
+// requireBehindThePort asserts err matches want and exposes none of the
+// drivers' types: they are not part of the SDK's API.
+func requireBehindThePort(t *testing.T, err, want error) {
+	t.Helper()
+	require.ErrorIs(t, err, want)
+	var pe *pgconn.PgError
+	var ce *pgconn.ConnectError
+	var de pgdriver.Error
+	var ne net.Error
+	var oe *net.OpError
+	assert.False(t, errors.As(err, &pe), "*pgconn.PgError reachable in %v", err)
+	assert.False(t, errors.As(err, &ce), "*pgconn.ConnectError reachable in %v", err)
+	assert.False(t, errors.As(err, &de), "pgdriver.Error reachable in %v", err)
+	assert.False(t, errors.As(err, &ne), "net.Error reachable in %v", err)
+	assert.False(t, errors.As(err, &oe), "*net.OpError reachable in %v", err)
+}
+
+// TestDriverErrorsStayBehindThePort: the errors of the database and of the
+// connection reach callers as domain errors (with the driver's text), never
+// as the drivers' types.
+func TestDriverErrorsStayBehindThePort(t *testing.T) {
+	for _, driver := range drivers {
+		t.Run(string(driver), func(t *testing.T) {
+			db := openDB(t, postgres.Config{Driver: driver})
+			ctx := t.Context()
+			p := porttest.NewProduct(porttest.UniqueCategory())
+			require.NoError(t, db.Products().Create(ctx, p))
+
+			t.Run("unique violation", func(t *testing.T) {
+				requireBehindThePort(t, db.Products().Create(ctx, p), ecolaura.ErrConflict)
+			})
+			t.Run("constraint violation", func(t *testing.T) {
+				err := db.Products().Create(ctx, porttest.NewProduct(porttest.UniqueCategory(), func(p *ecolaura.Product) { p.Stock = -1 }))
+				requireBehindThePort(t, err, ecolaura.ErrInvalid)
+				var ve *ecolaura.ValidationError
+				require.ErrorAs(t, err, &ve)
+				assert.Contains(t, ve.Fields[0].Field, "stock")
+				assert.Contains(t, err.Error(), "23514", "the driver's text is kept")
+			})
+			t.Run("caller gave up", func(t *testing.T) {
+				cctx, cancel := context.WithCancel(ctx)
+				cancel()
+				_, err := db.Products().Get(cctx, p.ID)
+				requireBehindThePort(t, err, context.Canceled)
+			})
+			t.Run("unreachable server", func(t *testing.T) {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				require.NoError(t, err)
+				addr := ln.Addr().String()
+				require.NoError(t, ln.Close()) // nothing listens there now
+				_, err = postgres.Open(ctx, postgres.Config{URL: "postgres://postgres@" + addr + "/x?sslmode=disable",
+					ConnectTimeout: time.Second, Driver: driver})
+				requireBehindThePort(t, err, ecolaura.ErrUnavailable)
+			})
+		})
+	}
+}
