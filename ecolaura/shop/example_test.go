@@ -3,9 +3,13 @@ package shop_test
 import (
 	"context"
 	"fmt"
+	"log"
+	"os"
 	"regexp"
 
 	"github.com/ecolaura/ecolaura/adapters/mail"
+	"github.com/ecolaura/ecolaura/adapters/postgres"
+	"github.com/ecolaura/ecolaura/adapters/redis"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
@@ -146,4 +150,35 @@ func Example_checkout() {
 	// after the jobs: confirmed
 	// email to ada@example.org: Your Ecolaura order <ref> is confirmed
 	// cancelled; stock back to 600
+}
+
+// Over the PostgreSQL and Redis of the reference server: the shop adds no
+// key prefix of its own, so it reads and writes exactly the cache keys the
+// server does and each sees the other's changes at once. Without
+// shop.WithJobRunner the orders it takes wait in the database's queue for
+// the server's workers (`ecolaura worker`). The README quotes this body.
+// (Compiled, not run: it needs both services.)
+func Example_postgresAndRedis() {
+	ctx := context.Background()
+	pg, err := postgres.Open(ctx, postgres.Config{URL: os.Getenv("ECOLAURA_DATABASE_URL")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pg.Close()
+	redisCache, err := redis.NewCache(ctx, redis.DefaultConfig(os.Getenv("ECOLAURA_REDIS_URL")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer redisCache.Close()
+
+	s, err := shop.New(ctx, shop.WithDatabase(pg), shop.WithCache(redisCache))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close(ctx)
+	categories, err := s.Catalog.Categories(ctx, ecolaura.Anonymous)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(categories)
 }
