@@ -4,11 +4,16 @@
 //
 // Check reads the import graph (from `go list -json`) and reports every
 // import that breaks the rule, naming the package and the offending import.
-// The rule is run by this package's test on the whole module.
+// The only exception is the SDK's composition root, ecolaura/shop, which
+// wires the in-process adapters. Picture renders the same graph as the
+// dependency picture of docs/architecture.md. Both run in this package's
+// tests on the whole module.
 package archtest
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -63,6 +68,10 @@ func Check(pkgs []Package) []string {
 	}
 	domain := Module + "/ecolaura"
 	ports := Module + "/ports"
+	byPath := make(map[string]Package, len(pkgs))
+	for _, p := range pkgs {
+		byPath[p.ImportPath] = p
+	}
 	for _, p := range pkgs {
 		if p.Standard || !within(p.ImportPath, Module) {
 			continue
@@ -104,6 +113,12 @@ func Check(pkgs []Package) []string {
 		case within(path, Module+"/adapters"):
 			name, _, _ := strings.Cut(strings.TrimPrefix(path, Module+"/adapters/"), "/")
 			for _, imp := range p.Imports {
+				if within(imp, domain+"/shop") {
+					bad(p, imp, "adapters must not import the composition root")
+				}
+				if within(imp, Module+"/internal") && slices.ContainsFunc(byPath[imp].Deps, func(d string) bool { return within(d, Module+"/adapters") }) {
+					bad(p, imp, "adapters may share only internal libraries that depend on no adapter")
+				}
 				if !within(imp, Module+"/adapters") {
 					continue
 				}
@@ -125,4 +140,75 @@ func Check(pkgs []Package) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// layer orders the packages of the picture: the domain, ports and their
+// test kits, services, the composition root, internal libraries,
+// migrations, adapters, programs.
+func layer(rel string) int {
+	switch {
+	case rel == "ecolaura":
+		return 0
+	case rel == "ports":
+		return 1
+	case strings.HasPrefix(rel, "ports/"):
+		return 2
+	case rel == "ecolaura/shop":
+		return 4
+	case strings.HasPrefix(rel, "ecolaura/"):
+		return 3
+	case strings.HasPrefix(rel, "internal/"):
+		return 5
+	case rel == "migrations":
+		return 6
+	case strings.HasPrefix(rel, "adapters/"):
+		return 7
+	}
+	return 8
+}
+
+// Picture renders the module's import graph as the dependency picture of
+// docs/architecture.md: one line per package (the example and benchmark
+// programs under examples/ and scripts/ left out), in layer order, with the
+// packages of the module it imports directly (paths relative to the
+// module).
+func Picture(pkgs []Package) string {
+	type row struct {
+		pkg  string
+		deps []string
+	}
+	var rows []row
+	for _, p := range pkgs {
+		if p.Standard || !within(p.ImportPath, Module) || p.ImportPath == Module {
+			continue
+		}
+		rel := strings.TrimPrefix(p.ImportPath, Module+"/")
+		if within(rel, "examples") || within(rel, "scripts") {
+			continue
+		}
+		var deps []string
+		for _, imp := range p.Imports {
+			if within(imp, Module) {
+				deps = append(deps, strings.TrimPrefix(imp, Module+"/"))
+			}
+		}
+		sort.Strings(deps)
+		rows = append(rows, row{rel, deps})
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		return cmp.Or(cmp.Compare(layer(a.pkg), layer(b.pkg)), strings.Compare(a.pkg, b.pkg))
+	})
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r.pkg))
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		deps := "nothing of the module"
+		if len(r.deps) > 0 {
+			deps = strings.Join(r.deps, ", ")
+		}
+		fmt.Fprintf(&b, "%-*s  imports %s\n", width, r.pkg, deps)
+	}
+	return b.String()
 }

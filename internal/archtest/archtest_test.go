@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -108,6 +111,15 @@ func TestCheckReportsEachKindOfViolation(t *testing.T) {
 			pkg:  Package{ImportPath: m + "/ports/porttest", Imports: []string{m + "/ecolaura", m + "/ports", "github.com/stretchr/testify/require"}},
 		},
 		{
+			name: "adapter importing the composition root",
+			pkg:  Package{ImportPath: m + "/adapters/httpapi", Imports: []string{m + "/ecolaura/shop"}},
+			want: []string{m + "/adapters/httpapi imports " + m + "/ecolaura/shop: adapters must not import the composition root"},
+		},
+		{
+			name: "adapters share an internal library",
+			pkg:  Package{ImportPath: m + "/adapters/redis", Imports: []string{m + "/internal/ratelimit", m + "/ports"}},
+		},
+		{
 			name: "importing cmd",
 			pkg:  Package{ImportPath: m + "/adapters/httpapi", Imports: []string{m + "/cmd/ecolaura"}},
 			want: []string{m + "/adapters/httpapi imports " + m + "/cmd/ecolaura: nothing may import cmd"},
@@ -118,4 +130,62 @@ func TestCheckReportsEachKindOfViolation(t *testing.T) {
 			assert.Equal(t, tt.want, Check([]Package{tt.pkg}))
 		})
 	}
+}
+
+// An internal library two adapters share must not be a back door through
+// which one adapter reaches another.
+func TestCheckReportsAnAdapterReachedThroughAnInternalLibrary(t *testing.T) {
+	m := Module
+	pkgs := []Package{
+		{ImportPath: m + "/internal/shared", Imports: []string{m + "/adapters/memory"}, Deps: []string{m + "/adapters/memory", m + "/ports"}},
+		{ImportPath: m + "/adapters/redis", Imports: []string{m + "/internal/shared"}},
+		{ImportPath: m + "/internal/storetest", Imports: []string{m + "/adapters/memory"}, Deps: []string{m + "/adapters/memory"}},
+	}
+	assert.Equal(t, []string{
+		m + "/adapters/redis imports " + m + "/internal/shared: adapters may share only internal libraries that depend on no adapter",
+	}, Check(pkgs), "a test kit under internal/ may use adapters; an adapter may not import it")
+}
+
+var update = flag.Bool("update", false, "rewrite the dependency picture of docs/architecture.md from go list")
+
+// The dependency picture of docs/architecture.md sits between these markers.
+const (
+	pictureBegin = "<!-- dependency picture: generated from go list, checked by internal/archtest -->\n```text\n"
+	pictureEnd   = "```\n<!-- end of dependency picture -->"
+)
+
+// TestArchitectureDocShowsTheImportGraph: the dependency picture of
+// docs/architecture.md is the module's import graph as go list reports it.
+// Run `go test ./internal/archtest -run TestArchitectureDoc -update` to
+// rewrite it after changing imports.
+func TestArchitectureDocShowsTheImportGraph(t *testing.T) {
+	path := filepath.Join(moduleRoot(t), "docs", "architecture.md")
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	doc := string(raw)
+	before, rest, ok := strings.Cut(doc, pictureBegin)
+	require.True(t, ok, "docs/architecture.md lacks the marker %q", pictureBegin)
+	got, after, ok := strings.Cut(rest, pictureEnd)
+	require.True(t, ok, "docs/architecture.md lacks the marker %q", pictureEnd)
+	want := Picture(listPackages(t))
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(before+pictureBegin+want+pictureEnd+after), 0o644))
+		return
+	}
+	assert.Equal(t, want, got, "docs/architecture.md's dependency picture differs from go list; rerun with -update")
+}
+
+func TestPicture(t *testing.T) {
+	m := Module
+	pkgs := []Package{
+		{ImportPath: m + "/adapters/memory", Imports: []string{"sync", m + "/ports", m + "/ecolaura"}},
+		{ImportPath: m + "/ecolaura"},
+		{ImportPath: m + "/examples/quickstart", Imports: []string{m + "/ecolaura/shop"}},
+		{ImportPath: m + "/ports", Imports: []string{m + "/ecolaura"}},
+		{ImportPath: "fmt", Standard: true},
+	}
+	assert.Equal(t, ""+
+		"ecolaura         imports nothing of the module\n"+
+		"ports            imports ecolaura\n"+
+		"adapters/memory  imports ecolaura, ports\n", Picture(pkgs))
 }
