@@ -301,4 +301,15 @@ func TestShopServicesRefusesWhatItCannotBuild(t *testing.T) {
 	require.NoError(t, svc.Validate())
 	assert.NotNil(t, svc.CacheSignals)
 	assert.Len(t, svc.Probes, 1)
+	jwks, err := svc.JWKS()
+	require.NoError(t, err)
+	assert.Contains(t, string(jwks), `"keys"`)
+
+	// Tokens whose verifier cannot publish its keys: JWKS is the caller's.
+	opaque, err := shop.New(context.Background(), shop.WithHasher(fastHasher{}),
+		shop.WithTokens(s.Issuer, struct{ shop.TokenVerifier }{s.Tokens}))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = opaque.Close(context.Background()) })
+	_, err = httpapi.ShopServices(opaque, memory.NewRateLimiter())
+	assert.ErrorContains(t, err, "Services.JWKS")
 }

@@ -154,7 +154,7 @@ func TestResponseCacheNeverStoresABodyOlderThanItsStamp(t *testing.T) {
 				// A catalog edit bumps the generation: the next request is a
 				// miss on a key never seen.
 				reset := 100 + int(cat.reads.Load())
-				_, err := h.catalog.Update(context.Background(), ecolaura.System, p.ID, catalog.Patch{Stock: &reset})
+				_, err := h.catalog.Update(context.Background(), ecolaura.System(), p.ID, catalog.Patch{Stock: &reset})
 				require.NoError(t, err)
 				if state != "no entry" {
 					before := cat.reads.Load()

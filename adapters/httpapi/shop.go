@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
 )
@@ -14,8 +15,10 @@ import (
 // across replicas). Set ResponseCache on the result to keep rendered product
 // responses and checkout replays.
 //
-// Errors: s or limiter is nil; the shop has no key set (it was built with
-// shop.WithTokens: set JWKS on the result yourself instead).
+// Errors: s or limiter is nil; the shop cannot publish the keys its tokens
+// are verified with (see shop.Shop.JWKS: a verifier given with
+// shop.WithTokens that cannot publish them; set JWKS on the result yourself
+// instead).
 func ShopServices(s *shop.Shop, limiter RateLimiter) (Services, error) {
 	if s == nil {
 		return Services{}, errors.New("httpapi: ShopServices needs a shop")
@@ -31,9 +34,9 @@ func ShopServices(s *shop.Shop, limiter RateLimiter) (Services, error) {
 	if s.ProductCache != nil {
 		svc.CacheSignals = s.ProductCache
 	}
-	if s.Keys == nil {
-		return svc, errors.New("httpapi: the shop has no key set (built with shop.WithTokens): set Services.JWKS to publish the verification keys")
+	if _, err := s.JWKS(); err != nil {
+		return svc, fmt.Errorf("httpapi: the shop cannot publish its verification keys (%w): set Services.JWKS", err)
 	}
-	svc.JWKS = s.Keys.JWKS
+	svc.JWKS = s.JWKS
 	return svc, nil
 }

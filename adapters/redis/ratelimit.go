@@ -208,7 +208,7 @@ func (r *RateLimiter) Refund(ctx context.Context, key string, limit ratelimit.Li
 			return nil
 		}
 		if !r.health.observe(ctx, err) && !r.health.closing.Load() {
-			return fmt.Errorf("rate limit refund %q: %w", key, err)
+			return failed(ctx, fmt.Sprintf("rate limit refund %q", key), err)
 		}
 	}
 	r.local.RefundGCRA(key, g)

@@ -113,9 +113,6 @@ func Check(pkgs []Package) []string {
 		case within(path, Module+"/adapters"):
 			name, _, _ := strings.Cut(strings.TrimPrefix(path, Module+"/adapters/"), "/")
 			for _, imp := range p.Imports {
-				if within(imp, domain+"/shop") {
-					bad(p, imp, "adapters must not import the composition root")
-				}
 				if within(imp, Module+"/internal") && slices.ContainsFunc(byPath[imp].Deps, func(d string) bool { return within(d, Module+"/adapters") }) {
 					bad(p, imp, "adapters may share only internal libraries that depend on no adapter")
 				}
