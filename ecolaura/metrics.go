@@ -1,6 +1,7 @@
 package ecolaura
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -13,9 +14,45 @@ type CO2e int64
 // MaxFootprint bounds a per-unit footprint: 1,000,000 kg CO2e.
 const MaxFootprint CO2e = 1_000_000_000
 
-// FootprintFromKg converts kilograms to grams, rounding to the nearest gram.
-// It returns a *ValidationError on field "carbon_footprint" for NaN, infinite,
-// negative or too large values.
+// FootprintPlaces is the number of decimal places of a footprint given in
+// kilograms: whole grams.
+const FootprintPlaces = 3
+
+// ParseFootprintKg parses a decimal number of kilograms CO2e ("1.25") exactly
+// into grams, with [ParseDecimal]'s rules: more than three decimal places
+// (finer than a gram) are refused, never rounded, so "4.0005" and "8.0005"
+// are both errors rather than 4.000 and 8.001 kg. It returns a
+// *ValidationError on field "carbon_footprint" for a malformed, too precise,
+// negative or too large (above [MaxFootprint]) value.
+func ParseFootprintKg(s string) (CO2e, error) {
+	g, err := ParseDecimal(s, FootprintPlaces)
+	if err != nil {
+		var msg string
+		switch err.(*DecimalError).Reason {
+		case DecimalPrecision:
+			msg = "must have at most 3 decimal places (whole grams)"
+		case DecimalRange:
+			msg = fmt.Sprintf("must not exceed %d kg", MaxFootprint/1000)
+		default:
+			msg = "must be a decimal number of kilograms like 1.25"
+		}
+		return 0, Invalid("carbon_footprint", "%s", msg)
+	}
+	if g < 0 {
+		return 0, Invalid("carbon_footprint", "must not be negative")
+	}
+	if CO2e(g) > MaxFootprint {
+		return 0, Invalid("carbon_footprint", "must not exceed %d kg", MaxFootprint/1000)
+	}
+	return CO2e(g), nil
+}
+
+// FootprintFromKg converts kilograms held in a float64 to grams, rounding to
+// the nearest gram. A float64 cannot hold most decimal fractions exactly
+// (8.0005 is 8.000499999…), so the rounding of a value given in text depends
+// on its binary neighbour: parse decimal text with [ParseFootprintKg]
+// instead. It returns a *ValidationError on field "carbon_footprint" for
+// NaN, infinite, negative or too large values.
 func FootprintFromKg(kg float64) (CO2e, error) {
 	if math.IsNaN(kg) || math.IsInf(kg, 0) {
 		return 0, Invalid("carbon_footprint", "must be a finite number")

@@ -1,8 +1,8 @@
 package ecolaura
 
 import (
-	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -28,6 +28,18 @@ func ParseCurrency(s string) (Currency, error) {
 		return "", Invalid("currency", "unsupported currency %q", s)
 	}
 	return c, nil
+}
+
+// Currencies returns the supported currencies in alphabetical order. The
+// PostgreSQL schema lists the same set in CHECK constraints (a migration
+// must accompany a new currency; the conformance suites catch a mismatch).
+func Currencies() []Currency {
+	out := make([]Currency, 0, len(currencyExponents))
+	for c := range currencyExponents {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Valid reports whether c is a supported currency.
@@ -59,14 +71,15 @@ type Money struct {
 func NewMoney(minor int64, c Currency) Money { return Money{Amount: minor, Currency: c} }
 
 // ParseMoney parses a decimal string such as "19.99" or "5" in currency c
-// exactly. It rejects signs other than a leading '-', exponents, NaN/Inf,
-// more decimals than the currency has, grouping characters, and values that
-// overflow int64 minor units. It returns a *ValidationError on field "amount".
+// exactly, with [ParseDecimal]'s rules: more decimals than the currency has
+// are refused ("19.999" EUR, "12.5" JPY), never rounded. It returns a
+// *ValidationError on field "amount" (or "currency" for an unsupported
+// currency).
 func ParseMoney(s string, c Currency) (Money, error) {
 	if !c.Valid() {
 		return Money{}, Invalid("currency", "unsupported currency %q", string(c))
 	}
-	minor, err := parseDecimal(s, c.Exponent())
+	minor, err := ParseDecimal(s, c.Exponent())
 	if err != nil {
 		return Money{}, Invalid("amount", "%s", err.Error())
 	}
@@ -93,57 +106,6 @@ func (m Money) ValidatePrice() error {
 	v.Check(m.Amount >= 0, "amount", "must not be negative")
 	v.Check(m.Amount <= MaxPriceMinor, "amount", "must not exceed %s", Money{Amount: MaxPriceMinor, Currency: m.Currency}.Decimal())
 	return v.Err()
-}
-
-func parseDecimal(s string, exp int) (int64, error) {
-	if s == "" {
-		return 0, fmt.Errorf("must be a decimal number")
-	}
-	if len(s) > 64 {
-		return 0, fmt.Errorf("is too long")
-	}
-	neg := false
-	if s[0] == '-' {
-		neg = true
-		s = s[1:]
-	}
-	intPart, frac, hasDot := strings.Cut(s, ".")
-	if intPart == "" || (hasDot && frac == "") {
-		return 0, fmt.Errorf("must be a decimal number like 19.99")
-	}
-	for _, part := range []string{intPart, frac} {
-		for i := 0; i < len(part); i++ {
-			if part[i] < '0' || part[i] > '9' {
-				return 0, fmt.Errorf("must be a decimal number like 19.99")
-			}
-		}
-	}
-	if len(frac) > exp {
-		// Allow trailing zeros beyond the exponent ("19.990"), reject real extra precision.
-		if strings.TrimRight(frac[exp:], "0") != "" {
-			if exp == 0 {
-				return 0, fmt.Errorf("must be a whole number in this currency")
-			}
-			return 0, fmt.Errorf("must have at most %d decimal places", exp)
-		}
-		frac = frac[:exp]
-	}
-	frac += strings.Repeat("0", exp-len(frac))
-	digits := strings.TrimLeft(intPart+frac, "0")
-	if digits == "" {
-		return 0, nil
-	}
-	if len(digits) > 19 {
-		return 0, fmt.Errorf("is too large")
-	}
-	if neg {
-		digits = "-" + digits
-	}
-	v, err := strconv.ParseInt(digits, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("is too large")
-	}
-	return v, nil
 }
 
 // Decimal formats the amount as a plain decimal string with exactly the

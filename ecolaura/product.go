@@ -87,14 +87,16 @@ func (p *Product) Normalize() {
 }
 
 // Validate checks every field of p except the ID, times and version, and
-// returns a *ValidationError listing all problems.
+// returns a *ValidationError listing all problems. Names follow the
+// single-line and descriptions the multi-line text rules (see [TextKind]);
+// the stock is 0–[MaxStock]; the price follows [Money.ValidatePrice].
 func (p Product) Validate() error {
 	var v Validator
 	n := utf8.RuneCountInString(p.Name)
-	v.Check(utf8.ValidString(p.Name), "name", "must be valid UTF-8")
+	v.Text("name", p.Name, SingleLine)
 	v.Check(n >= 1, "name", "must not be blank")
 	v.Check(n <= MaxNameLength, "name", "must be at most %d characters", MaxNameLength)
-	v.Check(utf8.ValidString(p.Description), "description", "must be valid UTF-8")
+	v.Text("description", p.Description, MultiLine)
 	v.Check(utf8.RuneCountInString(p.Description) <= MaxDescriptionLength, "description", "must be at most %d characters", MaxDescriptionLength)
 	v.Check(ValidCategory(p.Category), "category", "must be a slug of lower-case letters, digits and hyphens (1-%d characters)", MaxCategoryLength)
 	v.Merge("price", p.Price.ValidatePrice())

@@ -81,10 +81,14 @@ type ProductPosition struct {
 	ID  ID
 }
 
+// MaxQueryLength bounds [ProductFilter.Query] in bytes.
+const MaxQueryLength = 200
+
 // ProductFilter selects products. Zero fields do not filter.
 type ProductFilter struct {
 	Category string
-	// Query matches case-insensitively as a substring of name or description.
+	// Query matches case-insensitively as a substring of name or
+	// description. It follows the single-line text rules (see [TextKind]).
 	Query    string
 	MinScore *int
 	// MaxFootprint keeps only products with metrics at or below it.
@@ -96,13 +100,16 @@ type ProductFilter struct {
 	InStock       bool
 }
 
-// Validate checks the filter's ranges.
+// Validate checks the filter's ranges and that Query follows the text
+// rules (a NUL or invalid UTF-8 could match nothing in any store, and
+// PostgreSQL refuses it); it returns a *ValidationError.
 func (f ProductFilter) Validate() error {
 	var v Validator
 	if f.Category != "" {
 		v.Check(ValidCategory(f.Category), "category", "must be a category slug")
 	}
-	v.Check(len(f.Query) <= 200, "q", "must be at most 200 characters")
+	v.Text("q", f.Query, SingleLine)
+	v.Check(len(f.Query) <= MaxQueryLength, "q", "must be at most %d characters", MaxQueryLength)
 	if f.MinScore != nil {
 		v.Check(*f.MinScore >= 0 && *f.MinScore <= 100, "min_score", "must be between 0 and 100")
 	}

@@ -35,16 +35,21 @@ type User struct {
 func (u User) Principal() Principal { return Principal{UserID: u.ID, Role: u.Role} }
 
 // NormalizeEmail trims and lower-cases an address and checks that it is a
-// plain addr-spec ("name@example.org", no display name). It returns a
-// *ValidationError on field "email".
+// plain addr-spec ("name@example.org", no display name) of at most 254
+// bytes without control characters. It returns a *ValidationError on field
+// "email".
 func NormalizeEmail(s string) (string, error) {
-	e := strings.ToLower(strings.TrimSpace(s))
+	e := strings.TrimSpace(s)
 	if e == "" {
 		return "", Invalid("email", "must not be blank")
 	}
 	if len(e) > MaxEmailLength {
 		return "", Invalid("email", "must be at most %d characters", MaxEmailLength)
 	}
+	if !ValidText(e, SingleLine) { // before lower-casing, which turns invalid UTF-8 into U+FFFD
+		return "", Invalid("email", "must be a valid email address")
+	}
+	e = strings.ToLower(e)
 	a, err := mail.ParseAddress(e)
 	if err != nil || a.Address != e || a.Name != "" || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
 		return "", Invalid("email", "must be a valid email address")
@@ -52,11 +57,13 @@ func NormalizeEmail(s string) (string, error) {
 	return e, nil
 }
 
-// ValidateUserName checks a display name (1–150 characters after trimming).
+// ValidateUserName checks a display name: 1–150 characters after trimming,
+// following the single-line text rules (see [TextKind]).
 func ValidateUserName(name string) error {
-	n := utf8.RuneCountInString(strings.TrimSpace(name))
+	name = strings.TrimSpace(name)
+	n := utf8.RuneCountInString(name)
 	var v Validator
-	v.Check(utf8.ValidString(name), "name", "must be valid UTF-8")
+	v.Text("name", name, SingleLine)
 	v.Check(n >= 1, "name", "must not be blank")
 	v.Check(n <= MaxUserNameLength, "name", "must be at most %d characters", MaxUserNameLength)
 	return v.Err()

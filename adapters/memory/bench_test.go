@@ -118,6 +118,7 @@ func BenchmarkAdjustStockParallel(b *testing.B) {
 // decrements, one order, one job.
 func BenchmarkCheckoutTx(b *testing.B) {
 	db := benchCatalog(b, 10_000)
+	withTestUsers(b, db)
 	ctx := context.Background()
 	gen := memory.NewSequentialIDs()
 	b.ReportAllocs()
@@ -130,7 +131,7 @@ func BenchmarkCheckoutTx(b *testing.B) {
 						return err
 					}
 				}
-				if err := tx.Orders().Create(ctx, ecolaura.Order{ID: gen.NewID(), UserID: "u-1", Status: ecolaura.StatusPending, CreatedAt: t0}); err != nil {
+				if err := tx.Orders().Create(ctx, pendingOrder(gen.NewID(), testUsers[0], "00000000-0000-7000-8000-000000000001")); err != nil {
 					return err
 				}
 				return tx.Jobs().Enqueue(ctx, ports.Job{Kind: "process_order"})

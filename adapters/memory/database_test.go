@@ -28,7 +28,7 @@ func TestDoCommitsOrRollsBack(t *testing.T) {
 		{
 			name: "commit",
 			fn: func(ctx context.Context, tx ports.Tx) error {
-				_, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: "p-001", Delta: -3, At: t0})
+				_, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: "10000000-0000-7000-8000-000000000001", Delta: -3, At: t0})
 				return err
 			},
 			wantStock: 7,
@@ -36,10 +36,10 @@ func TestDoCommitsOrRollsBack(t *testing.T) {
 		{
 			name: "error rolls back every write",
 			fn: func(ctx context.Context, tx ports.Tx) error {
-				if _, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: "p-001", Delta: -3, At: t0}); err != nil {
+				if _, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: "10000000-0000-7000-8000-000000000001", Delta: -3, At: t0}); err != nil {
 					return err
 				}
-				if err := tx.Products().Create(ctx, newProduct("p-002", 1)); err != nil {
+				if err := tx.Products().Create(ctx, newProduct("10000000-0000-7000-8000-000000000002", 1)); err != nil {
 					return err
 				}
 				return errBoom
@@ -50,7 +50,7 @@ func TestDoCommitsOrRollsBack(t *testing.T) {
 		{
 			name: "panic rolls back and is re-raised",
 			fn: func(ctx context.Context, tx ports.Tx) error {
-				if err := tx.Products().Delete(ctx, "p-001"); err != nil {
+				if err := tx.Products().Delete(ctx, "10000000-0000-7000-8000-000000000001"); err != nil {
 					return err
 				}
 				panic("kaboom")
@@ -61,7 +61,7 @@ func TestDoCommitsOrRollsBack(t *testing.T) {
 		{
 			name: "delete commits",
 			fn: func(ctx context.Context, tx ports.Tx) error {
-				return tx.Products().Delete(ctx, "p-001")
+				return tx.Products().Delete(ctx, "10000000-0000-7000-8000-000000000001")
 			},
 			wantStock: -1,
 		},
@@ -70,7 +70,7 @@ func TestDoCommitsOrRollsBack(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			db := newDB(t)
-			require.NoError(t, db.Products().Create(ctx, newProduct("p-001", 10)))
+			require.NoError(t, db.Products().Create(ctx, newProduct("10000000-0000-7000-8000-000000000001", 10)))
 			run := func() error { return db.Do(ctx, tc.fn) }
 			if tc.wantPanic {
 				assert.PanicsWithValue(t, "kaboom", func() { _ = run() })
@@ -82,14 +82,14 @@ func TestDoCommitsOrRollsBack(t *testing.T) {
 					require.NoError(t, err)
 				}
 			}
-			p, err := db.Products().Get(ctx, "p-001")
+			p, err := db.Products().Get(ctx, "10000000-0000-7000-8000-000000000001")
 			if tc.wantStock < 0 {
 				require.ErrorIs(t, err, ecolaura.ErrNotFound)
 			} else {
 				require.NoError(t, err)
 				assert.Equal(t, tc.wantStock, p.Stock)
 			}
-			_, err = db.Products().Get(ctx, "p-002")
+			_, err = db.Products().Get(ctx, "10000000-0000-7000-8000-000000000002")
 			assert.ErrorIs(t, err, ecolaura.ErrNotFound, "the rolled-back create must not be visible")
 			// The writer lock was released: another transaction can run.
 			require.NoError(t, db.Do(ctx, func(context.Context, ports.Tx) error { return nil }))
@@ -100,22 +100,22 @@ func TestDoCommitsOrRollsBack(t *testing.T) {
 func TestTxSeesOwnWritesOthersDoNot(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
-	require.NoError(t, db.Products().Create(ctx, newProduct("p-001", 10)))
+	require.NoError(t, db.Products().Create(ctx, newProduct("10000000-0000-7000-8000-000000000001", 10)))
 	inside := make(chan struct{})
 	release := make(chan struct{})
 	done := make(chan error)
 	go func() {
 		done <- db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-			if _, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: "p-001", Delta: -4, At: t0}); err != nil {
+			if _, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: "10000000-0000-7000-8000-000000000001", Delta: -4, At: t0}); err != nil {
 				return err
 			}
-			p := newProduct("p-002", 1)
+			p := newProduct("10000000-0000-7000-8000-000000000002", 1)
 			p.Category = "garden"
 			if err := tx.Products().Create(ctx, p); err != nil {
 				return err
 			}
 			// Own writes are visible, in gets, lists and aggregates.
-			got, err := tx.Products().Get(ctx, "p-001")
+			got, err := tx.Products().Get(ctx, "10000000-0000-7000-8000-000000000001")
 			if err != nil || got.Stock != 6 {
 				return errors.New("own write not visible")
 			}
@@ -131,7 +131,7 @@ func TestTxSeesOwnWritesOthersDoNot(t *testing.T) {
 	<-inside
 	// Reads outside do not block on the open transaction and see only
 	// committed data.
-	p, err := db.Products().Get(ctx, "p-001")
+	p, err := db.Products().Get(ctx, "10000000-0000-7000-8000-000000000001")
 	require.NoError(t, err)
 	assert.Equal(t, 10, p.Stock)
 	cats, err := db.Products().Categories(ctx)
@@ -140,11 +140,11 @@ func TestTxSeesOwnWritesOthersDoNot(t *testing.T) {
 	// A writer waits for the transaction; with a deadline it gives up.
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
 	defer cancel()
-	_, err = db.Products().AdjustStock(wctx, ports.StockAdjustment{ProductID: "p-001", Delta: 1, At: t0})
+	_, err = db.Products().AdjustStock(wctx, ports.StockAdjustment{ProductID: "10000000-0000-7000-8000-000000000001", Delta: 1, At: t0})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	close(release)
 	require.NoError(t, <-done)
-	p, err = db.Products().Get(ctx, "p-001")
+	p, err = db.Products().Get(ctx, "10000000-0000-7000-8000-000000000001")
 	require.NoError(t, err)
 	assert.Equal(t, 6, p.Stock)
 	assert.Equal(t, int64(2), p.Version)
@@ -159,14 +159,14 @@ func TestNestedAndFinishedTx(t *testing.T) {
 		if err := db.Do(ctx, func(context.Context, ports.Tx) error { return nil }); err == nil {
 			return errors.New("nested Do must fail")
 		}
-		if err := db.Products().Create(ctx, newProduct("p-001", 1)); err == nil {
+		if err := db.Products().Create(ctx, newProduct("10000000-0000-7000-8000-000000000001", 1)); err == nil {
 			return errors.New("a Database write with the tx context must fail, not deadlock")
 		}
 		return nil
 	})
 	require.NoError(t, err)
-	require.Error(t, leaked.Products().Create(ctx, newProduct("p-001", 1)), "a finished tx must not write")
-	_, err = leaked.Products().Get(ctx, "p-001")
+	require.Error(t, leaked.Products().Create(ctx, newProduct("10000000-0000-7000-8000-000000000001", 1)), "a finished tx must not write")
+	_, err = leaked.Products().Get(ctx, "10000000-0000-7000-8000-000000000001")
 	require.Error(t, err)
 	require.Error(t, leaked.Jobs().Enqueue(ctx, ports.Job{Kind: "x"}))
 }
@@ -178,7 +178,7 @@ func TestNestedAndFinishedTx(t *testing.T) {
 func TestNoLostUpdates(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
-	require.NoError(t, db.Products().Create(ctx, newProduct("p-001", 0)))
+	require.NoError(t, db.Products().Create(ctx, newProduct("10000000-0000-7000-8000-000000000001", 0)))
 	const n = 100
 	var wg sync.WaitGroup
 	for i := range n {
@@ -188,7 +188,7 @@ func TestNoLostUpdates(t *testing.T) {
 			var err error
 			for {
 				err = db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-					p, err := tx.Products().Get(ctx, "p-001")
+					p, err := tx.Products().Get(ctx, "10000000-0000-7000-8000-000000000001")
 					if err != nil {
 						return err
 					}
@@ -201,12 +201,12 @@ func TestNoLostUpdates(t *testing.T) {
 				}
 			}
 			assert.NoError(t, err)
-			_, err = db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: "p-001", Delta: 1, At: t0})
+			_, err = db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: "10000000-0000-7000-8000-000000000001", Delta: 1, At: t0})
 			assert.NoError(t, err)
 		}()
 	}
 	wg.Wait()
-	p, err := db.Products().Get(ctx, "p-001")
+	p, err := db.Products().Get(ctx, "10000000-0000-7000-8000-000000000001")
 	require.NoError(t, err)
 	assert.Equal(t, n, p.Stock)
 	assert.Equal(t, int64(1+2*n), p.Version)
@@ -217,8 +217,8 @@ func TestNoLostUpdates(t *testing.T) {
 func TestStaleUpdateConflicts(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
-	require.NoError(t, db.Products().Create(ctx, newProduct("p-001", 0)))
-	p, err := db.Products().Get(ctx, "p-001")
+	require.NoError(t, db.Products().Create(ctx, newProduct("10000000-0000-7000-8000-000000000001", 0)))
+	p, err := db.Products().Get(ctx, "10000000-0000-7000-8000-000000000001")
 	require.NoError(t, err)
 	var wins, conflicts atomic.Int32
 	var wg sync.WaitGroup
@@ -249,8 +249,8 @@ func TestStaleUpdateConflicts(t *testing.T) {
 func TestOversell(t *testing.T) {
 	ctx := context.Background()
 	ids := memory.NewSequentialIDs()
-	db := newDB(t)
-	require.NoError(t, db.Products().Create(ctx, newProduct("p-001", 10)))
+	db := withTestUsers(t, newDB(t))
+	require.NoError(t, db.Products().Create(ctx, newProduct("10000000-0000-7000-8000-000000000001", 10)))
 	var sold, refused atomic.Int32
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -260,17 +260,14 @@ func TestOversell(t *testing.T) {
 			defer wg.Done()
 			<-start
 			err := db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-				p, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: "p-001", Delta: -1, At: t0})
+				p, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: "10000000-0000-7000-8000-000000000001", Delta: -1, At: t0})
 				if err != nil {
 					return err
 				}
 				if p.Stock < 0 {
 					return errors.New("negative stock")
 				}
-				return tx.Orders().Create(ctx, ecolaura.Order{
-					ID: ids.NewID(), UserID: "u-1", Status: ecolaura.StatusPending, CreatedAt: t0,
-					Lines: []ecolaura.OrderLine{{ProductID: p.ID, Quantity: 1}},
-				})
+				return tx.Orders().Create(ctx, pendingOrder(ids.NewID(), testUsers[0], p.ID))
 			})
 			var ise *ecolaura.InsufficientStockError
 			switch {
@@ -289,7 +286,7 @@ func TestOversell(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, int32(10), sold.Load())
 	assert.Equal(t, int32(190), refused.Load())
-	p, err := db.Products().Get(ctx, "p-001")
+	p, err := db.Products().Get(ctx, "10000000-0000-7000-8000-000000000001")
 	require.NoError(t, err)
 	assert.Equal(t, 0, p.Stock)
 	page, err := db.Orders().List(ctx, ports.OrderQuery{Limit: 1000, WithTotal: true})

@@ -29,12 +29,21 @@ func ExampleDatabase_Do() {
 		fmt.Println(err)
 		return
 	}
+	buyer := ecolaura.User{ID: ids.NewID(), Email: "ada@example.org", Name: "Ada", Role: ecolaura.RoleCustomer,
+		CreatedAt: clock.Now(), UpdatedAt: clock.Now(), Version: 1}
+	if err := db.Users().Create(ctx, buyer); err != nil {
+		fmt.Println(err)
+		return
+	}
 	checkout := func(qty int) error {
 		return db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
 			if _, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: bottle.ID, Delta: -qty, At: clock.Now()}); err != nil {
 				return err
 			}
-			order := ecolaura.Order{ID: ids.NewID(), UserID: ids.NewID(), Status: ecolaura.StatusPending, CreatedAt: clock.Now(), UpdatedAt: clock.Now(), Version: 1}
+			total := ecolaura.NewMoney(bottle.Price.Amount*int64(qty), "EUR")
+			order := ecolaura.Order{ID: ids.NewID(), UserID: buyer.ID, Status: ecolaura.StatusPending,
+				Lines:    []ecolaura.OrderLine{{ProductID: bottle.ID, Name: bottle.Name, UnitPrice: bottle.Price, Quantity: qty, Total: total}},
+				Subtotal: total, Total: total, CreatedAt: clock.Now(), UpdatedAt: clock.Now(), Version: 1}
 			if err := tx.Orders().Create(ctx, order); err != nil {
 				return err
 			}

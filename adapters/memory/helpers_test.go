@@ -110,3 +110,30 @@ func newProduct(id ecolaura.ID, stock int) ecolaura.Product {
 		CreatedAt: t0, UpdatedAt: t0, Version: 1,
 	}
 }
+
+// The users that the orders and refresh tokens of these tests belong to.
+var testUsers = []ecolaura.ID{
+	"20000000-0000-7000-8000-000000000001", "20000000-0000-7000-8000-000000000002", "20000000-0000-7000-8000-000000000003",
+}
+
+// withTestUsers stores testUsers in db (orders and refresh tokens must
+// reference an existing user, as the PostgreSQL schema's foreign keys
+// require) and returns db.
+func withTestUsers(t testing.TB, db *memory.Database) *memory.Database {
+	t.Helper()
+	for i, id := range testUsers {
+		u := ecolaura.User{ID: id, Email: fmt.Sprintf("user%d@example.org", i+1), Name: "Test user", PasswordHash: "$argon2id$x",
+			Role: ecolaura.RoleCustomer, CreatedAt: t0, UpdatedAt: t0, Version: 1}
+		require.NoError(t, db.Users().Create(context.Background(), u))
+	}
+	return db
+}
+
+// pendingOrder is a minimal valid order of user with one line.
+func pendingOrder(id, user, product ecolaura.ID) ecolaura.Order {
+	return ecolaura.Order{
+		ID: id, UserID: user, Status: ecolaura.StatusPending, CreatedAt: t0, UpdatedAt: t0, Version: 1,
+		Lines:    []ecolaura.OrderLine{{ProductID: product, Name: "Bottle", Quantity: 1, UnitPrice: ecolaura.NewMoney(0, "EUR"), Total: ecolaura.NewMoney(0, "EUR")}},
+		Subtotal: ecolaura.NewMoney(0, "EUR"), Total: ecolaura.NewMoney(0, "EUR"),
+	}
+}

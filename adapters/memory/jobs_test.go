@@ -81,7 +81,7 @@ func TestJobsDeliveredOnlyAfterCommit(t *testing.T) {
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			id := ecolaura.ID(fmt.Sprintf("p-%03d", i))
+			id := ecolaura.ID(fmt.Sprintf("10000000-0000-7000-8000-%012d", i))
 			do := func() error {
 				return db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
 					if err := tx.Products().Create(ctx, newProduct(id, 1)); err != nil {

@@ -96,25 +96,20 @@ type orderStore struct {
 
 var _ ports.OrderStore = orderStore{}
 
-func validateStoredOrder(o ecolaura.Order) error {
-	var v ecolaura.Validator
-	v.Check(o.ID != "", "id", "must not be empty")
-	v.Check(o.UserID != "", "user_id", "must not be empty")
-	v.Check(o.Status.Valid(), "status", "unknown status %q", string(o.Status))
-	v.Check(len(o.IdempotencyKey) <= ecolaura.MaxIdempotencyKey, "idempotency_key", "must be at most %d characters", ecolaura.MaxIdempotencyKey)
-	return v.Err()
-}
-
 // Create stores a copy of o with its lines. Errors: ErrConflict when the ID
 // exists or the user already has an order with the same non-empty
-// IdempotencyKey; *ValidationError (ErrInvalid) for an empty ID or user, an
-// unknown status or a too long key.
+// IdempotencyKey; *ValidationError (ErrInvalid) when o breaks a rule of
+// ports.ValidateStoredOrder or its user does not exist.
 func (s orderStore) Create(ctx context.Context, o ecolaura.Order) error {
-	if err := validateStoredOrder(o); err != nil {
+	if err := ports.ValidateStoredOrder(o); err != nil {
 		return fmt.Errorf("memory: create order %s: %w", o.ID, err)
 	}
 	rec := newOrderRec(o)
 	return update(ctx, s.db, s.tx, func(t *txn) error {
+		if _, ok := t.w.users.get(o.UserID); !ok {
+			// The foreign key of the PostgreSQL schema.
+			return fmt.Errorf("memory: create order %s: %w", o.ID, ecolaura.Invalid("user_id", "user %s does not exist", o.UserID))
+		}
 		ot := t.w.orders
 		if _, ok := ot.get(o.ID); ok {
 			return fmt.Errorf("memory: create order %s: id taken: %w", o.ID, ecolaura.ErrConflict)

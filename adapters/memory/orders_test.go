@@ -21,8 +21,11 @@ import (
 func newOrder(id, user ecolaura.ID, key string, at time.Time) ecolaura.Order {
 	return ecolaura.Order{
 		ID: id, UserID: user, Status: ecolaura.StatusPending, IdempotencyKey: key,
-		Lines:     []ecolaura.OrderLine{{ProductID: "p-001", Name: "Bottle", Quantity: 2}},
-		Offset:    &ecolaura.CarbonOffset{Footprint: 10},
+		Lines: []ecolaura.OrderLine{{ProductID: "10000000-0000-7000-8000-000000000001", Name: "Bottle", Quantity: 2,
+			UnitPrice: ecolaura.NewMoney(0, "EUR"), Total: ecolaura.NewMoney(0, "EUR")}},
+		Subtotal:  ecolaura.NewMoney(0, "EUR"),
+		Total:     ecolaura.NewMoney(0, "EUR"),
+		Offset:    &ecolaura.CarbonOffset{Footprint: 10, Price: ecolaura.NewMoney(0, "EUR")},
 		CreatedAt: at, UpdatedAt: at, Version: 1,
 	}
 }
@@ -34,18 +37,22 @@ func TestOrderConstraints(t *testing.T) {
 		o    ecolaura.Order
 		want error
 	}{
-		{"duplicate id", newOrder("o-1", "u-2", "", t0), ecolaura.ErrConflict},
-		{"duplicate key of the user", newOrder("o-2", "u-1", "k", t0), ecolaura.ErrConflict},
-		{"same key other user", newOrder("o-2", "u-2", "k", t0), nil},
-		{"empty keys never clash", newOrder("o-2", "u-1", "", t0), nil},
-		{"empty id", newOrder("", "u-1", "", t0), ecolaura.ErrInvalid},
-		{"bad status", func() ecolaura.Order { o := newOrder("o-2", "u-1", "", t0); o.Status = "lost"; return o }(), ecolaura.ErrInvalid},
+		{"duplicate id", newOrder("30000000-0000-7000-8000-000000000001", "20000000-0000-7000-8000-000000000002", "", t0), ecolaura.ErrConflict},
+		{"duplicate key of the user", newOrder("30000000-0000-7000-8000-000000000002", "20000000-0000-7000-8000-000000000001", "k", t0), ecolaura.ErrConflict},
+		{"same key other user", newOrder("30000000-0000-7000-8000-000000000002", "20000000-0000-7000-8000-000000000002", "k", t0), nil},
+		{"empty keys never clash", newOrder("30000000-0000-7000-8000-000000000002", "20000000-0000-7000-8000-000000000001", "", t0), nil},
+		{"empty id", newOrder("", "20000000-0000-7000-8000-000000000001", "", t0), ecolaura.ErrInvalid},
+		{"bad status", func() ecolaura.Order {
+			o := newOrder("30000000-0000-7000-8000-000000000002", "20000000-0000-7000-8000-000000000001", "", t0)
+			o.Status = "lost"
+			return o
+		}(), ecolaura.ErrInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			db := newDB(t)
-			require.NoError(t, db.Orders().Create(ctx, newOrder("o-1", "u-1", "k", t0)))
-			require.NoError(t, db.Orders().Create(ctx, newOrder("o-0", "u-1", "", t0)))
+			db := withTestUsers(t, newDB(t))
+			require.NoError(t, db.Orders().Create(ctx, newOrder("30000000-0000-7000-8000-000000000001", "20000000-0000-7000-8000-000000000001", "k", t0)))
+			require.NoError(t, db.Orders().Create(ctx, newOrder("30000000-0000-7000-8000-000000000000", "20000000-0000-7000-8000-000000000001", "", t0)))
 			err := db.Orders().Create(ctx, tc.o)
 			if tc.want == nil {
 				require.NoError(t, err)
@@ -58,19 +65,19 @@ func TestOrderConstraints(t *testing.T) {
 
 func TestOrderGetAndCopies(t *testing.T) {
 	ctx := context.Background()
-	db := newDB(t)
-	o := newOrder("o-1", "u-1", "k", t0)
+	db := withTestUsers(t, newDB(t))
+	o := newOrder("30000000-0000-7000-8000-000000000001", "20000000-0000-7000-8000-000000000001", "k", t0)
 	require.NoError(t, db.Orders().Create(ctx, o))
 	o.Lines[0].Quantity = 99
 	o.Offset.Footprint = 99
-	got, err := db.Orders().Get(ctx, "o-1")
+	got, err := db.Orders().Get(ctx, "30000000-0000-7000-8000-000000000001")
 	require.NoError(t, err)
-	assert.Equal(t, newOrder("o-1", "u-1", "k", t0), got)
+	assert.Equal(t, newOrder("30000000-0000-7000-8000-000000000001", "20000000-0000-7000-8000-000000000001", "k", t0), got)
 	got.Lines[0].Quantity = 77
-	byKey, err := db.Orders().GetByIdempotencyKey(ctx, "u-1", "k")
+	byKey, err := db.Orders().GetByIdempotencyKey(ctx, "20000000-0000-7000-8000-000000000001", "k")
 	require.NoError(t, err)
-	assert.Equal(t, newOrder("o-1", "u-1", "k", t0), byKey)
-	for _, tc := range []struct{ user, key string }{{"u-2", "k"}, {"u-1", "other"}, {"u-1", ""}} {
+	assert.Equal(t, newOrder("30000000-0000-7000-8000-000000000001", "20000000-0000-7000-8000-000000000001", "k", t0), byKey)
+	for _, tc := range []struct{ user, key string }{{"20000000-0000-7000-8000-000000000002", "k"}, {"20000000-0000-7000-8000-000000000001", "other"}, {"20000000-0000-7000-8000-000000000001", ""}} {
 		_, err = db.Orders().GetByIdempotencyKey(ctx, ecolaura.ID(tc.user), tc.key)
 		require.ErrorIs(t, err, ecolaura.ErrNotFound)
 	}
@@ -81,7 +88,7 @@ func TestOrderGetAndCopies(t *testing.T) {
 // TestIdempotentCreateRace: 50 concurrent creates with one key make one order.
 func TestIdempotentCreateRace(t *testing.T) {
 	ctx := context.Background()
-	db := newDB(t)
+	db := withTestUsers(t, newDB(t))
 	gen := memory.NewSequentialIDs()
 	var ok, conflict atomic.Int32
 	var wg sync.WaitGroup
@@ -89,7 +96,7 @@ func TestIdempotentCreateRace(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := db.Orders().Create(ctx, newOrder(gen.NewID(), "u-1", "same", t0))
+			err := db.Orders().Create(ctx, newOrder(gen.NewID(), "20000000-0000-7000-8000-000000000001", "same", t0))
 			switch {
 			case err == nil:
 				ok.Add(1)
@@ -108,9 +115,9 @@ func TestIdempotentCreateRace(t *testing.T) {
 func TestOrderListMatchesBruteForce(t *testing.T) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(7, 7))
-	db := newDB(t)
+	db := withTestUsers(t, newDB(t))
 	gen := memory.NewSequentialIDs()
-	users := []ecolaura.ID{"u-1", "u-2", "u-3"}
+	users := []ecolaura.ID{"20000000-0000-7000-8000-000000000001", "20000000-0000-7000-8000-000000000002", "20000000-0000-7000-8000-000000000003"}
 	var all []ecolaura.Order
 	for range 120 {
 		o := newOrder(gen.NewID(), users[rng.IntN(3)], "", t0.Add(time.Duration(rng.IntN(30))*time.Second))
@@ -187,18 +194,18 @@ func TestTransition(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			db := newDB(t)
-			require.NoError(t, db.Orders().Create(ctx, newOrder("o-1", "u-1", "", t0)))
+			db := withTestUsers(t, newDB(t))
+			require.NoError(t, db.Orders().Create(ctx, newOrder("30000000-0000-7000-8000-000000000001", "20000000-0000-7000-8000-000000000001", "", t0)))
 			for _, s := range tc.path {
-				_, _, err := db.Orders().Transition(ctx, ports.StatusChange{OrderID: "o-1", To: s, At: at})
+				_, _, err := db.Orders().Transition(ctx, ports.StatusChange{OrderID: "30000000-0000-7000-8000-000000000001", To: s, At: at})
 				require.NoError(t, err)
 			}
-			prev, err := db.Orders().Get(ctx, "o-1")
+			prev, err := db.Orders().Get(ctx, "30000000-0000-7000-8000-000000000001")
 			require.NoError(t, err)
-			before, after, err := db.Orders().Transition(ctx, ports.StatusChange{OrderID: "o-1", To: tc.to, At: at})
+			before, after, err := db.Orders().Transition(ctx, ports.StatusChange{OrderID: "30000000-0000-7000-8000-000000000001", To: tc.to, At: at})
 			if tc.want != nil {
 				require.ErrorIs(t, err, tc.want)
-				now, err := db.Orders().Get(ctx, "o-1")
+				now, err := db.Orders().Get(ctx, "30000000-0000-7000-8000-000000000001")
 				require.NoError(t, err)
 				assert.Equal(t, prev, now)
 				return
@@ -208,26 +215,26 @@ func TestTransition(t *testing.T) {
 			assert.Equal(t, tc.to, after.Status)
 			assert.Equal(t, prev.Version+1, after.Version)
 			assert.Equal(t, at, after.UpdatedAt)
-			stored, err := db.Orders().Get(ctx, "o-1")
+			stored, err := db.Orders().Get(ctx, "30000000-0000-7000-8000-000000000001")
 			require.NoError(t, err)
 			assert.Equal(t, after, stored)
 		})
 	}
-	_, _, err := newDB(t).Orders().Transition(ctx, ports.StatusChange{OrderID: "nope", To: ecolaura.StatusConfirmed})
+	_, _, err := withTestUsers(t, newDB(t)).Orders().Transition(ctx, ports.StatusChange{OrderID: "nope", To: ecolaura.StatusConfirmed})
 	require.ErrorIs(t, err, ecolaura.ErrNotFound)
 }
 
 func TestConcurrentTransitionsOneWins(t *testing.T) {
 	ctx := context.Background()
-	db := newDB(t)
-	require.NoError(t, db.Orders().Create(ctx, newOrder("o-1", "u-1", "", t0)))
+	db := withTestUsers(t, newDB(t))
+	require.NoError(t, db.Orders().Create(ctx, newOrder("30000000-0000-7000-8000-000000000001", "20000000-0000-7000-8000-000000000001", "", t0)))
 	var wins, invalid atomic.Int32
 	var wg sync.WaitGroup
 	for range 30 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _, err := db.Orders().Transition(ctx, ports.StatusChange{OrderID: "o-1", To: ecolaura.StatusCancelled, At: t0})
+			_, _, err := db.Orders().Transition(ctx, ports.StatusChange{OrderID: "30000000-0000-7000-8000-000000000001", To: ecolaura.StatusCancelled, At: t0})
 			switch {
 			case err == nil:
 				wins.Add(1)
@@ -245,15 +252,15 @@ func TestConcurrentTransitionsOneWins(t *testing.T) {
 
 func TestMarkConfirmationSent(t *testing.T) {
 	ctx := context.Background()
-	db := newDB(t)
-	require.NoError(t, db.Orders().Create(ctx, newOrder("o-1", "u-1", "", t0)))
+	db := withTestUsers(t, newDB(t))
+	require.NoError(t, db.Orders().Create(ctx, newOrder("30000000-0000-7000-8000-000000000001", "20000000-0000-7000-8000-000000000001", "", t0)))
 	var wins atomic.Int32
 	var wg sync.WaitGroup
 	for range 10 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := db.Orders().MarkConfirmationSent(ctx, "o-1", t0)
+			ok, err := db.Orders().MarkConfirmationSent(ctx, "30000000-0000-7000-8000-000000000001", t0)
 			assert.NoError(t, err)
 			if ok {
 				wins.Add(1)
@@ -262,7 +269,7 @@ func TestMarkConfirmationSent(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, int32(1), wins.Load())
-	o, err := db.Orders().Get(ctx, "o-1")
+	o, err := db.Orders().Get(ctx, "30000000-0000-7000-8000-000000000001")
 	require.NoError(t, err)
 	require.NotNil(t, o.ConfirmationSentAt)
 	assert.Equal(t, t0, *o.ConfirmationSentAt)

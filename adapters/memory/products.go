@@ -485,18 +485,11 @@ func (s productStore) CategoryStats(ctx context.Context) ([]ecolaura.CategorySta
 	return out, err
 }
 
-func validateStoredProduct(p ecolaura.Product) error {
-	var v ecolaura.Validator
-	v.Check(p.ID != "", "id", "must not be empty")
-	v.Merge("", p.Validate())
-	return v.Err()
-}
-
 // Create stores a copy of p as given. Errors: ErrConflict when the ID
-// exists; *ValidationError (ErrInvalid) when p breaks a constraint (empty
-// ID, negative stock, score out of range, ...).
+// exists; *ValidationError (ErrInvalid) when p breaks a rule of
+// ports.ValidateNewProduct.
 func (s productStore) Create(ctx context.Context, p ecolaura.Product) error {
-	if err := validateStoredProduct(p); err != nil {
+	if err := ports.ValidateNewProduct(p); err != nil {
 		return fmt.Errorf("memory: create product %s: %w", p.ID, err)
 	}
 	rec := newProductRec(p)
@@ -514,7 +507,10 @@ func (s productStore) Create(ctx context.Context, p ecolaura.Product) error {
 // returns a copy of what was stored. Errors: ErrNotFound; ErrConflict on a
 // version mismatch; *ValidationError (ErrInvalid) when p breaks a constraint.
 func (s productStore) Update(ctx context.Context, p ecolaura.Product) (ecolaura.Product, error) {
-	if err := validateStoredProduct(p); err != nil {
+	if _, err := ecolaura.ParseID(string(p.ID)); err != nil {
+		return ecolaura.Product{}, fmt.Errorf("memory: update product %s: %w", p.ID, ecolaura.ErrNotFound)
+	}
+	if err := ports.ValidateStoredProduct(p); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("memory: update product %s: %w", p.ID, err)
 	}
 	var out ecolaura.Product
@@ -554,7 +550,8 @@ func (s productStore) Delete(ctx context.Context, id ecolaura.ID) error {
 // fall below zero it changes nothing and returns an
 // *ecolaura.InsufficientStockError with the available units. Errors:
 // ErrNotFound; ErrInsufficientStock; *ValidationError (ErrInvalid) when the
-// stock would exceed ecolaura.MaxStock.
+// stock would exceed ecolaura.MaxStock and adj.Saturate is not set (with it,
+// the stock stops at MaxStock).
 func (s productStore) AdjustStock(ctx context.Context, adj ports.StockAdjustment) (ecolaura.Product, error) {
 	var out ecolaura.Product
 	err := update(ctx, s.db, s.tx, func(t *txn) error {
@@ -567,6 +564,9 @@ func (s productStore) AdjustStock(ctx context.Context, adj ports.StockAdjustment
 			return fmt.Errorf("memory: adjust stock: %w", &ecolaura.InsufficientStockError{
 				ProductID: old.p.ID, Name: old.p.Name, Requested: -adj.Delta, Available: old.p.Stock,
 			})
+		}
+		if stock > ecolaura.MaxStock && adj.Saturate && adj.Delta > 0 {
+			stock = ecolaura.MaxStock
 		}
 		if stock > ecolaura.MaxStock {
 			return fmt.Errorf("memory: adjust stock of %s: %w", adj.ProductID,

@@ -275,14 +275,21 @@ func TestProductConstraints(t *testing.T) {
 		run  func(s ports.ProductStore) error
 		want error
 	}{
-		{"duplicate id", func(s ports.ProductStore) error { return s.Create(ctx, newProduct("p-001", 1)) }, ecolaura.ErrConflict},
+		{"duplicate id", func(s ports.ProductStore) error {
+			return s.Create(ctx, newProduct("10000000-0000-7000-8000-000000000001", 1))
+		}, ecolaura.ErrConflict},
 		{"empty id", func(s ports.ProductStore) error { return s.Create(ctx, newProduct("", 1)) }, ecolaura.ErrInvalid},
-		{"negative stock", func(s ports.ProductStore) error { return s.Create(ctx, newProduct("p-002", -1)) }, ecolaura.ErrInvalid},
+		{"negative stock", func(s ports.ProductStore) error {
+			return s.Create(ctx, newProduct("10000000-0000-7000-8000-000000000002", -1))
+		}, ecolaura.ErrInvalid},
 		{"get missing", func(s ports.ProductStore) error { _, err := s.Get(ctx, "nope"); return err }, ecolaura.ErrNotFound},
 		{"delete missing", func(s ports.ProductStore) error { return s.Delete(ctx, "nope") }, ecolaura.ErrNotFound},
-		{"update missing", func(s ports.ProductStore) error { _, err := s.Update(ctx, newProduct("p-009", 1)); return err }, ecolaura.ErrNotFound},
+		{"update missing", func(s ports.ProductStore) error {
+			_, err := s.Update(ctx, newProduct("10000000-0000-7000-8000-000000000009", 1))
+			return err
+		}, ecolaura.ErrNotFound},
 		{"update stale", func(s ports.ProductStore) error {
-			p := newProduct("p-001", 1)
+			p := newProduct("10000000-0000-7000-8000-000000000001", 1)
 			p.Version = 7
 			_, err := s.Update(ctx, p)
 			return err
@@ -292,26 +299,26 @@ func TestProductConstraints(t *testing.T) {
 			return err
 		}, ecolaura.ErrNotFound},
 		{"adjust below zero", func(s ports.ProductStore) error {
-			_, err := s.AdjustStock(ctx, ports.StockAdjustment{ProductID: "p-001", Delta: -6})
+			_, err := s.AdjustStock(ctx, ports.StockAdjustment{ProductID: "10000000-0000-7000-8000-000000000001", Delta: -6})
 			var ise *ecolaura.InsufficientStockError
-			if errors.As(err, &ise) && (ise.Available != 5 || ise.Requested != 6 || ise.ProductID != "p-001") {
+			if errors.As(err, &ise) && (ise.Available != 5 || ise.Requested != 6 || ise.ProductID != "10000000-0000-7000-8000-000000000001") {
 				return errors.New("wrong details")
 			}
 			return err
 		}, ecolaura.ErrInsufficientStock},
 		{"adjust above max", func(s ports.ProductStore) error {
-			_, err := s.AdjustStock(ctx, ports.StockAdjustment{ProductID: "p-001", Delta: ecolaura.MaxStock})
+			_, err := s.AdjustStock(ctx, ports.StockAdjustment{ProductID: "10000000-0000-7000-8000-000000000001", Delta: ecolaura.MaxStock})
 			return err
 		}, ecolaura.ErrInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			db := newDB(t)
-			require.NoError(t, db.Products().Create(ctx, newProduct("p-001", 5)))
+			require.NoError(t, db.Products().Create(ctx, newProduct("10000000-0000-7000-8000-000000000001", 5)))
 			require.ErrorIs(t, tc.run(db.Products()), tc.want)
-			p, err := db.Products().Get(ctx, "p-001")
+			p, err := db.Products().Get(ctx, "10000000-0000-7000-8000-000000000001")
 			require.NoError(t, err)
-			assert.Equal(t, newProduct("p-001", 5), p, "a failed call changes nothing")
+			assert.Equal(t, newProduct("10000000-0000-7000-8000-000000000001", 5), p, "a failed call changes nothing")
 		})
 	}
 }
@@ -319,8 +326,8 @@ func TestProductConstraints(t *testing.T) {
 func TestProductUpdateAndAdjust(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
-	require.NoError(t, db.Products().Create(ctx, newProduct("p-001", 5)))
-	p := newProduct("p-001", 5)
+	require.NoError(t, db.Products().Create(ctx, newProduct("10000000-0000-7000-8000-000000000001", 5)))
+	p := newProduct("10000000-0000-7000-8000-000000000001", 5)
 	p.Name = "Renamed"
 	p.CreatedAt = t0.AddDate(1, 0, 0) // ignored: CreatedAt is kept
 	got, err := db.Products().Update(ctx, p)
@@ -329,12 +336,12 @@ func TestProductUpdateAndAdjust(t *testing.T) {
 	assert.Equal(t, "Renamed", got.Name)
 	assert.Equal(t, t0, got.CreatedAt)
 	at := t0.Add(time.Hour)
-	got, err = db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: "p-001", Delta: -5, At: at})
+	got, err = db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: "10000000-0000-7000-8000-000000000001", Delta: -5, At: at})
 	require.NoError(t, err)
 	assert.Equal(t, 0, got.Stock)
 	assert.Equal(t, int64(3), got.Version)
 	assert.Equal(t, at, got.UpdatedAt)
-	stored, err := db.Products().Get(ctx, "p-001")
+	stored, err := db.Products().Get(ctx, "10000000-0000-7000-8000-000000000001")
 	require.NoError(t, err)
 	assert.Equal(t, got, stored)
 }
@@ -342,14 +349,14 @@ func TestProductUpdateAndAdjust(t *testing.T) {
 func TestProductCopiesInAndOut(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
-	p := newProduct("p-001", 5)
+	p := newProduct("10000000-0000-7000-8000-000000000001", 5)
 	p.Metrics = &ecolaura.SustainabilityMetrics{CarbonFootprint: 100, RecycledContent: ptr(50), Certifications: []ecolaura.Certification{ecolaura.CertFSC}}
 	require.NoError(t, db.Products().Create(ctx, p))
 	// Mutating the caller's value after Create changes nothing stored.
 	p.Metrics.CarbonFootprint = 999
 	*p.Metrics.RecycledContent = 1
 	p.Metrics.Certifications[0] = ecolaura.CertGOTS
-	got, err := db.Products().Get(ctx, "p-001")
+	got, err := db.Products().Get(ctx, "10000000-0000-7000-8000-000000000001")
 	require.NoError(t, err)
 	assert.Equal(t, ecolaura.CO2e(100), got.Metrics.CarbonFootprint)
 	assert.Equal(t, 50, *got.Metrics.RecycledContent)
@@ -357,9 +364,12 @@ func TestProductCopiesInAndOut(t *testing.T) {
 	// Mutating what was returned changes nothing stored either, whichever
 	// call returned it.
 	readers := map[string]func() ecolaura.Product{
-		"get": func() ecolaura.Product { p, _ := db.Products().Get(ctx, "p-001"); return p },
+		"get": func() ecolaura.Product {
+			p, _ := db.Products().Get(ctx, "10000000-0000-7000-8000-000000000001")
+			return p
+		},
 		"get many": func() ecolaura.Product {
-			ps, _ := db.Products().GetMany(ctx, []ecolaura.ID{"p-001"})
+			ps, _ := db.Products().GetMany(ctx, []ecolaura.ID{"10000000-0000-7000-8000-000000000001"})
 			return ps[0]
 		},
 		"list": func() ecolaura.Product {
@@ -367,7 +377,7 @@ func TestProductCopiesInAndOut(t *testing.T) {
 			return page.Items[0]
 		},
 		"adjust": func() ecolaura.Product {
-			p, _ := db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: "p-001"})
+			p, _ := db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: "10000000-0000-7000-8000-000000000001"})
 			return p
 		},
 	}
@@ -376,7 +386,7 @@ func TestProductCopiesInAndOut(t *testing.T) {
 		got.Metrics.CarbonFootprint = 7
 		*got.Metrics.RecycledContent = 7
 		got.Metrics.Certifications[0] = ecolaura.CertBCorp
-		again, err := db.Products().Get(ctx, "p-001")
+		again, err := db.Products().Get(ctx, "10000000-0000-7000-8000-000000000001")
 		require.NoError(t, err)
 		assert.Equal(t, ecolaura.CO2e(100), again.Metrics.CarbonFootprint, name)
 		assert.Equal(t, 50, *again.Metrics.RecycledContent, name)
@@ -387,8 +397,8 @@ func TestProductCopiesInAndOut(t *testing.T) {
 func TestGetMany(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
-	seedProducts(t, db, []ecolaura.Product{newProduct("p-001", 1), newProduct("p-002", 1), newProduct("p-003", 1)})
-	got, err := db.Products().GetMany(ctx, []ecolaura.ID{"p-003", "nope", "p-001", "p-003"})
+	seedProducts(t, db, []ecolaura.Product{newProduct("10000000-0000-7000-8000-000000000001", 1), newProduct("10000000-0000-7000-8000-000000000002", 1), newProduct("10000000-0000-7000-8000-000000000003", 1)})
+	got, err := db.Products().GetMany(ctx, []ecolaura.ID{"10000000-0000-7000-8000-000000000003", "nope", "10000000-0000-7000-8000-000000000001", "10000000-0000-7000-8000-000000000003"})
 	require.NoError(t, err)
-	assert.Equal(t, []ecolaura.ID{"p-003", "p-001"}, ids(got))
+	assert.Equal(t, []ecolaura.ID{"10000000-0000-7000-8000-000000000003", "10000000-0000-7000-8000-000000000001"}, ids(got))
 }

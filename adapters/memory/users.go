@@ -55,20 +55,16 @@ type userStore struct {
 
 var _ ports.UserStore = userStore{}
 
-func validateStoredUser(u ecolaura.User) error {
-	var v ecolaura.Validator
-	v.Check(u.ID != "", "id", "must not be empty")
-	v.Check(u.Email != "", "email", "must not be empty")
-	v.Check(u.Role.Valid(), "role", "unknown role %q", string(u.Role))
-	return v.Err()
-}
-
-// Create stores a copy of u as given (the caller sets Version 1). Errors: ErrConflict when the ID
-// or the email (compared case-insensitively) is taken; *ValidationError
-// (ErrInvalid) for an empty ID or email or an unknown role.
+// Create stores a copy of u as given (Version 0 is stored as 1). Errors:
+// ErrConflict when the ID or the email (compared case-insensitively) is
+// taken; *ValidationError (ErrInvalid) when u breaks a rule of
+// ports.ValidateStoredUser.
 func (s userStore) Create(ctx context.Context, u ecolaura.User) error {
-	if err := validateStoredUser(u); err != nil {
+	if err := ports.ValidateStoredUser(u); err != nil {
 		return fmt.Errorf("memory: create user %s: %w", u.ID, err)
+	}
+	if u.Version == 0 {
+		u.Version = 1
 	}
 	rec := newUserRec(u)
 	return update(ctx, s.db, s.tx, func(t *txn) error {
@@ -119,7 +115,10 @@ func (s userStore) GetByEmail(ctx context.Context, email string) (ecolaura.User,
 // stored. Errors: ErrNotFound; ErrConflict on a version mismatch or an email
 // taken by another user; *ValidationError (ErrInvalid) as for Create.
 func (s userStore) Update(ctx context.Context, u ecolaura.User) (ecolaura.User, error) {
-	if err := validateStoredUser(u); err != nil {
+	if _, err := ecolaura.ParseID(string(u.ID)); err != nil {
+		return ecolaura.User{}, fmt.Errorf("memory: update user %s: %w", u.ID, ecolaura.ErrNotFound)
+	}
+	if err := ports.ValidateStoredUser(u); err != nil {
 		return ecolaura.User{}, fmt.Errorf("memory: update user %s: %w", u.ID, err)
 	}
 	var out ecolaura.User
@@ -203,19 +202,18 @@ type tokenStore struct {
 var _ ports.RefreshTokenStore = tokenStore{}
 
 // Create stores a copy of the token. Errors: ErrConflict when the ID or the
-// hash exists; *ValidationError (ErrInvalid) for an empty ID, family, user
-// or hash.
+// hash exists; *ValidationError (ErrInvalid) for IDs that are not UUIDs, an
+// empty hash or a user that does not exist.
 func (s tokenStore) Create(ctx context.Context, tok ecolaura.RefreshToken) error {
-	var v ecolaura.Validator
-	v.Check(tok.ID != "", "id", "must not be empty")
-	v.Check(tok.FamilyID != "", "family_id", "must not be empty")
-	v.Check(tok.UserID != "", "user_id", "must not be empty")
-	v.Check(tok.Hash != "", "hash", "must not be empty")
-	if err := v.Err(); err != nil {
+	if err := ports.ValidateStoredRefreshToken(tok); err != nil {
 		return fmt.Errorf("memory: create refresh token %s: %w", tok.ID, err)
 	}
 	rec := &tokenRec{t: tok.Clone()}
 	return update(ctx, s.db, s.tx, func(t *txn) error {
+		if _, ok := t.w.users.get(tok.UserID); !ok {
+			// The foreign key of the PostgreSQL schema.
+			return fmt.Errorf("memory: create refresh token %s: %w", tok.ID, ecolaura.Invalid("user_id", "user %s does not exist", tok.UserID))
+		}
 		if _, ok := t.w.tokens.get(tok.ID); ok {
 			return fmt.Errorf("memory: create refresh token %s: id taken: %w", tok.ID, ecolaura.ErrConflict)
 		}

@@ -20,18 +20,18 @@ func newUser(id ecolaura.ID, email string) ecolaura.User {
 func TestUsers(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
-	require.NoError(t, db.Users().Create(ctx, newUser("u-1", "ada@example.org")))
-	require.ErrorIs(t, db.Users().Create(ctx, newUser("u-1", "other@example.org")), ecolaura.ErrConflict)
-	require.ErrorIs(t, db.Users().Create(ctx, newUser("u-2", "ADA@example.org")), ecolaura.ErrConflict)
+	require.NoError(t, db.Users().Create(ctx, newUser("20000000-0000-7000-8000-000000000001", "ada@example.org")))
+	require.ErrorIs(t, db.Users().Create(ctx, newUser("20000000-0000-7000-8000-000000000001", "other@example.org")), ecolaura.ErrConflict)
+	require.ErrorIs(t, db.Users().Create(ctx, newUser("20000000-0000-7000-8000-000000000002", "ADA@example.org")), ecolaura.ErrConflict)
 	require.ErrorIs(t, db.Users().Create(ctx, newUser("", "x@example.org")), ecolaura.ErrInvalid)
-	require.NoError(t, db.Users().Create(ctx, newUser("u-2", "bob@example.org")))
+	require.NoError(t, db.Users().Create(ctx, newUser("20000000-0000-7000-8000-000000000002", "bob@example.org")))
 
 	u, err := db.Users().GetByEmail(ctx, "ada@example.org")
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), u.Version)
 	_, err = db.Users().GetByEmail(ctx, "nobody@example.org")
 	require.ErrorIs(t, err, ecolaura.ErrNotFound)
-	_, err = db.Users().Get(ctx, "u-9")
+	_, err = db.Users().Get(ctx, "20000000-0000-7000-8000-000000000009")
 	require.ErrorIs(t, err, ecolaura.ErrNotFound)
 
 	// Taking another user's email conflicts; a stale version conflicts.
@@ -47,27 +47,27 @@ func TestUsers(t *testing.T) {
 	// The old email is free again, the new one is found.
 	_, err = db.Users().GetByEmail(ctx, "ada@example.org")
 	require.ErrorIs(t, err, ecolaura.ErrNotFound)
-	require.NoError(t, db.Users().Create(ctx, newUser("u-3", "ada@example.org")))
+	require.NoError(t, db.Users().Create(ctx, newUser("20000000-0000-7000-8000-000000000003", "ada@example.org")))
 	byEmail, err := db.Users().GetByEmail(ctx, "ada.lovelace@example.org")
 	require.NoError(t, err)
 	assert.Equal(t, got, byEmail)
-	_, err = db.Users().Update(ctx, newUser("u-9", "z@example.org"))
+	_, err = db.Users().Update(ctx, newUser("20000000-0000-7000-8000-000000000009", "z@example.org"))
 	require.ErrorIs(t, err, ecolaura.ErrNotFound)
 }
 
 func TestRefreshTokens(t *testing.T) {
 	ctx := context.Background()
-	db := newDB(t)
+	db := withTestUsers(t, newDB(t))
 	tok := func(id, fam, user, hash string) ecolaura.RefreshToken {
 		return ecolaura.RefreshToken{ID: ecolaura.ID(id), FamilyID: ecolaura.ID(fam), UserID: ecolaura.ID(user), Hash: hash, IssuedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 	}
 	s := db.RefreshTokens()
-	require.NoError(t, s.Create(ctx, tok("t-1", "f-1", "u-1", "h1")))
-	require.NoError(t, s.Create(ctx, tok("t-2", "f-1", "u-1", "h2")))
-	require.NoError(t, s.Create(ctx, tok("t-3", "f-2", "u-1", "h3")))
-	require.NoError(t, s.Create(ctx, tok("t-4", "f-3", "u-2", "h4")))
-	require.ErrorIs(t, s.Create(ctx, tok("t-1", "f-9", "u-1", "h9")), ecolaura.ErrConflict)
-	require.ErrorIs(t, s.Create(ctx, tok("t-9", "f-9", "u-1", "h1")), ecolaura.ErrConflict)
+	require.NoError(t, s.Create(ctx, tok("50000000-0000-7000-8000-000000000001", "40000000-0000-7000-8000-000000000001", "20000000-0000-7000-8000-000000000001", "h1")))
+	require.NoError(t, s.Create(ctx, tok("50000000-0000-7000-8000-000000000002", "40000000-0000-7000-8000-000000000001", "20000000-0000-7000-8000-000000000001", "h2")))
+	require.NoError(t, s.Create(ctx, tok("50000000-0000-7000-8000-000000000003", "40000000-0000-7000-8000-000000000002", "20000000-0000-7000-8000-000000000001", "h3")))
+	require.NoError(t, s.Create(ctx, tok("50000000-0000-7000-8000-000000000004", "40000000-0000-7000-8000-000000000003", "20000000-0000-7000-8000-000000000002", "h4")))
+	require.ErrorIs(t, s.Create(ctx, tok("50000000-0000-7000-8000-000000000001", "40000000-0000-7000-8000-000000000009", "20000000-0000-7000-8000-000000000001", "h9")), ecolaura.ErrConflict)
+	require.ErrorIs(t, s.Create(ctx, tok("50000000-0000-7000-8000-000000000009", "40000000-0000-7000-8000-000000000009", "20000000-0000-7000-8000-000000000001", "h1")), ecolaura.ErrConflict)
 	_, err := s.GetByHash(ctx, "nope")
 	require.ErrorIs(t, err, ecolaura.ErrNotFound)
 	_, err = s.MarkUsed(ctx, "nope", t0)
@@ -80,7 +80,7 @@ func TestRefreshTokens(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := s.MarkUsed(ctx, "t-1", t0)
+			ok, err := s.MarkUsed(ctx, "50000000-0000-7000-8000-000000000001", t0)
 			assert.NoError(t, err)
 			if ok {
 				wins.Add(1)
@@ -98,7 +98,7 @@ func TestRefreshTokens(t *testing.T) {
 	assert.Equal(t, t0, *again.UsedAt)
 
 	at := t0.Add(time.Minute)
-	require.NoError(t, s.RevokeFamily(ctx, "f-1", at))
+	require.NoError(t, s.RevokeFamily(ctx, "40000000-0000-7000-8000-000000000001", at))
 	for _, h := range []string{"h1", "h2"} {
 		got, err := s.GetByHash(ctx, h)
 		require.NoError(t, err)
@@ -108,12 +108,12 @@ func TestRefreshTokens(t *testing.T) {
 	got, err = s.GetByHash(ctx, "h3")
 	require.NoError(t, err)
 	assert.Nil(t, got.RevokedAt, "other family untouched")
-	ok, err := s.MarkUsed(ctx, "t-2", at)
+	ok, err := s.MarkUsed(ctx, "50000000-0000-7000-8000-000000000002", at)
 	require.NoError(t, err)
 	assert.False(t, ok, "a revoked token cannot be used")
 
 	later := at.Add(time.Minute)
-	require.NoError(t, s.RevokeUser(ctx, "u-1", later))
+	require.NoError(t, s.RevokeUser(ctx, "20000000-0000-7000-8000-000000000001", later))
 	for h, want := range map[string]time.Time{"h1": at, "h2": at, "h3": later} {
 		got, err := s.GetByHash(ctx, h)
 		require.NoError(t, err)

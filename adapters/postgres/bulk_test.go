@@ -21,7 +21,8 @@ func TestInsertProducts(t *testing.T) {
 			ps := make([]ecolaura.Product, 500)
 			for i := range ps {
 				ps[i] = porttest.NewProduct(cat, func(p *ecolaura.Product) {
-					p.Name = fmt.Sprintf("Bulk \"%d\", with, commas\nand a newline", i)
+					p.Name = fmt.Sprintf("Bulk \"%d\", with, commas", i)
+					p.Description = "A \"quoted\", comma-separated\r\ndescription\tover two lines"
 					if i%5 == 0 {
 						p.Description = ""
 					}

@@ -25,18 +25,28 @@ const (
 	codeDeadlockDetected     = "40P01"
 )
 
-// pgField returns the column (or else the constraint) a PostgreSQL error
-// names, or "".
+// pgField returns the field a PostgreSQL error is about: its column, or
+// else the column its constraint is named after ("stock" for
+// products_stock_max or products_stock_check: the table's name and the
+// constraint's last word removed), or "".
 func pgField(err error) string {
+	var column, constraint, table string
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return cmp.Or(pe.ColumnName, pe.ConstraintName)
-	}
 	var de pgdriver.Error
-	if errors.As(err, &de) {
-		return cmp.Or(de.Field('c'), de.Field('n'))
+	switch {
+	case errors.As(err, &pe):
+		column, constraint, table = pe.ColumnName, pe.ConstraintName, pe.TableName
+	case errors.As(err, &de):
+		column, constraint, table = de.Field('c'), de.Field('n'), de.Field('t')
 	}
-	return ""
+	if column != "" || constraint == "" {
+		return column
+	}
+	rest, ok := strings.CutPrefix(constraint, table+"_")
+	if i := strings.LastIndexByte(rest, '_'); ok && i > 0 {
+		return rest[:i]
+	}
+	return constraint
 }
 
 // pgCode returns the SQLSTATE of err, or "".
@@ -167,9 +177,10 @@ func mapInfra(err error) error {
 	switch code := pgCode(err); code {
 	case codeUniqueViolation, codeSerializationFailure, codeDeadlockDetected:
 		return hide(err, ecolaura.ErrConflict)
-	case "23502", "23503", "23514", "22001", "22003", "22P02":
+	case "23502", "23503", "23514", "22001", "22003", "22P02", "22021", "22P05":
 		// not null, foreign key, check, too long, out of range, bad text
-		// representation: the input broke a rule the schema enforces.
+		// representation, a character the encoding cannot hold (U+0000,
+		// invalid UTF-8): the input broke a rule the schema enforces.
 		field := cmp.Or(pgField(err), "input")
 		return hide(err, ecolaura.Invalid(field, "violates a database constraint (SQLSTATE %s)", code))
 	}

@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -112,40 +114,158 @@ func TestConfigValidate(t *testing.T) {
 	require.NoError(t, postgres.Config{URL: "postgres://postgres@127.0.0.1:5432/postgres"}.Validate())
 }
 
-// Constraints in the database reject what slipped past Go: the errors are
-// ErrInvalid naming the column or constraint, never a raw driver error.
+// The schema itself enforces the rules of ports.ValidateStored*, so a
+// writer that bypasses the stores (a script, an older binary, a hand-made
+// fix) cannot store what the stores refuse: each statement below breaks one
+// rule and PostgreSQL refuses it, naming the constraint.
 func TestConstraintsInDatabase(t *testing.T) {
-	for _, driver := range drivers {
-		t.Run(string(driver), func(t *testing.T) {
-			db := openDB(t, postgres.Config{Driver: driver})
-			ctx := t.Context()
-			tests := []struct {
-				name  string
-				edit  func(*ecolaura.Product)
-				field string
-			}{
-				{"price above DECIMAL(10,2)", func(p *ecolaura.Product) { p.Price.Amount = ecolaura.MaxPriceMinor + 1 }, "price_minor"},
-				{"negative stock", func(p *ecolaura.Product) { p.Stock = -1 }, "stock"},
-				{"score above 100", func(p *ecolaura.Product) { p.Score = 101 }, "score"},
-				{"bad currency", func(p *ecolaura.Product) { p.Price.Currency = "eur" }, "currency"},
-				{"recycled content above 100", func(p *ecolaura.Product) { v := 101; p.Metrics.RecycledContent = &v }, "recycled_content"},
-			}
-			for _, tt := range tests {
-				t.Run(tt.name, func(t *testing.T) {
-					p := porttest.NewProduct(porttest.UniqueCategory(), tt.edit)
-					err := db.Products().Create(ctx, p)
-					require.ErrorIs(t, err, ecolaura.ErrInvalid)
-					var ve *ecolaura.ValidationError
-					require.ErrorAs(t, err, &ve)
-					assert.Contains(t, ve.Fields[0].Field, tt.field)
-				})
-			}
-			p := porttest.NewProduct(porttest.UniqueCategory(), func(p *ecolaura.Product) { p.Stock = ecolaura.MaxStock })
-			require.NoError(t, db.Products().Create(ctx, p))
-			_, err := db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: 2_000_000_000, At: porttest.Now()})
-			require.ErrorIs(t, err, ecolaura.ErrInvalid, "int overflow is invalid input")
-			o := porttest.NewOrder(porttest.NewID(), porttest.Line(p, 1))
-			require.ErrorIs(t, db.Orders().Create(ctx, o), ecolaura.ErrInvalid, "order of an unknown user")
+	db := openDB(t, postgres.Config{})
+	ctx := t.Context()
+	u := porttest.NewUser()
+	require.NoError(t, db.Users().Create(ctx, u))
+	p := porttest.NewProduct(porttest.UniqueCategory())
+	require.NoError(t, db.Products().Create(ctx, p))
+	o := porttest.NewOrder(u.ID, porttest.Line(p, 1))
+	require.NoError(t, db.Orders().Create(ctx, o))
+	tk := porttest.NewRefreshToken(u.ID, porttest.NewID())
+	require.NoError(t, db.RefreshTokens().Create(ctx, tk))
+
+	tests := []struct {
+		name string
+		sql  string
+		args []any
+		want string // in the error
+	}{
+		{"price above DECIMAL(10,2)", "UPDATE products SET price_minor = $1 WHERE id = $2", []any{ecolaura.MaxPriceMinor + 1, p.ID}, "products_price_minor_check"},
+		{"negative stock", "UPDATE products SET stock = -1 WHERE id = $1", []any{p.ID}, "products_stock_check"},
+		{"stock above the maximum", "UPDATE products SET stock = $1 WHERE id = $2", []any{ecolaura.MaxStock + 1, p.ID}, "products_stock_max"},
+		{"score above 100", "UPDATE products SET score = 101 WHERE id = $1", []any{p.ID}, "products_score_check"},
+		{"lower-case currency", "UPDATE products SET currency = 'eur' WHERE id = $1", []any{p.ID}, "products_currency"},
+		{"unsupported currency", "UPDATE products SET currency = 'XXX' WHERE id = $1", []any{p.ID}, "products_currency_supported"},
+		{"recycled content above 100", "UPDATE products SET recycled_content = 101 WHERE id = $1", []any{p.ID}, "products_recycled_content_check"},
+		{"control character in a name", "UPDATE products SET name = $1 WHERE id = $2", []any{"a\x1bb", p.ID}, "products_name_text"},
+		{"C1 control in a name", "UPDATE products SET name = $1 WHERE id = $2", []any{"a\u0085b", p.ID}, "products_name_text"},
+		{"newline in a name", "UPDATE products SET name = $1 WHERE id = $2", []any{"a\nb", p.ID}, "products_name_text"},
+		{"escape in a description", "UPDATE products SET description = $1 WHERE id = $2", []any{"a\x1b[0m", p.ID}, "products_description_text"},
+		{"category that is not a slug", "UPDATE products SET category = 'Home Office' WHERE id = $1", []any{p.ID}, "products_category_slug"},
+		{"unknown certification", "UPDATE products SET certifications = ARRAY['fsc', 'green-ish'] WHERE id = $1", []any{p.ID}, "products_certifications_known"},
+		{"user name too long", "UPDATE users SET name = repeat('x', 151) WHERE id = $1", []any{u.ID}, "users_name_length"},
+		{"empty user name", "UPDATE users SET name = '' WHERE id = $1", []any{u.ID}, "users_name_length"},
+		{"control character in a user name", "UPDATE users SET name = $1 WHERE id = $2", []any{"Ada\u009b", u.ID}, "users_name_text"},
+		{"control character in an email", "UPDATE users SET email = $1 WHERE id = $2", []any{"ada\x7f@example.org", u.ID}, "users_email_text"},
+		{"empty token hash", "UPDATE refresh_tokens SET hash = '' WHERE id = $1", []any{tk.ID}, "refresh_tokens_hash_present"},
+		{"order in an unsupported currency", "UPDATE orders SET currency = 'XXX' WHERE id = $1", []any{o.ID}, "orders_currency_supported"},
+		{"idempotency key that is not printable ASCII", "UPDATE orders SET idempotency_key = 'clé' WHERE id = $1", []any{o.ID}, "orders_idempotency_key_printable"},
+		{"order line name with a control character", "UPDATE order_lines SET name = $1 WHERE order_id = $2", []any{"Soap\x07", o.ID}, "order_lines_name_text"},
+		{"order line in an unsupported currency", "UPDATE order_lines SET currency = 'XXX' WHERE order_id = $1", []any{o.ID}, "order_lines_currency_supported"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := db.DB().DB.ExecContext(ctx, tt.sql, tt.args...)
+			require.Error(t, err, "the schema must refuse this")
+			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
+
+	// U+0000 cannot be stored at all: pgx's parameters are refused
+	// (SQLSTATE 22021); bun's pgdriver strips it from parameters silently,
+	// which is one more reason the stores refuse it before the database.
+	pgx := openDB(t, postgres.Config{Driver: postgres.DriverPgx})
+	q := porttest.NewProduct(porttest.UniqueCategory())
+	require.NoError(t, pgx.Products().Create(ctx, q))
+	_, err := pgx.DB().DB.ExecContext(ctx, "UPDATE products SET name = $1 WHERE id = $2", "a\x00b", q.ID)
+	require.ErrorContains(t, err, "22021")
+
+	// What the schema refuses reaches callers as ErrInvalid naming the
+	// field, never as a raw driver error.
+	_, err = db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: 2_000_000_000, At: porttest.Now()})
+	require.ErrorIs(t, err, ecolaura.ErrInvalid, "stock above the maximum")
+	bad := porttest.NewOrder(porttest.NewID(), porttest.Line(p, 1))
+	err = db.Orders().Create(ctx, bad)
+	require.ErrorIs(t, err, ecolaura.ErrInvalid, "order of an unknown user (foreign key)")
+	var ve *ecolaura.ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "user_id", ve.Fields[0].Field, "the field is named after the constraint's column")
+}
+
+// sharedRules is the migration that states the stores' shared rules in the
+// schema.
+const sharedRules = "../../migrations/20260301000001_shared_store_rules.tx"
+
+// execMigrationFile runs the statements of one migration file in a
+// transaction.
+func execMigrationFile(t *testing.T, db *postgres.Database, path string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	tx, err := db.DB().DB.BeginTx(t.Context(), nil)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback() }()
+	for _, stmt := range strings.Split(string(raw), "--bun:split") {
+		_, err := tx.ExecContext(t.Context(), stmt)
+		require.NoError(t, err, "%s: %s", path, stmt)
+	}
+	require.NoError(t, tx.Commit())
+}
+
+// TestSharedRulesMigrationFixesExistingRows stores rows that an earlier
+// schema accepted and the shared rules refuse (a stock above the maximum,
+// control characters, a category that is not a slug, an unknown
+// certification, an over-long user name), applies the migration, and
+// expects every row brought within the rules and the product editable and
+// restockable again: the migration never leaves a row that an UPDATE would
+// refuse.
+func TestSharedRulesMigrationFixesExistingRows(t *testing.T) {
+	db := openDB(t, postgres.Config{})
+	ctx := t.Context()
+	execMigrationFile(t, db, sharedRules+".down.sql")
+
+	u := porttest.NewUser()
+	require.NoError(t, db.Users().Create(ctx, u))
+	p := porttest.NewProduct(porttest.UniqueCategory())
+	require.NoError(t, db.Products().Create(ctx, p))
+	o := porttest.NewOrder(u.ID, porttest.Line(p, 1))
+	require.NoError(t, db.Orders().Create(ctx, o))
+	sqlDB := db.DB().DB
+	legacy := []struct {
+		sql  string
+		args []any
+	}{
+		{`UPDATE products SET stock = 1500000000, name = $1, description = $2, category = 'Home  Office!',
+			certifications = ARRAY['fsc', 'green-ish'] WHERE id = $3`, []any{"Brush\x01 \u0085deluxe", "Line one\x1b[0m\r\n\tLine two", p.ID}},
+		{"UPDATE users SET name = $1 WHERE id = $2", []any{"Ada\u009b " + strings.Repeat("x", 160), u.ID}},
+		{"UPDATE order_lines SET name = $1 WHERE order_id = $2", []any{"Brush\x07", o.ID}},
+	}
+	for _, l := range legacy {
+		_, err := sqlDB.ExecContext(ctx, l.sql, l.args...)
+		require.NoError(t, err, "without the constraints the legacy row is accepted: %s", l.sql)
+	}
+
+	execMigrationFile(t, db, sharedRules+".up.sql")
+
+	got, err := db.Products().Get(ctx, p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, ecolaura.MaxStock, got.Stock)
+	assert.Equal(t, "Brush   deluxe", got.Name)
+	assert.Equal(t, "Line one [0m\r\n\tLine two", got.Description, "descriptions keep TAB, CR and LF")
+	assert.Equal(t, "home-office", got.Category)
+	assert.Equal(t, []ecolaura.Certification{ecolaura.CertFSC}, got.Metrics.Certifications)
+	require.NoError(t, got.Validate(), "the migrated product follows every rule")
+	got.Description = "Edited after the migration"
+	_, err = db.Products().Update(ctx, got)
+	require.NoError(t, err, "the product is editable")
+	restocked, err := db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: 1, At: porttest.Now(), Saturate: true})
+	require.NoError(t, err, "a cancellation can restock it")
+	assert.Equal(t, ecolaura.MaxStock, restocked.Stock)
+
+	gotUser, err := db.Users().Get(ctx, u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "Ada  "+strings.Repeat("x", 145), gotUser.Name)
+	require.NoError(t, ports.ValidateStoredUser(gotUser))
+	gotOrder, err := db.Orders().Get(ctx, o.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "Brush ", gotOrder.Lines[0].Name)
+
+	_, err = sqlDB.ExecContext(ctx, "UPDATE products SET stock = $1 WHERE id = $2", ecolaura.MaxStock+1, p.ID)
+	require.ErrorContains(t, err, "products_stock_max", "the constraints are in place")
 }

@@ -56,13 +56,10 @@ type lineRow struct {
 
 func toOrderRows(o ecolaura.Order) (orderRow, []lineRow) {
 	r := orderRow{
-		ID: string(o.ID), UserID: string(o.UserID), Status: string(o.Status), Currency: string(o.Subtotal.Currency),
+		ID: string(o.ID), UserID: string(o.UserID), Status: string(o.Status), Currency: string(ports.OrderCurrency(o)),
 		SubtotalMinor: o.Subtotal.Amount, TotalMinor: o.Total.Amount, FootprintG: int64(o.Footprint),
 		IdempotencyKey: o.IdempotencyKey, RequestHash: o.RequestHash, ConfirmationSentAt: o.ConfirmationSentAt,
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, Version: o.Version,
-	}
-	if r.Currency == "" {
-		r.Currency = string(o.Total.Currency)
 	}
 	if o.Offset != nil {
 		fp, pr := int64(o.Offset.Footprint), o.Offset.Price.Amount
@@ -113,16 +110,11 @@ var _ ports.OrderStore = (*orderStore)(nil)
 // Create stores the order and its lines atomically, in one statement. Errors: ErrConflict when the ID exists
 // or the user already has an order with the same non-empty idempotency key
 // (the orders_user_idempotency_key index, across every replica);
-// ErrInvalid for IDs that are not UUIDs; ErrUnavailable.
+// ErrInvalid for an order that breaks a rule of ports.ValidateStoredOrder
+// or whose user does not exist (the foreign key); ErrUnavailable.
 func (s *orderStore) Create(ctx context.Context, o ecolaura.Order) error {
-	var v ecolaura.Validator
-	v.Check(validID(o.ID), "id", "must be a UUID")
-	v.Check(validID(o.UserID), "user_id", "must be a UUID")
-	for i, l := range o.Lines {
-		v.Check(validID(l.ProductID), fmt.Sprintf("lines[%d].product_id", i), "must be a UUID")
-	}
-	if err := v.Err(); err != nil {
-		return err
+	if err := ports.ValidateStoredOrder(o); err != nil {
+		return fmt.Errorf("create order %s: %w", o.ID, err)
 	}
 	r, lines := toOrderRows(o)
 	// One statement: the order, then its lines from the order's RETURNING
@@ -185,7 +177,7 @@ func (s *orderStore) Get(ctx context.Context, id ecolaura.ID) (ecolaura.Order, e
 // GetByIdempotencyKey returns the user's order created with key. Errors:
 // ErrNotFound; ErrUnavailable.
 func (s *orderStore) GetByIdempotencyKey(ctx context.Context, userID ecolaura.ID, key string) (ecolaura.Order, error) {
-	if !validID(userID) || key == "" {
+	if !validID(userID) || key == "" || !ports.Storable(key) {
 		return ecolaura.Order{}, fmt.Errorf("order with that idempotency key: %w", ecolaura.ErrNotFound)
 	}
 	return s.one(ctx, "user_id = ? AND idempotency_key = ? AND idempotency_key <> ''",

@@ -343,10 +343,11 @@ func (s *productStore) CategoryStats(ctx context.Context) ([]ecolaura.CategorySt
 }
 
 // Create stores a new product. Errors: ErrConflict when the ID exists;
-// ErrInvalid for an ID that is not a UUID; ErrUnavailable.
+// ErrInvalid when p breaks a rule of ports.ValidateNewProduct (the products
+// table's constraints); ErrUnavailable.
 func (s *productStore) Create(ctx context.Context, p ecolaura.Product) error {
-	if !validID(p.ID) {
-		return ecolaura.Invalid("id", "must be a UUID")
+	if err := ports.ValidateNewProduct(p); err != nil {
+		return fmt.Errorf("create product %s: %w", p.ID, err)
 	}
 	r := toProductRow(p)
 	res, err := s.db.NewInsert().Model(&r).On("CONFLICT DO NOTHING").Exec(ctx)
@@ -360,10 +361,14 @@ func (s *productStore) Create(ctx context.Context, p ecolaura.Product) error {
 }
 
 // Update replaces the product if its stored version is p.Version.
-// Errors: ErrNotFound; ErrConflict on a version mismatch; ErrUnavailable.
+// Errors: ErrNotFound; ErrConflict on a version mismatch; ErrInvalid as for
+// Create; ErrUnavailable.
 func (s *productStore) Update(ctx context.Context, p ecolaura.Product) (ecolaura.Product, error) {
 	if !validID(p.ID) {
 		return ecolaura.Product{}, notFound("product", p.ID)
+	}
+	if err := ports.ValidateStoredProduct(p); err != nil {
+		return ecolaura.Product{}, fmt.Errorf("update product %s: %w", p.ID, err)
 	}
 	r := toProductRow(p)
 	var out productRow
@@ -410,16 +415,21 @@ func (s *productStore) Delete(ctx context.Context, id ecolaura.ID) error {
 }
 
 // AdjustStock adds adj.Delta to the stock in one conditional UPDATE that
-// never lets it fall below zero. Errors: ErrNotFound;
-// *ecolaura.InsufficientStockError (ErrInsufficientStock); ErrUnavailable.
+// keeps it within 0–ecolaura.MaxStock (an increase past the maximum stops
+// there with adj.Saturate). Errors: ErrNotFound;
+// *ecolaura.InsufficientStockError (ErrInsufficientStock); ErrInvalid (a
+// *ValidationError on "stock") for an increase past the maximum without
+// Saturate; ErrUnavailable.
 func (s *productStore) AdjustStock(ctx context.Context, adj ports.StockAdjustment) (ecolaura.Product, error) {
 	if !validID(adj.ProductID) {
 		return ecolaura.Product{}, notFound("product", adj.ProductID)
 	}
 	var out productRow
-	err := newArgStmt(s.db, s.counts).scanRow(ctx, &out, `UPDATE products SET stock = stock + $1,
-		version = version + 1, updated_at = $2 WHERE id = $3::uuid AND stock + $1 >= 0 RETURNING `+productCols,
-		int64(adj.Delta), adj.At, string(adj.ProductID))
+	err := newArgStmt(s.db, s.counts).scanRow(ctx, &out, `UPDATE products SET
+		stock = CASE WHEN $4::boolean AND stock + $1::bigint > $5::bigint THEN $5::bigint ELSE stock + $1::bigint END,
+		version = version + 1, updated_at = $2
+		WHERE id = $3::uuid AND stock + $1::bigint >= 0 AND ($4::boolean OR stock + $1::bigint <= $5::bigint) RETURNING `+productCols,
+		int64(adj.Delta), adj.At, string(adj.ProductID), adj.Saturate && adj.Delta > 0, int64(ecolaura.MaxStock))
 	if err == nil {
 		return out.product(), nil
 	}
@@ -436,6 +446,11 @@ func (s *productStore) AdjustStock(ctx context.Context, adj ports.StockAdjustmen
 	}
 	if err != nil {
 		return ecolaura.Product{}, wrap(err, "adjust stock of product %s", adj.ProductID)
+	}
+	if adj.Delta > 0 { // stock is never negative: only the maximum can refuse an increase
+
+		return ecolaura.Product{}, fmt.Errorf("adjust stock of product %s: %w", adj.ProductID,
+			ecolaura.Invalid("stock", "must be at most %d", ecolaura.MaxStock))
 	}
 	return ecolaura.Product{}, &ecolaura.InsufficientStockError{
 		ProductID: adj.ProductID, Name: cur.Name, Requested: -adj.Delta, Available: cur.Stock,

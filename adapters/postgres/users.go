@@ -45,10 +45,11 @@ type userStore struct {
 var _ ports.UserStore = (*userStore)(nil)
 
 // Create stores a new user. Errors: ErrConflict when the ID or the email is
-// taken; ErrInvalid for an ID that is not a UUID; ErrUnavailable.
+// taken; ErrInvalid when u breaks a rule of ports.ValidateStoredUser (the
+// users table's constraints); ErrUnavailable.
 func (s *userStore) Create(ctx context.Context, u ecolaura.User) error {
-	if !validID(u.ID) {
-		return ecolaura.Invalid("id", "must be a UUID")
+	if err := ports.ValidateStoredUser(u); err != nil {
+		return fmt.Errorf("create user %s: %w", u.ID, err)
 	}
 	r := userRow{ID: string(u.ID), Email: u.Email, Name: u.Name, PasswordHash: u.PasswordHash,
 		Role: string(u.Role), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version}
@@ -78,6 +79,9 @@ func (s *userStore) Get(ctx context.Context, id ecolaura.ID) (ecolaura.User, err
 // GetByEmail returns the user with that normalised email. Errors:
 // ErrNotFound; ErrUnavailable.
 func (s *userStore) GetByEmail(ctx context.Context, email string) (ecolaura.User, error) {
+	if email == "" || !ports.Storable(email) {
+		return ecolaura.User{}, fmt.Errorf("user with that email: %w", ecolaura.ErrNotFound)
+	}
 	return s.one(ctx, "lower(email) = lower(?)", email, "user with that email")
 }
 
@@ -95,10 +99,13 @@ func (s *userStore) one(ctx context.Context, where string, arg any, what string)
 
 // Update replaces the user if the stored version is u.Version. Errors:
 // ErrNotFound; ErrConflict on a version mismatch or a taken email;
-// ErrUnavailable.
+// ErrInvalid as for Create; ErrUnavailable.
 func (s *userStore) Update(ctx context.Context, u ecolaura.User) (ecolaura.User, error) {
 	if !validID(u.ID) {
 		return ecolaura.User{}, notFound("user", u.ID)
+	}
+	if err := ports.ValidateStoredUser(u); err != nil {
+		return ecolaura.User{}, fmt.Errorf("update user %s: %w", u.ID, err)
 	}
 	if s.inTx {
 		// A unique violation would abort the enclosing transaction; check
@@ -164,14 +171,12 @@ type tokenStore struct {
 var _ ports.RefreshTokenStore = (*tokenStore)(nil)
 
 // Create stores a new token. Errors: ErrConflict when the ID or hash
-// exists; ErrInvalid for IDs that are not UUIDs; ErrUnavailable.
+// exists; ErrInvalid for a token that breaks a rule of
+// ports.ValidateStoredRefreshToken or whose user does not exist (the
+// foreign key); ErrUnavailable.
 func (s *tokenStore) Create(ctx context.Context, t ecolaura.RefreshToken) error {
-	var v ecolaura.Validator
-	v.Check(validID(t.ID), "id", "must be a UUID")
-	v.Check(validID(t.FamilyID), "family_id", "must be a UUID")
-	v.Check(validID(t.UserID), "user_id", "must be a UUID")
-	if err := v.Err(); err != nil {
-		return err
+	if err := ports.ValidateStoredRefreshToken(t); err != nil {
+		return fmt.Errorf("create refresh token %s: %w", t.ID, err)
 	}
 	r := tokenRow{ID: string(t.ID), FamilyID: string(t.FamilyID), UserID: string(t.UserID), Hash: t.Hash,
 		IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt, UsedAt: t.UsedAt, RevokedAt: t.RevokedAt}
@@ -187,6 +192,9 @@ func (s *tokenStore) Create(ctx context.Context, t ecolaura.RefreshToken) error 
 
 // GetByHash returns the token with that hash. Errors: ErrNotFound; ErrUnavailable.
 func (s *tokenStore) GetByHash(ctx context.Context, hash string) (ecolaura.RefreshToken, error) {
+	if hash == "" || !ports.Storable(hash) {
+		return ecolaura.RefreshToken{}, fmt.Errorf("refresh token: %w", ecolaura.ErrNotFound)
+	}
 	var r tokenRow
 	err := s.db.NewRaw("SELECT "+tokenCols+" FROM refresh_tokens WHERE hash = ?", hash).Scan(ctx, &r)
 	if errors.Is(err, sql.ErrNoRows) {

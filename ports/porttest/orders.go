@@ -33,6 +33,7 @@ func OrderStore(t *testing.T, newDB DatabaseFactory) {
 	t.Run("Transition", func(t *testing.T) { orderTransition(t, db) })
 	t.Run("TransitionConcurrent", func(t *testing.T) { orderTransitionConcurrent(t, db) })
 	t.Run("MarkConfirmationSent", func(t *testing.T) { orderMarkConfirmationSent(t, db) })
+	t.Run("Constraints", func(t *testing.T) { orderConstraints(t, db) })
 }
 
 // orderFixture stores a user and two products and returns them.

@@ -19,7 +19,9 @@ import (
 // ErrConflict, the version check of Update, AdjustStock that never lets stock
 // fall below zero under concurrency, List with every sort and filter against
 // a brute-force reference (ProductFilter.Match and ProductSort.Less), cursor
-// and offset pagination, totals, GetMany, Categories and CategoryStats.
+// and offset pagination, totals, GetMany, Categories and CategoryStats, and
+// the rules every stored product follows (the same in every store: text,
+// ranges, currencies, the stock maximum).
 func ProductStore(t *testing.T, newDB DatabaseFactory) {
 	db := newDB(t, acceptJobs)
 	require.NotNil(t, db, "factory returned nil")
@@ -34,6 +36,8 @@ func ProductStore(t *testing.T, newDB DatabaseFactory) {
 	t.Run("Delete", func(t *testing.T) { productDelete(t, db) })
 	t.Run("AdjustStock", func(t *testing.T) { productAdjustStock(t, db) })
 	t.Run("AdjustStockConcurrent", func(t *testing.T) { productAdjustStockConcurrent(t, db) })
+	t.Run("StockMaximum", func(t *testing.T) { productStockMaximum(t, db) })
+	t.Run("Constraints", func(t *testing.T) { productConstraints(t, db) })
 	t.Run("GetMany", func(t *testing.T) { productGetMany(t, db) })
 	t.Run("List", func(t *testing.T) { productList(t, db) })
 	t.Run("ListCursorStable", func(t *testing.T) { productListCursorStable(t, db) })

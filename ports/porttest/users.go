@@ -134,6 +134,7 @@ func UserStore(t *testing.T, newDB DatabaseFactory) {
 			require.Equal(t, other.ID, got.ID, "the email still belongs to its owner")
 		})
 	})
+	t.Run("Constraints", func(t *testing.T) { userConstraints(t, db) })
 	t.Run("UpdateConcurrent", func(t *testing.T) {
 		u := mustCreateUser(t, db)
 		const n = 20
@@ -208,6 +209,7 @@ func RefreshTokenStore(t *testing.T, newDB DatabaseFactory) {
 		require.NoError(t, err)
 		requireToken(t, tk, got)
 	})
+	t.Run("Constraints", func(t *testing.T) { tokenConstraints(t, db) })
 	t.Run("MarkUsed", func(t *testing.T) {
 		u := mustCreateUser(t, db)
 		tk := NewRefreshToken(u.ID, NewID())
