@@ -15,7 +15,10 @@ import (
 // back in stock, in the same transaction. The owner or staff may cancel.
 // Of several concurrent cancels exactly one wins and restocks; the others
 // get ErrInvalidTransition, so stock is returned exactly once. A line whose
-// product has since been deleted is not restocked (and logged).
+// product has since been deleted is not restocked (and logged), and a
+// product whose stock staff meanwhile set near [ecolaura.MaxStock] is
+// restocked only up to the maximum (the units that do not fit are logged):
+// a cancellation is never refused because of the stock.
 // Errors: ErrUnauthenticated; ErrNotFound (also for another customer's
 // order); ErrInvalidTransition when the order is shipped, delivered or
 // already cancelled.
@@ -35,12 +38,15 @@ func (s *Service) Cancel(ctx context.Context, actor ecolaura.Principal, id ecola
 		lines := slices.Clone(before.Lines)
 		slices.SortFunc(lines, func(a, b ecolaura.OrderLine) int { return cmp.Compare(a.ProductID, b.ProductID) })
 		for _, l := range lines {
-			_, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: l.ProductID, Delta: l.Quantity, At: now})
+			p, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: l.ProductID, Delta: l.Quantity, At: now, Saturate: true})
 			switch {
 			case errors.Is(err, ecolaura.ErrNotFound):
 				s.log.WarnContext(ctx, "cancelled order line not restocked: product deleted", "order_id", id, "product_id", l.ProductID, "quantity", l.Quantity)
 			case err != nil:
 				return fmt.Errorf("restock product %s: %w", l.ProductID, err)
+			case p.Stock == ecolaura.MaxStock:
+				s.log.WarnContext(ctx, "cancelled order line restocked up to the maximum stock; units above it, if any, were dropped",
+					"order_id", id, "product_id", l.ProductID, "quantity", l.Quantity, "max_stock", ecolaura.MaxStock)
 			}
 		}
 		out = after

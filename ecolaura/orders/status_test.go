@@ -197,6 +197,42 @@ func testCancelWhenProductWasDeleted(t *testing.T, s storetest.Store) {
 	assert.Equal(t, 10, f.stock(t, kept.ID))
 }
 
+// TestCancelWhenStockWasSetToTheMaximum is issue 10's example: 1,000 units
+// of a product at the maximum stock are ordered, staff set the stock back
+// to the maximum, and the order is cancelled. The memory store refused the
+// cancellation forever (400) and PostgreSQL let the stock pass the maximum,
+// after which no edit of the product succeeded. Now the cancellation
+// succeeds, the stock stops at the maximum and the product stays editable,
+// on both stores.
+func TestCancelWhenStockWasSetToTheMaximum(t *testing.T) {
+	storetest.Run(t, testCancelWhenStockWasSetToTheMaximum)
+}
+
+func testCancelWhenStockWasSetToTheMaximum(t *testing.T, s storetest.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s)
+	owner := f.user(t, "owner", ecolaura.RoleCustomer)
+	p := f.product(t, productSpec{price: 100, stock: ecolaura.MaxStock, footprint: 1})
+	o := f.checkout(t, owner, req(line(p, ecolaura.MaxLineQuantity)))
+	require.Equal(t, ecolaura.MaxStock-ecolaura.MaxLineQuantity, f.stock(t, p.ID))
+	cur, err := f.db.Products().Get(ctx, p.ID)
+	require.NoError(t, err)
+	cur.Stock = ecolaura.MaxStock
+	_, err = f.db.Products().Update(ctx, cur)
+	require.NoError(t, err)
+
+	got, err := f.svc.Cancel(ctx, owner, o.ID)
+	require.NoError(t, err, "a cancellation is never stuck")
+	assert.Equal(t, ecolaura.StatusCancelled, got.Status)
+	assert.Equal(t, ecolaura.MaxStock, f.stock(t, p.ID), "the stock stops at the maximum")
+
+	cur, err = f.db.Products().Get(ctx, p.ID)
+	require.NoError(t, err)
+	cur.Name = "Renamed after the cancellation"
+	_, err = f.db.Products().Update(ctx, cur)
+	require.NoError(t, err, "the product stays editable")
+}
+
 func TestAuthorization(t *testing.T) { storetest.Run(t, testAuthorization) }
 
 func testAuthorization(t *testing.T, s storetest.Store) {
