@@ -30,7 +30,10 @@ const DefaultUpdateRetries = 5
 type Config struct {
 	// Logger receives diagnostic messages; nil discards them.
 	Logger *slog.Logger
-	// DefaultCurrency is used for prices given without a currency.
+	// DefaultCurrency is the shop's currency: prices given without a
+	// currency are in it, and a price in any other currency is refused
+	// (ErrInvalid on "price.currency"), since lists sort and filter by
+	// minor units and checkout totals in one currency.
 	DefaultCurrency ecolaura.Currency
 	// UpdateRetries bounds the retries of an unconditional Update (0–100).
 	UpdateRetries int
@@ -50,8 +53,9 @@ type Option func(*Config)
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(cfg *Config) { cfg.Logger = l } }
 
-// WithDefaultCurrency sets the currency of prices given without one
-// (default EUR).
+// WithDefaultCurrency sets the shop's currency (default EUR): prices given
+// without a currency are in it, and prices in another currency are refused.
+// Use the same currency as orders.WithCurrency.
 func WithDefaultCurrency(c ecolaura.Currency) Option {
 	return func(cfg *Config) { cfg.DefaultCurrency = c }
 }
@@ -92,7 +96,8 @@ func New(db ports.Database, clock ports.Clock, ids ports.IDGenerator, opts ...Op
 	return &Service{db: db, clock: clock, ids: ids, cfg: cfg, log: log.With("service", "catalog")}, nil
 }
 
-// DefaultCurrency returns the currency used for prices given without one.
+// DefaultCurrency returns the shop's currency: the currency of prices given
+// without one, and the only currency a price may have.
 func (s *Service) DefaultCurrency() ecolaura.Currency { return s.cfg.DefaultCurrency }
 
 // ProductInput is the editable content of a product, for [Service.Create]
@@ -101,7 +106,8 @@ type ProductInput struct {
 	Name        string
 	Description string
 	Category    string
-	// Price; an empty currency means the service's default currency.
+	// Price; an empty currency means the shop's currency (see
+	// [Config.DefaultCurrency]); another currency is refused.
 	Price ecolaura.Money
 	Stock int
 	// Metrics, when set, determine the score (Score is then ignored).
@@ -121,8 +127,10 @@ func (in ProductInput) apply(p *ecolaura.Product) {
 	}
 }
 
-// prepare fills defaults, normalises, validates and scores p.
-func (s *Service) prepare(p *ecolaura.Product) error {
+// prepare fills defaults, normalises, validates and scores p. priceSet
+// tells whether the write sets the price, which must then be in the shop's
+// currency.
+func (s *Service) prepare(p *ecolaura.Product, priceSet bool) error {
 	if p.Price.Currency == "" {
 		p.Price.Currency = s.cfg.DefaultCurrency
 	}
@@ -132,24 +140,56 @@ func (s *Service) prepare(p *ecolaura.Product) error {
 		// first so an out-of-range given value is not reported.
 		p.Rescore()
 	}
-	if err := p.Validate(); err != nil {
+	var v ecolaura.Validator
+	if priceSet && p.Price.Currency.Valid() {
+		v.Check(p.Price.Currency == s.cfg.DefaultCurrency, "price.currency",
+			"must be %s, the shop's currency (got %s)", s.cfg.DefaultCurrency, p.Price.Currency)
+	}
+	v.Merge("", p.Validate())
+	if err := v.Err(); err != nil {
 		return err
 	}
 	p.Rescore()
 	return nil
 }
 
+// ValidateInput checks in exactly as [Service.Create] would, without
+// storing anything, and returns a *ecolaura.ValidationError naming every
+// invalid field, or nil. Transports use it to report every problem of a
+// request at once.
+func (s *Service) ValidateInput(in ProductInput) error {
+	var p ecolaura.Product
+	in.apply(&p)
+	return s.prepare(&p, true)
+}
+
+// ValidatePatch checks every field patch sets with the rules
+// [Service.Update] applies, without reading or storing anything, and
+// returns a *ecolaura.ValidationError naming every invalid field, or nil.
+// (Update still checks the whole product it produces.)
+func (s *Service) ValidatePatch(patch Patch) error {
+	var v ecolaura.Validator
+	v.Check(!(patch.ClearMetrics && patch.Metrics != nil), "metrics", "cannot be set and cleared at once")
+	v.Merge("", validateExpected(patch.ExpectedVersion))
+	// A valid product changed by the patch alone: every error is the patch's.
+	p := ecolaura.Product{Name: "x", Category: "x", Price: ecolaura.NewMoney(0, s.cfg.DefaultCurrency)}
+	s.applyPatch(patch, &p)
+	v.Merge("", s.prepare(&p, patch.Price != nil))
+	return v.Err()
+}
+
 // Create adds a product and returns it as stored (ID, times, Version 1 and
 // the computed score set). Errors: ErrUnauthenticated, ErrForbidden (not
-// staff); *ValidationError (ErrInvalid); ErrConflict if the generated ID
-// collides.
+// staff); *ValidationError (ErrInvalid) naming every invalid field,
+// including "price.currency" for a price not in the shop's currency;
+// ErrConflict if the generated ID collides.
 func (s *Service) Create(ctx context.Context, actor ecolaura.Principal, in ProductInput) (ecolaura.Product, error) {
 	if err := actor.RequireStaff(); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("create product: %w", err)
 	}
 	var p ecolaura.Product
 	in.apply(&p)
-	if err := s.prepare(&p); err != nil {
+	if err := s.prepare(&p, true); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("create product: %w", err)
 	}
 	now := s.clock.Now()
@@ -166,7 +206,8 @@ type Patch struct {
 	Name        *string
 	Description *string
 	Category    *string
-	// Price; an empty currency keeps the product's current currency.
+	// Price; an empty currency means the shop's currency (see
+	// [Config.DefaultCurrency]); another currency is refused.
 	Price *ecolaura.Money
 	Stock *int
 	// Metrics replaces the whole metrics object.
@@ -187,6 +228,14 @@ func (pt Patch) empty() bool {
 		pt.Stock == nil && pt.Metrics == nil && !pt.ClearMetrics && pt.Score == nil
 }
 
+// applyPatch applies pt to p, a price without currency in the shop's.
+func (s *Service) applyPatch(pt Patch, p *ecolaura.Product) {
+	pt.apply(p)
+	if pt.Price != nil && p.Price.Currency == "" {
+		p.Price.Currency = s.cfg.DefaultCurrency
+	}
+}
+
 func (pt Patch) apply(p *ecolaura.Product) {
 	if pt.Name != nil {
 		p.Name = *pt.Name
@@ -198,11 +247,7 @@ func (pt Patch) apply(p *ecolaura.Product) {
 		p.Category = *pt.Category
 	}
 	if pt.Price != nil {
-		cur := p.Price.Currency
 		p.Price = *pt.Price
-		if p.Price.Currency == "" {
-			p.Price.Currency = cur
-		}
 	}
 	if pt.Stock != nil {
 		p.Stock = *pt.Stock
@@ -237,7 +282,7 @@ func (s *Service) Update(ctx context.Context, actor ecolaura.Principal, id ecola
 	if err := validateExpected(patch.ExpectedVersion); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("update product %s: %w", id, err)
 	}
-	p, err := s.edit(ctx, id, patch.ExpectedVersion, !patch.empty(), func(p *ecolaura.Product) { patch.apply(p) })
+	p, err := s.edit(ctx, id, patch.ExpectedVersion, !patch.empty(), patch.Price != nil, func(p *ecolaura.Product) { s.applyPatch(patch, p) })
 	if err != nil {
 		return ecolaura.Product{}, fmt.Errorf("update product %s: %w", id, err)
 	}
@@ -263,7 +308,7 @@ func (s *Service) Replace(ctx context.Context, actor ecolaura.Principal, id ecol
 	if err := validateExpected(r.ExpectedVersion); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("replace product %s: %w", id, err)
 	}
-	p, err := s.edit(ctx, id, r.ExpectedVersion, true, func(p *ecolaura.Product) { r.ProductInput.apply(p) })
+	p, err := s.edit(ctx, id, r.ExpectedVersion, true, true, func(p *ecolaura.Product) { r.ProductInput.apply(p) })
 	if err != nil {
 		return ecolaura.Product{}, fmt.Errorf("replace product %s: %w", id, err)
 	}
@@ -287,7 +332,7 @@ func knownShape(id ecolaura.ID) error {
 }
 
 // edit runs a read-modify-write of one product.
-func (s *Service) edit(ctx context.Context, id ecolaura.ID, expected *int64, write bool, change func(*ecolaura.Product)) (ecolaura.Product, error) {
+func (s *Service) edit(ctx context.Context, id ecolaura.ID, expected *int64, write, priceSet bool, change func(*ecolaura.Product)) (ecolaura.Product, error) {
 	if err := knownShape(id); err != nil {
 		return ecolaura.Product{}, err
 	}
@@ -305,7 +350,7 @@ func (s *Service) edit(ctx context.Context, id ecolaura.ID, expected *int64, wri
 		}
 		next := cur.Clone()
 		change(&next)
-		if err := s.prepare(&next); err != nil {
+		if err := s.prepare(&next, priceSet); err != nil {
 			return ecolaura.Product{}, err
 		}
 		next.UpdatedAt = s.clock.Now()

@@ -512,3 +512,66 @@ func testCategories(t *testing.T, s storetest.Store) {
 	require.NoError(t, err)
 	assert.Equal(t, []ecolaura.CategoryCount{{Category: "home", Products: 2}, {Category: "kitchen", Products: 1}}, got)
 }
+
+// TestPricesOnlyInTheShopCurrency is issue 10's example: staff could create
+// products priced in JPY or USD in a EUR shop, which then sorted and
+// filtered by raw minor units (¥1200 as 12.00) and could not be checked out.
+// Every catalog write that sets a price now requires the shop's currency.
+func TestPricesOnlyInTheShopCurrency(t *testing.T) { storetest.Run(t, testPricesOnlyInTheShopCurrency) }
+
+func testPricesOnlyInTheShopCurrency(t *testing.T, s storetest.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s)
+	p := f.create(t, validInput())
+	for _, c := range []ecolaura.Currency{"JPY", "USD"} {
+		t.Run(string(c), func(t *testing.T) {
+			in := validInput()
+			in.Price = ecolaura.NewMoney(1200, c)
+			_, err := f.svc.Create(ctx, staff, in)
+			requireFields(t, err, "price.currency")
+			require.ErrorContains(t, err, "must be EUR, the shop's currency")
+			requireFields(t, f.svc.ValidateInput(in), "price.currency")
+
+			_, err = f.svc.Update(ctx, staff, p.ID, catalog.Patch{Price: &in.Price})
+			requireFields(t, err, "price.currency")
+			requireFields(t, f.svc.ValidatePatch(catalog.Patch{Price: &in.Price}), "price.currency")
+
+			_, err = f.svc.Replace(ctx, staff, p.ID, catalog.Replacement{ProductInput: in})
+			requireFields(t, err, "price.currency")
+		})
+	}
+	got, err := f.svc.Get(ctx, anon, p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, eur(490), got.Price, "nothing was changed")
+
+	// A price without a currency is in the shop's currency, also in a patch.
+	got, err = f.svc.Update(ctx, staff, p.ID, catalog.Patch{Price: &ecolaura.Money{Amount: 990}})
+	require.NoError(t, err)
+	assert.Equal(t, eur(990), got.Price)
+
+	// A shop in another currency accepts its own and refuses EUR.
+	usd := newFixture(t, s, catalog.WithDefaultCurrency("USD"))
+	in := validInput()
+	_, err = usd.svc.Create(ctx, staff, in)
+	requireFields(t, err, "price.currency")
+	in.Price = ecolaura.Money{Amount: 1200}
+	assert.Equal(t, ecolaura.NewMoney(1200, "USD"), usd.create(t, in).Price)
+}
+
+// The whole-request validators report every problem of an input at once,
+// exactly as Create and Update would, without a store.
+func TestValidateInputAndPatch(t *testing.T) {
+	f := newFixture(t, storetest.Memory) // no store is read
+	require.NoError(t, f.svc.ValidateInput(validInput()))
+	bad := validInput()
+	bad.Name, bad.Category, bad.Stock, bad.Price = "Brush\x00", "Not A Slug", ecolaura.MaxStock+1, ecolaura.NewMoney(-1, "JPY")
+	bad.Metrics.RecycledContent = ptr(101)
+	requireFields(t, f.svc.ValidateInput(bad), "name", "category", "stock", "price.amount", "price.currency", "recycled_content")
+
+	require.NoError(t, f.svc.ValidatePatch(catalog.Patch{}))
+	require.NoError(t, f.svc.ValidatePatch(catalog.Patch{Description: ptr("Line one\nLine two"), Stock: ptr(0)}))
+	requireFields(t, f.svc.ValidatePatch(catalog.Patch{Name: ptr(""), Description: ptr("\x1b[1m"), Stock: ptr(-1), Score: ptr(101),
+		ExpectedVersion: ptr(int64(0))}), "name", "description", "stock", "sustainability_score", "version")
+	requireFields(t, f.svc.ValidatePatch(catalog.Patch{Metrics: &ecolaura.SustainabilityMetrics{CarbonFootprint: -1}, ClearMetrics: true}),
+		"metrics", "carbon_footprint")
+}

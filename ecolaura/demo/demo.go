@@ -30,7 +30,7 @@ type fileProduct struct {
 }
 
 type fileMetrics struct {
-	CarbonFootprintKg float64                  `json:"carbon_footprint_kg"`
+	CarbonFootprintKg json.Number              `json:"carbon_footprint_kg"`
 	Recyclable        bool                     `json:"recyclable"`
 	Biodegradable     bool                     `json:"biodegradable"`
 	RecycledContent   *int                     `json:"recycled_content"`
@@ -79,7 +79,7 @@ func (fp fileProduct) input(cur ecolaura.Currency) (catalog.ProductInput, error)
 		Price: price, Stock: fp.Stock, Score: fp.Score,
 	}
 	if fp.Metrics != nil {
-		g, err := ecolaura.FootprintFromKg(fp.Metrics.CarbonFootprintKg)
+		g, err := ecolaura.ParseFootprintKg(fp.Metrics.CarbonFootprintKg.String())
 		if err != nil {
 			return catalog.ProductInput{}, err
 		}
@@ -97,7 +97,10 @@ func (fp fileProduct) input(cur ecolaura.Currency) (catalog.ProductInput, error)
 // Load adds the demo catalog to svc as actor and returns how many products
 // it created. It does nothing (and returns 0) when the catalog already has
 // products, so calling it at every start is safe; two concurrent first Loads
-// on an empty catalog may both load. Errors: ErrUnauthenticated,
+// on an empty catalog may both load. The prices are the file's EUR amounts
+// in the catalog's currency ([catalog.Service.DefaultCurrency], the only one
+// it accepts): the same figures (19.99 USD), rounded half to even to a
+// currency with fewer decimals (20 JPY). Errors: ErrUnauthenticated,
 // ErrForbidden (actor is not staff; use ecolaura.System()); the errors of
 // [catalog.Service.Create].
 func Load(ctx context.Context, svc *catalog.Service, actor ecolaura.Principal) (int, error) {
@@ -116,9 +119,27 @@ func Load(ctx context.Context, svc *catalog.Service, actor ecolaura.Principal) (
 		return 0, err
 	}
 	for i, in := range ins {
+		in.Price = inCurrency(in.Price, svc.DefaultCurrency())
 		if _, err := svc.Create(ctx, actor, in); err != nil {
 			return i, fmt.Errorf("load demo catalog: %w", err)
 		}
 	}
 	return len(ins), nil
+}
+
+// inCurrency returns the figures of m in currency c, rounded half to even
+// when c has fewer decimals.
+func inCurrency(m ecolaura.Money, c ecolaura.Currency) ecolaura.Money {
+	a := m.Amount
+	for e := m.Currency.Exponent(); e < c.Exponent(); e++ {
+		a *= 10
+	}
+	for e := m.Currency.Exponent(); e > c.Exponent(); e-- {
+		q, r := a/10, a%10
+		if r > 5 || (r == 5 && q%2 == 1) {
+			q++
+		}
+		a = q
+	}
+	return ecolaura.NewMoney(a, c)
 }

@@ -76,3 +76,44 @@ func TestLoad(t *testing.T) {
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, len(cats), 6)
 }
+
+// The catalog accepts prices only in its own currency: the demo catalog is
+// loaded with the same figures in it.
+func TestLoadInAnotherCurrency(t *testing.T) {
+	ctx := context.Background()
+	want, err := demo.Products()
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		cur   ecolaura.Currency
+		price func(eurCents int64) int64
+	}{
+		{"USD", func(c int64) int64 { return c }},
+		{"JPY", func(c int64) int64 { // half to even
+			q, r := c/100, c%100
+			if r > 50 || (r == 50 && q%2 == 1) {
+				q++
+			}
+			return q
+		}},
+	} {
+		t.Run(string(tc.cur), func(t *testing.T) {
+			svc, err := catalog.New(memory.NewDatabase(), memory.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
+				memory.NewSequentialIDs(), catalog.WithDefaultCurrency(tc.cur))
+			require.NoError(t, err)
+			n, err := demo.Load(ctx, svc, ecolaura.System())
+			require.NoError(t, err)
+			require.Equal(t, len(want), n)
+			page, err := svc.List(ctx, ecolaura.Anonymous, catalog.ListParams{PageSize: catalog.MaxPageSize, Page: 1})
+			require.NoError(t, err)
+			byName := map[string]ecolaura.Money{}
+			for _, p := range page.Items {
+				byName[p.Name] = p.Price
+			}
+			for _, in := range want {
+				if got, ok := byName[in.Name]; ok {
+					assert.Equal(t, ecolaura.NewMoney(tc.price(in.Price.Amount), tc.cur), got, in.Name)
+				}
+			}
+		})
+	}
+}

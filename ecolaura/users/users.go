@@ -139,6 +139,23 @@ type RegisterInput struct {
 	Password string
 }
 
+// Validate checks the input as [Service.Register] does before looking at
+// any store and returns a *ecolaura.ValidationError naming every invalid
+// field ("email", "name", "password"), or nil. Whether the email is taken
+// is only known to Register.
+func (in RegisterInput) Validate() error {
+	return validateAccount(in.Email, in.Name, in.Password)
+}
+
+func validateAccount(email, name, password string) error {
+	var v ecolaura.Validator
+	normalized, err := ecolaura.NormalizeEmail(email)
+	v.Merge("", err)
+	v.Merge("", ecolaura.ValidateUserName(name))
+	v.Merge("", ecolaura.ValidatePassword(password, normalized))
+	return v.Err()
+}
+
 // Register creates a customer account. Errors: a *ecolaura.ValidationError
 // (ErrInvalid) naming every invalid field of email, name and password; an
 // *ecolaura.ConflictError on field "email" (ErrConflict) for an email that
@@ -153,14 +170,10 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (ecolaura.User
 }
 
 func (s *Service) create(ctx context.Context, email, name, password string, role ecolaura.Role) (ecolaura.User, error) {
-	var v ecolaura.Validator
-	normalized, err := ecolaura.NormalizeEmail(email)
-	v.Merge("", err)
-	v.Merge("", ecolaura.ValidateUserName(name))
-	v.Merge("", ecolaura.ValidatePassword(password, normalized))
-	if err := v.Err(); err != nil {
+	if err := validateAccount(email, name, password); err != nil {
 		return ecolaura.User{}, err
 	}
+	normalized, _ := ecolaura.NormalizeEmail(email)
 	// Cheap check first so a taken email costs no hashing; the store's
 	// unique constraint decides races.
 	if _, err := s.db.Users().GetByEmail(ctx, normalized); err == nil {

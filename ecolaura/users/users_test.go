@@ -32,6 +32,17 @@ func fieldsOf(t *testing.T, err error) map[string][]string {
 	return ve.FieldMessages()
 }
 
+// fieldsSorted returns the distinct field names of a *ValidationError, sorted.
+func fieldsSorted(t *testing.T, err error) []string {
+	t.Helper()
+	out := make([]string, 0)
+	for f := range fieldsOf(t, err) {
+		out = append(out, f)
+	}
+	slices.Sort(out)
+	return out
+}
+
 func TestNewRequiresDependencies(t *testing.T) {
 	db := memory.NewDatabase()
 	h := &countingHasher{}
@@ -98,9 +109,15 @@ func testRegisterValidation(t *testing.T, s storetest.Store) {
 		{"password is the email", users.RegisterInput{Email: "ada@example.org", Name: "Ada", Password: "ada@example.org"}, []string{"password"}},
 		{"password is the email in another case", users.RegisterInput{Email: "Ada@Example.org", Name: "Ada", Password: "ADA@EXAMPLE.ORG"}, []string{"password"}},
 		{"everything wrong", users.RegisterInput{Email: "x", Name: "", Password: "short"}, []string{"email", "name", "password"}},
+		{"NUL in the name", users.RegisterInput{Email: "ada@example.org", Name: "Ada\x00", Password: pw}, []string{"name"}},
+		{"control character in the name", users.RegisterInput{Email: "ada@example.org", Name: "A\u0085da", Password: pw}, []string{"name"}},
+		{"NUL in the email", users.RegisterInput{Email: "ada\x00@example.org", Name: "Ada", Password: pw}, []string{"email"}},
+		{"C1 control in the email", users.RegisterInput{Email: "a\u0085da@example.org", Name: "Ada", Password: pw}, []string{"email"}},
+		{"email not UTF-8", users.RegisterInput{Email: "ad\xffa@example.org", Name: "Ada", Password: pw}, []string{"email"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.fields, fieldsSorted(t, tc.in.Validate()), "Validate reports what Register does")
 			_, err := e.svc.Register(context.Background(), tc.in)
 			require.ErrorIs(t, err, ecolaura.ErrInvalid)
 			assert.NotErrorIs(t, err, ecolaura.ErrConflict)
