@@ -119,11 +119,18 @@ func (m SustainabilityMetrics) Clone() SustainabilityMetrics {
 	return m
 }
 
-// Normalize sorts and de-duplicates the certifications.
+// Normalize sorts and de-duplicates the certifications. It leaves them as
+// they are when one is unknown, so that Validate's errors
+// ("certifications[2]") point at the list as it was given.
 func (m *SustainabilityMetrics) Normalize() {
 	if len(m.Certifications) == 0 {
 		m.Certifications = nil
 		return
+	}
+	for _, c := range m.Certifications {
+		if !c.Valid() {
+			return
+		}
 	}
 	slices.Sort(m.Certifications)
 	m.Certifications = slices.Compact(m.Certifications)

@@ -32,20 +32,23 @@ type v1TokenInput struct {
 	Password *string `json:"password"`
 }
 
-// decodeV1Token decodes simplejwt's {"username" or "email", "password"}.
+// decodeV1Token decodes simplejwt's {"username" or "email", "password"},
+// reporting every missing or mistyped field at once.
 func decodeV1Token(body []byte) (users.Credentials, error) {
 	var in v1TokenInput
-	if err := decodeJSON(body, &in, false); err != nil {
+	var errs fieldErrors
+	if err := decodeBody(body, &in, false, v1Dialect, &errs); err != nil {
 		return users.Credentials{}, err
 	}
-	var v ecolaura.Validator
 	email := in.Email
 	if email == nil {
 		email = in.Username
 	}
-	v.Check(email != nil && *email != "", "username", "This field is required.")
-	v.Check(in.Password != nil && *in.Password != "", "password", "This field is required.")
-	return users.Credentials{Email: deref(email), Password: deref(in.Password)}, v.Err()
+	if !errs.covers("email") {
+		errs.require(email != nil && *email != "", "username", v1Dialect)
+	}
+	errs.require(in.Password != nil && *in.Password != "", "password", v1Dialect)
+	return users.Credentials{Email: deref(email), Password: deref(in.Password)}, errs.err()
 }
 
 func (s *Server) v1Token(c *fiber.Ctx) error {
@@ -68,11 +71,13 @@ func (s *Server) v1TokenRefresh(c *fiber.Ctx) error {
 	var in struct {
 		Refresh *string `json:"refresh"`
 	}
-	if err := decodeJSON(c.Body(), &in, false); err != nil {
+	var errs fieldErrors
+	if err := decodeBody(c.Body(), &in, false, v1Dialect, &errs); err != nil {
 		return err
 	}
-	if in.Refresh == nil || *in.Refresh == "" {
-		return ecolaura.Invalid("refresh", "This field is required.")
+	errs.require(in.Refresh != nil && *in.Refresh != "", "refresh", v1Dialect)
+	if err := errs.err(); err != nil {
+		return err
 	}
 	pair, err := s.svc.Users.Refresh(c.UserContext(), *in.Refresh)
 	if err != nil {
@@ -91,17 +96,26 @@ type registerInput struct {
 	Name     *string `json:"name"`
 }
 
-// decodeRegister decodes {"email", "password", "name"}; strict for v2.
-func decodeRegister(body []byte, strict bool, required string) (users.RegisterInput, error) {
+// decodeRegister decodes {"email", "password", "name"} (strictly for v2)
+// and reports every problem at once, as DRF's serializer does: the missing
+// and mistyped fields, and the account rules (users.RegisterInput.Validate)
+// for the fields that decoded.
+func decodeRegister(body []byte, strict bool, d dialect) (users.RegisterInput, error) {
 	var in registerInput
-	if err := decodeJSON(body, &in, strict); err != nil {
+	var errs fieldErrors
+	if err := decodeBody(body, &in, strict, d, &errs); err != nil {
 		return users.RegisterInput{}, err
 	}
-	var v ecolaura.Validator
-	v.Check(in.Email != nil, "email", "%s", required)
-	v.Check(in.Password != nil, "password", "%s", required)
-	v.Check(in.Name != nil, "name", "%s", required)
-	return users.RegisterInput{Email: deref(in.Email), Password: deref(in.Password), Name: deref(in.Name)}, v.Err()
+	errs.require(in.Email != nil, "email", d)
+	errs.require(in.Password != nil, "password", d)
+	errs.require(in.Name != nil, "name", d)
+	out := users.RegisterInput{Email: deref(in.Email), Password: deref(in.Password), Name: deref(in.Name)}
+	if len(errs.list) > 0 {
+		if err := errs.mergeDomain(out.Validate(), nil); err != nil {
+			return out, err
+		}
+	}
+	return out, errs.err()
 }
 
 // emailTakenMessage is DRF's message for a taken email, on field "email" of
@@ -119,7 +133,7 @@ func registerError(err error) error {
 }
 
 func (s *Server) v1Register(c *fiber.Ctx) error {
-	in, err := decodeRegister(c.Body(), false, "This field is required.")
+	in, err := decodeRegister(c.Body(), false, v1Dialect)
 	if err != nil {
 		return err
 	}
@@ -167,7 +181,7 @@ func toV2Tokens(p users.TokenPair) v2Tokens {
 }
 
 func (s *Server) v2Register(c *fiber.Ctx) error {
-	in, err := decodeRegister(c.Body(), true, "is required")
+	in, err := decodeRegister(c.Body(), true, v2Dialect)
 	if err != nil {
 		return err
 	}
@@ -183,13 +197,13 @@ func (s *Server) v2Token(c *fiber.Ctx) error {
 		Email    *string `json:"email"`
 		Password *string `json:"password"`
 	}
-	if err := decodeJSON(c.Body(), &in, true); err != nil {
+	var errs fieldErrors
+	if err := decodeBody(c.Body(), &in, true, v2Dialect, &errs); err != nil {
 		return err
 	}
-	var v ecolaura.Validator
-	v.Check(in.Email != nil, "email", "is required")
-	v.Check(in.Password != nil, "password", "is required")
-	if err := v.Err(); err != nil {
+	errs.require(in.Email != nil, "email", v2Dialect)
+	errs.require(in.Password != nil, "password", v2Dialect)
+	if err := errs.err(); err != nil {
 		return err
 	}
 	pair, err := s.signIn(c, users.Credentials{Email: *in.Email, Password: *in.Password})
@@ -207,11 +221,13 @@ func decodeRefreshToken(body []byte) (string, error) {
 	var in struct {
 		RefreshToken *string `json:"refresh_token"`
 	}
-	if err := decodeJSON(body, &in, true); err != nil {
+	var errs fieldErrors
+	if err := decodeBody(body, &in, true, v2Dialect, &errs); err != nil {
 		return "", err
 	}
-	if in.RefreshToken == nil || *in.RefreshToken == "" {
-		return "", ecolaura.Invalid("refresh_token", "is required")
+	errs.require(in.RefreshToken != nil && *in.RefreshToken != "", "refresh_token", v2Dialect)
+	if err := errs.err(); err != nil {
+		return "", err
 	}
 	return *in.RefreshToken, nil
 }

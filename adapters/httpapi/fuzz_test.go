@@ -31,19 +31,22 @@ var jsonSeeds = []string{
 	`{"sustainability_metric":null}`, `{"items":[{"product":"x","quantity":1e9}]}`,
 	`{"lines":[{"product_id":"01234567-89ab-7def-8123-456789abcdef","quantity":2}],"carbon_offset":true}`,
 	`{"price":{"amount":"1e3","currency":"eur"}}`, `{"metrics":{"carbon_footprint_kg":-1,"certifications":["x"]}}`,
-	`{"a":1} {}`, `{"name":"\u0000"}`, `{"email":"a@b.c","password":"p","name":"n"}`, `{"refresh_token":5}`,
+	`{"a":1} {}`, `{"name":"\u0000"}`, `{"name":"\ud800"}`, `{"name":"\ud83d\ude00"}`, "{\"name\":\"\xff\"}",
+	`{"items":[{"product":"x","quantity":"3"},{"quantity":1.5},7]}`, `{"lines":{"0":{}}}`, `{"email":"a@b.c","password":"p","name":"n"}`, `{"refresh_token":5}`,
 }
 
 func FuzzDecodeV1Product(f *testing.F) {
 	for _, s := range jsonSeeds {
 		f.Add([]byte(s), false)
 	}
-	f.Fuzz(func(t *testing.T, body []byte, partial bool) {
-		ch, err := decodeV1Product(body, ecolaura.DefaultCurrency, partial)
+	f.Fuzz(func(t *testing.T, body []byte, required bool) {
+		var errs fieldErrors
+		ch, err := decodeV1Product(body, ecolaura.DefaultCurrency, required, &errs)
 		checkDecodeErr(t, err)
+		checkDecodeErr(t, errs.err())
 		if err == nil {
 			_ = ch.input()
-			_ = ch.metrics(nil)
+			_ = ch.patch(nil, nil)
 		}
 	})
 }
@@ -52,9 +55,15 @@ func FuzzDecodeV2Product(f *testing.F) {
 	for _, s := range jsonSeeds {
 		f.Add([]byte(s), true)
 	}
-	f.Fuzz(func(t *testing.T, body []byte, partial bool) {
-		_, err := decodeV2Product(body, partial)
+	f.Fuzz(func(t *testing.T, body []byte, required bool) {
+		var errs fieldErrors
+		ch, err := decodeV2Product(body, ecolaura.DefaultCurrency, required, &errs)
 		checkDecodeErr(t, err)
+		checkDecodeErr(t, errs.err())
+		if err == nil {
+			_ = ch.input()
+			_ = ch.patch()
+		}
 	})
 }
 
@@ -63,9 +72,9 @@ func FuzzDecodeOrders(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		_, err := decodeV1Order(body)
+		_, err := decodeV1Order(body, "")
 		checkDecodeErr(t, err)
-		_, err = decodeV2Order(body)
+		_, err = decodeV2Order(body, "key")
 		checkDecodeErr(t, err)
 	})
 }
@@ -77,7 +86,9 @@ func FuzzDecodeAuth(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		_, err := decodeV1Token(body)
 		checkDecodeErr(t, err)
-		_, err = decodeRegister(body, true, "is required")
+		_, err = decodeRegister(body, true, v2Dialect)
+		checkDecodeErr(t, err)
+		_, err = decodeRegister(body, false, v1Dialect)
 		checkDecodeErr(t, err)
 		_, err = decodeRefreshToken(body)
 		checkDecodeErr(t, err)

@@ -148,7 +148,7 @@ func TestMistypedJSONNamesTheField(t *testing.T) {
 	h := newHarness(t)
 	r := h.do(req{Method: http.MethodPost, Path: "/api/v1/products/", Token: h.staff, Body: `{"name":"Soap","category":"home","price":"1.00","stock":"many"}`})
 	require.Equal(t, http.StatusBadRequest, r.Status)
-	assert.Equal(t, []any{"must be an integer"}, r.JSON(t)["stock"])
+	assert.Equal(t, []any{"A valid integer is required."}, r.JSON(t)["stock"], "DRF's message")
 }
 
 func TestUnknownRouteAndMethod(t *testing.T) {

@@ -57,50 +57,58 @@ func toV1Order(o ecolaura.Order) v1Order {
 	return out
 }
 
-type v1OrderInput struct {
-	Items []struct {
-		Product  *string `json:"product"`
-		Quantity *int    `json:"quantity"`
-	} `json:"items"`
-	CarbonOffset bool `json:"carbon_offset"`
+type v1OrderItemInput struct {
+	Product  *string `json:"product"`
+	Quantity *int    `json:"quantity"`
 }
 
-// decodeV1Order decodes {"items": [{"product", "quantity"}]}.
-func decodeV1Order(body []byte) (orders.CheckoutRequest, error) {
+type v1OrderInput struct {
+	Items        []v1OrderItemInput `json:"items"`
+	CarbonOffset *bool              `json:"carbon_offset"`
+}
+
+// decodeV1Order decodes {"items": [{"product", "quantity"}], "carbon_offset"}
+// with the Idempotency-Key header's key, and reports every problem at once,
+// each list item's under its index ("items[1].quantity", rendered as DRF's
+// list of per-item objects): missing and mistyped fields, and the checkout
+// rules (orders.CheckoutRequest.Validate) for the fields that decoded.
+func decodeV1Order(body []byte, key string) (orders.CheckoutRequest, error) {
 	var in v1OrderInput
-	if err := decodeJSON(body, &in, false); err != nil {
-		return orders.CheckoutRequest{}, v1OrderFields(err)
+	var errs fieldErrors
+	if err := decodeBody(body, &in, false, v1Dialect, &errs); err != nil {
+		return orders.CheckoutRequest{}, err
 	}
-	var v ecolaura.Validator
-	if in.Items == nil {
-		v.Add("items", "This field is required.")
-	}
-	req := orders.CheckoutRequest{CarbonOffset: in.CarbonOffset, Lines: make([]orders.LineRequest, 0, len(in.Items))}
+	errs.require(in.Items != nil, "items", v1Dialect)
+	req := orders.CheckoutRequest{CarbonOffset: deref(in.CarbonOffset), IdempotencyKey: key, Lines: make([]orders.LineRequest, 0, len(in.Items))}
 	for i, it := range in.Items {
 		f := "items[" + strconv.Itoa(i) + "]"
-		v.Check(it.Product != nil, f+".product", "This field is required.")
-		v.Check(it.Quantity != nil, f+".quantity", "This field is required.")
+		errs.require(it.Product != nil, f+".product", v1Dialect)
+		errs.require(it.Quantity != nil, f+".quantity", v1Dialect)
 		req.Lines = append(req.Lines, orders.LineRequest{ProductID: ecolaura.ID(deref(it.Product)), Quantity: deref(it.Quantity)})
 	}
-	return req, v.Err()
+	if len(errs.list) > 0 {
+		if err := errs.mergeDomain(req.Validate(), v1OrderField); err != nil {
+			return req, err
+		}
+	}
+	return req, errs.err()
 }
 
-// v1OrderFields renames the service's field names to the v1 request's.
-func v1OrderFields(err error) error {
-	ve, ok := asValidation(err)
-	if !ok {
-		return err
+// v1OrderField names a checkout field error by the v1 request's field.
+func v1OrderField(name string) string {
+	if rest, ok := strings.CutPrefix(name, "lines"); ok {
+		name = "items" + rest
 	}
-	out := &ecolaura.ValidationError{Fields: make([]ecolaura.FieldError, len(ve.Fields))}
-	for i, f := range ve.Fields {
-		name := f.Field
-		if rest, ok := strings.CutPrefix(name, "lines"); ok {
-			name = "items" + rest
-		}
-		name = strings.Replace(name, "].product_id", "].product", 1)
-		out.Fields[i] = ecolaura.FieldError{Field: name, Message: f.Message}
+	name = strings.Replace(name, "].product_id", "].product", 1)
+	return orderField(name)
+}
+
+// orderField names the idempotency key by its header (both versions).
+func orderField(name string) string {
+	if name == "idempotency_key" {
+		return HeaderIdempotencyKey
 	}
-	return out
+	return name
 }
 
 func (s *Server) v1ListOrders(c *fiber.Ctx) error {
@@ -129,14 +137,13 @@ func (s *Server) v1CreateOrder(c *fiber.Ctx) error {
 	if err := principal(c).RequireAuthenticated(); err != nil {
 		return err
 	}
-	req, err := decodeV1Order(c.Body())
+	req, err := decodeV1Order(c.Body(), strings.Clone(c.Get(HeaderIdempotencyKey)))
 	if err != nil {
 		return err
 	}
-	req.IdempotencyKey = strings.Clone(c.Get(HeaderIdempotencyKey))
 	res, err := s.svc.Orders.Checkout(c.UserContext(), principal(c), req)
 	if err != nil {
-		return v1OrderFields(err)
+		return renameFields(err, v1OrderField)
 	}
 	if !res.Replayed {
 		s.metrics.ordersPlaced.Inc()
@@ -225,31 +232,43 @@ func toV2Order(o ecolaura.Order) v2Order {
 	return out
 }
 
-type v2OrderInput struct {
-	Lines []struct {
-		ProductID *string `json:"product_id"`
-		Quantity  *int    `json:"quantity"`
-	} `json:"lines"`
-	CarbonOffset bool `json:"carbon_offset"`
+type v2OrderLineInput struct {
+	ProductID *string `json:"product_id"`
+	Quantity  *int    `json:"quantity"`
 }
 
-// decodeV2Order decodes {"lines": [{"product_id", "quantity"}], "carbon_offset"}
-// strictly (unknown fields are refused).
-func decodeV2Order(body []byte) (orders.CheckoutRequest, error) {
+type v2OrderInput struct {
+	Lines        []v2OrderLineInput `json:"lines"`
+	CarbonOffset *bool              `json:"carbon_offset"`
+}
+
+// decodeV2Order decodes {"lines": [{"product_id", "quantity"}],
+// "carbon_offset"} strictly (unknown fields are refused) with the
+// Idempotency-Key header's key (required), and reports every problem at
+// once, each line's under its index ("lines[0].quantity").
+func decodeV2Order(body []byte, key string) (orders.CheckoutRequest, error) {
 	var in v2OrderInput
-	if err := decodeJSON(body, &in, true); err != nil {
+	var errs fieldErrors
+	if err := decodeBody(body, &in, true, v2Dialect, &errs); err != nil {
 		return orders.CheckoutRequest{}, err
 	}
-	var v ecolaura.Validator
-	v.Check(in.Lines != nil, "lines", "is required")
-	req := orders.CheckoutRequest{CarbonOffset: in.CarbonOffset, Lines: make([]orders.LineRequest, 0, len(in.Lines))}
+	if key == "" {
+		errs.add(HeaderIdempotencyKey, "header is required: send a unique key (for example a UUID) per order and reuse it only to retry")
+	}
+	errs.require(in.Lines != nil, "lines", v2Dialect)
+	req := orders.CheckoutRequest{CarbonOffset: deref(in.CarbonOffset), IdempotencyKey: key, Lines: make([]orders.LineRequest, 0, len(in.Lines))}
 	for i, l := range in.Lines {
 		f := "lines[" + strconv.Itoa(i) + "]"
-		v.Check(l.ProductID != nil, f+".product_id", "is required")
-		v.Check(l.Quantity != nil, f+".quantity", "is required")
+		errs.require(l.ProductID != nil, f+".product_id", v2Dialect)
+		errs.require(l.Quantity != nil, f+".quantity", v2Dialect)
 		req.Lines = append(req.Lines, orders.LineRequest{ProductID: ecolaura.ID(deref(l.ProductID)), Quantity: deref(l.Quantity)})
 	}
-	return req, v.Err()
+	if len(errs.list) > 0 {
+		if err := errs.mergeDomain(req.Validate(), orderField); err != nil {
+			return req, err
+		}
+	}
+	return req, errs.err()
 }
 
 type v2OrderPage struct {
@@ -258,7 +277,10 @@ type v2OrderPage struct {
 }
 
 func (s *Server) v2ListOrders(c *fiber.Ctx) error {
-	q := queryValues(c)
+	q, err := v2Query(c)
+	if err != nil {
+		return err
+	}
 	if err := onlyParams(q, "cursor", "limit", "user_id"); err != nil {
 		return err
 	}
@@ -292,21 +314,14 @@ func (s *Server) v2CreateOrder(c *fiber.Ctx) error {
 		return err
 	}
 	key := strings.Clone(c.Get(HeaderIdempotencyKey))
-	if key == "" {
-		return ecolaura.Invalid(HeaderIdempotencyKey, "header is required: send a unique key (for example a UUID) per order and reuse it only to retry")
-	}
-	if err := orders.ValidateIdempotencyKey(key); err != nil {
-		return renameField(err, "idempotency_key", HeaderIdempotencyKey)
-	}
-	req, err := decodeV2Order(c.Body())
+	req, err := decodeV2Order(c.Body(), key)
 	if err != nil {
 		return err
 	}
-	req.IdempotencyKey = key
 	ctx := c.UserContext()
 	res, err := s.svc.Orders.Checkout(ctx, actor, req)
 	if err != nil {
-		return renameField(err, "idempotency_key", HeaderIdempotencyKey)
+		return renameFields(err, orderField)
 	}
 	location := s.absURL(c, "/api/v2/orders/"+string(res.Order.ID))
 	c.Location(location)
@@ -363,7 +378,11 @@ func (s *Server) v2OrderAction(action string) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		if err := decodeJSON(c.Body(), &struct{}{}, true); err != nil {
+		var errs fieldErrors
+		if err := decodeBody(c.Body(), &struct{}{}, true, v2Dialect, &errs); err != nil {
+			return err
+		}
+		if err := errs.err(); err != nil {
 			return err
 		}
 		ctx, actor := c.UserContext(), principal(c)

@@ -86,13 +86,41 @@ func pathID(c *fiber.Ctx, name string) (ecolaura.ID, error) {
 	return id, nil
 }
 
-// queryValues parses the raw query string.
+// queryValues parses the raw query string. A pair that is not
+// percent-encoded correctly ("q=%zz") is left out and the others are kept
+// (v1 ignores it, as Django does not fail on it); v2 refuses it (v2Query).
 func queryValues(c *fiber.Ctx) url.Values {
-	v, err := url.ParseQuery(string(c.Request().URI().QueryString()))
-	if err != nil {
-		return url.Values{}
+	v, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
+	if v == nil {
+		v = url.Values{}
 	}
 	return v
+}
+
+// v2Query parses the query string strictly: every pair that is not
+// percent-encoded correctly is a field error on its name. (What the values
+// may contain is the business of each parameter's own rule: q follows the
+// text rules, IDs and cursors their formats.)
+func v2Query(c *fiber.Ctx) (url.Values, error) {
+	raw := string(c.Request().URI().QueryString())
+	var errs fieldErrors
+	for pair := range strings.SplitSeq(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		key, kerr := url.QueryUnescape(k)
+		if kerr != nil {
+			key = k
+		}
+		if _, verr := url.QueryUnescape(v); kerr != nil || verr != nil {
+			errs.add(key, "is not percent-encoded correctly")
+		}
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return queryValues(c), nil
 }
 
 // kgNumber renders grams as a JSON number of kilograms, exactly.
@@ -109,23 +137,6 @@ func kgNumber(g ecolaura.CO2e) json.Number {
 		s = "-" + s
 	}
 	return json.Number(s)
-}
-
-// parseKg parses a decimal number of kilograms exactly into grams.
-func parseKg(field string, s string) (ecolaura.CO2e, error) {
-	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 32 || strings.Trim(s, "0123456789.-") != "" {
-		return 0, ecolaura.Invalid(field, "must be a decimal number of kilograms")
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0, ecolaura.Invalid(field, "must be a decimal number of kilograms")
-	}
-	g, err := ecolaura.FootprintFromKg(f)
-	if err != nil {
-		return 0, ecolaura.Invalid(field, "must be a finite number of kilograms between 0 and %d", ecolaura.MaxFootprint/1000)
-	}
-	return g, nil
 }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

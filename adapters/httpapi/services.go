@@ -19,7 +19,11 @@ import (
 type Catalog interface {
 	Create(ctx context.Context, actor ecolaura.Principal, in catalog.ProductInput) (ecolaura.Product, error)
 	Update(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, patch catalog.Patch) (ecolaura.Product, error)
-	Replace(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, r catalog.Replacement) (ecolaura.Product, error)
+	// ValidateInput and ValidatePatch check a write as Create and Update
+	// would, so a request with a malformed field still gets the domain's
+	// verdict on all the others in the same response.
+	ValidateInput(in catalog.ProductInput) error
+	ValidatePatch(patch catalog.Patch) error
 	Delete(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) error
 	Get(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Product, error)
 	List(ctx context.Context, actor ecolaura.Principal, params catalog.ListParams) (catalog.ListResult, error)

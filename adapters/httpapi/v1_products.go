@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -161,7 +163,9 @@ func (s *Server) v1GetProduct(c *fiber.Ctx) error {
 }
 
 // v1ProductInput is the writable part of a v1 product. Every field is a
-// pointer so that PATCH can tell "absent" from "zero".
+// pointer so that an absent field can be told from a zero one; the
+// read-only fields (id, created_at, updated_at) are ignored like every other
+// field v1 does not know, as DRF does.
 type v1ProductInput struct {
 	Name                 *string         `json:"name"`
 	Description          *string         `json:"description"`
@@ -170,10 +174,6 @@ type v1ProductInput struct {
 	Stock                *int            `json:"stock"`
 	SustainabilityScore  *int            `json:"sustainability_score"`
 	SustainabilityMetric json.RawMessage `json:"sustainability_metric"`
-	// Read-only fields DRF ignores on input.
-	ID        json.RawMessage `json:"id"`
-	CreatedAt json.RawMessage `json:"created_at"`
-	UpdatedAt json.RawMessage `json:"updated_at"`
 }
 
 type v1MetricInput struct {
@@ -188,48 +188,89 @@ type v1ProductChange struct {
 	// metricSet: the field was present; metric nil with metricSet means null.
 	metricSet bool
 	metric    *v1MetricInput
+	footprint ecolaura.CO2e
 	price     *ecolaura.Money
 }
 
-// decodeV1Product decodes and checks a v1 product body. With partial (PATCH)
-// absent fields are allowed; otherwise name, category and price are required.
-func decodeV1Product(body []byte, cur ecolaura.Currency, partial bool) (v1ProductChange, error) {
+// decodeV1Product decodes a v1 product body and records every field error
+// in errs, with DRF's messages. With required (POST, and PUT, which DRF
+// validates with partial=False) name, category and price must be present;
+// the other fields are optional. It returns only a malformed-JSON error.
+func decodeV1Product(body []byte, cur ecolaura.Currency, required bool, errs *fieldErrors) (v1ProductChange, error) {
 	var ch v1ProductChange
-	if err := decodeJSON(body, &ch.in, false); err != nil {
+	if err := decodeBody(body, &ch.in, false, v1Dialect, errs); err != nil {
 		return ch, err
 	}
-	var v ecolaura.Validator
-	if !partial {
-		v.Check(ch.in.Name != nil, "name", "This field is required.")
-		v.Check(ch.in.Category != nil, "category", "This field is required.")
-		v.Check(ch.in.Price != nil, "price", "This field is required.")
+	if required {
+		errs.require(ch.in.Name != nil, "name", v1Dialect)
+		errs.require(ch.in.Category != nil, "category", v1Dialect)
+		errs.require(ch.in.Price != nil, "price", v1Dialect)
 	}
 	if ch.in.Price != nil {
-		m, err := ecolaura.ParsePrice(string(*ch.in.Price), cur)
-		if err != nil {
-			v.Add("price", "A valid price is required: a decimal number between 0 and %s with at most %d decimal places.",
-				ecolaura.Money{Amount: ecolaura.MaxPriceMinor, Currency: cur}.Decimal(), cur.Exponent())
+		if msg := v1DecimalProblem(ch.in.Price.text, cur.Exponent(), 0, ecolaura.MaxPriceMinor); msg != "" {
+			errs.add("price", msg)
 		} else {
+			m, _ := ecolaura.ParsePrice(ch.in.Price.text, cur)
 			ch.price = &m
 		}
 	}
-	if len(ch.in.SustainabilityMetric) > 0 {
+	if raw := ch.in.SustainabilityMetric; raw != nil {
 		ch.metricSet = true
-		if string(ch.in.SustainabilityMetric) != "null" {
+		if jsonKind(raw) != "null" {
 			var m v1MetricInput
-			if err := decodeJSON(ch.in.SustainabilityMetric, &m, false); err != nil {
-				v.Merge("sustainability_metric", err)
-			} else {
-				ch.metric = &m
-				if m.CarbonFootprint == nil {
-					v.Add("sustainability_metric.carbon_footprint", "This field is required.")
-				} else if _, err := parseKg("carbon_footprint", string(*m.CarbonFootprint)); err != nil {
-					v.Merge("sustainability_metric", err)
+			before := len(errs.list)
+			decodeInto(raw, &m, "sustainability_metric", false, v1Dialect, errs)
+			errs.require(m.CarbonFootprint != nil, "sustainability_metric.carbon_footprint", v1Dialect)
+			if m.CarbonFootprint != nil {
+				if msg := v1DecimalProblem(m.CarbonFootprint.text, ecolaura.FootprintPlaces, 0, int64(ecolaura.MaxFootprint)); msg != "" {
+					errs.add("sustainability_metric.carbon_footprint", msg)
+				} else {
+					ch.footprint, _ = ecolaura.ParseFootprintKg(m.CarbonFootprint.text)
 				}
+			}
+			if len(errs.list) == before {
+				ch.metric = &m
 			}
 		}
 	}
-	return ch, v.Err()
+	return ch, nil
+}
+
+// v1DecimalProblem checks text as DRF's DecimalField with places decimal
+// places between lo and hi (in 10^-places units) would, and returns DRF's
+// message, or "" when it is fine. Excess precision is refused, never
+// rounded (ecolaura.ParseDecimal), as DRF does.
+func v1DecimalProblem(text string, places int, lo, hi int64) string {
+	n, err := ecolaura.ParseDecimal(text, places)
+	var de *ecolaura.DecimalError
+	switch {
+	case errors.As(err, &de) && de.Reason == ecolaura.DecimalPrecision:
+		return fmt.Sprintf("Ensure that there are no more than %d decimal places.", places)
+	case errors.As(err, &de) && de.Reason == ecolaura.DecimalRange, err == nil && n > hi:
+		return "Ensure this value is less than or equal to " + decimalText(hi, places) + "."
+	case err != nil:
+		return v1Dialect.decimal
+	case n < lo:
+		return "Ensure this value is greater than or equal to " + decimalText(lo, places) + "."
+	}
+	return ""
+}
+
+// decimalText formats n units of 10^-places as a decimal ("99999999.99").
+func decimalText(n int64, places int) string {
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	s := strconv.FormatInt(n, 10)
+	if places > 0 {
+		s = strings.Repeat("0", max(0, places+1-len(s))) + s
+		s = s[:len(s)-places] + "." + s[len(s)-places:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
 }
 
 // metrics merges the v1 metric into the product's existing metrics (v1 has
@@ -242,7 +283,7 @@ func (ch v1ProductChange) metrics(existing *ecolaura.SustainabilityMetrics) *eco
 	if existing != nil {
 		m = existing.Clone()
 	}
-	m.CarbonFootprint, _ = parseKg("carbon_footprint", string(*ch.metric.CarbonFootprint))
+	m.CarbonFootprint = ch.footprint
 	if ch.metric.Recyclable != nil {
 		m.Recyclable = *ch.metric.Recyclable
 	}
@@ -252,12 +293,26 @@ func (ch v1ProductChange) metrics(existing *ecolaura.SustainabilityMetrics) *eco
 	return &m
 }
 
+// input is the change as a new product: absent optional fields get their
+// defaults (empty description, no stock, score 0, no metrics).
 func (ch v1ProductChange) input() catalog.ProductInput {
-	in := catalog.ProductInput{Name: deref(ch.in.Name), Description: deref(ch.in.Description), Category: deref(ch.in.Category), Stock: deref(ch.in.Stock), Score: deref(ch.in.SustainabilityScore)}
+	in := catalog.ProductInput{Name: deref(ch.in.Name), Description: deref(ch.in.Description), Category: deref(ch.in.Category),
+		Stock: deref(ch.in.Stock), Score: deref(ch.in.SustainabilityScore), Metrics: ch.metrics(nil)}
 	if ch.price != nil {
 		in.Price = *ch.price
 	}
 	return in
+}
+
+// patch is the change of an existing product: absent fields are kept.
+func (ch v1ProductChange) patch(existing *ecolaura.SustainabilityMetrics, expected *int64) catalog.Patch {
+	pt := catalog.Patch{Name: ch.in.Name, Description: ch.in.Description, Category: ch.in.Category, Price: ch.price,
+		Stock: ch.in.Stock, Score: ch.in.SustainabilityScore, ExpectedVersion: expected}
+	if ch.metricSet {
+		pt.Metrics = ch.metrics(existing)
+		pt.ClearMetrics = ch.metric == nil
+	}
+	return pt
 }
 
 func deref[T any](p *T) T {
@@ -268,25 +323,47 @@ func deref[T any](p *T) T {
 	return *p
 }
 
+// v1ProductField names a catalog field error by the v1 request's field.
+func v1ProductField(f string) string {
+	switch {
+	case f == "carbon_footprint":
+		return "sustainability_metric.carbon_footprint"
+	case f == "recycled_content", strings.HasPrefix(f, "certifications"):
+		return "sustainability_metric"
+	case strings.HasPrefix(f, "price."):
+		return "price"
+	}
+	return f
+}
+
 func (s *Server) v1CreateProduct(c *fiber.Ctx) error {
-	if err := principal(c).RequireStaff(); err != nil {
+	actor := principal(c)
+	if err := actor.RequireStaff(); err != nil {
 		return err
 	}
-	ch, err := decodeV1Product(c.Body(), s.cfg.Currency, false)
+	var errs fieldErrors
+	ch, err := decodeV1Product(c.Body(), s.cfg.Currency, true, &errs)
 	if err != nil {
-		return withProductRules(err, ch.input(), s.cfg.Currency)
+		return err
 	}
 	in := ch.input()
-	in.Metrics = ch.metrics(nil)
-	p, err := s.svc.Catalog.Create(c.UserContext(), principal(c), in)
+	if len(errs.list) > 0 {
+		if err := errs.mergeDomain(s.svc.Catalog.ValidateInput(in), v1ProductField); err != nil {
+			return err
+		}
+		return errs.err()
+	}
+	p, err := s.svc.Catalog.Create(c.UserContext(), actor, in)
 	if err != nil {
-		return err
+		return renameFields(err, v1ProductField)
 	}
 	c.Location(s.absURL(c, "/api/v1/products/"+string(p.ID)+"/"))
 	return sendJSON(c, http.StatusCreated, toV1Product(p))
 }
 
-// v1WriteProduct serves PUT (full) and PATCH (partial).
+// v1WriteProduct serves PUT and PATCH with DRF's semantics: both change
+// only the fields they send and keep the others; PUT (partial=False)
+// requires the required fields (name, category, price), PATCH none.
 func (s *Server) v1WriteProduct(partial bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		actor := principal(c)
@@ -297,45 +374,32 @@ func (s *Server) v1WriteProduct(partial bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		ch, err := decodeV1Product(c.Body(), s.cfg.Currency, partial)
+		var errs fieldErrors
+		ch, err := decodeV1Product(c.Body(), s.cfg.Currency, !partial, &errs)
 		if err != nil {
-			if !partial {
-				return withProductRules(err, ch.input(), s.cfg.Currency)
-			}
 			return err
+		}
+		if len(errs.list) > 0 {
+			if err := errs.mergeDomain(s.svc.Catalog.ValidatePatch(ch.patch(nil, nil)), v1ProductField); err != nil {
+				return err
+			}
+			return errs.err()
 		}
 		ctx := c.UserContext()
 		var expected *int64
 		var existing *ecolaura.SustainabilityMetrics
-		if ch.metric != nil || (!partial && !ch.metricSet) {
-			// Merge the v1 metric with what v1 cannot express (or keep the
-			// metrics a PUT did not mention), on the version it was read at.
+		if ch.metric != nil {
+			// Merge the v1 metric with what v1 cannot express, on the
+			// version it was read at.
 			cur, err := s.svc.Catalog.Get(ctx, actor, id)
 			if err != nil {
 				return err
 			}
 			existing, expected = cur.Metrics, &cur.Version
 		}
-		var p ecolaura.Product
-		if partial {
-			patch := catalog.Patch{Name: ch.in.Name, Description: ch.in.Description, Category: ch.in.Category, Price: ch.price,
-				Stock: ch.in.Stock, Score: ch.in.SustainabilityScore, ExpectedVersion: expected}
-			if ch.metricSet {
-				patch.Metrics = ch.metrics(existing)
-				patch.ClearMetrics = ch.metric == nil
-			}
-			p, err = s.svc.Catalog.Update(ctx, actor, id, patch)
-		} else {
-			in := ch.input()
-			in.Metrics = ch.metrics(existing)
-			if !ch.metricSet && existing != nil {
-				m := existing.Clone()
-				in.Metrics = &m
-			}
-			p, err = s.svc.Catalog.Replace(ctx, actor, id, catalog.Replacement{ProductInput: in, ExpectedVersion: expected})
-		}
+		p, err := s.svc.Catalog.Update(ctx, actor, id, ch.patch(existing, expected))
 		if err != nil {
-			return err
+			return renameFields(err, v1ProductField)
 		}
 		return sendJSON(c, http.StatusOK, toV1Product(p))
 	}
@@ -353,30 +417,4 @@ func (s *Server) v1DeleteProduct(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(http.StatusNoContent)
-}
-
-// withProductRules adds the domain's validation of the other fields to a
-// decoding *ValidationError, so a client sees every problem at once, as a
-// DRF serializer reports them.
-func withProductRules(err error, in catalog.ProductInput, cur ecolaura.Currency) error {
-	ve, ok := asValidation(err)
-	if !ok {
-		return err
-	}
-	p := ecolaura.Product{Name: in.Name, Description: in.Description, Category: in.Category, Price: ecolaura.Money{Currency: cur}, Stock: in.Stock, Score: in.Score}
-	p.Normalize()
-	var v ecolaura.Validator
-	v.Merge("", ve)
-	seen := map[string]bool{}
-	for _, f := range ve.Fields {
-		seen[f.Field] = true
-	}
-	if perr, ok := asValidation(p.Validate()); ok {
-		for _, f := range perr.Fields {
-			if !seen[f.Field] && !strings.HasPrefix(f.Field, "price") {
-				v.Add(f.Field, "%s", f.Message)
-			}
-		}
-	}
-	return v.Err()
 }

@@ -163,7 +163,8 @@ func TestV1ProductWrites(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	m := r.JSON(t)
 	assert.Equal(t, "Beeswax wraps XL", m["name"])
-	assert.Equal(t, "", m["description"], "PUT replaces")
+	assert.Equal(t, "Set of 3", m["description"], "PUT keeps the optional fields it omits, as DRF does")
+	assert.EqualValues(t, 3, m["stock"], "PUT changes the fields it sends")
 	assert.NotNil(t, m["sustainability_metric"], "PUT without the metric keeps it")
 
 	r = h.do(req{Method: http.MethodPatch, Path: "/api/v1/products/" + id + "/", Token: h.staff, Body: map[string]any{"sustainability_metric": nil, "sustainability_score": 33}})

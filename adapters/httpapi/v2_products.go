@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -142,8 +143,8 @@ func parseV2ProductQuery(q url.Values, cur ecolaura.Currency) (catalog.ListParam
 		}
 	}
 	if s := q.Get("max_footprint_kg"); s != "" {
-		g, err := parseKg("max_footprint_kg", s)
-		v.Merge("", err)
+		g, err := ecolaura.ParseFootprintKg(s)
+		v.Merge("", renameField(err, "carbon_footprint", "max_footprint_kg"))
 		if err == nil {
 			p.Filter.MaxFootprint = &g
 		}
@@ -196,6 +197,20 @@ func renameField(err error, from, to string) error {
 	return out
 }
 
+// renameFields renames the fields of a *ValidationError with rename (a
+// service's names to the request's); other errors are returned unchanged.
+func renameFields(err error, rename func(string) string) error {
+	ve, ok := asValidation(err)
+	if !ok {
+		return err
+	}
+	var v ecolaura.Validator
+	for _, f := range ve.Fields {
+		v.Add(rename(f.Field), "%s", f.Message)
+	}
+	return v.Err()
+}
+
 func asValidation(err error) (*ecolaura.ValidationError, bool) {
 	var ve *ecolaura.ValidationError
 	ok := errors.As(err, &ve)
@@ -203,7 +218,11 @@ func asValidation(err error) (*ecolaura.ValidationError, bool) {
 }
 
 func (s *Server) v2ListProducts(c *fiber.Ctx) error {
-	params, err := parseV2ProductQuery(queryValues(c), s.cfg.Currency)
+	q, err := v2Query(c)
+	if err != nil {
+		return err
+	}
+	params, err := parseV2ProductQuery(q, s.cfg.Currency)
 	if err != nil {
 		return err
 	}
@@ -250,7 +269,10 @@ func (s *Server) v2Alternatives(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q := queryValues(c)
+	q, err := v2Query(c)
+	if err != nil {
+		return err
+	}
 	if err := onlyParams(q, "limit"); err != nil {
 		return err
 	}
@@ -292,7 +314,11 @@ type v2Category struct {
 }
 
 func (s *Server) v2Categories(c *fiber.Ctx) error {
-	if err := onlyParams(queryValues(c)); err != nil {
+	q, err := v2Query(c)
+	if err != nil {
+		return err
+	}
+	if err := onlyParams(q); err != nil {
 		return err
 	}
 	stats, err := s.svc.Sustainability.CategoryAverages(c.UserContext(), principal(c))
@@ -321,7 +347,7 @@ type v2MetricsInput struct {
 	CarbonFootprintKg *decimalValue `json:"carbon_footprint_kg"`
 	Recyclable        *bool         `json:"recyclable"`
 	Biodegradable     *bool         `json:"biodegradable"`
-	RecycledContent   *int          `json:"recycled_content"`
+	RecycledContent   *int          `json:"recycled_content" decode:"nullable"`
 	Certifications    []string      `json:"certifications"`
 }
 
@@ -345,109 +371,146 @@ type v2ProductChange struct {
 	metrics   *ecolaura.SustainabilityMetrics
 }
 
-// decodeV2Product decodes a v2 product body strictly. Without partial,
-// name, category and price are required.
-func decodeV2Product(body []byte, partial bool) (v2ProductChange, error) {
+// decodeV2Product decodes a v2 product body strictly and records every
+// field error in errs. With required (POST) name, category and price must
+// be present. An amount is parsed in the currency given with it (the
+// service then refuses any but the shop's), else in the shop's currency
+// cur. It returns only a malformed-JSON error.
+func decodeV2Product(body []byte, cur ecolaura.Currency, required bool, errs *fieldErrors) (v2ProductChange, error) {
 	var ch v2ProductChange
-	if err := decodeJSON(body, &ch.in, true); err != nil {
+	if err := decodeBody(body, &ch.in, true, v2Dialect, errs); err != nil {
 		return ch, err
 	}
-	var v ecolaura.Validator
-	if !partial {
-		v.Check(ch.in.Name != nil, "name", "is required")
-		v.Check(ch.in.Category != nil, "category", "is required")
-		v.Check(ch.in.Price != nil, "price", "is required")
+	if required {
+		errs.require(ch.in.Name != nil, "name", v2Dialect)
+		errs.require(ch.in.Category != nil, "category", v2Dialect)
+		errs.require(ch.in.Price != nil, "price", v2Dialect)
 	}
 	if pr := ch.in.Price; pr != nil {
-		var cur ecolaura.Currency
+		var given ecolaura.Currency
+		parseIn := cur
 		if pr.Currency != nil {
 			c, err := ecolaura.ParseCurrency(*pr.Currency)
-			v.Merge("price", err)
-			cur = c
-		}
-		if pr.Amount == nil {
-			v.Add("price.amount", "is required")
-		} else if cur != "" || pr.Currency == nil {
-			parseCur := cur
-			if parseCur == "" {
-				parseCur = ecolaura.DefaultCurrency
-			}
-			m, err := ecolaura.ParsePrice(string(*pr.Amount), parseCur)
 			if err != nil {
-				v.Merge("price", err)
+				errs.add("price.currency", fmt.Sprintf("unsupported currency %q", *pr.Currency))
 			} else {
-				m.Currency = cur // empty: the service's default
-				ch.price = &m
+				given, parseIn = c, c
 			}
 		}
+		errs.require(pr.Amount != nil, "price.amount", v2Dialect)
+		if pr.Amount != nil && !errs.covers("price.currency") {
+			m, err := ecolaura.ParsePrice(pr.Amount.text, parseIn)
+			if err != nil {
+				_ = errs.mergeDomain(err, func(f string) string { return "price." + f })
+				m = ecolaura.Money{} // the currency is still checked by the service's rules
+			}
+			m.Currency = given // empty: the shop's
+			ch.price = &m
+		}
 	}
-	if len(ch.in.Metrics) > 0 {
+	if raw := ch.in.Metrics; raw != nil {
 		ch.metricSet = true
-		if string(ch.in.Metrics) != "null" {
+		if jsonKind(raw) != "null" {
 			var mi v2MetricsInput
-			if err := decodeJSON(ch.in.Metrics, &mi, true); err != nil {
-				v.Merge("metrics", err)
-			} else {
-				var m ecolaura.SustainabilityMetrics
-				if mi.CarbonFootprintKg == nil {
-					v.Add("metrics.carbon_footprint_kg", "is required")
-				} else if g, err := parseKg("carbon_footprint_kg", string(*mi.CarbonFootprintKg)); err != nil {
-					v.Merge("metrics", err)
-				} else {
-					m.CarbonFootprint = g
-				}
-				m.Recyclable, m.Biodegradable, m.RecycledContent = deref(mi.Recyclable), deref(mi.Biodegradable), mi.RecycledContent
-				for _, c := range mi.Certifications {
-					m.Certifications = append(m.Certifications, ecolaura.Certification(c))
-				}
-				ch.metrics = &m
+			decodeInto(raw, &mi, "metrics", true, v2Dialect, errs)
+			errs.require(mi.CarbonFootprintKg != nil, "metrics.carbon_footprint_kg", v2Dialect)
+			var m ecolaura.SustainabilityMetrics
+			if mi.CarbonFootprintKg != nil {
+				g, err := ecolaura.ParseFootprintKg(mi.CarbonFootprintKg.text)
+				_ = errs.mergeDomain(err, v2ProductField)
+				m.CarbonFootprint = g
 			}
+			m.Recyclable, m.Biodegradable, m.RecycledContent = deref(mi.Recyclable), deref(mi.Biodegradable), mi.RecycledContent
+			for _, c := range mi.Certifications {
+				m.Certifications = append(m.Certifications, ecolaura.Certification(c))
+			}
+			ch.metrics = &m
 		}
 	}
-	return ch, v.Err()
+	return ch, nil
 }
 
-func (s *Server) v2CreateProduct(c *fiber.Ctx) error {
-	if err := principal(c).RequireStaff(); err != nil {
-		return err
-	}
-	ch, err := decodeV2Product(c.Body(), false)
-	if err != nil {
-		return err
-	}
+// input is the change as a new product.
+func (ch v2ProductChange) input() catalog.ProductInput {
 	in := catalog.ProductInput{Name: deref(ch.in.Name), Description: deref(ch.in.Description), Category: deref(ch.in.Category),
 		Stock: deref(ch.in.Stock), Score: deref(ch.in.Score), Metrics: ch.metrics}
 	if ch.price != nil {
 		in.Price = *ch.price
 	}
-	p, err := s.svc.Catalog.Create(c.UserContext(), principal(c), in)
+	return in
+}
+
+// patch is the change of an existing product: absent fields are kept.
+func (ch v2ProductChange) patch() catalog.Patch {
+	pt := catalog.Patch{Name: ch.in.Name, Description: ch.in.Description, Category: ch.in.Category, Price: ch.price,
+		Stock: ch.in.Stock, Score: ch.in.Score, ExpectedVersion: ch.in.Version}
+	if ch.metricSet {
+		pt.Metrics, pt.ClearMetrics = ch.metrics, ch.metrics == nil
+	}
+	return pt
+}
+
+// v2ProductField names a catalog field error by the v2 request's field.
+func v2ProductField(f string) string {
+	switch {
+	case f == "sustainability_score":
+		return "score"
+	case f == "carbon_footprint":
+		return "metrics.carbon_footprint_kg"
+	case f == "recycled_content", strings.HasPrefix(f, "certifications"):
+		return "metrics." + f
+	}
+	return f
+}
+
+func (s *Server) v2CreateProduct(c *fiber.Ctx) error {
+	actor := principal(c)
+	if err := actor.RequireStaff(); err != nil {
+		return err
+	}
+	var errs fieldErrors
+	ch, err := decodeV2Product(c.Body(), s.cfg.Currency, true, &errs)
 	if err != nil {
 		return err
+	}
+	in := ch.input()
+	if len(errs.list) > 0 {
+		if err := errs.mergeDomain(s.svc.Catalog.ValidateInput(in), v2ProductField); err != nil {
+			return err
+		}
+		return errs.err()
+	}
+	p, err := s.svc.Catalog.Create(c.UserContext(), actor, in)
+	if err != nil {
+		return renameFields(err, v2ProductField)
 	}
 	c.Location(s.absURL(c, "/api/v2/products/"+string(p.ID)))
 	return sendJSON(c, http.StatusCreated, toV2Product(p))
 }
 
 func (s *Server) v2UpdateProduct(c *fiber.Ctx) error {
-	if err := principal(c).RequireStaff(); err != nil {
+	actor := principal(c)
+	if err := actor.RequireStaff(); err != nil {
 		return err
 	}
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	ch, err := decodeV2Product(c.Body(), true)
+	var errs fieldErrors
+	ch, err := decodeV2Product(c.Body(), s.cfg.Currency, false, &errs)
 	if err != nil {
 		return err
 	}
-	patch := catalog.Patch{Name: ch.in.Name, Description: ch.in.Description, Category: ch.in.Category, Price: ch.price,
-		Stock: ch.in.Stock, Score: ch.in.Score, ExpectedVersion: ch.in.Version}
-	if ch.metricSet {
-		patch.Metrics, patch.ClearMetrics = ch.metrics, ch.metrics == nil
+	if len(errs.list) > 0 {
+		if err := errs.mergeDomain(s.svc.Catalog.ValidatePatch(ch.patch()), v2ProductField); err != nil {
+			return err
+		}
+		return errs.err()
 	}
-	p, err := s.svc.Catalog.Update(c.UserContext(), principal(c), id, patch)
+	p, err := s.svc.Catalog.Update(c.UserContext(), actor, id, ch.patch())
 	if err != nil {
-		return err
+		return renameFields(err, v2ProductField)
 	}
 	return sendJSON(c, http.StatusOK, toV2Product(p))
 }
