@@ -47,16 +47,19 @@ type StatusChange struct {
 // OrderStore stores orders with their lines.
 //
 // Semantics (checked by porttest.OrderStore): values are copied in and out;
-// an order is stored and read with all its lines or not at all.
+// an order is stored and read with all its lines or not at all; every
+// stored order follows ValidateStoredOrder and belongs to an existing user,
+// the same rules in every store.
 type OrderStore interface {
 	// Create stores a new order with its lines. Errors: ErrConflict when the
 	// ID exists or when the user already has an order with the same non-empty
-	// IdempotencyKey.
+	// IdempotencyKey; ErrInvalid when o breaks a rule of ValidateStoredOrder
+	// or its user does not exist.
 	Create(ctx context.Context, o ecolaura.Order) error
 	// Get returns the order. Errors: ErrNotFound.
 	Get(ctx context.Context, id ecolaura.ID) (ecolaura.Order, error)
 	// GetByIdempotencyKey returns the user's order created with key.
-	// Errors: ErrNotFound.
+	// Errors: ErrNotFound (also for a key no order can have).
 	GetByIdempotencyKey(ctx context.Context, userID ecolaura.ID, key string) (ecolaura.Order, error)
 	// List returns a page of orders, newest first.
 	List(ctx context.Context, q OrderQuery) (OrderPage, error)
