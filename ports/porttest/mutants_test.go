@@ -145,6 +145,32 @@ func (s serialProducts) AdjustStock(ctx context.Context, adj ports.StockAdjustme
 	return s.ProductStore.AdjustStock(ctx, adj)
 }
 
+// stripsNUL removes U+0000 from names and descriptions before storing them,
+// as bun's pgdriver does with query parameters: the product is stored, but
+// not as given.
+type stripsNUL struct{ ports.ProductStore }
+
+func (s stripsNUL) clean(p ecolaura.Product) ecolaura.Product {
+	p.Name, p.Description = strings.ReplaceAll(p.Name, "\x00", ""), strings.ReplaceAll(p.Description, "\x00", "")
+	return p
+}
+
+func (s stripsNUL) Create(ctx context.Context, p ecolaura.Product) error {
+	return s.ProductStore.Create(ctx, s.clean(p))
+}
+
+func (s stripsNUL) Update(ctx context.Context, p ecolaura.Product) (ecolaura.Product, error) {
+	return s.ProductStore.Update(ctx, s.clean(p))
+}
+
+// neverSaturates ignores StockAdjustment.Saturate.
+type neverSaturates struct{ ports.ProductStore }
+
+func (n neverSaturates) AdjustStock(ctx context.Context, adj ports.StockAdjustment) (ecolaura.Product, error) {
+	adj.Saturate = false
+	return n.ProductStore.AdjustStock(ctx, adj)
+}
+
 type dropJobs struct{}
 
 func (dropJobs) Enqueue(context.Context, ports.Job) error { return nil }
@@ -214,6 +240,10 @@ func mutants() []mutant {
 		{"list-total-always", products(func(s ports.ProductStore) ports.ProductStore {
 			return listMutant{ProductStore: s, query: func(q *ports.ProductQuery) { q.WithTotal = true }}
 		}), "TestMutant/ListOffset/in_stock/newest"},
+		{"create-strips-nul", products(func(s ports.ProductStore) ports.ProductStore { return stripsNUL{s} }),
+			"TestMutant/Constraints/name_NUL/Create"},
+		{"adjust-stock-never-saturates", products(func(s ports.ProductStore) ports.ProductStore { return neverSaturates{s} }),
+			"TestMutant/StockMaximum"},
 		{"getmany-sorted", products(func(s ports.ProductStore) ports.ProductStore { return getManySorted{s} }),
 			"TestMutant/GetMany/in_the_order_asked"},
 		{"update-last-writer-wins", products(func(s ports.ProductStore) ports.ProductStore { return lastWriterWins{s} }),
