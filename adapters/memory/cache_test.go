@@ -106,31 +106,111 @@ func TestCacheIncr(t *testing.T) {
 	require.ErrorIs(t, err, ecolaura.ErrInvalid)
 }
 
-func TestCacheEvictsTTLEntriesFirstNeverCounters(t *testing.T) {
+// TestCacheBoundsHold fills caches past their bounds with every kind of
+// key and checks that the entry and byte bounds hold (issue 11: counters
+// written by Incr used to be exempt, so a cache of counters grew without
+// bound; issue 10: the bound counted entries, not bytes).
+func TestCacheBoundsHold(t *testing.T) {
 	ctx := context.Background()
-	const max = 64
-	c := memory.NewCache(memory.WithMaxEntries(max))
-	for i := range max / 2 {
-		_, err := c.Incr(ctx, fmt.Sprintf("counter-%d", i))
-		require.NoError(t, err)
+	const maxEntries, maxBytes = 64, 64 << 10
+	tests := []struct {
+		name  string
+		opts  []memory.CacheOption
+		write func(c *memory.Cache, i int) error
+		check func(t *testing.T, st memory.CacheStats)
+	}{
+		{
+			name: "counters only",
+			opts: []memory.CacheOption{memory.WithMaxEntries(maxEntries)},
+			write: func(c *memory.Cache, i int) error {
+				_, err := c.Incr(ctx, fmt.Sprintf("counter-%d", i))
+				return err
+			},
+			check: func(t *testing.T, st memory.CacheStats) {
+				assert.LessOrEqual(t, st.Entries, maxEntries+32, "bounded (per-shard rounding aside)")
+			},
+		},
+		{
+			name: "values without TTL",
+			opts: []memory.CacheOption{memory.WithMaxEntries(maxEntries)},
+			write: func(c *memory.Cache, i int) error {
+				return c.Set(ctx, fmt.Sprintf("plain-%d", i), []byte("v"), 0)
+			},
+			check: func(t *testing.T, st memory.CacheStats) {
+				assert.LessOrEqual(t, st.Entries, maxEntries+32)
+			},
+		},
+		{
+			name: "1 KiB values by bytes",
+			opts: []memory.CacheOption{memory.WithMaxBytes(maxBytes)},
+			write: func(c *memory.Cache, i int) error {
+				return c.Set(ctx, fmt.Sprintf("big-%d", i), make([]byte, 1024), time.Hour)
+			},
+			check: func(t *testing.T, st memory.CacheStats) {
+				assert.LessOrEqual(t, st.Bytes, int64(maxBytes))
+				assert.Less(t, st.Entries, maxBytes/1024)
+			},
+		},
+		{
+			name: "SetMany and AddMany by bytes",
+			opts: []memory.CacheOption{memory.WithMaxBytes(maxBytes)},
+			write: func(c *memory.Cache, i int) error {
+				k := fmt.Sprintf("many-%d", i)
+				if i%2 == 0 {
+					return c.SetMany(ctx, map[string][]byte{k: make([]byte, 900)}, time.Hour)
+				}
+				_, err := c.AddMany(ctx, map[string][]byte{k: make([]byte, 900)}, 0)
+				return err
+			},
+			check: func(t *testing.T, st memory.CacheStats) {
+				assert.LessOrEqual(t, st.Bytes, int64(maxBytes))
+			},
+		},
 	}
-	for i := range 10 * max {
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := memory.NewCache(tt.opts...)
+			for i := range 2000 {
+				require.NoError(t, tt.write(c, i))
+			}
+			st := c.Stats()
+			assert.Positive(t, st.Evictions)
+			tt.check(t, st)
+		})
+	}
+}
+
+func TestCacheEvictsTTLEntriesFirst(t *testing.T) {
+	ctx := context.Background()
+	c := memory.NewCache(memory.WithMaxEntries(32)) // one entry per shard
+	require.NoError(t, c.Set(ctx, "keep", []byte("v"), 0))
+	for i := range 500 {
 		require.NoError(t, c.Set(ctx, fmt.Sprintf("ttl-%d", i), []byte("v"), time.Hour))
 	}
-	st := c.Stats()
-	assert.LessOrEqual(t, st.Entries, max+32, "bounded (per-shard rounding aside)")
-	assert.Positive(t, st.Evictions)
-	for i := range max / 2 {
-		v, ok, err := c.Get(ctx, fmt.Sprintf("counter-%d", i))
-		require.NoError(t, err)
-		require.True(t, ok, "counter %d evicted", i)
-		assert.Equal(t, "1", string(v))
-	}
-	// Values without TTL go only when no TTL entry is left to evict.
-	c = memory.NewCache(memory.WithMaxEntries(1))
+	// Whatever shard "keep" is in, a TTL entry came after it and had to
+	// make room; a value without TTL goes only when no TTL entry is left.
+	_, ok, err := c.Get(ctx, "keep")
+	require.NoError(t, err)
+	assert.False(t, ok, "one entry per shard: the newest entry evicts the older one")
+	c = memory.NewCache(memory.WithMaxEntries(64)) // two per shard
 	require.NoError(t, c.Set(ctx, "keep", []byte("v"), 0))
-	require.NoError(t, c.Set(ctx, "other", []byte("v"), 0))
-	assert.LessOrEqual(t, c.Stats().Entries, 32)
+	for i := range 500 {
+		require.NoError(t, c.Set(ctx, fmt.Sprintf("ttl-%d", i), []byte("v"), time.Hour))
+	}
+	_, ok, err = c.Get(ctx, "keep")
+	require.NoError(t, err)
+	assert.True(t, ok, "a value without TTL outlives the TTL entries")
+}
+
+func TestCacheValueLargerThanTheBoundIsNotKept(t *testing.T) {
+	ctx := context.Background()
+	c := memory.NewCache(memory.WithMaxBytes(1 << 10))
+	require.NoError(t, c.Set(ctx, "k", []byte("small"), time.Hour))
+	require.NoError(t, c.Set(ctx, "k", make([]byte, 2<<10), time.Hour))
+	_, ok, err := c.Get(ctx, "k")
+	require.NoError(t, err)
+	assert.False(t, ok, "a value over the bound is not kept, and the old value is gone")
+	assert.Zero(t, c.Stats().Bytes)
 }
 
 func TestCacheConcurrentUse(t *testing.T) {

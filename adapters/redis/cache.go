@@ -233,17 +233,64 @@ func (c *Cache) count(hits, misses int) {
 // Set stores a copy of value under key; ttl <= 0 stores it without expiry.
 // Errors as for Get.
 func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	_, err := c.write(ctx, fmt.Sprintf("set %q", key), c.setCmd(key, value, ttl, false))
+	return err
+}
+
+// setCmd builds SET key value [NX] [PX ttl].
+func (c *Cache) setCmd(key string, value []byte, ttl time.Duration, onlyNew bool) rueidis.Completed {
 	// string(value) copies: a call that times out may still be written later.
 	b := c.client.B().Set().Key(c.cfg.Prefix + key).Value(string(value))
-	var cmd rueidis.Completed
-	if ttl > 0 {
-		ms := (ttl + time.Millisecond - 1) / time.Millisecond
-		cmd = b.PxMilliseconds(int64(ms)).Build()
-	} else {
-		cmd = b.Build()
+	if ttl <= 0 {
+		if onlyNew {
+			return b.Nx().Build()
+		}
+		return b.Build()
 	}
-	_, err := c.write(ctx, fmt.Sprintf("set %q", key), cmd)
+	ms := int64((ttl + time.Millisecond - 1) / time.Millisecond)
+	if onlyNew {
+		return b.Nx().PxMilliseconds(ms).Build()
+	}
+	return b.PxMilliseconds(ms).Build()
+}
+
+// SetMany stores a copy of every value under its key for ttl (ttl <= 0:
+// without expiry) in one pipeline: one round trip. Errors as for Get.
+func (c *Cache) SetMany(ctx context.Context, values map[string][]byte, ttl time.Duration) error {
+	if len(values) == 0 {
+		return nil
+	}
+	cmds := make(rueidis.Commands, 0, len(values))
+	for k, v := range values {
+		cmds = append(cmds, c.setCmd(k, v, ttl, false))
+	}
+	_, err := c.writeMany(ctx, fmt.Sprintf("set %d keys", len(values)), cmds)
 	return err
+}
+
+// AddMany stores each value whose key is absent (SET NX) for ttl in one
+// pipeline and returns the keys it stored. Errors as for Get.
+func (c *Cache) AddMany(ctx context.Context, values map[string][]byte, ttl time.Duration) ([]string, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	keys := make([]string, 0, len(values))
+	cmds := make(rueidis.Commands, 0, len(values))
+	for k, v := range values {
+		keys = append(keys, k)
+		cmds = append(cmds, c.setCmd(k, v, ttl, true))
+	}
+	resps, err := c.writeMany(ctx, fmt.Sprintf("add %d keys", len(values)), cmds)
+	if err != nil {
+		return nil, err
+	}
+	var added []string
+	for i, r := range resps {
+		if r.Error() == nil { // OK; a key that exists answers nil
+			added = append(added, keys[i])
+		}
+	}
+	return added, nil
 }
 
 // Delete removes the keys; missing keys are ignored. Errors as for Get.
@@ -275,35 +322,45 @@ func (c *Cache) Incr(ctx context.Context, key string) (int64, error) {
 	return n, nil
 }
 
-// write sends cmd. With client-side caching it pipelines a PING behind it on
-// the same connection: Redis sends the invalidation of a key this connection
-// has cached after the write's reply, so once the PING's reply is in, the
-// client has dropped its stale copy and the next Get is fresh.
+// write sends cmd (see writeMany) and returns its result.
 func (c *Cache) write(ctx context.Context, op string, cmd rueidis.Completed) (rueidis.RedisResult, error) {
+	resps, err := c.writeMany(ctx, op, rueidis.Commands{cmd})
+	if len(resps) == 0 {
+		return rueidis.RedisResult{}, err
+	}
+	return resps[0], err
+}
+
+// writeMany sends cmds in one pipeline and returns their results (a reply
+// of nil, as SET NX gives for an existing key, is not an error). With
+// client-side caching it pipelines a PING behind them on the same
+// connection: Redis sends the invalidation of a key this connection has
+// cached after the write's reply, so once the PING's reply is in, the
+// client has dropped its stale copy and the next Get is fresh.
+func (c *Cache) writeMany(ctx context.Context, op string, cmds rueidis.Commands) ([]rueidis.RedisResult, error) {
 	if err := c.admit(); err != nil {
-		return rueidis.RedisResult{}, fmt.Errorf("redis cache %s: %w", op, err)
+		return nil, fmt.Errorf("redis cache %s: %w", op, err)
 	}
 	cctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	var resp rueidis.RedisResult
+	n := len(cmds)
 	if c.cfg.ClientSideCaching {
-		resps := c.client.DoMulti(cctx, cmd, c.client.B().Ping().Build())
-		resp = resps[0]
-		if resp.Error() == nil && resps[1].Error() != nil {
-			resp = resps[1] // outcome of the invalidation unknown: report failure
-		}
-	} else {
-		resp = c.client.Do(cctx, cmd)
+		cmds = append(cmds, c.client.B().Ping().Build())
 	}
-	if err := resp.Error(); err != nil {
-		if re, ok := rueidis.IsRedisErr(err); ok && !re.IsNil() && !unavailableReply(re) {
-			c.health.ok()
-			return resp, fmt.Errorf("redis cache %s: %w", op, ecolaura.Invalid("value", "%s", re.Error()))
+	resps := c.client.DoMulti(cctx, cmds...)
+	for _, resp := range resps { // the PING's failure too: the invalidation's outcome is unknown
+		err := resp.Error()
+		if err == nil || rueidis.IsRedisNil(err) {
+			continue
 		}
-		return resp, c.failure(ctx, op, err)
+		if re, ok := rueidis.IsRedisErr(err); ok && !unavailableReply(re) {
+			c.health.ok()
+			return resps[:n], fmt.Errorf("redis cache %s: %w", op, ecolaura.Invalid("value", "%s", re.Error()))
+		}
+		return resps[:n], c.failure(ctx, op, err)
 	}
 	c.health.ok()
-	return resp, nil
+	return resps[:n], nil
 }
 
 // GetOrLoad returns the value under key; on a miss (or when Redis is

@@ -14,7 +14,8 @@ import (
 
 // Cache checks the semantics of [ports.Cache]: miss and hit, values copied
 // in and out, TTL expiry, no expiry for ttl <= 0, overwrite, Delete of many
-// and missing keys, GetMany, Incr from a missing key and under concurrency,
+// and missing keys, GetMany, SetMany, AddMany (only absent keys, one winner
+// per key under concurrency), Incr from a missing key and under concurrency,
 // binary-safe and large values (4 MiB). Every subtest uses its own random
 // keys, so the cache may be shared; it must be large enough to keep the
 // suite's few megabytes without evicting them (a cache may evict keys with a
@@ -153,6 +154,87 @@ func Cache(t *testing.T, newCache CacheFactory) {
 					require.Equal(t, v, got[k], "key %s", k)
 				}
 			})
+		}
+	})
+	t.Run("SetMany", func(t *testing.T) {
+		a, b, old := key(), key(), key()
+		require.NoError(t, c.Set(ctx(t), old, []byte("old"), time.Hour))
+		in := map[string][]byte{a: []byte("A"), b: []byte("B"), old: []byte("new")}
+		require.NoError(t, c.SetMany(ctx(t), in, time.Hour))
+		in[a][0] = 'X'
+		got, err := c.GetMany(ctx(t), []string{a, b, old})
+		require.NoError(t, err)
+		require.Equal(t, map[string][]byte{a: []byte("A"), b: []byte("B"), old: []byte("new")}, got,
+			"SetMany stores every value (copied), overwriting")
+		require.NoError(t, c.SetMany(ctx(t), nil, time.Hour), "SetMany of nothing")
+
+		short, forever := key(), key()
+		require.NoError(t, c.SetMany(ctx(t), map[string][]byte{short: []byte("s")}, 50*time.Millisecond))
+		require.NoError(t, c.SetMany(ctx(t), map[string][]byte{forever: []byte("f")}, 0))
+		eventually(t, func() bool {
+			_, ok, err := c.Get(ctx(t), short)
+			return err == nil && !ok
+		}, "a key stored by SetMany expires after its TTL")
+		v, ok, err := c.Get(ctx(t), forever)
+		require.NoError(t, err)
+		require.True(t, ok, "SetMany with ttl <= 0 keeps the value")
+		require.Equal(t, []byte("f"), v)
+	})
+	t.Run("AddMany", func(t *testing.T) {
+		taken, free, expired := key(), key(), key()
+		require.NoError(t, c.Set(ctx(t), taken, []byte("first"), time.Hour))
+		require.NoError(t, c.Set(ctx(t), expired, []byte("gone"), 50*time.Millisecond))
+		eventually(t, func() bool {
+			_, ok, err := c.Get(ctx(t), expired)
+			return err == nil && !ok
+		}, "short key expires")
+		added, err := c.AddMany(ctx(t), map[string][]byte{taken: []byte("second"), free: []byte("F"), expired: []byte("E")}, time.Hour)
+		require.NoError(t, err)
+		require.ElementsMatch(t, []string{free, expired}, added, "AddMany stores only absent (or expired) keys")
+		got, err := c.GetMany(ctx(t), []string{taken, free, expired})
+		require.NoError(t, err)
+		require.Equal(t, map[string][]byte{taken: []byte("first"), free: []byte("F"), expired: []byte("E")}, got,
+			"a key AddMany did not store keeps its value")
+		added, err = c.AddMany(ctx(t), nil, time.Hour)
+		require.NoError(t, err)
+		require.Empty(t, added, "AddMany of nothing")
+
+		short := key()
+		added, err = c.AddMany(ctx(t), map[string][]byte{short: []byte("s")}, 50*time.Millisecond)
+		require.NoError(t, err)
+		require.Equal(t, []string{short}, added)
+		eventually(t, func() bool {
+			_, ok, err := c.Get(ctx(t), short)
+			return err == nil && !ok
+		}, "a key stored by AddMany expires after its TTL")
+	})
+	t.Run("AddManyConcurrent", func(t *testing.T) {
+		keys := []string{key(), key(), key()}
+		const goroutines = 16
+		won := make([][]string, goroutines)
+		errs := make([]error, goroutines)
+		race(goroutines, func(i int) {
+			values := map[string][]byte{}
+			for _, k := range keys {
+				values[k] = []byte{byte(i)}
+			}
+			won[i], errs[i] = c.AddMany(ctx(t), values, time.Hour)
+		})
+		winner := map[string]int{}
+		for i := range goroutines {
+			require.NoError(t, errs[i])
+			for _, k := range won[i] {
+				prev, dup := winner[k]
+				require.False(t, dup, "AddMany stored %s for goroutines %d and %d", k, prev, i)
+				winner[k] = i
+			}
+		}
+		for _, k := range keys {
+			i, ok := winner[k]
+			require.True(t, ok, "no AddMany stored %s", k)
+			v, _, err := c.Get(ctx(t), k)
+			require.NoError(t, err)
+			require.Equal(t, []byte{byte(i)}, v, "the stored value is the winner's")
 		}
 	})
 	t.Run("Incr", func(t *testing.T) {

@@ -197,6 +197,35 @@ type cacheMutant struct {
 	*memory.Cache
 	ignoreTTL bool
 	racyIncr  bool
+	// addOverwrites makes AddMany a SetMany that claims every key.
+	addOverwrites bool
+	// racyAdd makes AddMany check and set in two steps.
+	racyAdd bool
+}
+
+func (c cacheMutant) AddMany(ctx context.Context, values map[string][]byte, ttl time.Duration) ([]string, error) {
+	switch {
+	case c.addOverwrites:
+		keys := make([]string, 0, len(values))
+		for k := range values {
+			keys = append(keys, k)
+		}
+		return keys, c.Cache.SetMany(ctx, values, ttl)
+	case c.racyAdd:
+		var added []string
+		for k, v := range values {
+			if _, ok, _ := c.Get(ctx, k); ok {
+				continue
+			}
+			time.Sleep(time.Microsecond) // widen the window a real race has anyway
+			if err := c.Cache.Set(ctx, k, v, ttl); err != nil {
+				return added, err
+			}
+			added = append(added, k)
+		}
+		return added, nil
+	}
+	return c.Cache.AddMany(ctx, values, ttl)
 }
 
 func (c cacheMutant) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
@@ -266,6 +295,12 @@ func mutants() []mutant {
 		{"cache-racy-incr", func(t *testing.T) {
 			porttest.Cache(t, func(*testing.T) ports.Cache { return cacheMutant{Cache: memory.NewCache(), racyIncr: true} })
 		}, "TestMutant/IncrConcurrent"},
+		{"cache-add-overwrites", func(t *testing.T) {
+			porttest.Cache(t, func(*testing.T) ports.Cache { return cacheMutant{Cache: memory.NewCache(), addOverwrites: true} })
+		}, "TestMutant/AddMany"},
+		{"cache-racy-add", func(t *testing.T) {
+			porttest.Cache(t, func(*testing.T) ports.Cache { return cacheMutant{Cache: memory.NewCache(), racyAdd: true} })
+		}, "TestMutant/AddManyConcurrent"},
 	}
 }
 
