@@ -58,6 +58,10 @@ type Database struct {
 	runner     *JobRunner
 	log        *slog.Logger
 	dropped    atomic.Int64
+
+	journalMu  sync.Mutex
+	journal    []journalRow // committed product-cache journal rows, oldest first
+	journalSeq atomic.Int64
 }
 
 var _ ports.Database = (*Database)(nil)
@@ -238,6 +242,7 @@ type txn struct {
 	ownTokens bool
 	ownCats   map[string]*categoryEntry
 	jobs      []ports.Job
+	stale     []journalRow // product-cache journal rows, published on commit
 }
 
 var _ ports.Tx = (*txn)(nil)
@@ -267,6 +272,8 @@ func (t *txn) commit() {
 	}
 	jobs := t.jobs
 	t.jobs = nil
+	t.db.appendJournal(t.stale)
+	t.stale = nil
 	t.db.deliver(jobs)
 	t.release()
 }
@@ -275,6 +282,7 @@ func (t *txn) finish() {
 	t.mu.Lock()
 	t.done = true
 	t.jobs = nil
+	t.stale = nil
 	t.release()
 	t.mu.Unlock()
 }

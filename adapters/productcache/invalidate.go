@@ -2,8 +2,10 @@ package productcache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -12,8 +14,11 @@ import (
 	"github.com/ecolaura/ecolaura/ports"
 )
 
-// plan is what a committed write makes stale: the products whose fences are
-// bumped and entries deleted, and whether the generation is bumped.
+// journalBatch is how many journal rows one drain round applies.
+const journalBatch = 500
+
+// plan is what a write makes stale: the products whose fences are replaced,
+// and whether the generation is replaced.
 type plan struct {
 	ids  map[ecolaura.ID]struct{}
 	bump bool
@@ -37,173 +42,286 @@ func (p *plan) merge(o plan) {
 	p.bump = p.bump || o.bump
 }
 
-// catalogEdit is the plan of a create, update or delete of id.
-func catalogEdit(id ecolaura.ID) plan {
-	var p plan
-	p.add(id, true)
-	return p
+// sortedIDs returns the plan's products in a stable order.
+func (p plan) sortedIDs() []ecolaura.ID {
+	return slices.Sorted(maps.Keys(p.ids))
 }
 
 // crossesZero reports whether a stock change alters in-stock membership.
 func crossesZero(before, after int) bool { return (before > 0) != (after > 0) }
 
-// invalidate applies p after a commit. It never fails: an invalidation the
-// cache refuses is kept and retried before this process reads the cache
-// again (see ready), and in the background until it succeeds, so other
-// processes sharing the cache stop seeing stale entries as soon as the cache
-// is reachable again even when this process gets no more traffic.
-func (d *Database) invalidate(ctx context.Context, p plan) {
-	// Invalidate even when the caller's context ends right after its commit.
-	ctx = context.WithoutCancel(ctx)
-	d.pendingMu.Lock()
-	retry := !d.pending.empty()
-	if retry {
-		// Readers keep bypassing the cache until this retry has succeeded.
-		p.merge(d.pending)
-		d.pending = plan{}
-		d.retrying++
+// tokens returns the keys of p with a fresh value each: leases (negative)
+// or settled values.
+func (d *Database) tokens(p plan, lease bool) map[string][]byte {
+	out := make(map[string][]byte, len(p.ids)+1)
+	val := func() []byte {
+		t := newToken()
+		if lease {
+			t = -t
+		}
+		return strconv.AppendInt(nil, t, 10)
 	}
-	d.pendingMu.Unlock()
-	if p.empty() {
-		return
+	for id := range p.ids {
+		out[d.fenceKey(id)] = val()
 	}
-	err := d.apply(ctx, p)
-	d.pendingMu.Lock()
-	if retry {
-		d.retrying--
+	if p.bump {
+		out[d.genKey()] = val()
 	}
+	return out
+}
+
+// announce is step 1 of an invalidation, run inside the transaction just
+// before it commits: it sets leases on what p makes stale. When the cache
+// cannot be told, it records p in the journal within tx, so the
+// invalidation commits (or rolls back) with the write; it returns the
+// row's sequence number then (0 otherwise). An error from the journal
+// fails the transaction: a write that nobody could learn about is not
+// committed.
+func (d *Database) announce(ctx context.Context, tx ports.Tx, p plan) (int64, error) {
+	err := d.cache.SetMany(ctx, d.tokens(p, true), d.cfg.LeaseTTL)
+	if err == nil {
+		d.cacheOK(ctx)
+		return 0, nil
+	}
+	d.cacheErr(ctx, "announce write", err)
+	jt, ok := tx.(JournalTx)
+	if !ok || d.journal == nil {
+		return 0, nil // no durable record: settle (or its retry in this process) must do
+	}
+	seq, err := jt.RecordStaleProducts(ctx, p.sortedIDs(), p.bump)
 	if err != nil {
-		d.pending.merge(p)
+		return 0, fmt.Errorf("productcache: record stale products in the journal: %w", err)
 	}
-	d.hasPend.Store(!d.pending.empty() || d.retrying > 0)
-	d.pendingMu.Unlock()
-	if err != nil {
+	d.stats.journaled.Add(1)
+	return seq, nil
+}
+
+// settle is step 2, after the commit (or an unknown outcome): it gives
+// what p made stale fresh values. It never fails: when the cache refuses,
+// the invalidation is applied later, from the journal (seq != 0) or from
+// this process's memory, before this process reads the cache again and in
+// the background.
+func (d *Database) settle(ctx context.Context, p plan, seq int64) {
+	if err := d.apply(ctx, p); err != nil {
 		d.cacheErr(ctx, "invalidate", err)
-		d.scheduleRetry()
+		d.mu.Lock()
+		if seq == 0 {
+			d.pending.merge(p)
+		}
+		d.usable.Store(false)
+		d.mu.Unlock()
+		d.nudge()
 		return
 	}
 	d.cacheOK(ctx)
 	d.stats.invalidations.Add(1)
-}
-
-// scheduleRetry starts the background retry of pending invalidations unless
-// it runs already or the database is closed.
-func (d *Database) scheduleRetry() {
-	select {
-	case <-d.closed:
-		return
-	default:
-	}
-	if !d.retryLoop.CompareAndSwap(false, true) {
-		return
-	}
-	done := make(chan struct{})
-	d.loopMu.Lock()
-	d.loopDone = done
-	d.loopMu.Unlock()
-	go func() {
-		defer close(done)
-		d.retryPending()
-	}()
-}
-
-// retryPending retries pending invalidations with exponential backoff until
-// none is left or the database is closed.
-func (d *Database) retryPending() {
-	delay := d.cfg.RetryInterval
-	timer := time.NewTimer(delay)
-	defer timer.Stop()
-	for {
-		select {
-		case <-d.closed:
-			d.retryLoop.Store(false)
-			return
-		case <-timer.C:
+	if seq != 0 {
+		if err := d.journal.ForgetStaleProducts(ctx, []int64{seq}); err != nil {
+			// Applied; the row stays for a drain, which applies it again.
+			d.log.DebugContext(ctx, "forget applied journal row", "seq", seq, "err", err)
 		}
-		if d.ready(context.Background()) {
-			d.retryLoop.Store(false)
-			if d.hasPend.Load() {
-				d.scheduleRetry() // a failure raced with our exit
-			}
-			return
-		}
-		delay = min(2*delay, d.cfg.MaxRetryInterval)
-		timer.Reset(delay)
 	}
 }
 
-// Close stops the background retry, waiting for an attempt in flight (or
-// until ctx ends), then makes one last attempt to apply pending
-// invalidations. It returns an error when some could not be applied (other
-// processes may then serve stale entries until they expire). The database
-// stays usable; Close only ends the background work.
-func (d *Database) Close(ctx context.Context) error {
-	d.closeOnce.Do(func() { close(d.closed) })
-	for {
-		d.loopMu.Lock()
-		done := d.loopDone
-		d.loopMu.Unlock()
-		if done == nil {
-			break
-		}
-		select {
-		case <-done:
-		case <-ctx.Done():
-			return fmt.Errorf("productcache: close: %w", ctx.Err())
-		}
-		d.loopMu.Lock()
-		again := d.loopDone != done
-		d.loopMu.Unlock()
-		if !again {
-			break
-		}
+// apply replaces the fences and generation of p in one round trip.
+func (d *Database) apply(ctx context.Context, p plan) error {
+	if p.empty() {
+		return nil
 	}
-	if !d.ready(ctx) {
-		return fmt.Errorf("productcache: pending invalidations could not be applied: %w", ecolaura.ErrUnavailable)
+	if err := d.cache.SetMany(ctx, d.tokens(p, false), d.cfg.FenceTTL); err != nil {
+		return err
+	}
+	if p.bump {
+		d.stats.bumps.Add(1)
 	}
 	return nil
 }
 
-// ready retries pending invalidations and reports whether the cache may be
-// read. While an invalidation of this process is pending, reads bypass the
-// cache.
-func (d *Database) ready(ctx context.Context) bool {
-	if !d.hasPend.Load() {
-		return true
+// evict deletes the entries of products the store refused a write for
+// (ErrConflict, ErrNotFound): they may be stale, and the caller's retry
+// must read the store. Failures are only counted.
+func (d *Database) evict(ctx context.Context, ids []ecolaura.ID) {
+	if len(ids) == 0 {
+		return
 	}
-	d.invalidate(ctx, plan{})
-	return !d.hasPend.Load()
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = d.productKey(id)
+	}
+	if err := d.cache.Delete(ctx, keys...); err != nil {
+		d.cacheErr(ctx, "evict", err)
+		return
+	}
+	d.stats.evicted.Add(uint64(len(ids)))
 }
 
-// apply bumps the fences, deletes the entries and bumps the generation. The
-// fence bump comes first: once it is done no reader accepts the old entry,
-// whatever happens to the deletion.
-func (d *Database) apply(ctx context.Context, p plan) error {
-	keys := make([]string, 0, len(p.ids))
-	for id := range p.ids {
-		if _, err := d.cache.Incr(ctx, d.fenceKey(id)); err != nil {
-			return fmt.Errorf("bump fence of %s: %w", id, err)
-		}
-		keys = append(keys, d.productKey(id))
+// ready reports whether the cache may be read. When it may not, it tries
+// to apply what is pending first (at most one attempt at a time, and not
+// more often than RetryInterval).
+func (d *Database) ready(ctx context.Context) bool {
+	if d.usable.Load() {
+		return true
 	}
-	if len(keys) > 0 {
-		if err := d.cache.Delete(ctx, keys...); err != nil {
-			return fmt.Errorf("delete product entries: %w", err)
-		}
+	d.drain(ctx, false, false)
+	return d.usable.Load()
+}
+
+// drain applies this process's pending invalidations and, when the
+// journal must be scanned (or poll is set), the journal, then marks the
+// cache usable if nothing failed meanwhile. force skips the RetryInterval
+// throttle. It reports whether everything was applied.
+func (d *Database) drain(ctx context.Context, poll, force bool) bool {
+	d.mu.Lock()
+	if d.draining || (!force && time.Since(d.lastTry) < d.cfg.RetryInterval) {
+		d.mu.Unlock()
+		return false
 	}
-	if p.bump {
-		n, err := d.cache.Incr(ctx, d.genKey())
+	d.draining, d.lastTry = true, time.Now()
+	p := d.pending
+	d.pending = plan{}
+	scan := d.journal != nil && (d.mustScan || poll)
+	failuresBefore := d.failures
+	d.mu.Unlock()
+
+	err := d.drainOnce(ctx, p, scan)
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.draining = false
+	if err != nil {
+		d.pending.merge(p)
+		if scan {
+			d.mustScan = true
+		}
+		d.usable.Store(false)
+		return false
+	}
+	if d.failures == failuresBefore {
+		d.mustScan = d.mustScan && !scan
+	}
+	ok := d.pending.empty() && !d.mustScan
+	d.usable.Store(ok)
+	return ok
+}
+
+// drainOnce applies p, then the journal when scan is set.
+func (d *Database) drainOnce(ctx context.Context, p plan, scan bool) error {
+	if !p.empty() {
+		if err := d.apply(ctx, p); err != nil {
+			d.cacheErr(ctx, "retry invalidation", err)
+			return err
+		}
+		d.stats.invalidations.Add(1)
+	}
+	if !scan {
+		return nil
+	}
+	// Probe the cache first: while it is down, a journal query per attempt
+	// would only load the database.
+	if _, _, err := d.cache.Get(ctx, d.genKey()); err != nil {
+		d.cacheErr(ctx, "probe", err)
+		return err
+	}
+	for {
+		seqs, ids, lists, err := d.journal.StaleProducts(ctx, journalBatch)
 		if err != nil {
-			return fmt.Errorf("bump generation: %w", err)
+			d.log.WarnContext(ctx, "read the invalidation journal", "err", err)
+			return err
 		}
-		if n == 1 {
-			// The counter was missing (evicted): do not restart at a value
-			// that may have been used before.
-			if err := d.cache.Set(ctx, d.genKey(), []byte(strconv.FormatInt(seed(), 10)), 0); err != nil {
-				return fmt.Errorf("seed generation: %w", err)
-			}
+		if len(seqs) == 0 {
+			break
 		}
-		d.stats.bumps.Add(1)
+		var q plan
+		for _, id := range ids {
+			q.add(id, false)
+		}
+		q.bump = lists
+		if q.empty() { // rows without products (cannot happen, but must not loop)
+			q.bump = true
+		}
+		if err := d.apply(ctx, q); err != nil {
+			d.cacheErr(ctx, "apply journal", err)
+			return err
+		}
+		if err := d.journal.ForgetStaleProducts(ctx, seqs); err != nil {
+			d.log.WarnContext(ctx, "forget applied journal rows", "err", err)
+			return err
+		}
+		d.stats.applied.Add(uint64(len(seqs)))
+		d.log.InfoContext(ctx, "applied invalidations recorded while the cache was unreachable",
+			"rows", len(seqs), "products", len(ids), "lists", lists)
+		if len(seqs) < journalBatch {
+			break
+		}
+	}
+	d.cacheOK(ctx)
+	return nil
+}
+
+// nudge wakes the background loop.
+func (d *Database) nudge() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// loop applies pending invalidations in the background, with exponential
+// backoff while they fail, and scans the journal every JournalInterval
+// while the cache works, until Close.
+func (d *Database) loop() {
+	defer close(d.loopDone)
+	delay := d.cfg.RetryInterval
+	timer := time.NewTimer(d.cfg.RetryInterval)
+	defer timer.Stop()
+	for {
+		select {
+		case <-d.closed:
+			return
+		case <-d.wake:
+			timer.Stop()
+		case <-timer.C:
+		}
+		ctx, cancel := context.WithTimeout(d.loopCtx, d.cfg.MaxRetryInterval+d.cfg.LeaseTTL)
+		ok := d.drain(ctx, true, true)
+		cancel()
+		switch {
+		case !ok:
+			delay = min(2*delay, d.cfg.MaxRetryInterval)
+			timer.Reset(delay)
+		case d.journal != nil:
+			delay = d.cfg.RetryInterval
+			timer.Reset(d.cfg.JournalInterval)
+		default:
+			delay = d.cfg.RetryInterval // idle until nudged
+		}
+	}
+}
+
+// Close stops the background work after one last attempt to apply pending
+// invalidations. It returns an error wrapping ecolaura.ErrUnavailable when
+// some could not be applied and are not in the journal either (other
+// processes may then serve stale entries until they expire); journaled
+// ones are applied by whichever process reaches the cache next. The
+// database stays usable; Close only ends the background work.
+func (d *Database) Close(ctx context.Context) error {
+	d.closeOnce.Do(func() {
+		close(d.closed)
+		d.stopLoop()
+	})
+	select {
+	case <-d.loopDone:
+	case <-ctx.Done():
+		return fmt.Errorf("productcache: close: %w", ctx.Err())
+	}
+	if d.drain(ctx, false, true) {
+		return nil
+	}
+	d.mu.Lock()
+	lost := !d.pending.empty()
+	d.mu.Unlock()
+	if lost {
+		return fmt.Errorf("productcache: pending invalidations could not be applied: %w", ecolaura.ErrUnavailable)
 	}
 	return nil
 }
@@ -216,10 +334,12 @@ type change struct {
 	before, after int
 }
 
-// recorder collects the product writes of one transaction attempt.
+// recorder collects the product writes of one transaction attempt, and the
+// products whose write the store refused (suspects).
 type recorder struct {
-	mu sync.Mutex
-	m  map[ecolaura.ID]*change
+	mu       sync.Mutex
+	m        map[ecolaura.ID]*change
+	suspects map[ecolaura.ID]struct{}
 }
 
 func newRecorder() *recorder { return &recorder{m: make(map[ecolaura.ID]*change)} }
@@ -249,6 +369,20 @@ func (r *recorder) stockMoved(id ecolaura.ID, before, after int) {
 	r.mu.Unlock()
 }
 
+// refused records a write the store refused because it disagrees with what
+// the caller read: a version conflict, or a product that is not there.
+func (r *recorder) refused(id ecolaura.ID, err error) {
+	if !errors.Is(err, ecolaura.ErrConflict) && !errors.Is(err, ecolaura.ErrNotFound) {
+		return
+	}
+	r.mu.Lock()
+	if r.suspects == nil {
+		r.suspects = make(map[ecolaura.ID]struct{})
+	}
+	r.suspects[id] = struct{}{}
+	r.mu.Unlock()
+}
+
 func (r *recorder) plan() plan {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -257,6 +391,21 @@ func (r *recorder) plan() plan {
 		p.add(id, c.catalog || (c.stock && crossesZero(c.before, c.after)))
 	}
 	return p
+}
+
+// refusedIDs returns the suspects that the plan does not invalidate anyway.
+func (r *recorder) refusedIDs(committed bool) []ecolaura.ID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []ecolaura.ID
+	for id := range r.suspects {
+		if _, written := r.m[id]; committed && written {
+			continue
+		}
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // recordingTx hands out a product store that records writes.
@@ -289,6 +438,8 @@ func (s recordingStore) Update(ctx context.Context, p ecolaura.Product) (ecolaur
 	out, err := s.ProductStore.Update(ctx, p)
 	if outcomeMayHaveCommitted(err) {
 		s.rec.catalogEdit(p.ID)
+	} else {
+		s.rec.refused(p.ID, err)
 	}
 	return out, err
 }
@@ -297,6 +448,8 @@ func (s recordingStore) Delete(ctx context.Context, id ecolaura.ID) error {
 	err := s.ProductStore.Delete(ctx, id)
 	if outcomeMayHaveCommitted(err) {
 		s.rec.catalogEdit(id)
+	} else {
+		s.rec.refused(id, err)
 	}
 	return err
 }
@@ -308,6 +461,8 @@ func (s recordingStore) AdjustStock(ctx context.Context, adj ports.StockAdjustme
 		s.rec.stockMoved(adj.ProductID, out.Stock-adj.Delta, out.Stock)
 	case outcomeMayHaveCommitted(err):
 		s.rec.catalogEdit(adj.ProductID) // unknown outcome: invalidate everything it could touch
+	default:
+		s.rec.refused(adj.ProductID, err)
 	}
 	return out, err
 }

@@ -3,6 +3,7 @@ package productcache
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ports"
@@ -68,22 +69,52 @@ func (s cachedStore) getMany(ctx context.Context, ids []ecolaura.ID) ([]ecolaura
 	}
 	d.cacheOK(ctx)
 	found := make(map[ecolaura.ID]ecolaura.Product, len(ids))
+	// fences holds the fence each loaded product is stored under; 0: not
+	// stored (a write in progress, or a fence created concurrently).
 	fences := make(map[ecolaura.ID]int64, len(ids))
 	var missing []ecolaura.ID
+	var create map[string][]byte
 	for _, id := range ids {
 		if _, seen := fences[id]; seen {
 			continue
 		}
 		raw, ok := vals[d.fenceKey(id)]
-		f := fence(raw, ok)
+		if !ok {
+			// No fence: nothing cached can be valid. Create one before
+			// loading, unless another reader or a writer gets there first.
+			f := newToken()
+			if create == nil {
+				create = make(map[string][]byte)
+			}
+			create[d.fenceKey(id)] = strconv.AppendInt(nil, f, 10)
+			fences[id] = f
+			missing = append(missing, id)
+			continue
+		}
+		f := max(token(raw), 0) // a lease or garbage: load, do not store
 		fences[id] = f
-		if b, ok := vals[d.productKey(id)]; ok {
+		if b, ok := vals[d.productKey(id)]; ok && f > 0 {
 			if e, ok := decodeProduct(b); ok && e.Fence == f && e.Product.ID == id {
 				found[id] = e.Product
 				continue
 			}
 		}
 		missing = append(missing, id)
+	}
+	if len(create) > 0 {
+		added, err := d.cache.AddMany(ctx, create, d.cfg.FenceTTL)
+		if err != nil {
+			d.cacheErr(ctx, "create fences", err)
+		}
+		won := make(map[string]bool, len(added))
+		for _, k := range added {
+			won[k] = true
+		}
+		for _, id := range missing {
+			if _, created := create[d.fenceKey(id)]; created && !won[d.fenceKey(id)] {
+				fences[id] = 0
+			}
+		}
 	}
 	d.stats.productHits.Add(uint64(len(found)))
 	d.stats.productMisses.Add(uint64(len(missing)))
@@ -113,9 +144,10 @@ func (s cachedStore) getMany(ctx context.Context, ids []ecolaura.ID) ([]ecolaura
 	return out, nil
 }
 
-// store caches a product entry, ignoring failures.
+// store caches a product entry, ignoring failures; an entry without a
+// fence is not stored.
 func (s cachedStore) store(ctx context.Context, e productEntry) {
-	if e.Fence < 0 {
+	if e.Fence <= 0 {
 		return
 	}
 	s.set(ctx, s.d.productKey(e.Product.ID), encodeProduct(e))
@@ -133,11 +165,13 @@ func (s cachedStore) set(ctx context.Context, key string, value []byte) {
 // generation, hydrated from the product entries; or the page from the store.
 func (s cachedStore) List(ctx context.Context, q ports.ProductQuery) (ports.ProductPage, error) {
 	d := s.d
-	if !d.ready(ctx) {
+	if q.Filter.Query != "" || !d.ready(ctx) {
+		// A search is not cached: its text is free-form, so caching it would
+		// let anyone fill the cache with distinct keys.
 		return s.inner().List(ctx, q)
 	}
-	gen, err := d.generation(ctx) // before the load: see the package doc
-	if err != nil {
+	gen, ok, err := d.generation(ctx) // before the load: see the package doc
+	if err != nil || !ok {
 		return s.inner().List(ctx, q)
 	}
 	key := d.listKey(gen, q)
@@ -188,8 +222,8 @@ func cachedAggregate[T any](ctx context.Context, s cachedStore, keyOf func(int64
 	if !d.ready(ctx) {
 		return load(ctx)
 	}
-	gen, err := d.generation(ctx)
-	if err != nil {
+	gen, ok, err := d.generation(ctx)
+	if err != nil || !ok {
 		return load(ctx)
 	}
 	key := keyOf(gen)
@@ -219,44 +253,80 @@ func cachedAggregate[T any](ctx context.Context, s cachedStore, keyOf func(int64
 	return out, nil
 }
 
-// Create stores the product and invalidates after it is stored.
+// Create stores the product in a transaction of its own, invalidating as
+// [Database.Do] does.
 func (s cachedStore) Create(ctx context.Context, p ecolaura.Product) error {
-	err := s.inner().Create(ctx, p)
-	if outcomeMayHaveCommitted(err) {
-		s.d.invalidate(ctx, catalogEdit(p.ID))
-	}
-	return err
+	return s.d.Do(ctx, func(ctx context.Context, tx ports.Tx) error { return tx.Products().Create(ctx, p) })
 }
 
-// Update stores the product and invalidates after it is stored.
+// Update stores the product in a transaction of its own, invalidating as
+// [Database.Do] does; on ErrConflict or ErrNotFound the product's entry is
+// deleted first, so a retry reads the store.
 func (s cachedStore) Update(ctx context.Context, p ecolaura.Product) (ecolaura.Product, error) {
-	out, err := s.inner().Update(ctx, p)
-	if outcomeMayHaveCommitted(err) {
-		s.d.invalidate(ctx, catalogEdit(p.ID))
-	}
+	var out ecolaura.Product
+	err := s.d.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		var err error
+		out, err = tx.Products().Update(ctx, p)
+		return err
+	})
 	return out, err
 }
 
-// Delete removes the product and invalidates after it is removed.
+// Delete removes the product in a transaction of its own, invalidating as
+// [Database.Do] does.
 func (s cachedStore) Delete(ctx context.Context, id ecolaura.ID) error {
-	err := s.inner().Delete(ctx, id)
-	if outcomeMayHaveCommitted(err) {
-		s.d.invalidate(ctx, catalogEdit(id))
-	}
-	return err
+	return s.d.Do(ctx, func(ctx context.Context, tx ports.Tx) error { return tx.Products().Delete(ctx, id) })
 }
 
-// AdjustStock changes the stock and invalidates the product's entry (and the
-// lists only when the stock crosses zero).
+// AdjustStock changes the stock in a transaction of its own, invalidating
+// the product's entry (and the lists only when the stock crosses zero).
 func (s cachedStore) AdjustStock(ctx context.Context, adj ports.StockAdjustment) (ecolaura.Product, error) {
-	out, err := s.inner().AdjustStock(ctx, adj)
-	switch {
-	case err == nil:
-		var p plan
-		p.add(adj.ProductID, crossesZero(out.Stock-adj.Delta, out.Stock))
-		s.d.invalidate(ctx, p)
-	case outcomeMayHaveCommitted(err):
-		s.d.invalidate(ctx, catalogEdit(adj.ProductID))
-	}
+	var out ecolaura.Product
+	err := s.d.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		var err error
+		out, err = tx.Products().AdjustStock(ctx, adj)
+		return err
+	})
 	return out, err
+}
+
+// Do runs fn in a transaction of the wrapped database. Product writes made
+// through tx are recorded; just before the commit their fences get leases
+// (or, when the cache cannot be reached, they are recorded in the journal
+// within the transaction), and after a successful commit (or an unknown
+// outcome) they get fresh values. Products whose write the store refused
+// with ErrConflict or ErrNotFound lose their cached entry. It returns fn's
+// error unchanged, or the journal's when the write could be neither
+// announced nor recorded.
+func (d *Database) Do(ctx context.Context, fn func(ctx context.Context, tx ports.Tx) error) error {
+	var (
+		rec *recorder
+		seq int64
+	)
+	err := d.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		rec, seq = newRecorder(), 0 // Do may run fn again: keep only the last attempt
+		if err := fn(ctx, recordingTx{Tx: tx, rec: rec}); err != nil {
+			return err
+		}
+		p := rec.plan()
+		if p.empty() {
+			return nil
+		}
+		var err error
+		seq, err = d.announce(ctx, tx, p)
+		return err
+	})
+	if rec == nil {
+		return err
+	}
+	// Invalidate even when the caller's context ends right after its commit.
+	ictx := context.WithoutCancel(ctx)
+	committed := outcomeMayHaveCommitted(err)
+	if committed {
+		if p := rec.plan(); !p.empty() {
+			d.settle(ictx, p, seq)
+		}
+	}
+	d.evict(ictx, rec.refusedIDs(committed))
+	return err
 }
