@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -57,6 +58,9 @@ func (q *jobQueue) Enqueue(ctx context.Context, job ports.Job) error {
 	return nil
 }
 
+// DefaultJobTimeout is the default of [RunnerConfig.JobTimeout].
+const DefaultJobTimeout = time.Minute
+
 // RunnerConfig configures a JobRunner. The zero value is usable.
 type RunnerConfig struct {
 	// Queue is the River queue to work (default river.QueueDefault).
@@ -66,8 +70,17 @@ type RunnerConfig struct {
 	// PollInterval is how often to look for jobs besides LISTEN/NOTIFY
 	// wake-ups (default 1 second).
 	PollInterval time.Duration
-	// JobTimeout bounds one run of a job (default 1 minute).
+	// JobTimeout bounds one run of a job: its context is cancelled then and
+	// the run counts as failed (default 1 minute).
 	JobTimeout time.Duration
+	// RescueAfter is how long a job may stay running before it counts as
+	// stuck (its worker crashed or was killed) and is scheduled again,
+	// following the retry policy (default JobTimeout + JobTimeout/2; it
+	// must exceed JobTimeout). River's rescuer looks for stuck jobs every
+	// 30 s on the elected leader, so a job a crash interrupted runs again
+	// within about RescueAfter + 30 s (+ up to 15 s when the crashed
+	// process was the leader) instead of River's default hour.
+	RescueAfter time.Duration
 	// RetryBackoff returns the delay before retry number attempt (1 for the
 	// first retry); nil uses River's default exponential backoff
 	// (attempt^4 seconds with jitter).
@@ -82,6 +95,8 @@ func (c RunnerConfig) Validate() error {
 	v.Check(c.MaxWorkers >= 0 && c.MaxWorkers <= 10_000, "max_workers", "must be between 0 and 10000")
 	v.Check(c.PollInterval >= 0, "poll_interval", "must not be negative")
 	v.Check(c.JobTimeout >= 0, "job_timeout", "must not be negative")
+	v.Check(c.RescueAfter >= 0, "rescue_after", "must not be negative")
+	v.Check(c.RescueAfter <= 0 || c.RescueAfter > cmp.Or(c.JobTimeout, DefaultJobTimeout), "rescue_after", "must exceed the job timeout")
 	return v.ConfigErr()
 }
 
@@ -114,11 +129,16 @@ func (d *Database) NewJobRunner(cfg RunnerConfig) (*JobRunner, error) {
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = time.Second
 	}
+	cfg.JobTimeout = cmp.Or(cfg.JobTimeout, DefaultJobTimeout)
+	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, cfg.JobTimeout+cfg.JobTimeout/2)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &JobRunner{d: d, cfg: cfg}, nil
 }
+
+// Config returns the effective configuration (defaults applied).
+func (r *JobRunner) Config() RunnerConfig { return r.cfg }
 
 // Start begins working jobs with handler and returns once River runs.
 // Errors: ErrConflict when already started; ErrUnavailable.
@@ -157,8 +177,11 @@ func (r *JobRunner) Start(ctx context.Context, handler ports.JobHandler) error {
 		FetchPollInterval: r.cfg.PollInterval,
 		FetchCooldown:     min(100*time.Millisecond, r.cfg.PollInterval),
 		JobTimeout:        r.cfg.JobTimeout,
-		Queues:            map[string]river.QueueConfig{r.cfg.Queue: {MaxWorkers: r.cfg.MaxWorkers}},
-		Workers:           workers,
+		// A job whose worker died stays "running" until rescued: River's
+		// default waits an hour (issue 10 item 16).
+		RescueStuckJobsAfter: r.cfg.RescueAfter,
+		Queues:               map[string]river.QueueConfig{r.cfg.Queue: {MaxWorkers: r.cfg.MaxWorkers}},
+		Workers:              workers,
 	}
 	if r.cfg.RetryBackoff != nil {
 		cfg.RetryPolicy = backoffPolicy(r.cfg.RetryBackoff)

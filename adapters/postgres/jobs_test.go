@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecolaura/ecolaura/adapters/postgres"
+	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
@@ -124,4 +125,42 @@ func TestJobSurvivesWorkerRestart(t *testing.T) {
 		return ok && n.(*atomic.Int64).Load() == 1
 	}, 30*time.Second, 20*time.Millisecond)
 	require.Eventually(t, func() bool { return riverJobs(t, db, "completed") == 1 }, 30*time.Second, 20*time.Millisecond)
+}
+
+// TestRunnerRescuesStuckJobsSoon: a job whose worker died is rescued
+// shortly after the job timeout, not after River's default hour (issue 10
+// item 16; the crash itself is exercised by cmd/ecolaura's
+// TestJobInterruptedByKilledWorkerIsRescued).
+func TestRunnerRescuesStuckJobsSoon(t *testing.T) {
+	db := openDB(t, postgres.Config{})
+	tests := []struct {
+		name              string
+		cfg               postgres.RunnerConfig
+		timeout, rescue   time.Duration
+		wantInvalidFields []string
+	}{
+		{name: "defaults", timeout: time.Minute, rescue: 90 * time.Second},
+		{name: "job timeout", cfg: postgres.RunnerConfig{JobTimeout: 10 * time.Second}, timeout: 10 * time.Second, rescue: 15 * time.Second},
+		{name: "explicit", cfg: postgres.RunnerConfig{JobTimeout: 10 * time.Second, RescueAfter: time.Minute}, timeout: 10 * time.Second, rescue: time.Minute},
+		{name: "rescue before the timeout", cfg: postgres.RunnerConfig{JobTimeout: 10 * time.Second, RescueAfter: 5 * time.Second}, wantInvalidFields: []string{"rescue_after"}},
+		{name: "negative", cfg: postgres.RunnerConfig{RescueAfter: -time.Second}, wantInvalidFields: []string{"rescue_after"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := db.NewJobRunner(tt.cfg)
+			if tt.wantInvalidFields != nil {
+				var ve *ecolaura.ValidationError
+				require.ErrorAs(t, err, &ve)
+				var fields []string
+				for _, f := range ve.Fields {
+					fields = append(fields, f.Field)
+				}
+				assert.Equal(t, tt.wantInvalidFields, fields)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.timeout, r.Config().JobTimeout)
+			assert.Equal(t, tt.rescue, r.Config().RescueAfter)
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -56,9 +57,12 @@ type Stats struct {
 
 // NewCache connects to Redis and returns a Cache. ctx bounds the initial
 // connection check. It returns an *ecolaura.ConfigError for a bad cfg
-// (or for client-side caching against a server without RESP3 tracking) and
-// an error wrapping ecolaura.ErrUnavailable when Redis cannot be reached (the
-// caller may then run without a shared cache).
+// (or for client-side caching against a server without RESP3 tracking).
+// When Redis cannot be reached the Cache starts in the unavailable state
+// (logged once, as for an outage at run time): its calls fail fast with
+// ecolaura.ErrUnavailable, so callers read their store, until a probe
+// (one call per ProbeInterval) finds Redis back. Call Ping to insist on a
+// reachable Redis.
 func NewCache(ctx context.Context, cfg Config, opts ...Option) (*Cache, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("redis cache config: %w", err)
@@ -73,22 +77,28 @@ func NewCache(ctx context.Context, cfg Config, opts ...Option) (*Cache, error) {
 	opt.CacheSizeEachConn = cfg.CacheBytes
 	client, err := rueidis.NewClient(opt)
 	if errors.Is(err, rueidis.ErrNoCache) {
+		if client != nil {
+			client.Close()
+		}
 		return nil, fmt.Errorf("redis cache config: %w", ecolaura.Misconfigured("client_side_caching",
 			"the server does not support RESP3 client tracking (Redis 6+); turn client-side caching off"))
 	}
-	if err != nil {
+	if client == nil {
 		return nil, unavailable("connect to redis", err)
 	}
-	if err := ping(ctx, client, cfg.Timeout); err != nil {
-		client.Close()
-		return nil, err
-	}
-	return &Cache{
+	c := &Cache{
 		client: client,
 		cfg:    cfg,
 		health: &health{what: "cache", fallback: "cache calls fail fast (callers read the store)",
 			log: o.logger.With(slog.String("prefix", cfg.Prefix)), probeEvery: cfg.ProbeInterval},
-	}, nil
+	}
+	if err == nil {
+		err = ping(ctx, client, cfg.Timeout)
+	}
+	if err != nil {
+		c.health.fail(fmt.Errorf("at start: %w", err)) // degraded until a probe succeeds
+	}
+	return c, nil
 }
 
 // Close releases the connection. Calls after Close return an error wrapping
@@ -361,6 +371,48 @@ func (c *Cache) writeMany(ctx context.Context, op string, cmds rueidis.Commands)
 	}
 	c.health.ok()
 	return resps[:n], nil
+}
+
+// Flush deletes every key this Cache can have stored: every key under its
+// prefix except a RateLimiter's ("<prefix>ratelimit:..."), which share the
+// prefix. It walks the keyspace with SCAN and deletes in batches with
+// UNLINK, so Redis is never blocked, and returns how many keys it deleted.
+// Other processes' client-side copies are invalidated by Redis. Use it after
+// the database changed behind the caches' back (a manual fix, a restore).
+// Errors: ecolaura.ErrUnavailable.
+func (c *Cache) Flush(ctx context.Context) (int, error) {
+	if err := c.admit(); err != nil {
+		return 0, fmt.Errorf("redis cache flush: %w", err)
+	}
+	keep := c.cfg.Prefix + limiterNamespace
+	deleted := 0
+	var cursor uint64
+	for {
+		cctx, cancel := context.WithTimeout(ctx, max(c.cfg.Timeout, time.Second))
+		e, err := c.client.Do(cctx, c.client.B().Scan().Cursor(cursor).Match(c.cfg.Prefix+"*").Count(1000).Build()).AsScanEntry()
+		if err == nil {
+			var keys []string
+			for _, k := range e.Elements {
+				if !strings.HasPrefix(k, keep) {
+					keys = append(keys, k)
+				}
+			}
+			if len(keys) > 0 {
+				if err = c.client.Do(cctx, c.client.B().Unlink().Key(keys...).Build()).Error(); err == nil {
+					deleted += len(keys)
+				}
+			}
+		}
+		cancel()
+		if err != nil {
+			return deleted, c.failure(ctx, "flush", err)
+		}
+		if e.Cursor == 0 {
+			c.health.ok()
+			return deleted, nil
+		}
+		cursor = e.Cursor
+	}
 }
 
 // GetOrLoad returns the value under key; on a miss (or when Redis is

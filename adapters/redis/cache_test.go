@@ -52,18 +52,26 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-func TestNewCacheRejectsBadConfigAndUnreachableRedis(t *testing.T) {
+func TestNewCacheRejectsBadConfig(t *testing.T) {
 	t.Parallel()
 	_, err := NewCache(context.Background(), Config{})
 	var ce *ecolaura.ConfigError
 	require.ErrorAs(t, err, &ce)
+	_, err = NewRateLimiter(context.Background(), LimiterConfig{})
+	require.ErrorAs(t, err, &ce)
 
-	// A port nobody listens on: connection refused.
+	// A port nobody listens on (connection refused): both start degraded,
+	// and their calls fail with ErrUnavailable behind the port.
 	cfg := DefaultConfig("redis://127.0.0.1:1/0")
-	_, err = NewCache(context.Background(), cfg, WithLogger(discardLogger()))
+	c, err := NewCache(context.Background(), cfg, WithLogger(discardLogger()))
+	require.NoError(t, err)
+	defer c.Close()
+	_, _, err = c.Get(context.Background(), "k")
 	requireBehindThePort(t, err, ecolaura.ErrUnavailable)
-	_, err = NewRateLimiter(context.Background(), LimiterConfig{URL: cfg.URL}, WithLogger(discardLogger()))
-	requireBehindThePort(t, err, ecolaura.ErrUnavailable)
+	requireBehindThePort(t, c.Ping(context.Background()), ecolaura.ErrUnavailable)
+	lim, err := NewRateLimiter(context.Background(), LimiterConfig{URL: cfg.URL}, WithLogger(discardLogger()))
+	require.NoError(t, err)
+	lim.Close()
 }
 
 // requireBehindThePort asserts err matches want (nil: any error) and
@@ -458,4 +466,47 @@ func TestCallsAfterCloseFail(t *testing.T) {
 	require.ErrorIs(t, err, ecolaura.ErrUnavailable)
 	require.ErrorIs(t, c.Set(context.Background(), "k", nil, 0), ecolaura.ErrUnavailable)
 	assert.True(t, c.Healthy(), "closing is not an outage")
+}
+
+// TestFlushDeletesTheCacheKeysOnly is the operation behind `ecolaura cache
+// flush` (issue 10 item 18): every key of the cache's prefix goes, over
+// several SCAN pages; the rate limiter's keys under the same prefix and
+// other prefixes' keys stay.
+func TestFlushDeletesTheCacheKeysOnly(t *testing.T) {
+	t.Parallel()
+	url := sharedRedis(t)
+	ctx := context.Background()
+	c := newTestCache(t, url, nil)
+	other := newTestCache(t, url, nil) // another shop on the same Redis
+	lim := openLimiter(t, LimiterConfig{URL: url, Prefix: c.Prefix()})
+	const n = 2500
+	values := make(map[string][]byte, n)
+	for i := range n {
+		values[fmt.Sprintf("product:%d", i)] = []byte("v")
+	}
+	require.NoError(t, c.SetMany(ctx, values, time.Hour))
+	require.NoError(t, other.Set(ctx, "product:1", []byte("theirs"), time.Hour))
+	_, err := lim.Allow(ctx, "203.0.113.7", slow(3))
+	require.NoError(t, err)
+	v, ok, err := c.Get(ctx, "product:7") // a client-side cached copy
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "v", string(v))
+
+	deleted, err := c.Flush(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, n, deleted)
+	got, err := c.GetMany(ctx, []string{"product:0", "product:7", fmt.Sprintf("product:%d", n-1)})
+	require.NoError(t, err)
+	assert.Empty(t, got, "flushed keys are gone, client-side copies included")
+	v, ok, err = other.Get(ctx, "product:1")
+	require.NoError(t, err)
+	assert.True(t, ok, "another prefix's keys stay")
+	assert.Equal(t, "theirs", string(v))
+	raw, err := rawClient(url)
+	require.NoError(t, err)
+	defer raw.Close()
+	exists, err := raw.Do(ctx, raw.B().Exists().Key(c.Prefix()+"ratelimit:203.0.113.7").Build()).AsInt64()
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), exists, "the rate limiter's keys stay")
 }

@@ -17,12 +17,12 @@ import (
 func ExampleNewCache() {
 	ctx := context.Background()
 	cfg := redis.DefaultConfig("redis://127.0.0.1:6379/0") // prefix "ecolaura:", client-side caching on
-	cache, err := redis.NewCache(ctx, cfg)
-	if errors.Is(err, ecolaura.ErrUnavailable) {
-		log.Print("no shared cache: falling back to an in-process one")
-		return
-	} else if err != nil {
-		log.Fatal(err)
+	cache, err := redis.NewCache(ctx, cfg)                 // Redis down: a Cache that fails fast until Redis is back
+	if err != nil {
+		log.Fatal(err) // a bad configuration
+	}
+	if err := cache.Ping(ctx); errors.Is(err, ecolaura.ErrUnavailable) {
+		log.Print("Redis unreachable for now: reads go to the store until it is back")
 	}
 	defer cache.Close()
 

@@ -23,6 +23,60 @@ const (
 	failFastBound = 2 * time.Second
 )
 
+// TestStartsDegradedAndRecovers is issue 10 item 13: a Cache and a
+// RateLimiter created while Redis is unreachable start in the unavailable
+// state instead of failing (so serve and worker start), fail fast or limit
+// per process meanwhile, and resume on their own once Redis is there.
+func TestStartsDegradedAndRecovers(t *testing.T) {
+	t.Parallel()
+	srv := startPrivateRedis(t)
+	srv.kill() // the port is known and nobody listens on it
+	logs := &logRecorder{}
+	logger := slog.New(logs)
+	ctx := context.Background()
+
+	_, err := NewCache(ctx, Config{})
+	var ce *ecolaura.ConfigError
+	require.ErrorAs(t, err, &ce, "a bad configuration is still refused")
+	cfg := DefaultConfig(srv.URL())
+	cfg.Prefix = testPrefix(t, srv.URL())
+	cfg.Timeout = outageTimeout
+	cfg.ProbeInterval = 20 * time.Millisecond
+	start := time.Now()
+	cache := openCache(t, cfg, WithLogger(logger))
+	lim := openLimiter(t, LimiterConfig{URL: srv.URL(), Prefix: cfg.Prefix, Timeout: outageTimeout, ProbeInterval: 20 * time.Millisecond}, WithLogger(logger))
+	assert.Less(t, time.Since(start), 5*time.Second, "starting without Redis is bounded")
+	assert.False(t, cache.Healthy())
+	assert.False(t, lim.Healthy())
+	assert.Equal(t, 1, logs.count(slog.LevelWarn, "redis is unavailable", "redis cache"))
+	assert.Equal(t, 1, logs.count(slog.LevelWarn, "redis is unavailable", "redis rate limiter"))
+
+	for range 5 {
+		_, _, err := cache.Get(ctx, "k")
+		require.ErrorIs(t, err, ecolaura.ErrUnavailable)
+		d, err := lim.Allow(ctx, "ip", slow(3))
+		require.NoError(t, err)
+		assert.NotNil(t, d)
+	}
+	assert.Positive(t, lim.Stats().LocalDecisions, "the limiter decides per process meanwhile")
+	assert.Zero(t, lim.Stats().RedisDecisions)
+
+	srv.start()
+	require.True(t, eventually(10*time.Second, func() bool {
+		return cache.Set(ctx, "k", []byte("v"), time.Minute) == nil
+	}), "the cache does not resume once Redis is there")
+	v, ok, err := cache.Get(ctx, "k")
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "v", string(v))
+	assert.True(t, cache.Healthy())
+	require.True(t, eventually(10*time.Second, func() bool {
+		_, err := lim.Allow(ctx, "ip2", slow(3))
+		return err == nil && lim.Stats().RedisDecisions > 0
+	}), "the limiter does not return to Redis")
+	assert.Equal(t, 1, logs.count(slog.LevelInfo, "reachable again", "redis cache"))
+}
+
 // TestOutageAndRecovery kills a private redis-server under a Cache and a
 // RateLimiter, checks that they degrade (cache calls fail fast, the limiter
 // limits per process, each logs the outage once), restarts the server on the
@@ -71,6 +125,8 @@ func TestOutageAndRecovery(t *testing.T) {
 		{"Get", func() error { _, _, err := cache.Get(ctx, "product:1"); return err }},
 		{"GetMany", func() error { _, err := cache.GetMany(ctx, []string{"product:1", "product:2"}); return err }},
 		{"Set", func() error { return cache.Set(ctx, "product:1", []byte("price 11"), time.Minute) }},
+		{"SetMany", func() error { return cache.SetMany(ctx, map[string][]byte{"a": nil, "b": nil}, time.Minute) }},
+		{"AddMany", func() error { _, err := cache.AddMany(ctx, map[string][]byte{"a": nil}, time.Minute); return err }},
 		{"Delete", func() error { return cache.Delete(ctx, "product:1") }},
 		{"Incr", func() error { _, err := cache.Incr(ctx, "gen"); return err }},
 		{"Ping", func() error { return cache.Ping(ctx) }},

@@ -55,6 +55,9 @@ redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_
 return 1
 `
 
+// limiterNamespace follows the prefix in every key of a RateLimiter.
+const limiterNamespace = "ratelimit:"
+
 // RateLimiter is a rate limiter for the HTTP adapter (it implements
 // httpapi.RateLimiter) whose state lives in Redis, so a limit
 // holds across every process sharing it. While Redis is unavailable it
@@ -89,8 +92,9 @@ type LimiterStats struct {
 
 // NewRateLimiter connects to Redis and returns a RateLimiter. ctx bounds the
 // initial connection check. It returns an *ecolaura.ConfigError for a bad
-// cfg and an error wrapping ecolaura.ErrUnavailable when Redis cannot be
-// reached.
+// cfg. When Redis cannot be reached the RateLimiter starts in the
+// unavailable state (logged once): it decides per process, as during an
+// outage at run time, until a probe finds Redis back.
 func NewRateLimiter(ctx context.Context, cfg LimiterConfig, opts ...Option) (*RateLimiter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("redis rate limiter config: %w", err)
@@ -103,14 +107,10 @@ func NewRateLimiter(ctx context.Context, cfg LimiterConfig, opts ...Option) (*Ra
 	}
 	opt.DisableCache = true
 	client, err := rueidis.NewClient(opt)
-	if err != nil {
+	if client == nil {
 		return nil, unavailable("connect to redis", err)
 	}
-	if err := ping(ctx, client, cfg.Timeout); err != nil {
-		client.Close()
-		return nil, err
-	}
-	return &RateLimiter{
+	r := &RateLimiter{
 		client: client,
 		cfg:    cfg,
 		health: &health{what: "rate limiter", fallback: "limiting per process",
@@ -118,7 +118,14 @@ func NewRateLimiter(ctx context.Context, cfg LimiterConfig, opts ...Option) (*Ra
 		local:  ratelimit.New(o.now, cfg.LocalKeys),
 		script: rueidis.NewLuaScript(gcraScript),
 		refund: rueidis.NewLuaScript(refundScript),
-	}, nil
+	}
+	if err == nil {
+		err = ping(ctx, client, cfg.Timeout)
+	}
+	if err != nil {
+		r.health.fail(fmt.Errorf("at start: %w", err)) // per process until a probe succeeds
+	}
+	return r, nil
 }
 
 // Close releases the connection. Allow keeps working after Close, per
@@ -163,7 +170,7 @@ func (r *RateLimiter) Allow(ctx context.Context, key string, limit ratelimit.Lim
 	if !r.health.closing.Load() && r.health.admit() {
 		cctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 		vals, err := r.script.Exec(cctx, r.client,
-			[]string{r.cfg.Prefix + "ratelimit:" + key},
+			[]string{r.cfg.Prefix + limiterNamespace + key},
 			[]string{strconv.FormatInt(g.Interval, 10), strconv.FormatInt(g.Burst, 10)},
 		).AsIntSlice()
 		cancel()

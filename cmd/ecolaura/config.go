@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
+	"github.com/ecolaura/ecolaura/adapters/postgres"
 	"github.com/ecolaura/ecolaura/ecolaura"
 )
 
@@ -40,7 +41,10 @@ type serveConfig struct {
 	RateLimitsOff            bool
 	// NoWorkers runs the API without the in-process River workers, for API
 	// replicas scaled apart from `ecolaura worker` (PostgreSQL only).
-	NoWorkers       bool
+	NoWorkers bool
+	// JobTimeout bounds one run of a job; a job whose worker died is run
+	// again shortly after it (see postgres.RunnerConfig.RescueAfter).
+	JobTimeout      time.Duration
 	ShutdownTimeout time.Duration
 	LogFormat       string
 	LogLevel        string
@@ -64,7 +68,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 		LogFormat: or(env("ECOLAURA_LOG_FORMAT"), "text"), LogLevel: or(env("ECOLAURA_LOG_LEVEL"), "info"),
 		AuthRateLimit: def.AuthRateLimit, WriteRateLimit: def.WriteRateLimit, PublicURL: env("ECOLAURA_PUBLIC_URL"),
 		SignInFailuresPerAccount: def.SignInFailuresPerAccount, SignInFailuresPerIP: def.SignInFailuresPerIP,
-		ShutdownTimeout: 30 * time.Second, Currency: ecolaura.DefaultCurrency,
+		ShutdownTimeout: 30 * time.Second, Currency: ecolaura.DefaultCurrency, JobTimeout: postgres.DefaultJobTimeout,
 	}
 	var errs []error
 	cors, proxies, hosts := env("ECOLAURA_CORS_ORIGINS"), env("ECOLAURA_TRUSTED_PROXIES"), env("ECOLAURA_ALLOWED_HOSTS")
@@ -74,6 +78,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	noWorkers := env("ECOLAURA_WORKERS") == "off"
 	migrate := env("ECOLAURA_MIGRATE_ON_START")
 	shutdown := env("ECOLAURA_SHUTDOWN_TIMEOUT")
+	jobTimeout := env("ECOLAURA_JOB_TIMEOUT")
 	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
 
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (ECOLAURA_ADDR)")
@@ -93,6 +98,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	fs.BoolVar(&noWorkers, "no-workers", noWorkers, "do not run the job workers in this process; run `ecolaura worker` instead (ECOLAURA_WORKERS=off, PostgreSQL only)")
 	fs.StringVar(&migrate, "migrate", migrate, "apply database migrations at start: true or false (ECOLAURA_MIGRATE_ON_START)")
 	fs.StringVar(&shutdown, "shutdown-timeout", shutdown, "how long to drain requests and jobs on SIGTERM, e.g. 30s (ECOLAURA_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&jobTimeout, "job-timeout", jobTimeout, "bound of one job run, e.g. 1m; a job cut off by a crash runs again after 1.5 times it (ECOLAURA_JOB_TIMEOUT)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (ECOLAURA_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (ECOLAURA_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -129,6 +135,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 		*l.dst = limit
 	}
 	c.MigrateOnStart, c.ShutdownTimeout = parseLifecycle(migrate, shutdown, c.ShutdownTimeout, &errs)
+	c.JobTimeout = parseJobTimeout(jobTimeout, c.JobTimeout, &errs)
 	c.Currency = parseCurrencySetting(currency, &errs)
 	if err := c.validate(); err != nil {
 		errs = append(errs, err)
@@ -201,6 +208,20 @@ func parseLifecycle(migrate, shutdown string, def time.Duration, errs *[]error) 
 		}
 	}
 	return b, d
+}
+
+// parseJobTimeout parses ECOLAURA_JOB_TIMEOUT: a duration from 1s to 1h
+// ("" keeps def).
+func parseJobTimeout(s string, def time.Duration, errs *[]error) time.Duration {
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < time.Second || d > time.Hour {
+		*errs = append(*errs, fmt.Errorf("ECOLAURA_JOB_TIMEOUT / --job-timeout: want a duration from 1s to 1h like 1m, got %q", s))
+		return def
+	}
+	return d
 }
 
 // parseCurrencySetting parses ECOLAURA_CURRENCY.

@@ -4,6 +4,7 @@
 //	ecolaura migrate up|down|status   manage the PostgreSQL schema (needs ECOLAURA_DATABASE_URL)
 //	ecolaura seed [--products N]      load the demo catalog or N generated products (PostgreSQL)
 //	ecolaura worker            run only the background job workers (PostgreSQL)
+//	ecolaura cache flush       empty the shared Redis cache (after a restore or a manual SQL fix)
 //	ecolaura version           print the version
 //
 // Every command accepts --help. Configuration comes from ECOLAURA_*
@@ -42,6 +43,8 @@ Commands:
   seed       load the demo catalog, or --products N generated products, into
              the database
   worker     run only the background job workers (no HTTP), for scaling out
+  cache      flush: empty the shared Redis cache after the database changed
+             behind the servers' back (a restore, a manual SQL fix)
   version    print the version
 
 Run "ecolaura <command> --help" for the flags of a command.
@@ -78,6 +81,8 @@ func run(ctx context.Context, args []string, env getenv, stdout, stderr io.Write
 		return seedCmd(ctx, rest, env, stdout, stderr)
 	case "worker":
 		return workerCmd(ctx, rest, env, stdout, stderr)
+	case "cache":
+		return cacheCmd(ctx, rest, env, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "ecolaura: unknown command %q\n\n%s", cmd, usage)
 	return 2

@@ -30,7 +30,12 @@ func TestLoadServeConfig(t *testing.T) {
 			assert.Equal(t, "development", c.Env)
 			assert.Empty(t, c.DatabaseURL)
 			assert.Equal(t, 30*time.Second, c.ShutdownTimeout)
+			assert.Equal(t, time.Minute, c.JobTimeout)
 		}},
+		{name: "job timeout", env: map[string]string{"ECOLAURA_JOB_TIMEOUT": "20s"}, check: func(t *testing.T, c serveConfig) {
+			assert.Equal(t, 20*time.Second, c.JobTimeout)
+		}},
+		{name: "job timeout too short", args: []string{"--job-timeout", "10ms"}, want: "ECOLAURA_JOB_TIMEOUT"},
 		{name: "env and flags", env: map[string]string{"ECOLAURA_ADDR": ":9000", "ECOLAURA_CORS_ORIGINS": "https://a.example, https://b.example", "ECOLAURA_AUTH_RATE_LIMIT": "5/1s:2"},
 			args: []string{"--addr", "127.0.0.1:9100", "--trusted-proxies", "10.0.0.0/8"},
 			check: func(t *testing.T, c serveConfig) {

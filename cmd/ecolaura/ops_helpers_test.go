@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -107,9 +108,72 @@ func opsFreeAddr(t *testing.T) string {
 // answers. The process is killed at cleanup; its log is shown on failure.
 func opsServe(t *testing.T, bin string, env []string) *opsServer {
 	t.Helper()
+	return opsStart(t, exec.Command(bin, "serve"), env)
+}
+
+// envHelperArgs carries the command line a child test process runs (see
+// TestHelperProcess).
+const envHelperArgs = "ECOLAURA_TEST_HELPER_ARGS"
+
+// TestHelperProcess is not a test: in a child process started by
+// helperServe or helperStart it runs the ecolaura command line in
+// envHelperArgs exactly as the binary would, and exits with its code. It
+// lets the operational tests SIGKILL a server or a worker without building
+// the binary.
+func TestHelperProcess(t *testing.T) {
+	args := os.Getenv(envHelperArgs)
+	if args == "" {
+		t.Skip("runs only as a child process of the operational tests")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, strings.Fields(args), os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// helperCommand is the test binary re-run as TestHelperProcess alone.
+func helperCommand() *exec.Cmd {
+	return exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+}
+
+// helperServe starts `ecolaura serve` as a child process (the test binary,
+// see TestHelperProcess) on a free port and waits until /healthz answers.
+func helperServe(t *testing.T, env []string) *opsServer {
+	t.Helper()
+	return opsStart(t, helperCommand(), append(append([]string{}, env...), envHelperArgs+"=serve"))
+}
+
+// helperWorker starts `ecolaura worker` as a child process and waits until
+// it works jobs. It is killed at cleanup; its log is shown on failure.
+func helperWorker(t *testing.T, env []string) *opsServer {
+	t.Helper()
+	s := &opsServer{log: &opsLog{}, exited: make(chan error, 1)}
+	s.cmd = helperCommand()
+	s.cmd.Env = append(append([]string{}, env...), envHelperArgs+"=worker")
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	require.NoError(t, s.cmd.Start())
+	go func() { s.exited <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = s.cmd.Process.Kill()
+		s.wait()
+		if t.Failed() {
+			t.Logf("worker log:\n%s", s.log.String())
+		}
+	})
+	require.Eventually(t, func() bool { return strings.Contains(s.log.String(), "working jobs") },
+		60*time.Second, 20*time.Millisecond, "worker did not start: %s", s.log.String())
+	return s
+}
+
+// opsStart starts cmd (an `ecolaura serve`) with env on a free port and
+// waits until /healthz answers. The process is killed at cleanup; its log
+// is shown on failure.
+func opsStart(t *testing.T, cmd *exec.Cmd, env []string) *opsServer {
+	t.Helper()
 	addr := opsFreeAddr(t)
 	s := &opsServer{base: "http://" + addr, log: &opsLog{}, exited: make(chan error, 1)}
-	s.cmd = exec.Command(bin, "serve")
+	s.cmd = cmd
 	s.cmd.Env = append(append([]string{}, env...), "ECOLAURA_ADDR="+addr)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	// The server dies with the test binary, however that ends.

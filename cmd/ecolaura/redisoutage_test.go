@@ -245,6 +245,9 @@ type redisServer struct {
 	bin  string
 	port int
 	dir  string
+	// persistent keeps the data across kill and start: an append-only file
+	// written on every command, replayed at start.
+	persistent bool
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -256,6 +259,18 @@ type redisServer struct {
 // required).
 func startRedisServer(t *testing.T) *redisServer {
 	t.Helper()
+	return startRedisServerWith(t, false)
+}
+
+// startPersistentRedisServer is startRedisServer with persistence: after
+// kill (even SIGKILL) and start the server has its data back.
+func startPersistentRedisServer(t *testing.T) *redisServer {
+	t.Helper()
+	return startRedisServerWith(t, true)
+}
+
+func startRedisServerWith(t *testing.T, persistent bool) *redisServer {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		testenv.Unavailable(t, "redis-server (for a private instance)", err)
@@ -264,7 +279,7 @@ func startRedisServer(t *testing.T) *redisServer {
 	require.NoError(t, err)
 	port := l.Addr().(*net.TCPAddr).Port
 	require.NoError(t, l.Close())
-	s := &redisServer{t: t, bin: bin, port: port, dir: t.TempDir()}
+	s := &redisServer{t: t, bin: bin, port: port, dir: t.TempDir(), persistent: persistent}
 	t.Cleanup(s.kill) // registered before the server's cleanup, so it runs after it
 	s.start()
 	return s
@@ -279,8 +294,13 @@ func (s *redisServer) start() {
 	defer s.mu.Unlock()
 	require.Nil(s.t, s.cmd, "private redis-server already running")
 	out := &syncBuf{}
-	cmd := exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", s.dir, "--loglevel", "warning")
+	persist := []string{"--save", "", "--appendonly", "no"}
+	if s.persistent {
+		persist = []string{"--save", "", "--appendonly", "yes", "--appendfsync", "always"}
+	}
+	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--daemonize", "no", "--dir", s.dir, "--loglevel", "warning"}, persist...)
+	cmd := exec.Command(s.bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	// Should the test binary die without its cleanups, take the server along.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -130,7 +130,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		closers = append(closers, func(context.Context) error { return pg.Close() })
 		db = pg
 		if !cfg.NoWorkers {
-			r, err := pg.NewJobRunner(postgres.RunnerConfig{Logger: log})
+			r, err := pg.NewJobRunner(postgres.RunnerConfig{Logger: log, JobTimeout: cfg.JobTimeout})
 			if err != nil {
 				return fmt.Errorf("job runner: %w", err)
 			}

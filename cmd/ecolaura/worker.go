@@ -39,6 +39,7 @@ type workerConfig struct {
 	RedisPrefix     string
 	MigrateOnStart  bool
 	Concurrency     int
+	JobTimeout      time.Duration
 	ShutdownTimeout time.Duration
 	LogFormat       string
 	LogLevel        string
@@ -50,17 +51,19 @@ type workerConfig struct {
 func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig, error) {
 	c := workerConfig{
 		DatabaseURL: env("ECOLAURA_DATABASE_URL"), RedisURL: env("ECOLAURA_REDIS_URL"), RedisPrefix: or(env("ECOLAURA_REDIS_PREFIX"), "ecolaura:"),
-		Concurrency: 10, ShutdownTimeout: 30 * time.Second,
+		Concurrency: 10, ShutdownTimeout: 30 * time.Second, JobTimeout: postgres.DefaultJobTimeout,
 		LogFormat: or(env("ECOLAURA_LOG_FORMAT"), "text"), LogLevel: or(env("ECOLAURA_LOG_LEVEL"), "info"),
 	}
 	migrate, shutdown := env("ECOLAURA_MIGRATE_ON_START"), env("ECOLAURA_SHUTDOWN_TIMEOUT")
 	concurrency := env("ECOLAURA_WORKER_CONCURRENCY")
+	jobTimeout := env("ECOLAURA_JOB_TIMEOUT")
 	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL (ECOLAURA_DATABASE_URL)")
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis URL of the shared cache (ECOLAURA_REDIS_URL)")
 	fs.StringVar(&concurrency, "concurrency", concurrency, "jobs run at once (ECOLAURA_WORKER_CONCURRENCY, default 10)")
 	fs.StringVar(&migrate, "migrate", migrate, "apply database migrations at start: true or false (ECOLAURA_MIGRATE_ON_START)")
 	fs.StringVar(&shutdown, "shutdown-timeout", shutdown, "how long to wait for running jobs on SIGTERM, e.g. 30s (ECOLAURA_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&jobTimeout, "job-timeout", jobTimeout, "bound of one job run, e.g. 1m; a job cut off by a crash runs again after 1.5 times it (ECOLAURA_JOB_TIMEOUT)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (ECOLAURA_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (ECOLAURA_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -74,6 +77,7 @@ func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig
 		errs = append(errs, errors.New("ECOLAURA_DATABASE_URL / --database-url is required: the workers take their jobs from PostgreSQL"))
 	}
 	c.MigrateOnStart, c.ShutdownTimeout = parseLifecycle(migrate, shutdown, c.ShutdownTimeout, &errs)
+	c.JobTimeout = parseJobTimeout(jobTimeout, c.JobTimeout, &errs)
 	if concurrency != "" {
 		n, err := strconv.Atoi(concurrency)
 		if err != nil || n < 1 || n > 10_000 {
@@ -122,7 +126,7 @@ func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, start
 	if cfg.LogLevel != "debug" {
 		svcLog = newLogger(serveConfig{LogFormat: cfg.LogFormat, LogLevel: "warn"}, logWriter)
 	}
-	runner, err := pg.NewJobRunner(postgres.RunnerConfig{Logger: log, MaxWorkers: cfg.Concurrency})
+	runner, err := pg.NewJobRunner(postgres.RunnerConfig{Logger: log, MaxWorkers: cfg.Concurrency, JobTimeout: cfg.JobTimeout})
 	if err != nil {
 		return fmt.Errorf("job runner: %w", err)
 	}

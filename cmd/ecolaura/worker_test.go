@@ -40,7 +40,12 @@ func TestLoadWorkerConfig(t *testing.T) {
 			assert.Equal(t, 30*time.Second, c.ShutdownTimeout)
 			assert.Equal(t, "ecolaura:", c.RedisPrefix)
 			assert.Equal(t, ecolaura.DefaultCurrency, c.Currency)
+			assert.Equal(t, time.Minute, c.JobTimeout)
 		}},
+		{name: "job timeout", env: with("ECOLAURA_JOB_TIMEOUT", "5s"), check: func(t *testing.T, c workerConfig) {
+			assert.Equal(t, 5*time.Second, c.JobTimeout)
+		}},
+		{name: "bad job timeout", env: with("ECOLAURA_JOB_TIMEOUT", "2h"), wantErr: "ECOLAURA_JOB_TIMEOUT"},
 		{name: "environment", env: with("ECOLAURA_WORKER_CONCURRENCY", "3", "ECOLAURA_SHUTDOWN_TIMEOUT", "5s", "ECOLAURA_MIGRATE_ON_START", "true",
 			"ECOLAURA_REDIS_URL", "redis://127.0.0.1:6379/0"), check: func(t *testing.T, c workerConfig) {
 			assert.Equal(t, 3, c.Concurrency)
