@@ -22,6 +22,10 @@ const responseTTL = 15 * time.Minute
 // (which the validity stamp covers) and the value to encode.
 type renderFunc func() (ids []ecolaura.ID, body any, err error)
 
+// finishFunc turns the cached (or freshly rendered) bytes into the bytes of
+// this request's response; nil sends them as they are.
+type finishFunc func(body []byte) []byte
+
 // sendProducts writes a cacheable product response. With CacheSignals and a
 // ResponseCache it keeps the rendered bytes and their ETag under the catalog
 // generation and serves them while the stamp of the products they show is
@@ -37,14 +41,39 @@ type renderFunc func() (ids []ecolaura.ID, body any, err error)
 // stores just the IDs it showed; a later miss reads the stamp of those IDs,
 // loads once, and stores the body under that stamp when it shows the same
 // IDs (else it stores the new IDs and caches the body next time).
-func (s *Server) sendProducts(c *fiber.Ctx, kind string, load renderFunc) error {
+//
+// params is the canonical form of the request's validated parameters: the
+// cache key is built from kind and params only, never from the raw query
+// (unknown v1 parameters are ignored, so junk parameters cannot create
+// keys) nor from the Host header or the URL the API is reached under. An
+// empty params caches nothing: requests with free-form values (a search
+// text, a client-held cursor) are not cached, and neither are empty lists
+// (any well-formed category slug would otherwise be a key). Parts of a body
+// that depend on the request (v1's absolute page links) are left as
+// placeholders in the cached bytes and filled in by finish, which also makes
+// the ETag of what is sent.
+func (s *Server) sendProducts(c *fiber.Ctx, kind, params string, load renderFunc, finish finishFunc) error {
+	send := func(body []byte, etag string) error {
+		if finish != nil {
+			body = finish(body)
+			etag = strongETag(body)
+		}
+		return sendWithETag(c, body, etag)
+	}
+	render := func(body any) error {
+		raw, err := jsonMarshal(body)
+		if err != nil {
+			return err
+		}
+		return send(raw, strongETag(raw))
+	}
 	sig, rc := s.svc.CacheSignals, s.svc.ResponseCache
-	if sig == nil || rc == nil {
+	if sig == nil || rc == nil || params == "" {
 		_, body, err := load()
 		if err != nil {
 			return err
 		}
-		return sendCacheable(c, body)
+		return render(body)
 	}
 	ctx := c.UserContext()
 	gen, err := sig.Generation(ctx)
@@ -53,9 +82,9 @@ func (s *Server) sendProducts(c *fiber.Ctx, kind string, load renderFunc) error 
 		if err != nil {
 			return err
 		}
-		return sendCacheable(c, body)
+		return render(body)
 	}
-	sum := sha256.Sum256([]byte(s.requestURL(c) + "\x00" + string(c.Request().RequestURI())))
+	sum := sha256.Sum256([]byte(params))
 	key := "http:" + kind + ":" + strconv.FormatInt(gen, 10) + ":" + hex.EncodeToString(sum[:16])
 	var (
 		known   []ecolaura.ID // the IDs the key showed last time
@@ -66,7 +95,7 @@ func (s *Server) sendProducts(c *fiber.Ctx, kind string, load renderFunc) error 
 		if e, ok := parseEntry(raw); ok {
 			if stamp, err := sig.Stamp(ctx, e.ids); err == nil {
 				if e.stamp != "" && stamp == e.stamp {
-					return sendWithETag(c, e.body, e.etag)
+					return send(e.body, e.etag)
 				}
 				known, before, stamped = e.ids, stamp, true
 			}
@@ -81,14 +110,29 @@ func (s *Server) sendProducts(c *fiber.Ctx, kind string, load renderFunc) error 
 		return err
 	}
 	etag := strongETag(raw)
-	e := entry{ids: ids} // only the IDs: the next miss reads their stamp first
-	if stamped && slices.Equal(ids, known) {
-		e = entry{stamp: before, ids: ids, etag: etag, body: raw}
+	if len(ids) > 0 {
+		e := entry{ids: ids} // only the IDs: the next miss reads their stamp first
+		if stamped && slices.Equal(ids, known) {
+			e = entry{stamp: before, ids: ids, etag: etag, body: raw}
+		}
+		if err := rc.Set(ctx, key, encodeEntry(e), responseTTL); err != nil {
+			s.log.Debug("store rendered response", "err", err)
+		}
 	}
-	if err := rc.Set(ctx, key, encodeEntry(e), responseTTL); err != nil {
-		s.log.Debug("store rendered response", "err", err)
+	return send(raw, etag)
+}
+
+// cacheParams is the canonical text of validated parameters, for
+// sendProducts: name=value pairs in the given order.
+func cacheParams(kv ...string) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(kv); i += 2 {
+		b.WriteString(kv[i])
+		b.WriteByte('=')
+		b.WriteString(strconv.Quote(kv[i+1]))
+		b.WriteByte('&')
 	}
-	return sendWithETag(c, raw, etag)
+	return b.String()
 }
 
 // entry is a stored response: the stamp of its products when it was

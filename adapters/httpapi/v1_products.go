@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,33 +78,80 @@ func v1PageParams(q url.Values) (page, size int, err error) {
 
 func invalidPage() *httpError { return newHTTPError(http.StatusNotFound, "not-found", "Invalid page.") }
 
-// pageLinks builds DRF's absolute next/previous links: previous of page 2
-// drops the page parameter, as DRF does.
-func (s *Server) pageLinks(c *fiber.Ctx, q url.Values, page int, hasNext bool) (next, prev *string) {
-	base := s.requestURL(c)
-	link := func(p int) *string {
-		v := url.Values{}
-		for k, vs := range q {
-			v[k] = vs
-		}
-		if p <= 1 {
-			v.Del("page")
-		} else {
-			v.Set("page", strconv.Itoa(p))
-		}
-		s := base
-		if enc := v.Encode(); enc != "" {
-			s += "?" + enc
-		}
-		return &s
+// pageLink builds DRF's absolute link to page p of the current request:
+// every query parameter kept, page set (dropped for page 1, as DRF does).
+func (s *Server) pageLink(c *fiber.Ctx, q url.Values, p int) string {
+	v := url.Values{}
+	for k, vs := range q {
+		v[k] = vs
 	}
+	if p <= 1 {
+		v.Del("page")
+	} else {
+		v.Set("page", strconv.Itoa(p))
+	}
+	link := s.requestURL(c)
+	if enc := v.Encode(); enc != "" {
+		link += "?" + enc
+	}
+	return link
+}
+
+// pageLinks builds DRF's next/previous links of page.
+func (s *Server) pageLinks(c *fiber.Ctx, q url.Values, page int, hasNext bool) (next, prev *string) {
 	if hasNext {
-		next = link(page + 1)
+		l := s.pageLink(c, q, page+1)
+		next = &l
 	}
 	if page > 1 {
-		prev = link(page - 1)
+		l := s.pageLink(c, q, page-1)
+		prev = &l
 	}
 	return next, prev
+}
+
+// linkPlaceholder stands for the link to page p in a rendered v1 page: the
+// links depend on the request (its base URL and its parameters, unknown
+// ones included, as DRF keeps them), so the cached body holds placeholders
+// that fillPageLinks replaces for each request.
+func linkPlaceholder(p int) *string {
+	s := linkPlaceholderPrefix + strconv.Itoa(p)
+	return &s
+}
+
+const linkPlaceholderPrefix = "ecolaura:page:"
+
+// fillPageLinks replaces the placeholders of a rendered v1 page (they come
+// before "results", so product text is never touched) by the request's
+// links.
+func (s *Server) fillPageLinks(c *fiber.Ctx, q url.Values) finishFunc {
+	return func(body []byte) []byte {
+		end := bytes.Index(body, []byte(`"results":`))
+		if end < 0 {
+			return body
+		}
+		head, rest := body[:end], body[end:]
+		out := make([]byte, 0, len(body)+256)
+		marker := []byte(`"` + linkPlaceholderPrefix)
+		for {
+			i := bytes.Index(head, marker)
+			if i < 0 {
+				break
+			}
+			j := bytes.IndexByte(head[i+len(marker):], '"')
+			if j < 0 {
+				break
+			}
+			p, err := strconv.Atoi(string(head[i+len(marker) : i+len(marker)+j]))
+			if err != nil {
+				break
+			}
+			link, _ := json.Marshal(s.pageLink(c, q, p)) // a string: cannot fail
+			out = append(append(out, head[:i]...), link...)
+			head = head[i+len(marker)+j+1:]
+		}
+		return append(append(out, head...), rest...)
+	}
 }
 
 func (s *Server) v1ListProducts(c *fiber.Ctx) error {
@@ -121,7 +169,12 @@ func (s *Server) v1ListProducts(c *fiber.Ctx) error {
 		}
 	}
 	ctx, actor := c.UserContext(), principal(c)
-	return s.sendProducts(c, "v1:products", func() ([]ecolaura.ID, any, error) {
+	pageParam := strconv.Itoa(page)
+	if q.Get("page") == "last" {
+		pageParam = "last"
+	}
+	params := cacheParams("category", f.Category, "page", pageParam, "page_size", strconv.Itoa(size))
+	return s.sendProducts(c, "v1:products", params, func() ([]ecolaura.ID, any, error) {
 		page := page
 		if q.Get("page") == "last" {
 			first, err := s.svc.Catalog.List(ctx, actor, catalog.ListParams{Filter: f, PageSize: size, Page: 1})
@@ -143,9 +196,14 @@ func (s *Server) v1ListProducts(c *fiber.Ctx) error {
 			out.Results = append(out.Results, toV1Product(p))
 			ids = append(ids, p.ID)
 		}
-		out.Next, out.Previous = s.pageLinks(c, q, page, res.Page.HasMore)
+		if res.Page.HasMore {
+			out.Next = linkPlaceholder(page + 1)
+		}
+		if page > 1 {
+			out.Previous = linkPlaceholder(page - 1)
+		}
 		return ids, out, nil
-	})
+	}, s.fillPageLinks(c, q))
 }
 
 func (s *Server) v1GetProduct(c *fiber.Ctx) error {
@@ -153,13 +211,13 @@ func (s *Server) v1GetProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.sendProducts(c, "v1:product", func() ([]ecolaura.ID, any, error) {
+	return s.sendProducts(c, "v1:product", cacheParams("id", string(id)), func() ([]ecolaura.ID, any, error) {
 		p, err := s.svc.Catalog.Get(c.UserContext(), principal(c), id)
 		if err != nil {
 			return nil, nil, err
 		}
 		return []ecolaura.ID{p.ID}, toV1Product(p), nil
-	})
+	}, nil)
 }
 
 // v1ProductInput is the writable part of a v1 product. Every field is a

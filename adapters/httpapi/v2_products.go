@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -226,7 +227,7 @@ func (s *Server) v2ListProducts(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.sendProducts(c, "v2:products", func() ([]ecolaura.ID, any, error) {
+	return s.sendProducts(c, "v2:products", v2ListCacheParams(params), func() ([]ecolaura.ID, any, error) {
 		res, err := s.svc.Catalog.List(c.UserContext(), principal(c), params)
 		if err != nil {
 			return nil, nil, renameField(renameField(err, "page_size", "limit"), "max_footprint", "max_footprint_kg")
@@ -241,7 +242,23 @@ func (s *Server) v2ListProducts(c *fiber.Ctx) error {
 			out.NextCursor = &res.NextCursor
 		}
 		return ids, out, nil
-	})
+	}, nil)
+}
+
+// v2ListCacheParams is the canonical text of a list request's parameters,
+// or "" (not cached) for a search or a page after a cursor: their values are
+// free-form, so caching them would let anyone fill the cache.
+func v2ListCacheParams(p catalog.ListParams) string {
+	if p.Filter.Query != "" || p.Cursor != "" {
+		return ""
+	}
+	p.PageSize = cmp.Or(p.PageSize, catalog.DefaultPageSize)
+	p.Sort = cmp.Or(p.Sort, ecolaura.SortNewest)
+	b, err := json.Marshal(p)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 func (s *Server) v2GetProduct(c *fiber.Ctx) error {
@@ -249,13 +266,13 @@ func (s *Server) v2GetProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.sendProducts(c, "v2:product", func() ([]ecolaura.ID, any, error) {
+	return s.sendProducts(c, "v2:product", cacheParams("id", string(id)), func() ([]ecolaura.ID, any, error) {
 		p, err := s.svc.Catalog.Get(c.UserContext(), principal(c), id)
 		if err != nil {
 			return nil, nil, err
 		}
 		return []ecolaura.ID{p.ID}, toV2Product(p), nil
-	})
+	}, nil)
 }
 
 type v2Alternative struct {
@@ -283,7 +300,7 @@ func (s *Server) v2Alternatives(c *fiber.Ctx) error {
 	if limit < 0 {
 		return ecolaura.Invalid("limit", "must be at least 1")
 	}
-	return s.sendProducts(c, "v2:alternatives", func() ([]ecolaura.ID, any, error) {
+	return s.sendProducts(c, "v2:alternatives", cacheParams("id", string(id), "limit", strconv.Itoa(limit)), func() ([]ecolaura.ID, any, error) {
 		alts, err := s.svc.Sustainability.Alternatives(c.UserContext(), principal(c), id, limit)
 		if err != nil {
 			return nil, nil, err
@@ -302,7 +319,7 @@ func (s *Server) v2Alternatives(c *fiber.Ctx) error {
 			ids = append(ids, a.Product.ID)
 		}
 		return ids, out, nil
-	})
+	}, nil)
 }
 
 type v2Category struct {

@@ -2,6 +2,7 @@ package productcache_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -430,9 +431,10 @@ func TestStoreRefusalReadsTheStoreAgain(t *testing.T) {
 	assert.Positive(t, cached.Stats().Evictions)
 }
 
-// TestSearchesAreNotCached is issue 10 item 14: free-form search text is
-// never a cache key.
-func TestSearchesAreNotCached(t *testing.T) {
+// TestSearchesAndEmptyPagesAreNotCached is issue 10 item 14: free-form
+// search text is never a cache key, and neither is a filter that matches
+// nothing (any well-formed slug would make a key).
+func TestSearchesAndEmptyPagesAreNotCached(t *testing.T) {
 	ctx := context.Background()
 	counted := &countingCache{Cache: memory.NewCache()}
 	store := memory.NewDatabase()
@@ -448,4 +450,10 @@ func TestSearchesAreNotCached(t *testing.T) {
 	after := counted.snapshot()
 	assert.Equal(t, before["Set"], after["Set"], "a search result was cached")
 	assert.Zero(t, db.Stats().ListMisses+db.Stats().ListHits)
+	for i := range 20 {
+		page, err := db.Products().List(ctx, ports.ProductQuery{Filter: ecolaura.ProductFilter{Category: fmt.Sprintf("nothing-%d", i)}, Limit: 10})
+		require.NoError(t, err)
+		require.Empty(t, page.Items)
+	}
+	assert.Equal(t, after["Set"], counted.snapshot()["Set"], "an empty page was cached")
 }

@@ -199,6 +199,11 @@ func (s cachedStore) List(ctx context.Context, q ports.ProductQuery) (ports.Prod
 	if err != nil {
 		return ports.ProductPage{}, err
 	}
+	if len(page.Items) == 0 {
+		// An empty page is not cached: any well-formed filter value (a
+		// category slug nobody uses) would otherwise make a key.
+		return page, nil
+	}
 	e := listEntry{IDs: make([]ecolaura.ID, len(page.Items)), HasMore: page.HasMore, Total: page.Total}
 	for i, p := range page.Items {
 		e.IDs[i] = p.ID

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
+	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/adapters/postgres"
 	"github.com/ecolaura/ecolaura/ecolaura"
 )
@@ -46,9 +47,11 @@ type serveConfig struct {
 	// again shortly after it (see postgres.RunnerConfig.RescueAfter).
 	JobTimeout      time.Duration
 	ShutdownTimeout time.Duration
-	LogFormat       string
-	LogLevel        string
-	Currency        ecolaura.Currency
+	// CacheMemory bounds the in-process cache (without Redis), in bytes.
+	CacheMemory int64
+	LogFormat   string
+	LogLevel    string
+	Currency    ecolaura.Currency
 }
 
 func (c serveConfig) production() bool { return c.Env == "production" }
@@ -69,6 +72,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 		AuthRateLimit: def.AuthRateLimit, WriteRateLimit: def.WriteRateLimit, PublicURL: env("ECOLAURA_PUBLIC_URL"),
 		SignInFailuresPerAccount: def.SignInFailuresPerAccount, SignInFailuresPerIP: def.SignInFailuresPerIP,
 		ShutdownTimeout: 30 * time.Second, Currency: ecolaura.DefaultCurrency, JobTimeout: postgres.DefaultJobTimeout,
+		CacheMemory: memory.DefaultCacheBytes,
 	}
 	var errs []error
 	cors, proxies, hosts := env("ECOLAURA_CORS_ORIGINS"), env("ECOLAURA_TRUSTED_PROXIES"), env("ECOLAURA_ALLOWED_HOSTS")
@@ -79,6 +83,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	migrate := env("ECOLAURA_MIGRATE_ON_START")
 	shutdown := env("ECOLAURA_SHUTDOWN_TIMEOUT")
 	jobTimeout := env("ECOLAURA_JOB_TIMEOUT")
+	cacheMemory := env("ECOLAURA_CACHE_MEMORY")
 	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
 
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (ECOLAURA_ADDR)")
@@ -86,6 +91,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	fs.StringVar(&c.JWTKeyFile, "jwt-key-file", c.JWTKeyFile, "PEM or JWK file with the token signing key (ECOLAURA_JWT_KEY_FILE)")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL; empty runs in memory (ECOLAURA_DATABASE_URL)")
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis URL for the shared cache and rate limits (ECOLAURA_REDIS_URL)")
+	fs.StringVar(&cacheMemory, "cache-memory", cacheMemory, "bound of the in-process cache used without Redis, e.g. 64MiB (ECOLAURA_CACHE_MEMORY)")
 	fs.StringVar(&cors, "cors-origins", cors, "comma-separated allowed CORS origins (ECOLAURA_CORS_ORIGINS)")
 	fs.StringVar(&proxies, "trusted-proxies", proxies, "comma-separated trusted proxy IPs or CIDRs (ECOLAURA_TRUSTED_PROXIES)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "absolute URL clients reach the API at, e.g. https://shop.example.org; every absolute URL (Location, v1 links) starts with it (ECOLAURA_PUBLIC_URL)")
@@ -136,6 +142,14 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	}
 	c.MigrateOnStart, c.ShutdownTimeout = parseLifecycle(migrate, shutdown, c.ShutdownTimeout, &errs)
 	c.JobTimeout = parseJobTimeout(jobTimeout, c.JobTimeout, &errs)
+	if cacheMemory != "" {
+		n, err := parseBytes(cacheMemory)
+		if err != nil || n < 1<<20 {
+			errs = append(errs, fmt.Errorf("ECOLAURA_CACHE_MEMORY / --cache-memory: want a size of at least 1MiB like 64MiB, got %q", cacheMemory))
+		} else {
+			c.CacheMemory = n
+		}
+	}
 	c.Currency = parseCurrencySetting(currency, &errs)
 	if err := c.validate(); err != nil {
 		errs = append(errs, err)
@@ -222,6 +236,26 @@ func parseJobTimeout(s string, def time.Duration, errs *[]error) time.Duration {
 		return def
 	}
 	return d
+}
+
+// parseBytes parses a size in bytes with an optional binary unit: 1048576,
+// 512KiB, 64MiB, 1GiB.
+func parseBytes(s string) (int64, error) {
+	num, mult := s, int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, mult = n, u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("not a size: %q", s)
+	}
+	return n * mult, nil
 }
 
 // parseCurrencySetting parses ECOLAURA_CURRENCY.

@@ -36,6 +36,15 @@ func TestLoadServeConfig(t *testing.T) {
 			assert.Equal(t, 20*time.Second, c.JobTimeout)
 		}},
 		{name: "job timeout too short", args: []string{"--job-timeout", "10ms"}, want: "ECOLAURA_JOB_TIMEOUT"},
+		{name: "cache memory", env: map[string]string{"ECOLAURA_CACHE_MEMORY": "16MiB"}, check: func(t *testing.T, c serveConfig) {
+			assert.Equal(t, int64(16<<20), c.CacheMemory)
+		}},
+		{name: "cache memory default", check: func(t *testing.T, c serveConfig) { assert.Equal(t, int64(64<<20), c.CacheMemory) }},
+		{name: "cache memory in bytes", args: []string{"--cache-memory", "2097152"}, check: func(t *testing.T, c serveConfig) {
+			assert.Equal(t, int64(2<<20), c.CacheMemory)
+		}},
+		{name: "cache memory too small", env: map[string]string{"ECOLAURA_CACHE_MEMORY": "10KiB"}, want: "ECOLAURA_CACHE_MEMORY"},
+		{name: "cache memory garbage", env: map[string]string{"ECOLAURA_CACHE_MEMORY": "lots"}, want: "ECOLAURA_CACHE_MEMORY"},
 		{name: "env and flags", env: map[string]string{"ECOLAURA_ADDR": ":9000", "ECOLAURA_CORS_ORIGINS": "https://a.example, https://b.example", "ECOLAURA_AUTH_RATE_LIMIT": "5/1s:2"},
 			args: []string{"--addr", "127.0.0.1:9100", "--trusted-proxies", "10.0.0.0/8"},
 			check: func(t *testing.T, c serveConfig) {

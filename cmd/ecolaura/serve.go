@@ -143,7 +143,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	probes = append(probes, httpapi.Probe{Name: "database", Check: db.Ping})
 
 	// Cache and rate limits.
-	var cache ports.Cache = memory.NewCache()
+	var cache ports.Cache = memory.NewCache(memory.WithMaxBytes(cfg.CacheMemory))
 	var limiter httpapi.RateLimiter = memory.NewRateLimiter()
 	var redisCache *redis.Cache
 	if cfg.RedisURL != "" {
