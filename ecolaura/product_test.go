@@ -220,3 +220,42 @@ func TestProductFilter(t *testing.T) {
 	err := ecolaura.ProductFilter{MinPrice: i64(10), MaxPrice: i64(5), MinScore: ptr(101), Category: "Bad Cat"}.Validate()
 	assert.Equal(t, []string{"category", "max_price", "min_score"}, fieldsOf(t, err))
 }
+
+// TestSearchTermsNeedThreeLettersInARow is issue 10 item 15: a search term
+// that PostgreSQL's trigram indexes cannot serve (no three letters or
+// digits in a row) would scan the whole catalog, so both stores refuse it.
+func TestSearchTermsNeedThreeLettersInARow(t *testing.T) {
+	tests := []struct {
+		term string
+		ok   bool
+	}{
+		{"qz", false},
+		{"a", false},
+		{"ké", false},
+		{"a b", false},
+		{"ab cd", false},
+		{"k.e.t", false},
+		{"%_%", false},
+		{"e_c", false},
+		{"   ", false},
+		{"abc", true},
+		{"tea", true},
+		{"x1y", true},
+		{"100%", true},
+		{"日本語", true},
+		{"thé vert", true},
+		{"ake_cas", true},
+		{"  bamboo  ", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.term, func(t *testing.T) {
+			err := ecolaura.ProductFilter{Query: tt.term}.Validate()
+			if tt.ok {
+				assert.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, ecolaura.ErrInvalid)
+			assert.Equal(t, []string{"q"}, fieldsOf(t, err))
+		})
+	}
+}

@@ -3,6 +3,7 @@ package ecolaura
 import (
 	"math"
 	"strings"
+	"unicode"
 )
 
 // ProductSort is an order in which products can be listed. Every sort breaks
@@ -103,13 +104,23 @@ type ProductFilter struct {
 // Validate checks the filter's ranges and that Query follows the text
 // rules (a NUL or invalid UTF-8 could match nothing in any store, and
 // PostgreSQL refuses it); it returns a *ValidationError.
+//
+// A search term must also contain at least [MinSearchRun] letters or digits
+// in a row: shorter terms cannot use PostgreSQL's trigram indexes, so each
+// would scan the whole catalog (issue 10 item 15), and both stores refuse
+// them alike.
 func (f ProductFilter) Validate() error {
 	var v Validator
 	if f.Category != "" {
 		v.Check(ValidCategory(f.Category), "category", "must be a category slug")
 	}
-	v.Text("q", f.Query, SingleLine)
-	v.Check(len(f.Query) <= MaxQueryLength, "q", "must be at most %d characters", MaxQueryLength)
+	var q Validator
+	q.Text("q", f.Query, SingleLine)
+	q.Check(len(f.Query) <= MaxQueryLength, "q", "must be at most %d characters", MaxQueryLength)
+	if f.Query != "" && q.Valid() {
+		q.Check(searchable(f.Query), "q", "must contain at least %d letters or digits in a row", MinSearchRun)
+	}
+	v.Merge("", q.Err())
 	if f.MinScore != nil {
 		v.Check(*f.MinScore >= 0 && *f.MinScore <= 100, "min_score", "must be between 0 and 100")
 	}
@@ -126,6 +137,25 @@ func (f ProductFilter) Validate() error {
 		v.Check(*f.MinPrice <= *f.MaxPrice, "max_price", "must not be below min_price")
 	}
 	return v.Err()
+}
+
+// MinSearchRun is how many letters or digits in a row a search term needs.
+const MinSearchRun = 3
+
+// searchable reports whether s contains MinSearchRun letters or digits in a
+// row.
+func searchable(s string) bool {
+	run := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if run++; run >= MinSearchRun {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }
 
 // Match reports whether p passes every condition of f. Stores may use it as

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,6 +24,7 @@ func TestResponseCacheKeysComeFromValidatedParameters(t *testing.T) {
 	rc := memory.NewCache()
 	h := newHarness(t, withServices(func(s *httpapi.Services) { s.ResponseCache = rc }),
 		withConfig(func(c *httpapi.Config) {
+			c.ExpensiveReadRateLimit.Burst = 1000
 			// Any subdomain of example, as Django's ".example": the Host may
 			// vary without bound, and must not make cache keys.
 			c.AllowedHosts = []string{".example", "example.com"}
@@ -98,4 +100,34 @@ func TestResponseCacheKeysComeFromValidatedParameters(t *testing.T) {
 	page2 := get("/api/v1/products/?category=kitchen&page=2", nil)
 	prev, _ := page2.JSON(t)["previous"].(string)
 	assert.Equal(t, "http://example.com/api/v1/products/?category=kitchen", prev, "previous of page 2 drops the page parameter")
+}
+
+// TestExpensiveReadsHaveAPerIPBudget is issue 10 item 15: request shapes
+// whose cost grows with the catalog (searches, deep v1 pages) spend a
+// per-IP budget and get 429 with Retry-After once it is spent; cheap reads
+// do not; a search term no index can serve is refused before it costs
+// anything.
+func TestExpensiveReadsHaveAPerIPBudget(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *httpapi.Config) {
+		c.ExpensiveReadRateLimit = httpapi.RateLimit{Rate: 1, Burst: 3, Period: time.Hour}
+	}))
+	h.product("Bamboo kettle", "kitchen", 1000, 5, nil)
+	for _, path := range []string{"/api/v2/products?q=qz", "/api/v2/products?q=a%20b"} {
+		r := h.do(req{Path: path})
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", path, r.Body)
+		assert.Contains(t, string(r.Body), "at least 3 letters or digits in a row")
+	}
+	for i, path := range []string{"/api/v2/products?q=kettle", "/api/v1/products/?page=51&page_size=20", "/api/v1/products/?page=last"} {
+		r := h.do(req{Path: path})
+		assert.NotEqual(t, http.StatusTooManyRequests, r.Status, "expensive read %d is within the burst: %s", i+1, r.Body)
+	}
+	for _, path := range []string{"/api/v2/products?q=bamboo", "/api/v1/products/?page=last", "/api/v1/products/?page=101&page_size=10"} {
+		r := h.do(req{Path: path})
+		require.Equal(t, http.StatusTooManyRequests, r.Status, "%s after the burst: %s", path, r.Body)
+		assert.NotEmpty(t, r.Header.Get("Retry-After"))
+	}
+	for _, path := range []string{"/api/v2/products", "/api/v2/products?category=kitchen&sort=price", "/api/v1/products/", "/api/v1/products/?page=1&page_size=100"} {
+		r := h.do(req{Path: path})
+		assert.Equal(t, http.StatusOK, r.Status, "cheap read %s: %s", path, r.Body)
+	}
 }

@@ -20,6 +20,9 @@ const (
 	DefaultHandlerTimeout = 10 * time.Second
 	DefaultPageSize       = 20
 	MaxPageSize           = 100
+	// DeepPageOffset is the offset from which a v1 page counts as an
+	// expensive read (see Config.ExpensiveReadRateLimit).
+	DeepPageOffset = 1000
 )
 
 // Config configures the HTTP API. Start from [DefaultConfig] and override.
@@ -73,6 +76,11 @@ type Config struct {
 	SignInFailuresPerIP RateLimit
 	// WriteRateLimit limits writes (POST, PUT, PATCH, DELETE) per signed-in user.
 	WriteRateLimit RateLimit
+	// ExpensiveReadRateLimit limits, per client IP, the reads whose cost
+	// grows with the catalog: searches (v2 q) and v1 pages past the first
+	// DeepPageOffset products (page=last included), whose OFFSET and count
+	// read everything before them.
+	ExpensiveReadRateLimit RateLimit
 	// DisableRateLimits turns every limit off (for load tests).
 	DisableRateLimits bool
 	// Currency is the shop's currency, used to parse v1 decimal prices.
@@ -89,7 +97,9 @@ type Config struct {
 //   - failed sign-ins per account: 5, then one more every 15 minutes (the
 //     6th wrong password within 15 minutes is refused);
 //   - failed sign-ins per IP: 20, then 20 more every 15 minutes;
-//   - writes per user: 20 at once, then 60 a minute.
+//   - writes per user: 20 at once, then 60 a minute;
+//   - expensive reads (searches, deep v1 pages) per IP: 20 at once, then
+//     60 a minute.
 func DefaultConfig() Config {
 	return Config{
 		BodyLimit:                DefaultBodyLimit,
@@ -101,6 +111,7 @@ func DefaultConfig() Config {
 		SignInFailuresPerAccount: RateLimit{Rate: 1, Burst: 5, Period: 15 * time.Minute},
 		SignInFailuresPerIP:      RateLimit{Rate: 20, Burst: 20, Period: 15 * time.Minute},
 		WriteRateLimit:           RateLimit{Rate: 60, Burst: 20, Period: time.Minute},
+		ExpensiveReadRateLimit:   RateLimit{Rate: 60, Burst: 20, Period: time.Minute},
 		Currency:                 ecolaura.DefaultCurrency,
 	}
 }
@@ -144,6 +155,7 @@ func (c Config) Validate() error {
 		}{
 			{"auth rate limit", c.AuthRateLimit}, {"write rate limit", c.WriteRateLimit},
 			{"sign-in failures per account", c.SignInFailuresPerAccount}, {"sign-in failures per IP", c.SignInFailuresPerIP},
+			{"expensive read rate limit", c.ExpensiveReadRateLimit},
 		} {
 			if l.l.Rate <= 0 || l.l.Burst <= 0 || l.l.Period <= 0 {
 				errs = append(errs, fmt.Errorf("%s needs a positive rate, burst and period, got %d/%s burst %d", l.name, l.l.Rate, l.l.Period, l.l.Burst))

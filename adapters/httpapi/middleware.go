@@ -295,6 +295,12 @@ func (s *Server) writeLimit(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// expensiveRead spends one unit of the client IP's budget of reads whose
+// cost grows with the catalog; it returns the 429 when it is spent.
+func (s *Server) expensiveRead(c *fiber.Ctx) error {
+	return s.take(c, "read:"+clientIP(c), s.cfg.ExpensiveReadRateLimit, "")
+}
+
 // route is one registered endpoint.
 type route struct {
 	method string

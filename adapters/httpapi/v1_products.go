@@ -168,6 +168,11 @@ func (s *Server) v1ListProducts(c *fiber.Ctx) error {
 			return sendCacheable(c, v1Page[v1Product]{Results: []v1Product{}})
 		}
 	}
+	if q.Get("page") == "last" || (page-1)*size >= DeepPageOffset {
+		if err := s.expensiveRead(c); err != nil {
+			return err
+		}
+	}
 	ctx, actor := c.UserContext(), principal(c)
 	pageParam := strconv.Itoa(page)
 	if q.Get("page") == "last" {

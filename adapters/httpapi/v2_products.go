@@ -227,6 +227,14 @@ func (s *Server) v2ListProducts(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if params.Filter.Query != "" {
+		if err := params.Filter.Validate(); err != nil {
+			return renameField(err, "max_footprint", "max_footprint_kg") // refused before it costs anything
+		}
+		if err := s.expensiveRead(c); err != nil {
+			return err
+		}
+	}
 	return s.sendProducts(c, "v2:products", v2ListCacheParams(params), func() ([]ecolaura.ID, any, error) {
 		res, err := s.svc.Catalog.List(c.UserContext(), principal(c), params)
 		if err != nil {

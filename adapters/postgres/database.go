@@ -19,7 +19,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -86,6 +88,16 @@ type Config struct {
 	Driver Driver
 	// JobMaxAttempts is River's attempt limit for enqueued jobs (default 10).
 	JobMaxAttempts int
+	// ReadTimeout is the statement timeout (PostgreSQL's statement_timeout)
+	// of the reads outside transactions that anonymous requests can shape:
+	// product lists, searches, counts, categories and statistics, product
+	// and order lookups (default 2 seconds; negative: none). They run on a
+	// pool of their own, so the server stops such a query when it runs too
+	// long even if the client is gone; the caller gets ErrUnavailable.
+	ReadTimeout time.Duration
+	// MaxReadConns bounds the connections of that pool (default 10), which
+	// also bounds how many expensive reads run at once.
+	MaxReadConns int
 }
 
 // Validate checks the configuration and returns an *ecolaura.ConfigError.
@@ -103,6 +115,7 @@ func (c Config) Validate() error {
 	v.Check(c.QueryTimeout >= 0, "query_timeout", "must not be negative")
 	v.Check(c.TxAttempts >= 0 && c.TxAttempts <= 100, "tx_attempts", "must be between 0 and 100")
 	v.Check(c.JobMaxAttempts >= 0 && c.JobMaxAttempts <= 1000, "job_max_attempts", "must be between 0 and 1000")
+	v.Check(c.MaxReadConns >= 0 && c.MaxReadConns <= 10_000, "max_read_conns", "must be between 0 and 10000")
 	v.Check(c.Driver == "" || c.Driver == DriverPgx || c.Driver == DriverPgdriver, "driver", "must be %q or %q", DriverPgx, DriverPgdriver)
 	return v.ConfigErr()
 }
@@ -129,8 +142,17 @@ func (c Config) withDefaults() Config {
 	if c.JobMaxAttempts == 0 {
 		c.JobMaxAttempts = 10
 	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.MaxReadConns == 0 {
+		c.MaxReadConns = 10
+	}
 	return c
 }
+
+// DefaultReadTimeout is the default of [Config.ReadTimeout].
+const DefaultReadTimeout = 2 * time.Second
 
 // Option configures optional dependencies of Open.
 type Option func(*options)
@@ -158,6 +180,7 @@ type Database struct {
 	river  *river.Client[*sql.Tx] // insert-only client for Tx.Jobs()
 	counts *queryCounter
 	copyDB *bun.DB // pgdriver only: plain connections for COPY
+	readDB *bun.DB // reads outside transactions, under Config.ReadTimeout
 }
 
 var _ ports.Database = (*Database)(nil)
@@ -175,10 +198,19 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	sqlDB, copyConnector, err := openSQL(cfg)
+	sqlDB, copyConnector, err := openSQL(cfg, 0)
 	if err != nil {
 		return nil, err
 	}
+	readSQL, _, err := openSQL(cfg, cfg.ReadTimeout)
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	readSQL.SetMaxOpenConns(cfg.MaxReadConns)
+	readSQL.SetMaxIdleConns(cfg.MaxReadConns)
+	readSQL.SetConnMaxLifetime(cfg.ConnMaxLifetime)
+	readSQL.SetConnMaxIdleTime(5 * time.Minute)
 	sqlDB.SetMaxOpenConns(cfg.MaxConns)
 	sqlDB.SetMaxIdleConns(cfg.MaxIdleConns)
 	sqlDB.SetConnMaxLifetime(cfg.ConnMaxLifetime)
@@ -187,6 +219,8 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
 	d := &Database{cfg: cfg, log: o.logger, sqlDB: sqlDB, counts: &queryCounter{}}
 	d.db = bun.NewDB(sqlDB, pgdialect.New())
 	d.db.AddQueryHook(d.counts)
+	d.readDB = bun.NewDB(readSQL, pgdialect.New())
+	d.readDB.AddQueryHook(d.counts)
 	if copyConnector != nil {
 		// COPY needs pgdriver's own connection type, not the pool's
 		// statement-caching wrapper: a separate pool, opened only when
@@ -215,10 +249,15 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
 	return d, nil
 }
 
-// openSQL opens the database/sql pool of cfg's driver. For pgdriver it
+// openSQL opens a database/sql pool of cfg's driver whose sessions have
+// statementTimeout as statement_timeout (when positive). For pgdriver it
 // also returns the plain connector, which COPY needs (pgdriver.CopyFrom
 // works only on pgdriver's own connection type).
-func openSQL(cfg Config) (*sql.DB, *pgdriver.Connector, error) {
+func openSQL(cfg Config, statementTimeout time.Duration) (*sql.DB, *pgdriver.Connector, error) {
+	timeout := ""
+	if statementTimeout > 0 {
+		timeout = strconv.FormatInt(max(statementTimeout.Milliseconds(), 1), 10)
+	}
 	switch cfg.Driver {
 	case DriverPgdriver:
 		pc := pgdriver.NewConnector(
@@ -226,6 +265,17 @@ func openSQL(cfg Config) (*sql.DB, *pgdriver.Connector, error) {
 			pgdriver.WithDialTimeout(cfg.ConnectTimeout),
 			pgdriver.WithReadTimeout(cfg.QueryTimeout),
 			pgdriver.WithWriteTimeout(cfg.QueryTimeout),
+			func(c *pgdriver.Config) {
+				if timeout == "" {
+					return
+				}
+				params := maps.Clone(c.ConnParams) // the URL's, if any
+				if params == nil {
+					params = map[string]any{}
+				}
+				params["statement_timeout"] = timeout
+				c.ConnParams = params
+			},
 		)
 		return sql.OpenDB(stmtCacheConnector{pc}), pc, nil
 	default:
@@ -236,13 +286,20 @@ func openSQL(cfg Config) (*sql.DB, *pgdriver.Connector, error) {
 		if pc.ConnectTimeout == 0 || pc.ConnectTimeout > cfg.ConnectTimeout {
 			pc.ConnectTimeout = cfg.ConnectTimeout
 		}
+		if timeout != "" {
+			pc.RuntimeParams = maps.Clone(pc.RuntimeParams)
+			if pc.RuntimeParams == nil {
+				pc.RuntimeParams = map[string]string{}
+			}
+			pc.RuntimeParams["statement_timeout"] = timeout
+		}
 		return sql.OpenDB(modeConnector{stdlib.GetConnector(*pc)}), nil, nil
 	}
 }
 
-// Close closes the connection pool.
+// Close closes the connection pools.
 func (d *Database) Close() error {
-	err := d.sqlDB.Close()
+	err := errors.Join(d.sqlDB.Close(), d.readDB.Close())
 	if d.copyDB != nil {
 		err = errors.Join(err, d.copyDB.Close())
 	}
@@ -252,6 +309,10 @@ func (d *Database) Close() error {
 // DB returns the underlying bun handle, for tools (seeding, EXPLAIN) that
 // need SQL beyond the ports.
 func (d *Database) DB() *bun.DB { return d.db }
+
+// ReadDB returns the bun handle of the reads outside transactions (under
+// Config.ReadTimeout), for tools and tests that watch or EXPLAIN them.
+func (d *Database) ReadDB() *bun.DB { return d.readDB }
 
 // Config returns the effective configuration (defaults applied).
 func (d *Database) Config() Config { return d.cfg }
@@ -269,10 +330,14 @@ func (d *Database) Ping(ctx context.Context) error {
 }
 
 // Products returns the product store (each call its own statement).
-func (d *Database) Products() ports.ProductStore { return &productStore{db: d.db, counts: d.counts} }
+func (d *Database) Products() ports.ProductStore {
+	return &productStore{db: d.db, read: d.readDB, counts: d.counts}
+}
 
 // Orders returns the order store.
-func (d *Database) Orders() ports.OrderStore { return &orderStore{db: d.db, counts: d.counts} }
+func (d *Database) Orders() ports.OrderStore {
+	return &orderStore{db: d.db, read: d.readDB, counts: d.counts}
+}
 
 // Users returns the user store.
 func (d *Database) Users() ports.UserStore { return &userStore{db: d.db} }

@@ -23,6 +23,7 @@ const (
 	codeUniqueViolation      = "23505"
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
+	codeQueryCanceled        = "57014"
 )
 
 // pgField returns the field a PostgreSQL error is about: its column, or
@@ -177,6 +178,9 @@ func mapInfra(err error) error {
 	switch code := pgCode(err); code {
 	case codeUniqueViolation, codeSerializationFailure, codeDeadlockDetected:
 		return hide(err, ecolaura.ErrConflict)
+	case codeQueryCanceled:
+		// statement_timeout (Config.ReadTimeout), or a cancelled statement.
+		return hide(err, ecolaura.ErrUnavailable)
 	case "23502", "23503", "23514", "22001", "22003", "22P02", "22021", "22P05":
 		// not null, foreign key, check, too long, out of range, bad text
 		// representation, a character the encoding cannot hold (U+0000,

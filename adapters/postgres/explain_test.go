@@ -72,6 +72,7 @@ func TestListQueriesUseIndexes(t *testing.T) {
 	seedProducts(t, db, 200_000)
 	rec := &lastQuery{}
 	db.DB().AddQueryHook(rec)
+	db.ReadDB().AddQueryHook(rec)
 	ctx := t.Context()
 	store := db.Products()
 
@@ -96,6 +97,15 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		{"category + footprint + min score", ports.ProductQuery{Limit: 20, Sort: ecolaura.SortFootprintAsc,
 			Filter: ecolaura.ProductFilter{Category: "cat-3", MinScore: &minScore}}},
 		{"text search", ports.ProductQuery{Limit: 20, Filter: ecolaura.ProductFilter{Query: "number 12345"}}},
+		// The shortest searches the domain accepts (3 letters or digits in
+		// a row, issue 10 item 15), matching nothing or little.
+		{"three-letter search, no match", ports.ProductQuery{Limit: 20, Filter: ecolaura.ProductFilter{Query: "zqx"}}},
+		{"three-digit search", ports.ProductQuery{Limit: 20, Filter: ecolaura.ProductFilter{Query: "999"}}},
+		{"three letters in a longer term", ports.ProductQuery{Limit: 20, Filter: ecolaura.ProductFilter{Query: "q z xyw"}}},
+	}
+	for _, short := range []string{"qz", "a b", "9.9"} {
+		_, err := store.List(ctx, ports.ProductQuery{Limit: 20, Filter: ecolaura.ProductFilter{Query: short}})
+		require.ErrorIs(t, err, ecolaura.ErrInvalid, "a search no trigram index can serve (%q) scans the table: it is refused", short)
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

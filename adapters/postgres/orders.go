@@ -101,7 +101,10 @@ func (r *orderRow) order(lines []lineRow) ecolaura.Order {
 
 // orderStore implements ports.OrderStore.
 type orderStore struct {
-	db     bun.IDB
+	db bun.IDB
+	// read, outside transactions, is the pool of reads under
+	// Config.ReadTimeout; nil in a transaction.
+	read   bun.IDB
 	counts *queryCounter
 }
 
@@ -289,7 +292,11 @@ func (s *orderStore) List(ctx context.Context, q ports.OrderQuery) (ports.OrderP
 		}
 		return nil
 	}
-	if err := read(ctx, s.db); err != nil {
+	db := s.db
+	if s.read != nil {
+		db = s.read
+	}
+	if err := read(ctx, db); err != nil {
 		return ports.OrderPage{}, err
 	}
 	return page, nil

@@ -95,8 +95,19 @@ func (r *productRow) product() ecolaura.Product {
 
 // productStore implements ports.ProductStore on a pool or a transaction.
 type productStore struct {
-	db     bun.IDB
+	db bun.IDB
+	// read, outside transactions, is the pool of reads under
+	// Config.ReadTimeout; nil in a transaction.
+	read   bun.IDB
 	counts *queryCounter
+}
+
+// reader is the handle reads go through.
+func (s *productStore) reader() bun.IDB {
+	if s.read != nil {
+		return s.read
+	}
+	return s.db
 }
 
 var _ ports.ProductStore = (*productStore)(nil)
@@ -118,7 +129,7 @@ func (s *productStore) Get(ctx context.Context, id ecolaura.ID) (ecolaura.Produc
 		return ecolaura.Product{}, notFound("product", id)
 	}
 	var r productRow
-	err := s.db.NewRaw("SELECT "+productCols+" FROM products WHERE id = ?", string(id)).Scan(ctx, &r)
+	err := s.reader().NewRaw("SELECT "+productCols+" FROM products WHERE id = ?", string(id)).Scan(ctx, &r)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ecolaura.Product{}, notFound("product", id)
 	}
@@ -141,7 +152,7 @@ func (s *productStore) GetMany(ctx context.Context, ids []ecolaura.ID) ([]ecolau
 		return []ecolaura.Product{}, nil
 	}
 	var rows []productRow
-	err := s.db.NewRaw("SELECT "+productCols+" FROM products WHERE id = ANY(?::uuid[])", pgdialect.Array(keys)).Scan(ctx, &rows)
+	err := s.reader().NewRaw("SELECT "+productCols+" FROM products WHERE id = ANY(?::uuid[])", pgdialect.Array(keys)).Scan(ctx, &rows)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, wrap(err, "get %d products", len(keys))
 	}
@@ -237,7 +248,7 @@ func (s *productStore) List(ctx context.Context, q ports.ProductQuery) (ports.Pr
 	}
 
 	var rows []productRow
-	sel := s.db.NewSelect().Model(&rows).ColumnExpr(productCols)
+	sel := s.reader().NewSelect().Model(&rows).ColumnExpr(productCols)
 	sel = applyFilter(sel, q.Filter)
 	if a := q.After; a != nil {
 		sel = afterPosition(sel, sort, col, cmp, *a)
@@ -258,7 +269,7 @@ func (s *productStore) List(ctx context.Context, q ports.ProductQuery) (ports.Pr
 		page.Items[i] = rows[i].product()
 	}
 	if q.WithTotal {
-		cq := applyFilter(s.db.NewSelect().Table("products"), q.Filter)
+		cq := applyFilter(s.reader().NewSelect().Table("products"), q.Filter)
 		n, err := cq.Count(ctx)
 		if err != nil {
 			return ports.ProductPage{}, wrap(err, "count products")
@@ -292,7 +303,7 @@ func afterPosition(sel *bun.SelectQuery, sort ecolaura.ProductSort, col, cmp str
 // Categories returns every category with its product count, by slug.
 // Errors: ErrUnavailable.
 func (s *productStore) Categories(ctx context.Context) ([]ecolaura.CategoryCount, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT category, count(*) FROM products GROUP BY category ORDER BY category COLLATE "C"`)
+	rows, err := s.reader().QueryContext(ctx, `SELECT category, count(*) FROM products GROUP BY category ORDER BY category COLLATE "C"`)
 	if err != nil {
 		return nil, wrap(err, "list categories")
 	}
@@ -314,7 +325,7 @@ func (s *productStore) Categories(ctx context.Context) ([]ecolaura.CategoryCount
 // CategoryStats returns aggregate figures per category, by slug.
 // Errors: ErrUnavailable.
 func (s *productStore) CategoryStats(ctx context.Context) ([]ecolaura.CategoryStats, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT category, count(*), count(footprint_g),
+	rows, err := s.reader().QueryContext(ctx, `SELECT category, count(*), count(footprint_g),
 		sum(score), coalesce(sum(footprint_g), 0)
 		FROM products GROUP BY category ORDER BY category COLLATE "C"`)
 	if err != nil {

@@ -39,7 +39,11 @@ type serveConfig struct {
 	// sign-ins (see httpapi.Config).
 	SignInFailuresPerAccount httpapi.RateLimit
 	SignInFailuresPerIP      httpapi.RateLimit
+	ReadRateLimit            httpapi.RateLimit
 	RateLimitsOff            bool
+	// DBReadTimeout is the statement timeout of catalog reads (see
+	// postgres.Config.ReadTimeout).
+	DBReadTimeout time.Duration
 	// NoWorkers runs the API without the in-process River workers, for API
 	// replicas scaled apart from `ecolaura worker` (PostgreSQL only).
 	NoWorkers bool
@@ -71,6 +75,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 		LogFormat: or(env("ECOLAURA_LOG_FORMAT"), "text"), LogLevel: or(env("ECOLAURA_LOG_LEVEL"), "info"),
 		AuthRateLimit: def.AuthRateLimit, WriteRateLimit: def.WriteRateLimit, PublicURL: env("ECOLAURA_PUBLIC_URL"),
 		SignInFailuresPerAccount: def.SignInFailuresPerAccount, SignInFailuresPerIP: def.SignInFailuresPerIP,
+		ReadRateLimit: def.ExpensiveReadRateLimit, DBReadTimeout: postgres.DefaultReadTimeout,
 		ShutdownTimeout: 30 * time.Second, Currency: ecolaura.DefaultCurrency, JobTimeout: postgres.DefaultJobTimeout,
 		CacheMemory: memory.DefaultCacheBytes,
 	}
@@ -78,6 +83,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	cors, proxies, hosts := env("ECOLAURA_CORS_ORIGINS"), env("ECOLAURA_TRUSTED_PROXIES"), env("ECOLAURA_ALLOWED_HOSTS")
 	authLimit, writeLimit := env("ECOLAURA_AUTH_RATE_LIMIT"), env("ECOLAURA_WRITE_RATE_LIMIT")
 	accountFailures, ipFailures := env("ECOLAURA_SIGNIN_FAILURES_PER_ACCOUNT"), env("ECOLAURA_SIGNIN_FAILURES_PER_IP")
+	readLimit, dbReadTimeout := env("ECOLAURA_READ_RATE_LIMIT"), env("ECOLAURA_DB_READ_TIMEOUT")
 	rateOff := env("ECOLAURA_RATE_LIMITS") == "off"
 	noWorkers := env("ECOLAURA_WORKERS") == "off"
 	migrate := env("ECOLAURA_MIGRATE_ON_START")
@@ -100,6 +106,8 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	fs.StringVar(&accountFailures, "signin-failures-per-account", accountFailures, "failed sign-ins per account as RATE/PERIOD[:BURST] (default 1/15m:5) (ECOLAURA_SIGNIN_FAILURES_PER_ACCOUNT)")
 	fs.StringVar(&ipFailures, "signin-failures-per-ip", ipFailures, "failed sign-ins per client IP as RATE/PERIOD[:BURST] (default 20/15m:20) (ECOLAURA_SIGNIN_FAILURES_PER_IP)")
 	fs.StringVar(&writeLimit, "write-rate-limit", writeLimit, "writes per user as RATE/PERIOD[:BURST] (default 60/1m:20) (ECOLAURA_WRITE_RATE_LIMIT)")
+	fs.StringVar(&readLimit, "read-rate-limit", readLimit, "expensive reads (searches, deep v1 pages) per client IP as RATE/PERIOD[:BURST] (ECOLAURA_READ_RATE_LIMIT)")
+	fs.StringVar(&dbReadTimeout, "db-read-timeout", dbReadTimeout, "statement timeout of catalog reads on PostgreSQL, e.g. 2s (ECOLAURA_DB_READ_TIMEOUT)")
 	fs.BoolVar(&rateOff, "no-rate-limits", rateOff, "disable rate limits, e.g. for load tests (ECOLAURA_RATE_LIMITS=off)")
 	fs.BoolVar(&noWorkers, "no-workers", noWorkers, "do not run the job workers in this process; run `ecolaura worker` instead (ECOLAURA_WORKERS=off, PostgreSQL only)")
 	fs.StringVar(&migrate, "migrate", migrate, "apply database migrations at start: true or false (ECOLAURA_MIGRATE_ON_START)")
@@ -139,6 +147,21 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 			errs = append(errs, fmt.Errorf("%s: %w", l.name, err))
 		}
 		*l.dst = limit
+	}
+	if readLimit != "" {
+		l, err := parseRateLimit(readLimit)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ECOLAURA_READ_RATE_LIMIT / --read-rate-limit: %w", err))
+		}
+		c.ReadRateLimit = l
+	}
+	if dbReadTimeout != "" {
+		d, err := time.ParseDuration(dbReadTimeout)
+		if err != nil || d < 10*time.Millisecond || d > time.Hour {
+			errs = append(errs, fmt.Errorf("ECOLAURA_DB_READ_TIMEOUT / --db-read-timeout: want a duration from 10ms to 1h like 2s, got %q", dbReadTimeout))
+		} else {
+			c.DBReadTimeout = d
+		}
 	}
 	c.MigrateOnStart, c.ShutdownTimeout = parseLifecycle(migrate, shutdown, c.ShutdownTimeout, &errs)
 	c.JobTimeout = parseJobTimeout(jobTimeout, c.JobTimeout, &errs)
@@ -199,6 +222,7 @@ func (c serveConfig) httpConfig() httpapi.Config {
 	hc.PublicURL, hc.AllowedHosts = c.PublicURL, c.AllowedHosts
 	hc.AuthRateLimit, hc.WriteRateLimit, hc.DisableRateLimits = c.AuthRateLimit, c.WriteRateLimit, c.RateLimitsOff
 	hc.SignInFailuresPerAccount, hc.SignInFailuresPerIP = c.SignInFailuresPerAccount, c.SignInFailuresPerIP
+	hc.ExpensiveReadRateLimit = c.ReadRateLimit
 	hc.Currency = c.Currency
 	return hc
 }

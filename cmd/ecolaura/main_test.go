@@ -36,6 +36,17 @@ func TestLoadServeConfig(t *testing.T) {
 			assert.Equal(t, 20*time.Second, c.JobTimeout)
 		}},
 		{name: "job timeout too short", args: []string{"--job-timeout", "10ms"}, want: "ECOLAURA_JOB_TIMEOUT"},
+		{name: "read limits", env: map[string]string{"ECOLAURA_READ_RATE_LIMIT": "10/1m:5", "ECOLAURA_DB_READ_TIMEOUT": "500ms"}, check: func(t *testing.T, c serveConfig) {
+			assert.Equal(t, httpapi.RateLimit{Rate: 10, Burst: 5, Period: time.Minute}, c.ReadRateLimit)
+			assert.Equal(t, 10, c.httpConfig().ExpensiveReadRateLimit.Rate)
+			assert.Equal(t, 500*time.Millisecond, c.DBReadTimeout)
+		}},
+		{name: "read limit defaults", check: func(t *testing.T, c serveConfig) {
+			assert.Equal(t, httpapi.RateLimit{Rate: 60, Burst: 20, Period: time.Minute}, c.ReadRateLimit)
+			assert.Equal(t, 2*time.Second, c.DBReadTimeout)
+		}},
+		{name: "bad read limit", env: map[string]string{"ECOLAURA_READ_RATE_LIMIT": "many"}, want: "ECOLAURA_READ_RATE_LIMIT"},
+		{name: "bad db read timeout", env: map[string]string{"ECOLAURA_DB_READ_TIMEOUT": "1ms"}, want: "ECOLAURA_DB_READ_TIMEOUT"},
 		{name: "cache memory", env: map[string]string{"ECOLAURA_CACHE_MEMORY": "16MiB"}, check: func(t *testing.T, c serveConfig) {
 			assert.Equal(t, int64(16<<20), c.CacheMemory)
 		}},

@@ -439,7 +439,7 @@ func listFilters(cat, token string) []namedFilter {
 		{"query upper case", ecolaura.ProductFilter{Query: strings.ToUpper(token)}},
 		{"query and category", ecolaura.ProductFilter{Category: cat, Query: token}},
 		{"query percent is literal", ecolaura.ProductFilter{Category: cat, Query: "100%"}},
-		{"query underscore is literal", ecolaura.ProductFilter{Category: cat, Query: "e_c"}},
+		{"query underscore is literal", ecolaura.ProductFilter{Category: cat, Query: "ake_cas"}},
 		{"query in description only", ecolaura.ProductFilter{Category: cat, Query: "TAG " + token}},
 		{"min score", ecolaura.ProductFilter{Category: cat, MinScore: ptr(45)}},
 		{"min score 0", ecolaura.ProductFilter{Category: cat, MinScore: ptr(0)}},

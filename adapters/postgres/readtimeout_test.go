@@ -1,0 +1,91 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
+
+	"github.com/ecolaura/ecolaura/adapters/postgres"
+	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
+	"github.com/ecolaura/ecolaura/ports/porttest"
+)
+
+// TestCatalogReadsHaveAStatementTimeout is issue 10 item 15: a catalog read
+// outside a transaction that runs longer than Config.ReadTimeout is stopped
+// by PostgreSQL itself (statement_timeout) and reported as ErrUnavailable,
+// on both drivers; writes and reads inside transactions are not bound by
+// it. The slow read is made deterministic by an exclusive lock on the
+// table, which the read waits for.
+func TestCatalogReadsHaveAStatementTimeout(t *testing.T) {
+	for _, driver := range drivers {
+		t.Run(string(driver), func(t *testing.T) {
+			db := openDB(t, postgres.Config{Driver: driver, ReadTimeout: 200 * time.Millisecond})
+			ctx := context.Background()
+			p := porttest.NewProduct("timeout")
+			require.NoError(t, db.Products().Create(ctx, p))
+
+			locked := make(chan struct{})
+			release := make(chan struct{})
+			lockDone := make(chan error, 1)
+			go func() {
+				lockDone <- db.DB().RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+					if _, err := tx.ExecContext(ctx, "LOCK TABLE products IN ACCESS EXCLUSIVE MODE"); err != nil {
+						return err
+					}
+					close(locked)
+					<-release
+					return nil
+				})
+			}()
+			<-locked
+			reads := []struct {
+				name string
+				read func() error
+			}{
+				{"list", func() error {
+					_, err := db.Products().List(ctx, ports.ProductQuery{Limit: 10, WithTotal: true})
+					return err
+				}},
+				{"search", func() error {
+					_, err := db.Products().List(ctx, ports.ProductQuery{Limit: 10, Filter: ecolaura.ProductFilter{Query: "bamboo"}})
+					return err
+				}},
+				{"get", func() error { _, err := db.Products().Get(ctx, p.ID); return err }},
+				{"categories", func() error { _, err := db.Products().Categories(ctx); return err }},
+				{"category stats", func() error { _, err := db.Products().CategoryStats(ctx); return err }},
+			}
+			for _, r := range reads {
+				start := time.Now()
+				err := r.read()
+				took := time.Since(start)
+				require.Error(t, err, "%s waited for the lock instead of timing out", r.name)
+				assert.ErrorIs(t, err, ecolaura.ErrUnavailable, "%s", r.name)
+				assert.Less(t, took, 2*time.Second, "%s took %s", r.name, took)
+			}
+			// A write waits for the lock as long as it takes.
+			writeDone := make(chan error, 1)
+			go func() {
+				writeDone <- db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+					_, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: -1, At: time.Now()})
+					return err
+				})
+			}()
+			time.Sleep(500 * time.Millisecond) // longer than the read timeout
+			close(release)
+			require.NoError(t, <-lockDone)
+			require.NoError(t, <-writeDone, "a write is not bound by the read timeout")
+			got, err := db.Products().Get(ctx, p.ID)
+			require.NoError(t, err, "the read pool works again once the lock is gone")
+			assert.Equal(t, p.Stock-1, got.Stock)
+			var active int
+			require.NoError(t, db.DB().NewRaw(`SELECT count(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND state = 'active' AND query LIKE '%FROM products%' AND pid <> pg_backend_pid()`).Scan(ctx, &active))
+			assert.Zero(t, active, "no timed-out read is still running on the server")
+		})
+	}
+}
