@@ -20,7 +20,10 @@
 // background of normal traffic (one call per probe interval) so that service
 // resumes by itself when Redis returns; rueidis re-dials on its own. While
 // Redis is unavailable the RateLimiter decides with a per-process GCRA
-// limiter of bounded memory instead.
+// limiter of bounded memory instead. A Cache or RateLimiter created while
+// Redis is unreachable starts in that same unavailable state instead of
+// failing, so a server starts during an outage and recovers like one that
+// was running.
 //
 // The adapter targets a standalone Redis (or a single primary); it does not
 // speak the cluster protocol.
