@@ -219,8 +219,7 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
 	d := &Database{cfg: cfg, log: o.logger, sqlDB: sqlDB, counts: &queryCounter{}}
 	d.db = bun.NewDB(sqlDB, pgdialect.New())
 	d.db.AddQueryHook(d.counts)
-	d.readDB = bun.NewDB(readSQL, pgdialect.New())
-	d.readDB.AddQueryHook(d.counts)
+	d.readDB = bun.NewDB(readSQL, pgdialect.New()).WithQueryHook(d.counts)
 	if copyConnector != nil {
 		// COPY needs pgdriver's own connection type, not the pool's
 		// statement-caching wrapper: a separate pool, opened only when
