@@ -19,6 +19,9 @@ type Metrics struct {
 	latency        *prometheus.HistogramVec
 	ordersPlaced   prometheus.Counter
 	stockConflicts prometheus.Counter
+	// respHits and respMisses count lookups of rendered product responses
+	// in the ResponseCache (shared by the replicas when it is Redis).
+	respHits, respMisses prometheus.Counter
 }
 
 // NewMetrics creates the metrics on a new private registry, together with the
@@ -44,9 +47,17 @@ func NewMetrics() (*Metrics, error) {
 			Name: "ecolaura_stock_conflicts_total",
 			Help: "Checkouts refused for insufficient stock.",
 		}),
+		respHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ecolaura_response_cache_hits_total",
+			Help: "Product responses sent from the cache of rendered responses (no store or product-cache read).",
+		}),
+		respMisses: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ecolaura_response_cache_misses_total",
+			Help: "Cacheable product responses rendered because the cache had no current copy.",
+		}),
 	}
 	for _, c := range []prometheus.Collector{
-		m.requests, m.latency, m.ordersPlaced, m.stockConflicts,
+		m.requests, m.latency, m.ordersPlaced, m.stockConflicts, m.respHits, m.respMisses,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
 		if err := reg.Register(c); err != nil {

@@ -95,11 +95,17 @@ func (s *Server) sendProducts(c *fiber.Ctx, kind, params string, load renderFunc
 		if e, ok := parseEntry(raw); ok {
 			if stamp, err := sig.Stamp(ctx, e.ids); err == nil {
 				if e.stamp != "" && stamp == e.stamp {
+					if s.metrics != nil {
+						s.metrics.respHits.Inc()
+					}
 					return send(e.body, e.etag)
 				}
 				known, before, stamped = e.ids, stamp, true
 			}
 		}
+	}
+	if s.metrics != nil {
+		s.metrics.respMisses.Inc()
 	}
 	ids, body, err := load()
 	if err != nil {

@@ -13,19 +13,24 @@ import (
 )
 
 // The text query matches exactly as ProductFilter.Match: a substring,
-// case-insensitive beyond ASCII, with %, _ and \ taken literally.
+// case-insensitive beyond ASCII, with %, _ and \ taken literally. Terms
+// without 3 letters or digits in a row are refused (issue 10 item 15).
 func TestListTextQueryMatchesLikeTheDomain(t *testing.T) {
 	db := openDB(t, postgres.Config{})
 	ctx := t.Context()
 	cat := porttest.UniqueCategory()
-	names := []string{`Éco brosse`, `50% off`, `500 off`, `a_b`, `axb`, `back\slash`, `backslash`, `Quote's "mark"`}
+	names := []string{`Éco brosse`, `50% off`, `500 off`, `100%`, `1000`, `aaa_bbb`, `aaaxbbb`, `back\slash`, `backslash`, `Quote's "mark"`}
 	var ps []ecolaura.Product
 	for _, n := range names {
 		p := porttest.NewProduct(cat, func(p *ecolaura.Product) { p.Name, p.Description = n, "" })
 		require.NoError(t, db.Products().Create(ctx, p))
 		ps = append(ps, p)
 	}
-	for _, q := range []string{"éco", "ÉCO", "%", "0%", "_", "a_b", `\`, `k\s`, `'s "m`, "o"} {
+	for _, q := range []string{"%", "0%", "_", "a_b", `\`, `k\s`, `'s "m`, "o"} {
+		_, err := db.Products().List(ctx, ports.ProductQuery{Filter: ecolaura.ProductFilter{Category: cat, Query: q}, Limit: 100})
+		require.ErrorIs(t, err, ecolaura.ErrInvalid, "%q has no 3 letters or digits in a row", q)
+	}
+	for _, q := range []string{"éco", "ÉCO", "0% off", "100%", "aaa_bbb", `back\s`, `ote's "ma`, "off"} {
 		t.Run(q, func(t *testing.T) {
 			f := ecolaura.ProductFilter{Category: cat, Query: q}
 			var want []string

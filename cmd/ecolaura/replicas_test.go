@@ -291,10 +291,12 @@ func (r *replica) token(t *testing.T, email, password string) string {
 	return tok["access_token"].(string)
 }
 
-// cacheHits reads ecolaura_cache_hits_total from /metrics.
+// cacheHits reads how many reads were served from a cache on /metrics:
+// product-cache lookups (ecolaura_cache_hits_total) and rendered responses
+// (ecolaura_response_cache_hits_total, which the replicas share).
 func (r *replica) cacheHits(t *testing.T) float64 {
 	t.Helper()
-	return r.metric(t, "ecolaura_cache_hits_total")
+	return r.metric(t, "ecolaura_cache_hits_total") + r.metric(t, "ecolaura_response_cache_hits_total")
 }
 
 // metric returns the value of an unlabelled metric on /metrics.
