@@ -134,28 +134,28 @@ func TestJobSurvivesWorkerRestart(t *testing.T) {
 func TestRunnerRescuesStuckJobsSoon(t *testing.T) {
 	db := openDB(t, postgres.Config{})
 	tests := []struct {
-		name              string
-		cfg               postgres.RunnerConfig
-		timeout, rescue   time.Duration
-		wantInvalidFields []string
+		name             string
+		cfg              postgres.RunnerConfig
+		timeout, rescue  time.Duration
+		wantConfigFields []string
 	}{
 		{name: "defaults", timeout: time.Minute, rescue: 90 * time.Second},
 		{name: "job timeout", cfg: postgres.RunnerConfig{JobTimeout: 10 * time.Second}, timeout: 10 * time.Second, rescue: 15 * time.Second},
 		{name: "explicit", cfg: postgres.RunnerConfig{JobTimeout: 10 * time.Second, RescueAfter: time.Minute}, timeout: 10 * time.Second, rescue: time.Minute},
-		{name: "rescue before the timeout", cfg: postgres.RunnerConfig{JobTimeout: 10 * time.Second, RescueAfter: 5 * time.Second}, wantInvalidFields: []string{"rescue_after"}},
-		{name: "negative", cfg: postgres.RunnerConfig{RescueAfter: -time.Second}, wantInvalidFields: []string{"rescue_after"}},
+		{name: "rescue before the timeout", cfg: postgres.RunnerConfig{JobTimeout: 10 * time.Second, RescueAfter: 5 * time.Second}, wantConfigFields: []string{"rescue_after"}},
+		{name: "negative", cfg: postgres.RunnerConfig{RescueAfter: -time.Second}, wantConfigFields: []string{"rescue_after"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := db.NewJobRunner(tt.cfg)
-			if tt.wantInvalidFields != nil {
-				var ve *ecolaura.ValidationError
-				require.ErrorAs(t, err, &ve)
+			if tt.wantConfigFields != nil {
+				var ce *ecolaura.ConfigError
+				require.ErrorAs(t, err, &ce)
 				var fields []string
-				for _, f := range ve.Fields {
+				for _, f := range ce.Fields {
 					fields = append(fields, f.Field)
 				}
-				assert.Equal(t, tt.wantInvalidFields, fields)
+				assert.Equal(t, tt.wantConfigFields, fields)
 				return
 			}
 			require.NoError(t, err)
