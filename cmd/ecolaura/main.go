@@ -5,7 +5,9 @@
 //	ecolaura seed [--products N]      load the demo catalog or N generated products (PostgreSQL)
 //	ecolaura worker            run only the background job workers (PostgreSQL)
 //	ecolaura cache flush       empty the shared Redis cache (after a restore or a manual SQL fix)
-//	ecolaura version           print the version
+//	ecolaura keygen FILE       write a new Ed25519 signing key for ECOLAURA_JWT_KEY_FILE
+//	ecolaura healthcheck       exit 0 when the local server is ready (container HEALTHCHECK)
+//	ecolaura version           print the version (also --version)
 //
 // Every command accepts --help. Configuration comes from ECOLAURA_*
 // environment variables, overridden by flags; see `ecolaura serve --help`.
@@ -19,13 +21,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
-	"runtime/debug"
 	"syscall"
 )
-
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -45,7 +42,10 @@ Commands:
   worker     run only the background job workers (no HTTP), for scaling out
   cache      flush: empty the shared Redis cache after the database changed
              behind the servers' back (a restore, a manual SQL fix)
-  version    print the version
+  keygen     write a new Ed25519 signing key for ECOLAURA_JWT_KEY_FILE
+  healthcheck
+             exit 0 when the local server is ready (the image's HEALTHCHECK)
+  version    print the version (also --version)
 
 Run "ecolaura <command> --help" for the flags of a command.
 `
@@ -61,6 +61,9 @@ func run(ctx context.Context, args []string, env getenv, stdout, stderr io.Write
 	switch cmd {
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
+		return 0
+	case "--version", "-version":
+		fmt.Fprintln(stdout, versionString())
 		return 0
 	case "version":
 		fs := flag.NewFlagSet("version", flag.ContinueOnError)
@@ -83,6 +86,10 @@ func run(ctx context.Context, args []string, env getenv, stdout, stderr io.Write
 		return workerCmd(ctx, rest, env, stdout, stderr)
 	case "cache":
 		return cacheCmd(ctx, rest, env, stdout, stderr)
+	case "keygen":
+		return keygenCmd(rest, stdout, stderr)
+	case "healthcheck":
+		return healthcheckCmd(ctx, rest, env, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "ecolaura: unknown command %q\n\n%s", cmd, usage)
 	return 2
@@ -93,16 +100,4 @@ func helpCode(err error) int {
 		return 0
 	}
 	return 2
-}
-
-func versionString() string {
-	rev := ""
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				rev = " " + s.Value[:12]
-			}
-		}
-	}
-	return fmt.Sprintf("ecolaura %s%s (%s %s/%s)", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

@@ -103,7 +103,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		cacheMode = "redis cache and rate limits"
 	}
 	log.Info("ecolaura starting: "+mode+", "+cacheMode, slog.String("mode", mode), slog.String("cache", cacheMode),
-		slog.String("env", cfg.Env), slog.String("version", version), slog.String("addr", cfg.Addr))
+		slog.String("env", cfg.Env), slog.String("version", appVersion()), slog.String("addr", cfg.Addr))
 
 	if cfg.production() && cfg.DatabaseURL == "" {
 		log.Warn("ECOLAURA_ENV=production without ECOLAURA_DATABASE_URL: orders and accounts live in memory and are lost on exit")
@@ -259,7 +259,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		services.CacheSignals = s.ProductCache
 	}
 	srv, err := httpapi.New(cfg.httpConfig(), services, httpapi.WithLogger(batchedLog),
-		httpapi.WithMetrics(metrics), httpapi.WithVersion(version))
+		httpapi.WithMetrics(metrics), httpapi.WithVersion(appVersion()))
 	if err != nil {
 		return err
 	}

@@ -104,7 +104,7 @@ func workerCmd(ctx context.Context, args []string, env getenv, _, stderr io.Writ
 // gracefully. started, when not nil, is closed once River runs.
 func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, started chan<- struct{}) (err error) {
 	log := newLogger(serveConfig{LogFormat: cfg.LogFormat, LogLevel: cfg.LogLevel}, logWriter)
-	log.Info("ecolaura worker starting: River job workers only, no HTTP", slog.String("version", version),
+	log.Info("ecolaura worker starting: River job workers only, no HTTP", slog.String("version", appVersion()),
 		slog.Int("concurrency", cfg.Concurrency))
 
 	var closers []func(context.Context) error
