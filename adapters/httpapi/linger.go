@@ -30,15 +30,25 @@ const maxLingerBytes = 64 << 20
 // being Config.ReadTimeout); a host program that serves the API mounted in
 // its own Fiber app wraps its listener itself: host.Listener(NewListener(ln, d)).
 func NewListener(ln net.Listener, linger time.Duration) net.Listener {
+	return newLingerListener(ln, linger, nil)
+}
+
+// newLingerListener is [NewListener] that also counts the connections it
+// accepted and has not closed yet in open, when not nil.
+func newLingerListener(ln net.Listener, linger time.Duration, open *atomic.Int64) *lingerListener {
 	if linger <= 0 {
 		linger = DefaultReadTimeout
 	}
-	return &lingerListener{Listener: ln, linger: linger}
+	return &lingerListener{Listener: ln, linger: linger, open: open}
 }
 
 type lingerListener struct {
 	net.Listener
 	linger time.Duration
+	open   *atomic.Int64
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 func (l *lingerListener) Accept() (net.Conn, error) {
@@ -46,7 +56,19 @@ func (l *lingerListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lingerConn{Conn: c, linger: l.linger}, nil
+	if l.open != nil {
+		l.open.Add(1)
+	}
+	return &lingerConn{Conn: c, linger: l.linger, open: l.open}, nil
+}
+
+// Close closes the listener once; later calls return the first call's
+// result, so that fasthttp's shutdown, which closes its listeners again
+// after [Server.Drain] closed them, does not stop at "use of closed network
+// connection" and still waits for the open connections.
+func (l *lingerListener) Close() error {
+	l.closeOnce.Do(func() { l.closeErr = l.Listener.Close() })
+	return l.closeErr
 }
 
 // lingerConn closes lingering once told that the server answered before it
@@ -54,6 +76,7 @@ func (l *lingerListener) Accept() (net.Conn, error) {
 type lingerConn struct {
 	net.Conn
 	linger  time.Duration
+	open    *atomic.Int64
 	pending atomic.Bool
 	once    sync.Once
 	err     error
@@ -61,6 +84,9 @@ type lingerConn struct {
 
 func (c *lingerConn) Close() error {
 	c.once.Do(func() {
+		if c.open != nil {
+			defer c.open.Add(-1)
+		}
 		if c.pending.Load() {
 			if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
 				_ = cw.CloseWrite()

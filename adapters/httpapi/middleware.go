@@ -115,6 +115,11 @@ func (s *Server) pipeline(c *fiber.Ctx, next func(*fiber.Ctx) error) error {
 			s.log.Error("write error response", slog.Any("err", werr))
 		}
 	}
+	if s.draining.Load() {
+		// The client must not send another request on this connection:
+		// the server is about to close it (see Server.Drain).
+		c.Response().SetConnectionClose()
+	}
 	status := c.Response().StatusCode()
 	route, _ := c.Locals(keyRoute).(string)
 	if route == "" {

@@ -1,7 +1,8 @@
 // Package httpapi presents the Ecolaura services over HTTP with Fiber: the
 // Django-REST-Framework-compatible /api/v1, the modern /api/v2 (money
-// objects, cursor pages, RFC 9457 problems, idempotent checkout), and the
-// operational endpoints /healthz, /readyz and /metrics.
+// objects, cursor pages, RFC 9457 problems, idempotent checkout), the
+// operational endpoints /healthz, /readyz and /metrics, and its own OpenAPI
+// document at /openapi.yaml.
 //
 // The package is a thin presenter: authorization and every business rule
 // live in the services it drives. Build a server with [New] (over a
@@ -20,11 +21,14 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ecolaura/ecolaura/docs"
 )
 
 // Probe is a named readiness check, such as a database ping.
@@ -49,10 +53,18 @@ type Server struct {
 	lines        requestLines
 	routes       []route
 	version      string
+	// openAPIDoc is docs/openapi.yaml, served at /openapi.yaml with
+	// openAPIETag.
+	openAPIDoc  []byte
+	openAPIETag string
 
 	mu        sync.Mutex
 	stopped   bool
-	listeners []net.Listener
+	listeners []*lingerListener
+	// open counts the connections accepted by Serve and not closed yet;
+	// draining is set by Drain (see drain.go).
+	open     atomic.Int64
+	draining atomic.Bool
 }
 
 // Option configures optional parts of a [Server].
@@ -92,7 +104,8 @@ func New(cfg Config, deps Services, opts ...Option) (*Server, error) {
 	}
 	proxies, _ := parseTrustedProxies(cfg.TrustedProxies)
 	s := &Server{cfg: cfg, svc: deps, log: slog.New(slog.DiscardHandler), proxies: proxies, origins: map[string]struct{}{}, version: "dev",
-		publicURL: normalizePublicURL(cfg.PublicURL)}
+		publicURL: normalizePublicURL(cfg.PublicURL), openAPIDoc: []byte(docs.OpenAPI())}
+	s.openAPIETag = strongETag(s.openAPIDoc)
 	switch {
 	case len(cfg.AllowedHosts) > 0:
 		s.allowedHosts = normalizeAllowedHosts(cfg.AllowedHosts)
@@ -133,6 +146,7 @@ func New(cfg Config, deps Services, opts ...Option) (*Server, error) {
 	s.get(s.app, "/healthz", s.healthz)
 	s.get(s.app, "/readyz", s.readyz)
 	s.get(s.app, "/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
+	s.get(s.app, "/openapi.yaml", s.openAPI)
 	s.registerAPI()
 	s.app.Use(s.fallback)
 	// Requests refused while being read, and methods Fiber does not know,
@@ -175,15 +189,16 @@ func (s *Server) Listen(addr string) error {
 // Serve serves on ln until [Server.Shutdown]; it returns nil after a
 // shutdown. A Serve called after Shutdown closes ln and returns at once.
 func (s *Server) Serve(ln net.Listener) error {
+	wrapped := newLingerListener(ln, s.cfg.ReadTimeout, &s.open)
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
 		_ = ln.Close()
 		return nil
 	}
-	s.listeners = append(s.listeners, ln)
+	s.listeners = append(s.listeners, wrapped)
 	s.mu.Unlock()
-	err := s.app.Listener(NewListener(ln, s.cfg.ReadTimeout))
+	err := s.app.Listener(wrapped)
 	s.mu.Lock()
 	stopped := s.stopped
 	s.mu.Unlock()
@@ -232,13 +247,31 @@ func (s *Server) get(r fiber.Router, path string, h ...fiber.Handler) {
 	s.handle(r, fiber.MethodGet, path, h...)
 }
 
+// openAPI serves docs/openapi.yaml, the document of this API.
+func (s *Server) openAPI(c *fiber.Ctx) error {
+	doc, etag := s.openAPIDoc, s.openAPIETag
+	c.Set(fiber.HeaderETag, etag)
+	c.Set(fiber.HeaderCacheControl, "public, no-cache")
+	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), etag) {
+		return c.SendStatus(http.StatusNotModified)
+	}
+	c.Set(fiber.HeaderContentType, "application/yaml")
+	return c.Send(doc)
+}
+
 func (s *Server) healthz(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(fiber.Map{"status": "ok", "version": s.version})
 }
 
-// readyz runs every probe concurrently with a short timeout.
+// readyz runs every probe concurrently with a short timeout. A draining
+// server (see [Server.Drain]) is not ready, whatever its probes say.
 func (s *Server) readyz(c *fiber.Ctx) error {
+	if s.draining.Load() {
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		c.Status(http.StatusServiceUnavailable)
+		return c.JSON(fiber.Map{"status": "draining", "checks": fiber.Map{}})
+	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
 	results := make(map[string]string, len(s.svc.Probes))

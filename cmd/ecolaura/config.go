@@ -53,9 +53,13 @@ type serveConfig struct {
 	ShutdownTimeout time.Duration
 	// CacheMemory bounds the in-process cache (without Redis), in bytes.
 	CacheMemory int64
-	LogFormat   string
-	LogLevel    string
-	Currency    ecolaura.Currency
+	// DrainDelay and IdleDrainTimeout shape the drain on SIGTERM (see
+	// httpapi.DrainConfig); both count within ShutdownTimeout.
+	DrainDelay       time.Duration
+	IdleDrainTimeout time.Duration
+	LogFormat        string
+	LogLevel         string
+	Currency         ecolaura.Currency
 }
 
 func (c serveConfig) production() bool { return c.Env == "production" }
@@ -90,6 +94,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	shutdown := env("ECOLAURA_SHUTDOWN_TIMEOUT")
 	jobTimeout := env("ECOLAURA_JOB_TIMEOUT")
 	cacheMemory := env("ECOLAURA_CACHE_MEMORY")
+	drainDelay, idleDrain := env("ECOLAURA_DRAIN_DELAY"), env("ECOLAURA_IDLE_DRAIN_TIMEOUT")
 	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
 
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (ECOLAURA_ADDR)")
@@ -113,6 +118,8 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	fs.StringVar(&migrate, "migrate", migrate, "apply database migrations at start: true or false (ECOLAURA_MIGRATE_ON_START)")
 	fs.StringVar(&shutdown, "shutdown-timeout", shutdown, "how long to drain requests and jobs on SIGTERM, e.g. 30s (ECOLAURA_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&jobTimeout, "job-timeout", jobTimeout, "bound of one job run, e.g. 1m; a job cut off by a crash runs again after 1.5 times it (ECOLAURA_JOB_TIMEOUT)")
+	fs.StringVar(&drainDelay, "drain-delay", drainDelay, "on SIGTERM, keep accepting connections this long while /readyz answers 503, for load balancers that poll readiness, e.g. 5s on Kubernetes; 0 behind nginx (ECOLAURA_DRAIN_DELAY, default 0s)")
+	fs.StringVar(&idleDrain, "idle-drain-timeout", idleDrain, "then leave idle keep-alive connections to their clients this long before closing them; set it above the proxy's upstream keep-alive timeout, e.g. 5s with deploy/nginx (ECOLAURA_IDLE_DRAIN_TIMEOUT, default 0s)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (ECOLAURA_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (ECOLAURA_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -173,6 +180,8 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 			c.CacheMemory = n
 		}
 	}
+	c.DrainDelay = parseDrainDuration("ECOLAURA_DRAIN_DELAY / --drain-delay", drainDelay, &errs)
+	c.IdleDrainTimeout = parseDrainDuration("ECOLAURA_IDLE_DRAIN_TIMEOUT / --idle-drain-timeout", idleDrain, &errs)
 	c.Currency = parseCurrencySetting(currency, &errs)
 	if err := c.validate(); err != nil {
 		errs = append(errs, err)
@@ -185,6 +194,10 @@ func (c serveConfig) validate() error {
 	var errs []error
 	if c.Addr == "" {
 		errs = append(errs, errors.New("ECOLAURA_ADDR / --addr must not be empty"))
+	}
+	if c.DrainDelay+c.IdleDrainTimeout >= c.ShutdownTimeout {
+		errs = append(errs, fmt.Errorf("ECOLAURA_DRAIN_DELAY (%s) plus ECOLAURA_IDLE_DRAIN_TIMEOUT (%s) must be shorter than ECOLAURA_SHUTDOWN_TIMEOUT (%s), which bounds the whole shutdown",
+			c.DrainDelay, c.IdleDrainTimeout, c.ShutdownTimeout))
 	}
 	if c.NoWorkers && c.DatabaseURL == "" {
 		errs = append(errs, errors.New("ECOLAURA_WORKERS=off / --no-workers needs ECOLAURA_DATABASE_URL: in memory no other process can run the jobs"))
@@ -258,6 +271,20 @@ func parseJobTimeout(s string, def time.Duration, errs *[]error) time.Duration {
 	if err != nil || d < time.Second || d > time.Hour {
 		*errs = append(*errs, fmt.Errorf("ECOLAURA_JOB_TIMEOUT / --job-timeout: want a duration from 1s to 1h like 1m, got %q", s))
 		return def
+	}
+	return d
+}
+
+// parseDrainDuration parses a duration of the drain: "" is 0, negative
+// durations are refused.
+func parseDrainDuration(name, s string, errs *[]error) time.Duration {
+	if s == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		*errs = append(*errs, fmt.Errorf("%s: want a duration like 5s (0 for none), got %q", name, s))
+		return 0
 	}
 	return d
 }

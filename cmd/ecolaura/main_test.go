@@ -102,6 +102,19 @@ func TestLoadServeConfig(t *testing.T) {
 		{name: "bad migrate flag", env: map[string]string{"ECOLAURA_MIGRATE_ON_START": "sometimes"}, want: "ECOLAURA_MIGRATE_ON_START"},
 		{name: "bad shutdown timeout", env: map[string]string{"ECOLAURA_SHUTDOWN_TIMEOUT": "-1s"}, want: "ECOLAURA_SHUTDOWN_TIMEOUT"},
 		{name: "bad currency", env: map[string]string{"ECOLAURA_CURRENCY": "XXX"}, want: "ECOLAURA_CURRENCY"},
+		{name: "drain settings", env: map[string]string{"ECOLAURA_DRAIN_DELAY": "5s"}, args: []string{"--idle-drain-timeout", "6s"},
+			check: func(t *testing.T, c serveConfig) {
+				assert.Equal(t, 5*time.Second, c.DrainDelay)
+				assert.Equal(t, 6*time.Second, c.IdleDrainTimeout)
+			}},
+		{name: "drain defaults", check: func(t *testing.T, c serveConfig) {
+			assert.Zero(t, c.DrainDelay, "no delay: a refused connection is retried by nginx at once")
+			assert.Zero(t, c.IdleDrainTimeout, "idle connections close at once, as before")
+		}},
+		{name: "negative drain delay", env: map[string]string{"ECOLAURA_DRAIN_DELAY": "-1s"}, want: "ECOLAURA_DRAIN_DELAY"},
+		{name: "bad idle drain timeout", env: map[string]string{"ECOLAURA_IDLE_DRAIN_TIMEOUT": "soon"}, want: "ECOLAURA_IDLE_DRAIN_TIMEOUT"},
+		{name: "drain longer than the shutdown timeout", env: map[string]string{"ECOLAURA_DRAIN_DELAY": "20s", "ECOLAURA_IDLE_DRAIN_TIMEOUT": "10s"},
+			want: "must be shorter than ECOLAURA_SHUTDOWN_TIMEOUT"},
 		{name: "stray argument", args: []string{"extra"}, want: "unexpected arguments"},
 	}
 	for _, tc := range tests {
