@@ -24,6 +24,8 @@ type DrainConfig struct {
 	// above the proxy's upstream keep-alive timeout. 0 closes idle
 	// connections at once, as [Server.Shutdown] does.
 	IdleTimeout time.Duration
+	// Logger receives the drain's progress (default: the server's logger).
+	Logger *slog.Logger
 }
 
 // Drain stops the server for a rolling restart without failing a request
@@ -50,7 +52,11 @@ type DrainConfig struct {
 // server.
 func (s *Server) Drain(ctx context.Context, cfg DrainConfig) error {
 	s.draining.Store(true)
-	s.log.Info("draining: /readyz answers 503 and connections close after their next response",
+	log := cfg.Logger
+	if log == nil {
+		log = s.log
+	}
+	log.Info("draining: /readyz answers 503 and connections close after their next response",
 		slog.Duration("delay", cfg.Delay), slog.Duration("idle_timeout", cfg.IdleTimeout))
 	if cfg.Delay > 0 {
 		t := time.NewTimer(cfg.Delay)
@@ -68,11 +74,11 @@ func (s *Server) Drain(ctx context.Context, cfg DrainConfig) error {
 	s.mu.Unlock()
 	for _, ln := range lns {
 		if err := ln.Close(); err != nil {
-			s.log.Warn("close listener", slog.Any("err", err))
+			log.Warn("close listener", slog.Any("err", err))
 		}
 	}
 	open := s.open.Load()
-	s.log.Info("stopped accepting connections", slog.Int64("open_connections", open))
+	log.Info("stopped accepting connections", slog.Int64("open_connections", open))
 
 	if cfg.IdleTimeout > 0 && open > 0 {
 		start := time.Now()
@@ -91,9 +97,9 @@ func (s *Server) Drain(ctx context.Context, cfg DrainConfig) error {
 			}
 		}
 		if n := s.open.Load(); n > 0 {
-			s.log.Info(fmt.Sprintf("closing %d connections the clients kept after %s", n, time.Since(start).Round(time.Millisecond)))
+			log.Info(fmt.Sprintf("closing %d connections the clients kept after %s", n, time.Since(start).Round(time.Millisecond)))
 		} else {
-			s.log.Info("clients closed every connection", slog.Duration("took", time.Since(start)))
+			log.Info("clients closed every connection", slog.Duration("took", time.Since(start)))
 		}
 	}
 	return s.Shutdown(ctx)

@@ -289,7 +289,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	start := time.Now()
-	if err := srv.Drain(sctx, httpapi.DrainConfig{Delay: cfg.DrainDelay, IdleTimeout: cfg.IdleDrainTimeout}); err != nil {
+	if err := srv.Drain(sctx, httpapi.DrainConfig{Delay: cfg.DrainDelay, IdleTimeout: cfg.IdleDrainTimeout, Logger: log}); err != nil {
 		return fmt.Errorf("drain http: %w", err)
 	}
 	<-served
