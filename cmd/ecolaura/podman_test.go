@@ -146,9 +146,6 @@ func (p *podman) run(stdin []byte, args ...string) (string, string, error) {
 // must runs podman and fails the test when it fails.
 func (p *podman) must(args ...string) string {
 	p.t.Helper()
-	defer func(st time.Time) {
-		p.t.Logf("TIMING podman %s: %s", strings.Join(args[:min(2, len(args))], " "), time.Since(st))
-	}(time.Now())
 	out, errOut, err := p.run(nil, args...)
 	require.NoError(p.t, err, "podman %s\n%s%s", strings.Join(args, " "), out, errOut)
 	return out
