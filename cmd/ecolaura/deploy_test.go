@@ -284,7 +284,7 @@ type composeFile struct {
 	Services map[string]composeService
 	// Extensions are the x- fields (where the anchors are defined).
 	Extensions map[string]any `yaml:",inline"`
-	Networks map[string]struct {
+	Networks   map[string]struct {
 		IPAM struct {
 			Config []struct{ Subnet string }
 		} `yaml:"ipam"`
@@ -293,8 +293,8 @@ type composeFile struct {
 }
 
 type composeService struct {
-	Image       string
-	Build       *struct {
+	Image string
+	Build *struct {
 		Context string
 		Args    map[string]string
 	}
