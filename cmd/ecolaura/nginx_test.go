@@ -541,7 +541,8 @@ func (p *serveProc) stop(t *testing.T) {
 		if err != nil && strings.Contains(p.log.String(), "pending invalidations could not be applied") {
 			// Redis was unreachable (a call timed out on the busy machine)
 			// when the product cache closed: the server says so with exit
-			// status 1, as documented. Not what this test is about.
+			// status 1 (productcache.Database.Close reports it). Not what
+			// this test is about.
 			t.Logf("replica %s exited with %v: Redis was unavailable when its product cache closed", p.name, err)
 			return
 		}
