@@ -212,3 +212,27 @@ func (e *InsufficientStockError) Error() string {
 
 // Is reports whether target is [ErrInsufficientStock].
 func (e *InsufficientStockError) Is(target error) bool { return target == ErrInsufficientStock }
+
+// RequirementError reports a rule of the shop the principal does not meet
+// yet but can meet (verify their email address before checking out). It
+// matches [ErrForbidden], and only it, with errors.Is; Requirement names
+// the rule with a stable slug that transports may show (the v2 API uses it
+// as its problem type).
+type RequirementError struct {
+	// Requirement is the slug, for example "email-not-verified".
+	Requirement string
+	// Message says what to do, in a sentence.
+	Message string
+}
+
+// Error implements error.
+func (e *RequirementError) Error() string {
+	return e.Requirement + ": " + e.Message + ": " + ErrForbidden.Error()
+}
+
+// Is reports whether target is [ErrForbidden].
+func (e *RequirementError) Is(target error) bool { return target == ErrForbidden }
+
+// ErrEmailNotVerified is the slug of the requirement to verify one's email
+// address first (see [RequirementError]).
+const ErrEmailNotVerified = "email-not-verified"

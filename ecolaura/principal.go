@@ -56,6 +56,10 @@ func (r Role) Valid() bool { return r == RoleCustomer || r == RoleStaff }
 type Principal struct {
 	UserID ID
 	Role   Role
+	// SessionID is the refresh-token family of the sign-in an access token
+	// was issued for (empty when unknown, and for the System principal): a
+	// password change keeps that session and ends the others.
+	SessionID ID
 }
 
 // Anonymous is the principal of an unauthenticated caller.

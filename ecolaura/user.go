@@ -29,10 +29,43 @@ type User struct {
 	UpdatedAt    time.Time
 	// Version increases with every stored change.
 	Version int64
+	// EmailVerifiedAt is when the owner proved they receive mail at Email
+	// (by presenting a token mailed there); nil until then, and again after
+	// the email changes to an address that was not verified.
+	EmailVerifiedAt *time.Time
+	// DisabledAt is when staff disabled the account; nil for an active one.
+	// A disabled account cannot sign in or refresh, and its access tokens
+	// are refused (see the users service).
+	DisabledAt *time.Time
+	// PasswordChangedAt is when the password was last set (at creation,
+	// by a change or by a reset). A password-reset token requested before
+	// it is void.
+	PasswordChangedAt time.Time
 }
 
-// Principal returns the principal acting as u.
+// Principal returns the principal acting as u (with no session).
 func (u User) Principal() Principal { return Principal{UserID: u.ID, Role: u.Role} }
+
+// Active reports whether the account may act: it is not disabled.
+func (u User) Active() bool { return u.DisabledAt == nil }
+
+// EmailVerified reports whether the current email address was verified.
+func (u User) EmailVerified() bool { return u.EmailVerifiedAt != nil }
+
+// Clone returns a deep copy.
+func (u User) Clone() User {
+	u.EmailVerifiedAt = clonePtr(u.EmailVerifiedAt)
+	u.DisabledAt = clonePtr(u.DisabledAt)
+	return u
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
 
 // NormalizeEmail trims and lower-cases an address and checks that it is a
 // plain addr-spec ("name@example.org", no display name) of at most 254
@@ -100,13 +133,67 @@ type RefreshToken struct {
 
 // Clone returns a deep copy.
 func (t RefreshToken) Clone() RefreshToken {
-	if t.UsedAt != nil {
-		v := *t.UsedAt
-		t.UsedAt = &v
-	}
-	if t.RevokedAt != nil {
-		v := *t.RevokedAt
-		t.RevokedAt = &v
-	}
+	t.UsedAt = clonePtr(t.UsedAt)
+	t.RevokedAt = clonePtr(t.RevokedAt)
 	return t
+}
+
+// TokenPurpose is what a one-time account token is for.
+type TokenPurpose string
+
+// The purposes of account tokens.
+const (
+	// PurposePasswordReset lets whoever receives the mail set a new password.
+	PurposePasswordReset TokenPurpose = "password_reset"
+	// PurposeVerifyEmail proves the owner receives mail at the account's address.
+	PurposeVerifyEmail TokenPurpose = "verify_email"
+	// PurposeEmailChange moves the account to a new address, proving the
+	// owner receives mail there.
+	PurposeEmailChange TokenPurpose = "email_change"
+)
+
+// Valid reports whether p is a known purpose.
+func (p TokenPurpose) Valid() bool {
+	return p == PurposePasswordReset || p == PurposeVerifyEmail || p == PurposeEmailChange
+}
+
+// AccountTokenTTL is how long a mailed account token can be used:
+// 30 minutes from the request, as OWASP's Forgot Password Cheat Sheet advises.
+const AccountTokenTTL = 30 * time.Minute
+
+// AccountToken is the stored form of a one-time token mailed to a user
+// (password reset, email verification, email change): only the hash of
+// the token is kept. It can be used once, before ExpiresAt, unless it was
+// revoked (by a newer request of the same purpose, or a password change).
+type AccountToken struct {
+	ID     ID
+	UserID ID
+	// Purpose says what the token allows.
+	Purpose TokenPurpose
+	// Hash is the hex SHA-256 of the token.
+	Hash string
+	// Email is the address the token was mailed to: the account's address
+	// for a reset or a verification, the new address for an email change.
+	Email string
+	// CreatedAt is when the token was requested; ExpiresAt when it stops
+	// working (CreatedAt + AccountTokenTTL).
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// UsedAt is set when the token was used.
+	UsedAt *time.Time
+	// RevokedAt is set when a newer request or a password change voided it.
+	RevokedAt *time.Time
+}
+
+// Clone returns a deep copy.
+func (t AccountToken) Clone() AccountToken {
+	t.UsedAt = clonePtr(t.UsedAt)
+	t.RevokedAt = clonePtr(t.RevokedAt)
+	return t
+}
+
+// Live reports whether the token can still be used at now: neither used,
+// revoked nor expired.
+func (t AccountToken) Live(now time.Time) bool {
+	return t.UsedAt == nil && t.RevokedAt == nil && now.Before(t.ExpiresAt)
 }

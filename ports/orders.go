@@ -9,7 +9,8 @@ import (
 
 // OrderQuery selects a page of orders, newest first (created_at desc, id desc).
 type OrderQuery struct {
-	// UserID, when set, keeps only that user's orders.
+	// UserID, when set, keeps only that user's orders (the orders of a
+	// deleted account, whose UserID is empty, are listed only without it).
 	UserID ecolaura.ID
 	// After, when set, returns only orders strictly after this one in the
 	// newest-first order (cursor pagination); the cursor is the last order of
@@ -54,7 +55,8 @@ type OrderStore interface {
 	// Create stores a new order with its lines. Errors: ErrConflict when the
 	// ID exists or when the user already has an order with the same non-empty
 	// IdempotencyKey; ErrInvalid when o breaks a rule of ValidateStoredOrder
-	// or its user does not exist.
+	// or its user does not exist (it may have been deleted meanwhile, see
+	// UserStore.Delete).
 	Create(ctx context.Context, o ecolaura.Order) error
 	// Get returns the order. Errors: ErrNotFound.
 	Get(ctx context.Context, id ecolaura.ID) (ecolaura.Order, error)

@@ -33,6 +33,8 @@ type Stores interface {
 	Orders() OrderStore
 	Users() UserStore
 	RefreshTokens() RefreshTokenStore
+	AccountTokens() AccountTokenStore
+	Audit() AuditLog
 }
 
 // Tx is one transaction: stores bound to it, and a job queue whose

@@ -43,3 +43,9 @@ func TestConformanceJobQueue(t *testing.T) { porttest.JobQueue(t, newConformance
 func TestConformanceCache(t *testing.T) {
 	porttest.Cache(t, func(*testing.T) ports.Cache { return memory.NewCache() })
 }
+
+func TestConformanceAccountTokenStore(t *testing.T) {
+	porttest.AccountTokenStore(t, newConformanceDB)
+}
+
+func TestConformanceAuditLog(t *testing.T) { porttest.AuditLog(t, newConformanceDB) }

@@ -95,6 +95,13 @@ func (db *Database) Users() ports.UserStore { return userStore{db: db} }
 // its own.
 func (db *Database) RefreshTokens() ports.RefreshTokenStore { return tokenStore{db: db} }
 
+// AccountTokens returns the account-token store; each call on it is atomic
+// on its own.
+func (db *Database) AccountTokens() ports.AccountTokenStore { return accountTokenStore{db: db} }
+
+// Audit returns the audit log; each call on it is atomic on its own.
+func (db *Database) Audit() ports.AuditLog { return auditLog{db: db} }
+
 // Ping reports whether the database is usable: always, unless ctx is done.
 func (db *Database) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -208,18 +215,22 @@ func (db *Database) deliver(jobs []ports.Job) {
 // snapshot is one committed state. A published snapshot and everything it
 // points to is never modified again.
 type snapshot struct {
-	products *productTables
-	orders   *orderTables
-	users    *userTables
-	tokens   *tokenTables
+	products      *productTables
+	orders        *orderTables
+	users         *userTables
+	tokens        *tokenTables
+	accountTokens *accountTokenTables
+	audit         *auditTables
 }
 
 func newSnapshot() *snapshot {
 	return &snapshot{
-		products: newProductTables(),
-		orders:   newOrderTables(),
-		users:    newUserTables(),
-		tokens:   newTokenTables(),
+		products:      newProductTables(),
+		orders:        newOrderTables(),
+		users:         newUserTables(),
+		tokens:        newTokenTables(),
+		accountTokens: newAccountTokenTables(),
+		audit:         newAuditTables(),
 	}
 }
 
@@ -240,6 +251,8 @@ type txn struct {
 	ownOrders bool
 	ownUsers  bool
 	ownTokens bool
+	ownAcct   bool
+	ownAudit  bool
 	ownCats   map[string]*categoryEntry
 	jobs      []ports.Job
 	stale     []journalRow // product-cache journal rows, published on commit
@@ -258,6 +271,12 @@ func (t *txn) Users() ports.UserStore { return userStore{db: t.db, tx: t} }
 
 // RefreshTokens returns the refresh-token store bound to the transaction.
 func (t *txn) RefreshTokens() ports.RefreshTokenStore { return tokenStore{db: t.db, tx: t} }
+
+// AccountTokens returns the account-token store bound to the transaction.
+func (t *txn) AccountTokens() ports.AccountTokenStore { return accountTokenStore{db: t.db, tx: t} }
+
+// Audit returns the audit log bound to the transaction.
+func (t *txn) Audit() ports.AuditLog { return auditLog{db: t.db, tx: t} }
 
 // Jobs returns the transaction's job queue: its jobs reach the runner only
 // after the commit.
@@ -303,6 +322,10 @@ func (t *txn) orders() *orderTables { return own(t, &t.ownOrders, &t.w.orders) }
 func (t *txn) users() *userTables { return own(t, &t.ownUsers, &t.w.users) }
 
 func (t *txn) tokens() *tokenTables { return own(t, &t.ownTokens, &t.w.tokens) }
+
+func (t *txn) accountTokens() *accountTokenTables { return own(t, &t.ownAcct, &t.w.accountTokens) }
+
+func (t *txn) auditLog() *auditTables { return own(t, &t.ownAudit, &t.w.audit) }
 
 // own makes the transaction the owner of one set of tables: the first write
 // replaces the shared (committed) tables by a copy-on-write clone.

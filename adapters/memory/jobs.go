@@ -103,7 +103,8 @@ type retry struct {
 // JobRunner is an in-process worker pool that runs jobs at least once: a
 // handler error (or panic) makes it retry the job with exponential backoff
 // and jitter until the attempt limit, after which the job is logged and kept
-// in [JobRunner.Dead]. Retries sleep on timers, never on a clock. Jobs
+// in [JobRunner.Dead]; an error matching [ports.ErrPermanent] sends the job
+// there at once. Retries sleep on timers, never on a clock. Jobs
 // submitted before [JobRunner.Start] wait in the queue. The queue lives in
 // memory: jobs not yet run when the process exits are lost. A JobRunner is
 // safe for concurrent use and implements [ports.JobQueue] for enqueues
@@ -366,13 +367,13 @@ func (r *JobRunner) finish(q queuedJob, err error) {
 		return
 	}
 	r.failed++
-	if q.attempt >= r.maxAttempts {
+	if permanent := errors.Is(err, ports.ErrPermanent); permanent || q.attempt >= r.maxAttempts {
 		if len(r.dead) == MaxDeadJobs {
 			r.dead = append(r.dead[:0], r.dead[1:]...)
 		}
 		r.dead = append(r.dead, DeadJob{Job: q.job, Attempts: q.attempt, Err: err})
 		r.deadTotal++
-		r.log.Error("job failed permanently", "kind", q.job.Kind, "attempts", q.attempt, "err", err)
+		r.log.Error("job failed permanently", "kind", q.job.Kind, "attempts", q.attempt, "not_retryable", permanent, "err", err)
 		return
 	}
 	d := r.backoff(q.attempt)

@@ -74,14 +74,47 @@ func (ot *orderTables) clone() *orderTables {
 	return &orderTables{byID: ot.byID.Clone(), newest: ot.newest.Clone(), byUser: ot.byUser.Clone(), idem: ot.idem.Clone(), counts: ot.counts.Clone()}
 }
 
+// anonymizeOrders clears the UserID of every order of the user (as
+// PostgreSQL's ON DELETE SET NULL does: nothing else of the order changes).
+// An anonymous order is in no per-user index: it has no user to be found
+// by, and its idempotency key no longer names a user's request.
+func (t *txn) anonymizeOrders(userID ecolaura.ID) {
+	var recs []*orderRec
+	t.w.orders.byUser.AscendGreaterOrEqual(&orderRec{o: ecolaura.Order{UserID: userID, ID: "\xff"}, created: math.MaxInt64}, func(r *orderRec) bool {
+		if r.o.UserID != userID {
+			return false
+		}
+		recs = append(recs, r)
+		return true
+	})
+	if len(recs) == 0 {
+		return
+	}
+	ot := t.orders()
+	for _, r := range recs {
+		ot.byUser.Delete(r)
+		if r.o.IdempotencyKey != "" {
+			ot.idem.Delete(r)
+		}
+		no := r.o.Clone()
+		no.UserID = ""
+		ot.replace(&orderRec{o: no, created: r.created})
+	}
+	ot.counts.Delete(userOrderCount{user: userID})
+}
+
 func (ot *orderTables) get(id ecolaura.ID) (*orderRec, bool) {
 	return ot.byID.Get(&orderRec{o: ecolaura.Order{ID: id}})
 }
 
-// replace stores rec in place of an order with the same ID, user, time and key.
+// replace stores rec in place of an order with the same ID, user, time and
+// key. An anonymous order (no user) goes into no per-user index.
 func (ot *orderTables) replace(rec *orderRec) {
 	ot.byID.ReplaceOrInsert(rec)
 	ot.newest.ReplaceOrInsert(rec)
+	if rec.o.UserID == "" {
+		return
+	}
 	ot.byUser.ReplaceOrInsert(rec)
 	if rec.o.IdempotencyKey != "" {
 		ot.idem.ReplaceOrInsert(rec)
@@ -116,6 +149,9 @@ func (s orderStore) Create(ctx context.Context, o ecolaura.Order) error {
 		}
 		if o.IdempotencyKey != "" && ot.idem.Has(rec) {
 			return fmt.Errorf("memory: create order %s: idempotency key taken: %w", o.ID, ecolaura.ErrConflict)
+		}
+		if _, ok := t.w.users.get(o.UserID); !ok {
+			return fmt.Errorf("memory: create order %s: user %s: %w", o.ID, o.UserID, ecolaura.ErrNotFound)
 		}
 		ot = t.orders()
 		ot.replace(rec)

@@ -15,28 +15,55 @@ import (
 // userRec is an immutable stored user; key is the lower-cased email, the
 // unique key (like PostgreSQL's unique index on lower(email)).
 type userRec struct {
-	u   ecolaura.User
-	key string
+	u       ecolaura.User
+	key     string
+	created int64 // CreatedAt in Unix nanoseconds
 }
 
 func newUserRec(u ecolaura.User) *userRec {
-	return &userRec{u: u, key: strings.ToLower(u.Email)}
+	u = u.Clone()
+	if u.PasswordChangedAt.IsZero() {
+		u.PasswordChangedAt = u.CreatedAt
+	}
+	return &userRec{u: u, key: strings.ToLower(u.Email), created: u.CreatedAt.UnixNano()}
+}
+
+// usersNewestFirst orders by created_at desc, id desc.
+func usersNewestFirst(a, b *userRec) bool {
+	if a.created != b.created {
+		return a.created > b.created
+	}
+	return a.u.ID > b.u.ID
 }
 
 type userTables struct {
 	byID    *btree.BTreeG[*userRec]
 	byEmail *btree.BTreeG[*userRec]
+	newest  *btree.BTreeG[*userRec]
 }
 
 func newUserTables() *userTables {
 	return &userTables{
 		byID:    newTree(func(a, b *userRec) bool { return a.u.ID < b.u.ID }),
 		byEmail: newTree(func(a, b *userRec) bool { return a.key < b.key }),
+		newest:  newTree(usersNewestFirst),
 	}
 }
 
 func (ut *userTables) clone() *userTables {
-	return &userTables{byID: ut.byID.Clone(), byEmail: ut.byEmail.Clone()}
+	return &userTables{byID: ut.byID.Clone(), byEmail: ut.byEmail.Clone(), newest: ut.newest.Clone()}
+}
+
+func (ut *userTables) put(r *userRec) {
+	ut.byID.ReplaceOrInsert(r)
+	ut.byEmail.ReplaceOrInsert(r)
+	ut.newest.ReplaceOrInsert(r)
+}
+
+func (ut *userTables) remove(r *userRec) {
+	ut.byID.Delete(r)
+	ut.byEmail.Delete(r)
+	ut.newest.Delete(r)
 }
 
 func (ut *userTables) get(id ecolaura.ID) (*userRec, bool) {
@@ -74,9 +101,7 @@ func (s userStore) Create(ctx context.Context, u ecolaura.User) error {
 		if _, ok := t.w.users.getByEmail(u.Email); ok {
 			return fmt.Errorf("memory: create user %s: email taken: %w", u.ID, ecolaura.ErrConflict)
 		}
-		ut := t.users()
-		ut.byID.ReplaceOrInsert(rec)
-		ut.byEmail.ReplaceOrInsert(rec)
+		t.users().put(rec)
 		return nil
 	})
 }
@@ -89,7 +114,26 @@ func (s userStore) Get(ctx context.Context, id ecolaura.ID) (ecolaura.User, erro
 		if !ok {
 			return fmt.Errorf("memory: get user %s: %w", id, ecolaura.ErrNotFound)
 		}
-		out = r.u
+		out = r.u.Clone()
+		return nil
+	})
+	return out, err
+}
+
+// GetForUpdate returns a copy of the latest committed user. Inside a
+// transaction it takes the writer lock first (as a write does), so the user
+// cannot change until the transaction ends. Errors: ErrNotFound.
+func (s userStore) GetForUpdate(ctx context.Context, id ecolaura.ID) (ecolaura.User, error) {
+	if s.tx == nil {
+		return s.Get(ctx, id)
+	}
+	var out ecolaura.User
+	err := update(ctx, s.db, s.tx, func(t *txn) error {
+		r, ok := t.w.users.get(id)
+		if !ok {
+			return fmt.Errorf("memory: get user %s for update: %w", id, ecolaura.ErrNotFound)
+		}
+		out = r.u.Clone()
 		return nil
 	})
 	return out, err
@@ -104,7 +148,7 @@ func (s userStore) GetByEmail(ctx context.Context, email string) (ecolaura.User,
 		if !ok || email == "" {
 			return fmt.Errorf("memory: get user by email: %w", ecolaura.ErrNotFound)
 		}
-		out = r.u
+		out = r.u.Clone()
 		return nil
 	})
 	return out, err
@@ -133,20 +177,124 @@ func (s userStore) Update(ctx context.Context, u ecolaura.User) (ecolaura.User, 
 		if other, ok := t.w.users.getByEmail(u.Email); ok && other.u.ID != u.ID {
 			return fmt.Errorf("memory: update user %s: email taken: %w", u.ID, ecolaura.ErrConflict)
 		}
-		nu := u
+		nu := u.Clone()
 		nu.CreatedAt = old.u.CreatedAt
 		nu.Version = u.Version + 1
 		rec := newUserRec(nu)
 		ut := t.users()
-		if old.key != rec.key {
-			ut.byEmail.Delete(old)
-		}
-		ut.byID.ReplaceOrInsert(rec)
-		ut.byEmail.ReplaceOrInsert(rec)
-		out = nu
+		ut.remove(old)
+		ut.put(rec)
+		out = rec.u.Clone()
 		return nil
 	})
 	return out, err
+}
+
+// List returns a page of accounts, newest first, walking the newest-first
+// index from the cursor and filtering as it goes. Errors: *ValidationError
+// (ErrInvalid) for a bad limit.
+func (s userStore) List(ctx context.Context, q ports.UserQuery) (ports.UserPage, error) {
+	if q.Limit < minLimit || q.Limit > maxLimit {
+		return ports.UserPage{}, fmt.Errorf("memory: list users: %w", ecolaura.Invalid("limit", "must be between %d and %d", minLimit, maxLimit))
+	}
+	search := strings.ToLower(q.Search)
+	page := ports.UserPage{Items: []ecolaura.User{}}
+	err := view(s.db, s.tx, func(sn *snapshot) error {
+		walk := func(r *userRec) bool {
+			if q.After != nil && r.created == q.After.CreatedAt.UnixNano() && r.u.ID == q.After.ID {
+				return true
+			}
+			switch {
+			case search != "" && !strings.Contains(r.key, search) && !strings.Contains(strings.ToLower(r.u.Name), search):
+				return true
+			case q.Role != "" && r.u.Role != q.Role:
+				return true
+			case q.Disabled != nil && *q.Disabled == r.u.Active():
+				return true
+			}
+			if len(page.Items) == q.Limit {
+				page.HasMore = true
+				return false
+			}
+			page.Items = append(page.Items, r.u.Clone())
+			return true
+		}
+		if q.After != nil {
+			sn.users.newest.AscendGreaterOrEqual(&userRec{u: ecolaura.User{ID: q.After.ID}, created: q.After.CreatedAt.UnixNano()}, walk)
+		} else {
+			sn.users.newest.Ascend(walk)
+		}
+		return nil
+	})
+	if err != nil {
+		return ports.UserPage{}, err
+	}
+	return page, nil
+}
+
+// CountActiveStaff counts the staff accounts that are not disabled. Inside
+// a transaction it takes the writer lock first, which serialises it with
+// every other writer (the memory adapter's lock of "the active staff
+// accounts").
+func (s userStore) CountActiveStaff(ctx context.Context) (int, error) {
+	n := 0
+	count := func(sn *snapshot) error {
+		sn.users.byID.Ascend(func(r *userRec) bool {
+			if r.u.Role == ecolaura.RoleStaff && r.u.Active() {
+				n++
+			}
+			return true
+		})
+		return nil
+	}
+	if s.tx == nil {
+		return n, view(s.db, nil, count)
+	}
+	err := update(ctx, s.db, s.tx, func(t *txn) error { return count(t.w) })
+	return n, err
+}
+
+// Delete removes the user, its refresh and account tokens, and clears the
+// UserID of its orders (as PostgreSQL's ON DELETE SET NULL does: nothing
+// else of an order changes). Errors: ErrNotFound.
+func (s userStore) Delete(ctx context.Context, id ecolaura.ID) error {
+	return update(ctx, s.db, s.tx, func(t *txn) error {
+		old, ok := t.w.users.get(id)
+		if !ok {
+			return fmt.Errorf("memory: delete user %s: %w", id, ecolaura.ErrNotFound)
+		}
+		t.users().remove(old)
+		var refresh []*tokenRec
+		t.w.tokens.byUser.AscendGreaterOrEqual(&tokenRec{t: ecolaura.RefreshToken{UserID: id}}, func(r *tokenRec) bool {
+			if r.t.UserID != id {
+				return false
+			}
+			refresh = append(refresh, r)
+			return true
+		})
+		if len(refresh) > 0 {
+			tt := t.tokens()
+			for _, r := range refresh {
+				tt.remove(r)
+			}
+		}
+		var acct []*accountTokenRec
+		t.w.accountTokens.byUser.AscendGreaterOrEqual(&accountTokenRec{t: ecolaura.AccountToken{UserID: id}}, func(r *accountTokenRec) bool {
+			if r.t.UserID != id {
+				return false
+			}
+			acct = append(acct, r)
+			return true
+		})
+		if len(acct) > 0 {
+			at := t.accountTokens()
+			for _, r := range acct {
+				at.remove(r)
+			}
+		}
+		t.anonymizeOrders(id)
+		return nil
+	})
 }
 
 // tokenRec is an immutable stored refresh token.
@@ -191,6 +339,13 @@ func (tt *tokenTables) put(r *tokenRec) {
 	tt.byHash.ReplaceOrInsert(r)
 	tt.byFamily.ReplaceOrInsert(r)
 	tt.byUser.ReplaceOrInsert(r)
+}
+
+func (tt *tokenTables) remove(r *tokenRec) {
+	tt.byID.Delete(r)
+	tt.byHash.Delete(r)
+	tt.byFamily.Delete(r)
+	tt.byUser.Delete(r)
 }
 
 // tokenStore implements ports.RefreshTokenStore.
@@ -274,6 +429,22 @@ func (s tokenStore) RevokeUser(ctx context.Context, userID ecolaura.ID, at time.
 	return s.revoke(ctx, func(tt *tokenTables, fn func(*tokenRec) bool) {
 		tt.byUser.AscendGreaterOrEqual(&tokenRec{t: ecolaura.RefreshToken{UserID: userID}}, func(r *tokenRec) bool {
 			return r.t.UserID == userID && fn(r)
+		})
+	}, at)
+}
+
+// RevokeOtherFamilies sets RevokedAt on every not yet revoked token of the
+// user outside keepFamilyID.
+func (s tokenStore) RevokeOtherFamilies(ctx context.Context, userID, keepFamilyID ecolaura.ID, at time.Time) error {
+	return s.revoke(ctx, func(tt *tokenTables, fn func(*tokenRec) bool) {
+		tt.byUser.AscendGreaterOrEqual(&tokenRec{t: ecolaura.RefreshToken{UserID: userID}}, func(r *tokenRec) bool {
+			if r.t.UserID != userID {
+				return false
+			}
+			if keepFamilyID != "" && r.t.FamilyID == keepFamilyID {
+				return true
+			}
+			return fn(r)
 		})
 	}, at)
 }

@@ -344,6 +344,12 @@ func (d *Database) Users() ports.UserStore { return &userStore{db: d.db} }
 // RefreshTokens returns the refresh-token store.
 func (d *Database) RefreshTokens() ports.RefreshTokenStore { return &tokenStore{db: d.db} }
 
+// AccountTokens returns the account-token store.
+func (d *Database) AccountTokens() ports.AccountTokenStore { return &accountTokenStore{db: d.db} }
+
+// Audit returns the audit log.
+func (d *Database) Audit() ports.AuditLog { return &auditLog{db: d.db} }
+
 // Do runs fn in one READ COMMITTED transaction, the isolation
 // [ports.UnitOfWork] states: every write of the stores is one conditional
 // statement (version checks, stock guards, status predecessors, "not used
@@ -394,6 +400,8 @@ func (t *txStores) Products() ports.ProductStore           { return &productStor
 func (t *txStores) Orders() ports.OrderStore               { return &orderStore{db: t.tx, counts: t.d.counts} }
 func (t *txStores) Users() ports.UserStore                 { return &userStore{db: t.tx, inTx: true} }
 func (t *txStores) RefreshTokens() ports.RefreshTokenStore { return &tokenStore{db: t.tx} }
+func (t *txStores) AccountTokens() ports.AccountTokenStore { return &accountTokenStore{db: t.tx} }
+func (t *txStores) Audit() ports.AuditLog                  { return &auditLog{db: t.tx} }
 func (t *txStores) Jobs() ports.JobQueue                   { return &jobQueue{tx: t.tx.Tx, d: t.d} }
 
 // queryCounter is a bun query hook counting statements.

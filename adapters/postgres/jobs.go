@@ -101,7 +101,8 @@ func (c RunnerConfig) Validate() error {
 }
 
 // JobRunner works the jobs enqueued through Tx.Jobs() with River workers:
-// at-least-once delivery, retries with backoff up to Config.JobMaxAttempts,
+// at-least-once delivery, retries with backoff up to Config.JobMaxAttempts
+// (a handler error matching ports.ErrPermanent cancels the job at once),
 // graceful stop. Start it once; Stop it before closing the Database.
 type JobRunner struct {
 	d   *Database
@@ -166,7 +167,12 @@ func (r *JobRunner) Start(ctx context.Context, handler ports.JobHandler) error {
 	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[jobArgs]) error {
-		return handler.HandleJob(ctx, ports.Job{Kind: job.Args.JobKind, Payload: job.Args.Payload})
+		err := handler.HandleJob(ctx, ports.Job{Kind: job.Args.JobKind, Payload: job.Args.Payload})
+		if errors.Is(err, ports.ErrPermanent) {
+			// Retrying cannot help: River records the job as cancelled.
+			return river.JobCancel(err)
+		}
+		return err
 	})); err != nil {
 		pool.Close()
 		return fmt.Errorf("register worker: %w", unavailable(err))

@@ -269,3 +269,33 @@ func TestSharedRulesMigrationFixesExistingRows(t *testing.T) {
 	_, err = sqlDB.ExecContext(ctx, "UPDATE products SET stock = $1 WHERE id = $2", ecolaura.MaxStock+1, p.ID)
 	require.ErrorContains(t, err, "products_stock_max", "the constraints are in place")
 }
+
+// The audit trail is append-only in the database itself: whatever role
+// the application connects as, UPDATE, DELETE and TRUNCATE of
+// audit_events fail, and the event stays as it was.
+func TestAuditEventsAppendOnly(t *testing.T) {
+	db := openDB(t, postgres.Config{})
+	ctx := t.Context()
+	e := porttest.NewAuditEvent(porttest.NewID(), ecolaura.EntityProduct, porttest.NewID())
+	require.NoError(t, db.Audit().Append(ctx, e))
+	for _, stmt := range []string{
+		"UPDATE audit_events SET action = 'forged' WHERE id = ?",
+		"DELETE FROM audit_events WHERE id = ?",
+		"TRUNCATE audit_events",
+	} {
+		t.Run(strings.Fields(stmt)[0], func(t *testing.T) {
+			var err error
+			if strings.Contains(stmt, "?") {
+				_, err = db.DB().NewRaw(stmt, string(e.ID)).Exec(ctx)
+			} else {
+				_, err = db.DB().NewRaw(stmt).Exec(ctx)
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "append-only")
+			page, err := db.Audit().List(ctx, ports.AuditQuery{EntityID: e.EntityID, Limit: 10})
+			require.NoError(t, err)
+			require.Len(t, page.Items, 1, "the event is still there")
+			assert.Equal(t, e.Action, page.Items[0].Action, "unchanged")
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -13,26 +14,39 @@ import (
 	"github.com/ecolaura/ecolaura/ports"
 )
 
-const userCols = "id, email, name, password_hash, role, created_at, updated_at, version"
+const userCols = "id, email, name, password_hash, role, created_at, updated_at, version, email_verified_at, disabled_at, password_changed_at"
 
 type userRow struct {
 	bun.BaseModel `bun:"table:users"`
 
-	ID           string    `bun:"id,pk"`
-	Email        string    `bun:"email"`
-	Name         string    `bun:"name"`
-	PasswordHash string    `bun:"password_hash"`
-	Role         string    `bun:"role"`
-	CreatedAt    time.Time `bun:"created_at"`
-	UpdatedAt    time.Time `bun:"updated_at"`
-	Version      int64     `bun:"version"`
+	ID                string     `bun:"id,pk"`
+	Email             string     `bun:"email"`
+	Name              string     `bun:"name"`
+	PasswordHash      string     `bun:"password_hash"`
+	Role              string     `bun:"role"`
+	CreatedAt         time.Time  `bun:"created_at"`
+	UpdatedAt         time.Time  `bun:"updated_at"`
+	Version           int64      `bun:"version"`
+	EmailVerifiedAt   *time.Time `bun:"email_verified_at"`
+	DisabledAt        *time.Time `bun:"disabled_at"`
+	PasswordChangedAt time.Time  `bun:"password_changed_at"`
 }
 
 func (r *userRow) user() ecolaura.User {
 	return ecolaura.User{
 		ID: ecolaura.ID(r.ID), Email: r.Email, Name: r.Name, PasswordHash: r.PasswordHash,
 		Role: ecolaura.Role(r.Role), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version,
+		EmailVerifiedAt: utcPtr(r.EmailVerifiedAt), DisabledAt: utcPtr(r.DisabledAt), PasswordChangedAt: r.PasswordChangedAt.UTC(),
 	}
+}
+
+// passwordChangedAt is what the row stores: the given time, or the
+// creation time for a user that has none yet.
+func passwordChangedAt(u ecolaura.User) time.Time {
+	if u.PasswordChangedAt.IsZero() {
+		return u.CreatedAt
+	}
+	return u.PasswordChangedAt
 }
 
 // userStore implements ports.UserStore. Emails are unique through the
@@ -52,7 +66,8 @@ func (s *userStore) Create(ctx context.Context, u ecolaura.User) error {
 		return fmt.Errorf("create user %s: %w", u.ID, err)
 	}
 	r := userRow{ID: string(u.ID), Email: u.Email, Name: u.Name, PasswordHash: u.PasswordHash,
-		Role: string(u.Role), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version}
+		Role: string(u.Role), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version,
+		EmailVerifiedAt: u.EmailVerifiedAt, DisabledAt: u.DisabledAt, PasswordChangedAt: passwordChangedAt(u)}
 	if r.Version == 0 {
 		r.Version = 1
 	}
@@ -74,6 +89,17 @@ func (s *userStore) Get(ctx context.Context, id ecolaura.ID) (ecolaura.User, err
 		return ecolaura.User{}, notFound("user", id)
 	}
 	return s.one(ctx, "id = ?", string(id), "user "+string(id))
+}
+
+// GetForUpdate returns the user, locking its row (SELECT ... FOR UPDATE)
+// until the enclosing transaction ends; outside a transaction the lock ends
+// with the statement, which makes it Get. Errors: ErrNotFound;
+// ErrUnavailable.
+func (s *userStore) GetForUpdate(ctx context.Context, id ecolaura.ID) (ecolaura.User, error) {
+	if !validID(id) {
+		return ecolaura.User{}, notFound("user", id)
+	}
+	return s.one(ctx, "id = ? FOR UPDATE", string(id), "user "+string(id))
 }
 
 // GetByEmail returns the user with that normalised email. Errors:
@@ -121,9 +147,10 @@ func (s *userStore) Update(ctx context.Context, u ecolaura.User) (ecolaura.User,
 	}
 	var r userRow
 	err := s.db.NewRaw(`UPDATE users SET email = ?, name = ?, password_hash = ?, role = ?,
-		created_at = ?, updated_at = ?, version = version + 1
+		updated_at = ?, email_verified_at = ?, disabled_at = ?, password_changed_at = ?, version = version + 1
 		WHERE id = ? AND version = ? RETURNING `+userCols,
-		u.Email, u.Name, u.PasswordHash, string(u.Role), u.CreatedAt, u.UpdatedAt, string(u.ID), u.Version).Scan(ctx, &r)
+		u.Email, u.Name, u.PasswordHash, string(u.Role), u.UpdatedAt, u.EmailVerifiedAt, u.DisabledAt, passwordChangedAt(u),
+		string(u.ID), u.Version).Scan(ctx, &r)
 	if errors.Is(err, sql.ErrNoRows) {
 		exists, xerr := s.db.NewSelect().Table("users").Where("id = ?", string(u.ID)).Exists(ctx)
 		if xerr != nil {
@@ -138,6 +165,87 @@ func (s *userStore) Update(ctx context.Context, u ecolaura.User) (ecolaura.User,
 		return ecolaura.User{}, wrap(err, "update user %s", u.ID)
 	}
 	return r.user(), nil
+}
+
+// List returns a page of accounts, newest first (users_created_idx; the
+// search uses the trigram indexes on email and name). Errors: ErrInvalid
+// for a bad limit or cursor; ErrUnavailable.
+func (s *userStore) List(ctx context.Context, q ports.UserQuery) (ports.UserPage, error) {
+	var v ecolaura.Validator
+	v.Check(q.Limit >= 1 && q.Limit <= 1000, "limit", "must be between 1 and 1000")
+	v.Check(q.After == nil || validID(q.After.ID), "after", "must name a user ID")
+	if err := v.Err(); err != nil {
+		return ports.UserPage{}, err
+	}
+	sel := s.db.NewSelect().Model((*userRow)(nil)).Column("*").
+		OrderExpr("created_at DESC, id DESC").Limit(int64(q.Limit + 1))
+	if q.Search != "" {
+		pattern := "%" + likeEscaper.Replace(q.Search) + "%"
+		sel = sel.Where("(email ILIKE ? OR name ILIKE ?)", pattern, pattern)
+	}
+	if q.Role != "" {
+		sel = sel.Where("role = ?", string(q.Role))
+	}
+	if q.Disabled != nil {
+		if *q.Disabled {
+			sel = sel.Where("disabled_at IS NOT NULL")
+		} else {
+			sel = sel.Where("disabled_at IS NULL")
+		}
+	}
+	if q.After != nil {
+		sel = sel.Where("(created_at, id) < (?, ?)", q.After.CreatedAt, string(q.After.ID))
+	}
+	var rows []userRow
+	if err := sel.Scan(ctx, &rows); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return ports.UserPage{}, wrap(err, "list users")
+	}
+	page := ports.UserPage{Items: make([]ecolaura.User, 0, min(len(rows), q.Limit))}
+	for i := range rows {
+		if i == q.Limit {
+			page.HasMore = true
+			break
+		}
+		page.Items = append(page.Items, rows[i].user())
+	}
+	return page, nil
+}
+
+// likeEscaper escapes the LIKE wildcards (and the escape character) of a
+// search term, so it matches literally.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+
+// CountActiveStaff counts the active staff accounts, locking their rows
+// (FOR UPDATE) until the enclosing transaction ends: a concurrent
+// transaction demoting or disabling one of them waits, and a later count
+// re-reads the rows that changed meanwhile (PostgreSQL re-checks a locked
+// row's WHERE after the lock holder commits), so it sees the demotion.
+// Errors: ErrUnavailable.
+func (s *userStore) CountActiveStaff(ctx context.Context) (int, error) {
+	var ids []string
+	err := s.db.NewRaw("SELECT id FROM users WHERE role = 'staff' AND disabled_at IS NULL FOR UPDATE").Scan(ctx, &ids)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, wrap(err, "count active staff")
+	}
+	return len(ids), nil
+}
+
+// Delete removes the user; the schema removes its refresh and account
+// tokens (ON DELETE CASCADE) and clears the user_id of its orders (ON
+// DELETE SET NULL) in the same statement. Errors: ErrNotFound;
+// ErrUnavailable.
+func (s *userStore) Delete(ctx context.Context, id ecolaura.ID) error {
+	if !validID(id) {
+		return notFound("user", id)
+	}
+	res, err := s.db.NewRaw("DELETE FROM users WHERE id = ?", string(id)).Exec(ctx)
+	if err != nil {
+		return wrap(err, "delete user %s", id)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("user", id)
+	}
+	return nil
 }
 
 const tokenCols = "id, family_id, user_id, hash, issued_at, expires_at, used_at, revoked_at"
@@ -252,4 +360,18 @@ func (s *tokenStore) RevokeUser(ctx context.Context, userID ecolaura.ID, at time
 	}
 	_, err := s.db.NewRaw("UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", at, string(userID)).Exec(ctx)
 	return wrap(err, "revoke tokens of user %s", userID)
+}
+
+// RevokeOtherFamilies revokes every not yet revoked token of the user
+// outside keepFamilyID. Errors: ErrUnavailable.
+func (s *tokenStore) RevokeOtherFamilies(ctx context.Context, userID, keepFamilyID ecolaura.ID, at time.Time) error {
+	if !validID(userID) {
+		return nil
+	}
+	if keepFamilyID == "" {
+		return s.RevokeUser(ctx, userID, at)
+	}
+	_, err := s.db.NewRaw("UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND family_id <> ? AND revoked_at IS NULL",
+		at, string(userID), string(keepFamilyID)).Exec(ctx)
+	return wrap(err, "revoke other token families of user %s", userID)
 }

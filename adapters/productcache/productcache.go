@@ -328,6 +328,12 @@ func (d *Database) Users() ports.UserStore { return d.db.Users() }
 // RefreshTokens returns the wrapped refresh-token store.
 func (d *Database) RefreshTokens() ports.RefreshTokenStore { return d.db.RefreshTokens() }
 
+// AccountTokens returns the wrapped account-token store.
+func (d *Database) AccountTokens() ports.AccountTokenStore { return d.db.AccountTokens() }
+
+// Audit returns the wrapped audit log.
+func (d *Database) Audit() ports.AuditLog { return d.db.Audit() }
+
 // Ping pings the wrapped database (the cache is optional and not checked).
 func (d *Database) Ping(ctx context.Context) error { return d.db.Ping(ctx) }
 

@@ -55,8 +55,27 @@ func canonOrder(o ecolaura.Order) ecolaura.Order {
 }
 
 func canonUser(u ecolaura.User) ecolaura.User {
+	u = u.Clone()
 	u.CreatedAt, u.UpdatedAt = canonTime(u.CreatedAt), canonTime(u.UpdatedAt)
+	u.PasswordChangedAt = canonTime(u.PasswordChangedAt)
+	u.EmailVerifiedAt, u.DisabledAt = canonTimePtr(u.EmailVerifiedAt), canonTimePtr(u.DisabledAt)
 	return u
+}
+
+func canonAccountToken(tk ecolaura.AccountToken) ecolaura.AccountToken {
+	tk = tk.Clone()
+	tk.CreatedAt, tk.ExpiresAt = canonTime(tk.CreatedAt), canonTime(tk.ExpiresAt)
+	tk.UsedAt, tk.RevokedAt = canonTimePtr(tk.UsedAt), canonTimePtr(tk.RevokedAt)
+	return tk
+}
+
+func canonAuditEvent(e ecolaura.AuditEvent) ecolaura.AuditEvent {
+	e = e.Clone()
+	e.At = canonTime(e.At)
+	if len(e.Changes) == 0 {
+		e.Changes = nil
+	}
+	return e
 }
 
 func canonToken(tk ecolaura.RefreshToken) ecolaura.RefreshToken {

@@ -26,10 +26,19 @@ type jobRecorder struct {
 	deliveries map[string]int
 	last       map[string]ports.Job
 	failFirst  map[string]int
+	permanent  map[string]bool
 }
 
 func newJobRecorder() *jobRecorder {
-	return &jobRecorder{deliveries: map[string]int{}, last: map[string]ports.Job{}, failFirst: map[string]int{}}
+	return &jobRecorder{deliveries: map[string]int{}, last: map[string]ports.Job{}, failFirst: map[string]int{}, permanent: map[string]bool{}}
+}
+
+// failPermanently makes every delivery of the job fail with an error
+// matching ports.ErrPermanent.
+func (r *jobRecorder) failPermanently(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.permanent[id] = true
 }
 
 // errInjected is returned by the recorder to force a redelivery.
@@ -49,6 +58,9 @@ func (r *jobRecorder) HandleJob(_ context.Context, job ports.Job) error {
 	defer r.mu.Unlock()
 	r.deliveries[p.ID]++
 	r.last[p.ID] = ports.Job{Kind: job.Kind, Payload: append([]byte(nil), job.Payload...)}
+	if r.permanent[p.ID] {
+		return ports.Permanent(errInjected)
+	}
 	if r.deliveries[p.ID] <= r.failFirst[p.ID] {
 		return errInjected
 	}
@@ -193,6 +205,20 @@ func JobQueue(t *testing.T, newDB DatabaseFactory) {
 		require.NoError(t, enqueue(t, job))
 		rec.waitDelivered(t, id, 2, "job whose first delivery failed")
 		require.JSONEq(t, string(job.Payload), string(rec.job(id).Payload), "the redelivered payload")
+	})
+	t.Run("PermanentNotRetried", func(t *testing.T) {
+		id, job := newJob()
+		rec.failPermanently(id)
+		require.NoError(t, enqueue(t, job))
+		rec.waitDelivered(t, id, 1, "job that fails permanently")
+		// An ordinary failure enqueued after it is retried; by then a
+		// retry of the permanent one, under the same backoff policy, would
+		// have come first.
+		control, controlJob := newJob()
+		rec.failFirstDeliveries(control, 1)
+		require.NoError(t, enqueue(t, controlJob))
+		rec.waitDelivered(t, control, 2, "job retried after an ordinary failure")
+		require.Equal(t, 1, rec.count(id), "a job failing with ports.ErrPermanent is not run again")
 	})
 	t.Run("Concurrent", func(t *testing.T) {
 		const n = 20

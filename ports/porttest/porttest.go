@@ -118,6 +118,8 @@ func NewUser() ecolaura.User {
 		CreatedAt:    now,
 		UpdatedAt:    now,
 		Version:      1,
+
+		PasswordChangedAt: now,
 	}
 }
 
@@ -180,4 +182,21 @@ func NewRefreshToken(userID, familyID ecolaura.ID) ecolaura.RefreshToken {
 func ctx(t *testing.T) context.Context {
 	t.Helper()
 	return t.Context()
+}
+
+// NewAccountToken returns an account token of userID for purpose with a
+// fresh ID and a unique hash, created now and expiring after
+// ecolaura.AccountTokenTTL. The result is not stored; the user must exist
+// when it is.
+func NewAccountToken(userID ecolaura.ID, purpose ecolaura.TokenPurpose) ecolaura.AccountToken {
+	now := Now()
+	return ecolaura.AccountToken{
+		ID:        NewID(),
+		UserID:    userID,
+		Purpose:   purpose,
+		Hash:      randomHex(32),
+		Email:     RandomToken("token-") + "@example.org",
+		CreatedAt: now,
+		ExpiresAt: now.Add(ecolaura.AccountTokenTTL),
+	}
 }

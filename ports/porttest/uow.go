@@ -15,12 +15,15 @@ import (
 )
 
 // Database runs every suite that takes a [DatabaseFactory]: ProductStore,
-// OrderStore, UserStore, RefreshTokenStore, UnitOfWork and JobQueue.
+// OrderStore, UserStore, RefreshTokenStore, AccountTokenStore, AuditLog,
+// UnitOfWork and JobQueue.
 func Database(t *testing.T, newDB DatabaseFactory) {
 	t.Run("ProductStore", func(t *testing.T) { ProductStore(t, newDB) })
 	t.Run("OrderStore", func(t *testing.T) { OrderStore(t, newDB) })
 	t.Run("UserStore", func(t *testing.T) { UserStore(t, newDB) })
 	t.Run("RefreshTokenStore", func(t *testing.T) { RefreshTokenStore(t, newDB) })
+	t.Run("AccountTokenStore", func(t *testing.T) { AccountTokenStore(t, newDB) })
+	t.Run("AuditLog", func(t *testing.T) { AuditLog(t, newDB) })
 	t.Run("UnitOfWork", func(t *testing.T) { UnitOfWork(t, newDB) })
 	t.Run("JobQueue", func(t *testing.T) { JobQueue(t, newDB) })
 }
