@@ -1,7 +1,11 @@
-// Package mail implements the [ports.Mailer] port: [LogMailer] (the default,
-// which only logs), [SMTPMailer] (net/smtp with PLAIN authentication and
-// STARTTLS, sending multipart/alternative text + HTML messages) and
-// [Recorder] (an in-memory mailer for tests and demos).
+// Package mail implements the [ports.Mailer] port — [LogMailer] (the
+// development default, which only logs), [SMTPMailer]
+// (github.com/wneessen/go-mail: STARTTLS required by default, implicit
+// TLS, or plain text for a local relay, configured from an smtp:// URL
+// with [ParseURL]) and [Recorder] (an in-memory mailer for tests and
+// demos) — and the [ports.MessageTemplates] port: [Templates], the
+// embedded subject, plain-text and HTML templates of every message kind,
+// overridable file by file from a directory.
 package mail
 
 import (
@@ -14,7 +18,9 @@ import (
 )
 
 // LogMailer "sends" email by logging it with log/slog. It is the default
-// mailer of the in-memory shop: nothing leaves the process.
+// mailer of the in-memory shop: nothing leaves the process. The reference
+// server refuses it in production (ECOLAURA_ENV=production needs
+// ECOLAURA_SMTP_URL).
 type LogMailer struct {
 	log *slog.Logger
 }
@@ -36,11 +42,14 @@ func (l *LogMailer) Send(ctx context.Context, m ports.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	l.log.InfoContext(ctx, "email sent (log mailer)", "to", m.To, "subject", m.Subject,
+	l.log.InfoContext(ctx, "email sent (log mailer)", "to", m.To, "subject", m.Subject, "message_id", m.ID,
 		"text_bytes", len(m.Text), "html_bytes", len(m.HTML))
 	l.log.DebugContext(ctx, "email body", "to", m.To, "text", m.Text)
 	return nil
 }
+
+// String describes the mailer for logs.
+func (l *LogMailer) String() string { return "log mailer (nothing is sent)" }
 
 // Recorder is a concurrency-safe in-memory mailer that records every message
 // it is asked to send. Use it in tests and demos to see what went out. The

@@ -1,7 +1,6 @@
 package mail
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -9,37 +8,49 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net"
 	"net/mail"
-	"net/smtp"
-	"net/textproto"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	gomail "github.com/wneessen/go-mail"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
-// maxSubjectBytes keeps the encoded Subject header well below SMTP's 998
-// character line limit.
-const maxSubjectBytes = 400
-
 // DefaultTimeout bounds one whole SMTP conversation when [Config.Timeout] is 0.
 const DefaultTimeout = 30 * time.Second
 
-// Config configures an [SMTPMailer].
+// Security is how the connection to the SMTP server is protected.
+type Security string
+
+// The security modes.
+const (
+	// STARTTLS connects in plain text and upgrades with STARTTLS, which is
+	// required: a server that does not offer it is refused (submission,
+	// port 587, the default).
+	STARTTLS Security = "starttls"
+	// ImplicitTLS speaks TLS from the first byte (SMTPS, port 465).
+	ImplicitTLS Security = "tls"
+	// NoTLS sends everything, credentials included, in plain text: only for
+	// a relay on the same host or a test server.
+	NoTLS Security = "none"
+)
+
+// Config configures an [SMTPMailer]. [ParseURL] builds one from
+// ECOLAURA_SMTP_URL.
 type Config struct {
 	// Host is the SMTP server's host name (also the TLS server name).
 	Host string
-	// Port is the server's port, typically 587 (submission with STARTTLS).
+	// Port is the server's port (587 for STARTTLS, 465 for implicit TLS).
 	Port int
-	// Username and Password enable AUTH PLAIN; both empty means no
-	// authentication. net/smtp refuses to send the password over an
-	// unencrypted connection unless the server is on localhost.
+	// Security is how the connection is protected (default STARTTLS).
+	Security Security
+	// Username and Password enable SMTP authentication (PLAIN, or LOGIN
+	// when the server offers only that); both empty means none.
 	Username string
 	Password string
 	// From is the sender address, optionally with a display name:
@@ -51,15 +62,69 @@ type Config struct {
 	Timeout time.Duration
 }
 
+// ParseURL reads an SMTP URL and a sender address into a Config:
+//
+//	smtp://user:pass@host:587          STARTTLS, required (port 587 by default)
+//	smtps://user:pass@host:465         implicit TLS (port 465 by default)
+//	smtp://host:25?tls=none            plain text: a local relay or a test server
+//
+// User and password are URL-encoded (a "@" in a password is "%40").
+// Errors: an *ecolaura.ConfigError on "smtp_url" (never quoting the
+// password) or on a field of the result.
+func ParseURL(raw, from string) (Config, error) {
+	bad := func(format string, args ...any) (Config, error) {
+		return Config{}, ecolaura.Misconfigured("smtp_url", format, args...)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return bad("is not a URL like smtp://user:pass@host:587")
+	}
+	c := Config{Host: u.Hostname(), From: from}
+	switch u.Scheme {
+	case "smtp":
+		c.Security, c.Port = STARTTLS, 587
+	case "smtps":
+		c.Security, c.Port = ImplicitTLS, 465
+	default:
+		return bad("scheme must be smtp or smtps, got %q", u.Scheme)
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return bad("port must be a number")
+		}
+		c.Port = n
+	}
+	if u.User != nil {
+		c.Username = u.User.Username()
+		c.Password, _ = u.User.Password()
+	}
+	if u.Path != "" && u.Path != "/" {
+		return bad("must have no path")
+	}
+	for k, vs := range u.Query() {
+		switch {
+		case k == "tls" && len(vs) == 1 && vs[0] == "none" && u.Scheme == "smtp":
+			c.Security = NoTLS
+		case k == "tls":
+			return bad("the only tls option is tls=none, on smtp://")
+		default:
+			return bad("unknown option %q (only tls=none)", k)
+		}
+	}
+	return c, c.Validate()
+}
+
 // Validate checks the configuration and returns an *ecolaura.ConfigError
 // naming every bad field.
 func (c Config) Validate() error {
 	var v ecolaura.Validator
 	v.Check(strings.TrimSpace(c.Host) != "", "host", "must not be empty")
-	v.Check(!strings.ContainsAny(c.Host, "\r\n\x00 /"), "host", "must be a host name")
+	v.Check(!strings.ContainsAny(c.Host, "\r\n\x00 /@"), "host", "must be a host name")
 	v.Check(c.Port >= 1 && c.Port <= 65535, "port", "must be between 1 and 65535")
+	v.Check(c.Security == "" || c.Security == STARTTLS || c.Security == ImplicitTLS || c.Security == NoTLS, "security", "must be starttls, tls or none")
 	v.Check((c.Username == "") == (c.Password == ""), "username", "username and password must be given together")
-	v.Check(!strings.ContainsAny(c.Username+c.Password, "\x00"), "username", "must not contain NUL")
+	v.Check(!strings.ContainsAny(c.Username+c.Password, "\x00\r\n"), "username", "must not contain NUL or line breaks")
 	if _, err := parseAddress(c.From); err != nil {
 		v.Add("from", "must be an email address such as \"Shop <shop@example.org>\"")
 	}
@@ -68,9 +133,36 @@ func (c Config) Validate() error {
 	return v.ConfigErr()
 }
 
-// SMTPMailer sends email through an SMTP server with net/smtp: EHLO, STARTTLS
-// when the server offers it, AUTH PLAIN when credentials are configured, then
-// one multipart/alternative message (text and HTML) per Send.
+// String describes the configuration for logs without the password:
+// "smtp://shop@mail.example.org:587 (STARTTLS required)".
+func (c Config) String() string {
+	scheme := "smtp"
+	if c.Security == ImplicitTLS {
+		scheme = "smtps"
+	}
+	u := url.URL{Scheme: scheme, Host: net.JoinHostPort(c.Host, strconv.Itoa(c.Port))}
+	if c.Username != "" {
+		u.User = url.User(c.Username)
+	}
+	mode := "STARTTLS required"
+	switch c.Security {
+	case ImplicitTLS:
+		mode = "implicit TLS"
+	case NoTLS:
+		mode = "no TLS"
+		u.RawQuery = "tls=none"
+	}
+	return u.String() + " (" + mode + ")"
+}
+
+// SMTPMailer sends email through an SMTP server with
+// github.com/wneessen/go-mail: one connection per message, TLS as
+// configured (STARTTLS required by default), authentication when
+// credentials are set, and one multipart/alternative message (text and
+// HTML) with the message's stable Message-ID. A refusal with an SMTP 5xx
+// code is returned as a [ports.ErrPermanent] error; everything else
+// (unreachable server, 4xx, TLS or authentication failures, which an
+// operator can fix) may succeed on a retry.
 type SMTPMailer struct {
 	cfg  Config
 	from *mail.Address
@@ -84,8 +176,8 @@ var _ ports.Mailer = (*SMTPMailer)(nil)
 // SMTPOption configures an [SMTPMailer].
 type SMTPOption func(*SMTPMailer)
 
-// WithTLSConfig sets the TLS configuration used for STARTTLS (for example a
-// private root CA). Its ServerName defaults to the configured host.
+// WithTLSConfig sets the TLS configuration (for example a private root
+// CA). Its ServerName defaults to the configured host.
 func WithTLSConfig(c *tls.Config) SMTPOption {
 	return func(m *SMTPMailer) {
 		if c != nil {
@@ -113,22 +205,22 @@ func WithLogger(l *slog.Logger) SMTPOption {
 	}
 }
 
-// NewSMTPMailer validates cfg and returns a mailer. Errors: an
-// *ecolaura.ConfigError for a bad configuration. It does not connect.
+// NewSMTPMailer returns a mailer for cfg. It does not connect. Errors: an
+// *ecolaura.ConfigError for an invalid cfg.
 func NewSMTPMailer(cfg Config, opts ...SMTPOption) (*SMTPMailer, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("smtp mailer config: %w", err)
+		return nil, fmt.Errorf("smtp mailer: %w", err)
 	}
-	from, err := parseAddress(cfg.From)
-	if err != nil {
-		return nil, fmt.Errorf("smtp mailer config: %w", err)
-	}
-	if cfg.HelloName == "" {
-		cfg.HelloName = "localhost"
+	if cfg.Security == "" {
+		cfg.Security = STARTTLS
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
+	if cfg.HelloName == "" {
+		cfg.HelloName = "localhost"
+	}
+	from, _ := parseAddress(cfg.From)
 	m := &SMTPMailer{cfg: cfg, from: from, now: time.Now, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(m)
@@ -142,95 +234,83 @@ func NewSMTPMailer(cfg Config, opts ...SMTPOption) (*SMTPMailer, error) {
 	return m, nil
 }
 
-// Send delivers msg in one SMTP conversation. Errors: ecolaura.ErrInvalid for
-// a bad recipient or a header containing CR or LF (header injection), checked
-// before connecting; otherwise network and protocol errors wrapped with the
-// step that failed. Cancelling ctx aborts the conversation.
-func (s *SMTPMailer) Send(ctx context.Context, msg ports.Message) error {
-	to, raw, err := s.compose(msg)
+// String describes the mailer for logs, without the password.
+func (m *SMTPMailer) String() string { return m.cfg.String() }
+
+// Send delivers msg. Errors: a *ecolaura.ValidationError for a message that
+// cannot be sent (no single recipient, a header with a line break, no
+// body) wrapped as permanent; an error matching ports.ErrPermanent when the
+// server refused the message for good (5xx); other errors may succeed on a
+// retry.
+func (m *SMTPMailer) Send(ctx context.Context, msg ports.Message) error {
+	gm, to, err := m.compose(msg)
+	if err != nil {
+		return ports.Permanent(err)
+	}
+	client, err := m.client()
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(s.cfg.Timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+	start := time.Now()
+	if err := client.DialAndSendWithContext(ctx, gm); err != nil {
+		err = classify(err)
+		m.log.WarnContext(ctx, "smtp send failed", "to", to.Address, "message_id", msg.ID,
+			"permanent", errors.Is(err, ports.ErrPermanent), "err", err)
+		return fmt.Errorf("smtp send to %s: %w", to.Address, err)
 	}
-	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
-	dialer := net.Dialer{Deadline: deadline}
-	conn, err := dialer.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return fmt.Errorf("smtp dial %s: %w", addr, err)
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(deadline); err != nil {
-		return fmt.Errorf("smtp set deadline: %w", err)
-	}
-	// Unblock any pending read or write when ctx is cancelled.
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-
-	err = s.converse(conn, to.Address, raw)
-	if ctxErr := ctx.Err(); ctxErr != nil && err != nil {
-		return fmt.Errorf("smtp send: %w", ctxErr)
-	}
-	if err != nil {
-		return err
-	}
-	s.log.DebugContext(ctx, "email sent", "to", to.Address, "subject", msg.Subject, "server", addr)
+	m.log.InfoContext(ctx, "email sent", "to", to.Address, "message_id", gm.GetMessageID(), "took", time.Since(start))
 	return nil
 }
 
-func (s *SMTPMailer) converse(conn net.Conn, rcpt string, raw []byte) error {
-	c, err := smtp.NewClient(conn, s.cfg.Host)
+// client returns a go-mail client for one conversation.
+func (m *SMTPMailer) client() (*gomail.Client, error) {
+	opts := []gomail.Option{
+		gomail.WithPort(m.cfg.Port),
+		gomail.WithTimeout(m.cfg.Timeout),
+		gomail.WithHELO(m.cfg.HelloName),
+		gomail.WithTLSConfig(m.tls),
+	}
+	switch m.cfg.Security {
+	case ImplicitTLS:
+		opts = append(opts, gomail.WithSSL())
+	case NoTLS:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	default:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	}
+	if m.cfg.Username != "" {
+		auth := gomail.SMTPAuthAutoDiscover
+		if m.cfg.Security == NoTLS {
+			// go-mail refuses PLAIN over an unencrypted connection unless
+			// told: the operator said so with tls=none.
+			auth = gomail.SMTPAuthPlainNoEnc
+		}
+		opts = append(opts, gomail.WithSMTPAuth(auth), gomail.WithUsername(m.cfg.Username), gomail.WithPassword(m.cfg.Password))
+	}
+	c, err := gomail.NewClient(m.cfg.Host, opts...)
 	if err != nil {
-		return fmt.Errorf("smtp greeting: %w", err)
+		return nil, ecolaura.Misconfigured("smtp", "%v", err)
 	}
-	defer c.Close()
-	if err := c.Hello(s.cfg.HelloName); err != nil {
-		return fmt.Errorf("smtp EHLO: %w", err)
-	}
-	if ok, _ := c.Extension("STARTTLS"); ok {
-		if err := c.StartTLS(s.tls); err != nil {
-			return fmt.Errorf("smtp STARTTLS: %w", err)
-		}
-	}
-	if s.cfg.Username != "" {
-		if ok, _ := c.Extension("AUTH"); !ok {
-			return errors.New("smtp AUTH: server does not offer authentication")
-		}
-		if err := c.Auth(smtp.PlainAuth("", s.cfg.Username, s.cfg.Password, s.cfg.Host)); err != nil {
-			return fmt.Errorf("smtp AUTH: %w", err)
-		}
-	}
-	if err := c.Mail(s.from.Address); err != nil {
-		return fmt.Errorf("smtp MAIL FROM: %w", err)
-	}
-	if err := c.Rcpt(rcpt); err != nil {
-		return fmt.Errorf("smtp RCPT TO: %w", err)
-	}
-	w, err := c.Data()
-	if err != nil {
-		return fmt.Errorf("smtp DATA: %w", err)
-	}
-	if _, err := w.Write(raw); err != nil {
-		return fmt.Errorf("smtp DATA write: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("smtp DATA end: %w", err)
-	}
-	if err := c.Quit(); err != nil {
-		return fmt.Errorf("smtp QUIT: %w", err)
-	}
-	return nil
+	return c, nil
 }
 
-// compose validates msg and renders the RFC 5322 message.
-func (s *SMTPMailer) compose(msg ports.Message) (*mail.Address, []byte, error) {
+// classify marks an SMTP 5xx refusal as permanent.
+func classify(err error) error {
+	var se *gomail.SendError
+	if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 && se.ErrorCode() < 600 {
+		return ports.Permanent(err)
+	}
+	return err
+}
+
+// compose validates msg and builds the go-mail message.
+func (m *SMTPMailer) compose(msg ports.Message) (*gomail.Msg, *mail.Address, error) {
 	var v ecolaura.Validator
 	v.Check(!strings.ContainsAny(msg.To, "\r\n"), "to", "must not contain line breaks")
 	v.Check(!strings.ContainsAny(msg.Subject, "\r\n"), "subject", "must not contain line breaks")
 	v.Check(len(msg.Subject) <= maxSubjectBytes, "subject", "must be at most %d bytes", maxSubjectBytes)
 	v.Check(msg.Text != "" || msg.HTML != "", "text", "a message needs a text or an HTML body")
+	v.Check(msg.ID == "" || validMessageID(msg.ID), "id", "must be a Message-ID like local@domain, without angle brackets")
 	to, err := parseAddress(msg.To)
 	if err != nil {
 		v.Add("to", "must be one email address")
@@ -238,84 +318,43 @@ func (s *SMTPMailer) compose(msg ports.Message) (*mail.Address, []byte, error) {
 	if err := v.Err(); err != nil {
 		return nil, nil, fmt.Errorf("compose email: %w", err)
 	}
-	raw, err := buildMessage(header{
-		From:      s.from,
-		To:        to,
-		Subject:   msg.Subject,
-		Date:      s.now(),
-		MessageID: newMessageID(s.from.Address),
-	}, msg.Text, msg.HTML)
-	if err != nil {
-		return nil, nil, fmt.Errorf("compose email: %w", err)
+	gm := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	gm.FromMailAddress(m.from)
+	if err := gm.To(to.String()); err != nil {
+		return nil, nil, fmt.Errorf("compose email: %w", ecolaura.Invalid("to", "%v", err))
 	}
-	return to, raw, nil
+	gm.Subject(msg.Subject)
+	id := msg.ID
+	if id == "" {
+		id = newMessageID(m.from.Address)
+	}
+	gm.SetMessageIDWithValue(id)
+	gm.SetDateWithValue(m.now())
+	switch {
+	case msg.Text != "" && msg.HTML != "":
+		gm.SetBodyString(gomail.TypeTextPlain, msg.Text)
+		gm.AddAlternativeString(gomail.TypeTextHTML, msg.HTML)
+	case msg.Text != "":
+		gm.SetBodyString(gomail.TypeTextPlain, msg.Text)
+	default:
+		gm.SetBodyString(gomail.TypeTextHTML, msg.HTML)
+	}
+	return gm, to, nil
 }
 
-type header struct {
-	From, To  *mail.Address
-	Subject   string
-	Date      time.Time
-	MessageID string
-}
-
-// buildMessage renders headers and a multipart/alternative body (or a single
-// part when only one body is present), CRLF line endings, bodies in
-// quoted-printable UTF-8, non-ASCII headers RFC 2047 encoded.
-func buildMessage(h header, text, html string) ([]byte, error) {
-	var b bytes.Buffer
-	writeHeader := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
-	writeHeader("Date", h.Date.Format(time.RFC1123Z))
-	writeHeader("Message-ID", h.MessageID)
-	writeHeader("From", h.From.String())
-	writeHeader("To", h.To.String())
-	writeHeader("Subject", mime.QEncoding.Encode("utf-8", h.Subject))
-	writeHeader("MIME-Version", "1.0")
-
-	if text == "" || html == "" {
-		ctype := "text/plain; charset=utf-8"
-		body := text
-		if text == "" {
-			ctype, body = "text/html; charset=utf-8", html
-		}
-		writeHeader("Content-Type", ctype)
-		writeHeader("Content-Transfer-Encoding", "quoted-printable")
-		b.WriteString("\r\n")
-		if err := writeQP(&b, body); err != nil {
-			return nil, err
-		}
-		return b.Bytes(), nil
+// validMessageID accepts local@domain made of printable ASCII without
+// spaces or angle brackets.
+func validMessageID(id string) bool {
+	at := strings.LastIndexByte(id, '@')
+	if at <= 0 || at == len(id)-1 || len(id) > 250 {
+		return false
 	}
-
-	mw := multipart.NewWriter(&b)
-	writeHeader("Content-Type", mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": mw.Boundary()}))
-	b.WriteString("\r\n")
-	for _, part := range []struct{ ctype, body string }{
-		{"text/plain; charset=utf-8", text},
-		{"text/html; charset=utf-8", html},
-	} {
-		pw, err := mw.CreatePart(textproto.MIMEHeader{
-			"Content-Type":              {part.ctype},
-			"Content-Transfer-Encoding": {"quoted-printable"},
-		})
-		if err != nil {
-			return nil, err
-		}
-		if err := writeQP(pw, part.body); err != nil {
-			return nil, err
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c >= 0x7f || c == '<' || c == '>' || c == '"' || c == '\\' {
+			return false
 		}
 	}
-	if err := mw.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
-
-func writeQP(w interface{ Write([]byte) (int, error) }, body string) error {
-	qw := quotedprintable.NewWriter(w)
-	if _, err := qw.Write([]byte(body)); err != nil {
-		return err
-	}
-	return qw.Close()
+	return true
 }
 
 // parseAddress accepts exactly one address, without line breaks.
@@ -323,13 +362,10 @@ func parseAddress(s string) (*mail.Address, error) {
 	if strings.ContainsAny(s, "\r\n") {
 		return nil, errors.New("address contains a line break")
 	}
-	a, err := mail.ParseAddress(s)
-	if err != nil {
-		return nil, err
-	}
-	return a, nil
+	return mail.ParseAddress(s)
 }
 
+// newMessageID makes a unique Message-ID for a message that has none.
 func newMessageID(from string) string {
 	domain := "localhost"
 	if i := strings.LastIndexByte(from, '@'); i >= 0 && i+1 < len(from) {
@@ -337,5 +373,5 @@ func newMessageID(from string) string {
 	}
 	var r [16]byte
 	_, _ = rand.Read(r[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return "<" + hex.EncodeToString(r[:]) + "@" + domain + ">"
+	return hex.EncodeToString(r[:]) + "@" + domain
 }
