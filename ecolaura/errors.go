@@ -236,3 +236,25 @@ func (e *RequirementError) Is(target error) bool { return target == ErrForbidden
 // ErrEmailNotVerified is the slug of the requirement to verify one's email
 // address first (see [RequirementError]).
 const ErrEmailNotVerified = "email-not-verified"
+
+// RuleError reports a rule of the shop that refuses the request as things
+// stand (the last active staff account cannot be demoted, disabled or
+// deleted). It matches [ErrConflict], and only it, with errors.Is; Rule
+// names the rule with a stable slug that transports may show (the v2 API
+// uses it as its problem type).
+type RuleError struct {
+	// Rule is the slug, for example "last-staff".
+	Rule string
+	// Message explains the refusal in a sentence.
+	Message string
+}
+
+// Error implements error.
+func (e *RuleError) Error() string { return e.Rule + ": " + e.Message + ": " + ErrConflict.Error() }
+
+// Is reports whether target is [ErrConflict].
+func (e *RuleError) Is(target error) bool { return target == ErrConflict }
+
+// RuleLastStaff is the slug of the rule that keeps one active staff
+// account (see [RuleError]).
+const RuleLastStaff = "last-staff"

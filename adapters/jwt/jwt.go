@@ -2,7 +2,7 @@
 // EdDSA (Ed25519) by default, built on github.com/lestrrat-go/jwx/v2.
 //
 // An access token (RFC 9068 profile) carries the claims iss, aud, sub, iat,
-// nbf, exp, jti and role, and the protected headers alg, kid and
+// nbf, exp, jti, role and, for a signed-in session, sid, and the protected headers alg, kid and
 // typ "at+jwt", so that no other kind of JWT (an ID token, a token of
 // another service) can pass as an access token.
 //
@@ -42,6 +42,11 @@ const TokenType = "at+jwt"
 
 // RoleClaim is the private claim that carries the principal's role.
 const RoleClaim = "role"
+
+// SessionClaim is the claim that carries the principal's session (the
+// refresh-token family of the sign-in), "sid" as in OpenID Connect; absent
+// when the principal has none.
+const SessionClaim = "sid"
 
 // Bounds of the configuration.
 const (
@@ -153,7 +158,7 @@ func (is *Issuer) Issue(ctx context.Context, p ecolaura.Principal) (ports.Access
 	if err != nil {
 		return ports.AccessToken{}, err
 	}
-	tok, err := jwxjwt.NewBuilder().
+	b := jwxjwt.NewBuilder().
 		Issuer(is.cfg.Issuer).
 		Audience([]string{is.cfg.Audience}).
 		Subject(string(p.UserID)).
@@ -161,8 +166,14 @@ func (is *Issuer) Issue(ctx context.Context, p ecolaura.Principal) (ports.Access
 		NotBefore(now).
 		Expiration(exp).
 		JwtID(jti).
-		Claim(RoleClaim, string(p.Role)).
-		Build()
+		Claim(RoleClaim, string(p.Role))
+	if p.SessionID != "" {
+		if _, err := ecolaura.ParseID(string(p.SessionID)); err != nil {
+			return ports.AccessToken{}, ecolaura.Invalid("principal", "session must be an ID")
+		}
+		b = b.Claim(SessionClaim, string(p.SessionID))
+	}
+	tok, err := b.Build()
 	if err != nil {
 		return ports.AccessToken{}, fmt.Errorf("jwt: build token: %w", err)
 	}
@@ -234,8 +245,9 @@ var allowedHeaders = map[string]bool{"alg": true, "kid": true, "typ": true}
 // Verify checks token and returns its principal. Every failure — too long,
 // not a compact JWS, unknown header, alg other than the key's, unknown kid,
 // typ other than at+jwt, bad signature, wrong iss or aud, expired, not yet
-// valid, missing claims, a subject that is not an ID, an unknown role —
-// returns an error matching ecolaura.ErrUnauthenticated.
+// valid, missing claims, a subject that is not an ID, an unknown role, a
+// sid that is not an ID — returns an error matching
+// ecolaura.ErrUnauthenticated.
 func (v *Verifier) Verify(ctx context.Context, token string) (ecolaura.Principal, error) {
 	if len(token) > v.cfg.MaxTokenBytes {
 		return ecolaura.Principal{}, unauthenticated("too long", nil)
@@ -282,7 +294,15 @@ func (v *Verifier) Verify(ctx context.Context, token string) (ecolaura.Principal
 	if !role.Valid() {
 		return ecolaura.Principal{}, unauthenticated("role is unknown", nil)
 	}
-	return ecolaura.Principal{UserID: id, Role: role}, nil
+	p := ecolaura.Principal{UserID: id, Role: role}
+	if raw, ok := tok.Get(SessionClaim); ok {
+		sid, _ := raw.(string)
+		if _, err := ecolaura.ParseID(sid); err != nil {
+			return ecolaura.Principal{}, unauthenticated("sid is not a session ID", nil)
+		}
+		p.SessionID = ecolaura.ID(sid)
+	}
+	return p, nil
 }
 
 // checkHeader decodes the protected header strictly and returns the key it

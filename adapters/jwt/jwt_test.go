@@ -151,6 +151,32 @@ func TestIssueAndVerify(t *testing.T) {
 	}
 }
 
+func TestSessionClaim(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sid := ecolaura.ID("0191f5e2-7a3b-7c4d-8e5f-0123456789ab")
+	p := ecolaura.Principal{UserID: userID, Role: ecolaura.RoleCustomer, SessionID: sid}
+	at, err := f.issuer.Issue(ctx, p)
+	require.NoError(t, err)
+	got, err := f.verifier.Verify(ctx, at.Token)
+	require.NoError(t, err)
+	assert.Equal(t, p, got, "the session travels in the token")
+	raw, err := base64.RawURLEncoding.DecodeString(strings.Split(at.Token, ".")[1])
+	require.NoError(t, err)
+	var claims map[string]any
+	require.NoError(t, json.Unmarshal(raw, &claims))
+	assert.Equal(t, string(sid), claims["sid"])
+
+	_, err = f.issuer.Issue(ctx, ecolaura.Principal{UserID: userID, Role: ecolaura.RoleCustomer, SessionID: "not-an-id"})
+	require.ErrorIs(t, err, ecolaura.ErrInvalid)
+	tok := craft(t, f.header(), with(f.claims(), "sid", "not-an-id"), f.edSign)
+	_, err = f.verifier.Verify(ctx, tok)
+	require.ErrorIs(t, err, ecolaura.ErrUnauthenticated, "a malformed sid")
+	tok = craft(t, f.header(), with(f.claims(), "sid", 42), f.edSign)
+	_, err = f.verifier.Verify(ctx, tok)
+	require.ErrorIs(t, err, ecolaura.ErrUnauthenticated, "a sid that is not a string")
+}
+
 func TestIssueUniqueJTI(t *testing.T) {
 	f := newFixture(t)
 	seen := map[string]bool{}

@@ -5,9 +5,11 @@
 // The service enforces authorization (every use case takes the acting
 // [ecolaura.Principal]) and the domain's validation rules, computes the
 // sustainability score of products with metrics, and uses optimistic
-// concurrency (product versions) for every edit. It depends only on the
-// domain and the ports: wire it over any [ports.Database], typically one
-// wrapped by package productcache.
+// concurrency (product versions) for every edit. Every write is recorded
+// in the audit log (ports.AuditLog) in its own transaction, with the
+// acting principal and a compact diff. It depends only on the domain and
+// the ports: wire it over any [ports.Database], typically one wrapped by
+// package productcache.
 package catalog
 
 import (
@@ -194,7 +196,13 @@ func (s *Service) Create(ctx context.Context, actor ecolaura.Principal, in Produ
 	}
 	now := s.clock.Now()
 	p.ID, p.CreatedAt, p.UpdatedAt, p.Version = s.ids.NewID(), now, now, 1
-	if err := s.db.Products().Create(ctx, p); err != nil {
+	err := s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		if err := tx.Products().Create(ctx, p); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, ecolaura.ActionCreate, p.ID, ecolaura.ProductChanges(nil, &p))
+	})
+	if err != nil {
 		return ecolaura.Product{}, fmt.Errorf("create product: %w", err)
 	}
 	s.log.InfoContext(ctx, "product created", "id", p.ID, "actor", actor.UserID)
@@ -282,7 +290,7 @@ func (s *Service) Update(ctx context.Context, actor ecolaura.Principal, id ecola
 	if err := validateExpected(patch.ExpectedVersion); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("update product %s: %w", id, err)
 	}
-	p, err := s.edit(ctx, id, patch.ExpectedVersion, !patch.empty(), patch.Price != nil, func(p *ecolaura.Product) { s.applyPatch(patch, p) })
+	p, err := s.edit(ctx, actor, id, patch.ExpectedVersion, !patch.empty(), patch.Price != nil, func(p *ecolaura.Product) { s.applyPatch(patch, p) })
 	if err != nil {
 		return ecolaura.Product{}, fmt.Errorf("update product %s: %w", id, err)
 	}
@@ -308,7 +316,7 @@ func (s *Service) Replace(ctx context.Context, actor ecolaura.Principal, id ecol
 	if err := validateExpected(r.ExpectedVersion); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("replace product %s: %w", id, err)
 	}
-	p, err := s.edit(ctx, id, r.ExpectedVersion, true, true, func(p *ecolaura.Product) { r.ProductInput.apply(p) })
+	p, err := s.edit(ctx, actor, id, r.ExpectedVersion, true, true, func(p *ecolaura.Product) { r.ProductInput.apply(p) })
 	if err != nil {
 		return ecolaura.Product{}, fmt.Errorf("replace product %s: %w", id, err)
 	}
@@ -331,33 +339,46 @@ func knownShape(id ecolaura.ID) error {
 	return nil
 }
 
-// edit runs a read-modify-write of one product.
-func (s *Service) edit(ctx context.Context, id ecolaura.ID, expected *int64, write, priceSet bool, change func(*ecolaura.Product)) (ecolaura.Product, error) {
+// edit runs a read-modify-write of one product, each attempt one
+// transaction with its audit event (none when nothing changed).
+func (s *Service) edit(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, expected *int64, write, priceSet bool, change func(*ecolaura.Product)) (ecolaura.Product, error) {
 	if err := knownShape(id); err != nil {
 		return ecolaura.Product{}, err
 	}
-	store := s.db.Products()
 	for attempt := 0; ; attempt++ {
-		cur, err := store.Get(ctx, id)
-		if err != nil {
-			return ecolaura.Product{}, err
-		}
-		if expected != nil && cur.Version != *expected {
-			return ecolaura.Product{}, fmt.Errorf("version %d is stale, current is %d: %w", *expected, cur.Version, ecolaura.ErrConflict)
-		}
-		if !write {
-			return cur, nil
-		}
-		next := cur.Clone()
-		change(&next)
-		if err := s.prepare(&next, priceSet); err != nil {
-			return ecolaura.Product{}, err
-		}
-		next.UpdatedAt = s.clock.Now()
-		stored, err := store.Update(ctx, next)
+		var stored ecolaura.Product
+		err := s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+			cur, err := tx.Products().Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			if expected != nil && cur.Version != *expected {
+				return fmt.Errorf("version %d is stale, current is %d: %w", *expected, cur.Version, ecolaura.ErrConflict)
+			}
+			if !write {
+				stored = cur
+				return nil
+			}
+			next := cur.Clone()
+			change(&next)
+			if err := s.prepare(&next, priceSet); err != nil {
+				return err
+			}
+			next.UpdatedAt = s.clock.Now()
+			if stored, err = tx.Products().Update(ctx, next); err != nil {
+				return err
+			}
+			changes := ecolaura.ProductChanges(&cur, &stored)
+			if len(changes) == 0 {
+				return nil
+			}
+			return s.audit(ctx, tx, actor, ecolaura.ActionUpdate, id, changes)
+		})
 		switch {
 		case err == nil:
-			s.log.InfoContext(ctx, "product updated", "id", id, "version", stored.Version)
+			if write {
+				s.log.InfoContext(ctx, "product updated", "id", id, "version", stored.Version)
+			}
 			return stored, nil
 		case errors.Is(err, ecolaura.ErrConflict) && expected == nil && attempt < s.cfg.UpdateRetries:
 			s.log.DebugContext(ctx, "product update lost a race, retrying", "id", id, "attempt", attempt+1)
@@ -377,11 +398,29 @@ func (s *Service) Delete(ctx context.Context, actor ecolaura.Principal, id ecola
 	if err := knownShape(id); err != nil {
 		return fmt.Errorf("delete product: %w", err)
 	}
-	if err := s.db.Products().Delete(ctx, id); err != nil {
+	err := s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		cur, err := tx.Products().Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.Products().Delete(ctx, id); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, ecolaura.ActionDelete, id, ecolaura.ProductChanges(&cur, nil))
+	})
+	if err != nil {
 		return fmt.Errorf("delete product %s: %w", id, err)
 	}
 	s.log.InfoContext(ctx, "product deleted", "id", id, "actor", actor.UserID)
 	return nil
+}
+
+// audit appends an event about product id to the audit log of tx.
+func (s *Service) audit(ctx context.Context, tx ports.Tx, actor ecolaura.Principal, action ecolaura.AuditAction, id ecolaura.ID, changes []ecolaura.AuditChange) error {
+	return tx.Audit().Append(ctx, ecolaura.AuditEvent{
+		ID: s.ids.NewID(), ActorID: actor.UserID, At: s.clock.Now(), Action: action,
+		Entity: ecolaura.EntityProduct, EntityID: id, Changes: changes,
+	})
 }
 
 // Get returns one product. Anyone, including anonymous callers, may read the

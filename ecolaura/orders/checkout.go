@@ -129,8 +129,12 @@ type jobPayload struct {
 // is kept as long as its order exists (the IETF draft asks for at least 24
 // hours); a request that failed (for example on stock) does not consume it.
 //
-// Errors: ErrUnauthenticated; ErrForbidden for a principal without a user
-// (System); ErrInvalid (*ValidationError) for a bad request, an unknown
+// With [WithVerifiedEmailRequired], the account's email must be verified.
+//
+// Errors: ErrUnauthenticated (also when the account was deleted meanwhile);
+// ErrForbidden for a principal without a user (System), and an
+// *ecolaura.RequirementError ("email-not-verified", ErrForbidden) for an
+// unverified email when one is required; ErrInvalid (*ValidationError) for a bad request, an unknown
 // product ("lines[i].product_id") or a product not priced in the shop's
 // currency; ErrInsufficientStock (*InsufficientStockError naming the
 // product); ErrIdempotencyMismatch; ErrConflict.
@@ -157,6 +161,19 @@ func (s *Service) Checkout(ctx context.Context, actor ecolaura.Principal, req Ch
 	var res CheckoutResult
 	err := s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
 		res = CheckoutResult{}
+		if s.verifiedOnly {
+			u, err := tx.Users().Get(ctx, actor.UserID)
+			if errors.Is(err, ecolaura.ErrNotFound) {
+				return fmt.Errorf("checkout: account gone: %w", ecolaura.ErrUnauthenticated)
+			}
+			if err != nil {
+				return fmt.Errorf("checkout: load account: %w", err)
+			}
+			if !u.EmailVerified() {
+				return &ecolaura.RequirementError{Requirement: ecolaura.ErrEmailNotVerified,
+					Message: "verify your email address before placing an order"}
+			}
+		}
 		if key != "" {
 			existing, err := tx.Orders().GetByIdempotencyKey(ctx, actor.UserID, key)
 			switch {
@@ -301,6 +318,10 @@ func (s *Service) placeOrder(ctx context.Context, tx ports.Tx, userID ecolaura.I
 		Version:        1,
 	}
 	if err := tx.Orders().Create(ctx, o); err != nil {
+		if errors.Is(err, ecolaura.ErrNotFound) {
+			// The account was deleted while the order was being placed.
+			return ecolaura.Order{}, fmt.Errorf("store order: account gone: %w", ecolaura.ErrUnauthenticated)
+		}
 		return ecolaura.Order{}, fmt.Errorf("store order: %w", err)
 	}
 	if err := enqueue(ctx, tx, JobProcessOrder, o.ID); err != nil {

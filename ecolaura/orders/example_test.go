@@ -9,6 +9,7 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/mail"
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
 )
 
@@ -21,7 +22,15 @@ func ExampleService_Checkout() {
 	ids := memory.NewSequentialIDs()
 	clock := memory.NewManualClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	outbox := mail.NewRecorder()
-	svc, err := orders.New(db, clock, ids, orders.WithMailer(outbox), orders.WithLogger(slog.New(slog.DiscardHandler)))
+	templates, err := mail.DefaultTemplates()
+	if err != nil {
+		panic(err)
+	}
+	notifier, err := notify.New(templates, outbox, notify.Config{Shop: notify.Shop{Name: "Ecolaura", URL: "https://shop.example.org"}})
+	if err != nil {
+		panic(err)
+	}
+	svc, err := orders.New(db, clock, ids, orders.WithNotifier(notifier), orders.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		panic(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/mail"
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/internal/storetest"
 	"github.com/ecolaura/ecolaura/ports"
@@ -38,11 +39,21 @@ func newFixture(t testing.TB, s storetest.Store, opts ...orders.Option) *fixture
 		ids:   memory.NewSequentialIDs(),
 		mail:  mail.NewRecorder(),
 	}
-	all := append([]orders.Option{orders.WithMailer(f.mail), orders.WithLogger(slog.New(slog.DiscardHandler))}, opts...)
+	all := append([]orders.Option{orders.WithNotifier(newNotifier(t, f.mail)), orders.WithLogger(slog.New(slog.DiscardHandler))}, opts...)
 	svc, err := orders.New(f.db, f.clock, f.ids, all...)
 	require.NoError(t, err)
 	f.svc = svc
 	return f
+}
+
+// newNotifier renders the embedded templates for the sample shop into m.
+func newNotifier(t testing.TB, m ports.Mailer) *notify.Notifier {
+	t.Helper()
+	tpl, err := mail.DefaultTemplates()
+	require.NoError(t, err)
+	n, err := notify.New(tpl, m, notify.Config{Shop: notify.Shop{Name: "Ecolaura", URL: "https://shop.example.org"}})
+	require.NoError(t, err)
+	return n
 }
 
 // startJobs starts the runner with h (the service when nil).
@@ -105,6 +116,9 @@ func (f *fixture) user(t testing.TB, name string, role ecolaura.Role) ecolaura.P
 		CreatedAt:    t0,
 		UpdatedAt:    t0,
 		Version:      1,
+	}
+	if role == ecolaura.RoleCustomer {
+		u.EmailVerifiedAt = &t0
 	}
 	require.NoError(t, f.db.Users().Create(context.Background(), u))
 	return u.Principal()

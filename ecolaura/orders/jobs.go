@@ -7,10 +7,14 @@ import (
 	"fmt"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
 var _ ports.JobHandler = (*Service)(nil)
+
+// JobKinds returns the job kinds [Service.HandleJob] runs.
+func (s *Service) JobKinds() []string { return []string{JobProcessOrder, JobSendConfirmationEmail} }
 
 // HandleJob runs the order jobs; it implements [ports.JobHandler]. Both jobs
 // are idempotent, because a runner may deliver a job more than once:
@@ -22,9 +26,12 @@ var _ ports.JobHandler = (*Service)(nil)
 //   - [JobSendConfirmationEmail] sends the confirmation email only if the
 //     order's ConfirmationSentAt is unset; see [Service.SendConfirmation].
 //
-// Errors (the runner retries them with backoff): a malformed payload
-// (ErrInvalid), an unknown kind (ErrInvalid), a missing order (ErrNotFound),
-// an order that fails its checks (ErrInvalid), store and mailer failures.
+// Errors: a malformed payload (ErrInvalid and ports.ErrPermanent: retrying
+// cannot fix it); the runner retries the others with backoff: an unknown
+// kind (ErrInvalid: during a rolling upgrade another process may know
+// it), a missing order (ErrNotFound), an order that fails its checks
+// (ErrInvalid), store and mailer failures (unless the mail server refused
+// the message for good).
 func (s *Service) HandleJob(ctx context.Context, job ports.Job) error {
 	var p jobPayload
 	switch job.Kind {
@@ -33,10 +40,10 @@ func (s *Service) HandleJob(ctx context.Context, job ports.Job) error {
 		return fmt.Errorf("orders: unknown job kind %q: %w", job.Kind, ecolaura.ErrInvalid)
 	}
 	if err := json.Unmarshal(job.Payload, &p); err != nil {
-		return fmt.Errorf("orders: %s payload: %w", job.Kind, ecolaura.Invalid("payload", "%s", err.Error()))
+		return ports.Permanent(fmt.Errorf("orders: %s payload: %w", job.Kind, ecolaura.Invalid("payload", "%s", err.Error())))
 	}
 	if _, err := ecolaura.ParseID(string(p.OrderID)); err != nil {
-		return fmt.Errorf("orders: %s payload: %w", job.Kind, ecolaura.Invalid("order_id", "must be an order ID"))
+		return ports.Permanent(fmt.Errorf("orders: %s payload: %w", job.Kind, ecolaura.Invalid("order_id", "must be an order ID")))
 	}
 	if job.Kind == JobProcessOrder {
 		return s.ProcessOrder(ctx, p.OrderID)
@@ -128,12 +135,19 @@ func checkOrder(o ecolaura.Order) error {
 //
 // An order cancelled before its email went out gets no confirmation email.
 //
+// An order whose account was deleted before its email went out gets none
+// either (there is nobody to write to). The email's Message-ID is stable
+// (notify.MessageID of the order), so a second delivery is the same mail to
+// the recipient's software; a refusal for good (SMTP 5xx) ends the job
+// (ports.ErrPermanent).
+//
 // Errors: ErrNotFound (order or user); ErrConflict while another send of the
-// same order is running in this process (retry later); mailer failures; an
-// error when no mailer is configured.
+// same order is running in this process (retry later); the notifier's
+// errors (ports.ErrPermanent for a refusal for good); an error when no
+// notifier is configured.
 func (s *Service) SendConfirmation(ctx context.Context, id ecolaura.ID) error {
-	if s.mailer == nil {
-		return fmt.Errorf("send confirmation of order %s: %w", id, errNoMailer)
+	if s.notifier == nil {
+		return fmt.Errorf("send confirmation of order %s: %w", id, errNoNotifier)
 	}
 	if !s.startSending(id) {
 		return fmt.Errorf("confirmation of order %s is being sent: %w", id, ecolaura.ErrConflict)
@@ -151,13 +165,21 @@ func (s *Service) SendConfirmation(ctx context.Context, id ecolaura.ID) error {
 		s.log.InfoContext(ctx, "order confirmation not sent: order cancelled", "order_id", id)
 		return nil
 	}
+	if o.UserID == "" {
+		s.log.InfoContext(ctx, "order confirmation not sent: the account was deleted", "order_id", id)
+		return nil
+	}
 	u, err := s.db.Users().Get(ctx, o.UserID)
+	if errors.Is(err, ecolaura.ErrNotFound) {
+		s.log.InfoContext(ctx, "order confirmation not sent: the account was deleted", "order_id", id)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("load user %s of order %s: %w", o.UserID, id, err)
 	}
 	now := s.clock.Now()
-	o.ConfirmationSentAt = &now
-	if err := s.mailer.Send(ctx, ConfirmationEmail(o, u)); err != nil {
+	email := notify.Email{Kind: notify.OrderConfirmation, EntityID: o.ID, To: u.Email, Data: ConfirmationData(o, u)}
+	if err := s.notifier.Send(ctx, email); err != nil {
 		return fmt.Errorf("send confirmation of order %s: %w", id, err)
 	}
 	marked, err := s.db.Orders().MarkConfirmationSent(ctx, id, now)

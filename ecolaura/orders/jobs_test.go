@@ -10,7 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ecolaura/ecolaura/adapters/mail"
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/internal/storetest"
 	"github.com/ecolaura/ecolaura/ports"
@@ -219,11 +221,17 @@ func testHandleJobErrors(t *testing.T, s storetest.Store) {
 		})
 	}
 
-	t.Run("no mailer", func(t *testing.T) {
+	t.Run("malformed payloads are not retried", func(t *testing.T) {
+		require.ErrorIs(t, f.svc.HandleJob(ctx, ports.Job{Kind: orders.JobProcessOrder, Payload: []byte(`{`)}), ports.ErrPermanent)
+		require.NotErrorIs(t, f.svc.HandleJob(ctx, ports.Job{Kind: "reticulate_splines", Payload: []byte(missing)}), ports.ErrPermanent,
+			"an unknown kind is retried: another process may know it")
+		require.NotErrorIs(t, f.svc.HandleJob(ctx, ports.Job{Kind: orders.JobProcessOrder, Payload: []byte(missing)}), ports.ErrPermanent)
+	})
+	t.Run("no notifier", func(t *testing.T) {
 		svc, err := orders.New(f.db, f.clock, f.ids)
 		require.NoError(t, err)
 		err = svc.HandleJob(ctx, ports.Job{Kind: orders.JobSendConfirmationEmail, Payload: []byte(missing)})
-		require.ErrorContains(t, err, "no mailer")
+		require.ErrorContains(t, err, "no notifier")
 	})
 }
 
@@ -257,8 +265,9 @@ func TestConfirmationEmail(t *testing.T) {
 			if tc.offset != nil {
 				o.Total = ecolaura.NewMoney(503, "EUR")
 			}
-			m := orders.ConfirmationEmail(o, u)
+			m := renderConfirmation(t, o, u)
 			assert.Equal(t, "bob@example.org", m.To)
+			assert.Equal(t, "order_confirmation."+string(o.ID)+"@shop.example.org", m.ID, "a stable Message-ID")
 			assert.Equal(t, "Your Ecolaura order 0000ABCD is confirmed", m.Subject)
 			assert.NotContains(t, m.Subject, "\n")
 
@@ -280,4 +289,15 @@ func TestConfirmationEmail(t *testing.T) {
 			assert.Equal(t, tc.wantOffset, strings.Contains(m.HTML, "Carbon offset (1.234 kg CO2e)"))
 		})
 	}
+}
+
+// renderConfirmation sends the confirmation of o to u through a notifier
+// into a recorder and returns the message.
+func renderConfirmation(t *testing.T, o ecolaura.Order, u ecolaura.User) ports.Message {
+	t.Helper()
+	rec := mail.NewRecorder()
+	n := newNotifier(t, rec)
+	require.NoError(t, n.Send(context.Background(), notify.Email{Kind: notify.OrderConfirmation, EntityID: o.ID, To: u.Email, Data: orders.ConfirmationData(o, u)}))
+	require.Equal(t, 1, rec.Len())
+	return rec.Messages()[0]
 }

@@ -20,6 +20,11 @@
 // [Service.HandleJob] implements [ports.JobHandler] for [JobProcessOrder] and
 // [JobSendConfirmationEmail]. Both are idempotent, since job delivery is at
 // least once.
+//
+// # Audit
+//
+// The status changes staff make (cancel, ship, deliver) are recorded in
+// the audit log, in the transaction of the change.
 package orders
 
 import (
@@ -30,6 +35,7 @@ import (
 	"sync"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
@@ -54,9 +60,11 @@ type Service struct {
 	clock       ports.Clock
 	ids         ports.IDGenerator
 	log         *slog.Logger
-	mailer      ports.Mailer
+	notifier    *notify.Notifier
 	currency    ecolaura.Currency
 	offsetPrice ecolaura.Money // per kg CO2e
+	// verifiedOnly refuses checkouts of accounts whose email is not verified.
+	verifiedOnly bool
 
 	mu       sync.Mutex
 	inflight map[inflightKey]struct{} // checkouts running in this process, by (user, key)
@@ -69,10 +77,11 @@ type inflightKey struct {
 }
 
 type config struct {
-	log         *slog.Logger
-	mailer      ports.Mailer
-	currency    ecolaura.Currency
-	offsetPrice *ecolaura.Money
+	log          *slog.Logger
+	notifier     *notify.Notifier
+	currency     ecolaura.Currency
+	offsetPrice  *ecolaura.Money
+	verifiedOnly bool
 }
 
 // Option configures a [Service].
@@ -81,11 +90,18 @@ type Option func(*config)
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(cfg *config) { cfg.log = l } }
 
-// WithMailer sets the mailer used by the confirmation email job. Without
-// one that job fails (and is retried by the runner), so wire one in every
-// program that runs jobs; the log mailer of adapters/mail is the default of
-// the in-memory shop.
-func WithMailer(m ports.Mailer) Option { return func(cfg *config) { cfg.mailer = m } }
+// WithNotifier sets the notifier that renders and sends the confirmation
+// email. Without one that job fails (and is retried by the runner), so
+// wire one in every program that runs jobs; the shop package builds one
+// over its mailer.
+func WithNotifier(n *notify.Notifier) Option { return func(cfg *config) { cfg.notifier = n } }
+
+// WithVerifiedEmailRequired makes checkout refuse accounts whose email
+// address is not verified, with an *ecolaura.RequirementError
+// ("email-not-verified", ErrForbidden). Off by default.
+func WithVerifiedEmailRequired(required bool) Option {
+	return func(cfg *config) { cfg.verifiedOnly = required }
+}
 
 // WithCurrency sets the shop's currency (default [ecolaura.DefaultCurrency]).
 // Orders are totalled in it: a product priced in another currency cannot be
@@ -139,15 +155,16 @@ func New(db ports.Database, clock ports.Clock, ids ports.IDGenerator, opts ...Op
 		cfg.log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
-		db:          db,
-		clock:       clock,
-		ids:         ids,
-		log:         cfg.log,
-		mailer:      cfg.mailer,
-		currency:    cfg.currency,
-		offsetPrice: price,
-		inflight:    make(map[inflightKey]struct{}),
-		sending:     make(map[ecolaura.ID]struct{}),
+		db:           db,
+		clock:        clock,
+		ids:          ids,
+		log:          cfg.log,
+		notifier:     cfg.notifier,
+		currency:     cfg.currency,
+		offsetPrice:  price,
+		verifiedOnly: cfg.verifiedOnly,
+		inflight:     make(map[inflightKey]struct{}),
+		sending:      make(map[ecolaura.ID]struct{}),
 	}, nil
 }
 
@@ -178,4 +195,17 @@ func loadVisible(ctx context.Context, store ports.OrderStore, actor ecolaura.Pri
 	return o, nil
 }
 
-var errNoMailer = errors.New("no mailer configured (orders.WithMailer)")
+var errNoNotifier = errors.New("no notifier configured (orders.WithNotifier)")
+
+// VerifiedEmailRequired reports whether checkout needs a verified email.
+func (s *Service) VerifiedEmailRequired() bool { return s.verifiedOnly }
+
+// audit appends an event about order id to the audit log of tx.
+func (s *Service) audit(ctx context.Context, tx ports.Tx, actor ecolaura.Principal, id ecolaura.ID, before, after ecolaura.Order) error {
+	var d ecolaura.AuditDiff
+	d.Compare("status", string(before.Status), string(after.Status))
+	return tx.Audit().Append(ctx, ecolaura.AuditEvent{
+		ID: s.ids.NewID(), ActorID: actor.UserID, At: after.UpdatedAt, Action: ecolaura.ActionStatus,
+		Entity: ecolaura.EntityOrder, EntityID: id, Changes: d.Changes(),
+	})
+}

@@ -12,7 +12,9 @@ import (
 )
 
 // Cancel cancels a pending or confirmed order and puts every line's units
-// back in stock, in the same transaction. The owner or staff may cancel.
+// back in stock, in the same transaction. The owner or staff may cancel; a
+// cancellation by staff is recorded in the audit log, in the same
+// transaction.
 // Of several concurrent cancels exactly one wins and restocks; the others
 // get ErrInvalidTransition, so stock is returned exactly once. A line whose
 // product has since been deleted is not restocked (and logged), and a
@@ -50,6 +52,9 @@ func (s *Service) Cancel(ctx context.Context, actor ecolaura.Principal, id ecola
 			}
 		}
 		out = after
+		if actor.IsStaff() {
+			return s.audit(ctx, tx, actor, id, before, after)
+		}
 		return nil
 	})
 	if err != nil {
@@ -59,13 +64,15 @@ func (s *Service) Cancel(ctx context.Context, actor ecolaura.Principal, id ecola
 	return out, nil
 }
 
-// Ship marks a confirmed order as shipped. Staff only.
+// Ship marks a confirmed order as shipped and records it in the audit log.
+// Staff only.
 // Errors: ErrUnauthenticated; ErrForbidden; ErrNotFound; ErrInvalidTransition.
 func (s *Service) Ship(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Order, error) {
 	return s.staffTransition(ctx, actor, id, ecolaura.StatusShipped)
 }
 
-// Deliver marks a shipped order as delivered. Staff only.
+// Deliver marks a shipped order as delivered and records it in the audit
+// log. Staff only.
 // Errors: ErrUnauthenticated; ErrForbidden; ErrNotFound; ErrInvalidTransition.
 func (s *Service) Deliver(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Order, error) {
 	return s.staffTransition(ctx, actor, id, ecolaura.StatusDelivered)
@@ -78,7 +85,15 @@ func (s *Service) staffTransition(ctx context.Context, actor ecolaura.Principal,
 	if _, err := ecolaura.ParseID(string(id)); err != nil {
 		return ecolaura.Order{}, fmt.Errorf("order %q: %w", id, ecolaura.ErrNotFound)
 	}
-	_, after, err := s.db.Orders().Transition(ctx, ports.StatusChange{OrderID: id, To: to, At: s.clock.Now()})
+	var after ecolaura.Order
+	err := s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		before, changed, err := tx.Orders().Transition(ctx, ports.StatusChange{OrderID: id, To: to, At: s.clock.Now()})
+		if err != nil {
+			return err
+		}
+		after = changed
+		return s.audit(ctx, tx, actor, id, before, after)
+	})
 	if err != nil {
 		return ecolaura.Order{}, fmt.Errorf("mark order %s %s: %w", id, to, err)
 	}

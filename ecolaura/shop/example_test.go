@@ -6,6 +6,8 @@ import (
 	"log"
 	"os"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/ecolaura/ecolaura/adapters/mail"
 	"github.com/ecolaura/ecolaura/adapters/postgres"
@@ -15,6 +17,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
+	"github.com/ecolaura/ecolaura/ports"
 )
 
 // A shop in memory with the demo catalog: list the greenest kitchen products
@@ -79,9 +82,10 @@ func Example() {
 	//   Coconut Fibre Dish Brush             score +9, footprint 0.15 kg CO2e
 }
 
-// The whole shop in memory: a customer registers and signs in, checks out
-// with a carbon offset, the background job confirms the order and the
-// confirmation email goes out; cancelling puts the stock back.
+// The whole shop in memory: a customer registers (and is mailed a link to
+// verify the address) and signs in, checks out with a carbon offset, the
+// background job confirms the order and the confirmation email goes out;
+// cancelling puts the stock back.
 func Example_checkout() {
 	ctx := context.Background()
 	outbox := mail.NewRecorder() // the default mailer only logs
@@ -132,7 +136,9 @@ func Example_checkout() {
 	}
 	fmt.Println("after the jobs:", o.Status)
 	orderRef := regexp.MustCompile(`[0-9A-F]{8}`)
-	for _, m := range outbox.Messages() {
+	msgs := outbox.Messages() // sent by concurrent jobs: sorted for the output
+	slices.SortFunc(msgs, func(a, b ports.Message) int { return strings.Compare(a.Subject, b.Subject) })
+	for _, m := range msgs {
 		fmt.Printf("email to %s: %s\n", m.To, orderRef.ReplaceAllString(m.Subject, "<ref>"))
 	}
 
@@ -148,6 +154,7 @@ func Example_checkout() {
 	// signed in: ada@example.org customer true
 	// 3 × Bamboo Toothbrush (4 pack): 26.70 EUR + offset 0.02 EUR = 26.72 EUR, footprint 0.9 kg CO2e, pending
 	// after the jobs: confirmed
+	// email to ada@example.org: Confirm your email address for Ecolaura
 	// email to ada@example.org: Your Ecolaura order <ref> is confirmed
 	// cancelled; stock back to 600
 }

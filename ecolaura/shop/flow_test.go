@@ -40,6 +40,18 @@ func findProduct(t *testing.T, s *shop.Shop, name string) ecolaura.Product {
 	return ecolaura.Product{}
 }
 
+// confirmations returns the order confirmations among the messages (the
+// shop also mails a verification link to every new account).
+func confirmations(msgs []ports.Message) []ports.Message {
+	var out []ports.Message
+	for _, m := range msgs {
+		if strings.HasPrefix(m.ID, "order_confirmation.") {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // stock returns the product's current stock.
 func stock(t *testing.T, s *shop.Shop, id ecolaura.ID) int {
 	t.Helper()
@@ -71,8 +83,9 @@ func TestCheckoutFlowInMemory(t *testing.T) {
 	require.IsType(t, (*memory.JobRunner)(nil), s.Jobs, "the in-memory runner by default")
 
 	u, p := signUp(t, s, "Ada@Example.org")
-	assert.Equal(t, u.Principal(), p, "the access token verifies to the registered customer")
+	assert.Equal(t, u.ID, p.UserID, "the access token verifies to the registered customer")
 	assert.Equal(t, ecolaura.RoleCustomer, p.Role)
+	assert.NotEmpty(t, p.SessionID, "and names the session it was issued for")
 	_, err := s.Tokens.Verify(ctx, "not-a-token")
 	require.ErrorIs(t, err, ecolaura.ErrUnauthenticated)
 
@@ -97,14 +110,15 @@ func TestCheckoutFlowInMemory(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, ecolaura.StatusConfirmed, confirmed.Status, "the background job confirmed the order")
 	assert.NotNil(t, confirmed.ConfirmationSentAt)
-	msgs := outbox.Messages()
+	msgs := confirmations(outbox.Messages())
 	require.Len(t, msgs, 1, "exactly one confirmation email")
 	assert.Equal(t, "ada@example.org", msgs[0].To)
 	assert.Contains(t, msgs[0].Subject, "is confirmed")
 	assert.Contains(t, msgs[0].Text, "Carbon offset (0.9 kg CO2e): 0.02 EUR")
 	assert.Contains(t, msgs[0].Text, "Total: 26.72 EUR")
+	require.Len(t, outbox.Messages(), 2, "and the verification link of the new account")
 	st := s.Jobs.(*memory.JobRunner).Stats()
-	assert.Equal(t, int64(2), st.Succeeded, "process_order and the email job")
+	assert.Equal(t, int64(3), st.Succeeded, "the verification email, process_order and the confirmation email")
 	assert.Zero(t, st.Failed)
 
 	cancelled, err := s.Orders.Cancel(ctx, p, placed.ID)
@@ -112,7 +126,8 @@ func TestCheckoutFlowInMemory(t *testing.T) {
 	assert.Equal(t, ecolaura.StatusCancelled, cancelled.Status)
 	assert.Equal(t, before, stock(t, s, brush.ID), "cancel restocks")
 	require.NoError(t, s.WaitIdle(ctx))
-	assert.Equal(t, 1, outbox.Len(), "no email for the cancellation")
+	assert.Len(t, confirmations(outbox.Messages()), 1, "no email for the cancellation")
+	assert.Equal(t, 2, outbox.Len())
 
 	// Another customer cannot see the order.
 	_, other := signUp(t, s, "bob@example.org")
@@ -120,7 +135,8 @@ func TestCheckoutFlowInMemory(t *testing.T) {
 	require.ErrorIs(t, err, ecolaura.ErrNotFound)
 }
 
-// gateMailer blocks every Send until release is closed (or its context ends).
+// gateMailer blocks every order confirmation until release is closed (or
+// its context ends); other messages pass.
 type gateMailer struct {
 	entered chan struct{}
 	release chan struct{}
@@ -131,7 +147,10 @@ func newGateMailer() *gateMailer {
 	return &gateMailer{entered: make(chan struct{}, 16), release: make(chan struct{})}
 }
 
-func (m *gateMailer) Send(ctx context.Context, _ ports.Message) error {
+func (m *gateMailer) Send(ctx context.Context, msg ports.Message) error {
+	if !strings.HasPrefix(msg.ID, "order_confirmation.") {
+		return nil
+	}
 	m.entered <- struct{}{}
 	select {
 	case <-m.release:
@@ -176,7 +195,7 @@ func TestCloseDrainsRunningJobs(t *testing.T) {
 	assert.Equal(t, ecolaura.StatusConfirmed, o.Status)
 	assert.NotNil(t, o.ConfirmationSentAt, "its transaction committed")
 	require.NoError(t, s.Close(ctx), "Close is idempotent")
-	require.NoError(t, s.Jobs.(*memory.JobRunner).Start(ctx, s.Orders), "the runner was stopped")
+	require.NoError(t, s.Jobs.(*memory.JobRunner).Start(ctx, s.JobHandler), "the runner was stopped")
 	require.NoError(t, s.Jobs.Stop(ctx))
 }
 
@@ -272,16 +291,17 @@ func TestWithDatabaseRunsNoJobsUnlessGivenARunner(t *testing.T) {
 	require.ErrorIs(t, s.WaitIdle(ctx), ecolaura.ErrUnavailable)
 
 	p, placed := placeOrder(t, s)
-	assert.Equal(t, 1, runner.Stats().Queued, "the job waits in the database's queue")
+	assert.Equal(t, 2, runner.Stats().Queued, "the jobs (verification email, process_order) wait in the database's queue")
 
-	// The embedding program runs the jobs with the shop's orders service.
-	require.NoError(t, runner.Start(ctx, s.Orders))
+	// The embedding program runs the jobs with the shop's job handler.
+	require.NoError(t, runner.Start(ctx, s.JobHandler))
 	t.Cleanup(func() { require.NoError(t, runner.Stop(context.Background())) })
 	require.NoError(t, runner.WaitIdle(ctx))
 	o, err := s.Orders.Get(ctx, p, placed.ID)
 	require.NoError(t, err)
 	assert.Equal(t, ecolaura.StatusConfirmed, o.Status)
-	assert.Equal(t, 1, outbox.Len())
+	assert.Len(t, confirmations(outbox.Messages()), 1)
+	assert.Equal(t, 2, outbox.Len())
 }
 
 func TestWithJobRunner(t *testing.T) {
@@ -294,7 +314,7 @@ func TestWithJobRunner(t *testing.T) {
 		assert.Same(t, runner, s.Jobs)
 		placeOrder(t, s)
 		require.NoError(t, s.WaitIdle(ctx))
-		assert.Equal(t, 1, outbox.Len())
+		assert.Len(t, confirmations(outbox.Messages()), 1)
 		require.NoError(t, s.Close(ctx))
 		require.NoError(t, runner.Start(ctx, s.Orders), "Close stopped the runner")
 		require.NoError(t, runner.Stop(ctx))
@@ -366,8 +386,8 @@ func TestTokenOptions(t *testing.T) {
 }
 
 // TestWithServices: a program that needs only some services gets only them
-// and only their dependencies — the worker's shop (orders and a job runner)
-// makes no token key and no password hasher.
+// and only their dependencies — the worker's shop (orders, account emails
+// and a job runner) makes no token key and no password hasher.
 func TestWithServices(t *testing.T) {
 	ctx := context.Background()
 	runner := memory.NewJobRunner()
@@ -382,8 +402,11 @@ func TestWithServices(t *testing.T) {
 	var logs strings.Builder
 	outbox := mail.NewRecorder()
 	worker := newShop(t, shop.WithDatabase(db), shop.WithJobRunner(runner), shop.WithMailer(outbox),
-		shop.WithServices(shop.OrdersService), shop.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		shop.WithServices(shop.OrdersService|shop.AccountMailService), shop.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	require.NotNil(t, worker.Orders)
+	require.NotNil(t, worker.AccountMail)
+	assert.Nil(t, front.AccountMail)
+	assert.Nil(t, front.JobHandler, "the front runs no jobs")
 	assert.Nil(t, worker.Catalog)
 	assert.Nil(t, worker.Users)
 	assert.Nil(t, worker.Sustainability)
@@ -403,7 +426,8 @@ func TestWithServices(t *testing.T) {
 	o, err := worker.Orders.Get(ctx, p, res.Order.ID)
 	require.NoError(t, err)
 	assert.Equal(t, ecolaura.StatusConfirmed, o.Status)
-	assert.Equal(t, 1, outbox.Len())
+	assert.Len(t, confirmations(outbox.Messages()), 1)
+	assert.Equal(t, 2, outbox.Len(), "the worker mailed the front's verification link too")
 }
 
 // failingHasher refuses to hash, to show WithHasher is used.

@@ -6,6 +6,16 @@
 //
 // and then uses s.Catalog, s.Sustainability, s.Users and s.Orders.
 //
+// # Email
+//
+// Every email goes out from a job: the order confirmation (s.Orders) and
+// the account emails (password reset, email verification, email change:
+// s.AccountMail), rendered by s.Notifier from the mail adapter's embedded
+// templates ([WithTemplates] overrides them) with the shop's name, URL and
+// support address ([WithShopInfo]), and sent by the mailer ([WithMailer];
+// the default only logs). s.JobHandler runs every job kind the shop's
+// services enqueue.
+//
 // # À la carte
 //
 // By default New builds the four services. [WithServices] builds only some
@@ -33,8 +43,9 @@
 // starts no job runner unless [WithJobRunner] names the runner that
 // consumes them (for example a River runner over the same database): without
 // one, the jobs wait in the database's queue for a worker the embedding
-// program runs with s.Orders as its [ports.JobHandler] (an in-memory
-// database without a runner drops them). [WithCache] replaces the product
+// program runs with s.JobHandler as its [ports.JobHandler] (an in-memory
+// database without a runner drops them). Processes that share a database
+// and run its jobs share the key of the mailed tokens too ([WithTokenKey]). [WithCache] replaces the product
 // cache's storage (for example Redis): the shop adds no key prefix of its
 // own, so a shop over the same database and Redis as the reference server
 // reads and writes the same keys and sees its invalidations. [WithTokens]
@@ -65,6 +76,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/demo"
+	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
@@ -94,11 +106,19 @@ const (
 	// s.Issuer and s.Tokens). Only it needs a password hasher and token keys.
 	UsersService
 	// OrdersService checks out and moves orders and handles the order jobs
-	// (s.Orders). Only it needs a mailer and a job runner.
+	// (s.Orders), the confirmation email included.
 	OrdersService
+	// AccountMailService runs the account email jobs (password reset,
+	// email verification, email change) that UsersService enqueues
+	// (s.AccountMail). A worker that runs the jobs of a server with
+	// UsersService needs it.
+	AccountMailService
 
 	// AllServices is the default.
-	AllServices = CatalogService | SustainabilityService | UsersService | OrdersService
+	AllServices = CatalogService | SustainabilityService | UsersService | OrdersService | AccountMailService
+
+	// mailServices send email: they need a mailer and templates.
+	mailServices = OrdersService | AccountMailService
 )
 
 // Config is what [New] builds a shop from. Build it with [Option]s; every
@@ -141,9 +161,25 @@ type Config struct {
 	// a generated Ed25519 development key (with a logged warning).
 	TokenIssuer   ports.TokenIssuer
 	TokenVerifier TokenVerifier
-	// Mailer sends the order confirmation emails; defaults to a
-	// [mail.LogMailer] on Logger (built only for OrdersService).
+	// Mailer sends every email; defaults to a [mail.LogMailer] on Logger
+	// (built only for OrdersService and AccountMailService).
 	Mailer ports.Mailer
+	// Templates render the emails; default the mail adapter's embedded
+	// ones ([mail.DefaultTemplates]).
+	Templates ports.MessageTemplates
+	// ShopInfo is the shop's name, public URL and support address the
+	// emails show; default "Ecolaura" at http://localhost:8080.
+	ShopInfo notify.Shop
+	// MessageDomain is the domain of the emails' Message-IDs; default the
+	// host of ShopInfo.URL.
+	MessageDomain string
+	// TokenKey derives the mailed one-time tokens (at least 32 bytes);
+	// default a random key of this shop. Processes sharing a database
+	// need the same.
+	TokenKey []byte
+	// RequireVerifiedEmail makes checkout refuse accounts whose email is
+	// not verified.
+	RequireVerifiedEmail bool
 	// CarbonOffsetPrice is the price of one kg CO2e, in Currency; nil means
 	// [orders.DefaultCarbonOffsetPrice].
 	CarbonOffsetPrice *ecolaura.Money
@@ -164,14 +200,16 @@ func (c Config) Validate() error {
 	v.Check(c.IDs != nil, "ids", "is required")
 	v.Check(c.Currency.Valid(), "currency", "unsupported currency %q", string(c.Currency))
 	v.Check(!c.DemoCatalog || c.Services&CatalogService != 0, "demo_catalog", "needs the catalog service")
-	v.Check(c.JobRunner == nil || c.Services&OrdersService != 0, "job_runner", "runs the order jobs: it needs the orders service")
+	v.Check(c.JobRunner == nil || c.Services&mailServices != 0, "job_runner", "runs the order and account email jobs: it needs the orders or the account mail service")
 	if c.Services&UsersService != 0 {
 		v.Check(c.Hasher != nil, "hasher", "is required")
 		v.Check(c.TokenIssuer != nil && c.TokenVerifier != nil, "tokens", "need both an issuer and a verifier")
 	}
-	if c.Services&OrdersService != 0 {
+	if c.Services&mailServices != 0 {
 		v.Check(c.Mailer != nil, "mailer", "is required")
+		v.Check(c.Templates != nil, "templates", "are required")
 	}
+	v.Check(c.TokenKey == nil || len(c.TokenKey) >= users.MinTokenKeyBytes, "token_key", "must be at least %d bytes", users.MinTokenKeyBytes)
 	if p := c.CarbonOffsetPrice; p != nil {
 		v.Check(p.Currency == c.Currency, "carbon_offset_price", "must be in the shop currency %s", c.Currency)
 		v.Merge("carbon_offset_price", p.ValidatePrice())
@@ -250,10 +288,36 @@ func WithTokens(issuer ports.TokenIssuer, verifier TokenVerifier) Option {
 	return func(c *Config) { c.TokenIssuer, c.TokenVerifier = issuer, verifier }
 }
 
-// WithMailer sets the mailer of the order confirmation emails (default: a
-// [mail.LogMailer] on the shop's logger). Use a [mail.Recorder] to see the
-// messages in tests and demos.
+// WithMailer sets the mailer of every email (default: a [mail.LogMailer] on
+// the shop's logger). Use a [mail.Recorder] to see the messages in tests
+// and demos, a [mail.SMTPMailer] to deliver them.
 func WithMailer(m ports.Mailer) Option { return func(c *Config) { c.Mailer = m } }
+
+// WithTemplates sets the email templates (default [mail.DefaultTemplates];
+// [mail.LoadTemplates] overrides them from a directory). Every message
+// kind is rendered once when the shop starts: a broken template fails New.
+func WithTemplates(t ports.MessageTemplates) Option { return func(c *Config) { c.Templates = t } }
+
+// WithShopInfo sets the shop's name, public URL (links in emails start
+// with it) and support address, shown by every email.
+func WithShopInfo(info notify.Shop) Option { return func(c *Config) { c.ShopInfo = info } }
+
+// WithMessageDomain sets the domain of the emails' Message-IDs (default:
+// the host of the shop's URL).
+func WithMessageDomain(domain string) Option { return func(c *Config) { c.MessageDomain = domain } }
+
+// WithTokenKey sets the key the mailed one-time tokens are derived with
+// (at least 32 bytes; see users.AccountMailer). Every process that runs
+// the jobs of one database needs the same key.
+func WithTokenKey(key []byte) Option {
+	return func(c *Config) { c.TokenKey = append([]byte(nil), key...) }
+}
+
+// WithVerifiedEmailRequired makes checkout refuse accounts whose email is
+// not verified (an *ecolaura.RequirementError).
+func WithVerifiedEmailRequired(required bool) Option {
+	return func(c *Config) { c.RequireVerifiedEmail = required }
+}
 
 // WithCarbonOffsetPrice sets the price of compensating one kg CO2e, in the
 // shop currency (default [orders.DefaultCarbonOffsetPrice]).
@@ -278,6 +342,16 @@ type Shop struct {
 	// Orders checks out, lists and moves orders; it is also the handler of
 	// the order jobs (a [ports.JobHandler]). Nil without OrdersService.
 	Orders *orders.Service
+	// AccountMail runs the account email jobs (nil without
+	// AccountMailService).
+	AccountMail *users.AccountMailer
+	// Notifier renders and sends the emails and counts them (nil without
+	// OrdersService and AccountMailService).
+	Notifier *notify.Notifier
+	// JobHandler runs every job kind of the shop's services: the handler
+	// of a job runner over the shop's database (nil when the shop builds
+	// no service with jobs).
+	JobHandler ports.JobHandler
 
 	// Tokens verifies the access tokens Users issues: an embedding program
 	// authenticates a bearer token with s.Tokens.Verify. Nil without
@@ -348,13 +422,13 @@ func New(ctx context.Context, opts ...Option) (*Shop, error) {
 		}
 	}
 	if cfg.JobRunner == nil {
-		if s.Orders != nil {
-			cfg.Logger.InfoContext(ctx, "shop runs no job runner: run one over the database's queue with Orders as the handler")
+		if s.JobHandler != nil {
+			cfg.Logger.InfoContext(ctx, "shop runs no job runner: run one over the database's queue with JobHandler as the handler")
 		}
 		return s, nil
 	}
 	// The workers outlive New's context; Close stops them.
-	if err := cfg.JobRunner.Start(context.WithoutCancel(ctx), s.Orders); err != nil {
+	if err := cfg.JobRunner.Start(context.WithoutCancel(ctx), s.JobHandler); err != nil {
 		return nil, errors.Join(fmt.Errorf("shop: start job runner: %w", err), s.Close(ctx))
 	}
 	s.Jobs = cfg.JobRunner
@@ -376,10 +450,10 @@ func applyDefaults(cfg *Config) (jwks func() ([]byte, error), err error) {
 	if cfg.IDs == nil {
 		cfg.IDs = system.UUIDv7{}
 	}
-	wantOrders, wantUsers := cfg.Services&OrdersService != 0, cfg.Services&UsersService != 0
+	wantMail, wantUsers := cfg.Services&mailServices != 0, cfg.Services&UsersService != 0
 	if cfg.Database == nil {
 		var dbOpts []memory.Option
-		if wantOrders {
+		if wantMail {
 			runner := memory.NewJobRunner(memory.WithRunnerLogger(cfg.Logger))
 			if cfg.JobRunner != nil {
 				r, ok := cfg.JobRunner.(*memory.JobRunner)
@@ -403,8 +477,18 @@ func applyDefaults(cfg *Config) (jwks func() ([]byte, error), err error) {
 		}
 		cfg.Hasher = h
 	}
-	if wantOrders && cfg.Mailer == nil {
+	if wantMail && cfg.Mailer == nil {
 		cfg.Mailer = mail.NewLogMailer(cfg.Logger)
+	}
+	if wantMail && cfg.Templates == nil {
+		t, err := mail.DefaultTemplates()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Templates = t
+	}
+	if cfg.ShopInfo == (notify.Shop{}) {
+		cfg.ShopInfo = notify.Shop{Name: "Ecolaura", URL: "http://localhost:8080"}
 	}
 	if wantUsers && cfg.TokenIssuer == nil && cfg.TokenVerifier == nil {
 		key, err := jwt.GenerateDevelopmentKey(cfg.Logger)
@@ -451,16 +535,57 @@ func (s *Shop) wire(cfg Config) error {
 			return err
 		}
 	}
+	if cfg.Services&mailServices != 0 {
+		if s.Notifier, err = notify.New(cfg.Templates, cfg.Mailer, notify.Config{Shop: cfg.ShopInfo, Domain: cfg.MessageDomain, Logger: cfg.Logger}); err != nil {
+			return err
+		}
+	}
+	mux := jobMux{}
 	if cfg.Services&OrdersService != 0 {
-		oopts := []orders.Option{orders.WithLogger(cfg.Logger), orders.WithMailer(cfg.Mailer), orders.WithCurrency(cfg.Currency)}
+		oopts := []orders.Option{orders.WithLogger(cfg.Logger), orders.WithNotifier(s.Notifier), orders.WithCurrency(cfg.Currency),
+			orders.WithVerifiedEmailRequired(cfg.RequireVerifiedEmail)}
 		if cfg.CarbonOffsetPrice != nil {
 			oopts = append(oopts, orders.WithCarbonOffsetPrice(*cfg.CarbonOffsetPrice))
 		}
 		if s.Orders, err = orders.New(s.Database, cfg.Clock, cfg.IDs, oopts...); err != nil {
 			return err
 		}
+		mux.add(s.Orders.JobKinds(), s.Orders)
+	}
+	if cfg.Services&AccountMailService != 0 {
+		mopts := []users.MailerOption{users.WithMailerLogger(cfg.Logger)}
+		if cfg.TokenKey != nil {
+			mopts = append(mopts, users.WithTokenKey(cfg.TokenKey))
+		}
+		if s.AccountMail, err = users.NewAccountMailer(s.Database, s.Notifier, cfg.Clock, mopts...); err != nil {
+			return err
+		}
+		mux.add(s.AccountMail.JobKinds(), s.AccountMail)
+	}
+	if len(mux) > 0 {
+		s.JobHandler = mux
 	}
 	return nil
+}
+
+// jobMux hands each job to the handler of its kind.
+type jobMux map[string]ports.JobHandler
+
+func (m jobMux) add(kinds []string, h ports.JobHandler) {
+	for _, k := range kinds {
+		m[k] = h
+	}
+}
+
+// HandleJob runs job with the handler of its kind. Errors: ErrInvalid for
+// a kind no service of the shop handles (retried: during a rolling
+// upgrade another process may know it); the handler's errors.
+func (m jobMux) HandleJob(ctx context.Context, job ports.Job) error {
+	h, ok := m[job.Kind]
+	if !ok {
+		return fmt.Errorf("shop: no service handles job kind %q: %w", job.Kind, ecolaura.ErrInvalid)
+	}
+	return h.HandleJob(ctx, job)
 }
 
 // JWKS returns the public keys access tokens are verified with, as a JSON

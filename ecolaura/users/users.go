@@ -1,7 +1,11 @@
 // Package users is the accounts and sign-in service of the Ecolaura SDK:
 // registration, login with access and rotating refresh tokens, logout,
-// profile reads and updates, password changes, and the bootstrap of staff
-// accounts.
+// customer self-service (profile, password change, password reset, email
+// verification and change, export and deletion of one's data), staff
+// administration (listing, disabling and enabling accounts, granting and
+// revoking the staff role, creating accounts and setting passwords, each
+// recorded in the audit log), and the account emails' job handler
+// ([AccountMailer]).
 //
 // Security properties:
 //   - Emails are normalised (trimmed, lower-case) and unique
@@ -20,7 +24,26 @@
 //     token stops working for both parties. A family lives at most the
 //     refresh lifetime (14 days by default) from login, however often it is
 //     rotated. Logout revokes the family; a password change revokes every
-//     token of the user.
+//     other family of the user (the session that changed it stays signed
+//     in); a password reset, disabling the account and deleting it revoke
+//     them all.
+//   - Access tokens are stateless and live 15 minutes (the jwt adapter's
+//     default), but [Service.CurrentPrincipal] checks the account behind a
+//     token: a deleted or disabled account, or a revoked staff role, stops
+//     working at once in the process that made the change and within
+//     [DefaultStatusCacheTTL] (5 s) in every other one.
+//   - Mailed one-time tokens (password reset, email verification, email
+//     change) carry 256 bits derived by HMAC-SHA-256 from 128 random bits
+//     and a server key (see [AccountMailer]); only their SHA-256 is stored.
+//     They work once, for 30 minutes ([ecolaura.AccountTokenTTL]), and a
+//     newer request of the same kind or a password change voids them.
+//   - Enumeration: a password-reset request does the same work whether or
+//     not the email has an account (it only enqueues a job; the job looks
+//     the account up), and sign-in answers alike for an unknown email, a
+//     wrong password and a disabled account. Registration must say that an
+//     email is taken (the account cannot be created otherwise), and so does
+//     an email change; both need the caller to choose a password or know
+//     one, and the HTTP adapter rate-limits them per IP.
 //
 // The service depends only on the domain and the ports.
 package users
@@ -54,6 +77,11 @@ const (
 	refreshTokenBytes = 32
 	// updateRetries bounds read-modify-write retries after a version conflict.
 	updateRetries = 16
+	// DefaultStatusCacheTTL is how long CurrentPrincipal trusts what it read
+	// of an account.
+	DefaultStatusCacheTTL = 5 * time.Second
+	// MaxStatusCacheTTL bounds the configurable one.
+	MaxStatusCacheTTL = time.Minute
 )
 
 // Config holds the optional settings of a [Service]. Build it with
@@ -64,14 +92,19 @@ type Config struct {
 	Logger *slog.Logger
 	// RefreshTTL is the absolute lifetime of a refresh-token family.
 	RefreshTTL time.Duration
-	// Random is the source of refresh tokens (crypto/rand when nil).
+	// Random is the source of refresh tokens and of the randomness of
+	// mailed tokens (crypto/rand when nil).
 	Random io.Reader
+	// StatusCacheTTL is how long CurrentPrincipal trusts what it read of an
+	// account (0 reads the store on every call).
+	StatusCacheTTL time.Duration
 }
 
 // Validate reports out-of-range settings as an *ecolaura.ConfigError.
 func (c Config) Validate() error {
 	var v ecolaura.Validator
 	v.Check(c.RefreshTTL >= MinRefreshTTL && c.RefreshTTL <= MaxRefreshTTL, "refresh_ttl", "must be between %s and %s", MinRefreshTTL, MaxRefreshTTL)
+	v.Check(c.StatusCacheTTL >= 0 && c.StatusCacheTTL <= MaxStatusCacheTTL, "status_cache_ttl", "must be between 0 and %s", MaxStatusCacheTTL)
 	return v.ConfigErr()
 }
 
@@ -85,8 +118,13 @@ func WithLogger(l *slog.Logger) Option { return func(cfg *Config) { cfg.Logger =
 // (default [DefaultRefreshTTL]).
 func WithRefreshTTL(d time.Duration) Option { return func(cfg *Config) { cfg.RefreshTTL = d } }
 
-// WithRandom sets the source of refresh tokens (default crypto/rand).
+// WithRandom sets the source of refresh tokens and of the randomness of
+// mailed tokens (default crypto/rand).
 func WithRandom(r io.Reader) Option { return func(cfg *Config) { cfg.Random = r } }
+
+// WithStatusCacheTTL sets how long CurrentPrincipal trusts what it read of
+// an account (default [DefaultStatusCacheTTL]; 0 reads it every time).
+func WithStatusCacheTTL(d time.Duration) Option { return func(cfg *Config) { cfg.StatusCacheTTL = d } }
 
 // Service runs the account use cases. It is safe for concurrent use.
 type Service struct {
@@ -100,6 +138,8 @@ type Service struct {
 
 	dummyMu   sync.Mutex
 	dummyHash string
+
+	status statusCache
 }
 
 // New returns a users service over db that hashes passwords with hasher,
@@ -108,7 +148,7 @@ type Service struct {
 // *ecolaura.ConfigError when a dependency is nil or a setting is out of
 // range.
 func New(db ports.Database, hasher ports.PasswordHasher, tokens ports.TokenIssuer, clock ports.Clock, ids ports.IDGenerator, opts ...Option) (*Service, error) {
-	cfg := Config{RefreshTTL: DefaultRefreshTTL}
+	cfg := Config{RefreshTTL: DefaultRefreshTTL, StatusCacheTTL: DefaultStatusCacheTTL}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -129,7 +169,8 @@ func New(db ports.Database, hasher ports.PasswordHasher, tokens ports.TokenIssue
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, hasher: hasher, tokens: tokens, clock: clock, ids: ids, cfg: cfg, log: log.With("service", "users")}, nil
+	return &Service{db: db, hasher: hasher, tokens: tokens, clock: clock, ids: ids, cfg: cfg, log: log.With("service", "users"),
+		status: statusCache{entries: map[ecolaura.ID]statusEntry{}}}, nil
 }
 
 // RegisterInput is a new customer account.
@@ -156,12 +197,14 @@ func validateAccount(email, name, password string) error {
 	return v.Err()
 }
 
-// Register creates a customer account. Errors: a *ecolaura.ValidationError
-// (ErrInvalid) naming every invalid field of email, name and password; an
-// *ecolaura.ConflictError on field "email" (ErrConflict) for an email that
-// is already registered, in any letter case.
+// Register creates a customer account and, in the same transaction,
+// enqueues the email that verifies its address ([JobAccountEmail]).
+// Errors: a *ecolaura.ValidationError (ErrInvalid) naming every invalid
+// field of email, name and password; an *ecolaura.ConflictError on field
+// "email" (ErrConflict) for an email that is already registered, in any
+// letter case.
 func (s *Service) Register(ctx context.Context, in RegisterInput) (ecolaura.User, error) {
-	u, err := s.create(ctx, in.Email, in.Name, in.Password, ecolaura.RoleCustomer)
+	u, err := s.create(ctx, in.Email, in.Name, in.Password, ecolaura.RoleCustomer, nil)
 	if err != nil {
 		return ecolaura.User{}, fmt.Errorf("register: %w", err)
 	}
@@ -169,7 +212,10 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (ecolaura.User
 	return u, nil
 }
 
-func (s *Service) create(ctx context.Context, email, name, password string, role ecolaura.Role) (ecolaura.User, error) {
+// create makes an account: the user, the job mailing its verification and,
+// when by is not nil (staff or the operator made it), an audit event, in
+// one transaction.
+func (s *Service) create(ctx context.Context, email, name, password string, role ecolaura.Role, by *ecolaura.Principal) (ecolaura.User, error) {
 	if err := validateAccount(email, name, password); err != nil {
 		return ecolaura.User{}, err
 	}
@@ -187,16 +233,31 @@ func (s *Service) create(ctx context.Context, email, name, password string, role
 	}
 	now := s.clock.Now()
 	u := ecolaura.User{
-		ID:           s.ids.NewID(),
-		Email:        normalized,
-		Name:         strings.TrimSpace(name),
-		PasswordHash: hash,
-		Role:         role,
-		CreatedAt:    now,
-		UpdatedAt:    now,
-		Version:      1,
+		ID:                s.ids.NewID(),
+		Email:             normalized,
+		Name:              strings.TrimSpace(name),
+		PasswordHash:      hash,
+		Role:              role,
+		CreatedAt:         now,
+		UpdatedAt:         now,
+		Version:           1,
+		PasswordChangedAt: now,
 	}
-	if err := s.db.Users().Create(ctx, u); err != nil {
+	err = s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		if err := tx.Users().Create(ctx, u); err != nil {
+			return err
+		}
+		if err := s.enqueueAccountEmail(ctx, tx, ecolaura.PurposeVerifyEmail, u.ID, u.Email); err != nil {
+			return err
+		}
+		if by == nil {
+			return nil
+		}
+		var d ecolaura.AuditDiff
+		d.Set("role", string(role))
+		return s.audit(ctx, tx, *by, ecolaura.ActionCreate, u.ID, d)
+	})
+	if err != nil {
 		if errors.Is(err, ecolaura.ErrConflict) {
 			if _, gerr := s.db.Users().GetByEmail(ctx, normalized); gerr == nil {
 				return ecolaura.User{}, emailTaken()
@@ -259,6 +320,11 @@ func (s *Service) Login(ctx context.Context, c Credentials) (TokenPair, error) {
 	}
 	if !ok {
 		return TokenPair{}, fmt.Errorf("login: %w", ecolaura.ErrUnauthenticated)
+	}
+	if !u.Active() {
+		// Answered as a wrong password: the same error, the same work.
+		s.log.InfoContext(ctx, "sign-in of a disabled account refused", slog.String("user_id", string(u.ID)))
+		return TokenPair{}, fmt.Errorf("login: account disabled: %w", ecolaura.ErrUnauthenticated)
 	}
 	if rehash {
 		s.rehash(ctx, u, c.Password)
@@ -346,7 +412,9 @@ type family struct {
 // family f.
 func (s *Service) issue(ctx context.Context, tx ports.Tx, u ecolaura.User, f family) (TokenPair, error) {
 	now := s.clock.Now()
-	at, err := s.tokens.Issue(ctx, u.Principal())
+	p := u.Principal()
+	p.SessionID = f.id
+	at, err := s.tokens.Issue(ctx, p)
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("issue access token: %w", err)
 	}
@@ -400,7 +468,7 @@ var errReuse = errors.New("refresh token reused")
 // concurrent refreshes of one token) is treated as theft: the whole family is
 // revoked, so its newest token stops working too. Errors: ErrUnauthenticated
 // for an unknown, malformed, used, revoked or expired token, or one whose
-// user no longer exists.
+// user no longer exists or is disabled.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, error) {
 	if !wellFormedRefreshToken(refreshToken) {
 		return TokenPair{}, fmt.Errorf("refresh: %w", ecolaura.ErrUnauthenticated)
@@ -442,6 +510,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, 
 		}
 		if err != nil {
 			return fmt.Errorf("load user: %w", err)
+		}
+		if !u.Active() {
+			return fmt.Errorf("account disabled: %w", ecolaura.ErrUnauthenticated)
 		}
 		pair, err = s.issue(ctx, tx, u, family{id: rt.FamilyID, expiresAt: rt.ExpiresAt})
 		return err
@@ -562,9 +633,12 @@ type PasswordChange struct {
 	New     string
 }
 
-// ChangePassword replaces the actor's password and revokes all of the
-// user's refresh tokens (every session must sign in again; access tokens
-// expire on their own). Errors: ErrUnauthenticated for an anonymous actor;
+// ChangePassword replaces the actor's password and revokes the user's
+// refresh tokens of every session but the actor's own (actor.SessionID:
+// the one that changed the password stays signed in; without a session
+// every one is revoked), and any password-reset token mailed before.
+// Access tokens of the other sessions run out on their own (15 minutes).
+// Errors: ErrUnauthenticated for an anonymous actor;
 // ErrNotFound when the actor has no account; a *ecolaura.ValidationError on
 // "current_password" when it is wrong and on "password" when the new one
 // breaks the policy; ErrConflict when the password was changed concurrently.
@@ -607,16 +681,19 @@ func (s *Service) ChangePassword(ctx context.Context, actor ecolaura.Principal, 
 		}
 		now := s.clock.Now()
 		cur.PasswordHash = hash
-		cur.UpdatedAt = now
+		cur.UpdatedAt, cur.PasswordChangedAt = now, now
 		if _, err := tx.Users().Update(ctx, cur); err != nil {
 			return err
 		}
-		return tx.RefreshTokens().RevokeUser(ctx, cur.ID, now)
+		if _, err := tx.AccountTokens().Revoke(ctx, cur.ID, ecolaura.PurposePasswordReset, "", now); err != nil {
+			return err
+		}
+		return tx.RefreshTokens().RevokeOtherFamilies(ctx, cur.ID, actor.SessionID, now)
 	})
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	s.log.InfoContext(ctx, "password changed; refresh tokens revoked", slog.String("user_id", string(actor.UserID)))
+	s.log.InfoContext(ctx, "password changed; other sessions revoked", slog.String("user_id", string(actor.UserID)))
 	return nil
 }
 
@@ -655,7 +732,8 @@ func (s *Service) EnsureStaff(ctx context.Context, acc StaffAccount) (ecolaura.U
 		case !errors.Is(err, ecolaura.ErrNotFound):
 			return ecolaura.User{}, false, fmt.Errorf("ensure staff: %w", err)
 		}
-		u, err = s.create(ctx, email, acc.Name, acc.Password, ecolaura.RoleStaff)
+		sys := ecolaura.System()
+		u, err = s.create(ctx, email, acc.Name, acc.Password, ecolaura.RoleStaff, &sys)
 		if err == nil {
 			s.log.InfoContext(ctx, "staff account created", slog.String("user_id", string(u.ID)))
 			return u, true, nil

@@ -223,7 +223,11 @@ func testLoginIssuesVerifiableTokens(t *testing.T, s storetest.Store) {
 
 	p, err := e.verifier.Verify(context.Background(), pair.AccessToken)
 	require.NoError(t, err)
-	assert.Equal(t, u.Principal(), p)
+	rt0, err := e.db.RefreshTokens().GetByHash(context.Background(), users.HashRefreshToken(pair.RefreshToken))
+	require.NoError(t, err)
+	want := u.Principal()
+	want.SessionID = rt0.FamilyID
+	assert.Equal(t, want, p, "the access token names the session (the refresh-token family)")
 	assert.Equal(t, start.Add(15*time.Minute), pair.AccessExpiresAt)
 	assert.Equal(t, start.Add(14*24*time.Hour), pair.RefreshExpiresAt)
 
@@ -346,7 +350,9 @@ func testRefreshRotates(t *testing.T, s storetest.Store) {
 	assert.Equal(t, start.Add(time.Hour+15*time.Minute), second.AccessExpiresAt)
 	p, err := e.verifier.Verify(ctx, second.AccessToken)
 	require.NoError(t, err)
-	assert.Equal(t, u.Principal(), p)
+	rt1, err := e.db.RefreshTokens().GetByHash(ctx, users.HashRefreshToken(first.RefreshToken))
+	require.NoError(t, err)
+	assert.Equal(t, ecolaura.Principal{UserID: u.ID, Role: u.Role, SessionID: rt1.FamilyID}, p, "a refresh stays in its session")
 
 	third, err := e.svc.Refresh(ctx, second.RefreshToken)
 	require.NoError(t, err)

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/ecolaura/ecolaura/adapters/mail"
@@ -109,7 +110,8 @@ func run(ctx context.Context, out io.Writer) (err error) {
 	fmt.Fprintf(out, "  total %s\n", o.Total)
 	fmt.Fprintf(out, "  footprint %s\n", o.Footprint)
 
-	// 4. The background jobs confirm the order and send the email.
+	// 4. The background jobs confirm the order and send the emails: the
+	// link that verifies the new account's address, and the confirmation.
 	if err := s.WaitIdle(ctx); err != nil {
 		return err
 	}
@@ -119,6 +121,8 @@ func run(ctx context.Context, out io.Writer) (err error) {
 	}
 	fmt.Fprintf(out, "after the background jobs: status %s\n", o.Status)
 	msgs := outbox.Messages()
+	// Concurrent jobs sent them: in a stable order for the output.
+	sort.Slice(msgs, func(i, j int) bool { return msgs[i].Subject < msgs[j].Subject })
 	fmt.Fprintf(out, "emails sent: %d\n", len(msgs))
 	for _, m := range msgs {
 		fmt.Fprintf(out, "  to %s: %q\n", m.To, m.Subject)

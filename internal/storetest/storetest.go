@@ -132,7 +132,7 @@ func (db *DB) WaitJobs(t testing.TB) {
 type JobCounts struct {
 	Queued    int // waiting for the runner (not started, or all workers busy)
 	Succeeded int // done
-	Dead      int // given up on after the last attempt
+	Dead      int // given up on: after the last attempt, or at once for a permanent failure (River: discarded or cancelled)
 }
 
 // Jobs returns the job counts.
@@ -294,7 +294,7 @@ const unfinished = `('available', 'pending', 'running', 'retryable', 'scheduled'
 func (p *postgresJobs) counts(ctx context.Context) (JobCounts, error) {
 	var c JobCounts
 	err := p.db.DB().NewRaw(`SELECT count(*) FILTER (WHERE state = 'available'),
-		count(*) FILTER (WHERE state = 'completed'), count(*) FILTER (WHERE state = 'discarded')
+		count(*) FILTER (WHERE state = 'completed'), count(*) FILTER (WHERE state IN ('discarded', 'cancelled'))
 		FROM river_job`).Scan(ctx, &c.Queued, &c.Succeeded, &c.Dead)
 	if err != nil {
 		return JobCounts{}, fmt.Errorf("storetest: count jobs: %w", err)
