@@ -265,7 +265,7 @@ func (s *Server) v2Me(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
-	return sendJSON(c, http.StatusOK, toV2User(u))
+	return sendJSON(c, http.StatusOK, toV2AccountUser(u))
 }
 
 func (s *Server) jwks(c *fiber.Ctx) error {

@@ -74,6 +74,16 @@ type Config struct {
 	// SignInFailuresPerIP limits failed sign-ins per client IP, across
 	// accounts (password spraying). Successful sign-ins do not count.
 	SignInFailuresPerIP RateLimit
+	// PasswordResetsPerAccount limits password-reset requests per email
+	// (as given, whether or not it has an account) and
+	// PasswordResetsPerIP per client IP, so the endpoint cannot flood a
+	// mailbox or probe many addresses.
+	PasswordResetsPerAccount RateLimit
+	PasswordResetsPerIP      RateLimit
+	// TokenFailuresPerIP limits mailed tokens (password reset, email
+	// verification) presented per client IP that turn out invalid:
+	// guessing is hopeless (256 bits), and this keeps it so.
+	TokenFailuresPerIP RateLimit
 	// WriteRateLimit limits writes (POST, PUT, PATCH, DELETE) per signed-in user.
 	WriteRateLimit RateLimit
 	// ExpensiveReadRateLimit limits, per client IP, the reads whose cost
@@ -110,6 +120,9 @@ func DefaultConfig() Config {
 		AuthRateLimit:            RateLimit{Rate: 120, Burst: 120, Period: time.Minute},
 		SignInFailuresPerAccount: RateLimit{Rate: 1, Burst: 5, Period: 15 * time.Minute},
 		SignInFailuresPerIP:      RateLimit{Rate: 20, Burst: 20, Period: 15 * time.Minute},
+		PasswordResetsPerAccount: RateLimit{Rate: 3, Burst: 3, Period: time.Hour},
+		PasswordResetsPerIP:      RateLimit{Rate: 20, Burst: 20, Period: time.Hour},
+		TokenFailuresPerIP:       RateLimit{Rate: 10, Burst: 10, Period: 15 * time.Minute},
 		WriteRateLimit:           RateLimit{Rate: 60, Burst: 20, Period: time.Minute},
 		ExpensiveReadRateLimit:   RateLimit{Rate: 60, Burst: 20, Period: time.Minute},
 		Currency:                 ecolaura.DefaultCurrency,
@@ -156,6 +169,8 @@ func (c Config) Validate() error {
 			{"auth rate limit", c.AuthRateLimit}, {"write rate limit", c.WriteRateLimit},
 			{"sign-in failures per account", c.SignInFailuresPerAccount}, {"sign-in failures per IP", c.SignInFailuresPerIP},
 			{"expensive read rate limit", c.ExpensiveReadRateLimit},
+			{"password resets per account", c.PasswordResetsPerAccount}, {"password resets per IP", c.PasswordResetsPerIP},
+			{"token failures per IP", c.TokenFailuresPerIP},
 		} {
 			if l.l.Rate <= 0 || l.l.Burst <= 0 || l.l.Period <= 0 {
 				errs = append(errs, fmt.Errorf("%s needs a positive rate, burst and period, got %d/%s burst %d", l.name, l.l.Rate, l.l.Period, l.l.Burst))

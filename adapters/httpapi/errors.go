@@ -136,6 +136,14 @@ func v1Response(err error) errorResponse {
 			"detail": stockDetail(se), "product": se.ProductID, "requested": se.Requested, "available": se.Available,
 		}}
 	}
+	var re *ecolaura.RequirementError
+	if errors.As(err, &re) {
+		return errorResponse{status: http.StatusForbidden, contentType: fiber.MIMEApplicationJSON, body: map[string]string{"detail": sentence(re.Message)}}
+	}
+	var rule *ecolaura.RuleError
+	if errors.As(err, &rule) {
+		return errorResponse{status: http.StatusConflict, contentType: fiber.MIMEApplicationJSON, body: map[string]string{"detail": sentence(rule.Message)}}
+	}
 	for _, r := range v1Errors {
 		if errors.Is(err, r.target) {
 			return errorResponse{status: r.status, contentType: fiber.MIMEApplicationJSON, body: map[string]string{"detail": r.detail}, header: ruleHeader(r.status)}
@@ -151,7 +159,13 @@ func v2Response(err error, instance, requestID string) errorResponse {
 	var he *httpError
 	var ve *ecolaura.ValidationError
 	var se *ecolaura.InsufficientStockError
+	var re *ecolaura.RequirementError
+	var rule *ecolaura.RuleError
 	switch {
+	case errors.As(err, &re):
+		p.Status, p.Type, p.Title, p.Detail = http.StatusForbidden, ProblemTypePrefix+re.Requirement, "Requirement not met", sentence(re.Message)
+	case errors.As(err, &rule):
+		p.Status, p.Type, p.Title, p.Detail = http.StatusConflict, ProblemTypePrefix+rule.Rule, "Refused by a shop rule", sentence(rule.Message)
 	case errors.As(err, &he):
 		p.Status, p.Type, p.Title, p.Detail = he.status, ProblemTypePrefix+he.kind, http.StatusText(he.status), he.detail
 		resp.header = he.header
@@ -180,6 +194,18 @@ func v2Response(err error, instance, requestID string) errorResponse {
 	resp.status = p.Status
 	resp.body = p
 	return resp
+}
+
+// sentence capitalises msg and ends it with a full stop.
+func sentence(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	msg = strings.ToUpper(msg[:1]) + msg[1:]
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
 }
 
 func ruleHeader(status int) [][2]string {

@@ -29,7 +29,9 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/productcache"
 	"github.com/ecolaura/ecolaura/adapters/system"
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/audit"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
+	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
@@ -64,9 +66,15 @@ type harness struct {
 type harnessOption func(*harnessConfig)
 
 type harnessConfig struct {
-	cfg      httpapi.Config
-	services func(*httpapi.Services)
-	hasher   ports.PasswordHasher
+	cfg             httpapi.Config
+	services        func(*httpapi.Services)
+	hasher          ports.PasswordHasher
+	requireVerified bool
+}
+
+// withVerifiedEmailRequired makes checkout need a verified email.
+func withVerifiedEmailRequired() harnessOption {
+	return func(h *harnessConfig) { h.requireVerified = true }
 }
 
 // withFastHasher hashes passwords with fastHasher instead of Argon2id, for
@@ -142,11 +150,25 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	cat, err := catalog.New(db, system.Clock{}, system.UUIDv7{})
 	require.NoError(t, err)
 	mailer := mail.NewRecorder()
-	ord, err := orders.New(db, system.Clock{}, system.UUIDv7{}, orders.WithMailer(mailer), orders.WithLogger(slog.New(slog.DiscardHandler)))
+	templates, err := mail.DefaultTemplates()
+	require.NoError(t, err)
+	notifier, err := notify.New(templates, mailer, notify.Config{Shop: notify.Shop{Name: "Ecolaura", URL: "https://shop.example.org"}})
+	require.NoError(t, err)
+	ord, err := orders.New(db, system.Clock{}, system.UUIDv7{}, orders.WithNotifier(notifier), orders.WithLogger(slog.New(slog.DiscardHandler)),
+		orders.WithVerifiedEmailRequired(hc.requireVerified))
+	require.NoError(t, err)
+	accountMail, err := users.NewAccountMailer(db, notifier, system.Clock{})
 	require.NoError(t, err)
 	sus, err := sustainability.New(db.Products())
 	require.NoError(t, err)
-	require.NoError(t, runner.Start(context.Background(), ord))
+	auditSvc, err := audit.New(db.Audit())
+	require.NoError(t, err)
+	require.NoError(t, runner.Start(context.Background(), ports.JobHandlerFunc(func(ctx context.Context, job ports.Job) error {
+		if job.Kind == users.JobAccountEmail {
+			return accountMail.HandleJob(ctx, job)
+		}
+		return ord.HandleJob(ctx, job)
+	})))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -179,6 +201,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		ResponseCache:  cache,
 		CacheSignals:   db,
 		Users:          usr,
+		Audit:          auditSvc,
 		JWKS:           keys.JWKS,
 		Tokens:         verifier,
 		RateLimiter:    memory.NewRateLimiter(),
@@ -216,7 +239,8 @@ func (h *harness) account(email, name string, role ecolaura.Role) string {
 	h.t.Helper()
 	hash := h.pwHash
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	u := ecolaura.User{ID: system.UUIDv7{}.NewID(), Email: email, Name: name, PasswordHash: hash, Role: role, CreatedAt: now, UpdatedAt: now, Version: 1}
+	u := ecolaura.User{ID: system.UUIDv7{}.NewID(), Email: email, Name: name, PasswordHash: hash, Role: role, CreatedAt: now, UpdatedAt: now, Version: 1,
+		PasswordChangedAt: now, EmailVerifiedAt: &now}
 	require.NoError(h.t, h.db.Users().Create(context.Background(), u))
 	tok, err := h.issuer.Issue(context.Background(), u.Principal())
 	require.NoError(h.t, err)

@@ -234,7 +234,9 @@ func jsonOnly(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// authenticate resolves the bearer token into the request's principal. A
+// authenticate resolves the bearer token into the request's principal, as
+// the account is now (Users.CurrentPrincipal: a disabled or deleted
+// account's token is refused, a revoked staff role no longer counts). A
 // missing token leaves the caller anonymous; a bad one is refused with 401.
 func (s *Server) authenticate(c *fiber.Ctx) error {
 	h := c.Get(fiber.HeaderAuthorization)
@@ -246,6 +248,11 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		return unauthenticated("Authorization header must be: Bearer <token>.")
 	}
 	p, err := s.svc.Tokens.Verify(c.UserContext(), strings.TrimSpace(token))
+	if err == nil {
+		// The token is genuine; the account behind it may have been
+		// disabled, deleted or demoted since it was issued.
+		p, err = s.svc.Users.CurrentPrincipal(c.UserContext(), p)
+	}
 	if err != nil {
 		if errors.Is(err, ecolaura.ErrUnauthenticated) {
 			return unauthenticated("Given token not valid for any token type.")

@@ -201,7 +201,7 @@ type v2Offset struct {
 
 type v2Order struct {
 	ID                 ecolaura.ID   `json:"id"`
-	UserID             ecolaura.ID   `json:"user_id"`
+	UserID             *ecolaura.ID  `json:"user_id"`
 	Status             string        `json:"status"`
 	Lines              []v2OrderLine `json:"lines"`
 	Subtotal           v2Money       `json:"subtotal"`
@@ -215,7 +215,7 @@ type v2Order struct {
 }
 
 func toV2Order(o ecolaura.Order) v2Order {
-	out := v2Order{ID: o.ID, UserID: o.UserID, Status: string(o.Status), Lines: make([]v2OrderLine, 0, len(o.Lines)),
+	out := v2Order{ID: o.ID, Status: string(o.Status), Lines: make([]v2OrderLine, 0, len(o.Lines)),
 		Subtotal: toV2Money(o.Subtotal), Total: toV2Money(o.Total), FootprintKg: kgNumber(o.Footprint),
 		CreatedAt: rfc3339(o.CreatedAt), UpdatedAt: rfc3339(o.UpdatedAt), Version: o.Version}
 	for _, l := range o.Lines {
@@ -228,6 +228,10 @@ func toV2Order(o ecolaura.Order) v2Order {
 	if o.ConfirmationSentAt != nil {
 		t := rfc3339(*o.ConfirmationSentAt)
 		out.ConfirmationSentAt = &t
+	}
+	if o.UserID != "" { // empty once the account was deleted
+		u := o.UserID
+		out.UserID = &u
 	}
 	return out
 }

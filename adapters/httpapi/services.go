@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/audit"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
@@ -54,6 +55,27 @@ type Users interface {
 	Refresh(ctx context.Context, refreshToken string) (users.TokenPair, error)
 	Logout(ctx context.Context, refreshToken string) error
 	Me(ctx context.Context, actor ecolaura.Principal) (ecolaura.User, error)
+	// CurrentPrincipal checks the account behind every bearer token.
+	CurrentPrincipal(ctx context.Context, p ecolaura.Principal) (ecolaura.Principal, error)
+
+	UpdateProfile(ctx context.Context, actor ecolaura.Principal, patch users.ProfilePatch) (ecolaura.User, error)
+	RequestEmailChange(ctx context.Context, actor ecolaura.Principal, in users.EmailChange) error
+	ChangePassword(ctx context.Context, actor ecolaura.Principal, in users.PasswordChange) error
+	RequestPasswordReset(ctx context.Context, email string) error
+	ResetPassword(ctx context.Context, in users.PasswordReset) error
+	VerifyEmail(ctx context.Context, token string) (ecolaura.User, error)
+	RequestEmailVerification(ctx context.Context, actor ecolaura.Principal) error
+	Export(ctx context.Context, actor ecolaura.Principal) (users.AccountExport, error)
+	DeleteAccount(ctx context.Context, actor ecolaura.Principal, password string) error
+
+	Get(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.User, error)
+	List(ctx context.Context, actor ecolaura.Principal, p users.ListParams) (users.ListResult, error)
+	Administer(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, patch users.AdminPatch) (ecolaura.User, error)
+}
+
+// Audit is what the API needs of the audit service (*audit.Service).
+type Audit interface {
+	List(ctx context.Context, actor ecolaura.Principal, p audit.ListParams) (audit.ListResult, error)
 }
 
 // CacheSignals tell when a rendered product response is still current
@@ -111,6 +133,7 @@ type Services struct {
 	Orders         Orders
 	Sustainability Sustainability
 	Users          Users
+	Audit          Audit
 	// JWKS returns the public verification keys as a JWK Set document.
 	JWKS func() ([]byte, error)
 	// ResponseCache keeps v2 checkout responses for idempotent replays and,
@@ -141,6 +164,9 @@ func (s Services) Validate() error {
 	}
 	if s.Users == nil {
 		errs = append(errs, errors.New("users service is required"))
+	}
+	if s.Audit == nil {
+		errs = append(errs, errors.New("audit service is required"))
 	}
 	if s.JWKS == nil {
 		errs = append(errs, errors.New("JWKS source is required"))

@@ -74,6 +74,7 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/productcache"
 	"github.com/ecolaura/ecolaura/adapters/system"
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/audit"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/demo"
 	"github.com/ecolaura/ecolaura/ecolaura/notify"
@@ -342,6 +343,8 @@ type Shop struct {
 	// Orders checks out, lists and moves orders; it is also the handler of
 	// the order jobs (a [ports.JobHandler]). Nil without OrdersService.
 	Orders *orders.Service
+	// Audit reads the audit trail of staff writes (staff only).
+	Audit *audit.Service
 	// AccountMail runs the account email jobs (nil without
 	// AccountMailService).
 	AccountMail *users.AccountMailer
@@ -513,6 +516,9 @@ func applyDefaults(cfg *Config) (jwks func() ([]byte, error), err error) {
 // wire builds the chosen services over s.Database.
 func (s *Shop) wire(cfg Config) error {
 	var err error
+	if s.Audit, err = audit.New(s.Database.Audit()); err != nil {
+		return err
+	}
 	if cfg.Services&CatalogService != 0 {
 		s.Catalog, err = catalog.New(s.Database, cfg.Clock, cfg.IDs,
 			catalog.WithLogger(cfg.Logger), catalog.WithDefaultCurrency(cfg.Currency))
