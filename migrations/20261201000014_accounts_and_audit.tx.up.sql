@@ -6,6 +6,8 @@ ALTER TABLE users
     ADD COLUMN disabled_at         timestamptz,
     ADD COLUMN password_changed_at timestamptz;
 UPDATE users SET password_changed_at = created_at;
+-- A row inserted without it (an import, a script) changed its password now.
+ALTER TABLE users ALTER COLUMN password_changed_at SET DEFAULT now();
 ALTER TABLE users ALTER COLUMN password_changed_at SET NOT NULL;
 
 --bun:split

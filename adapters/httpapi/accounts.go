@@ -47,7 +47,7 @@ func (s *Server) v2PatchMe(c *fiber.Ctx) error {
 		Email           *string `json:"email"`
 		CurrentPassword *string `json:"current_password"`
 	}
-	if err := decodeJSON(c.Body(), &in, true); err != nil {
+	if err := decodeV2(c.Body(), &in); err != nil {
 		return err
 	}
 	var v ecolaura.Validator
@@ -86,7 +86,7 @@ func (s *Server) v2ChangePassword(c *fiber.Ctx) error {
 		Current *string `json:"current_password"`
 		New     *string `json:"new_password"`
 	}
-	if err := decodeJSON(c.Body(), &in, true); err != nil {
+	if err := decodeV2(c.Body(), &in); err != nil {
 		return err
 	}
 	var v ecolaura.Validator
@@ -109,7 +109,7 @@ func (s *Server) v2RequestPasswordReset(c *fiber.Ctx) error {
 	var in struct {
 		Email *string `json:"email"`
 	}
-	if err := decodeJSON(c.Body(), &in, true); err != nil {
+	if err := decodeV2(c.Body(), &in); err != nil {
 		return err
 	}
 	if in.Email == nil {
@@ -164,7 +164,7 @@ func (s *Server) v2ConfirmPasswordReset(c *fiber.Ctx) error {
 		Token *string `json:"token"`
 		New   *string `json:"new_password"`
 	}
-	if err := decodeJSON(c.Body(), &in, true); err != nil {
+	if err := decodeV2(c.Body(), &in); err != nil {
 		return err
 	}
 	var v ecolaura.Validator
@@ -190,7 +190,7 @@ func (s *Server) v2VerifyEmail(c *fiber.Ctx) error {
 	var in struct {
 		Token *string `json:"token"`
 	}
-	if err := decodeJSON(c.Body(), &in, true); err != nil {
+	if err := decodeV2(c.Body(), &in); err != nil {
 		return err
 	}
 	if in.Token == nil || *in.Token == "" {
@@ -210,7 +210,7 @@ func (s *Server) v2VerifyEmail(c *fiber.Ctx) error {
 // v2ResendVerification: POST /api/v2/users/me/verify-email → 202, a new
 // verification link.
 func (s *Server) v2ResendVerification(c *fiber.Ctx) error {
-	if err := decodeJSON(c.Body(), &struct{}{}, true); err != nil {
+	if err := decodeV2(c.Body(), &struct{}{}); err != nil {
 		return err
 	}
 	if err := s.svc.Users.RequestEmailVerification(c.UserContext(), principal(c)); err != nil {
@@ -249,7 +249,7 @@ func (s *Server) v2DeleteMe(c *fiber.Ctx) error {
 	var in struct {
 		Password *string `json:"password"`
 	}
-	if err := decodeJSON(c.Body(), &in, true); err != nil {
+	if err := decodeV2(c.Body(), &in); err != nil {
 		return err
 	}
 	if in.Password == nil {
@@ -353,7 +353,7 @@ func (s *Server) v2PatchUser(c *fiber.Ctx) error {
 		Disabled *bool   `json:"disabled"`
 		Role     *string `json:"role"`
 	}
-	if err := decodeJSON(c.Body(), &in, true); err != nil {
+	if err := decodeV2(c.Body(), &in); err != nil {
 		return err
 	}
 	if in.Disabled == nil && in.Role == nil {
@@ -447,4 +447,14 @@ func (s *Server) v2ListAuditEvents(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	return sendJSON(c, http.StatusOK, out)
+}
+
+// decodeV2 decodes a v2 request body into dst strictly (unknown fields
+// refused) and returns every field error at once.
+func decodeV2(body []byte, dst any) error {
+	var errs fieldErrors
+	if err := decodeBody(body, dst, true, v2Dialect, &errs); err != nil {
+		return err
+	}
+	return errs.err()
 }

@@ -149,3 +149,42 @@ func (m *Metrics) ObserveCache(f func() CacheCounts) error {
 	}
 	return nil
 }
+
+// MailCounts are the cumulative sends of one message kind, read when
+// /metrics is scraped (for example from notify.Notifier.Stats).
+type MailCounts struct {
+	Kind string
+	// Sent were accepted by the mail server; Failed may succeed on a retry;
+	// Rejected were refused for good (SMTP 5xx) and are not retried.
+	Sent, Failed, Rejected uint64
+}
+
+// ObserveMail exports the counts read by f as
+// ecolaura_mail_messages_total{kind, outcome="sent|failed|rejected"}.
+// Call it at most once per Metrics.
+func (m *Metrics) ObserveMail(f func() []MailCounts) error {
+	if err := m.registry.Register(mailCollector{f}); err != nil {
+		return fmt.Errorf("register mail metrics: %w", err)
+	}
+	return nil
+}
+
+var mailDesc = prometheus.NewDesc("ecolaura_mail_messages_total",
+	"Emails by message kind and outcome: sent (accepted by the mail server), failed (will be retried), rejected (refused for good, SMTP 5xx; not retried).",
+	[]string{"kind", "outcome"}, nil)
+
+// mailCollector reads the counts at scrape time.
+type mailCollector struct{ read func() []MailCounts }
+
+func (c mailCollector) Describe(ch chan<- *prometheus.Desc) { ch <- mailDesc }
+
+func (c mailCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, k := range c.read() {
+		for _, o := range []struct {
+			outcome string
+			n       uint64
+		}{{"sent", k.Sent}, {"failed", k.Failed}, {"rejected", k.Rejected}} {
+			ch <- prometheus.MustNewConstMetric(mailDesc, prometheus.CounterValue, float64(o.n), k.Kind, o.outcome)
+		}
+	}
+}

@@ -60,6 +60,10 @@ type serveConfig struct {
 	LogFormat        string
 	LogLevel         string
 	Currency         ecolaura.Currency
+	// Mail is where and how email goes.
+	Mail mailConfig
+	// RequireVerifiedEmail refuses checkouts of unverified accounts.
+	RequireVerifiedEmail bool
 }
 
 func (c serveConfig) production() bool { return c.Env == "production" }
@@ -96,8 +100,11 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	cacheMemory := env("ECOLAURA_CACHE_MEMORY")
 	drainDelay, idleDrain := env("ECOLAURA_DRAIN_DELAY"), env("ECOLAURA_IDLE_DRAIN_TIMEOUT")
 	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
+	requireVerified := env("ECOLAURA_REQUIRE_VERIFIED_EMAIL")
+	mail := mailFlags(fs, env, c.PublicURL)
 
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (ECOLAURA_ADDR)")
+	fs.StringVar(&requireVerified, "require-verified-email", requireVerified, "refuse checkouts until the customer verified their email: true or false (ECOLAURA_REQUIRE_VERIFIED_EMAIL)")
 	fs.StringVar(&c.Env, "env", c.Env, "development or production (ECOLAURA_ENV)")
 	fs.StringVar(&c.JWTKeyFile, "jwt-key-file", c.JWTKeyFile, "PEM or JWK file with the token signing key (ECOLAURA_JWT_KEY_FILE)")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL; empty runs in memory (ECOLAURA_DATABASE_URL)")
@@ -183,6 +190,11 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	c.DrainDelay = parseDrainDuration("ECOLAURA_DRAIN_DELAY / --drain-delay", drainDelay, &errs)
 	c.IdleDrainTimeout = parseDrainDuration("ECOLAURA_IDLE_DRAIN_TIMEOUT / --idle-drain-timeout", idleDrain, &errs)
 	c.Currency = parseCurrencySetting(currency, &errs)
+	c.RequireVerifiedEmail = parseBoolSetting("ECOLAURA_REQUIRE_VERIFIED_EMAIL / --require-verified-email", requireVerified, &errs)
+	if env("ECOLAURA_SHOP_URL") == "" && mail.ShopURL == "http://localhost:8080" && c.PublicURL != "" {
+		mail.ShopURL = c.PublicURL // --public-url given as a flag
+	}
+	c.Mail = *mail
 	if err := c.validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -222,6 +234,7 @@ func (c serveConfig) validate() error {
 		errs = append(errs, errors.New("ECOLAURA_ENV=production refuses a generated JWT key: set ECOLAURA_JWT_KEY_FILE to a PEM or JWK file with an Ed25519 key"))
 	}
 	errs = append(errs, checkLogging(c.LogFormat, c.LogLevel)...)
+	errs = append(errs, c.Mail.validate(c.production())...)
 	hc := c.httpConfig()
 	if err := hc.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("HTTP settings (ECOLAURA_PUBLIC_URL, ECOLAURA_ALLOWED_HOSTS, ECOLAURA_CORS_ORIGINS, ECOLAURA_TRUSTED_PROXIES, rate limits): %w", err))

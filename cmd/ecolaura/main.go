@@ -4,6 +4,7 @@
 //	ecolaura migrate up|down|status   manage the PostgreSQL schema (needs ECOLAURA_DATABASE_URL)
 //	ecolaura seed [--products N]      load the demo catalog or N generated products (PostgreSQL)
 //	ecolaura worker            run only the background job workers (PostgreSQL)
+//	ecolaura user create|set-password|list   manage accounts (PostgreSQL)
 //	ecolaura cache flush       empty the shared Redis cache (after a restore or a manual SQL fix)
 //	ecolaura keygen FILE       write a new Ed25519 signing key for ECOLAURA_JWT_KEY_FILE
 //	ecolaura healthcheck       exit 0 when the local server is ready (container HEALTHCHECK)
@@ -21,12 +22,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	code := runWithInput(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -45,14 +47,20 @@ Commands:
   keygen     write a new Ed25519 signing key for ECOLAURA_JWT_KEY_FILE
   healthcheck
              exit 0 when the local server is ready (the image's HEALTHCHECK)
+  user       create accounts, set passwords, list accounts (create|set-password|list)
   version    print the version (also --version)
 
 Run "ecolaura <command> --help" for the flags of a command.
 `
 
-// run executes the command line and returns the exit code: 0 on success,
-// 1 on a runtime failure, 2 on a usage or configuration error.
+// run executes the command line with no standard input (see runWithInput).
 func run(ctx context.Context, args []string, env getenv, stdout, stderr io.Writer) int {
+	return runWithInput(ctx, args, env, strings.NewReader(""), stdout, stderr)
+}
+
+// runWithInput executes the command line and returns the exit code: 0 on
+// success, 1 on a runtime failure, 2 on a usage or configuration error.
+func runWithInput(ctx context.Context, args []string, env getenv, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -90,6 +98,8 @@ func run(ctx context.Context, args []string, env getenv, stdout, stderr io.Write
 		return keygenCmd(rest, stdout, stderr)
 	case "healthcheck":
 		return healthcheckCmd(ctx, rest, env, stdout, stderr)
+	case "user":
+		return userCmd(ctx, rest, env, stdin, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "ecolaura: unknown command %q\n\n%s", cmd, usage)
 	return 2

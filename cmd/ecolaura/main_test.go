@@ -68,8 +68,21 @@ func TestLoadServeConfig(t *testing.T) {
 		{name: "workers off on postgres", env: map[string]string{"ECOLAURA_WORKERS": "off", "ECOLAURA_DATABASE_URL": "postgres://db/x"}, check: func(t *testing.T, c serveConfig) { assert.True(t, c.NoWorkers) }},
 		{name: "workers off in memory", env: map[string]string{"ECOLAURA_WORKERS": "off"}, want: "needs ECOLAURA_DATABASE_URL"},
 		{name: "production refuses a generated key", env: map[string]string{"ECOLAURA_ENV": "production"}, want: "refuses a generated JWT key"},
-		{name: "production with a key file", env: map[string]string{"ECOLAURA_ENV": "production", "ECOLAURA_JWT_KEY_FILE": "/etc/ecolaura/key.pem", "ECOLAURA_PUBLIC_URL": "https://shop.example.org"}},
-		{name: "production with allowed hosts", env: map[string]string{"ECOLAURA_ENV": "production", "ECOLAURA_JWT_KEY_FILE": "/etc/ecolaura/key.pem", "ECOLAURA_ALLOWED_HOSTS": "shop.example.org"}},
+		{name: "production with a key file", env: production(map[string]string{"ECOLAURA_PUBLIC_URL": "https://shop.example.org"})},
+		{name: "production with allowed hosts", env: production(map[string]string{"ECOLAURA_ALLOWED_HOSTS": "shop.example.org"})},
+		{name: "production needs a real mailer", env: without(production(map[string]string{"ECOLAURA_PUBLIC_URL": "https://shop.example.org"}), "ECOLAURA_SMTP_URL"),
+			want: "ECOLAURA_ENV=production needs a real mailer"},
+		{name: "production needs a secret key", env: without(production(map[string]string{"ECOLAURA_PUBLIC_URL": "https://shop.example.org"}), "ECOLAURA_SECRET_KEY"),
+			want: "ECOLAURA_ENV=production needs ECOLAURA_SECRET_KEY"},
+		{name: "a short secret key", env: map[string]string{"ECOLAURA_SECRET_KEY": "too-short"}, want: "ECOLAURA_SECRET_KEY must be at least 32 bytes"},
+		{name: "SMTP without a sender", env: map[string]string{"ECOLAURA_SMTP_URL": "smtp://mail.example.org"}, want: "ECOLAURA_MAIL_FROM"},
+		{name: "mail settings", env: map[string]string{"ECOLAURA_SMTP_URL": "smtps://u:p@mail.example.org", "ECOLAURA_MAIL_FROM": "Shop <shop@example.org>",
+			"ECOLAURA_PUBLIC_URL": "https://shop.example.org", "ECOLAURA_SUPPORT_EMAIL": "help@example.org", "ECOLAURA_REQUIRE_VERIFIED_EMAIL": "true"},
+			check: func(t *testing.T, c serveConfig) {
+				assert.Equal(t, "https://shop.example.org", c.Mail.ShopURL, "links start with the public URL by default")
+				assert.Equal(t, "help@example.org", c.Mail.SupportEmail)
+				assert.True(t, c.RequireVerifiedEmail)
+			}},
 		{name: "production needs a public URL or allowed hosts", env: map[string]string{"ECOLAURA_ENV": "production", "ECOLAURA_JWT_KEY_FILE": "/etc/ecolaura/key.pem"}, want: "ECOLAURA_PUBLIC_URL"},
 		{name: "public URL, hosts and sign-in limits", env: map[string]string{
 			"ECOLAURA_PUBLIC_URL": "https://shop.example.org", "ECOLAURA_ALLOWED_HOSTS": "shop.example.org, .example.net",
@@ -207,4 +220,30 @@ func TestServeInProcessStartsAndStops(t *testing.T) {
 	first, _, _ := strings.Cut(logs.String(), "\n")
 	assert.Contains(t, first, "in-memory", "the first log line says how the server runs")
 	assert.Contains(t, logs.String(), "http server stopped")
+}
+
+// production returns the settings production needs, plus extra.
+func production(extra map[string]string) map[string]string {
+	m := map[string]string{"ECOLAURA_ENV": "production", "ECOLAURA_JWT_KEY_FILE": "/etc/ecolaura/key.pem",
+		"ECOLAURA_SMTP_URL": "smtp://shop:pw@mail.example.org:587", "ECOLAURA_MAIL_FROM": "Shop <shop@example.org>",
+		"ECOLAURA_SECRET_KEY": "0123456789abcdef0123456789abcdef"}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
+// without returns m without key.
+func without(m map[string]string, key string) map[string]string {
+	delete(m, key)
+	return m
+}
+
+func TestBadSMTPURLHidesItsPassword(t *testing.T) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	_, err := loadServeConfig(nil, envOf(map[string]string{
+		"ECOLAURA_SMTP_URL": "smtp://u:hunter2-pw@mail.example.org?tls=maybe", "ECOLAURA_MAIL_FROM": "shop@example.org"}), fs)
+	require.ErrorContains(t, err, "ECOLAURA_SMTP_URL")
+	assert.NotContains(t, err.Error(), "hunter2")
 }

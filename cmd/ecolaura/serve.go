@@ -14,11 +14,11 @@ import (
 
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
 	"github.com/ecolaura/ecolaura/adapters/jwt"
-	"github.com/ecolaura/ecolaura/adapters/mail"
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/adapters/postgres"
 	"github.com/ecolaura/ecolaura/adapters/redis"
 	"github.com/ecolaura/ecolaura/adapters/system"
+	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
 	"github.com/ecolaura/ecolaura/ports"
@@ -36,6 +36,9 @@ Other environment variables:
   ECOLAURA_JWT_ISSUER                             "iss" of access tokens (default ecolaura)
   ECOLAURA_CURRENCY                               shop currency (default EUR)
   ECOLAURA_REDIS_PREFIX                           prefix of every Redis key (default ecolaura:)
+  ECOLAURA_SECRET_KEY                             key of the links mailed for password resets and
+                                                  email verification (>= 32 bytes; required in
+                                                  production; serve and worker need the same)
 
 Flags:
 `
@@ -87,29 +90,52 @@ func runConfigured(stderr io.Writer, name string, cfgErr error, run func() error
 	return 0
 }
 
+// mailCounts reads the notifier's counts for the metrics.
+func mailCounts(n *notify.Notifier) []httpapi.MailCounts {
+	if n == nil {
+		return nil
+	}
+	stats := n.Stats()
+	out := make([]httpapi.MailCounts, len(stats))
+	for i, st := range stats {
+		out[i] = httpapi.MailCounts{Kind: string(st.Kind), Sent: st.Sent, Failed: st.Failed, Rejected: st.Rejected}
+	}
+	return out
+}
+
 // runServer wires the shop, serves until ctx ends, then shuts down
 // gracefully. ready, when not nil, receives the listening address.
 func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready chan<- string) (err error) {
 	log := newLogger(cfg, logWriter)
-	mode := "in-memory (demo catalog, in-process job runner, log mailer; data is lost on exit)"
+	mode := "in-memory (demo catalog, in-process job runner; data is lost on exit)"
 	if cfg.DatabaseURL != "" {
-		mode = "postgres (River job runner, log mailer)"
+		mode = "postgres (River job runner)"
 		if cfg.NoWorkers {
-			mode = "postgres (no job workers in this process: run `ecolaura worker`, log mailer)"
+			mode = "postgres (no job workers in this process: run `ecolaura worker`)"
 		}
 	}
 	cacheMode := "in-process cache"
 	if cfg.RedisURL != "" {
 		cacheMode = "redis cache and rate limits"
 	}
-	log.Info("ecolaura starting: "+mode+", "+cacheMode, slog.String("mode", mode), slog.String("cache", cacheMode),
-		slog.String("env", cfg.Env), slog.String("version", appVersion()), slog.String("addr", cfg.Addr))
+	// The access log and the mail log are batched: one write per 64 KiB or
+	// 100 ms instead of one per request. They are flushed last, after the
+	// server and the jobs have drained.
+	accessLog := newLineBuffer(logWriter, 100*time.Millisecond, 64<<10)
+	batchedLog := newLogger(cfg, accessLog)
+	mailer, mailMode, err := cfg.Mail.mailer(batchedLog)
+	if err != nil {
+		_ = accessLog.Close()
+		return err
+	}
+	log.Info("ecolaura starting: "+mode+", "+cacheMode+", "+mailMode, slog.String("mode", mode), slog.String("cache", cacheMode),
+		slog.String("mailer", mailMode), slog.String("env", cfg.Env), slog.String("version", appVersion()), slog.String("addr", cfg.Addr))
 
 	if cfg.production() && cfg.DatabaseURL == "" {
 		log.Warn("ECOLAURA_ENV=production without ECOLAURA_DATABASE_URL: orders and accounts live in memory and are lost on exit")
 	}
 
-	var closers []func(context.Context) error
+	closers := []func(context.Context) error{func(context.Context) error { return accessLog.Close() }}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 		defer cancel()
@@ -195,20 +221,18 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		return fmt.Errorf("JWT verifier: %w", err)
 	}
 
-	// The access log and the mail log are batched: one write per 64 KiB or
-	// 100 ms instead of one per request. They are flushed last, after the
-	// server and the jobs have drained.
-	accessLog := newLineBuffer(logWriter, 100*time.Millisecond, 64<<10)
-	closers = append([]func(context.Context) error{func(context.Context) error { return accessLog.Close() }}, closers...)
-	batchedLog := newLogger(cfg, accessLog)
+	mailOpts, err := cfg.Mail.shopOptions(mailer, log)
+	if err != nil {
+		return err
+	}
 
 	// The shop starts the job runner with the orders service as handler and
 	// stops it (waiting for running jobs) in Close, which runs after the
 	// HTTP server has drained.
-	shopOpts := []shop.Option{
+	shopOpts := append([]shop.Option{
 		shop.WithDatabase(db), shop.WithCache(cache), shop.WithLogger(svcLog), shop.WithClock(clock),
-		shop.WithCurrency(cfg.Currency), shop.WithTokens(issuer, verifier), shop.WithMailer(mail.NewLogMailer(batchedLog)),
-	}
+		shop.WithCurrency(cfg.Currency), shop.WithTokens(issuer, verifier), shop.WithVerifiedEmailRequired(cfg.RequireVerifiedEmail),
+	}, mailOpts...)
 	if runner != nil {
 		shopOpts = append(shopOpts, shop.WithJobRunner(runner))
 	}
@@ -251,8 +275,11 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 			return err
 		}
 	}
+	if err := metrics.ObserveMail(func() []httpapi.MailCounts { return mailCounts(s.Notifier) }); err != nil {
+		return err
+	}
 	services := httpapi.Services{
-		Catalog: s.Catalog, Orders: s.Orders, Sustainability: s.Sustainability, Users: s.Users,
+		Catalog: s.Catalog, Orders: s.Orders, Sustainability: s.Sustainability, Users: s.Users, Audit: s.Audit,
 		JWKS: keys.JWKS, Tokens: verifier, RateLimiter: limiter, ResponseCache: cache, Probes: probes,
 	}
 	if s.ProductCache != nil {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ecolaura/ecolaura/adapters/mail"
 	"github.com/ecolaura/ecolaura/adapters/postgres"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
@@ -20,14 +19,17 @@ import (
 const workerUsage = `Usage: ecolaura worker [flags]
 
 Runs only the background job workers (River, on PostgreSQL): order
-processing and confirmation emails, with no HTTP server. Start as many as
+processing and every email (order confirmations, password resets, email
+verification and changes), with no HTTP server. Start as many as
 needed next to "ecolaura serve" replicas; River hands each job to one worker.
 SIGTERM or SIGINT stops fetching jobs and waits for the running ones (up to
 the shutdown timeout; the rest are retried later).
 
 Needs ECOLAURA_DATABASE_URL and a migrated schema. Other environment
 variables: ECOLAURA_REDIS_URL and ECOLAURA_REDIS_PREFIX (the shared cache the
-API servers use, so changes made by jobs invalidate it), ECOLAURA_CURRENCY.
+API servers use, so changes made by jobs invalidate it), ECOLAURA_CURRENCY,
+ECOLAURA_SECRET_KEY (the same as the API servers': it keys the mailed
+links; required in production, with ECOLAURA_ENV=production), ECOLAURA_ENV.
 
 Flags:
 `
@@ -44,6 +46,8 @@ type workerConfig struct {
 	LogFormat       string
 	LogLevel        string
 	Currency        ecolaura.Currency
+	Env             string
+	Mail            mailConfig
 }
 
 // loadWorkerConfig reads ECOLAURA_* variables, then flags from args, and
@@ -58,6 +62,9 @@ func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig
 	concurrency := env("ECOLAURA_WORKER_CONCURRENCY")
 	jobTimeout := env("ECOLAURA_JOB_TIMEOUT")
 	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
+	c.Env = or(env("ECOLAURA_ENV"), "development")
+	mail := mailFlags(fs, env, env("ECOLAURA_PUBLIC_URL"))
+	fs.StringVar(&c.Env, "env", c.Env, "development or production (ECOLAURA_ENV)")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL (ECOLAURA_DATABASE_URL)")
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis URL of the shared cache (ECOLAURA_REDIS_URL)")
 	fs.StringVar(&concurrency, "concurrency", concurrency, "jobs run at once (ECOLAURA_WORKER_CONCURRENCY, default 10)")
@@ -87,6 +94,13 @@ func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig
 	}
 	c.Currency = parseCurrencySetting(currency, &errs)
 	errs = append(errs, checkLogging(c.LogFormat, c.LogLevel)...)
+	switch c.Env {
+	case "development", "production":
+	default:
+		errs = append(errs, fmt.Errorf("ECOLAURA_ENV / --env: want development or production, got %q", c.Env))
+	}
+	c.Mail = *mail
+	errs = append(errs, c.Mail.validate(c.Env == "production")...)
 	return c, errors.Join(errs...)
 }
 
@@ -104,8 +118,12 @@ func workerCmd(ctx context.Context, args []string, env getenv, _, stderr io.Writ
 // gracefully. started, when not nil, is closed once River runs.
 func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, started chan<- struct{}) (err error) {
 	log := newLogger(serveConfig{LogFormat: cfg.LogFormat, LogLevel: cfg.LogLevel}, logWriter)
-	log.Info("ecolaura worker starting: River job workers only, no HTTP", slog.String("version", appVersion()),
-		slog.Int("concurrency", cfg.Concurrency))
+	mailer, mailMode, err := cfg.Mail.mailer(log)
+	if err != nil {
+		return err
+	}
+	log.Info("ecolaura worker starting: River job workers only, no HTTP, "+mailMode, slog.String("version", appVersion()),
+		slog.Int("concurrency", cfg.Concurrency), slog.String("mailer", mailMode), slog.String("env", cfg.Env))
 
 	var closers []func(context.Context) error
 	defer func() {
@@ -131,16 +149,20 @@ func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, start
 		return fmt.Errorf("job runner: %w", err)
 	}
 	// The same wiring as serve, à la carte: the worker needs only the
-	// orders service (no catalog, accounts or token keys). The shop starts
-	// the runner with it as the handler and stops it (waiting for running
-	// jobs) in Close. With Redis the service uses the shared product cache,
-	// so changes made by jobs invalidate what the API servers cache; without
-	// it, no cache (a private one would only go stale).
-	shopOpts := []shop.Option{
-		shop.WithServices(shop.OrdersService),
-		shop.WithDatabase(pg), shop.WithJobRunner(runner), shop.WithLogger(svcLog), shop.WithCurrency(cfg.Currency),
-		shop.WithMailer(mail.NewLogMailer(log)),
+	// services that run jobs, orders and account emails (no catalog,
+	// sign-in or token keys). The shop starts the runner with their job
+	// handler and stops it (waiting for running jobs) in Close. With Redis
+	// the services use the shared product cache, so changes made by jobs
+	// invalidate what the API servers cache; without it, no cache (a
+	// private one would only go stale).
+	mailOpts, err := cfg.Mail.shopOptions(mailer, log)
+	if err != nil {
+		return err
 	}
+	shopOpts := append([]shop.Option{
+		shop.WithServices(shop.OrdersService | shop.AccountMailService),
+		shop.WithDatabase(pg), shop.WithJobRunner(runner), shop.WithLogger(svcLog), shop.WithCurrency(cfg.Currency),
+	}, mailOpts...)
 	if cfg.RedisURL != "" {
 		rc, err := openRedisCache(ctx, cfg.RedisURL, cfg.RedisPrefix, log)
 		if err != nil {
