@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,8 +14,10 @@ import (
 
 	"github.com/ecolaura/ecolaura/adapters/argon2id"
 	"github.com/ecolaura/ecolaura/adapters/jwt"
+	"github.com/ecolaura/ecolaura/adapters/mail"
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
 	"github.com/ecolaura/ecolaura/internal/storetest"
 	"github.com/ecolaura/ecolaura/ports"
@@ -58,14 +61,73 @@ func (c *countingHasher) counts() (hashes, verifies int64) {
 var _ ports.PasswordHasher = (*countingHasher)(nil)
 
 type env struct {
-	db       ports.Database
+	db       *storetest.DB
 	clock    *memory.ManualClock
 	ids      *memory.SequentialIDs
 	hasher   *countingHasher
 	issuer   *jwt.Issuer
 	verifier *jwt.Verifier
 	svc      *users.Service
+	// outbox receives what mailer sends; jobs are the jobs committed so
+	// far, not yet run (deliver runs them).
+	outbox *mail.Recorder
+	mailer *users.AccountMailer
+	jobs   *jobCapture
+	// survivor is the staff account left by a round of TestLastStaff….
+	survivor ecolaura.ID
 }
+
+// jobCapture is the job handler of an env's database: it keeps the jobs,
+// so that a test runs them when and in the order it wants.
+type jobCapture struct {
+	mu   sync.Mutex
+	jobs []ports.Job
+}
+
+func (c *jobCapture) HandleJob(_ context.Context, j ports.Job) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.jobs = append(c.jobs, j)
+	return nil
+}
+
+// pending waits for the committed jobs to reach the capture and returns
+// them, forgetting them.
+func (e *env) pending(t testing.TB) []ports.Job {
+	t.Helper()
+	e.db.WaitJobs(t)
+	e.jobs.mu.Lock()
+	defer e.jobs.mu.Unlock()
+	out := e.jobs.jobs
+	e.jobs.jobs = nil
+	return out
+}
+
+// deliver runs every pending job through the account mailer.
+func (e *env) deliver(t testing.TB) {
+	t.Helper()
+	for _, j := range e.pending(t) {
+		require.NoError(t, e.mailer.HandleJob(context.Background(), j), "job %s", j.Kind)
+	}
+}
+
+// tokenIn returns the token of the link in the newest message to to.
+func (e *env) tokenIn(t testing.TB, to string) string {
+	t.Helper()
+	msgs := e.outbox.Messages()
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].To != to {
+			continue
+		}
+		m := tokenPattern.FindStringSubmatch(msgs[i].Text)
+		require.NotNil(t, m, "no link in %q", msgs[i].Text)
+		return m[1]
+	}
+	t.Fatalf("no message to %s", to)
+	return ""
+}
+
+var tokenPattern = regexp.MustCompile(`\?token=([A-Za-z0-9_-]{43})`)
 
 func newArgon(t testing.TB, modify func(*argon2id.Params)) *argon2id.Hasher {
 	t.Helper()
@@ -89,7 +151,16 @@ func newEnv(t testing.TB, s storetest.Store) *env {
 		clock:  memory.NewManualClock(start),
 		ids:    memory.NewSequentialIDs(),
 		hasher: &countingHasher{inner: newArgon(t, nil)},
+		outbox: mail.NewRecorder(),
+		jobs:   &jobCapture{},
 	}
+	e.db.StartJobs(t, e.jobs)
+	tpl, err := mail.DefaultTemplates()
+	require.NoError(t, err)
+	n, err := notify.New(tpl, e.outbox, notify.Config{Shop: notify.Shop{Name: "Ecolaura", URL: "https://shop.example.org"}})
+	require.NoError(t, err)
+	e.mailer, err = users.NewAccountMailer(e.db, n, e.clock, users.WithTokenKey([]byte("0123456789abcdef0123456789abcdef")))
+	require.NoError(t, err)
 	key, err := jwt.GenerateDevelopmentKey(discard())
 	require.NoError(t, err)
 	keys, err := jwt.NewKeySet(key)
