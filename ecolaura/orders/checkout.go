@@ -191,6 +191,14 @@ func (s *Service) Checkout(ctx context.Context, actor ecolaura.Principal, req Ch
 		res.Order = o
 		return nil
 	})
+	if err != nil && errors.Is(err, ecolaura.ErrInvalid) {
+		// The store refuses an order of a user that does not exist: the
+		// account was deleted while the order was being placed. (The
+		// transaction may be aborted: look outside it.)
+		if _, gerr := s.db.Users().Get(ctx, actor.UserID); errors.Is(gerr, ecolaura.ErrNotFound) {
+			return CheckoutResult{}, fmt.Errorf("checkout: account gone: %w", ecolaura.ErrUnauthenticated)
+		}
+	}
 	if err != nil {
 		if key != "" && errors.Is(err, ecolaura.ErrConflict) {
 			// Another process may have committed an order with this key
@@ -318,10 +326,6 @@ func (s *Service) placeOrder(ctx context.Context, tx ports.Tx, userID ecolaura.I
 		Version:        1,
 	}
 	if err := tx.Orders().Create(ctx, o); err != nil {
-		if errors.Is(err, ecolaura.ErrNotFound) {
-			// The account was deleted while the order was being placed.
-			return ecolaura.Order{}, fmt.Errorf("store order: account gone: %w", ecolaura.ErrUnauthenticated)
-		}
 		return ecolaura.Order{}, fmt.Errorf("store order: %w", err)
 	}
 	if err := enqueue(ctx, tx, JobProcessOrder, o.ID); err != nil {
