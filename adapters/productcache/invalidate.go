@@ -426,6 +426,17 @@ type recordingStore struct {
 	rec *recorder
 }
 
+// Get reads through the transaction's store; a product the store does not
+// have loses its cached entry, as a refused write does (services read a
+// product in the transaction before they edit or delete it).
+func (s recordingStore) Get(ctx context.Context, id ecolaura.ID) (ecolaura.Product, error) {
+	p, err := s.ProductStore.Get(ctx, id)
+	if errors.Is(err, ecolaura.ErrNotFound) {
+		s.rec.refused(id, err)
+	}
+	return p, err
+}
+
 func (s recordingStore) Create(ctx context.Context, p ecolaura.Product) error {
 	err := s.ProductStore.Create(ctx, p)
 	if outcomeMayHaveCommitted(err) {

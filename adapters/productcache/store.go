@@ -300,7 +300,8 @@ func (s cachedStore) AdjustStock(ctx context.Context, adj ports.StockAdjustment)
 // (or, when the cache cannot be reached, they are recorded in the journal
 // within the transaction), and after a successful commit (or an unknown
 // outcome) they get fresh values. Products whose write the store refused
-// with ErrConflict or ErrNotFound lose their cached entry. It returns fn's
+// with ErrConflict or ErrNotFound, or that a read in the transaction did not
+// find, lose their cached entry. It returns fn's
 // error unchanged, or the journal's when the write could be neither
 // announced nor recorded.
 func (d *Database) Do(ctx context.Context, fn func(ctx context.Context, tx ports.Tx) error) error {
