@@ -158,6 +158,10 @@ func TestContainerImage(t *testing.T) {
 		"-e", "ECOLAURA_ADDR="+addr, "-e", "ECOLAURA_DATABASE_URL="+dbURL,
 		"-e", "ECOLAURA_REDIS_URL="+redisURL, "-e", "ECOLAURA_REDIS_PREFIX="+prefix,
 		"-e", "ECOLAURA_JWT_KEY_FILE=/var/lib/ecolaura/keys/jwt.pem", "-e", "ECOLAURA_ENV=production",
+		// Production needs a real mailer and a secret key; nothing is
+		// mailed during this test, so the SMTP server is never dialled.
+		"-e", "ECOLAURA_SMTP_URL=smtp://127.0.0.1:2525?tls=none", "-e", "ECOLAURA_MAIL_FROM=Ecolaura <shop@example.org>",
+		"-e", "ECOLAURA_SECRET_KEY=image-test-secret-key-0123456789abcdef",
 		"-e", "ECOLAURA_PUBLIC_URL=http://"+addr, image)
 	t.Cleanup(func() {
 		if t.Failed() {
