@@ -53,11 +53,12 @@ func TestQueryCounts(t *testing.T) {
 	}), "order list")
 }
 
-// benchDB opens a migrated database with the given driver and 1,000
-// products in 10 categories.
-func benchDB(b *testing.B, driver postgres.Driver) (*postgres.Database, []ecolaura.Product, ecolaura.User) {
+// benchDB opens a migrated database with 1,000 products in 10 categories,
+// with pgx's default query exec mode or the one named (the URL's
+// default_query_exec_mode).
+func benchDB(b *testing.B, execMode string) (*postgres.Database, []ecolaura.Product, ecolaura.User) {
 	b.Helper()
-	db := openDB(b, postgres.Config{Driver: driver, MaxConns: 8})
+	db := openDBWith(b, postgres.Config{MaxConns: 8}, execMode)
 	ctx := context.Background()
 	ps := make([]ecolaura.Product, 1000)
 	for i := range ps {
@@ -87,57 +88,61 @@ func checkout(ctx context.Context, db *postgres.Database, u ecolaura.User, a, b 
 	})
 }
 
-// BenchmarkStore compares the drivers on a product Get, a list page
-// (category + score sort, 20 items) and a checkout transaction.
+// BenchmarkStore measures a product Get, a list page (category + score
+// sort, 20 items) and a checkout transaction, alone and 8 at once, in
+// pgx's default query exec mode (cache_statement) and in the modes that
+// prepare nothing by name (for PgBouncer in transaction pooling mode).
 func BenchmarkStore(b *testing.B) {
-	for _, driver := range []postgres.Driver{postgres.DriverPgdriver, postgres.DriverPgx} {
-		b.Run(string(driver), func(b *testing.B) {
-			db, ps, u := benchDB(b, driver)
-			ctx := context.Background()
-			b.Run("Get", func(b *testing.B) {
-				for i := 0; b.Loop(); i++ {
-					if _, err := db.Products().Get(ctx, ps[i%len(ps)].ID); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-			b.Run("ListPage", func(b *testing.B) {
-				for i := 0; b.Loop(); i++ {
-					page, err := db.Products().List(ctx, ports.ProductQuery{Limit: 20, Sort: ecolaura.SortScore,
-						Filter: ecolaura.ProductFilter{Category: fmt.Sprintf("bench-%d", i%10)}})
-					if err != nil || len(page.Items) != 20 {
-						b.Fatal(err, len(page.Items))
-					}
-				}
-			})
-			b.Run("Checkout", func(b *testing.B) {
-				for i := 0; b.Loop(); i++ {
-					x, y := ps[(2*i)%len(ps)], ps[(2*i+1)%len(ps)]
-					if x.ID > y.ID {
-						x, y = y, x
-					}
-					if err := checkout(ctx, db, u, x, y); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-			b.Run("CheckoutParallel", func(b *testing.B) {
-				b.SetParallelism(4)
-				b.RunParallel(func(pb *testing.PB) {
-					i := 0
-					for pb.Next() {
-						i++
-						x, y := ps[(7*i)%len(ps)], ps[(7*i+3)%len(ps)]
-						if x.ID > y.ID {
-							x, y = y, x
-						}
-						if err := checkout(ctx, db, u, x, y); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
-			})
-		})
+	for _, mode := range []string{"cache_statement", "cache_describe", "exec"} {
+		b.Run(mode, func(b *testing.B) { benchStore(b, mode) })
 	}
+}
+
+func benchStore(b *testing.B, execMode string) {
+	db, ps, u := benchDB(b, execMode)
+	ctx := context.Background()
+	b.Run("Get", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if _, err := db.Products().Get(ctx, ps[i%len(ps)].ID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ListPage", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			page, err := db.Products().List(ctx, ports.ProductQuery{Limit: 20, Sort: ecolaura.SortScore,
+				Filter: ecolaura.ProductFilter{Category: fmt.Sprintf("bench-%d", i%10)}})
+			if err != nil || len(page.Items) != 20 {
+				b.Fatal(err, len(page.Items))
+			}
+		}
+	})
+	b.Run("Checkout", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			x, y := ps[(2*i)%len(ps)], ps[(2*i+1)%len(ps)]
+			if x.ID > y.ID {
+				x, y = y, x
+			}
+			if err := checkout(ctx, db, u, x, y); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("CheckoutParallel", func(b *testing.B) {
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				i++
+				x, y := ps[(7*i)%len(ps)], ps[(7*i+3)%len(ps)]
+				if x.ID > y.ID {
+					x, y = y, x
+				}
+				if err := checkout(ctx, db, u, x, y); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
 }

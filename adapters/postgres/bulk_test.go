@@ -13,49 +13,39 @@ import (
 )
 
 func TestInsertProducts(t *testing.T) {
-	for _, driver := range []postgres.Driver{postgres.DriverPgx, postgres.DriverPgdriver} {
-		t.Run(string(driver), func(t *testing.T) {
-			db := openDB(t, postgres.Config{Driver: driver})
-			ctx := t.Context()
-			cat := porttest.UniqueCategory()
-			ps := make([]ecolaura.Product, 500)
-			for i := range ps {
-				ps[i] = porttest.NewProduct(cat, func(p *ecolaura.Product) {
-					p.Name = fmt.Sprintf("Bulk \"%d\", with, commas", i)
-					p.Description = "A \"quoted\", comma-separated\r\ndescription\tover two lines"
-					if i%5 == 0 {
-						p.Description = ""
-					}
-					if i%7 == 0 && p.Metrics != nil {
-						p.Metrics.RecycledContent = nil
-						p.Metrics.Certifications = []ecolaura.Certification{ecolaura.CertFSC, ecolaura.CertGOTS}
-					}
-					if i%3 == 0 {
-						p.Metrics, p.Score = nil, i%101
-					}
-				})
+	db := openDB(t, postgres.Config{})
+	ctx := t.Context()
+	cat := porttest.UniqueCategory()
+	ps := make([]ecolaura.Product, 500)
+	for i := range ps {
+		ps[i] = porttest.NewProduct(cat, func(p *ecolaura.Product) {
+			p.Name = fmt.Sprintf("Bulk \"%d\", with, commas", i)
+			p.Description = "A \"quoted\", comma-separated\r\ndescription\tover two lines"
+			if i%5 == 0 {
+				p.Description = ""
 			}
-			require.NoError(t, db.InsertProducts(ctx, ps))
-			for _, i := range []int{0, 1, 2, 5, 7, 10, 14, 35, 499} {
-				got, err := db.Products().Get(ctx, ps[i].ID)
-				require.NoError(t, err)
-				require.Equal(t, ps[i], got)
+			if i%7 == 0 && p.Metrics != nil {
+				p.Metrics.RecycledContent = nil
+				p.Metrics.Certifications = []ecolaura.Certification{ecolaura.CertFSC, ecolaura.CertGOTS}
 			}
-			require.ErrorIs(t, db.InsertProducts(ctx, ps[:1]), ecolaura.ErrConflict)
+			if i%3 == 0 {
+				p.Metrics, p.Score = nil, i%101
+			}
 		})
 	}
+	require.NoError(t, db.InsertProducts(ctx, ps))
+	for _, i := range []int{0, 1, 2, 5, 7, 10, 14, 35, 499} {
+		got, err := db.Products().Get(ctx, ps[i].ID)
+		require.NoError(t, err)
+		require.Equal(t, ps[i], got)
+	}
+	require.ErrorIs(t, db.InsertProducts(ctx, ps[:1]), ecolaura.ErrConflict)
 }
 
 // BenchmarkInsertProducts loads products in batches of 5,000; b.N counts
 // products.
 func BenchmarkInsertProducts(b *testing.B) {
-	for _, driver := range drivers {
-		b.Run(string(driver), func(b *testing.B) { benchInsert(b, driver) })
-	}
-}
-
-func benchInsert(b *testing.B, driver postgres.Driver) {
-	db := openDB(b, postgres.Config{Driver: driver})
+	db := openDB(b, postgres.Config{})
 	ctx := b.Context()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	batch := make([]ecolaura.Product, 0, 5000)

@@ -1,8 +1,9 @@
 // Package postgres is Ecolaura's production storage adapter: every store
-// port and the unit of work on PostgreSQL with github.com/uptrace/bun
-// (pgdialect over bun's pgdriver, or pgx's database/sql driver), and a job
-// queue on River
+// port and the unit of work on PostgreSQL, and a job queue on River
 // (github.com/riverqueue/river) whose inserts commit with the transaction.
+// One driver, one pool: github.com/jackc/pgx/v5 with a pgxpool shared by
+// github.com/uptrace/bun (pgdialect over pgx's database/sql driver), River
+// (riverpgxv5) and COPY.
 //
 // Open connects; Migrate applies the embedded schema (package migrations)
 // and River's own migrations under an advisory lock; a JobRunner works the
@@ -15,88 +16,67 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
-	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
-	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
-	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
-// Driver names the database/sql driver under bun.
-type Driver string
+// DefaultMaxConns is the pool size when Config.MaxConns is zero.
+const DefaultMaxConns = 20
 
-// The supported drivers. Both pass every conformance suite; measured on
-// this adapter (BenchmarkStore: Get, list page, checkout transaction)
-// pgdriver was faster on reads (Get ~25 %, list page ~10 %) and equal on
-// checkout, which waits on the commit, so DriverPgdriver is the default.
-const (
-	// DriverPgdriver is github.com/uptrace/bun/driver/pgdriver (default).
-	// Bun's statements, formatted client-side without arguments, use the
-	// simple protocol; statements with arguments (River's: the job insert of
-	// a checkout, the runner's fetches) are prepared once per connection and
-	// then only bound and executed, like pgx's statement cache (measured,
-	// BenchmarkCheckoutVsRawPgx: ~61 % of raw pgx before, ~69 % with it,
-	// ~97 % once checkout's own statements also went out with arguments,
-	// see argStmt).
-	DriverPgdriver Driver = "pgdriver"
-	// DriverPgx is github.com/jackc/pgx/v5/stdlib. Statements with
-	// arguments (River's) use pgx's cached prepared statements (or the URL's
-	// default_query_exec_mode); bun's statements, formatted client-side
-	// without arguments, use the simple protocol: one round trip, no
-	// statement-cache churn.
-	DriverPgx Driver = "pgx"
-)
-
-// Config configures a connection pool. Only URL is required.
+// Config configures the connection pool. Only URL is required.
 type Config struct {
-	// URL is a postgres:// connection URL.
+	// URL is a postgres:// connection URL. pgx's parameters apply, among
+	// them default_query_exec_mode (see Open) and application_name (default
+	// "ecolaura"); pgxpool's pool_* parameters do not: MaxConns and the
+	// other fields below size the pool.
 	URL string
-	// MaxConns bounds open connections (default 20). On pgdriver,
-	// InsertProducts' COPY runs on a separate pool of up to as many
-	// connections, opened only while it runs.
+	// MaxConns bounds the connections of the process's one pool (default
+	// DefaultMaxConns, at least 2): Bun's statements, transactions, River's
+	// job inserts and, when a JobRunner runs, its fetches, completions and
+	// maintenance all share it. A running JobRunner also holds one more
+	// connection, out of the pool, for LISTEN (see NewJobRunner), so a
+	// process opens at most MaxConns + 1.
 	MaxConns int
-	// MaxIdleConns bounds idle connections (default MaxConns).
-	MaxIdleConns int
 	// ConnMaxLifetime recycles connections (default 30 minutes).
 	ConnMaxLifetime time.Duration
-	// ConnectTimeout bounds dialing a new connection (default 5 seconds), so
-	// requests fail fast with ecolaura.ErrUnavailable during an outage.
+	// ConnMaxIdleTime closes connections idle that long (default 5 minutes).
+	ConnMaxIdleTime time.Duration
+	// ConnectTimeout bounds dialing a new connection (default 5 seconds, or
+	// the URL's connect_timeout when shorter), so requests fail fast with
+	// ecolaura.ErrUnavailable during an outage.
 	ConnectTimeout time.Duration
-	// QueryTimeout, when set, bounds how long one statement waits for the
-	// server when its context has no deadline (pgdriver only; default none:
-	// contexts bound calls, and migrations or bulk loads may run long).
-	QueryTimeout time.Duration
 	// TxAttempts is how many times Do runs a transaction that fails with a
 	// serialization failure or deadlock (default 5).
 	TxAttempts int
-	// Driver selects the database/sql driver (default DriverPgdriver).
-	Driver Driver
 	// JobMaxAttempts is River's attempt limit for enqueued jobs (default 10).
 	JobMaxAttempts int
 	// ReadTimeout is the statement timeout (PostgreSQL's statement_timeout)
 	// of the reads outside transactions that anonymous requests can shape:
 	// product lists, searches, counts, categories and statistics, product
-	// and order lookups (default 2 seconds; negative: none). They run on a
-	// pool of their own, so the server stops such a query when it runs too
-	// long even if the client is gone; the caller gets ErrUnavailable.
+	// lookups and order lists (default 2 seconds; negative: none). Their
+	// pool connection has it as its session's statement_timeout while they
+	// run, so the server stops such a query when it runs too long even if
+	// the client is gone; the caller gets ErrUnavailable.
 	ReadTimeout time.Duration
-	// MaxReadConns bounds the connections of that pool (default 10), which
-	// also bounds how many expensive reads run at once.
+	// MaxReadConns bounds how many of those reads run at once, each on one
+	// connection of the pool (default 10, at most MaxConns - 1), so that
+	// expensive reads neither pile up on the server nor take every
+	// connection from transactions and jobs.
 	MaxReadConns int
 }
 
@@ -105,39 +85,36 @@ func (c Config) Validate() error {
 	var v ecolaura.Validator
 	v.Check(c.URL != "", "url", "must be set")
 	if c.URL != "" {
-		_, err := pgx.ParseConfig(c.URL)
+		_, err := pgxpool.ParseConfig(c.URL)
 		v.Check(err == nil, "url", "must be a valid PostgreSQL URL")
 	}
-	v.Check(c.MaxConns >= 0 && c.MaxConns <= 10_000, "max_conns", "must be between 0 and 10000")
-	v.Check(c.MaxIdleConns >= 0, "max_idle_conns", "must not be negative")
+	// Migrate holds one connection for its advisory lock while it works on
+	// another, so one connection would wait for itself.
+	v.Check(c.MaxConns == 0 || (c.MaxConns >= 2 && c.MaxConns <= 10_000), "max_conns", "must be between 2 and 10000")
 	v.Check(c.ConnMaxLifetime >= 0, "conn_max_lifetime", "must not be negative")
+	v.Check(c.ConnMaxIdleTime >= 0, "conn_max_idle_time", "must not be negative")
 	v.Check(c.ConnectTimeout >= 0, "connect_timeout", "must not be negative")
-	v.Check(c.QueryTimeout >= 0, "query_timeout", "must not be negative")
 	v.Check(c.TxAttempts >= 0 && c.TxAttempts <= 100, "tx_attempts", "must be between 0 and 100")
 	v.Check(c.JobMaxAttempts >= 0 && c.JobMaxAttempts <= 1000, "job_max_attempts", "must be between 0 and 1000")
 	v.Check(c.MaxReadConns >= 0 && c.MaxReadConns <= 10_000, "max_read_conns", "must be between 0 and 10000")
-	v.Check(c.Driver == "" || c.Driver == DriverPgx || c.Driver == DriverPgdriver, "driver", "must be %q or %q", DriverPgx, DriverPgdriver)
 	return v.ConfigErr()
 }
 
 func (c Config) withDefaults() Config {
 	if c.MaxConns == 0 {
-		c.MaxConns = 20
-	}
-	if c.MaxIdleConns == 0 || c.MaxIdleConns > c.MaxConns {
-		c.MaxIdleConns = c.MaxConns
+		c.MaxConns = DefaultMaxConns
 	}
 	if c.ConnMaxLifetime == 0 {
 		c.ConnMaxLifetime = 30 * time.Minute
+	}
+	if c.ConnMaxIdleTime == 0 {
+		c.ConnMaxIdleTime = 5 * time.Minute
 	}
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = 5 * time.Second
 	}
 	if c.TxAttempts == 0 {
 		c.TxAttempts = 5
-	}
-	if c.Driver == "" {
-		c.Driver = DriverPgdriver
 	}
 	if c.JobMaxAttempts == 0 {
 		c.JobMaxAttempts = 10
@@ -148,6 +125,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxReadConns == 0 {
 		c.MaxReadConns = 10
 	}
+	c.MaxReadConns = min(c.MaxReadConns, c.MaxConns-1)
 	return c
 }
 
@@ -175,19 +153,33 @@ func WithLogger(l *slog.Logger) Option {
 type Database struct {
 	cfg    Config
 	log    *slog.Logger
-	sqlDB  *sql.DB
-	db     *bun.DB
-	river  *river.Client[*sql.Tx] // insert-only client for Tx.Jobs()
+	pool   *pgxpool.Pool
+	sqlDB  *sql.DB               // pgx's database/sql driver on the pool, for Bun
+	db     *bun.DB               // Bun on sqlDB
+	river  *river.Client[pgx.Tx] // insert-only client for Tx.Jobs()
 	counts *queryCounter
-	copyDB *bun.DB // pgdriver only: plain connections for COPY
-	readDB *bun.DB // reads outside transactions, under Config.ReadTimeout
+	reads  *readGate // reads outside transactions
 }
 
 var _ ports.Database = (*Database)(nil)
 
-// Open connects to PostgreSQL and checks that it answers. It does not
-// migrate: call Migrate (or check SchemaStatus) first. Errors: a
-// *ecolaura.ConfigError for a bad Config; ecolaura.ErrUnavailable
+// Open creates the process's one connection pool (pgxpool, Config.MaxConns
+// connections) and checks that the server answers. Everything runs on that
+// pool with the one driver, pgx: Bun through pgx's database/sql driver on
+// the pool (see bunConnector), River through riverpgxv5, COPY through pgx.
+//
+// Statements with arguments (checkout's stock and order statements,
+// River's) run in pgx's query exec mode, by default cache_statement: each
+// is prepared once per connection and then only bound and executed. Bun
+// formats its statements client-side and sends them without arguments:
+// those run on the simple protocol, one round trip with nothing prepared
+// (see bunConnector). Behind PgBouncer in transaction pooling mode older
+// than 1.21 (or without max_prepared_statements), add
+// default_query_exec_mode=exec to the URL so that nothing is prepared by
+// name; it costs checkout throughput (docs/operations.md).
+//
+// Open does not migrate: call Migrate (or check SchemaStatus) first.
+// Errors: a *ecolaura.ConfigError for a bad Config; ecolaura.ErrUnavailable
 // when the server cannot be reached.
 func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
 	if err := cfg.Validate(); err != nil {
@@ -198,45 +190,37 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	sqlDB, copyConnector, err := openSQL(cfg, 0)
+	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
-		return nil, err
+		return nil, ecolaura.Misconfigured("url", "must be a valid PostgreSQL URL")
 	}
-	readSQL, _, err := openSQL(cfg, cfg.ReadTimeout)
+	pc.MaxConns = int32(cfg.MaxConns)
+	pc.MinConns = 0
+	pc.MaxConnLifetime = cfg.ConnMaxLifetime
+	pc.MaxConnIdleTime = cfg.ConnMaxIdleTime
+	if pc.ConnConfig.ConnectTimeout == 0 || pc.ConnConfig.ConnectTimeout > cfg.ConnectTimeout {
+		pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	}
+	if _, ok := pc.ConnConfig.RuntimeParams["application_name"]; !ok {
+		pc.ConnConfig.RuntimeParams["application_name"] = "ecolaura"
+	}
+	pc.PrepareConn = prepareConn
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
-		_ = sqlDB.Close()
-		return nil, err
+		return nil, fmt.Errorf("create connection pool: %w", unavailable(err))
 	}
-	readSQL.SetMaxOpenConns(cfg.MaxReadConns)
-	readSQL.SetMaxIdleConns(cfg.MaxReadConns)
-	readSQL.SetConnMaxLifetime(cfg.ConnMaxLifetime)
-	readSQL.SetConnMaxIdleTime(5 * time.Minute)
-	sqlDB.SetMaxOpenConns(cfg.MaxConns)
-	sqlDB.SetMaxIdleConns(cfg.MaxIdleConns)
-	sqlDB.SetConnMaxLifetime(cfg.ConnMaxLifetime)
-	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-
-	d := &Database{cfg: cfg, log: o.logger, sqlDB: sqlDB, counts: &queryCounter{}}
-	d.db = bun.NewDB(sqlDB, pgdialect.New())
+	d := &Database{cfg: cfg, log: o.logger, pool: pool, counts: &queryCounter{}, reads: newReadGate(cfg)}
+	// Like stdlib.OpenDBFromPool: database/sql keeps no idle connections,
+	// every statement borrows one from the pool and gives it back.
+	d.sqlDB = sql.OpenDB(bunConnector{stdlib.GetPoolConnector(pool)})
+	d.sqlDB.SetMaxIdleConns(0)
+	d.db = bun.NewDB(d.sqlDB, pgdialect.New())
 	d.db.AddQueryHook(d.counts)
-	d.readDB = bun.NewDB(readSQL, pgdialect.New()).WithQueryHook(d.counts)
-	if copyConnector != nil {
-		// COPY needs pgdriver's own connection type, not the pool's
-		// statement-caching wrapper: a separate pool, opened only when
-		// InsertProducts runs and closing idle connections soon after.
-		copyDB := sql.OpenDB(copyConnector)
-		copyDB.SetMaxOpenConns(cfg.MaxConns)
-		copyDB.SetMaxIdleConns(2)
-		copyDB.SetConnMaxIdleTime(time.Minute)
-		copyDB.SetConnMaxLifetime(cfg.ConnMaxLifetime)
-		d.copyDB = bun.NewDB(copyDB, pgdialect.New())
-	}
-
 	if err := d.Ping(ctx); err != nil {
 		_ = d.Close()
 		return nil, err
 	}
-	rc, err := river.NewClient(riverdatabasesql.New(sqlDB), &river.Config{
+	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Logger:      o.logger,
 		MaxAttempts: cfg.JobMaxAttempts,
 	})
@@ -248,70 +232,17 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
 	return d, nil
 }
 
-// openSQL opens a database/sql pool of cfg's driver whose sessions have
-// statementTimeout as statement_timeout (when positive). For pgdriver it
-// also returns the plain connector, which COPY needs (pgdriver.CopyFrom
-// works only on pgdriver's own connection type).
-func openSQL(cfg Config, statementTimeout time.Duration) (*sql.DB, *pgdriver.Connector, error) {
-	timeout := ""
-	if statementTimeout > 0 {
-		timeout = strconv.FormatInt(max(statementTimeout.Milliseconds(), 1), 10)
-	}
-	switch cfg.Driver {
-	case DriverPgdriver:
-		pc := pgdriver.NewConnector(
-			pgdriver.WithDSN(cfg.URL),
-			pgdriver.WithDialTimeout(cfg.ConnectTimeout),
-			pgdriver.WithReadTimeout(cfg.QueryTimeout),
-			pgdriver.WithWriteTimeout(cfg.QueryTimeout),
-			func(c *pgdriver.Config) {
-				if timeout == "" {
-					return
-				}
-				params := maps.Clone(c.ConnParams) // the URL's, if any
-				if params == nil {
-					params = map[string]any{}
-				}
-				params["statement_timeout"] = timeout
-				c.ConnParams = params
-			},
-		)
-		return sql.OpenDB(stmtCacheConnector{pc}), pc, nil
-	default:
-		pc, err := pgx.ParseConfig(cfg.URL)
-		if err != nil {
-			return nil, nil, ecolaura.Misconfigured("url", "must be a valid PostgreSQL URL")
-		}
-		if pc.ConnectTimeout == 0 || pc.ConnectTimeout > cfg.ConnectTimeout {
-			pc.ConnectTimeout = cfg.ConnectTimeout
-		}
-		if timeout != "" {
-			pc.RuntimeParams = maps.Clone(pc.RuntimeParams)
-			if pc.RuntimeParams == nil {
-				pc.RuntimeParams = map[string]string{}
-			}
-			pc.RuntimeParams["statement_timeout"] = timeout
-		}
-		return sql.OpenDB(modeConnector{stdlib.GetConnector(*pc)}), nil, nil
-	}
-}
-
-// Close closes the connection pools.
+// Close closes the connection pool, waiting for borrowed connections to
+// come back.
 func (d *Database) Close() error {
-	err := errors.Join(d.sqlDB.Close(), d.readDB.Close())
-	if d.copyDB != nil {
-		err = errors.Join(err, d.copyDB.Close())
-	}
+	err := d.sqlDB.Close()
+	d.pool.Close()
 	return err
 }
 
 // DB returns the underlying bun handle, for tools (seeding, EXPLAIN) that
 // need SQL beyond the ports.
 func (d *Database) DB() *bun.DB { return d.db }
-
-// ReadDB returns the bun handle of the reads outside transactions (under
-// Config.ReadTimeout), for tools and tests that watch or EXPLAIN them.
-func (d *Database) ReadDB() *bun.DB { return d.readDB }
 
 // Config returns the effective configuration (defaults applied).
 func (d *Database) Config() Config { return d.cfg }
@@ -322,7 +253,7 @@ func (d *Database) QueryCount() int64 { return d.counts.n.Load() }
 
 // Ping reports whether the database answers. Errors: ecolaura.ErrUnavailable.
 func (d *Database) Ping(ctx context.Context) error {
-	if err := d.sqlDB.PingContext(ctx); err != nil {
+	if err := d.pool.Ping(anyTimeout(ctx)); err != nil {
 		return fmt.Errorf("ping postgres: %w", unavailable(err))
 	}
 	return nil
@@ -330,12 +261,12 @@ func (d *Database) Ping(ctx context.Context) error {
 
 // Products returns the product store (each call its own statement).
 func (d *Database) Products() ports.ProductStore {
-	return &productStore{db: d.db, read: d.readDB, counts: d.counts}
+	return &productStore{db: d.db, pg: d.onPool, reads: d.reads, counts: d.counts}
 }
 
 // Orders returns the order store.
 func (d *Database) Orders() ports.OrderStore {
-	return &orderStore{db: d.db, read: d.readDB, counts: d.counts}
+	return &orderStore{db: d.db, pg: d.onPool, reads: d.reads, counts: d.counts}
 }
 
 // Users returns the user store.
@@ -359,19 +290,20 @@ func (d *Database) Audit() ports.AuditLog { return &auditLog{db: d.db} }
 // deadlock (40P01) reruns fn, up to Config.TxAttempts times in all, with a
 // short jittered backoff. fn's own error is returned unchanged; lost
 // connections are reported as ecolaura.ErrUnavailable.
+//
+// The transaction is pgx's, on one connection of the pool: Bun's
+// statements go to the same connection through database/sql, the stores'
+// statements with arguments and River's job inserts through the pgx.Tx.
 func (d *Database) Do(ctx context.Context, fn func(ctx context.Context, tx ports.Tx) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
 		var fnErr error
-		err = d.db.RunInTx(ctx, nil, func(ctx context.Context, btx bun.Tx) error {
-			fnErr = fn(ctx, &txStores{tx: btx, d: d})
-			return fnErr
-		})
+		fnErr, err = d.runTx(ctx, fn)
 		if err == nil {
 			return nil
 		}
-		if fnErr != nil && errors.Is(err, fnErr) && !retryable(err) {
-			return err // fn's error, unchanged
+		if fnErr != nil && !retryable(fnErr) {
+			return fnErr // fn's error, unchanged
 		}
 		if !retryable(err) || attempt >= d.cfg.TxAttempts || ctx.Err() != nil {
 			break
@@ -384,27 +316,99 @@ func (d *Database) Do(ctx context.Context, fn func(ctx context.Context, tx ports
 		case <-time.After(backoff):
 		}
 	}
-	if fnErr := mapInfra(err); fnErr != err {
-		return fmt.Errorf("transaction: %w", fnErr)
+	if mErr := mapInfra(err); mErr != err {
+		return fmt.Errorf("transaction: %w", mErr)
 	}
 	return err
 }
 
-// txStores is one transaction's view of the stores.
-type txStores struct {
-	tx bun.Tx
-	d  *Database
+// runTx runs fn once in a transaction and commits it. It returns fn's
+// error (as fnErr and err) or the transaction's own failure (err).
+func (d *Database) runTx(ctx context.Context, fn func(ctx context.Context, tx ports.Tx) error) (fnErr, err error) {
+	// The connection may come with a read's statement_timeout: the
+	// transaction sets its own (see begin), saving a round trip.
+	conn, err := d.db.Conn(anyTimeout(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	// Closing gives the connection back to the pool, which discards it
+	// if a transaction is still open on it (a failed rollback).
+	defer conn.Close()
+	t := &txStores{d: d, conn: conn}
+	if err := conn.Raw(func(dc any) error {
+		pc, ok := pgxConn(dc)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		t.tx, err = begin(ctx, pc)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done { // fn failed or panicked
+			_ = t.inConn(func() error { return t.tx.Rollback(ctx) })
+		}
+	}()
+	if fnErr = fn(ctx, t); fnErr != nil {
+		return fnErr, fnErr
+	}
+	done = true
+	if err := t.inConn(func() error { return t.tx.Commit(ctx) }); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return nil, nil
 }
 
-func (t *txStores) Products() ports.ProductStore           { return &productStore{db: t.tx, counts: t.d.counts} }
-func (t *txStores) Orders() ports.OrderStore               { return &orderStore{db: t.tx, counts: t.d.counts} }
-func (t *txStores) Users() ports.UserStore                 { return &userStore{db: t.tx, inTx: true} }
-func (t *txStores) RefreshTokens() ports.RefreshTokenStore { return &tokenStore{db: t.tx} }
-func (t *txStores) AccountTokens() ports.AccountTokenStore { return &accountTokenStore{db: t.tx} }
-func (t *txStores) Audit() ports.AuditLog                  { return &auditLog{db: t.tx} }
-func (t *txStores) Jobs() ports.JobQueue                   { return &jobQueue{tx: t.tx.Tx, d: t.d} }
+// txStores is one transaction's view of the stores.
+type txStores struct {
+	d    *Database
+	conn bun.Conn // the transaction's connection, for Bun
+	tx   pgx.Tx   // the transaction on the same connection, for pgx
+}
 
-// queryCounter is a bun query hook counting statements.
+func (t *txStores) Products() ports.ProductStore {
+	return &productStore{db: t.conn, pg: t.onTx, counts: t.d.counts}
+}
+
+func (t *txStores) Orders() ports.OrderStore {
+	return &orderStore{db: t.conn, pg: t.onTx, counts: t.d.counts}
+}
+func (t *txStores) Users() ports.UserStore                 { return &userStore{db: t.conn, inTx: true} }
+func (t *txStores) RefreshTokens() ports.RefreshTokenStore { return &tokenStore{db: t.conn} }
+func (t *txStores) AccountTokens() ports.AccountTokenStore { return &accountTokenStore{db: t.conn} }
+func (t *txStores) Audit() ports.AuditLog                  { return &auditLog{db: t.conn} }
+func (t *txStores) Jobs() ports.JobQueue                   { return &jobQueue{tx: t} }
+
+// pgxQuerier is what a pgx pool and a pgx transaction share.
+type pgxQuerier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// pgxRunner runs fn with the pgx handle of a store: the pool outside a
+// transaction, the transaction inside one. Statements with arguments go
+// this way, so pgx prepares each once per connection.
+type pgxRunner func(fn func(q pgxQuerier) error) error
+
+// onPool is the pgxRunner of statements outside a transaction.
+func (d *Database) onPool(fn func(q pgxQuerier) error) error { return fn(d.pool) }
+
+// inConn runs fn while database/sql lends out the transaction's driver
+// connection: the pgx.Tx is used only then.
+func (t *txStores) inConn(fn func() error) error {
+	return t.conn.Raw(func(any) error { return fn() })
+}
+
+// onTx is the pgxRunner of the transaction.
+func (t *txStores) onTx(fn func(q pgxQuerier) error) error {
+	return t.inConn(func() error { return fn(t.tx) })
+}
+
+// queryCounter counts statements: a bun query hook, and counted by hand
+// for statements sent through pgx.
 type queryCounter struct{ n atomic.Int64 }
 
 func (q *queryCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
@@ -413,46 +417,3 @@ func (q *queryCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) conte
 }
 
 func (q *queryCounter) AfterQuery(context.Context, *bun.QueryEvent) {}
-
-// modeConnector wraps pgx's database/sql connector so that queries without
-// arguments (bun formats its statements client-side, so every text is
-// unique) run on the simple protocol, while queries with arguments (River's
-// constant statements) keep pgx's prepared-statement cache.
-type modeConnector struct{ driver.Connector }
-
-func (c modeConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	dc, err := c.Connector.Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sc, ok := dc.(*stdlib.Conn)
-	if !ok {
-		return dc, nil
-	}
-	return &modeConn{sc}, nil
-}
-
-// modeConn is a *stdlib.Conn whose argument-less queries use the simple
-// protocol.
-type modeConn struct{ *stdlib.Conn }
-
-var simpleProtocol = []driver.NamedValue{{Ordinal: 1, Value: pgx.QueryExecModeSimpleProtocol}}
-
-// QueryContext implements driver.QueryerContext.
-func (c *modeConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if len(args) == 0 {
-		args = simpleProtocol
-	}
-	return c.Conn.QueryContext(ctx, query, args)
-}
-
-// pgxConn returns the pgx connection under a database/sql driver connection.
-func pgxConn(dc any) (*pgx.Conn, bool) {
-	switch c := dc.(type) {
-	case *modeConn:
-		return c.Conn.Conn(), true
-	case *stdlib.Conn:
-		return c.Conn(), true
-	}
-	return nil, false
-}

@@ -13,7 +13,6 @@ import (
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 )
@@ -33,12 +32,8 @@ const (
 func pgField(err error) string {
 	var column, constraint, table string
 	var pe *pgconn.PgError
-	var de pgdriver.Error
-	switch {
-	case errors.As(err, &pe):
+	if errors.As(err, &pe) {
 		column, constraint, table = pe.ColumnName, pe.ConstraintName, pe.TableName
-	case errors.As(err, &de):
-		column, constraint, table = de.Field('c'), de.Field('n'), de.Field('t')
 	}
 	if column != "" || constraint == "" {
 		return column
@@ -59,10 +54,6 @@ func pgCode(err error) string {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return pe.Code
-	}
-	var de pgdriver.Error
-	if errors.As(err, &de) {
-		return de.Field('C')
 	}
 	return ""
 }
@@ -100,7 +91,7 @@ func isConnectionError(err error) bool {
 // driverError keeps a driver's error behind the port: it matches its
 // sentinel (a domain error, the caller's context error, or none for an
 // unexpected failure) and keeps the driver's text, but the driver's types
-// (*pgconn.PgError, pgdriver.Error, net errors, ...) are not reachable with
+// (*pgconn.PgError, *pgconn.ConnectError, net errors, ...) are not reachable with
 // errors.As, so they are not part of the SDK's API. It keeps the SQLSTATE
 // for the adapter's own retry decisions.
 type driverError struct {

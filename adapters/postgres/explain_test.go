@@ -72,7 +72,6 @@ func TestListQueriesUseIndexes(t *testing.T) {
 	seedProducts(t, db, 200_000)
 	rec := &lastQuery{}
 	db.DB().AddQueryHook(rec)
-	db.ReadDB().AddQueryHook(rec)
 	ctx := t.Context()
 	store := db.Products()
 

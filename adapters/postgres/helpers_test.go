@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"net/url"
 	"testing"
 	"time"
 
@@ -16,7 +17,22 @@ import (
 // (and dropped by testenv) when t ends.
 func openDB(t testing.TB, cfg postgres.Config) *postgres.Database {
 	t.Helper()
+	return openDBWith(t, cfg, "")
+}
+
+// openDBWith is openDB with the URL's default_query_exec_mode set to
+// execMode (none when empty).
+func openDBWith(t testing.TB, cfg postgres.Config, execMode string) *postgres.Database {
+	t.Helper()
 	cfg.URL = testenv.Postgres(t)
+	if execMode != "" {
+		u, err := url.Parse(cfg.URL)
+		require.NoError(t, err)
+		q := u.Query()
+		q.Set("default_query_exec_mode", execMode)
+		u.RawQuery = q.Encode()
+		cfg.URL = u.String()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	db, err := postgres.Open(ctx, cfg)
@@ -45,17 +61,12 @@ func startJobs(t testing.TB, db *postgres.Database, handler ports.JobHandler) *p
 	return r
 }
 
-// factory returns the porttest.DatabaseFactory of this adapter on driver.
-func factory(driver postgres.Driver) func(t *testing.T, jobs ports.JobHandler) ports.Database {
-	return func(t *testing.T, jobs ports.JobHandler) ports.Database {
-		t.Helper()
-		db := openDB(t, postgres.Config{Driver: driver})
-		if jobs != nil {
-			startJobs(t, db, jobs)
-		}
-		return db
+// factory is the porttest.DatabaseFactory of this adapter.
+func factory(t *testing.T, jobs ports.JobHandler) ports.Database {
+	t.Helper()
+	db := openDB(t, postgres.Config{})
+	if jobs != nil {
+		startJobs(t, db, jobs)
 	}
+	return db
 }
-
-// drivers are the database/sql drivers the adapter supports.
-var drivers = []postgres.Driver{postgres.DriverPgx, postgres.DriverPgdriver}

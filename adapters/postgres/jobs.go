@@ -3,16 +3,15 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
@@ -36,10 +35,7 @@ type jobArgs struct {
 func (jobArgs) Kind() string { return RiverKind }
 
 // jobQueue enqueues into River within one transaction.
-type jobQueue struct {
-	tx *sql.Tx
-	d  *Database
-}
+type jobQueue struct{ tx *txStores }
 
 var _ ports.JobQueue = (*jobQueue)(nil)
 
@@ -51,7 +47,10 @@ func (q *jobQueue) Enqueue(ctx context.Context, job ports.Job) error {
 	if job.Kind == "" {
 		return ecolaura.Invalid("kind", "must not be empty")
 	}
-	_, err := q.d.river.InsertTx(ctx, q.tx, jobArgs{JobKind: job.Kind, Payload: job.Payload}, nil)
+	err := q.tx.inConn(func() error {
+		_, err := q.tx.d.river.InsertTx(ctx, q.tx.tx, jobArgs{JobKind: job.Kind, Payload: job.Payload}, nil)
+		return err
+	})
 	if err != nil {
 		return wrap(err, "enqueue %s job", job.Kind)
 	}
@@ -104,13 +103,20 @@ func (c RunnerConfig) Validate() error {
 // at-least-once delivery, retries with backoff up to Config.JobMaxAttempts
 // (a handler error matching ports.ErrPermanent cancels the job at once),
 // graceful stop. Start it once; Stop it before closing the Database.
+//
+// It runs on the Database's pool: fetching, completing and River's
+// maintenance borrow pool connections like any statement, and the jobs'
+// own transactions too. While it runs, River's notifier holds one more
+// connection for LISTEN (so a committed job wakes a worker at once): it
+// takes it out of the pool (pgxpool's Hijack), after which the pool may
+// open another, so a process with a running JobRunner opens at most
+// Config.MaxConns + 1 connections.
 type JobRunner struct {
 	d   *Database
 	cfg RunnerConfig
 
 	mu     sync.Mutex
-	client *river.Client[*sql.Tx]
-	pool   *pgxpool.Pool
+	client *river.Client[pgx.Tx]
 }
 
 var _ ports.JobRunner = (*JobRunner)(nil)
@@ -152,19 +158,6 @@ func (r *JobRunner) Start(ctx context.Context, handler ports.JobHandler) error {
 	if r.client != nil {
 		return fmt.Errorf("job runner already started: %w", ecolaura.ErrConflict)
 	}
-	// A small pgx pool only for LISTEN, so a committed job wakes a worker
-	// at once instead of at the next poll.
-	pc, err := pgxpool.ParseConfig(r.d.cfg.URL)
-	if err != nil {
-		return ecolaura.Misconfigured("url", "must be a valid PostgreSQL URL")
-	}
-	pc.MaxConns = 2
-	pc.MinConns = 0
-	pc.ConnConfig.ConnectTimeout = r.d.cfg.ConnectTimeout
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		return fmt.Errorf("job runner listener pool: %w", unavailable(err))
-	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[jobArgs]) error {
 		err := handler.HandleJob(ctx, ports.Job{Kind: job.Args.JobKind, Payload: job.Args.Payload})
@@ -174,7 +167,6 @@ func (r *JobRunner) Start(ctx context.Context, handler ports.JobHandler) error {
 		}
 		return err
 	})); err != nil {
-		pool.Close()
 		return fmt.Errorf("register worker: %w", unavailable(err))
 	}
 	cfg := &river.Config{
@@ -192,16 +184,14 @@ func (r *JobRunner) Start(ctx context.Context, handler ports.JobHandler) error {
 	if r.cfg.RetryBackoff != nil {
 		cfg.RetryPolicy = backoffPolicy(r.cfg.RetryBackoff)
 	}
-	client, err := river.NewClient(riverdatabasesql.NewWithPgxListener(r.d.sqlDB, pool), cfg)
+	client, err := river.NewClient(riverpgxv5.New(r.d.pool), cfg)
 	if err != nil {
-		pool.Close()
 		return fmt.Errorf("create river client: %w", unavailable(err))
 	}
 	if err := client.Start(ctx); err != nil {
-		pool.Close()
 		return fmt.Errorf("start river client: %w", unavailable(err))
 	}
-	r.client, r.pool = client, pool
+	r.client = client
 	return nil
 }
 
@@ -220,8 +210,7 @@ func (r *JobRunner) Stop(ctx context.Context) error {
 		err = r.client.StopAndCancel(cctx)
 		cancel()
 	}
-	r.pool.Close()
-	r.client, r.pool = nil, nil
+	r.client = nil
 	if err != nil {
 		return fmt.Errorf("stop job runner: %w", unavailable(err))
 	}

@@ -29,7 +29,7 @@ func (t *txStores) RecordStaleProducts(ctx context.Context, ids []ecolaura.ID, l
 		return 0, ecolaura.Invalid("ids", "must name at least one product")
 	}
 	var seq int64
-	err := t.tx.NewRaw("INSERT INTO product_cache_journal (product_ids, lists) VALUES (?::uuid[], ?) RETURNING seq",
+	err := t.conn.NewRaw("INSERT INTO product_cache_journal (product_ids, lists) VALUES (?::uuid[], ?) RETURNING seq",
 		pgdialect.Array(keys), lists).Scan(ctx, &seq)
 	if err != nil {
 		return 0, wrap(err, "record stale products")

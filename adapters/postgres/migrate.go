@@ -2,12 +2,12 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/uptrace/bun/migrate"
 
@@ -72,23 +72,29 @@ func Migrate(ctx context.Context, d *Database, action MigrateAction) (SchemaStat
 	if err != nil {
 		return SchemaStatus{}, err
 	}
-	conn, err := d.sqlDB.Conn(ctx)
+	// The lock is the session's: one connection holds it while the
+	// migrations run on others of the pool.
+	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
 		return SchemaStatus{}, fmt.Errorf("migrate: %w", unavailable(err))
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLockKey); err != nil {
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrationLockKey); err != nil {
 		return SchemaStatus{}, fmt.Errorf("migrate: take advisory lock: %w", unavailable(err))
 	}
 	defer func() {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockKey)
+		if _, err := conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockKey); err != nil {
+			// Never hand a connection that may still hold the lock back
+			// to the pool.
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
 	}()
 
 	m := migrate.NewMigrator(d.db, ms, migrate.WithMarkAppliedOnSuccess(true))
 	if err := m.Init(ctx); err != nil {
 		return SchemaStatus{}, fmt.Errorf("migrate: init: %w", unavailable(err))
 	}
-	rm, err := rivermigrate.New(riverdatabasesql.New(d.sqlDB), nil)
+	rm, err := rivermigrate.New(riverpgxv5.New(d.pool), nil)
 	if err != nil {
 		return SchemaStatus{}, fmt.Errorf("migrate: river: %w", unavailable(err))
 	}
@@ -117,7 +123,7 @@ func Migrate(ctx context.Context, d *Database, action MigrateAction) (SchemaStat
 	return schemaStatus(ctx, m, rm)
 }
 
-func schemaStatus(ctx context.Context, m *migrate.Migrator, rm *rivermigrate.Migrator[*sql.Tx]) (SchemaStatus, error) {
+func schemaStatus(ctx context.Context, m *migrate.Migrator, rm *rivermigrate.Migrator[pgx.Tx]) (SchemaStatus, error) {
 	var st SchemaStatus
 	all, err := m.MigrationsWithStatus(ctx)
 	if err != nil {

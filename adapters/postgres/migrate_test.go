@@ -102,7 +102,8 @@ func TestConfigValidate(t *testing.T) {
 		{"missing url", postgres.Config{}, "url"},
 		{"bad url", postgres.Config{URL: "postgres://%zz"}, "url"},
 		{"negative conns", postgres.Config{URL: "postgres://localhost/x", MaxConns: -1}, "max_conns"},
-		{"unknown driver", postgres.Config{URL: "postgres://localhost/x", Driver: "odbc"}, "driver"},
+		{"one connection", postgres.Config{URL: "postgres://localhost/x", MaxConns: 1}, "max_conns"},
+		{"too many connections", postgres.Config{URL: "postgres://localhost/x", MaxConns: 10_001}, "max_conns"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,12 +169,8 @@ func TestConstraintsInDatabase(t *testing.T) {
 	}
 
 	// U+0000 cannot be stored at all: pgx's parameters are refused
-	// (SQLSTATE 22021); bun's pgdriver strips it from parameters silently,
-	// which is one more reason the stores refuse it before the database.
-	pgx := openDB(t, postgres.Config{Driver: postgres.DriverPgx})
-	q := porttest.NewProduct(porttest.UniqueCategory())
-	require.NoError(t, pgx.Products().Create(ctx, q))
-	_, err := pgx.DB().DB.ExecContext(ctx, "UPDATE products SET name = $1 WHERE id = $2", "a\x00b", q.ID)
+	// (SQLSTATE 22021), and the stores refuse it before the database.
+	_, err := db.DB().DB.ExecContext(ctx, "UPDATE products SET name = $1 WHERE id = $2", "a\x00b", p.ID)
 	require.ErrorContains(t, err, "22021")
 
 	// What the schema refuses reaches callers as ErrInvalid naming the

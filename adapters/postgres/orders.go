@@ -101,10 +101,13 @@ func (r *orderRow) order(lines []lineRow) ecolaura.Order {
 
 // orderStore implements ports.OrderStore.
 type orderStore struct {
-	db bun.IDB
-	// read, outside transactions, is the pool of reads under
-	// Config.ReadTimeout; nil in a transaction.
-	read   bun.IDB
+	db bun.IDB // Bun's statements
+	// pg runs the statements with arguments, on the same pool or
+	// transaction.
+	pg pgxRunner
+	// reads admits the reads outside transactions (Config.ReadTimeout,
+	// Config.MaxReadConns); nil in a transaction.
+	reads  *readGate
 	counts *queryCounter
 }
 
@@ -122,8 +125,10 @@ func (s *orderStore) Create(ctx context.Context, o ecolaura.Order) error {
 	r, lines := toOrderRows(o)
 	// One statement: the order, then its lines from the order's RETURNING
 	// (none when ON CONFLICT skipped it). Atomic on its own, one round trip;
-	// its text depends only on the number of lines, so the driver prepares
-	// it once per connection and line count (see argStmt).
+	// its text depends only on the number of lines, so pgx prepares it once
+	// per connection and line count. Integers go as bigint, so a value
+	// beyond an integer column is the server's out-of-range error
+	// (ErrInvalid), not the driver's.
 	var q strings.Builder
 	args := make([]any, 0, 15+8*len(lines))
 	n := 0
@@ -152,15 +157,16 @@ func (s *orderStore) Create(ctx context.Context, o ecolaura.Order) error {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			fmt.Fprintf(&q, "(%s, %s, %s, %s, %s, %s, %s, %s)", ph("::integer"), ph("::uuid"), ph("::text"), ph("::text"),
-				ph("::bigint"), ph("::integer"), ph("::bigint"), ph("::bigint"))
+			fmt.Fprintf(&q, "(%s, %s, %s, %s, %s, %s, %s, %s)", ph("::bigint"), ph("::uuid"), ph("::text"), ph("::text"),
+				ph("::bigint"), ph("::bigint"), ph("::bigint"), ph("::bigint"))
 			args = append(args, int64(l.LineNo), l.ProductID, l.Name, l.Currency, l.UnitPriceMinor, int64(l.Quantity), l.TotalMinor, l.UnitFootprintG)
 		}
 		q.WriteString(") AS v)")
 	}
 	q.WriteString(" SELECT count(*) FROM o")
 	var created int
-	if err := newArgStmt(s.db, s.counts).scanRow(ctx, &created, q.String(), args...); err != nil {
+	s.counts.n.Add(1)
+	if err := s.pg(func(pq pgxQuerier) error { return pq.QueryRow(ctx, q.String(), args...).Scan(&created) }); err != nil {
 		return wrap(err, "create order %s", o.ID)
 	}
 	if created == 0 {
@@ -292,11 +298,12 @@ func (s *orderStore) List(ctx context.Context, q ports.OrderQuery) (ports.OrderP
 		}
 		return nil
 	}
-	db := s.db
-	if s.read != nil {
-		db = s.read
+	ctx, leave, err := s.reads.enter(ctx)
+	if err != nil {
+		return ports.OrderPage{}, wrap(err, "list orders")
 	}
-	if err := read(ctx, db); err != nil {
+	defer leave()
+	if err := read(ctx, s.db); err != nil {
 		return ports.OrderPage{}, err
 	}
 	return page, nil

@@ -93,21 +93,24 @@ func (r *productRow) product() ecolaura.Product {
 	return p
 }
 
-// productStore implements ports.ProductStore on a pool or a transaction.
-type productStore struct {
-	db bun.IDB
-	// read, outside transactions, is the pool of reads under
-	// Config.ReadTimeout; nil in a transaction.
-	read   bun.IDB
-	counts *queryCounter
+// scanDest returns the scan destinations of productCols, in order, for
+// statements sent through pgx.
+func (r *productRow) scanDest() []any {
+	return []any{&r.ID, &r.Name, &r.Description, &r.Category, &r.PriceMinor, &r.Currency, &r.Stock, &r.Score,
+		&r.FootprintG, &r.Recyclable, &r.Biodegradable, &r.RecycledContent, &r.Certifications,
+		&r.CreatedAt, &r.UpdatedAt, &r.Version}
 }
 
-// reader is the handle reads go through.
-func (s *productStore) reader() bun.IDB {
-	if s.read != nil {
-		return s.read
-	}
-	return s.db
+// productStore implements ports.ProductStore on a pool or a transaction.
+type productStore struct {
+	db bun.IDB // Bun's statements
+	// pg runs the statements with arguments, on the same pool or
+	// transaction.
+	pg pgxRunner
+	// reads admits the reads outside transactions (Config.ReadTimeout,
+	// Config.MaxReadConns); nil in a transaction.
+	reads  *readGate
+	counts *queryCounter
 }
 
 var _ ports.ProductStore = (*productStore)(nil)
@@ -128,8 +131,13 @@ func (s *productStore) Get(ctx context.Context, id ecolaura.ID) (ecolaura.Produc
 	if !validID(id) {
 		return ecolaura.Product{}, notFound("product", id)
 	}
+	ctx, leave, err := s.reads.enter(ctx)
+	if err != nil {
+		return ecolaura.Product{}, wrap(err, "get product")
+	}
+	defer leave()
 	var r productRow
-	err := s.reader().NewRaw("SELECT "+productCols+" FROM products WHERE id = ?", string(id)).Scan(ctx, &r)
+	err = s.db.NewRaw("SELECT "+productCols+" FROM products WHERE id = ?", string(id)).Scan(ctx, &r)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ecolaura.Product{}, notFound("product", id)
 	}
@@ -151,8 +159,13 @@ func (s *productStore) GetMany(ctx context.Context, ids []ecolaura.ID) ([]ecolau
 	if len(keys) == 0 {
 		return []ecolaura.Product{}, nil
 	}
+	ctx, leave, err := s.reads.enter(ctx)
+	if err != nil {
+		return nil, wrap(err, "get products")
+	}
+	defer leave()
 	var rows []productRow
-	err := s.reader().NewRaw("SELECT "+productCols+" FROM products WHERE id = ANY(?::uuid[])", pgdialect.Array(keys)).Scan(ctx, &rows)
+	err = s.db.NewRaw("SELECT "+productCols+" FROM products WHERE id = ANY(?::uuid[])", pgdialect.Array(keys)).Scan(ctx, &rows)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, wrap(err, "get %d products", len(keys))
 	}
@@ -247,8 +260,13 @@ func (s *productStore) List(ctx context.Context, q ports.ProductQuery) (ports.Pr
 		dir, cmp = "DESC", "<"
 	}
 
+	ctx, leave, err := s.reads.enter(ctx)
+	if err != nil {
+		return ports.ProductPage{}, wrap(err, "list products")
+	}
+	defer leave()
 	var rows []productRow
-	sel := s.reader().NewSelect().Model(&rows).ColumnExpr(productCols)
+	sel := s.db.NewSelect().Model(&rows).ColumnExpr(productCols)
 	sel = applyFilter(sel, q.Filter)
 	if a := q.After; a != nil {
 		sel = afterPosition(sel, sort, col, cmp, *a)
@@ -269,7 +287,7 @@ func (s *productStore) List(ctx context.Context, q ports.ProductQuery) (ports.Pr
 		page.Items[i] = rows[i].product()
 	}
 	if q.WithTotal {
-		cq := applyFilter(s.reader().NewSelect().Table("products"), q.Filter)
+		cq := applyFilter(s.db.NewSelect().Table("products"), q.Filter)
 		n, err := cq.Count(ctx)
 		if err != nil {
 			return ports.ProductPage{}, wrap(err, "count products")
@@ -303,7 +321,12 @@ func afterPosition(sel *bun.SelectQuery, sort ecolaura.ProductSort, col, cmp str
 // Categories returns every category with its product count, by slug.
 // Errors: ErrUnavailable.
 func (s *productStore) Categories(ctx context.Context) ([]ecolaura.CategoryCount, error) {
-	rows, err := s.reader().QueryContext(ctx, `SELECT category, count(*) FROM products GROUP BY category ORDER BY category COLLATE "C"`)
+	ctx, leave, err := s.reads.enter(ctx)
+	if err != nil {
+		return nil, wrap(err, "list categories")
+	}
+	defer leave()
+	rows, err := s.db.QueryContext(ctx, `SELECT category, count(*) FROM products GROUP BY category ORDER BY category COLLATE "C"`)
 	if err != nil {
 		return nil, wrap(err, "list categories")
 	}
@@ -325,7 +348,12 @@ func (s *productStore) Categories(ctx context.Context) ([]ecolaura.CategoryCount
 // CategoryStats returns aggregate figures per category, by slug.
 // Errors: ErrUnavailable.
 func (s *productStore) CategoryStats(ctx context.Context) ([]ecolaura.CategoryStats, error) {
-	rows, err := s.reader().QueryContext(ctx, `SELECT category, count(*), count(footprint_g),
+	ctx, leave, err := s.reads.enter(ctx)
+	if err != nil {
+		return nil, wrap(err, "category stats")
+	}
+	defer leave()
+	rows, err := s.db.QueryContext(ctx, `SELECT category, count(*), count(footprint_g),
 		sum(score), coalesce(sum(footprint_g), 0)
 		FROM products GROUP BY category ORDER BY category COLLATE "C"`)
 	if err != nil {
@@ -436,15 +464,18 @@ func (s *productStore) AdjustStock(ctx context.Context, adj ports.StockAdjustmen
 		return ecolaura.Product{}, notFound("product", adj.ProductID)
 	}
 	var out productRow
-	err := newArgStmt(s.db, s.counts).scanRow(ctx, &out, `UPDATE products SET
+	s.counts.n.Add(1)
+	err := s.pg(func(q pgxQuerier) error {
+		return q.QueryRow(ctx, `UPDATE products SET
 		stock = CASE WHEN $4::boolean AND stock + $1::bigint > $5::bigint THEN $5::bigint ELSE stock + $1::bigint END,
 		version = version + 1, updated_at = $2
 		WHERE id = $3::uuid AND stock + $1::bigint >= 0 AND ($4::boolean OR stock + $1::bigint <= $5::bigint) RETURNING `+productCols,
-		int64(adj.Delta), adj.At, string(adj.ProductID), adj.Saturate && adj.Delta > 0, int64(ecolaura.MaxStock))
+			int64(adj.Delta), adj.At, string(adj.ProductID), adj.Saturate && adj.Delta > 0, int64(ecolaura.MaxStock)).Scan(out.scanDest()...)
+	})
 	if err == nil {
 		return out.product(), nil
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
+	if !errors.Is(err, sql.ErrNoRows) { // pgx.ErrNoRows is sql.ErrNoRows
 		return ecolaura.Product{}, wrap(err, "adjust stock of product %s", adj.ProductID)
 	}
 	var cur struct {

@@ -1,10 +1,8 @@
 package postgres_test
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -77,7 +75,7 @@ func rawCheckout(ctx context.Context, pool *pgxpool.Pool, rc *river.Client[pgx.T
 // adapter and hand-written on raw pgx, same database, products and
 // concurrency (8 goroutines, 8 connections each).
 func BenchmarkCheckoutVsRawPgx(b *testing.B) {
-	db, ps, u := benchDB(b, postgres.Driver(cmp.Or(os.Getenv("BENCH_DRIVER"), string(postgres.DriverPgdriver))))
+	db, ps, u := benchDB(b, "")
 	ctx := context.Background()
 	pc, err := pgxpool.ParseConfig(db.Config().URL)
 	require.NoError(b, err)

@@ -25,25 +25,22 @@ type journalDB interface {
 }
 
 // TestJournalConformance runs the same checks of the journal contract on
-// every adapter that implements it: the memory database and PostgreSQL on
-// both drivers.
+// every adapter that implements it: the memory database and PostgreSQL.
 func TestJournalConformance(t *testing.T) {
 	t.Run("memory", func(t *testing.T) { testJournal(t, memory.NewDatabase()) })
-	for _, driver := range []postgres.Driver{postgres.DriverPgx, postgres.DriverPgdriver} {
-		t.Run("postgres/"+string(driver), func(t *testing.T) {
-			if testing.Short() {
-				t.Skip("needs PostgreSQL")
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			db, err := postgres.Open(ctx, postgres.Config{URL: testenv.Postgres(t), Driver: driver})
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = db.Close() })
-			_, err = postgres.Migrate(ctx, db, postgres.MigrateUp)
-			require.NoError(t, err)
-			testJournal(t, db)
-		})
-	}
+	t.Run("postgres", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("needs PostgreSQL")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		db, err := postgres.Open(ctx, postgres.Config{URL: testenv.Postgres(t)})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = db.Close() })
+		_, err = postgres.Migrate(ctx, db, postgres.MigrateUp)
+		require.NoError(t, err)
+		testJournal(t, db)
+	})
 }
 
 func record(t *testing.T, db ports.Database, ids []ecolaura.ID, lists bool, fail error) (int64, error) {
