@@ -27,14 +27,17 @@ type serveConfig struct {
 	TrustedProxies []string
 	// PublicURL and AllowedHosts decide what absolute URLs start with (see
 	// httpapi.Config).
-	PublicURL      string
-	AllowedHosts   []string
-	DatabaseURL    string
-	RedisURL       string
-	RedisPrefix    string
-	MigrateOnStart bool
-	AuthRateLimit  httpapi.RateLimit
-	WriteRateLimit httpapi.RateLimit
+	PublicURL    string
+	AllowedHosts []string
+	DatabaseURL  string
+	// DatabaseMaxConns sizes the process's one PostgreSQL pool (0: the
+	// adapter's default, postgres.DefaultMaxConns).
+	DatabaseMaxConns int
+	RedisURL         string
+	RedisPrefix      string
+	MigrateOnStart   bool
+	AuthRateLimit    httpapi.RateLimit
+	WriteRateLimit   httpapi.RateLimit
 	// SignInFailuresPerAccount and SignInFailuresPerIP limit failed
 	// sign-ins (see httpapi.Config).
 	SignInFailuresPerAccount httpapi.RateLimit
@@ -102,12 +105,14 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
 	requireVerified := env("ECOLAURA_REQUIRE_VERIFIED_EMAIL")
 	mail := mailFlags(fs, env, c.PublicURL)
+	maxConns := env("ECOLAURA_DATABASE_MAX_CONNS")
 
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (ECOLAURA_ADDR)")
 	fs.StringVar(&requireVerified, "require-verified-email", requireVerified, "refuse checkouts until the customer verified their email: true or false (ECOLAURA_REQUIRE_VERIFIED_EMAIL)")
 	fs.StringVar(&c.Env, "env", c.Env, "development or production (ECOLAURA_ENV)")
 	fs.StringVar(&c.JWTKeyFile, "jwt-key-file", c.JWTKeyFile, "PEM or JWK file with the token signing key (ECOLAURA_JWT_KEY_FILE)")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL; empty runs in memory (ECOLAURA_DATABASE_URL)")
+	fs.StringVar(&maxConns, "database-max-conns", maxConns, maxConnsUsage)
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis URL for the shared cache and rate limits (ECOLAURA_REDIS_URL)")
 	fs.StringVar(&cacheMemory, "cache-memory", cacheMemory, "bound of the in-process cache used without Redis, e.g. 64MiB (ECOLAURA_CACHE_MEMORY)")
 	fs.StringVar(&cors, "cors-origins", cors, "comma-separated allowed CORS origins (ECOLAURA_CORS_ORIGINS)")
@@ -189,6 +194,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	}
 	c.DrainDelay = parseDrainDuration("ECOLAURA_DRAIN_DELAY / --drain-delay", drainDelay, &errs)
 	c.IdleDrainTimeout = parseDrainDuration("ECOLAURA_IDLE_DRAIN_TIMEOUT / --idle-drain-timeout", idleDrain, &errs)
+	c.DatabaseMaxConns = parseMaxConns(maxConns, &errs)
 	c.Currency = parseCurrencySetting(currency, &errs)
 	c.RequireVerifiedEmail = parseBoolSetting("ECOLAURA_REQUIRE_VERIFIED_EMAIL / --require-verified-email", requireVerified, &errs)
 	if env("ECOLAURA_SHOP_URL") == "" && mail.ShopURL == "http://localhost:8080" && c.PublicURL != "" {
@@ -320,6 +326,23 @@ func parseBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("not a size: %q", s)
 	}
 	return n * mult, nil
+}
+
+// maxConnsUsage documents ECOLAURA_DATABASE_MAX_CONNS for serve and worker.
+const maxConnsUsage = "connections of the process's one PostgreSQL pool, 2 to 10000 (ECOLAURA_DATABASE_MAX_CONNS, default 20; River's LISTEN connection comes on top while job workers run)"
+
+// parseMaxConns parses ECOLAURA_DATABASE_MAX_CONNS: "" is the adapter's
+// default (0), otherwise 2 to 10000 connections.
+func parseMaxConns(s string, errs *[]error) int {
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 2 || n > 10_000 {
+		*errs = append(*errs, fmt.Errorf("ECOLAURA_DATABASE_MAX_CONNS / --database-max-conns: want 2 to 10000, got %q", s))
+		return 0
+	}
+	return n
 }
 
 // parseCurrencySetting parses ECOLAURA_CURRENCY.

@@ -64,6 +64,13 @@ func TestLoadServeConfig(t *testing.T) {
 				assert.Equal(t, []string{"10.0.0.0/8"}, c.TrustedProxies)
 				assert.Equal(t, httpapi.RateLimit{Rate: 5, Burst: 2, Period: time.Second}, c.AuthRateLimit)
 			}},
+		{name: "database pool size", env: map[string]string{"ECOLAURA_DATABASE_URL": "postgres://db/x", "ECOLAURA_DATABASE_MAX_CONNS": "40"},
+			check: func(t *testing.T, c serveConfig) { assert.Equal(t, 40, c.DatabaseMaxConns) }},
+		{name: "database pool size flag wins", env: map[string]string{"ECOLAURA_DATABASE_MAX_CONNS": "40"}, args: []string{"--database-max-conns", "8"},
+			check: func(t *testing.T, c serveConfig) { assert.Equal(t, 8, c.DatabaseMaxConns) }},
+		{name: "default database pool size", check: func(t *testing.T, c serveConfig) { assert.Zero(t, c.DatabaseMaxConns, "the adapter's default") }},
+		{name: "database pool of one", env: map[string]string{"ECOLAURA_DATABASE_MAX_CONNS": "1"}, want: "ECOLAURA_DATABASE_MAX_CONNS"},
+		{name: "bad database pool size", args: []string{"--database-max-conns", "many"}, want: "--database-max-conns"},
 		{name: "rate limits off", env: map[string]string{"ECOLAURA_RATE_LIMITS": "off"}, check: func(t *testing.T, c serveConfig) { assert.True(t, c.RateLimitsOff) }},
 		{name: "workers off on postgres", env: map[string]string{"ECOLAURA_WORKERS": "off", "ECOLAURA_DATABASE_URL": "postgres://db/x"}, check: func(t *testing.T, c serveConfig) { assert.True(t, c.NoWorkers) }},
 		{name: "workers off in memory", env: map[string]string{"ECOLAURA_WORKERS": "off"}, want: "needs ECOLAURA_DATABASE_URL"},

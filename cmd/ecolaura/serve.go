@@ -149,7 +149,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	var runner ports.JobRunner
 	var probes []httpapi.Probe
 	if cfg.DatabaseURL != "" {
-		pg, err := openDatabase(ctx, postgres.Config{URL: cfg.DatabaseURL, ReadTimeout: cfg.DBReadTimeout}, &cfg.MigrateOnStart, log)
+		pg, err := openDatabase(ctx, postgres.Config{URL: cfg.DatabaseURL, ReadTimeout: cfg.DBReadTimeout, MaxConns: cfg.DatabaseMaxConns}, &cfg.MigrateOnStart, log)
 		if err != nil {
 			return err
 		}

@@ -26,28 +26,33 @@ SIGTERM or SIGINT stops fetching jobs and waits for the running ones (up to
 the shutdown timeout; the rest are retried later).
 
 Needs ECOLAURA_DATABASE_URL and a migrated schema. Other environment
-variables: ECOLAURA_REDIS_URL and ECOLAURA_REDIS_PREFIX (the shared cache the
-API servers use, so changes made by jobs invalidate it), ECOLAURA_CURRENCY,
-ECOLAURA_SECRET_KEY (the same as the API servers': it keys the mailed
-links; required in production, with ECOLAURA_ENV=production), ECOLAURA_ENV.
+variables: ECOLAURA_DATABASE_MAX_CONNS (the pool; give it at least the
+concurrency plus a few for River itself), ECOLAURA_REDIS_URL and
+ECOLAURA_REDIS_PREFIX (the shared cache the API servers use, so changes made
+by jobs invalidate it), ECOLAURA_CURRENCY, ECOLAURA_SECRET_KEY (the same as
+the API servers': it keys the mailed links; required in production, with
+ECOLAURA_ENV=production), ECOLAURA_ENV.
 
 Flags:
 `
 
 // workerConfig is the configuration of `ecolaura worker`.
 type workerConfig struct {
-	DatabaseURL     string
-	RedisURL        string
-	RedisPrefix     string
-	MigrateOnStart  bool
-	Concurrency     int
-	JobTimeout      time.Duration
-	ShutdownTimeout time.Duration
-	LogFormat       string
-	LogLevel        string
-	Currency        ecolaura.Currency
-	Env             string
-	Mail            mailConfig
+	DatabaseURL string
+	// DatabaseMaxConns sizes the process's one PostgreSQL pool (0: the
+	// adapter's default).
+	DatabaseMaxConns int
+	RedisURL         string
+	RedisPrefix      string
+	MigrateOnStart   bool
+	Concurrency      int
+	JobTimeout       time.Duration
+	ShutdownTimeout  time.Duration
+	LogFormat        string
+	LogLevel         string
+	Currency         ecolaura.Currency
+	Env              string
+	Mail             mailConfig
 }
 
 // loadWorkerConfig reads ECOLAURA_* variables, then flags from args, and
@@ -61,11 +66,13 @@ func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig
 	migrate, shutdown := env("ECOLAURA_MIGRATE_ON_START"), env("ECOLAURA_SHUTDOWN_TIMEOUT")
 	concurrency := env("ECOLAURA_WORKER_CONCURRENCY")
 	jobTimeout := env("ECOLAURA_JOB_TIMEOUT")
+	maxConns := env("ECOLAURA_DATABASE_MAX_CONNS")
 	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
 	c.Env = or(env("ECOLAURA_ENV"), "development")
 	mail := mailFlags(fs, env, env("ECOLAURA_PUBLIC_URL"))
 	fs.StringVar(&c.Env, "env", c.Env, "development or production (ECOLAURA_ENV)")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL (ECOLAURA_DATABASE_URL)")
+	fs.StringVar(&maxConns, "database-max-conns", maxConns, maxConnsUsage)
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis URL of the shared cache (ECOLAURA_REDIS_URL)")
 	fs.StringVar(&concurrency, "concurrency", concurrency, "jobs run at once (ECOLAURA_WORKER_CONCURRENCY, default 10)")
 	fs.StringVar(&migrate, "migrate", migrate, "apply database migrations at start: true or false (ECOLAURA_MIGRATE_ON_START)")
@@ -85,6 +92,7 @@ func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig
 	}
 	c.MigrateOnStart, c.ShutdownTimeout = parseLifecycle(migrate, shutdown, c.ShutdownTimeout, &errs)
 	c.JobTimeout = parseJobTimeout(jobTimeout, c.JobTimeout, &errs)
+	c.DatabaseMaxConns = parseMaxConns(maxConns, &errs)
 	if concurrency != "" {
 		n, err := strconv.Atoi(concurrency)
 		if err != nil || n < 1 || n > 10_000 {
@@ -134,7 +142,7 @@ func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, start
 		}
 	}()
 
-	pg, err := openDatabase(ctx, postgres.Config{URL: cfg.DatabaseURL}, &cfg.MigrateOnStart, log)
+	pg, err := openDatabase(ctx, postgres.Config{URL: cfg.DatabaseURL, MaxConns: cfg.DatabaseMaxConns}, &cfg.MigrateOnStart, log)
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,11 @@ func TestLoadWorkerConfig(t *testing.T) {
 				assert.Equal(t, 7, c.Concurrency)
 				assert.Equal(t, "postgres://y@127.0.0.1/y", c.DatabaseURL)
 			}},
+		{name: "database pool size", env: with("ECOLAURA_DATABASE_MAX_CONNS", "12"), args: []string{"--concurrency", "8"},
+			check: func(t *testing.T, c workerConfig) { assert.Equal(t, 12, c.DatabaseMaxConns) }},
+		{name: "database pool size flag wins", env: with("ECOLAURA_DATABASE_MAX_CONNS", "12"), args: []string{"--database-max-conns", "30"},
+			check: func(t *testing.T, c workerConfig) { assert.Equal(t, 30, c.DatabaseMaxConns) }},
+		{name: "bad database pool size", env: with("ECOLAURA_DATABASE_MAX_CONNS", "0"), wantErr: "ECOLAURA_DATABASE_MAX_CONNS"},
 		{name: "no database", env: map[string]string{}, wantErr: "ECOLAURA_DATABASE_URL / --database-url is required"},
 		{name: "bad concurrency", env: with("ECOLAURA_WORKER_CONCURRENCY", "0"), wantErr: "ECOLAURA_WORKER_CONCURRENCY"},
 		{name: "bad timeout", env: with("ECOLAURA_SHUTDOWN_TIMEOUT", "soon"), wantErr: "ECOLAURA_SHUTDOWN_TIMEOUT"},
