@@ -35,7 +35,6 @@ run go test -run='^$' -bench=. -benchtime=20x ./adapters/argon2id
 run go test -run='^$' -bench=ListPage -benchtime=2s -benchmem ./adapters/productcache/
 run go test -run='^$' -bench=. -benchtime=2s ./adapters/redis/
 run go test -run='^$' -bench=BenchmarkCheckoutVsRawPgx -benchtime=3s ./adapters/postgres/
-run env BENCH_DRIVER=pgx go test -run='^$' -bench=BenchmarkCheckoutVsRawPgx -benchtime=3s ./adapters/postgres/
 run go test -run='^$' -bench=BenchmarkStore -benchtime=2s ./adapters/postgres/
 run go test -run='^TestQueryCounts$' -count=1 -v ./adapters/postgres/
 if [[ -z ${SKIP_1M:-} ]]; then
