@@ -214,8 +214,7 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
 	// every statement borrows one from the pool and gives it back.
 	d.sqlDB = sql.OpenDB(bunConnector{stdlib.GetPoolConnector(pool)})
 	d.sqlDB.SetMaxIdleConns(0)
-	d.db = bun.NewDB(d.sqlDB, pgdialect.New())
-	d.db.AddQueryHook(d.counts)
+	d.db = bun.NewDB(d.sqlDB, pgdialect.New()).WithQueryHook(d.counts)
 	if err := d.Ping(ctx); err != nil {
 		_ = d.Close()
 		return nil, err
