@@ -70,8 +70,10 @@ type Config struct {
 	// product lists, searches, counts, categories and statistics, product
 	// lookups and order lists (default 2 seconds; negative: none). Their
 	// pool connection has it as its session's statement_timeout while they
-	// run, so the server stops such a query when it runs too long even if
-	// the client is gone; the caller gets ErrUnavailable.
+	// run (behind a transaction pooler, SET LOCAL in a read-only
+	// transaction of their own, see Open), so the server stops such a
+	// query when it runs too long even if the client is gone; the caller
+	// gets ErrUnavailable.
 	ReadTimeout time.Duration
 	// MaxReadConns bounds how many of those reads run at once, each on one
 	// connection of the pool (default 10, at most MaxConns - 1), so that
@@ -176,7 +178,10 @@ var _ ports.Database = (*Database)(nil)
 // (see bunConnector). Behind PgBouncer in transaction pooling mode older
 // than 1.21 (or without max_prepared_statements), add
 // default_query_exec_mode=exec to the URL so that nothing is prepared by
-// name; it costs checkout throughput (docs/operations.md).
+// name; it costs checkout throughput (docs/operations.md). In any mode
+// but cache_statement, Open takes a transaction pooler to be in front and
+// sets no session setting: reads outside transactions then run in a
+// read-only transaction of their own (Config.ReadTimeout as SET LOCAL).
 //
 // Open does not migrate: call Migrate (or check SchemaStatus) first.
 // Errors: a *ecolaura.ConfigError for a bad Config; ecolaura.ErrUnavailable
@@ -209,7 +214,14 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create connection pool: %w", unavailable(err))
 	}
-	d := &Database{cfg: cfg, log: o.logger, pool: pool, counts: &queryCounter{}, reads: newReadGate(cfg)}
+	d := &Database{cfg: cfg, log: o.logger, pool: pool, counts: &queryCounter{}}
+	d.reads = &readGate{slots: make(chan struct{}, cfg.MaxReadConns), timeout: cfg.ReadTimeout}
+	if pc.ConnConfig.DefaultQueryExecMode != pgx.QueryExecModeCacheStatement {
+		// A mode that prepares nothing by name is the setting for a
+		// transaction pooler (PgBouncer) in front: keep session settings
+		// out of it too.
+		d.reads.inTx = d
+	}
 	// Like stdlib.OpenDBFromPool: database/sql keeps no idle connections,
 	// every statement borrows one from the pool and gives it back.
 	d.sqlDB = sql.OpenDB(bunConnector{stdlib.GetPoolConnector(pool)})

@@ -298,12 +298,12 @@ func (s *orderStore) List(ctx context.Context, q ports.OrderQuery) (ports.OrderP
 		}
 		return nil
 	}
-	ctx, leave, err := s.reads.enter(ctx)
+	db, ctx, leave, err := s.reads.enter(ctx, s.db)
 	if err != nil {
 		return ports.OrderPage{}, wrap(err, "list orders")
 	}
 	defer leave()
-	if err := read(ctx, s.db); err != nil {
+	if err := read(ctx, db); err != nil {
 		return ports.OrderPage{}, err
 	}
 	return page, nil

@@ -131,13 +131,13 @@ func (s *productStore) Get(ctx context.Context, id ecolaura.ID) (ecolaura.Produc
 	if !validID(id) {
 		return ecolaura.Product{}, notFound("product", id)
 	}
-	ctx, leave, err := s.reads.enter(ctx)
+	db, ctx, leave, err := s.reads.enter(ctx, s.db)
 	if err != nil {
 		return ecolaura.Product{}, wrap(err, "get product")
 	}
 	defer leave()
 	var r productRow
-	err = s.db.NewRaw("SELECT "+productCols+" FROM products WHERE id = ?", string(id)).Scan(ctx, &r)
+	err = db.NewRaw("SELECT "+productCols+" FROM products WHERE id = ?", string(id)).Scan(ctx, &r)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ecolaura.Product{}, notFound("product", id)
 	}
@@ -159,13 +159,13 @@ func (s *productStore) GetMany(ctx context.Context, ids []ecolaura.ID) ([]ecolau
 	if len(keys) == 0 {
 		return []ecolaura.Product{}, nil
 	}
-	ctx, leave, err := s.reads.enter(ctx)
+	db, ctx, leave, err := s.reads.enter(ctx, s.db)
 	if err != nil {
 		return nil, wrap(err, "get products")
 	}
 	defer leave()
 	var rows []productRow
-	err = s.db.NewRaw("SELECT "+productCols+" FROM products WHERE id = ANY(?::uuid[])", pgdialect.Array(keys)).Scan(ctx, &rows)
+	err = db.NewRaw("SELECT "+productCols+" FROM products WHERE id = ANY(?::uuid[])", pgdialect.Array(keys)).Scan(ctx, &rows)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, wrap(err, "get %d products", len(keys))
 	}
@@ -260,13 +260,13 @@ func (s *productStore) List(ctx context.Context, q ports.ProductQuery) (ports.Pr
 		dir, cmp = "DESC", "<"
 	}
 
-	ctx, leave, err := s.reads.enter(ctx)
+	db, ctx, leave, err := s.reads.enter(ctx, s.db)
 	if err != nil {
 		return ports.ProductPage{}, wrap(err, "list products")
 	}
 	defer leave()
 	var rows []productRow
-	sel := s.db.NewSelect().Model(&rows).ColumnExpr(productCols)
+	sel := db.NewSelect().Model(&rows).ColumnExpr(productCols)
 	sel = applyFilter(sel, q.Filter)
 	if a := q.After; a != nil {
 		sel = afterPosition(sel, sort, col, cmp, *a)
@@ -287,7 +287,7 @@ func (s *productStore) List(ctx context.Context, q ports.ProductQuery) (ports.Pr
 		page.Items[i] = rows[i].product()
 	}
 	if q.WithTotal {
-		cq := applyFilter(s.db.NewSelect().Table("products"), q.Filter)
+		cq := applyFilter(db.NewSelect().Table("products"), q.Filter)
 		n, err := cq.Count(ctx)
 		if err != nil {
 			return ports.ProductPage{}, wrap(err, "count products")
@@ -321,12 +321,12 @@ func afterPosition(sel *bun.SelectQuery, sort ecolaura.ProductSort, col, cmp str
 // Categories returns every category with its product count, by slug.
 // Errors: ErrUnavailable.
 func (s *productStore) Categories(ctx context.Context) ([]ecolaura.CategoryCount, error) {
-	ctx, leave, err := s.reads.enter(ctx)
+	db, ctx, leave, err := s.reads.enter(ctx, s.db)
 	if err != nil {
 		return nil, wrap(err, "list categories")
 	}
 	defer leave()
-	rows, err := s.db.QueryContext(ctx, `SELECT category, count(*) FROM products GROUP BY category ORDER BY category COLLATE "C"`)
+	rows, err := db.QueryContext(ctx, `SELECT category, count(*) FROM products GROUP BY category ORDER BY category COLLATE "C"`)
 	if err != nil {
 		return nil, wrap(err, "list categories")
 	}
@@ -348,12 +348,12 @@ func (s *productStore) Categories(ctx context.Context) ([]ecolaura.CategoryCount
 // CategoryStats returns aggregate figures per category, by slug.
 // Errors: ErrUnavailable.
 func (s *productStore) CategoryStats(ctx context.Context) ([]ecolaura.CategoryStats, error) {
-	ctx, leave, err := s.reads.enter(ctx)
+	db, ctx, leave, err := s.reads.enter(ctx, s.db)
 	if err != nil {
 		return nil, wrap(err, "category stats")
 	}
 	defer leave()
-	rows, err := s.db.QueryContext(ctx, `SELECT category, count(*), count(footprint_g),
+	rows, err := db.QueryContext(ctx, `SELECT category, count(*), count(footprint_g),
 		sum(score), coalesce(sum(footprint_g), 0)
 		FROM products GROUP BY category ORDER BY category COLLATE "C"`)
 	if err != nil {

@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/uptrace/bun"
 )
 
 // Reads outside transactions run under Config.ReadTimeout on the one pool:
@@ -81,27 +83,60 @@ func begin(ctx context.Context, conn *pgx.Conn) (pgx.Tx, error) {
 type readGate struct {
 	slots   chan struct{}
 	timeout time.Duration // none when not positive
+	// inTx, behind a transaction pooler (see Open), runs each read in a
+	// read-only transaction of its own whose SET LOCAL carries the
+	// timeout: a session setting would stay with a server connection the
+	// pooler hands to other clients.
+	inTx *Database
 }
 
-func newReadGate(cfg Config) *readGate {
-	return &readGate{slots: make(chan struct{}, cfg.MaxReadConns), timeout: cfg.ReadTimeout}
-}
-
-// enter waits for a slot and returns the context to run the read with and
-// the function that ends it. A nil gate (a store inside a transaction)
-// admits at once and changes nothing. Errors: ctx's error.
-func (g *readGate) enter(ctx context.Context) (context.Context, func(), error) {
+// enter waits for a slot and returns the handle and context to run the
+// read with (db and ctx but for the timeout, or the connection of the
+// read's own transaction) and the function that ends the read. A nil gate
+// (a store inside a transaction) admits at once and changes nothing.
+// Errors: ctx's error; ErrUnavailable when the read's transaction cannot
+// begin.
+func (g *readGate) enter(ctx context.Context, db bun.IDB) (bun.IDB, context.Context, func(), error) {
 	if g == nil {
-		return ctx, func() {}, nil
+		return db, ctx, func() {}, nil
 	}
 	select {
 	case g.slots <- struct{}{}:
 	case <-ctx.Done():
-		return ctx, nil, ctx.Err()
+		return db, ctx, nil, ctx.Err()
 	}
-	leave := func() { <-g.slots }
-	if g.timeout > 0 {
-		ctx = context.WithValue(ctx, sessionTimeoutKey{}, g.timeout)
+	free := func() { <-g.slots }
+	if g.timeout <= 0 {
+		return db, ctx, free, nil
 	}
-	return ctx, leave, nil
+	if g.inTx == nil {
+		return db, context.WithValue(ctx, sessionTimeoutKey{}, g.timeout), free, nil
+	}
+	conn, err := g.inTx.db.Conn(ctx)
+	if err != nil {
+		free()
+		return db, ctx, nil, err
+	}
+	var tx pgx.Tx
+	begin := "BEGIN READ ONLY; SET LOCAL statement_timeout = " + strconv.FormatInt(max(g.timeout.Milliseconds(), 1), 10)
+	if err := conn.Raw(func(dc any) error {
+		pc, ok := pgxConn(dc)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		tx, err = pc.BeginTx(ctx, pgx.TxOptions{BeginQuery: begin})
+		return err
+	}); err != nil {
+		_ = conn.Close()
+		free()
+		return db, ctx, nil, err
+	}
+	leave := func() {
+		// A read changes nothing: rolling back ends it as well as a
+		// commit, and also after a failed statement.
+		_ = conn.Raw(func(any) error { return tx.Rollback(ctx) })
+		_ = conn.Close()
+		free()
+	}
+	return conn, ctx, leave, nil
 }
