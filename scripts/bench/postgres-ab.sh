@@ -4,7 +4,7 @@
 # so that the load of a shared machine falls on both alike. Each line is
 # tagged with its side; the summary (benchstat, medians and spread) follows.
 #
-#   scripts/bench/postgres-ab.sh                  # BEFORE=f1136b4 (the last revision on bun's pgdriver and the hand-written statement cache) vs the working tree
+#   scripts/bench/postgres-ab.sh                  # BEFORE=4d56a99 (the last revision on bun's pgdriver and the hand-written statement cache) vs the working tree
 #   BEFORE=<rev> AFTER=<rev> ROUNDS=6 scripts/bench/postgres-ab.sh
 #
 # Benchmarks: BenchmarkCheckoutVsRawPgx (adapter vs a hand-written pgx
@@ -15,7 +15,7 @@
 # 127.0.0.1:5432 (internal/testenv), dropped afterwards.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BEFORE=${BEFORE:-f1136b4}
+BEFORE=${BEFORE:-4d56a99}
 AFTER=${AFTER:-}
 ROUNDS=${ROUNDS:-5}
 BENCHTIME=${BENCHTIME:-2s}
