@@ -340,7 +340,7 @@ func (s *orderStore) Transition(ctx context.Context, c ports.StatusChange) (befo
 			FROM (SELECT id, status AS old_status, updated_at AS old_updated_at FROM orders WHERE id = ? FOR UPDATE) AS old
 			WHERE o.id = old.id AND o.status IN (?)
 			RETURNING old.old_status, old.old_updated_at, `+prefixCols("o.", orderCols),
-			string(c.To), c.At, string(c.OrderID), bun.In(preds)).Scan(ctx, &res)
+			string(c.To), c.At, string(c.OrderID), bun.List(preds)).Scan(ctx, &res)
 	} else {
 		err = sql.ErrNoRows
 	}
