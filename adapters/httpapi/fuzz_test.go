@@ -46,7 +46,7 @@ func FuzzDecodeV1Product(f *testing.F) {
 		checkDecodeErr(t, errs.err())
 		if err == nil {
 			_ = ch.input()
-			_ = ch.patch(nil, nil)
+			_ = ch.patch()
 		}
 	})
 }

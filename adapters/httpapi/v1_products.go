@@ -336,31 +336,32 @@ func decimalText(n int64, places int) string {
 	return s
 }
 
-// metrics merges the v1 metric into the product's existing metrics (v1 has
-// no recycled content nor certifications; they are kept).
-func (ch v1ProductChange) metrics(existing *ecolaura.SustainabilityMetrics) *ecolaura.SustainabilityMetrics {
+// metrics is the v1 metric as a whole new metrics object (a POST).
+func (ch v1ProductChange) metrics() *ecolaura.SustainabilityMetrics {
 	if ch.metric == nil {
 		return nil
 	}
-	var m ecolaura.SustainabilityMetrics
-	if existing != nil {
-		m = existing.Clone()
+	return &ecolaura.SustainabilityMetrics{CarbonFootprint: ch.footprint,
+		Recyclable: deref(ch.metric.Recyclable), Biodegradable: deref(ch.metric.Biodegradable)}
+}
+
+// metricsPatch is the v1 metric as a change of the stored metrics: the
+// fields it sends, applied by the catalog to the stored product inside the
+// write's transaction; what v1 cannot express (recycled content,
+// certifications) and the flags it omits are kept.
+func (ch v1ProductChange) metricsPatch() *catalog.MetricsPatch {
+	if ch.metric == nil {
+		return nil
 	}
-	m.CarbonFootprint = ch.footprint
-	if ch.metric.Recyclable != nil {
-		m.Recyclable = *ch.metric.Recyclable
-	}
-	if ch.metric.Biodegradable != nil {
-		m.Biodegradable = *ch.metric.Biodegradable
-	}
-	return &m
+	fp := ch.footprint
+	return &catalog.MetricsPatch{CarbonFootprint: &fp, Recyclable: ch.metric.Recyclable, Biodegradable: ch.metric.Biodegradable}
 }
 
 // input is the change as a new product: absent optional fields get their
 // defaults (empty description, no stock, score 0, no metrics).
 func (ch v1ProductChange) input() catalog.ProductInput {
 	in := catalog.ProductInput{Name: deref(ch.in.Name), Description: deref(ch.in.Description), Category: deref(ch.in.Category),
-		Stock: deref(ch.in.Stock), Score: deref(ch.in.SustainabilityScore), Metrics: ch.metrics(nil)}
+		Stock: deref(ch.in.Stock), Score: deref(ch.in.SustainabilityScore), Metrics: ch.metrics()}
 	if ch.price != nil {
 		in.Price = *ch.price
 	}
@@ -368,11 +369,11 @@ func (ch v1ProductChange) input() catalog.ProductInput {
 }
 
 // patch is the change of an existing product: absent fields are kept.
-func (ch v1ProductChange) patch(existing *ecolaura.SustainabilityMetrics, expected *int64) catalog.Patch {
+func (ch v1ProductChange) patch() catalog.Patch {
 	pt := catalog.Patch{Name: ch.in.Name, Description: ch.in.Description, Category: ch.in.Category, Price: ch.price,
-		Stock: ch.in.Stock, Score: ch.in.SustainabilityScore, ExpectedVersion: expected}
+		Stock: ch.in.Stock, Score: ch.in.SustainabilityScore}
 	if ch.metricSet {
-		pt.Metrics = ch.metrics(existing)
+		pt.MetricsPatch = ch.metricsPatch()
 		pt.ClearMetrics = ch.metric == nil
 	}
 	return pt
@@ -443,24 +444,12 @@ func (s *Server) v1WriteProduct(partial bool) fiber.Handler {
 			return err
 		}
 		if len(errs.list) > 0 {
-			if err := errs.mergeDomain(s.svc.Catalog.ValidatePatch(ch.patch(nil, nil)), v1ProductField); err != nil {
+			if err := errs.mergeDomain(s.svc.Catalog.ValidatePatch(ch.patch()), v1ProductField); err != nil {
 				return err
 			}
 			return errs.err()
 		}
-		ctx := c.UserContext()
-		var expected *int64
-		var existing *ecolaura.SustainabilityMetrics
-		if ch.metric != nil {
-			// Merge the v1 metric with what v1 cannot express, on the
-			// version it was read at.
-			cur, err := s.svc.Catalog.Get(ctx, actor, id)
-			if err != nil {
-				return err
-			}
-			existing, expected = cur.Metrics, &cur.Version
-		}
-		p, err := s.svc.Catalog.Update(ctx, actor, id, ch.patch(existing, expected))
+		p, err := s.svc.Catalog.Update(c.UserContext(), actor, id, ch.patch())
 		if err != nil {
 			return renameFields(err, v1ProductField)
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -388,12 +389,24 @@ type v2ProductInput struct {
 	Version *int64 `json:"version"`
 }
 
+// v2MetricsPatchInput is the metrics member of a v2 PATCH, a JSON Merge
+// Patch (RFC 7396) of the stored metrics: an absent member is kept, null
+// removes it (recycled_content becomes unknown, certifications empty).
+type v2MetricsPatchInput struct {
+	CarbonFootprintKg *decimalValue   `json:"carbon_footprint_kg"`
+	Recyclable        *bool           `json:"recyclable"`
+	Biodegradable     *bool           `json:"biodegradable"`
+	RecycledContent   json.RawMessage `json:"recycled_content"`
+	Certifications    json.RawMessage `json:"certifications"`
+}
+
 // v2ProductChange is a decoded v2 product write.
 type v2ProductChange struct {
-	in        v2ProductInput
-	price     *ecolaura.Money
-	metricSet bool
-	metrics   *ecolaura.SustainabilityMetrics
+	in           v2ProductInput
+	price        *ecolaura.Money
+	metricSet    bool
+	metrics      *ecolaura.SustainabilityMetrics // POST: the whole object
+	metricsPatch *catalog.MetricsPatch           // PATCH: a merge patch
 }
 
 // decodeV2Product decodes a v2 product body strictly and records every
@@ -435,24 +448,68 @@ func decodeV2Product(body []byte, cur ecolaura.Currency, required bool, errs *fi
 	}
 	if raw := ch.in.Metrics; raw != nil {
 		ch.metricSet = true
-		if jsonKind(raw) != "null" {
-			var mi v2MetricsInput
-			decodeInto(raw, &mi, "metrics", true, v2Dialect, errs)
-			errs.require(mi.CarbonFootprintKg != nil, "metrics.carbon_footprint_kg", v2Dialect)
-			var m ecolaura.SustainabilityMetrics
-			if mi.CarbonFootprintKg != nil {
-				g, err := ecolaura.ParseFootprintKg(mi.CarbonFootprintKg.text)
-				_ = errs.mergeDomain(err, v2ProductField)
-				m.CarbonFootprint = g
-			}
-			m.Recyclable, m.Biodegradable, m.RecycledContent = deref(mi.Recyclable), deref(mi.Biodegradable), mi.RecycledContent
-			for _, c := range mi.Certifications {
-				m.Certifications = append(m.Certifications, ecolaura.Certification(c))
-			}
-			ch.metrics = &m
+		switch {
+		case jsonKind(raw) == "null":
+		case required:
+			ch.metrics = decodeV2Metrics(raw, errs)
+		default:
+			ch.metricsPatch = decodeV2MetricsPatch(raw, errs)
 		}
 	}
 	return ch, nil
+}
+
+// decodeV2Metrics decodes the metrics of a POST: a whole object, with
+// carbon_footprint_kg required.
+func decodeV2Metrics(raw json.RawMessage, errs *fieldErrors) *ecolaura.SustainabilityMetrics {
+	var mi v2MetricsInput
+	decodeInto(raw, &mi, "metrics", true, v2Dialect, errs)
+	errs.require(mi.CarbonFootprintKg != nil, "metrics.carbon_footprint_kg", v2Dialect)
+	var m ecolaura.SustainabilityMetrics
+	if mi.CarbonFootprintKg != nil {
+		g, err := ecolaura.ParseFootprintKg(mi.CarbonFootprintKg.text)
+		_ = errs.mergeDomain(err, v2ProductField)
+		m.CarbonFootprint = g
+	}
+	m.Recyclable, m.Biodegradable, m.RecycledContent = deref(mi.Recyclable), deref(mi.Biodegradable), mi.RecycledContent
+	for _, c := range mi.Certifications {
+		m.Certifications = append(m.Certifications, ecolaura.Certification(c))
+	}
+	return &m
+}
+
+// decodeV2MetricsPatch decodes the metrics of a PATCH as a JSON Merge
+// Patch of the stored metrics (RFC 7396).
+func decodeV2MetricsPatch(raw json.RawMessage, errs *fieldErrors) *catalog.MetricsPatch {
+	var mi v2MetricsPatchInput
+	decodeInto(raw, &mi, "metrics", true, v2Dialect, errs)
+	mp := &catalog.MetricsPatch{Recyclable: mi.Recyclable, Biodegradable: mi.Biodegradable}
+	if mi.CarbonFootprintKg != nil {
+		g, err := ecolaura.ParseFootprintKg(mi.CarbonFootprintKg.text)
+		_ = errs.mergeDomain(err, v2ProductField)
+		mp.CarbonFootprint = &g
+	}
+	if r := mi.RecycledContent; r != nil {
+		if jsonKind(r) == "null" {
+			mp.ClearRecycledContent = true
+		} else {
+			var n *int
+			decodeValue(r, reflect.ValueOf(&n).Elem(), "metrics.recycled_content", false, true, v2Dialect, errs)
+			mp.RecycledContent = n
+		}
+	}
+	if r := mi.Certifications; r != nil {
+		certs := []ecolaura.Certification{}
+		if jsonKind(r) != "null" {
+			var names []string
+			decodeValue(r, reflect.ValueOf(&names).Elem(), "metrics.certifications", false, true, v2Dialect, errs)
+			for _, c := range names {
+				certs = append(certs, ecolaura.Certification(c))
+			}
+		}
+		mp.Certifications = &certs
+	}
+	return mp
 }
 
 // input is the change as a new product.
@@ -470,7 +527,7 @@ func (ch v2ProductChange) patch() catalog.Patch {
 	pt := catalog.Patch{Name: ch.in.Name, Description: ch.in.Description, Category: ch.in.Category, Price: ch.price,
 		Stock: ch.in.Stock, Score: ch.in.Score, ExpectedVersion: ch.in.Version}
 	if ch.metricSet {
-		pt.Metrics, pt.ClearMetrics = ch.metrics, ch.metrics == nil
+		pt.MetricsPatch, pt.ClearMetrics = ch.metricsPatch, ch.metricsPatch == nil
 	}
 	return pt
 }

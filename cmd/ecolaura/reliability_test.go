@@ -287,18 +287,43 @@ func TestOutOfBandWriteAndCacheFlush(t *testing.T) {
 	}
 	fixed, fixedViews := create("Fixed by SQL")
 	edited, editedViews := create("Edited after SQL")
+	sameVersion, sameVersionViews := create("Fixed by SQL, version unchanged")
 	r.warmAndCheckPrice(t, fixedViews, "10.00")
 	r.warmAndCheckPrice(t, editedViews, "10.00")
+	st, _, p := r.json(t, "PATCH", "/api/v2/products/"+sameVersion, staff, nil, map[string]any{"price": map[string]any{"amount": "40.00"}})
+	require.Equal(t, http.StatusOK, st, "%v", p)
+	require.EqualValues(t, 2, p["version"])
+	r.warmAndCheckPrice(t, sameVersionViews, "40.00")
 
 	db := opsSQL(t, dbURL)
 	_, err := db.Exec("UPDATE products SET price_minor = 3000, version = version + 1 WHERE id = ANY($1::uuid[])", "{"+fixed+","+edited+"}")
 	require.NoError(t, err)
 	r.warmAndCheckPrice(t, fixedViews[:1], "10.00") // the cache does not know
 
-	st, _, p := r.json(t, "PATCH", "/api/v2/products/"+edited, staff, nil, map[string]any{"stock": 7})
+	st, _, p = r.json(t, "PATCH", "/api/v2/products/"+edited, staff, nil, map[string]any{"stock": 7})
 	require.Equal(t, http.StatusOK, st, "PATCH of a product changed behind the cache: %v", p)
 	assert.Equal(t, "30.00", p["price"].(map[string]any)["amount"], "the PATCH applies to the stored product")
 	r.warmAndCheckPrice(t, editedViews, "30.00")
+
+	// The QA report's repro: a fix that leaves the version alone was undone
+	// by the next staff edit, which wrote the cached row back.
+	_, err = db.Exec("UPDATE products SET price_minor = 5000 WHERE id = $1", sameVersion)
+	require.NoError(t, err)
+	r.warmAndCheckPrice(t, sameVersionViews[:1], "40.00") // the cache does not know
+	for _, edit := range []struct{ method, path string }{
+		{"PATCH", "/api/v2/products/" + sameVersion}, {"PATCH", "/api/v1/products/" + sameVersion + "/"},
+	} {
+		st, _, p = r.json(t, edit.method, edit.path, staff, nil, map[string]any{"name": "x"})
+		require.Equal(t, http.StatusOK, st, "%s %s: %v", edit.method, edit.path, p)
+		assert.Contains(t, []any{"50.00", map[string]any{"amount": "50.00", "currency": "EUR"}}, p["price"], "%s %s keeps the fixed price", edit.method, edit.path)
+	}
+	st, _, p = r.json(t, "PUT", "/api/v1/products/"+sameVersion+"/", staff, nil, map[string]any{"name": "y", "category": "restored", "price": "50.00",
+		"sustainability_metric": map[string]any{"carbon_footprint": "1"}})
+	require.Equal(t, http.StatusOK, st, "%v", p)
+	var price int64
+	require.NoError(t, db.QueryRow("SELECT price_minor FROM products WHERE id = $1", sameVersion).Scan(&price))
+	assert.EqualValues(t, 5000, price)
+	r.warmAndCheckPrice(t, sameVersionViews, "50.00")
 
 	var out, errOut strings.Builder
 	code := run(context.Background(), []string{"cache", "flush"}, opsGetenv(map[string]string{

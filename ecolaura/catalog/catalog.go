@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ports"
@@ -137,12 +138,14 @@ func (s *Service) prepare(p *ecolaura.Product, priceSet bool) error {
 		p.Price.Currency = s.cfg.DefaultCurrency
 	}
 	p.Normalize()
+	var v ecolaura.Validator
 	if p.Metrics != nil {
-		// The given score is irrelevant for products with metrics: score it
-		// first so an out-of-range given value is not reported.
+		// The given score is replaced by the computed one for products with
+		// metrics, but a value outside 0–100 is still an error of the
+		// request (as v1's serializer reports it): check it, then score.
+		v.Check(p.Score >= 0 && p.Score <= 100, "sustainability_score", "must be between 0 and 100")
 		p.Rescore()
 	}
-	var v ecolaura.Validator
 	if priceSet && p.Price.Currency.Valid() {
 		v.Check(p.Price.Currency == s.cfg.DefaultCurrency, "price.currency",
 			"must be %s, the shop's currency (got %s)", s.cfg.DefaultCurrency, p.Price.Currency)
@@ -171,11 +174,17 @@ func (s *Service) ValidateInput(in ProductInput) error {
 // (Update still checks the whole product it produces.)
 func (s *Service) ValidatePatch(patch Patch) error {
 	var v ecolaura.Validator
-	v.Check(!(patch.ClearMetrics && patch.Metrics != nil), "metrics", "cannot be set and cleared at once")
-	v.Merge("", validateExpected(patch.ExpectedVersion))
+	if err := patch.check(); err != nil {
+		return err // contradictory: nothing more to check
+	}
 	// A valid product changed by the patch alone: every error is the patch's.
+	// It has metrics, so that a metrics patch's own values are checked
+	// (whether a footprint is needed depends on the stored product).
 	p := ecolaura.Product{Name: "x", Category: "x", Price: ecolaura.NewMoney(0, s.cfg.DefaultCurrency)}
-	s.applyPatch(patch, &p)
+	if patch.MetricsPatch != nil {
+		p.Metrics = &ecolaura.SustainabilityMetrics{}
+	}
+	v.Merge("", s.applyPatch(patch, &p))
 	v.Merge("", s.prepare(&p, patch.Price != nil))
 	return v.Err()
 }
@@ -220,8 +229,15 @@ type Patch struct {
 	Stock *int
 	// Metrics replaces the whole metrics object.
 	Metrics *ecolaura.SustainabilityMetrics
+	// MetricsPatch changes some of the metrics and keeps the others (JSON
+	// Merge Patch semantics, RFC 7396), applied to the stored product inside
+	// the write's transaction. A product without metrics gets metrics only
+	// when the patch sets the carbon footprint (else ErrInvalid on
+	// "carbon_footprint").
+	MetricsPatch *MetricsPatch
 	// ClearMetrics removes the metrics (the product keeps its current score
-	// unless Score is set). It cannot be combined with Metrics.
+	// unless Score is set). At most one of Metrics, MetricsPatch and
+	// ClearMetrics may be set.
 	ClearMetrics bool
 	// Score is kept only for a product without metrics.
 	Score *int
@@ -230,21 +246,91 @@ type Patch struct {
 	ExpectedVersion *int64
 }
 
+// MetricsPatch is a partial change of a product's sustainability metrics:
+// nil fields keep the stored values.
+type MetricsPatch struct {
+	// CarbonFootprint per unit, in grams CO2e.
+	CarbonFootprint *ecolaura.CO2e
+	Recyclable      *bool
+	Biodegradable   *bool
+	// RecycledContent sets the recycled share in percent (0–100).
+	RecycledContent *int
+	// ClearRecycledContent makes the recycled share unknown; it cannot be
+	// combined with RecycledContent.
+	ClearRecycledContent bool
+	// Certifications, when not nil, replaces the whole list (an empty list
+	// removes every certification).
+	Certifications *[]ecolaura.Certification
+}
+
+// applyTo returns m (nil: no metrics yet) changed by the patch. ok is false
+// when the product has no metrics and the patch sets no footprint.
+func (mp MetricsPatch) applyTo(m *ecolaura.SustainabilityMetrics) (out ecolaura.SustainabilityMetrics, ok bool) {
+	if m == nil && mp.CarbonFootprint == nil {
+		return ecolaura.SustainabilityMetrics{}, false
+	}
+	if m != nil {
+		out = m.Clone()
+	}
+	if mp.CarbonFootprint != nil {
+		out.CarbonFootprint = *mp.CarbonFootprint
+	}
+	if mp.Recyclable != nil {
+		out.Recyclable = *mp.Recyclable
+	}
+	if mp.Biodegradable != nil {
+		out.Biodegradable = *mp.Biodegradable
+	}
+	if mp.ClearRecycledContent {
+		out.RecycledContent = nil
+	}
+	if mp.RecycledContent != nil {
+		v := *mp.RecycledContent
+		out.RecycledContent = &v
+	}
+	if mp.Certifications != nil {
+		out.Certifications = slices.Clone(*mp.Certifications)
+	}
+	return out, true
+}
+
 // empty reports whether the patch changes nothing.
 func (pt Patch) empty() bool {
 	return pt.Name == nil && pt.Description == nil && pt.Category == nil && pt.Price == nil &&
-		pt.Stock == nil && pt.Metrics == nil && !pt.ClearMetrics && pt.Score == nil
+		pt.Stock == nil && pt.Metrics == nil && pt.MetricsPatch == nil && !pt.ClearMetrics && pt.Score == nil
+}
+
+// check reports the combinations a patch may not have.
+func (pt Patch) check() error {
+	var v ecolaura.Validator
+	n := 0
+	for _, set := range []bool{pt.Metrics != nil, pt.MetricsPatch != nil, pt.ClearMetrics} {
+		if set {
+			n++
+		}
+	}
+	v.Check(n <= 1, "metrics", "cannot be set, patched and cleared at once")
+	if mp := pt.MetricsPatch; mp != nil {
+		v.Check(!(mp.ClearRecycledContent && mp.RecycledContent != nil), "recycled_content", "cannot be set and cleared at once")
+	}
+	v.Merge("", validateExpected(pt.ExpectedVersion))
+	return v.Err()
 }
 
 // applyPatch applies pt to p, a price without currency in the shop's.
-func (s *Service) applyPatch(pt Patch, p *ecolaura.Product) {
-	pt.apply(p)
+func (s *Service) applyPatch(pt Patch, p *ecolaura.Product) error {
+	if err := pt.apply(p); err != nil {
+		return err
+	}
 	if pt.Price != nil && p.Price.Currency == "" {
 		p.Price.Currency = s.cfg.DefaultCurrency
 	}
+	return nil
 }
 
-func (pt Patch) apply(p *ecolaura.Product) {
+// apply writes the patch onto p. It fails only for a MetricsPatch without
+// a footprint on a product without metrics.
+func (pt Patch) apply(p *ecolaura.Product) error {
 	if pt.Name != nil {
 		p.Name = *pt.Name
 	}
@@ -267,9 +353,17 @@ func (pt Patch) apply(p *ecolaura.Product) {
 		m := pt.Metrics.Clone()
 		p.Metrics = &m
 	}
+	if pt.MetricsPatch != nil {
+		m, ok := pt.MetricsPatch.applyTo(p.Metrics)
+		if !ok {
+			return ecolaura.Invalid("carbon_footprint", "is required: the product has no metrics yet")
+		}
+		p.Metrics = &m
+	}
 	if pt.Score != nil {
 		p.Score = *pt.Score
 	}
+	return nil
 }
 
 // Update applies a partial change and returns the stored product. With
@@ -283,14 +377,10 @@ func (s *Service) Update(ctx context.Context, actor ecolaura.Principal, id ecola
 	if err := actor.RequireStaff(); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("update product %s: %w", id, err)
 	}
-	if patch.ClearMetrics && patch.Metrics != nil {
-		return ecolaura.Product{}, fmt.Errorf("update product %s: %w", id,
-			ecolaura.Invalid("metrics", "cannot be set and cleared at once"))
-	}
-	if err := validateExpected(patch.ExpectedVersion); err != nil {
+	if err := patch.check(); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("update product %s: %w", id, err)
 	}
-	p, err := s.edit(ctx, actor, id, patch.ExpectedVersion, !patch.empty(), patch.Price != nil, func(p *ecolaura.Product) { s.applyPatch(patch, p) })
+	p, err := s.edit(ctx, actor, id, patch.ExpectedVersion, !patch.empty(), patch.Price != nil, func(p *ecolaura.Product) error { return s.applyPatch(patch, p) })
 	if err != nil {
 		return ecolaura.Product{}, fmt.Errorf("update product %s: %w", id, err)
 	}
@@ -316,7 +406,10 @@ func (s *Service) Replace(ctx context.Context, actor ecolaura.Principal, id ecol
 	if err := validateExpected(r.ExpectedVersion); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("replace product %s: %w", id, err)
 	}
-	p, err := s.edit(ctx, actor, id, r.ExpectedVersion, true, true, func(p *ecolaura.Product) { r.ProductInput.apply(p) })
+	p, err := s.edit(ctx, actor, id, r.ExpectedVersion, true, true, func(p *ecolaura.Product) error {
+		r.ProductInput.apply(p)
+		return nil
+	})
 	if err != nil {
 		return ecolaura.Product{}, fmt.Errorf("replace product %s: %w", id, err)
 	}
@@ -340,8 +433,13 @@ func knownShape(id ecolaura.ID) error {
 }
 
 // edit runs a read-modify-write of one product, each attempt one
-// transaction with its audit event (none when nothing changed).
-func (s *Service) edit(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, expected *int64, write, priceSet bool, change func(*ecolaura.Product)) (ecolaura.Product, error) {
+// transaction with its audit event (none when nothing changed). The product
+// it changes is read from the store inside that transaction, never from a
+// cache: the stored row is the base of the write, so a change made behind a
+// cache's back (a manual SQL fix that left the version alone) is kept, not
+// overwritten with a cached copy. The write is a compare-and-set on the
+// version read; without an expected version a lost race is retried.
+func (s *Service) edit(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, expected *int64, write, priceSet bool, change func(*ecolaura.Product) error) (ecolaura.Product, error) {
 	if err := knownShape(id); err != nil {
 		return ecolaura.Product{}, err
 	}
@@ -360,7 +458,9 @@ func (s *Service) edit(ctx context.Context, actor ecolaura.Principal, id ecolaur
 				return nil
 			}
 			next := cur.Clone()
-			change(&next)
+			if err := change(&next); err != nil {
+				return err
+			}
 			if err := s.prepare(&next, priceSet); err != nil {
 				return err
 			}
