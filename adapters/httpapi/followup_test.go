@@ -1,12 +1,15 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ecolaura/ecolaura/adapters/memory"
+	"github.com/ecolaura/ecolaura/adapters/system"
 	"github.com/ecolaura/ecolaura/ecolaura"
 )
 
@@ -75,4 +78,43 @@ func TestV2ScoreErrorReportedWithMetrics(t *testing.T) {
 		Body: `{"name": "Mug", "category": "home", "price": "1", "sustainability_score": 101, "sustainability_metric": {"carbon_footprint": "1"}}`})
 	require.Equal(t, http.StatusBadRequest, r.Status)
 	assert.Contains(t, r.JSON(t), "sustainability_score")
+}
+
+// TestAnonymousRequestsCreateNoUnboundedKeys is the QA report's item 3 over
+// HTTP, with one cache for products and rendered responses as the server
+// has: a 404 for a made-up product and lists with free-form numeric
+// filters add no key.
+func TestAnonymousRequestsCreateNoUnboundedKeys(t *testing.T) {
+	h := newHarness(t)
+	for i := range 5 {
+		h.product(fmt.Sprintf("Kettle %d", i), "kitchen", int64(1000+i), 5, metrics(int64(500+i), true, false))
+	}
+	cache := h.svc.ResponseCache.(*memory.Cache)
+	for range 2 { // warm what is legitimately cached
+		require.Equal(t, http.StatusOK, h.do(req{Path: "/api/v2/products?category=kitchen"}).Status)
+	}
+	tests := []struct {
+		name string
+		path func(i int) string
+		want int
+	}{
+		{"v2 products that do not exist", func(int) string { return "/api/v2/products/" + string(system.UUIDv7{}.NewID()) }, http.StatusNotFound},
+		{"v1 products that do not exist", func(int) string { return "/api/v1/products/" + string(system.UUIDv7{}.NewID()) + "/" }, http.StatusNotFound},
+		{"alternatives of products that do not exist", func(int) string {
+			return "/api/v2/products/" + string(system.UUIDv7{}.NewID()) + "/alternatives"
+		}, http.StatusNotFound},
+		{"min_price", func(i int) string { return fmt.Sprintf("/api/v2/products?min_price=%d.%02d", i/100, i%100) }, http.StatusOK},
+		{"max_price", func(i int) string { return fmt.Sprintf("/api/v2/products?max_price=%d.%02d", 100+i, i%100) }, http.StatusOK},
+		{"max_footprint_kg", func(i int) string { return fmt.Sprintf("/api/v2/products?max_footprint_kg=%d.%03d", 1+i, i) }, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := cache.Stats().Entries
+			for i := range 50 {
+				r := h.do(req{Path: tt.path(i)})
+				require.Equal(t, tt.want, r.Status, "%s", r.Body)
+			}
+			assert.Equal(t, before, cache.Stats().Entries, "the requests added cache keys")
+		})
+	}
 }

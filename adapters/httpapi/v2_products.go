@@ -255,10 +255,12 @@ func (s *Server) v2ListProducts(c *fiber.Ctx) error {
 }
 
 // v2ListCacheParams is the canonical text of a list request's parameters,
-// or "" (not cached) for a search or a page after a cursor: their values are
-// free-form, so caching them would let anyone fill the cache.
+// or "" (not cached) for a search, numeric bounds (prices, footprint) or a
+// page after a cursor: their values are free-form, so caching them would
+// let anyone fill the cache.
 func v2ListCacheParams(p catalog.ListParams) string {
-	if p.Filter.Query != "" || p.Cursor != "" {
+	f := p.Filter
+	if f.Query != "" || p.Cursor != "" || f.MinPrice != nil || f.MaxPrice != nil || f.MaxFootprint != nil {
 		return ""
 	}
 	p.PageSize = cmp.Or(p.PageSize, catalog.DefaultPageSize)

@@ -2,6 +2,7 @@ package productcache_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -456,4 +457,89 @@ func TestSearchesAndEmptyPagesAreNotCached(t *testing.T) {
 		require.Empty(t, page.Items)
 	}
 	assert.Equal(t, after["Set"], counted.snapshot()["Set"], "an empty page was cached")
+}
+
+// TestAnonymousReadsCreateNoUnboundedKeys is the QA report's follow-up of
+// issue 10 item 14: a look-up of a product that does not exist left a
+// fence key behind (one per random UUID, for an hour), and lists with
+// numeric bounds (prices, footprint) or a forged cursor were cached under
+// a key per value. None of them may add a key; pages of real positions and
+// bounded filters are still cached.
+func TestAnonymousReadsCreateNoUnboundedKeys(t *testing.T) {
+	ctx := context.Background()
+	cache := memory.NewCache()
+	store := memory.NewDatabase()
+	db, err := productcache.Wrap(store, cache)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close(ctx) })
+	svc, err := catalog.New(db, system.Clock{}, system.UUIDv7{})
+	require.NoError(t, err)
+	for i := range 12 {
+		p := porttest.NewProduct("bounded")
+		p.Price.Amount = int64(100 * (i + 1))
+		require.NoError(t, store.Products().Create(ctx, p))
+	}
+	// Warm what is legitimately cached: the generation, the first page.
+	first, err := svc.List(ctx, ecolaura.Anonymous, catalog.ListParams{PageSize: 5})
+	require.NoError(t, err)
+	_, err = svc.Get(ctx, ecolaura.Anonymous, first.Items[0].ID) // its fence and entry: one per product
+	require.NoError(t, err)
+	base := cache.Stats().Entries
+	require.Positive(t, base)
+
+	tests := []struct {
+		name string
+		read func(i int) error
+	}{
+		{"products that do not exist", func(int) error {
+			_, err := svc.Get(ctx, ecolaura.Anonymous, system.UUIDv7{}.NewID())
+			if !errors.Is(err, ecolaura.ErrNotFound) {
+				return fmt.Errorf("want not found, got %v", err)
+			}
+			_, err = db.Products().GetMany(ctx, []ecolaura.ID{system.UUIDv7{}.NewID(), system.UUIDv7{}.NewID()})
+			return err
+		}},
+		{"minimum prices", func(i int) error {
+			minor := int64(i + 1)
+			_, err := svc.List(ctx, ecolaura.Anonymous, catalog.ListParams{Filter: ecolaura.ProductFilter{MinPrice: &minor}})
+			return err
+		}},
+		{"maximum prices", func(i int) error {
+			minor := int64(100000 + i)
+			_, err := svc.List(ctx, ecolaura.Anonymous, catalog.ListParams{Filter: ecolaura.ProductFilter{MaxPrice: &minor}})
+			return err
+		}},
+		{"maximum footprints", func(i int) error {
+			g := ecolaura.CO2e(1000000 + i)
+			_, err := svc.List(ctx, ecolaura.Anonymous, catalog.ListParams{Filter: ecolaura.ProductFilter{MaxFootprint: &g}})
+			return err
+		}},
+		{"forged cursors", func(i int) error {
+			cursor := catalog.EncodeCursor(ecolaura.SortPriceAsc, ecolaura.ProductPosition{Key: int64(i), ID: system.UUIDv7{}.NewID()})
+			_, err := svc.List(ctx, ecolaura.Anonymous, catalog.ListParams{Sort: ecolaura.SortPriceAsc, Cursor: cursor})
+			return err
+		}},
+		{"cursors at a real product with another key", func(i int) error {
+			pos := ecolaura.ProductPosition{Key: int64(i), ID: first.Items[0].ID}
+			_, err := svc.List(ctx, ecolaura.Anonymous, catalog.ListParams{Sort: ecolaura.SortPriceAsc, Cursor: catalog.EncodeCursor(ecolaura.SortPriceAsc, pos)})
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := cache.Stats().Entries
+			for i := range 50 {
+				require.NoError(t, tt.read(i))
+			}
+			assert.Equal(t, before, cache.Stats().Entries, "the reads added cache keys")
+		})
+	}
+	// A real cursor page is still cached, once.
+	next, err := svc.List(ctx, ecolaura.Anonymous, catalog.ListParams{PageSize: 5, Cursor: first.NextCursor})
+	require.NoError(t, err)
+	require.Len(t, next.Items, 5)
+	misses := db.Stats().ListMisses
+	_, err = svc.List(ctx, ecolaura.Anonymous, catalog.ListParams{PageSize: 5, Cursor: first.NextCursor})
+	require.NoError(t, err)
+	assert.Equal(t, misses, db.Stats().ListMisses, "the page after a real cursor is served from the cache")
 }

@@ -18,7 +18,12 @@
 //     Total under "list:<generation>:<hash of the query>", hydrated from
 //     the product entries. Categories and CategoryStats likewise under
 //     "categories:<generation>" and "category-stats:<generation>".
-//     A search (a free-text Query) is never cached: its values are unbounded.
+//     Only bounded values make keys: a search (a free-text Query) and the
+//     numeric bounds (MinPrice, MaxPrice, MaxFootprint) are never cached,
+//     nor is an empty page; a page After a position only when that is the
+//     position of an existing product (a cursor can be forged).
+//   - A fence created by a read of a product that turns out not to exist is
+//     deleted again, so made-up IDs leave no key.
 //   - The catalog generation "catalog:generation".
 //
 // Fences and the generation are random 62-bit tokens, never counters: a write

@@ -101,12 +101,13 @@ func (s cachedStore) getMany(ctx context.Context, ids []ecolaura.ID) ([]ecolaura
 		}
 		missing = append(missing, id)
 	}
+	var won map[string]bool
 	if len(create) > 0 {
 		added, err := d.cache.AddMany(ctx, create, d.cfg.FenceTTL)
 		if err != nil {
 			d.cacheErr(ctx, "create fences", err)
 		}
-		won := make(map[string]bool, len(added))
+		won = make(map[string]bool, len(added))
 		for _, k := range added {
 			won[k] = true
 		}
@@ -127,6 +128,7 @@ func (s cachedStore) getMany(ctx context.Context, ids []ecolaura.ID) ([]ecolaura
 			found[p.ID] = p
 			s.store(ctx, productEntry{Fence: fences[p.ID], Product: p})
 		}
+		s.dropFences(ctx, missing, found, won)
 	}
 	// Decoded and loaded values are fresh copies; only an ID asked for twice
 	// needs a clone so the results share no memory.
@@ -142,6 +144,25 @@ func (s cachedStore) getMany(ctx context.Context, ids []ecolaura.ID) ([]ecolaura
 		}
 	}
 	return out, nil
+}
+
+// dropFences deletes the fences this read created for products that turned
+// out not to exist: a look-up of a product that is not there (any UUID an
+// anonymous client makes up) must leave no key behind. Deleting a fence is
+// always safe: a missing fence validates nothing.
+func (s cachedStore) dropFences(ctx context.Context, ids []ecolaura.ID, found map[ecolaura.ID]ecolaura.Product, created map[string]bool) {
+	var keys []string
+	for _, id := range ids {
+		if _, ok := found[id]; !ok && created[s.d.fenceKey(id)] {
+			keys = append(keys, s.d.fenceKey(id))
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	if err := s.d.cache.Delete(ctx, keys...); err != nil {
+		s.d.cacheErr(ctx, "drop fences", err)
+	}
 }
 
 // store caches a product entry, ignoring failures; an entry without a
@@ -165,9 +186,12 @@ func (s cachedStore) set(ctx context.Context, key string, value []byte) {
 // generation, hydrated from the product entries; or the page from the store.
 func (s cachedStore) List(ctx context.Context, q ports.ProductQuery) (ports.ProductPage, error) {
 	d := s.d
-	if q.Filter.Query != "" || !d.ready(ctx) {
-		// A search is not cached: its text is free-form, so caching it would
-		// let anyone fill the cache with distinct keys.
+	if !cacheable(q) || !d.ready(ctx) {
+		return s.inner().List(ctx, q)
+	}
+	if q.After != nil && !s.realPosition(ctx, q) {
+		// A cursor anyone can forge: cache only pages after the position
+		// of a product that is there.
 		return s.inner().List(ctx, q)
 	}
 	gen, ok, err := d.generation(ctx) // before the load: see the package doc
@@ -210,6 +234,35 @@ func (s cachedStore) List(ctx context.Context, q ports.ProductQuery) (ports.Prod
 	}
 	s.set(ctx, key, encodeList(e))
 	return page, nil
+}
+
+// cacheable reports whether a list query may be cached: only when every
+// value in it comes from a bounded set, so that anonymous clients cannot
+// create keys without bound. A search text and the numeric bounds (prices,
+// footprint) are free-form, so such pages are never cached; a category is
+// free-form too, but one without products gives an empty page, which is not
+// cached either; a minimum score is one of 0–100.
+func cacheable(q ports.ProductQuery) bool {
+	f := q.Filter
+	return f.Query == "" && f.MinPrice == nil && f.MaxPrice == nil && f.MaxFootprint == nil &&
+		(f.MinScore == nil || (*f.MinScore >= 0 && *f.MinScore <= 100))
+}
+
+// realPosition reports whether the cursor position of q is where a product
+// stands in q's sort, as every cursor the catalog hands out is.
+func (s cachedStore) realPosition(ctx context.Context, q ports.ProductQuery) bool {
+	if _, err := ecolaura.ParseID(string(q.After.ID)); err != nil {
+		return false
+	}
+	ps, err := s.getMany(ctx, []ecolaura.ID{q.After.ID})
+	if err != nil || len(ps) != 1 {
+		return false
+	}
+	sort := q.Sort
+	if sort == "" {
+		sort = ecolaura.SortNewest
+	}
+	return sort.SortKey(ps[0]) == q.After.Key
 }
 
 // Categories returns the categories with counts, cached per generation.
