@@ -49,10 +49,13 @@ const maxDecimalLength = 64
 // units: ParseDecimal("19.99", 2) is 1999, ParseDecimal("4.0005", 4) is
 // 40005.
 //
-// The syntax is an optional leading '-', one or more digits, and optionally
-// a '.' followed by one or more digits; nothing else (no '+', exponent,
-// spaces, grouping or NaN). This is the syntax of JSON numbers without an
-// exponent.
+// White space around the number is ignored (as around names, and as
+// Django REST Framework strips it): leading and trailing characters for
+// which unicode.IsSpace is true, such as " 1", "1\t" or "1\u00a0". The
+// number itself is an optional leading '-', one or more digits, and
+// optionally a '.' followed by one or more digits; nothing else (no '+',
+// exponent, inner spaces, grouping or NaN). This is the syntax of JSON
+// numbers without an exponent.
 //
 // Excess precision is refused, never rounded: this is Ecolaura's one rule
 // for every decimal it accepts (prices, footprints, filters), the rule of
@@ -63,6 +66,7 @@ const maxDecimalLength = 64
 // DecimalRange when the result does not fit an int64).
 func ParseDecimal(s string, places int) (int64, error) {
 	bad := func(r DecimalReason) (int64, error) { return 0, &DecimalError{Reason: r, Places: places} }
+	s = strings.TrimSpace(s)
 	if s == "" || places < 0 || places > 18 {
 		return bad(DecimalSyntax)
 	}

@@ -37,7 +37,14 @@ func TestParseDecimal(t *testing.T) {
 		{"comma", "1,5", 2, 0, ecolaura.DecimalSyntax},
 		{"bare dot", ".5", 2, 0, ecolaura.DecimalSyntax},
 		{"trailing dot", "5.", 2, 0, ecolaura.DecimalSyntax},
-		{"space", " 5", 2, 0, ecolaura.DecimalSyntax},
+		{"surrounding white space is ignored", " 5", 2, 500, 0},
+		{"trailing space", "5 ", 2, 500, 0},
+		{"tab", "\t1", 2, 100, 0},
+		{"newline", "\n1.5", 2, 150, 0},
+		{"no-break space", "1\u00a0", 2, 100, 0},
+		{"inner space", "1 0", 2, 0, ecolaura.DecimalSyntax},
+		{"space after the sign", "- 1", 2, 0, ecolaura.DecimalSyntax},
+		{"only white space", " \t", 2, 0, ecolaura.DecimalSyntax},
 		{"NaN", "NaN", 2, 0, ecolaura.DecimalSyntax},
 		{"empty", "", 2, 0, ecolaura.DecimalSyntax},
 		{"NUL", "1\x00", 2, 0, ecolaura.DecimalSyntax},
@@ -56,6 +63,23 @@ func TestParseDecimal(t *testing.T) {
 			assert.Equal(t, tt.places, de.Places)
 		})
 	}
+}
+
+// TestOneDecimalRule is the QA report's item 5: white space around a
+// decimal was trimmed in JSON bodies but refused by ParsePrice and in query
+// parameters. One parser, one rule: every entry point answers alike.
+func TestOneDecimalRule(t *testing.T) {
+	for _, in := range []string{" 1", "1 ", "\t1", "1\u00a0"} {
+		m, err := ecolaura.ParsePrice(in, ecolaura.DefaultCurrency)
+		require.NoError(t, err, "%q", in)
+		assert.Equal(t, int64(100), m.Amount)
+		g, err := ecolaura.ParseFootprintKg(in)
+		require.NoError(t, err, "%q", in)
+		assert.Equal(t, ecolaura.CO2e(1000), g)
+	}
+	_, err := ecolaura.ParsePrice("12.001", ecolaura.DefaultCurrency)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "at most 2 decimal places")
 }
 
 // The example: 4.0005 kg was stored as 4.000 kg and 8.0005 kg as

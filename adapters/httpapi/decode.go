@@ -381,7 +381,7 @@ func (d *decimalValue) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		d.text = strings.TrimSpace(s)
+		d.text = s // ecolaura.ParseDecimal ignores surrounding white space, as everywhere
 		return nil
 	}
 	if len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')) {

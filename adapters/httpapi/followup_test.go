@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -117,4 +118,108 @@ func TestAnonymousRequestsCreateNoUnboundedKeys(t *testing.T) {
 			assert.Equal(t, before, cache.Stats().Entries, "the requests added cache keys")
 		})
 	}
+}
+
+// TestOneDecimalRuleOverHTTP is the QA report's item 5: JSON-string
+// decimals were trimmed while ?min_price=%201 was a 400, and min_price with
+// excess precision answered another message than price.amount. White space
+// around a decimal is ignored everywhere; inner space is refused
+// everywhere; excess precision has one message.
+func TestOneDecimalRuleOverHTTP(t *testing.T) {
+	h := newHarness(t)
+	h.product("Kettle", "kitchen", 1500, 5, metrics(500, true, false))
+	for _, amount := range []string{" 1", "1 ", "\t1", "\n1.5", "1\u00a0"} {
+		r := h.do(req{Method: http.MethodPost, Path: "/api/v2/products", Token: h.staff,
+			Body: map[string]any{"name": "Mug", "category": "kitchen", "price": map[string]any{"amount": amount}}})
+		assert.Equal(t, http.StatusCreated, r.Status, "v2 %q: %s", amount, r.Body)
+		r = h.do(req{Method: http.MethodPost, Path: "/api/v1/products/", Token: h.staff,
+			Body: map[string]any{"name": "Mug", "category": "kitchen", "price": amount}})
+		assert.Equal(t, http.StatusCreated, r.Status, "v1 %q: %s", amount, r.Body)
+	}
+	for _, path := range []string{"/api/v2/products?min_price=%2010", "/api/v2/products?min_price=10%20&max_price=20%20", "/api/v2/products?max_footprint_kg=%091"} {
+		r := h.do(req{Path: path})
+		require.Equal(t, http.StatusOK, r.Status, "%s: %s", path, r.Body)
+		assert.Len(t, r.JSON(t)["items"], 1, path)
+	}
+	amountMsg := func(r response) string {
+		t.Helper()
+		p := problem(t, r, http.StatusBadRequest, "invalid")
+		errs := p["errors"].([]any)
+		require.Len(t, errs, 1)
+		return errs[0].(map[string]any)["message"].(string)
+	}
+	bodyMsg := amountMsg(h.do(req{Method: http.MethodPost, Path: "/api/v2/products", Token: h.staff,
+		Body: map[string]any{"name": "Mug", "category": "kitchen", "price": map[string]any{"amount": "12.001"}}}))
+	assert.Equal(t, "must have at most 2 decimal places", bodyMsg)
+	for _, name := range []string{"min_price", "max_price"} {
+		assert.Equal(t, bodyMsg, amountMsg(h.do(req{Path: "/api/v2/products?" + name + "=12.001"})), name)
+		assert.Equal(t, "must be a decimal number like 19.99", amountMsg(h.do(req{Path: "/api/v2/products?" + name + "=1%200"})), name)
+		assert.Equal(t, "must not be negative", amountMsg(h.do(req{Path: "/api/v2/products?" + name + "=-1"})), name)
+	}
+}
+
+// TestQueryParameters is the QA report's item 6: limit=0 gave the default
+// page, a repeated parameter silently took its first value, and q was not
+// trimmed.
+func TestQueryParameters(t *testing.T) {
+	h := newHarness(t)
+	kettle := h.product("Bamboo kettle", "kitchen", 1500, 5, metrics(500, true, false))
+	h.product("Bamboo spoon", "kitchen", 500, 5, nil)
+	h.product("Hose", "garden", 2500, 5, nil)
+	for _, path := range []string{
+		"/api/v2/products?limit=0", "/api/v2/products?limit=101", "/api/v2/products?limit=-1",
+		"/api/v2/orders?limit=0", "/api/v2/products/" + string(kettle.ID) + "/alternatives?limit=0",
+		"/api/v2/products/" + string(kettle.ID) + "/alternatives?limit=51",
+	} {
+		p := problem(t, h.do(req{Path: path, Token: h.alice}), http.StatusBadRequest, "invalid")
+		assert.Equal(t, []string{"limit"}, fieldsOf(p), path)
+	}
+	assert.Len(t, h.do(req{Path: "/api/v2/products?limit=1"}).JSON(t)["items"], 1)
+
+	for _, tc := range []struct{ path, field string }{
+		{"/api/v2/products?q=bamboo&q=ab%00c", "q"},
+		{"/api/v2/products?q=ab%00c&q=bamboo", "q"},
+		{"/api/v2/products?limit=2&limit=3", "limit"},
+		{"/api/v2/products?category=kitchen&sort=price&category=garden", "category"},
+		{"/api/v2/orders?limit=2&limit=2", "limit"},
+		{"/api/v2/products/" + string(kettle.ID) + "/alternatives?limit=1&limit=2", "limit"},
+	} {
+		p := problem(t, h.do(req{Path: tc.path, Token: h.alice}), http.StatusBadRequest, "invalid")
+		assert.Equal(t, []string{tc.field}, fieldsOf(p), tc.path)
+		assert.Contains(t, string(must(json.Marshal(p))), "more than once", tc.path)
+	}
+
+	// v1: the last value wins, as Django's QueryDict.get.
+	names := func(path string) []string {
+		t.Helper()
+		r := h.do(req{Path: path})
+		require.Equal(t, http.StatusOK, r.Status, "%s: %s", path, r.Body)
+		var out []string
+		for _, it := range r.JSON(t)["results"].([]any) {
+			out = append(out, it.(map[string]any)["name"].(string))
+		}
+		return out
+	}
+	assert.Equal(t, []string{"Hose"}, names("/api/v1/products/?category=kitchen&category=garden"))
+	assert.Len(t, names("/api/v1/products/?page_size=1&page_size=2"), 2)
+	assert.Len(t, names("/api/v1/products/?page_size=1&page=9&page=1"), 1)
+
+	// q is trimmed.
+	count := func(path string) int {
+		t.Helper()
+		r := h.do(req{Path: path})
+		require.Equal(t, http.StatusOK, r.Status, "%s: %s", path, r.Body)
+		return len(r.JSON(t)["items"].([]any))
+	}
+	assert.Equal(t, 2, count("/api/v2/products?q=bamboo"))
+	assert.Equal(t, 2, count("/api/v2/products?q=%20bamboo"))
+	assert.Equal(t, 2, count("/api/v2/products?q=bamboo%20%09"))
+	assert.Equal(t, 3, count("/api/v2/products?q=%20%20"), "a blank search is no search")
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

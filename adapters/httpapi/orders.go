@@ -288,7 +288,7 @@ func (s *Server) v2ListOrders(c *fiber.Ctx) error {
 	if err := onlyParams(q, "cursor", "limit", "user_id"); err != nil {
 		return err
 	}
-	size, err := intParam(q, "limit", 0)
+	size, err := limitParam(q, MaxPageSize)
 	if err != nil {
 		return err
 	}

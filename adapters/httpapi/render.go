@@ -98,9 +98,11 @@ func queryValues(c *fiber.Ctx) url.Values {
 }
 
 // v2Query parses the query string strictly: every pair that is not
-// percent-encoded correctly is a field error on its name. (What the values
-// may contain is the business of each parameter's own rule: q follows the
-// text rules, IDs and cursors their formats.)
+// percent-encoded correctly, and every parameter given more than once
+// (every v2 parameter takes one value: which one would count is a guess),
+// is a field error on its name. (What the values may contain is the
+// business of each parameter's own rule: q follows the text rules, IDs and
+// cursors their formats.)
 func v2Query(c *fiber.Ctx) (url.Values, error) {
 	raw := string(c.Request().URI().QueryString())
 	var errs fieldErrors
@@ -117,10 +119,27 @@ func v2Query(c *fiber.Ctx) (url.Values, error) {
 			errs.add(key, "is not percent-encoded correctly")
 		}
 	}
+	q := queryValues(c)
+	for k, vs := range q {
+		if len(vs) > 1 {
+			errs.add(k, "is given more than once; give it once")
+		}
+	}
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
-	return queryValues(c), nil
+	return q, nil
+}
+
+// v1Param returns the value of a v1 query parameter as Django's
+// QueryDict.get (DRF's request.query_params.get) does: the last one when
+// it is given more than once, "" when absent.
+func v1Param(q url.Values, name string) string {
+	vs := q[name]
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[len(vs)-1]
 }
 
 // kgNumber renders grams as a JSON number of kilograms, exactly.

@@ -61,12 +61,12 @@ type v1Page[T any] struct {
 // malformed page is "Invalid page." (404).
 func v1PageParams(q url.Values) (page, size int, err error) {
 	page, size = 1, DefaultPageSize
-	if s := q.Get("page_size"); s != "" {
+	if s := v1Param(q, "page_size"); s != "" {
 		if n, perr := strconv.Atoi(s); perr == nil && n > 0 {
 			size = min(n, MaxPageSize)
 		}
 	}
-	if s := q.Get("page"); s != "" && s != "last" {
+	if s := v1Param(q, "page"); s != "" && s != "last" {
 		n, perr := strconv.Atoi(s)
 		if perr != nil || n < 1 {
 			return 0, 0, invalidPage()
@@ -161,27 +161,27 @@ func (s *Server) v1ListProducts(c *fiber.Ctx) error {
 		return err
 	}
 	var f ecolaura.ProductFilter
-	if cat := q.Get("category"); cat != "" {
+	if cat := v1Param(q, "category"); cat != "" {
 		f.Category = cat
 		if !ecolaura.ValidCategory(cat) {
 			// DRF's filter would simply match nothing.
 			return sendCacheable(c, v1Page[v1Product]{Results: []v1Product{}})
 		}
 	}
-	if q.Get("page") == "last" || (page-1)*size >= DeepPageOffset {
+	if v1Param(q, "page") == "last" || (page-1)*size >= DeepPageOffset {
 		if err := s.expensiveRead(c); err != nil {
 			return err
 		}
 	}
 	ctx, actor := c.UserContext(), principal(c)
 	pageParam := strconv.Itoa(page)
-	if q.Get("page") == "last" {
+	if v1Param(q, "page") == "last" {
 		pageParam = "last"
 	}
 	params := cacheParams("category", f.Category, "page", pageParam, "page_size", strconv.Itoa(size))
 	return s.sendProducts(c, "v1:products", params, func() ([]ecolaura.ID, any, error) {
 		page := page
-		if q.Get("page") == "last" {
+		if v1Param(q, "page") == "last" {
 			first, err := s.svc.Catalog.List(ctx, actor, catalog.ListParams{Filter: f, PageSize: size, Page: 1})
 			if err != nil {
 				return nil, nil, err

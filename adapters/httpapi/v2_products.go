@@ -16,6 +16,7 @@ import (
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
+	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
 )
 
 // v2Money is an exact amount as a decimal string with its currency.
@@ -112,6 +113,22 @@ func intParam(q url.Values, name string, def int) (int, error) {
 	return n, nil
 }
 
+// limitParam reads the page size "limit": absent means the default (0),
+// anything else must be an integer between 1 and most (0 is not a size).
+func limitParam(q url.Values, most int) (int, error) {
+	if !q.Has("limit") {
+		return 0, nil
+	}
+	n, err := intParam(q, "limit", 0)
+	if err != nil {
+		return 0, err
+	}
+	if n < 1 || n > most {
+		return 0, ecolaura.Invalid("limit", "must be between 1 and %d", most)
+	}
+	return n, nil
+}
+
 func boolParam(q url.Values, name string) (*bool, error) {
 	switch strings.ToLower(q.Get(name)) {
 	case "":
@@ -135,7 +152,7 @@ func parseV2ProductQuery(q url.Values, cur ecolaura.Currency) (catalog.ListParam
 	v.Merge("", onlyParams(q, v2ProductParams...))
 	var p catalog.ListParams
 	p.Filter.Category = q.Get("category")
-	p.Filter.Query = q.Get("q")
+	p.Filter.Query = strings.TrimSpace(q.Get("q"))
 	if s := q.Get("min_score"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
@@ -164,9 +181,10 @@ func parseV2ProductQuery(q url.Values, cur ecolaura.Currency) (catalog.ListParam
 		dst  **int64
 	}{{"min_price", &p.Filter.MinPrice}, {"max_price", &p.Filter.MaxPrice}} {
 		if s := q.Get(f.name); s != "" {
+			// The one decimal rule and its messages, as for price.amount.
 			m, err := ecolaura.ParsePrice(s, cur)
 			if err != nil {
-				v.Add(f.name, "must be a decimal amount like 19.99")
+				v.Merge("", renameField(err, "amount", f.name))
 			} else {
 				a := m.Amount
 				*f.dst = &a
@@ -174,11 +192,8 @@ func parseV2ProductQuery(q url.Values, cur ecolaura.Currency) (catalog.ListParam
 		}
 	}
 	p.Sort = ecolaura.ProductSort(q.Get("sort"))
-	p.PageSize, err = intParam(q, "limit", 0)
+	p.PageSize, err = limitParam(q, MaxPageSize)
 	v.Merge("", err)
-	if p.PageSize < 0 {
-		v.Add("limit", "must be between 1 and %d", MaxPageSize)
-	}
 	p.Cursor = q.Get("cursor")
 	return p, v.Err()
 }
@@ -304,12 +319,9 @@ func (s *Server) v2Alternatives(c *fiber.Ctx) error {
 	if err := onlyParams(q, "limit"); err != nil {
 		return err
 	}
-	limit, err := intParam(q, "limit", 0)
+	limit, err := limitParam(q, sustainability.MaxAlternatives)
 	if err != nil {
 		return err
-	}
-	if limit < 0 {
-		return ecolaura.Invalid("limit", "must be at least 1")
 	}
 	return s.sendProducts(c, "v2:alternatives", cacheParams("id", string(id), "limit", strconv.Itoa(limit)), func() ([]ecolaura.ID, any, error) {
 		alts, err := s.svc.Sustainability.Alternatives(c.UserContext(), principal(c), id, limit)

@@ -174,9 +174,7 @@ func (s *Service) ValidateInput(in ProductInput) error {
 // (Update still checks the whole product it produces.)
 func (s *Service) ValidatePatch(patch Patch) error {
 	var v ecolaura.Validator
-	if err := patch.check(); err != nil {
-		return err // contradictory: nothing more to check
-	}
+	v.Merge("", patch.check())
 	// A valid product changed by the patch alone: every error is the patch's.
 	// It has metrics, so that a metrics patch's own values are checked
 	// (whether a footprint is needed depends on the stored product).
@@ -184,7 +182,9 @@ func (s *Service) ValidatePatch(patch Patch) error {
 	if patch.MetricsPatch != nil {
 		p.Metrics = &ecolaura.SustainabilityMetrics{}
 	}
-	v.Merge("", s.applyPatch(patch, &p))
+	if err := s.applyPatch(patch, &p); err != nil && v.Valid() {
+		v.Merge("", err)
+	}
 	v.Merge("", s.prepare(&p, patch.Price != nil))
 	return v.Err()
 }

@@ -98,6 +98,8 @@ func (s *Service) List(ctx context.Context, _ ecolaura.Principal, params ListPar
 
 // query validates the parameters and turns them into a store query.
 func (p ListParams) query() (ports.ProductQuery, error) {
+	// Surrounding white space is not part of a search (as of names).
+	p.Filter.Query = strings.TrimSpace(p.Filter.Query)
 	var v ecolaura.Validator
 	v.Merge("", p.Filter.Validate())
 	sort := p.Sort
