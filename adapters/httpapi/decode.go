@@ -326,7 +326,7 @@ func decodeValue(raw json.RawMessage, fv reflect.Value, path string, nullable, s
 			fv.Set(elem)
 		}
 	case reflect.Struct:
-		if fv.Type() == reflect.TypeFor[decimalValue]() {
+		if fv.Type() == reflect.TypeFor[decimalValue]() || fv.Type() == reflect.TypeFor[drfInteger]() {
 			decodeScalar(raw, fv, path, d, errs)
 			return
 		}
@@ -354,8 +354,11 @@ func decodeScalar(raw json.RawMessage, fv reflect.Value, path string, d dialect,
 }
 
 func typeMessage(t reflect.Type, d dialect) string {
-	if t == reflect.TypeFor[decimalValue]() {
+	switch t {
+	case reflect.TypeFor[decimalValue]():
 		return d.decimal
+	case reflect.TypeFor[drfInteger]():
+		return d.integer
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -372,7 +375,11 @@ func typeMessage(t reflect.Type, d dialect) string {
 // decimalValue accepts a decimal as a JSON string ("19.99") or a JSON number
 // (19.99), keeping the literal text so it can be parsed exactly
 // (ecolaura.ParseDecimal): a JSON number never goes through float64.
-type decimalValue struct{ text string }
+type decimalValue struct {
+	text string
+	// number: it was a JSON number (v1 reads those as DRF does, see drf.go).
+	number bool
+}
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (d *decimalValue) UnmarshalJSON(b []byte) error {
@@ -385,7 +392,7 @@ func (d *decimalValue) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')) {
-		d.text = string(b)
+		d.text, d.number = string(b), true
 		return nil
 	}
 	return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeFor[decimalValue]()}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ecolaura/ecolaura/adapters/httpapi"
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/adapters/system"
 	"github.com/ecolaura/ecolaura/ecolaura"
@@ -222,4 +223,86 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestV1NumbersFollowDRF is the QA report's item 9: v1 integer and decimal
+// fields accept and refuse exactly what DRF's IntegerField and
+// DecimalField do, with DRF's messages, and v1 messages name v1 fields.
+// v2 keeps strict JSON types.
+func TestV1NumbersFollowDRF(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *httpapi.Config) { c.WriteRateLimit.Burst = 1000 }))
+	soap := h.product("Olive soap", "personal-care", 350, 1000, nil)
+	brush := h.product("Bamboo brush", "personal-care", 450, 1000, nil)
+	order := func(items string) response {
+		t.Helper()
+		return h.do(req{Method: http.MethodPost, Path: "/api/v1/orders/", Token: h.alice, Body: `{"items": ` + items + `}`})
+	}
+	item := func(id ecolaura.ID, qty string) string { return `{"product": "` + string(id) + `", "quantity": ` + qty + `}` }
+
+	for _, qty := range []string{`3`, `"3"`, `3.0`, `"3.0"`, `" 3 "`, `"+3"`, `"3."`, `"3.00 "`, `2.9999999999999999`} {
+		r := order(`[` + item(soap.ID, qty) + `]`)
+		require.Equal(t, http.StatusCreated, r.Status, "quantity %s: %s", qty, r.Body)
+		assert.EqualValues(t, 3, r.JSON(t)["items"].([]any)[0].(map[string]any)["quantity"], qty)
+	}
+	invalid := []any{"A valid integer is required."}
+	for _, qty := range []string{`1.5`, `"1.5"`, `"abc"`, `"1e3"`, `true`, `1e16`, `"3.0x"`, `"1__0"`, `""`} {
+		r := order(`[` + item(soap.ID, `1`) + `, ` + item(brush.ID, qty) + `]`)
+		require.Equal(t, http.StatusBadRequest, r.Status, "quantity %s: %s", qty, r.Body)
+		assert.Equal(t, map[string]any{"items": []any{map[string]any{}, map[string]any{"quantity": invalid}}}, r.JSON(t), qty)
+	}
+	for qty, msg := range map[string]string{
+		`0`: "Ensure this value is greater than or equal to 1.", `"-2"`: "Ensure this value is greater than or equal to 1.",
+		`1001`: "Ensure this value is less than or equal to 1000.", `"99999999999999999999999"`: "Ensure this value is less than or equal to 1000.",
+	} {
+		r := order(`[` + item(soap.ID, qty) + `]`)
+		require.Equal(t, http.StatusBadRequest, r.Status, "quantity %s: %s", qty, r.Body)
+		assert.Equal(t, map[string]any{"items": []any{map[string]any{"quantity": []any{msg}}}}, r.JSON(t), qty)
+	}
+	r := order(`[` + item(soap.ID, `1`) + `, ` + item(soap.ID, `2`) + `]`)
+	require.Equal(t, http.StatusBadRequest, r.Status)
+	body := string(r.Body)
+	assert.Contains(t, body, "duplicate of items[0]", "v1 messages name v1 fields")
+	assert.NotContains(t, body, "lines")
+
+	// Integer fields of products.
+	create := func(extra string) response {
+		t.Helper()
+		return h.do(req{Method: http.MethodPost, Path: "/api/v1/products/", Token: h.staff, Body: `{"name": "Cup", "category": "kitchen", "price": "2.00"` + extra + `}`})
+	}
+	r = create(`, "stock": "12", "sustainability_score": 40.0`)
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	assert.EqualValues(t, 12, r.JSON(t)["stock"])
+	assert.EqualValues(t, 40, r.JSON(t)["sustainability_score"])
+	r = create(`, "stock": -1, "sustainability_score": "101"`)
+	require.Equal(t, http.StatusBadRequest, r.Status)
+	assert.Equal(t, map[string]any{"stock": []any{"Ensure this value is greater than or equal to 0."},
+		"sustainability_score": []any{"Ensure this value is less than or equal to 100."}}, r.JSON(t))
+	r = create(`, "stock": 1000000001`)
+	assert.Equal(t, map[string]any{"stock": []any{"Ensure this value is less than or equal to 1000000000."}}, r.JSON(t))
+
+	// Decimal fields: DRF's DecimalField(max_digits=10, decimal_places=2).
+	for price, want := range map[string]string{`"1e3"`: "1000.00", `"+1"`: "1.00", `".5"`: "0.50", `"5."`: "5.00", `19.990`: "19.99", `1e2`: "100.00", `" 7 "`: "7.00"} {
+		r := h.do(req{Method: http.MethodPost, Path: "/api/v1/products/", Token: h.staff, Body: `{"name": "Cup", "category": "kitchen", "price": ` + price + `}`})
+		require.Equal(t, http.StatusCreated, r.Status, "price %s: %s", price, r.Body)
+		assert.Equal(t, want, r.JSON(t)["price"], price)
+	}
+	for price, msg := range map[string]string{
+		`"19.990"`:       "Ensure that there are no more than 2 decimal places.",
+		`"123456789.00"`: "Ensure that there are no more than 10 digits in total.",
+		`"123456789"`:    "Ensure that there are no more than 8 digits before the decimal point.",
+		`1e16`:           "Ensure that there are no more than 10 digits in total.",
+		`"NaN"`:          "A valid number is required.",
+		`"Infinity"`:     "A valid number is required.",
+		`"1 0"`:          "A valid number is required.",
+		`"-1"`:           "Ensure this value is greater than or equal to 0.00.",
+	} {
+		r := h.do(req{Method: http.MethodPost, Path: "/api/v1/products/", Token: h.staff, Body: `{"name": "Cup", "category": "kitchen", "price": ` + price + `}`})
+		require.Equal(t, http.StatusBadRequest, r.Status, "price %s: %s", price, r.Body)
+		assert.Equal(t, map[string]any{"price": []any{msg}}, r.JSON(t), price)
+	}
+
+	// v2 stays strict.
+	pr := problem(t, h.do(req{Method: http.MethodPost, Path: "/api/v2/orders", Token: h.alice, Headers: map[string]string{"Idempotency-Key": "k1"},
+		Body: `{"lines": [{"product_id": "` + string(soap.ID) + `", "quantity": "3"}]}`}), http.StatusBadRequest, "invalid")
+	assert.Equal(t, []string{"lines[0].quantity"}, fieldsOf(pr))
 }

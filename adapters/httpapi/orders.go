@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -58,8 +59,8 @@ func toV1Order(o ecolaura.Order) v1Order {
 }
 
 type v1OrderItemInput struct {
-	Product  *string `json:"product"`
-	Quantity *int    `json:"quantity"`
+	Product  *string     `json:"product"`
+	Quantity *drfInteger `json:"quantity"`
 }
 
 type v1OrderInput struct {
@@ -84,10 +85,11 @@ func decodeV1Order(body []byte, key string) (orders.CheckoutRequest, error) {
 		f := "items[" + strconv.Itoa(i) + "]"
 		errs.require(it.Product != nil, f+".product", v1Dialect)
 		errs.require(it.Quantity != nil, f+".quantity", v1Dialect)
-		req.Lines = append(req.Lines, orders.LineRequest{ProductID: ecolaura.ID(deref(it.Product)), Quantity: deref(it.Quantity)})
+		qty := v1IntegerField(it.Quantity, f+".quantity", 1, ecolaura.MaxLineQuantity, &errs)
+		req.Lines = append(req.Lines, orders.LineRequest{ProductID: ecolaura.ID(deref(it.Product)), Quantity: deref(qty)})
 	}
 	if len(errs.list) > 0 {
-		if err := errs.mergeDomain(req.Validate(), v1OrderField); err != nil {
+		if err := errs.mergeDomain(v1OrderErrors(req.Validate()), nil); err != nil {
 			return req, err
 		}
 	}
@@ -102,6 +104,27 @@ func v1OrderField(name string) string {
 	name = strings.Replace(name, "].product_id", "].product", 1)
 	return orderField(name)
 }
+
+// v1OrderErrors presents a checkout error in v1's terms: the fields and the
+// fields its messages mention ("duplicate of lines[0]") by their v1 names
+// (items[0], product). (Quantities are checked with DRF's words when the
+// request is decoded.) Other errors are returned unchanged.
+func v1OrderErrors(err error) error {
+	ve, ok := asValidation(err)
+	if !ok {
+		return err
+	}
+	var v ecolaura.Validator
+	for _, f := range ve.Fields {
+		name, msg := v1OrderField(f.Field), f.Message
+		msg = v1LineRef.ReplaceAllStringFunc(msg, v1OrderField)
+		v.Add(name, "%s", msg)
+	}
+	return v.Err()
+}
+
+// v1LineRef matches a reference to a checkout line in a message.
+var v1LineRef = regexp.MustCompile(`lines\[\d+\](\.product_id)?`)
 
 // orderField names the idempotency key by its header (both versions).
 func orderField(name string) string {
@@ -143,7 +166,7 @@ func (s *Server) v1CreateOrder(c *fiber.Ctx) error {
 	}
 	res, err := s.svc.Orders.Checkout(c.UserContext(), principal(c), req)
 	if err != nil {
-		return renameFields(err, v1OrderField)
+		return v1OrderErrors(err)
 	}
 	if !res.Replayed {
 		s.metrics.ordersPlaced.Inc()

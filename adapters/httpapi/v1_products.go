@@ -3,8 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -234,8 +232,8 @@ type v1ProductInput struct {
 	Description          *string         `json:"description"`
 	Category             *string         `json:"category"`
 	Price                *decimalValue   `json:"price"`
-	Stock                *int            `json:"stock"`
-	SustainabilityScore  *int            `json:"sustainability_score"`
+	Stock                *drfInteger     `json:"stock"`
+	SustainabilityScore  *drfInteger     `json:"sustainability_score"`
 	SustainabilityMetric json.RawMessage `json:"sustainability_metric"`
 }
 
@@ -245,9 +243,20 @@ type v1MetricInput struct {
 	Biodegradable   *bool         `json:"biodegradable"`
 }
 
+// The v1 number fields, as the original DRF serializer declared them:
+// price DecimalField(max_digits=10, decimal_places=2), the footprint in kg
+// with 3 decimal places (whole grams), stock and score IntegerFields with
+// the model's bounds.
+var (
+	v1PriceField     = drfDecimalField{maxDigits: 10, places: 2, lo: 0, hi: ecolaura.MaxPriceMinor}
+	v1FootprintField = drfDecimalField{places: ecolaura.FootprintPlaces, lo: 0, hi: int64(ecolaura.MaxFootprint)}
+)
+
 // v1ProductChange is a decoded v1 product write.
 type v1ProductChange struct {
 	in v1ProductInput
+	// stock and score are the decoded integers (nil: absent or invalid).
+	stock, score *int
 	// metricSet: the field was present; metric nil with metricSet means null.
 	metricSet bool
 	metric    *v1MetricInput
@@ -270,13 +279,17 @@ func decodeV1Product(body []byte, cur ecolaura.Currency, required bool, errs *fi
 		errs.require(ch.in.Price != nil, "price", v1Dialect)
 	}
 	if ch.in.Price != nil {
-		if msg := v1DecimalProblem(ch.in.Price.text, cur.Exponent(), 0, ecolaura.MaxPriceMinor); msg != "" {
+		field := v1PriceField
+		field.places = cur.Exponent() // 10 digits in all: MaxPriceMinor in any currency
+		if n, msg := field.parse(*ch.in.Price); msg != "" {
 			errs.add("price", msg)
 		} else {
-			m, _ := ecolaura.ParsePrice(ch.in.Price.text, cur)
+			m := ecolaura.NewMoney(n, cur)
 			ch.price = &m
 		}
 	}
+	ch.stock = v1IntegerField(ch.in.Stock, "stock", 0, ecolaura.MaxStock, errs)
+	ch.score = v1IntegerField(ch.in.SustainabilityScore, "sustainability_score", 0, 100, errs)
 	if raw := ch.in.SustainabilityMetric; raw != nil {
 		ch.metricSet = true
 		if jsonKind(raw) != "null" {
@@ -285,10 +298,10 @@ func decodeV1Product(body []byte, cur ecolaura.Currency, required bool, errs *fi
 			decodeInto(raw, &m, "sustainability_metric", false, v1Dialect, errs)
 			errs.require(m.CarbonFootprint != nil, "sustainability_metric.carbon_footprint", v1Dialect)
 			if m.CarbonFootprint != nil {
-				if msg := v1DecimalProblem(m.CarbonFootprint.text, ecolaura.FootprintPlaces, 0, int64(ecolaura.MaxFootprint)); msg != "" {
+				if g, msg := v1FootprintField.parse(*m.CarbonFootprint); msg != "" {
 					errs.add("sustainability_metric.carbon_footprint", msg)
 				} else {
-					ch.footprint, _ = ecolaura.ParseFootprintKg(m.CarbonFootprint.text)
+					ch.footprint = ecolaura.CO2e(g)
 				}
 			}
 			if len(errs.list) == before {
@@ -299,24 +312,18 @@ func decodeV1Product(body []byte, cur ecolaura.Currency, required bool, errs *fi
 	return ch, nil
 }
 
-// v1DecimalProblem checks text as DRF's DecimalField with places decimal
-// places between lo and hi (in 10^-places units) would, and returns DRF's
-// message, or "" when it is fine. Excess precision is refused, never
-// rounded (ecolaura.ParseDecimal), as DRF does.
-func v1DecimalProblem(text string, places int, lo, hi int64) string {
-	n, err := ecolaura.ParseDecimal(text, places)
-	var de *ecolaura.DecimalError
-	switch {
-	case errors.As(err, &de) && de.Reason == ecolaura.DecimalPrecision:
-		return fmt.Sprintf("Ensure that there are no more than %d decimal places.", places)
-	case errors.As(err, &de) && de.Reason == ecolaura.DecimalRange, err == nil && n > hi:
-		return "Ensure this value is less than or equal to " + decimalText(hi, places) + "."
-	case err != nil:
-		return v1Dialect.decimal
-	case n < lo:
-		return "Ensure this value is greater than or equal to " + decimalText(lo, places) + "."
+// v1IntegerField checks a decoded DRF integer against its bounds, records
+// DRF's message, and returns the value (nil when absent or invalid).
+func v1IntegerField(v *drfInteger, field string, lo, hi int64, errs *fieldErrors) *int {
+	if v == nil {
+		return nil
 	}
-	return ""
+	if msg := drfIntegerProblem(v.n, lo, hi); msg != "" {
+		errs.add(field, msg)
+		return nil
+	}
+	n := int(v.n)
+	return &n
 }
 
 // decimalText formats n units of 10^-places as a decimal ("99999999.99").
@@ -361,7 +368,7 @@ func (ch v1ProductChange) metricsPatch() *catalog.MetricsPatch {
 // defaults (empty description, no stock, score 0, no metrics).
 func (ch v1ProductChange) input() catalog.ProductInput {
 	in := catalog.ProductInput{Name: deref(ch.in.Name), Description: deref(ch.in.Description), Category: deref(ch.in.Category),
-		Stock: deref(ch.in.Stock), Score: deref(ch.in.SustainabilityScore), Metrics: ch.metrics()}
+		Stock: deref(ch.stock), Score: deref(ch.score), Metrics: ch.metrics()}
 	if ch.price != nil {
 		in.Price = *ch.price
 	}
@@ -371,7 +378,7 @@ func (ch v1ProductChange) input() catalog.ProductInput {
 // patch is the change of an existing product: absent fields are kept.
 func (ch v1ProductChange) patch() catalog.Patch {
 	pt := catalog.Patch{Name: ch.in.Name, Description: ch.in.Description, Category: ch.in.Category, Price: ch.price,
-		Stock: ch.in.Stock, Score: ch.in.SustainabilityScore}
+		Stock: ch.stock, Score: ch.score}
 	if ch.metricSet {
 		pt.MetricsPatch = ch.metricsPatch()
 		pt.ClearMetrics = ch.metric == nil
