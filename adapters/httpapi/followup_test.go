@@ -237,7 +237,9 @@ func TestV1NumbersFollowDRF(t *testing.T) {
 		t.Helper()
 		return h.do(req{Method: http.MethodPost, Path: "/api/v1/orders/", Token: h.alice, Body: `{"items": ` + items + `}`})
 	}
-	item := func(id ecolaura.ID, qty string) string { return `{"product": "` + string(id) + `", "quantity": ` + qty + `}` }
+	item := func(id ecolaura.ID, qty string) string {
+		return `{"product": "` + string(id) + `", "quantity": ` + qty + `}`
+	}
 
 	for _, qty := range []string{`3`, `"3"`, `3.0`, `"3.0"`, `" 3 "`, `"+3"`, `"3."`, `"3.00 "`, `2.9999999999999999`} {
 		r := order(`[` + item(soap.ID, qty) + `]`)

@@ -258,14 +258,15 @@ func TestListItemErrorsCarryTheIndex(t *testing.T) {
 		items string
 		want  map[string]any
 	}{
-		{"quantity as a string", `[{"product":"` + string(soap.ID) + `","quantity":"3"}]`,
+		// "3" is an integer for DRF's IntegerField; "3x" is not.
+		{"quantity as a string that is no integer", `[{"product":"` + string(soap.ID) + `","quantity":"3x"}]`,
 			map[string]any{"items": []any{map[string]any{"quantity": intMsg}}}},
 		{"fractional quantity", `[{"product":"` + string(soap.ID) + `","quantity":1.5}]`,
 			map[string]any{"items": []any{map[string]any{"quantity": intMsg}}}},
-		{"second item mistyped", `[{"product":"` + string(soap.ID) + `","quantity":1},{"product":"` + string(brush.ID) + `","quantity":"2"}]`,
+		{"second item mistyped", `[{"product":"` + string(soap.ID) + `","quantity":1},{"product":"` + string(brush.ID) + `","quantity":"2.5"}]`,
 			map[string]any{"items": []any{map[string]any{}, map[string]any{"quantity": intMsg}}}},
 		{"type and range errors together", `[{"product":"` + string(soap.ID) + `","quantity":0},{"product":7,"quantity":"x"}]`,
-			map[string]any{"items": []any{map[string]any{"quantity": []any{"must be between 1 and 1000"}},
+			map[string]any{"items": []any{map[string]any{"quantity": []any{"Ensure this value is greater than or equal to 1."}},
 				map[string]any{"product": []any{"Not a valid string."}, "quantity": intMsg}}}},
 		{"item that is not an object", `["` + string(soap.ID) + `"]`,
 			map[string]any{"items": []any{map[string]any{"non_field_errors": []any{"Invalid data. Expected a dictionary, but got str."}}}}},
