@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -29,9 +30,14 @@ import (
 // reaches clients that send the body without waiting.
 //
 // In a net/http program, serve [Server.Handler], usually behind
-// http.StripPrefix:
+// http.StripPrefix, from a server made by [NewHTTPServer]:
 //
 //	mux.Handle("/shop/", http.StripPrefix("/shop", srv.Handler()))
+//	host := httpapi.NewHTTPServer(cfg, mux)
+//
+// The handler applies the API's body and header limits itself (413 and 431
+// in the API's shapes) and reads what a client still sends after a 413, so
+// that clients which send the whole body before reading get the answer.
 
 // onMount is the app's OnMount hook. It makes the host's server treat
 // requests under the mount prefix as this server treats its own: this API's
@@ -146,7 +152,13 @@ func (s *Server) Handler() http.Handler {
 			}
 		}
 		var readErr error
-		if r.Body != nil && r.Body != http.NoBody {
+		tooLargeHead := headerBytes(r) > MaxHeaderBytes
+		switch {
+		case tooLargeHead:
+			// The host read them under its own limit (net/http's default is
+			// 1 MB): the API's is the one it documents.
+			readErr = errHeadersTooLarge
+		case r.Body != nil && r.Body != http.NoBody:
 			if r.ContentLength > int64(s.cfg.BodyLimit) {
 				readErr = fasthttp.ErrBodyTooLarge
 			} else {
@@ -170,10 +182,17 @@ func (s *Server) Handler() http.Handler {
 			fctx.SetUserValue(keyTLS, true)
 		}
 		if readErr != nil {
-			s.serverError(&fctx, readErr)
-			// The rest of the body is not read: the connection cannot be
-			// reused.
+			if tooLargeHead {
+				s.preRouting(&fctx, newHTTPError(http.StatusRequestHeaderFieldsTooLarge, "headers-too-large", "Request header fields too large."))
+			} else {
+				s.serverError(&fctx, readErr)
+			}
+			// The rest of the body may not have been read: the connection
+			// is not reused.
 			w.Header().Set("Connection", "close")
+			// Let the body be read after the answer is written (HTTP/1.1
+			// handlers otherwise lose it at the first write), see below.
+			_ = rc.EnableFullDuplex()
 		} else {
 			router(&fctx)
 		}
@@ -188,7 +207,58 @@ func (s *Server) Handler() http.Handler {
 		if r.Method != http.MethodHead {
 			_, _ = w.Write(fctx.Response.Body())
 		}
+		if readErr != nil && r.Body != nil && r.Body != http.NoBody {
+			// The client may still be sending the body (Python's urllib and
+			// Go's net/http without "Expect: 100-continue" send it all
+			// before they read). net/http closes such a connection with
+			// the rest unread, and the kernel then answers with a reset
+			// that makes the client drop the 413 it has not read yet. So
+			// send the answer now, then read what the client still sends,
+			// within the read deadline and up to 64 MiB: the connection
+			// then closes cleanly and the client reads its 413.
+			_ = rc.Flush()
+			_, _ = io.CopyN(io.Discard, r.Body, maxLingerBytes)
+		}
 	})
+}
+
+var errHeadersTooLarge = errors.New("request header fields too large")
+
+// MaxHeaderBytes is the largest request head (request line and header
+// fields) the API accepts: 431 above it, on its own listener and under
+// [Server.Handler] alike.
+const MaxHeaderBytes = 16 << 10
+
+// headerBytes is the size of r's request line and header fields as sent
+// (approximately: net/http has parsed them).
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4 + len(r.Host) + 8
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}
+
+// NewHTTPServer returns an http.Server for h (typically a mux that serves
+// [Server.Handler] under a prefix) with the settings the API needs from a
+// net/http host: ReadHeaderTimeout and IdleTimeout from cfg, and
+// MaxHeaderBytes at 64 KiB, so that heads between the API's own limit
+// ([MaxHeaderBytes], 16 KiB, answered by the handler with a 431 in the
+// API's shape) and 64 KiB still reach the handler, and larger ones are
+// refused by net/http before they cost memory (net/http's default is
+// 1 MB). Request read and write deadlines are set per request by
+// [Server.Handler] (Config.ReadTimeout and WriteTimeout), so the server
+// sets no connection-wide ReadTimeout or WriteTimeout that would cut a
+// long-lived response of the host's own.
+func NewHTTPServer(cfg Config, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.ReadTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    4 * MaxHeaderBytes,
+	}
 }
 
 // remoteAddr parses a net/http RemoteAddr ("ip:port", or an address without

@@ -137,7 +137,7 @@ func New(cfg Config, deps Services, opts ...Option) (*Server, error) {
 		ErrorHandler:            s.handleError,
 		JSONEncoder:             jsonMarshal,
 		JSONDecoder:             json.Unmarshal,
-		ReadBufferSize:          16 << 10,
+		ReadBufferSize:          MaxHeaderBytes,
 	})
 	s.app.Use(s.outer)
 	s.app.Use(s.cors)

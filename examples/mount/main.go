@@ -114,7 +114,8 @@ func serveNetHTTP(ctx context.Context, ln net.Listener, api *httpapi.Server, cfg
 		_, _ = io.WriteString(w, "The host's home page. The shop is at /shop/.\n")
 	})
 	mux.Handle("/shop/", http.StripPrefix("/shop", api.Handler()))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: cfg.ReadTimeout, IdleTimeout: cfg.IdleTimeout}
+	// The settings the API needs from the host (header size, timeouts).
+	srv := httpapi.NewHTTPServer(cfg, mux)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
