@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -66,6 +67,9 @@ func (s *Server) outer(c *fiber.Ctx) error {
 
 // admit checks what must hold before any route runs, then runs the chain.
 func (s *Server) admit(c *fiber.Ctx) error {
+	if err := checkFraming(c); err != nil {
+		return err
+	}
 	if err := s.checkHost(c); err != nil {
 		return err
 	}
@@ -73,6 +77,59 @@ func (s *Server) admit(c *fiber.Ctx) error {
 		return err
 	}
 	return s.recoverNext(c)
+}
+
+// checkFraming refuses a request whose body length is ambiguous, as RFC
+// 9112 §6.3 requires, and closes its connection: Content-Length together
+// with Transfer-Encoding (§6.1: a request smuggling vector when a proxy
+// in front reads the other one), a Transfer-Encoding whose final coding is
+// not chunked, or Content-Length lines (or list members) with different
+// values. fasthttp reads such requests by its own choice (the chunked
+// body, the last Content-Length) and keeps the connection open, so the
+// raw header lines are checked here, before anything else. Repeating one
+// value ("Content-Length: 5, 5") is allowed, as the RFC allows.
+func checkFraming(c *fiber.Ctx) error {
+	raw := c.Request().Header.RawHeaders()
+	if len(raw) == 0 {
+		return nil // not read from a wire (net/http host, tests): already checked
+	}
+	var lengths []string
+	var codings []string
+	for line := range bytes.SplitSeq(raw, []byte("\n")) {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		switch {
+		case bytes.EqualFold(bytes.TrimSpace(name), []byte(fiber.HeaderContentLength)):
+			for v := range strings.SplitSeq(string(value), ",") {
+				lengths = append(lengths, strings.TrimSpace(v))
+			}
+		case bytes.EqualFold(bytes.TrimSpace(name), []byte(fiber.HeaderTransferEncoding)):
+			for v := range strings.SplitSeq(string(value), ",") {
+				if v = strings.TrimSpace(v); v != "" {
+					codings = append(codings, strings.ToLower(v))
+				}
+			}
+		}
+	}
+	bad := func(detail string) error {
+		lingerOnClose(c.Context())
+		c.Context().SetConnectionClose()
+		return newHTTPError(http.StatusBadRequest, "bad-request", detail)
+	}
+	switch {
+	case len(codings) > 0 && len(lengths) > 0:
+		return bad("A request may not have both Content-Length and Transfer-Encoding (RFC 9112 section 6.1).")
+	case len(codings) > 0 && codings[len(codings)-1] != "chunked":
+		return bad("The final transfer coding of a request must be chunked (RFC 9112 section 6.3).")
+	}
+	for _, l := range lengths[min(1, len(lengths)):] {
+		if l != lengths[0] {
+			return bad("Content-Length has different values (RFC 9112 section 6.3).")
+		}
+	}
+	return nil
 }
 
 // checkBodyLimit refuses a body over Config.BodyLimit. The listener refuses

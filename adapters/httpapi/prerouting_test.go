@@ -235,3 +235,60 @@ func TestExpectContinueTooLarge(t *testing.T) {
 	require.NoError(t, err)
 	assertShaped(t, resp, body, http.StatusRequestEntityTooLarge, "/api/v2/products")
 }
+
+// TestAmbiguousFramingIsRefused is the QA report's item 7: fasthttp took
+// the last of two different Content-Length values, and processed a body
+// sent with both Content-Length and Transfer-Encoding, keeping the
+// connection open (request smuggling behind a proxy that reads the other
+// header). RFC 9112 §6.1 and §6.3: 400, and the connection is closed, so a
+// request smuggled behind it is never read.
+func TestAmbiguousFramingIsRefused(t *testing.T) {
+	h := newHarness(t)
+	base := h.listen()
+	smuggled := "GET /api/v2/categories HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+	tests := []struct {
+		name    string
+		request string
+		status  int
+	}{
+		{"two different Content-Length lines", "POST /api/v2/products HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+			"Content-Length: 2\r\nContent-Length: " + fmt.Sprint(2+len(smuggled)) + "\r\n\r\n{}" + smuggled, http.StatusBadRequest},
+		{"different values in one line", "POST /api/v2/products HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+			"Content-Length: " + fmt.Sprint(2+len(smuggled)) + ", 2\r\n\r\n{}" + smuggled, http.StatusBadRequest},
+		{"Content-Length and chunked", "POST /api/v1/products/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+			"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n" + smuggled, http.StatusBadRequest},
+		{"chunked and Content-Length", "POST /api/v2/products HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+			"Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n2\r\n{}\r\n0\r\n\r\n" + smuggled, http.StatusBadRequest},
+		{"final coding not chunked", "POST /api/v2/products HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+			"Transfer-Encoding: chunked, gzip\r\n\r\n2\r\n{}\r\n0\r\n\r\n" + smuggled, http.StatusBadRequest},
+		{"one value repeated is fine", "POST /api/v2/products HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+			"Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}" + smuggled, http.StatusUnauthorized},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+			require.NoError(t, err)
+			defer conn.Close()
+			require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+			_, err = io.WriteString(conn, tc.request)
+			require.NoError(t, err)
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			require.NoError(t, err)
+			got, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			_ = resp.Body.Close()
+			path := strings.Fields(tc.request)[1]
+			assertShaped(t, resp, got, tc.status, path)
+			if tc.status != http.StatusBadRequest {
+				next, err := http.ReadResponse(br, nil)
+				require.NoError(t, err, "the connection goes on")
+				assert.Equal(t, http.StatusOK, next.StatusCode)
+				return
+			}
+			assert.True(t, resp.Close, "Connection: close")
+			_, err = http.ReadResponse(br, nil)
+			assert.Error(t, err, "nothing after the refused request is read as a request")
+		})
+	}
+}
