@@ -68,8 +68,12 @@ type Config struct {
 	// SignInFailuresPerAccount limits failed sign-ins per account (the
 	// email as given, case-insensitive, whether or not it exists), from any
 	// number of IPs, as OWASP's Authentication Cheat Sheet describes:
-	// once spent, sign-ins for that email answer 429 with Retry-After, even
-	// with the right password. Successful sign-ins do not count.
+	// once spent, sign-ins for that email from clients that failed for it
+	// answer 429 with Retry-After, even with the right password; a client
+	// that did not fail for it has its password checked from a second
+	// budget of the same size (a wrong one answers 429 too), so a trickle
+	// of guesses does not lock the owner out. Successful sign-ins do not
+	// count.
 	SignInFailuresPerAccount RateLimit
 	// SignInFailuresPerIP limits failed sign-ins per client IP, across
 	// accounts (password spraying). Successful sign-ins do not count.

@@ -111,8 +111,17 @@ func withConfig(f func(*httpapi.Config)) harnessOption {
 	return func(h *harnessConfig) { f(&h.cfg) }
 }
 
+// withServices changes the services; several apply in order.
 func withServices(f func(*httpapi.Services)) harnessOption {
-	return func(h *harnessConfig) { h.services = f }
+	return func(h *harnessConfig) {
+		prev := h.services
+		h.services = func(s *httpapi.Services) {
+			if prev != nil {
+				prev(s)
+			}
+			f(s)
+		}
+	}
 }
 
 type syncBuffer struct {

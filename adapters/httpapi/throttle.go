@@ -61,33 +61,67 @@ func accountKey(email string) string {
 // of the account are being checked at this moment: that 429 asks to retry
 // after a second, a spent budget after the time until the next failure is
 // allowed.
+//
+// A spent account budget does not lock the owner out (one wrong guess per
+// 15 minutes from an attacker would otherwise keep the right password
+// refused for good; OWASP's Authentication Cheat Sheet): a client (IP, or
+// IPv6 /64) that has not itself failed to sign in to this account within
+// the account limit's period may still have its password checked, from a
+// second budget of the account of the same size (SignInFailuresPerAccount).
+// The right password signs in; a wrong one is answered with the account's
+// 429, like any guess while the account is locked, and marks the client as
+// failing for the account. A client that failed for the account is refused
+// without a check until the account's budget allows a failure again. So at
+// most twice the account's budget of passwords is checked (5 + 5, then two
+// every 15 minutes by default), and an attacker who wants to lock the owner
+// out needs a fresh client for every guess once the first budget is spent.
 func (s *Server) signIn(c *fiber.Ctx, cred users.Credentials) (users.TokenPair, error) {
 	ctx := c.UserContext()
 	if s.limitsOff() {
 		return s.svc.Users.Login(ctx, cred)
 	}
-	ipKey, acctKey := "signin-fail:ip:"+rateIP(clientIP(c)), accountKey(cred.Email)
+	client := rateIP(clientIP(c))
+	ipKey, acctKey := "signin-fail:ip:"+client, accountKey(cred.Email)
+	clientKey, secondKey := acctKey+":client:"+client, acctKey+":second"
 	ipLimit, acctLimit := s.cfg.SignInFailuresPerIP, s.cfg.SignInFailuresPerAccount
+	// One failure marks a client as failing for the account for a period.
+	clientLimit := RateLimit{Rate: 1, Burst: 1, Period: acctLimit.Period}
 	if err := s.peek(c, ipKey, ipLimit, "Too many failed sign-ins from this address."); err != nil {
 		return users.TokenPair{}, err
 	}
-	if err := s.peek(c, acctKey, acctLimit, "Too many failed sign-ins for this account."); err != nil {
-		return users.TokenPair{}, err
-	}
-	if err := s.take(c, acctKey, acctLimit, ""); err != nil {
+	reserved := acctKey
+	locked := s.peek(c, acctKey, acctLimit, "Too many failed sign-ins for this account.")
+	switch {
+	case locked != nil:
+		// Spent: only a client that is not failing for the account may
+		// try, from the second budget.
+		if s.peek(c, clientKey, clientLimit, "") != nil || s.take(c, secondKey, acctLimit, "") != nil {
+			return users.TokenPair{}, locked
+		}
+		reserved = secondKey
+	case s.take(c, acctKey, acctLimit, "") != nil:
 		return users.TokenPair{}, throttled("Other sign-ins of this account are being checked.", time.Second)
 	}
 	pair, err := s.svc.Users.Login(ctx, cred)
 	if errors.Is(err, ecolaura.ErrUnauthenticated) {
-		// A failure: the account keeps the reservation, the IP is charged.
-		if _, cerr := s.svc.RateLimiter.Allow(ctx, ipKey, ipLimit); cerr != nil {
-			s.log.Warn("rate limiter failed to record a failed sign-in", slog.String("request_id", requestID(c)), slog.Any("err", cerr))
+		// A failure: the account keeps the reservation, the IP is charged
+		// and the client is failing for the account.
+		for _, k := range []struct {
+			key   string
+			limit RateLimit
+		}{{ipKey, ipLimit}, {clientKey, clientLimit}} {
+			if _, cerr := s.svc.RateLimiter.Allow(ctx, k.key, k.limit); cerr != nil {
+				s.log.Warn("rate limiter failed to record a failed sign-in", slog.String("request_id", requestID(c)), slog.Any("err", cerr))
+			}
+		}
+		if locked != nil {
+			return pair, locked
 		}
 		return pair, err
 	}
 	// A success, or no verdict on the password (bad input, an outage):
 	// nothing to count.
-	s.refund(c, acctKey, acctLimit)
+	s.refund(c, reserved, acctLimit)
 	return pair, err
 }
 
