@@ -5,6 +5,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/text/secure/precis"
+	"golang.org/x/text/width"
 )
 
 // Limits of user fields and passwords.
@@ -67,11 +70,26 @@ func clonePtr[T any](p *T) *T {
 	return &v
 }
 
-// NormalizeEmail trims and lower-cases an address and checks that it is a
-// plain addr-spec ("name@example.org", no display name) of at most 254
-// bytes without control characters. It returns a *ValidationError on field
-// "email".
+// NormalizeEmail returns the one form under which an address is stored and
+// looked up, or a *ValidationError on field "email". Every place that takes
+// an email (registration, sign-in, the staff bootstrap, the sign-in limits,
+// and any change or reset to come) uses it, so that two texts a person
+// cannot tell apart are one account or are refused:
+//
+//   - surrounding white space is trimmed; the address is a plain addr-spec
+//     ("name@example.org": no display name, a dot in the domain) of at most
+//     254 bytes without control characters;
+//   - the local part and each label of the domain are enforced and
+//     normalised with the PRECIS UsernameCaseMapped profile (RFC 8265):
+//     fullwidth and halfwidth characters are mapped to their ordinary forms
+//     ("ａda" is "ada"), letters are lower-cased and the text put in
+//     Unicode NFC; invisible format characters (U+200B ZERO WIDTH SPACE,
+//     U+00AD SOFT HYPHEN, bidirectional controls), spaces, symbols and
+//     compatibility characters (U+FB01 "ﬁ", mathematical letters such as
+//     "𝐚") are refused. Letters of other scripts are allowed (PRECIS does
+//     not judge confusable scripts, such as a Cyrillic "а").
 func NormalizeEmail(s string) (string, error) {
+	invalid := func() (string, error) { return "", Invalid("email", "must be a valid email address") }
 	e := strings.TrimSpace(s)
 	if e == "" {
 		return "", Invalid("email", "must not be blank")
@@ -79,13 +97,31 @@ func NormalizeEmail(s string) (string, error) {
 	if len(e) > MaxEmailLength {
 		return "", Invalid("email", "must be at most %d characters", MaxEmailLength)
 	}
-	if !ValidText(e, SingleLine) { // before lower-casing, which turns invalid UTF-8 into U+FFFD
-		return "", Invalid("email", "must be a valid email address")
+	if !ValidText(e, SingleLine) { // before any mapping, which turns invalid UTF-8 into U+FFFD
+		return invalid()
 	}
-	e = strings.ToLower(e)
+	e = width.Fold.String(e) // "＠" is "@" before the address is split
+	at := strings.LastIndexByte(e, '@')
+	if at < 0 {
+		return invalid()
+	}
+	local, err := precis.UsernameCaseMapped.String(e[:at])
+	if err != nil {
+		return invalid()
+	}
+	labels := strings.Split(e[at+1:], ".")
+	for i, l := range labels {
+		if labels[i], err = precis.UsernameCaseMapped.String(l); err != nil {
+			return invalid()
+		}
+	}
+	e = local + "@" + strings.Join(labels, ".")
+	if len(e) > MaxEmailLength {
+		return "", Invalid("email", "must be at most %d characters", MaxEmailLength)
+	}
 	a, err := mail.ParseAddress(e)
-	if err != nil || a.Address != e || a.Name != "" || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
-		return "", Invalid("email", "must be a valid email address")
+	if err != nil || a.Address != e || a.Name != "" || len(labels) < 2 {
+		return invalid()
 	}
 	return e, nil
 }

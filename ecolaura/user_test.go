@@ -25,6 +25,19 @@ func TestNormalizeEmail(t *testing.T) {
 		{name: "no dot in domain", in: "ada@localhost", wantErr: true},
 		{name: "too long", in: strings.Repeat("a", 250) + "@example.org", wantErr: true},
 		{name: "header injection", in: "ada@example.org\r\nBcc: x@y.z", wantErr: true},
+		// The QA report's look-alikes (RFC 8265 UsernameCaseMapped).
+		{name: "zero width space", in: "ada\u200b@example.org", wantErr: true},
+		{name: "fullwidth letter", in: "\uff41da@example.org", want: "ada@example.org"},
+		{name: "fullwidth domain and at sign", in: "ada\uff20\uff45xample.org", want: "ada@example.org"},
+		{name: "zero width joiner", in: "a\u200dda@example.org", wantErr: true},
+		{name: "soft hyphen", in: "a\u00adda@example.org", wantErr: true},
+		{name: "bidi override", in: "\u202eada@example.org", wantErr: true},
+		{name: "zero width space in the domain", in: "ada@exa\u200bmple.org", wantErr: true},
+		{name: "ligature", in: "\ufb01@example.org", wantErr: true},
+		{name: "mathematical bold letter", in: "\U0001d41ada@example.org", wantErr: true},
+		{name: "decomposed accent is composed", in: "jose\u0301@example.org", want: "jos\u00e9@example.org"},
+		{name: "other scripts are letters", in: "\u0410\u0434\u0430@example.org", want: "\u0430\u0434\u0430@example.org"},
+		{name: "empty domain label", in: "ada@example..org", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -308,3 +308,25 @@ func TestV1NumbersFollowDRF(t *testing.T) {
 		Body: `{"lines": [{"product_id": "` + string(soap.ID) + `", "quantity": "3"}]}`}), http.StatusBadRequest, "invalid")
 	assert.Equal(t, []string{"lines[0].quantity"}, fieldsOf(pr))
 }
+
+// TestEmailLookAlikes is the QA report's item 11: "ada\u200b@example.org"
+// (zero width space) and "ａda@example.org" (fullwidth) registered as new
+// accounts next to ada@example.org. The first is refused, the second is
+// ada@example.org, in registration and sign-in alike.
+func TestEmailLookAlikes(t *testing.T) {
+	h := newHarness(t, withFastHasher())
+	register := func(path, email string) response {
+		return h.do(req{Method: http.MethodPost, Path: path, Body: map[string]any{"email": email, "name": "Ada", "password": "ada-long-password"}})
+	}
+	require.Equal(t, http.StatusCreated, register("/api/v2/auth/register", "ada@example.org").Status)
+	for _, path := range []string{"/api/v2/auth/register", "/api/v1/users/"} {
+		r := register(path, "ada\u200b@example.org")
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+		assert.Contains(t, string(r.Body), "valid email address", path)
+		r = register(path, "\uff41da@example.org")
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+		assert.Contains(t, string(r.Body), "user with this email already exists.", path)
+	}
+	r := h.do(req{Method: http.MethodPost, Path: "/api/v2/auth/token", Body: map[string]any{"email": "\uff41da@\uff45xample.org", "password": "ada-long-password"}})
+	require.Equal(t, http.StatusOK, r.Status, "the fullwidth form signs in to the account: %s", r.Body)
+}

@@ -70,7 +70,11 @@ func TestCheckReportsEachKindOfViolation(t *testing.T) {
 		{
 			name: "domain importing a third-party module",
 			pkg:  Package{ImportPath: m + "/ecolaura", Imports: []string{"fmt", "github.com/google/uuid"}},
-			want: []string{m + "/ecolaura imports github.com/google/uuid: the domain package may import only the standard library"},
+			want: []string{m + "/ecolaura imports github.com/google/uuid: the domain package may import only the standard library (and golang.org/x/text)"},
+		},
+		{
+			name: "domain importing Unicode data",
+			pkg:  Package{ImportPath: m + "/ecolaura", Imports: []string{"fmt", "golang.org/x/text/secure/precis"}},
 		},
 		{
 			name: "ports importing an adapter",
