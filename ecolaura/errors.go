@@ -3,6 +3,7 @@ package ecolaura
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 )
@@ -82,6 +83,34 @@ func (v *Validator) Check(ok bool, field, format string, args ...any) {
 	if !ok {
 		v.Add(field, format, args...)
 	}
+}
+
+// Required records "is required" on field when dep is nil, and "is a nil
+// %T" when it is an interface holding a nil pointer (a typed nil such as
+// (*postgres.Database)(nil), which passes a plain != nil check and fails
+// at its first use): see [IsNil].
+func (v *Validator) Required(field string, dep any) {
+	switch {
+	case dep == nil:
+		v.Add(field, "is required")
+	case IsNil(dep):
+		v.Add(field, "is a nil %T", dep)
+	}
+}
+
+// IsNil reports whether v is nil or an interface value holding a nil
+// pointer, map, slice, channel or function. Constructors use it (through
+// [Validator.Required]) to refuse a typed nil dependency with a
+// *ConfigError when they are called, not with a panic at first use.
+func IsNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.Interface, reflect.UnsafePointer:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // Merge adds the fields of err under prefix when err is a *ValidationError or

@@ -13,6 +13,8 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/adapters/system"
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/catalog"
+	"github.com/ecolaura/ecolaura/ecolaura/users"
 )
 
 // TestV2PatchMetricsIsAMergePatch is the QA report's item 4: a v2 PATCH of
@@ -329,4 +331,22 @@ func TestEmailLookAlikes(t *testing.T) {
 	}
 	r := h.do(req{Method: http.MethodPost, Path: "/api/v2/auth/token", Body: map[string]any{"email": "\uff41da@\uff45xample.org", "password": "ada-long-password"}})
 	require.Equal(t, http.StatusOK, r.Status, "the fullwidth form signs in to the account: %s", r.Body)
+}
+
+// TestNewRefusesTypedNilServices is the QA report's item 12 for the HTTP
+// adapter: a typed nil service or optional dependency is refused by New.
+func TestNewRefusesTypedNilServices(t *testing.T) {
+	h := newHarness(t)
+	for name, change := range map[string]func(*httpapi.Services){
+		"users":          func(s *httpapi.Services) { s.Users = (*users.Service)(nil) },
+		"catalog":        func(s *httpapi.Services) { s.Catalog = (*catalog.Service)(nil) },
+		"rate_limiter":   func(s *httpapi.Services) { s.RateLimiter = (*memory.RateLimiter)(nil) },
+		"response_cache": func(s *httpapi.Services) { s.ResponseCache = (*memory.Cache)(nil) },
+	} {
+		svc := h.svc
+		change(&svc)
+		_, err := httpapi.New(httpapi.DefaultConfig(), svc)
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), name+": is a nil", name)
+	}
 }

@@ -152,27 +152,23 @@ type Services struct {
 
 // Validate reports missing required services.
 func (s Services) Validate() error {
+	var v ecolaura.Validator
+	v.Required("catalog", s.Catalog)
+	v.Required("orders", s.Orders)
+	v.Required("sustainability", s.Sustainability)
+	v.Required("users", s.Users)
+	v.Required("audit", s.Audit)
+	v.Required("jwks", s.JWKS)
+	v.Required("tokens", s.Tokens)
+	// Optional ones may be absent, but not typed nils (they would panic).
+	for name, dep := range map[string]any{"rate_limiter": s.RateLimiter, "response_cache": s.ResponseCache, "cache_signals": s.CacheSignals} {
+		if dep != nil {
+			v.Required(name, dep)
+		}
+	}
 	var errs []error
-	if s.Catalog == nil {
-		errs = append(errs, errors.New("catalog service is required"))
-	}
-	if s.Orders == nil {
-		errs = append(errs, errors.New("orders service is required"))
-	}
-	if s.Sustainability == nil {
-		errs = append(errs, errors.New("sustainability service is required"))
-	}
-	if s.Users == nil {
-		errs = append(errs, errors.New("users service is required"))
-	}
-	if s.Audit == nil {
-		errs = append(errs, errors.New("audit service is required"))
-	}
-	if s.JWKS == nil {
-		errs = append(errs, errors.New("JWKS source is required"))
-	}
-	if s.Tokens == nil {
-		errs = append(errs, errors.New("token verifier is required"))
+	if err := v.ConfigErr(); err != nil {
+		errs = append(errs, err)
 	}
 	for _, p := range s.Probes {
 		if p.Name == "" || p.Check == nil {

@@ -102,13 +102,20 @@ type Option func(*options)
 
 type options struct {
 	now func() time.Time
+	bad ecolaura.Validator // options given a typed nil
 }
 
 // WithClock sets the clock that stamps and checks tokens (default: the
 // wall clock, time.Now). Give the shop's clock so that tokens follow it.
+// nil keeps the default; a typed nil (a nil *ManualClock) is refused by
+// the constructor with an *ecolaura.ConfigError.
 func WithClock(c ports.Clock) Option {
 	return func(o *options) {
-		if c != nil {
+		switch {
+		case c == nil:
+		case ecolaura.IsNil(c):
+			o.bad.Required("clock", c)
+		default:
 			o.now = c.Now
 		}
 	}
@@ -141,6 +148,9 @@ func NewIssuer(cfg Config, keys *KeySet, opts ...Option) (*Issuer, error) {
 		return nil, errors.New("jwt issuer: nil key set")
 	}
 	o := buildOptions(opts)
+	if err := o.bad.ConfigErr(); err != nil {
+		return nil, fmt.Errorf("jwt issuer: %w", err)
+	}
 	return &Issuer{cfg: cfg, keys: keys, now: o.now}, nil
 }
 
@@ -219,6 +229,9 @@ func NewVerifier(cfg Config, keys *KeySet, opts ...Option) (*Verifier, error) {
 		return nil, errors.New("jwt verifier: nil key set")
 	}
 	o := buildOptions(opts)
+	if err := o.bad.ConfigErr(); err != nil {
+		return nil, fmt.Errorf("jwt verifier: %w", err)
+	}
 	return &Verifier{cfg: cfg, keys: keys, clock: jwxjwt.ClockFunc(o.now)}, nil
 }
 

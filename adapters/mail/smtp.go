@@ -169,6 +169,7 @@ type SMTPMailer struct {
 	tls  *tls.Config
 	now  func() time.Time
 	log  *slog.Logger
+	bad  ecolaura.Validator // options given a typed nil
 }
 
 var _ ports.Mailer = (*SMTPMailer)(nil)
@@ -188,9 +189,16 @@ func WithTLSConfig(c *tls.Config) SMTPOption {
 
 // WithClock sets the clock used for the Date header (default: the wall
 // clock, time.Now).
+//
+// nil keeps the default; a typed nil is refused by NewSMTP with an
+// *ecolaura.ConfigError.
 func WithClock(c ports.Clock) SMTPOption {
 	return func(m *SMTPMailer) {
-		if c != nil {
+		switch {
+		case c == nil:
+		case ecolaura.IsNil(c):
+			m.bad.Required("clock", c)
+		default:
 			m.now = c.Now
 		}
 	}
@@ -224,6 +232,9 @@ func NewSMTPMailer(cfg Config, opts ...SMTPOption) (*SMTPMailer, error) {
 	m := &SMTPMailer{cfg: cfg, from: from, now: time.Now, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(m)
+	}
+	if err := m.bad.ConfigErr(); err != nil {
+		return nil, fmt.Errorf("smtp mailer config: %w", err)
 	}
 	if m.tls == nil {
 		m.tls = &tls.Config{MinVersion: tls.VersionTLS12}

@@ -57,7 +57,7 @@ func WithMaxBytes(n int64) CacheOption {
 // clock, time.Now).
 func WithCacheClock(clk ports.Clock) CacheOption {
 	return func(c *Cache) {
-		if clk != nil {
+		if !ecolaura.IsNil(clk) { // nil, or a typed nil: the default
 			c.clock = clk.Now
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/internal/ratelimit"
 	"github.com/ecolaura/ecolaura/ports"
 )
@@ -18,7 +19,11 @@ type limiterOptions struct {
 
 // WithLimiterClock sets the clock (default: the wall clock).
 func WithLimiterClock(clk ports.Clock) LimiterOption {
-	return func(o *limiterOptions) { o.clock = clk }
+	return func(o *limiterOptions) {
+		if !ecolaura.IsNil(clk) { // nil, or a typed nil: the default
+			o.clock = clk
+		}
+	}
 }
 
 // RateLimiter is a per-process rate limiter for the HTTP adapter

@@ -289,8 +289,8 @@ func Wrap(db ports.Database, cache ports.Cache, opts ...Option) (*Database, erro
 		o(&cfg)
 	}
 	var v ecolaura.Validator
-	v.Check(db != nil, "database", "is required")
-	v.Check(cache != nil, "cache", "is required")
+	v.Required("database", db)
+	v.Required("cache", cache)
 	v.Merge("", cfg.Validate())
 	if err := v.ConfigErr(); err != nil {
 		return nil, fmt.Errorf("productcache: %w", err)

@@ -69,6 +69,9 @@ func NewCache(ctx context.Context, cfg Config, opts ...Option) (*Cache, error) {
 	}
 	cfg = cfg.withDefaults()
 	o := buildOptions(opts)
+	if err := o.bad.ConfigErr(); err != nil {
+		return nil, fmt.Errorf("redis cache config: %w", err)
+	}
 	opt, err := clientOption(cfg.URL, cfg.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("redis cache config: %w", ecolaura.Misconfigured("url", "%v", err))

@@ -510,3 +510,21 @@ func TestFlushDeletesTheCacheKeysOnly(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), exists, "the rate limiter's keys stay")
 }
+
+// typedNilClock is a ports.Clock whose nil pointer is a typed nil.
+type typedNilClock struct{}
+
+func (*typedNilClock) Now() time.Time { return time.Now() }
+
+// TestTypedNilClockIsAConfigError is the QA report's item 12 for the Redis
+// adapter: a typed nil clock passed the option and would panic at first
+// use; the constructors refuse it (before connecting).
+func TestTypedNilClockIsAConfigError(t *testing.T) {
+	ctx := context.Background()
+	_, err := NewCache(ctx, DefaultConfig("redis://127.0.0.1:1/0"), WithClock((*typedNilClock)(nil)))
+	var ce *ecolaura.ConfigError
+	require.ErrorAs(t, err, &ce)
+	require.Contains(t, err.Error(), "clock")
+	_, err = NewRateLimiter(ctx, LimiterConfig{URL: "redis://127.0.0.1:1/0"}, WithClock((*typedNilClock)(nil)))
+	require.ErrorAs(t, err, &ce)
+}

@@ -151,7 +151,8 @@ type Option func(*options)
 
 type options struct {
 	logger *slog.Logger
-	now    func() time.Time // nil: time.Now
+	now    func() time.Time   // nil: time.Now
+	bad    ecolaura.Validator // options given a typed nil
 }
 
 // WithLogger sets the logger for availability changes (default: discard).
@@ -164,10 +165,15 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithClock sets the clock of the RateLimiter's per-process fallback
-// (default the wall clock).
+// (default the wall clock). nil keeps the default; a typed nil is refused
+// by the constructor with an *ecolaura.ConfigError.
 func WithClock(c ports.Clock) Option {
 	return func(o *options) {
-		if c != nil {
+		switch {
+		case c == nil:
+		case ecolaura.IsNil(c):
+			o.bad.Required("clock", c)
+		default:
 			o.now = c.Now
 		}
 	}

@@ -101,6 +101,9 @@ func NewRateLimiter(ctx context.Context, cfg LimiterConfig, opts ...Option) (*Ra
 	}
 	cfg = cfg.withDefaults()
 	o := buildOptions(opts)
+	if err := o.bad.ConfigErr(); err != nil {
+		return nil, fmt.Errorf("redis rate limiter config: %w", err)
+	}
 	opt, err := clientOption(cfg.URL, cfg.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("redis rate limiter config: %w", ecolaura.Misconfigured("url", "%v", err))

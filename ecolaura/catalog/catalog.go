@@ -85,9 +85,9 @@ func New(db ports.Database, clock ports.Clock, ids ports.IDGenerator, opts ...Op
 		o(&cfg)
 	}
 	var v ecolaura.Validator
-	v.Check(db != nil, "database", "is required")
-	v.Check(clock != nil, "clock", "is required")
-	v.Check(ids != nil, "ids", "is required")
+	v.Required("database", db)
+	v.Required("clock", clock)
+	v.Required("ids", ids)
 	v.Merge("", cfg.Validate())
 	if err := v.ConfigErr(); err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)

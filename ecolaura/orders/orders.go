@@ -138,9 +138,9 @@ func New(db ports.Database, clock ports.Clock, ids ports.IDGenerator, opts ...Op
 		o(&cfg)
 	}
 	var v ecolaura.Validator
-	v.Check(db != nil, "database", "is required")
-	v.Check(clock != nil, "clock", "is required")
-	v.Check(ids != nil, "ids", "is required")
+	v.Required("database", db)
+	v.Required("clock", clock)
+	v.Required("ids", ids)
 	v.Check(cfg.currency.Valid(), "currency", "unsupported currency %q", string(cfg.currency))
 	price := DefaultCarbonOffsetPrice(cfg.currency)
 	if cfg.offsetPrice != nil {

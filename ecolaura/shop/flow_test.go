@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ecolaura/ecolaura/adapters/argon2id"
 	"github.com/ecolaura/ecolaura/adapters/jwt"
 	"github.com/ecolaura/ecolaura/adapters/mail"
 	"github.com/ecolaura/ecolaura/adapters/memory"
@@ -20,6 +21,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
+	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
 	"github.com/ecolaura/ecolaura/ports"
 )
@@ -243,6 +245,18 @@ func TestInvalidOptions(t *testing.T) {
 		{"demo catalog without the catalog", []shop.Option{shop.WithServices(shop.OrdersService), shop.WithDemoCatalog()}, "demo_catalog"},
 		{"job runner without the orders", []shop.Option{shop.WithServices(shop.CatalogService), shop.WithDatabase(memory.NewDatabase()),
 			shop.WithJobRunner(&fakeRunner{})}, "job_runner"},
+		// The QA report's item 12: a nil given to an option silently ran on
+		// the in-memory default; a typed nil passed and panicked later.
+		{"nil database", []shop.Option{shop.WithDatabase(nil)}, "database"},
+		{"typed nil database", []shop.Option{shop.WithDatabase((*memory.Database)(nil))}, "database"},
+		{"nil cache", []shop.Option{shop.WithCache(nil)}, "cache"},
+		{"typed nil cache", []shop.Option{shop.WithCache((*memory.Cache)(nil))}, "cache"},
+		{"typed nil job runner", []shop.Option{shop.WithJobRunner((*memory.JobRunner)(nil))}, "job_runner"},
+		{"typed nil clock", []shop.Option{shop.WithClock((*memory.ManualClock)(nil))}, "clock"},
+		{"nil ids", []shop.Option{shop.WithIDs(nil)}, "ids"},
+		{"typed nil hasher", []shop.Option{shop.WithHasher((*argon2id.Hasher)(nil))}, "hasher"},
+		{"typed nil mailer", []shop.Option{shop.WithMailer((*mail.Recorder)(nil))}, "mailer"},
+		{"typed nil verifier", []shop.Option{shop.WithTokens(typedNilIssuer(t), (*jwt.Verifier)(nil))}, "tokens"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -264,6 +278,11 @@ func TestInvalidOptions(t *testing.T) {
 			}
 		})
 	}
+}
+
+func typedNilIssuer(t *testing.T) *jwt.Issuer {
+	issuer, _ := newTokens(t, jwt.DefaultConfig())
+	return issuer
 }
 
 // newTokens returns an issuer and a verifier of cfg over a fresh key, built
@@ -459,4 +478,69 @@ func TestServiceOptions(t *testing.T) {
 		require.NoError(t, err)
 		assert.WithinDuration(t, time.Now().Add(2*time.Hour), pair.RefreshExpiresAt, time.Minute)
 	})
+}
+
+// TestConstructorsRefuseTypedNils is the QA report's item 12 for every
+// constructor and option of the SDK that takes an interface: a nil, or a
+// typed nil such as (*postgres.Database)(nil), is an *ecolaura.ConfigError
+// when the constructor runs, not a panic at first use.
+func TestConstructorsRefuseTypedNils(t *testing.T) {
+	db, clock, ids := memory.NewDatabase(), memory.NewManualClock(time.Now()), memory.NewSequentialIDs()
+	issuer, _ := newTokens(t, jwt.DefaultConfig())
+	key, err := jwt.GenerateDevelopmentKey(slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	keys, err := jwt.NewKeySet(key)
+	require.NoError(t, err)
+	nilDB, nilClock, nilIDs := (*memory.Database)(nil), (*memory.ManualClock)(nil), (*memory.SequentialIDs)(nil)
+	tests := []struct {
+		name  string
+		build func() error
+		field string
+	}{
+		{"catalog database", func() error { _, err := catalog.New(nilDB, clock, ids); return err }, "database"},
+		{"catalog clock", func() error { _, err := catalog.New(db, nilClock, ids); return err }, "clock"},
+		{"catalog ids", func() error { _, err := catalog.New(db, clock, nilIDs); return err }, "ids"},
+		{"orders database", func() error { _, err := orders.New(nilDB, clock, ids); return err }, "database"},
+		{"orders mailer", func() error {
+			_, err := orders.New(db, clock, ids, orders.WithMailer((*mail.Recorder)(nil)))
+			return err
+		}, "mailer"},
+		{"users hasher", func() error { _, err := users.New(db, (*argon2id.Hasher)(nil), issuer, clock, ids); return err }, "hasher"},
+		{"users tokens", func() error { _, err := users.New(db, fastHasherForTest{}, (*jwt.Issuer)(nil), clock, ids); return err }, "tokens"},
+		{"sustainability store", func() error { _, err := sustainability.New((*typedStore)(nil)); return err }, "products"},
+		{"product cache database", func() error { _, err := productcache.Wrap(nilDB, memory.NewCache()); return err }, "database"},
+		{"product cache cache", func() error { _, err := productcache.Wrap(db, (*memory.Cache)(nil)); return err }, "cache"},
+		{"jwt issuer clock", func() error { _, err := jwt.NewIssuer(jwt.DefaultConfig(), keys, jwt.WithClock(nilClock)); return err }, "clock"},
+		{"jwt verifier clock", func() error {
+			_, err := jwt.NewVerifier(jwt.DefaultConfig(), keys, jwt.WithClock(nilClock))
+			return err
+		}, "clock"},
+		{"smtp clock", func() error {
+			_, err := mail.NewSMTPMailer(mail.Config{Host: "smtp.example.org", Port: 587, From: "shop@example.org"}, mail.WithClock(nilClock))
+			return err
+		}, "clock"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			require.NotPanics(t, func() { err = tc.build() })
+			var ce *ecolaura.ConfigError
+			require.ErrorAs(t, err, &ce)
+			var fields []string
+			for _, f := range ce.Fields {
+				fields = append(fields, f.Field)
+			}
+			assert.Contains(t, fields, tc.field, err.Error())
+		})
+	}
+}
+
+// typedStore is a product store whose nil pointer is a typed nil.
+type typedStore struct{ ports.ProductStore }
+
+type fastHasherForTest struct{}
+
+func (fastHasherForTest) Hash(context.Context, string) (string, error) { return "x", nil }
+func (fastHasherForTest) Verify(context.Context, string, string) (bool, bool, error) {
+	return false, false, nil
 }

@@ -187,6 +187,19 @@ type Config struct {
 	// RefreshTTL is the lifetime of a refresh-token family; 0 means
 	// [users.DefaultRefreshTTL].
 	RefreshTTL time.Duration
+
+	// nilOptions records the options given a nil dependency (or a typed
+	// nil): a mistake, never a request for the default.
+	nilOptions ecolaura.Validator
+}
+
+// given records dep, passed to the option of field, when it is nil.
+func (c *Config) given(field string, dep any) {
+	if dep == nil {
+		c.nilOptions.Add(field, "was given nil: omit the option to get the default")
+	} else if ecolaura.IsNil(dep) {
+		c.nilOptions.Add(field, "was given a nil %T: omit the option to get the default", dep)
+	}
 }
 
 // Validate checks the configuration after defaults were applied and returns
@@ -195,20 +208,23 @@ type Config struct {
 func (c Config) Validate() error {
 	var v ecolaura.Validator
 	v.Check(c.Services != 0 && c.Services&^AllServices == 0, "services", "must name at least one known service")
-	v.Check(c.Database != nil, "database", "is required")
-	v.Check(c.NoCache || c.Cache != nil, "cache", "is required unless caching is off")
-	v.Check(c.Clock != nil, "clock", "is required")
-	v.Check(c.IDs != nil, "ids", "is required")
+	v.Merge("", c.nilOptions.ConfigErr())
+	v.Required("database", c.Database)
+	if !c.NoCache {
+		v.Required("cache", c.Cache)
+	}
+	v.Required("clock", c.Clock)
+	v.Required("ids", c.IDs)
 	v.Check(c.Currency.Valid(), "currency", "unsupported currency %q", string(c.Currency))
 	v.Check(!c.DemoCatalog || c.Services&CatalogService != 0, "demo_catalog", "needs the catalog service")
 	v.Check(c.JobRunner == nil || c.Services&mailServices != 0, "job_runner", "runs the order and account email jobs: it needs the orders or the account mail service")
 	if c.Services&UsersService != 0 {
-		v.Check(c.Hasher != nil, "hasher", "is required")
-		v.Check(c.TokenIssuer != nil && c.TokenVerifier != nil, "tokens", "need both an issuer and a verifier")
+		v.Required("hasher", c.Hasher)
+		v.Check(!ecolaura.IsNil(c.TokenIssuer) && !ecolaura.IsNil(c.TokenVerifier), "tokens", "need both an issuer and a verifier")
 	}
 	if c.Services&mailServices != 0 {
-		v.Check(c.Mailer != nil, "mailer", "is required")
-		v.Check(c.Templates != nil, "templates", "are required")
+		v.Required("mailer", c.Mailer)
+		v.Required("templates", c.Templates)
 	}
 	v.Check(c.TokenKey == nil || len(c.TokenKey) >= users.MinTokenKeyBytes, "token_key", "must be at least %d bytes", users.MinTokenKeyBytes)
 	if p := c.CarbonOffsetPrice; p != nil {
@@ -232,21 +248,25 @@ func WithServices(s Services) Option { return func(c *Config) { c.Services = s }
 // the PostgreSQL adapter). The shop does not close it. Unless
 // [WithJobRunner] is given too, the shop runs no jobs: see the package
 // documentation.
-func WithDatabase(db ports.Database) Option { return func(c *Config) { c.Database = db } }
+func WithDatabase(db ports.Database) Option {
+	return func(c *Config) { c.Database = db; c.given("database", db) }
+}
 
 // WithJobRunner makes the shop start r with the orders service as handler
 // and stop it in [Shop.Close]. r must consume the jobs the database commits:
 // a *memory.JobRunner works with the default in-memory database (the shop
 // connects them); any other runner needs [WithDatabase] with the database
 // it consumes.
-func WithJobRunner(r ports.JobRunner) Option { return func(c *Config) { c.JobRunner = r } }
+func WithJobRunner(r ports.JobRunner) Option {
+	return func(c *Config) { c.JobRunner = r; c.given("job_runner", r) }
+}
 
 // WithCache uses cache for the product cache (for example the Redis
 // adapter) instead of a new in-memory cache. The shop adds no key prefix:
 // the cache's own (the Redis adapter's Config.Prefix) is the only one. The
 // shop does not close it.
 func WithCache(cache ports.Cache) Option {
-	return func(c *Config) { c.Cache, c.NoCache = cache, false }
+	return func(c *Config) { c.Cache, c.NoCache = cache, false; c.given("cache", cache) }
 }
 
 // WithoutCache turns the product cache off: every read goes to the database.
@@ -260,10 +280,14 @@ func WithCacheOptions(opts ...productcache.Option) Option {
 // WithClock sets the clock (for example memory.ManualClock in tests). It
 // also stamps and checks the access tokens of the default development key;
 // tokens given with [WithTokens] follow their own clock.
-func WithClock(clock ports.Clock) Option { return func(c *Config) { c.Clock = clock } }
+func WithClock(clock ports.Clock) Option {
+	return func(c *Config) { c.Clock = clock; c.given("clock", clock) }
+}
 
 // WithIDs sets the ID generator (for example memory.SequentialIDs in tests).
-func WithIDs(ids ports.IDGenerator) Option { return func(c *Config) { c.IDs = ids } }
+func WithIDs(ids ports.IDGenerator) Option {
+	return func(c *Config) { c.IDs = ids; c.given("ids", ids) }
+}
 
 // WithLogger sets the logger of every service and adapter the shop creates
 // (default: discard).
@@ -279,25 +303,36 @@ func WithDemoCatalog() Option { return func(c *Config) { c.DemoCatalog = true } 
 
 // WithHasher sets the password hasher (default Argon2id with OWASP's
 // parameters).
-func WithHasher(h ports.PasswordHasher) Option { return func(c *Config) { c.Hasher = h } }
+func WithHasher(h ports.PasswordHasher) Option {
+	return func(c *Config) { c.Hasher = h; c.given("hasher", h) }
+}
 
 // WithTokens sets the access-token issuer and verifier (both required)
 // instead of a generated development key: build them with the jwt adapter
 // (jwt.LoadSigningKeyFile, jwt.NewKeySet, jwt.NewIssuer, jwt.NewVerifier)
 // or bring your own.
 func WithTokens(issuer ports.TokenIssuer, verifier TokenVerifier) Option {
-	return func(c *Config) { c.TokenIssuer, c.TokenVerifier = issuer, verifier }
+	return func(c *Config) {
+		c.TokenIssuer, c.TokenVerifier = issuer, verifier
+		if ecolaura.IsNil(issuer) || ecolaura.IsNil(verifier) {
+			c.nilOptions.Add("tokens", "need both an issuer and a verifier (a nil one was given)")
+		}
+	}
 }
 
 // WithMailer sets the mailer of every email (default: a [mail.LogMailer] on
 // the shop's logger). Use a [mail.Recorder] to see the messages in tests
 // and demos, a [mail.SMTPMailer] to deliver them.
-func WithMailer(m ports.Mailer) Option { return func(c *Config) { c.Mailer = m } }
+func WithMailer(m ports.Mailer) Option {
+	return func(c *Config) { c.Mailer = m; c.given("mailer", m) }
+}
 
 // WithTemplates sets the email templates (default [mail.DefaultTemplates];
 // [mail.LoadTemplates] overrides them from a directory). Every message
 // kind is rendered once when the shop starts: a broken template fails New.
-func WithTemplates(t ports.MessageTemplates) Option { return func(c *Config) { c.Templates = t } }
+func WithTemplates(t ports.MessageTemplates) Option {
+	return func(c *Config) { c.Templates = t; c.given("templates", t) }
+}
 
 // WithShopInfo sets the shop's name, public URL (links in emails start
 // with it) and support address, shown by every email.
@@ -394,6 +429,11 @@ func New(ctx context.Context, opts ...Option) (*Shop, error) {
 	cfg := Config{Services: AllServices, Currency: ecolaura.DefaultCurrency}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	// Before the defaults: a nil given to an option must not silently
+	// become the default (an in-memory database in place of PostgreSQL).
+	if err := cfg.nilOptions.ConfigErr(); err != nil {
+		return nil, fmt.Errorf("shop: %w", err)
 	}
 	jwks, err := applyDefaults(&cfg)
 	if err != nil {

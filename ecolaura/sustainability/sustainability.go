@@ -32,7 +32,7 @@ type Service struct {
 // New returns a service reading products from store. It returns an
 // *ecolaura.ConfigError when store is nil.
 func New(store ports.ProductStore) (*Service, error) {
-	if store == nil {
+	if ecolaura.IsNil(store) {
 		return nil, fmt.Errorf("sustainability: %w", ecolaura.Misconfigured("products", "is required"))
 	}
 	return &Service{products: store}, nil

@@ -153,11 +153,11 @@ func New(db ports.Database, hasher ports.PasswordHasher, tokens ports.TokenIssue
 		o(&cfg)
 	}
 	var v ecolaura.Validator
-	v.Check(db != nil, "database", "is required")
-	v.Check(hasher != nil, "hasher", "is required")
-	v.Check(tokens != nil, "tokens", "is required")
-	v.Check(clock != nil, "clock", "is required")
-	v.Check(ids != nil, "ids", "is required")
+	v.Required("database", db)
+	v.Required("hasher", hasher)
+	v.Required("tokens", tokens)
+	v.Required("clock", clock)
+	v.Required("ids", ids)
 	v.Merge("", cfg.Validate())
 	if err := v.ConfigErr(); err != nil {
 		return nil, fmt.Errorf("users: %w", err)
