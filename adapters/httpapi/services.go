@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/audit"
@@ -11,7 +12,6 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
 	"github.com/ecolaura/ecolaura/internal/ratelimit"
-	"github.com/ecolaura/ecolaura/ports"
 )
 
 // Catalog is what the API needs of the catalog service (*catalog.Service
@@ -126,6 +126,15 @@ type TokenVerifier interface {
 	Verify(ctx context.Context, token string) (ecolaura.Principal, error)
 }
 
+// ResponseCache keeps rendered responses and checkout replays under
+// string keys with a time to live; a miss is (nil, false, nil), and an
+// error is only a miss to the API. The memory and Redis adapters' caches
+// implement it.
+type ResponseCache interface {
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+}
+
 // Services are the use cases the API presents, plus the infrastructure it
 // needs for authentication, rate limiting and readiness.
 type Services struct {
@@ -139,7 +148,7 @@ type Services struct {
 	// ResponseCache keeps v2 checkout responses for idempotent replays and,
 	// with CacheSignals, rendered product responses (optional: without it a
 	// replay renders the order as it is now and every read renders anew).
-	ResponseCache ports.Cache
+	ResponseCache ResponseCache
 	// CacheSignals enable caching rendered product responses (optional).
 	CacheSignals CacheSignals
 	// Tokens verifies bearer access tokens.

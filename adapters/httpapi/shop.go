@@ -31,8 +31,8 @@ func ShopServices(s *shop.Shop, limiter RateLimiter) (Services, error) {
 		Tokens: s.Tokens, RateLimiter: limiter,
 		Probes: []Probe{{Name: "database", Check: s.Database.Ping}},
 	}
-	if s.ProductCache != nil {
-		svc.CacheSignals = s.ProductCache
+	if sig := s.CacheSignals(); sig != nil {
+		svc.CacheSignals = sig
 	}
 	if _, err := s.JWKS(); err != nil {
 		return svc, fmt.Errorf("httpapi: the shop cannot publish its verification keys (%w): set Services.JWKS", err)

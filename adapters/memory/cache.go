@@ -85,7 +85,8 @@ type cacheShard struct {
 	entries map[string]cacheEntry
 }
 
-// Cache is the in-process [ports.Cache]: a sharded map with per-shard locks,
+// Cache is the in-process cache of the product cache (it implements
+// productcache.Cache, checked by productcache/cachetest): a sharded map with per-shard locks,
 // TTLs checked against an injectable clock, and two bounds that always hold:
 // a number of entries and a number of bytes (keys, values and a fixed
 // overhead per entry). When a bound is exceeded Set evicts: an expired entry,
@@ -107,8 +108,6 @@ type Cache struct {
 	misses     atomic.Int64
 	evictions  atomic.Int64
 }
-
-var _ ports.Cache = (*Cache)(nil)
 
 // NewCache returns an empty cache.
 func NewCache(opts ...CacheOption) *Cache {

@@ -40,10 +40,6 @@ func TestConformanceUnitOfWork(t *testing.T) { porttest.UnitOfWork(t, newConform
 
 func TestConformanceJobQueue(t *testing.T) { porttest.JobQueue(t, newConformanceDB) }
 
-func TestConformanceCache(t *testing.T) {
-	porttest.Cache(t, func(*testing.T) ports.Cache { return memory.NewCache() })
-}
-
 func TestConformanceAccountTokenStore(t *testing.T) {
 	porttest.AccountTokenStore(t, newConformanceDB)
 }

@@ -208,7 +208,7 @@ func TestNoStaleProductWhenTheWriterDiesAtItsCommit(t *testing.T) {
 
 // countingCache counts the calls of each cache method.
 type countingCache struct {
-	ports.Cache
+	productcache.Cache
 	mu    sync.Mutex
 	calls map[string]int
 	// largestSetMany is the most keys one SetMany carried.
@@ -378,7 +378,7 @@ func TestEvictedFenceNeverRevivesAnOldEntry(t *testing.T) {
 }
 
 // noDeleteCache ignores deletions (as a cache whose DEL was lost would).
-type noDeleteCache struct{ ports.Cache }
+type noDeleteCache struct{ productcache.Cache }
 
 func (noDeleteCache) Delete(context.Context, ...string) error { return nil }
 

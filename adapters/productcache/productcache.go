@@ -1,4 +1,4 @@
-// Package productcache puts a [ports.Cache] in front of the product store of
+// Package productcache puts a [Cache] in front of the product store of
 // a [ports.Database] and keeps it exact: every write invalidates precisely what
 // it makes stale, so a price or stock change is visible on the very next
 // read — in this process and in every other process sharing the same cache
@@ -246,7 +246,7 @@ type counters struct {
 type Database struct {
 	db      ports.Database
 	journal Journal // nil when db cannot journal
-	cache   ports.Cache
+	cache   Cache
 	cfg     Config
 	log     *slog.Logger
 	stats   counters
@@ -280,7 +280,7 @@ var _ ports.Database = (*Database)(nil)
 // its transactions [JournalTx]) invalidations that cannot reach the cache
 // are made durable. It returns an *ecolaura.ConfigError when db or cache is
 // nil or an option is invalid.
-func Wrap(db ports.Database, cache ports.Cache, opts ...Option) (*Database, error) {
+func Wrap(db ports.Database, cache Cache, opts ...Option) (*Database, error) {
 	cfg := Config{
 		TTL: DefaultTTL, LeaseTTL: DefaultLeaseTTL, JournalInterval: DefaultJournalInterval,
 		RetryInterval: DefaultRetryInterval, MaxRetryInterval: DefaultMaxRetryInterval,

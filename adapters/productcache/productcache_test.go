@@ -24,7 +24,7 @@ import (
 
 // flakyCache is a real memory cache whose reads and writes can be made to fail.
 type flakyCache struct {
-	ports.Cache
+	productcache.Cache
 	failReads, failWrites atomic.Bool
 }
 
@@ -183,7 +183,7 @@ func TestWrapValidates(t *testing.T) {
 	tests := []struct {
 		name  string
 		db    ports.Database
-		cache ports.Cache
+		cache productcache.Cache
 		opts  []productcache.Option
 		field string
 	}{

@@ -13,10 +13,10 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
-	"github.com/ecolaura/ecolaura/ports"
 )
 
-// Cache is a [ports.Cache] on Redis with optional client-side caching. It is
+// Cache is the product cache's storage (productcache.Cache, checked by
+// productcache/cachetest) on Redis with optional client-side caching. It is
 // safe for concurrent use. Create it with [NewCache]; Close it when done.
 //
 // Coherence: a Set, Delete or Incr through this Cache is seen by its own next
@@ -34,8 +34,6 @@ type Cache struct {
 	localHits atomic.Uint64
 	loads     atomic.Uint64
 }
-
-var _ ports.Cache = (*Cache)(nil)
 
 // Stats are the counters of a Cache since it was created.
 type Stats struct {

@@ -113,7 +113,8 @@ func TestSDKShopSharesTheServersCache(t *testing.T) {
 		require.Equal(t, "Cork board", sdkName())
 		require.Equal(t, "Cork board", sdkListName())
 	}
-	require.Positive(t, s.ProductCache.Stats().ProductHits, "the SDK reads through the cache")
+	stats, _ := s.CacheStats()
+	require.Positive(t, stats.ProductHits, "the SDK reads through the cache")
 
 	// The SDK edits: the server's next read is fresh.
 	_, err = s.Catalog.Update(ctx, ecolaura.System(), id, catalog.Patch{Name: new("Cork pinboard")})

@@ -169,7 +169,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	probes = append(probes, httpapi.Probe{Name: "database", Check: db.Ping})
 
 	// Cache and rate limits.
-	var cache ports.Cache = memory.NewCache(memory.WithMaxBytes(cfg.CacheMemory))
+	var cache shop.Cache = memory.NewCache(memory.WithMaxBytes(cfg.CacheMemory))
 	var limiter httpapi.RateLimiter = memory.NewRateLimiter()
 	var redisCache *redis.Cache
 	if cfg.RedisURL != "" {
@@ -260,9 +260,9 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	if err != nil {
 		return err
 	}
-	if pc := s.ProductCache; pc != nil {
+	if _, caching := s.CacheStats(); caching {
 		if err := metrics.ObserveCache(func() httpapi.CacheCounts {
-			st := pc.Stats()
+			st, _ := s.CacheStats()
 			c := httpapi.CacheCounts{
 				Hits: st.ProductHits + st.ListHits + st.CategoryHits, Misses: st.ProductMisses + st.ListMisses + st.CategoryMisses,
 				Errors: st.Errors,
@@ -282,8 +282,8 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		Catalog: s.Catalog, Orders: s.Orders, Sustainability: s.Sustainability, Users: s.Users, Audit: s.Audit,
 		JWKS: keys.JWKS, Tokens: verifier, RateLimiter: limiter, ResponseCache: cache, Probes: probes,
 	}
-	if s.ProductCache != nil {
-		services.CacheSignals = s.ProductCache
+	if sig := s.CacheSignals(); sig != nil {
+		services.CacheSignals = sig
 	}
 	srv, err := httpapi.New(cfg.httpConfig(), services, httpapi.WithLogger(batchedLog),
 		httpapi.WithMetrics(metrics), httpapi.WithVersion(appVersion()))

@@ -172,7 +172,14 @@ func Example_postgresAndRedis() {
 		log.Fatal(err)
 	}
 	defer pg.Close()
-	redisCache, err := redis.NewCache(ctx, redis.DefaultConfig(os.Getenv("ECOLAURA_REDIS_URL")))
+	// The server's key prefix (ECOLAURA_REDIS_PREFIX, default "ecolaura:"):
+	// with another one the SDK and the server would not see each other's
+	// cache entries and invalidations.
+	redisCfg := redis.DefaultConfig(os.Getenv("ECOLAURA_REDIS_URL"))
+	if prefix := os.Getenv("ECOLAURA_REDIS_PREFIX"); prefix != "" {
+		redisCfg.Prefix = prefix
+	}
+	redisCache, err := redis.NewCache(ctx, redisCfg)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -232,7 +232,7 @@ func TestInvalidOptions(t *testing.T) {
 		field string
 	}{
 		{"unsupported currency", []shop.Option{shop.WithCurrency("XXX")}, "currency"},
-		{"negative cache TTL", []shop.Option{shop.WithCacheOptions(productcache.WithTTL(-time.Second))}, ""},
+		{"negative cache TTL", []shop.Option{shop.WithCacheTTL(-time.Second)}, ""},
 		{"offset price in another currency", []shop.Option{shop.WithCarbonOffsetPrice(ecolaura.NewMoney(2, "USD"))}, "carbon_offset_price"},
 		{"negative offset price", []shop.Option{shop.WithCarbonOffsetPrice(ecolaura.NewMoney(-1, "EUR"))}, "carbon_offset_price.amount"},
 		{"refresh TTL too short", []shop.Option{shop.WithRefreshTTL(time.Minute)}, "refresh_ttl"},
@@ -501,10 +501,6 @@ func TestConstructorsRefuseTypedNils(t *testing.T) {
 		{"catalog clock", func() error { _, err := catalog.New(db, nilClock, ids); return err }, "clock"},
 		{"catalog ids", func() error { _, err := catalog.New(db, clock, nilIDs); return err }, "ids"},
 		{"orders database", func() error { _, err := orders.New(nilDB, clock, ids); return err }, "database"},
-		{"orders mailer", func() error {
-			_, err := orders.New(db, clock, ids, orders.WithMailer((*mail.Recorder)(nil)))
-			return err
-		}, "mailer"},
 		{"users hasher", func() error { _, err := users.New(db, (*argon2id.Hasher)(nil), issuer, clock, ids); return err }, "hasher"},
 		{"users tokens", func() error { _, err := users.New(db, fastHasherForTest{}, (*jwt.Issuer)(nil), clock, ids); return err }, "tokens"},
 		{"sustainability store", func() error { _, err := sustainability.New((*typedStore)(nil)); return err }, "products"},

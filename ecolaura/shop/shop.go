@@ -93,6 +93,46 @@ type TokenVerifier interface {
 	Verify(ctx context.Context, token string) (ecolaura.Principal, error)
 }
 
+// Cache is the storage of the shop's product cache: the memory adapter's
+// Cache (the default) and the Redis adapter's Cache implement it. Its
+// semantics are those of the product cache's contract (checked by
+// adapters/productcache/cachetest): values copied in and out, TTLs,
+// set-if-absent, atomic counters, any key may vanish.
+type Cache interface {
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	GetMany(ctx context.Context, keys []string) (map[string][]byte, error)
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	SetMany(ctx context.Context, values map[string][]byte, ttl time.Duration) error
+	AddMany(ctx context.Context, values map[string][]byte, ttl time.Duration) ([]string, error)
+	Delete(ctx context.Context, keys ...string) error
+	Incr(ctx context.Context, key string) (int64, error)
+}
+
+// CacheSignals tell when data read through the product cache changed, for
+// a layer that caches what it renders from it (the HTTP adapter's response
+// cache): Generation changes with every write that can change a list,
+// Stamp with the products given or any list. Both fail when nothing may be
+// cached now (the cache is unreachable or a write is in progress).
+type CacheSignals interface {
+	Generation(ctx context.Context) (int64, error)
+	Stamp(ctx context.Context, ids []ecolaura.ID) (string, error)
+}
+
+// CacheStats are cumulative counters of the product cache, for metrics.
+type CacheStats struct {
+	// Hits and misses of product entries, list pages and category figures.
+	ProductHits, ProductMisses   uint64
+	ListHits, ListMisses         uint64
+	CategoryHits, CategoryMisses uint64
+	// Errors counts failed cache operations (each served from the store).
+	Errors uint64
+	// Invalidations counts successful invalidations after writes.
+	Invalidations uint64
+	// Evictions counts entries deleted because the store refused a write
+	// made from them.
+	Evictions uint64
+}
+
 // Services is a set of the shop's services, for [WithServices].
 type Services uint8
 
@@ -136,12 +176,12 @@ type Config struct {
 	// documentation).
 	JobRunner ports.JobRunner
 	// Cache defaults to a new in-memory cache; see NoCache.
-	Cache ports.Cache
+	Cache Cache
 	// NoCache turns the product cache off.
 	NoCache bool
-	// CacheOptions configure the product cache (its TTLs). Keys are not
-	// prefixed: a shared cache (Redis) carries its own prefix.
-	CacheOptions []productcache.Option
+	// CacheTTL is the lifetime of product cache entries (0: 15 minutes).
+	// Keys are not prefixed: a shared cache (Redis) carries its own prefix.
+	CacheTTL time.Duration
 	// Clock defaults to the wall clock (UTC, microseconds).
 	Clock ports.Clock
 	// IDs defaults to UUIDv7.
@@ -215,6 +255,7 @@ func (c Config) Validate() error {
 	}
 	v.Required("clock", c.Clock)
 	v.Required("ids", c.IDs)
+	v.Check(c.CacheTTL >= 0, "cache_ttl", "must not be negative")
 	v.Check(c.Currency.Valid(), "currency", "unsupported currency %q", string(c.Currency))
 	v.Check(!c.DemoCatalog || c.Services&CatalogService != 0, "demo_catalog", "needs the catalog service")
 	v.Check(c.JobRunner == nil || c.Services&mailServices != 0, "job_runner", "runs the order and account email jobs: it needs the orders or the account mail service")
@@ -265,17 +306,16 @@ func WithJobRunner(r ports.JobRunner) Option {
 // adapter) instead of a new in-memory cache. The shop adds no key prefix:
 // the cache's own (the Redis adapter's Config.Prefix) is the only one. The
 // shop does not close it.
-func WithCache(cache ports.Cache) Option {
+func WithCache(cache Cache) Option {
 	return func(c *Config) { c.Cache, c.NoCache = cache, false; c.given("cache", cache) }
 }
 
 // WithoutCache turns the product cache off: every read goes to the database.
 func WithoutCache() Option { return func(c *Config) { c.Cache, c.NoCache = nil, true } }
 
-// WithCacheOptions configures the product cache (its TTLs).
-func WithCacheOptions(opts ...productcache.Option) Option {
-	return func(c *Config) { c.CacheOptions = append(c.CacheOptions, opts...) }
-}
+// WithCacheTTL sets the lifetime of product cache entries (default 15
+// minutes; invalidation on every write makes them exact long before).
+func WithCacheTTL(d time.Duration) Option { return func(c *Config) { c.CacheTTL = d } }
 
 // WithClock sets the clock (for example memory.ManualClock in tests). It
 // also stamps and checks the access tokens of the default development key;
@@ -404,12 +444,12 @@ type Shop struct {
 	// Database is what the services use: the product-cached database, or
 	// the plain one when caching is off.
 	Database ports.Database
-	// ProductCache is the cache layer (nil when caching is off); its
-	// Generation, Stamp and Stats serve HTTP caching and metrics.
-	ProductCache *productcache.Database
-	Clock        ports.Clock
-	IDs          ports.IDGenerator
-	Logger       *slog.Logger
+	// pc is the product cache (nil when caching is off): see CacheStats
+	// and CacheSignals.
+	pc     *productcache.Database
+	Clock  ports.Clock
+	IDs    ports.IDGenerator
+	Logger *slog.Logger
 
 	// jwks publishes the verification keys of the development key; nil
 	// when the tokens were given.
@@ -444,12 +484,15 @@ func New(ctx context.Context, opts ...Option) (*Shop, error) {
 	}
 	s := &Shop{Database: cfg.Database, Clock: cfg.Clock, IDs: cfg.IDs, Logger: cfg.Logger, jwks: jwks}
 	if !cfg.NoCache {
-		opts := append([]productcache.Option{productcache.WithLogger(cfg.Logger)}, cfg.CacheOptions...)
+		opts := []productcache.Option{productcache.WithLogger(cfg.Logger)}
+		if cfg.CacheTTL != 0 {
+			opts = append(opts, productcache.WithTTL(cfg.CacheTTL))
+		}
 		pc, err := productcache.Wrap(cfg.Database, cfg.Cache, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("shop: %w", err)
 		}
-		s.ProductCache, s.Database = pc, pc
+		s.pc, s.Database = pc, pc
 		s.closers = append(s.closers, pc.Close) // runs last: after the job runner stopped writing
 	}
 	if err := s.wire(cfg); err != nil {
@@ -632,6 +675,30 @@ func (m jobMux) HandleJob(ctx context.Context, job ports.Job) error {
 		return fmt.Errorf("shop: no service handles job kind %q: %w", job.Kind, ecolaura.ErrInvalid)
 	}
 	return h.HandleJob(ctx, job)
+}
+
+// CacheStats returns the product cache's counters so far, and false when
+// caching is off.
+func (s *Shop) CacheStats() (CacheStats, bool) {
+	if s.pc == nil {
+		return CacheStats{}, false
+	}
+	st := s.pc.Stats()
+	return CacheStats{
+		ProductHits: st.ProductHits, ProductMisses: st.ProductMisses, ListHits: st.ListHits, ListMisses: st.ListMisses,
+		CategoryHits: st.CategoryHits, CategoryMisses: st.CategoryMisses, Errors: st.Errors,
+		Invalidations: st.Invalidations, Evictions: st.Evictions,
+	}, true
+}
+
+// CacheSignals returns the product cache's change signals, for caching
+// what is rendered from the catalog (httpapi.Services.CacheSignals), or nil
+// when caching is off.
+func (s *Shop) CacheSignals() CacheSignals {
+	if s.pc == nil {
+		return nil
+	}
+	return s.pc
 }
 
 // JWKS returns the public keys access tokens are verified with, as a JSON

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecolaura/ecolaura/adapters/memory"
-	"github.com/ecolaura/ecolaura/adapters/productcache"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/demo"
@@ -28,8 +27,10 @@ func TestNewDefaults(t *testing.T) {
 	s := newShop(t)
 	require.NotNil(t, s.Catalog)
 	require.NotNil(t, s.Sustainability)
-	require.NotNil(t, s.ProductCache, "caching is on by default")
-	assert.Same(t, s.ProductCache, s.Database)
+	_, caching := s.CacheStats()
+	require.True(t, caching, "caching is on by default")
+	require.NotNil(t, s.CacheSignals())
+	assert.Equal(t, s.CacheSignals(), s.Database, "the services read through the cache")
 	ctx := context.Background()
 	res, err := s.Catalog.List(ctx, ecolaura.Anonymous, catalog.ListParams{})
 	require.NoError(t, err)
@@ -51,7 +52,7 @@ func TestOptions(t *testing.T) {
 	db := memory.NewDatabase()
 	s := newShop(t,
 		shop.WithDatabase(db), shop.WithCache(memory.NewCache()),
-		shop.WithCacheOptions(productcache.WithTTL(time.Minute)),
+		shop.WithCacheTTL(time.Minute),
 		shop.WithClock(memory.NewManualClock(start)), shop.WithIDs(memory.NewSequentialIDs()),
 		shop.WithCurrency("USD"), shop.WithLogger(nil), shop.WithDemoCatalog())
 	want, err := demo.Products()
@@ -64,7 +65,9 @@ func TestOptions(t *testing.T) {
 
 	// A second shop over the same database does not load the demo twice.
 	s2 := newShop(t, shop.WithDatabase(db), shop.WithoutCache(), shop.WithDemoCatalog())
-	assert.Nil(t, s2.ProductCache)
+	_, caching := s2.CacheStats()
+	assert.False(t, caching)
+	assert.Nil(t, s2.CacheSignals(), "an untyped nil: httpapi caches nothing rendered")
 	assert.Same(t, db, s2.Database)
 	res, err = s2.Catalog.List(ctx, ecolaura.Anonymous, catalog.ListParams{Page: 1})
 	require.NoError(t, err)
@@ -85,7 +88,7 @@ func firstCreatedID(t *testing.T, s *shop.Shop) ecolaura.ID {
 }
 
 func TestInvalidConfiguration(t *testing.T) {
-	for _, opt := range []shop.Option{shop.WithCurrency("XXX"), shop.WithCacheOptions(productcache.WithTTL(-time.Second))} {
+	for _, opt := range []shop.Option{shop.WithCurrency("XXX"), shop.WithCacheTTL(-time.Second)} {
 		_, err := shop.New(context.Background(), opt)
 		var ce *ecolaura.ConfigError
 		require.ErrorAs(t, err, &ce)
@@ -109,5 +112,6 @@ func TestWritesAreVisibleThroughTheCache(t *testing.T) {
 	last := again.Items[len(again.Items)-1]
 	assert.Equal(t, cheapest.ID, last.ID)
 	assert.Equal(t, int64(99_900), last.Price.Amount)
-	assert.Positive(t, s.ProductCache.Stats().ListHits)
+	st, _ := s.CacheStats()
+	assert.Positive(t, st.ListHits)
 }

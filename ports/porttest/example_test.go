@@ -10,7 +10,7 @@ import (
 )
 
 // An adapter's test file runs every suite that takes a DatabaseFactory with
-// porttest.Database, and the cache suite on its own factory. Shown here with the memory adapter.
+// porttest.Database (the cache's suite is adapters/productcache/cachetest). Shown here with the memory adapter.
 func Example() {
 	_ = func(t *testing.T) {
 		porttest.Database(t, func(t *testing.T, jobs ports.JobHandler) ports.Database {
@@ -21,6 +21,5 @@ func Example() {
 			t.Cleanup(func() { _ = runner.Stop(context.Background()) })
 			return memory.NewDatabase(memory.WithJobRunner(runner))
 		})
-		porttest.Cache(t, func(*testing.T) ports.Cache { return memory.NewCache() })
 	}
 }

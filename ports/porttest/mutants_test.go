@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -192,63 +191,6 @@ func wrapProducts(w func(ports.ProductStore) ports.ProductStore) porttest.Databa
 	return dbMutant(func(m *productsMutant, _ *memory.JobRunner) { m.wrap = w })
 }
 
-// cacheMutant changes a memory cache.
-type cacheMutant struct {
-	*memory.Cache
-	ignoreTTL bool
-	racyIncr  bool
-	// addOverwrites makes AddMany a SetMany that claims every key.
-	addOverwrites bool
-	// racyAdd makes AddMany check and set in two steps.
-	racyAdd bool
-}
-
-func (c cacheMutant) AddMany(ctx context.Context, values map[string][]byte, ttl time.Duration) ([]string, error) {
-	switch {
-	case c.addOverwrites:
-		keys := make([]string, 0, len(values))
-		for k := range values {
-			keys = append(keys, k)
-		}
-		return keys, c.Cache.SetMany(ctx, values, ttl)
-	case c.racyAdd:
-		var added []string
-		for k, v := range values {
-			if _, ok, _ := c.Get(ctx, k); ok {
-				continue
-			}
-			time.Sleep(time.Microsecond) // widen the window a real race has anyway
-			if err := c.Cache.Set(ctx, k, v, ttl); err != nil {
-				return added, err
-			}
-			added = append(added, k)
-		}
-		return added, nil
-	}
-	return c.Cache.AddMany(ctx, values, ttl)
-}
-
-func (c cacheMutant) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	if c.ignoreTTL {
-		ttl = 0
-	}
-	return c.Cache.Set(ctx, key, value, ttl)
-}
-
-func (c cacheMutant) Incr(ctx context.Context, key string) (int64, error) {
-	if !c.racyIncr {
-		return c.Cache.Incr(ctx, key)
-	}
-	v, _, err := c.Get(ctx, key)
-	if err != nil {
-		return 0, err
-	}
-	n, _ := strconv.ParseInt(string(v), 10, 64)
-	n++
-	time.Sleep(time.Microsecond) // widen the window a real race has anyway
-	return n, c.Cache.Set(ctx, key, []byte(strconv.FormatInt(n, 10)), 0)
-}
-
 func mutants() []mutant {
 	products := func(w func(ports.ProductStore) ports.ProductStore) func(t *testing.T) {
 		return func(t *testing.T) { porttest.ProductStore(t, wrapProducts(w)) }
@@ -289,18 +231,6 @@ func mutants() []mutant {
 		{"tx-jobs-dropped", func(t *testing.T) {
 			porttest.JobQueue(t, dbMutant(func(m *productsMutant, _ *memory.JobRunner) { m.jobs = dropJobs{} }))
 		}, "TestMutant/Delivered"},
-		{"cache-ignores-ttl", func(t *testing.T) {
-			porttest.Cache(t, func(*testing.T) ports.Cache { return cacheMutant{Cache: memory.NewCache(), ignoreTTL: true} })
-		}, "TestMutant/TTL"},
-		{"cache-racy-incr", func(t *testing.T) {
-			porttest.Cache(t, func(*testing.T) ports.Cache { return cacheMutant{Cache: memory.NewCache(), racyIncr: true} })
-		}, "TestMutant/IncrConcurrent"},
-		{"cache-add-overwrites", func(t *testing.T) {
-			porttest.Cache(t, func(*testing.T) ports.Cache { return cacheMutant{Cache: memory.NewCache(), addOverwrites: true} })
-		}, "TestMutant/AddMany"},
-		{"cache-racy-add", func(t *testing.T) {
-			porttest.Cache(t, func(*testing.T) ports.Cache { return cacheMutant{Cache: memory.NewCache(), racyAdd: true} })
-		}, "TestMutant/AddManyConcurrent"},
 	}
 }
 

@@ -49,10 +49,6 @@ const pollEvery = 10 * time.Millisecond
 // Database may share its backend with other runs: the suites use random data.
 type DatabaseFactory func(t *testing.T, jobs ports.JobHandler) ports.Database
 
-// CacheFactory returns a ready cache and arranges its clean-up with t.Cleanup.
-// The cache may share its backend with other runs: the suite uses random keys.
-type CacheFactory func(t *testing.T) ports.Cache
-
 // NewID returns a fresh UUIDv7 (RFC 9562) in canonical lower-case form.
 func NewID() ecolaura.ID { return ecolaura.ID(uuid.Must(uuid.NewV7()).String()) }
 

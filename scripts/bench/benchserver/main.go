@@ -37,7 +37,6 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
-	"github.com/ecolaura/ecolaura/ports"
 )
 
 func main() {
@@ -140,7 +139,7 @@ func run(ctx context.Context, log *slog.Logger, o options) error {
 	// The shop wires the catalog side; users and orders are wired below.
 	shopOpts := []shop.Option{shop.WithServices(shop.CatalogService | shop.SustainabilityService),
 		shop.WithDatabase(db), shop.WithLogger(log), shop.WithDemoCatalog()}
-	var cache ports.Cache
+	var cache shop.Cache
 	switch o.mode {
 	case "none":
 		shopOpts = append(shopOpts, shop.WithoutCache())
@@ -212,8 +211,8 @@ func run(ctx context.Context, log *slog.Logger, o options) error {
 		Catalog: s.Catalog, Orders: ord, Sustainability: s.Sustainability, Users: usr,
 		JWKS: keys.JWKS, Tokens: verifier, ResponseCache: cache,
 	}
-	if s.ProductCache != nil {
-		services.CacheSignals = s.ProductCache
+	if sig := s.CacheSignals(); sig != nil {
+		services.CacheSignals = sig
 	}
 	hc := httpapi.DefaultConfig()
 	hc.DisableRateLimits = true

@@ -1,13 +1,16 @@
-package ports
+package productcache
 
 import (
 	"context"
 	"time"
 )
 
-// Cache stores byte values under string keys with a time to live.
+// Cache is the storage the product cache keeps its entries, fences and
+// generation in, declared here by its consumer (the core never uses a
+// cache directly). The memory adapter's Cache and the Redis adapter's Cache
+// implement it; the conformance suite is package cachetest, beside this one.
 //
-// Semantics (checked by porttest.Cache): values are copied in and out; a key
+// Semantics (checked by cachetest.Cache): values are copied in and out; a key
 // past its TTL is a miss; Set with ttl <= 0 keeps the value until deleted or
 // evicted; Incr on a missing key starts from 0 and the key does not expire.
 // A cache may evict any key at any time (a bounded cache must), so callers

@@ -1,18 +1,77 @@
-package porttest
+// Package cachetest is the conformance suite of [productcache.Cache],
+// beside the package that declares (and consumes) the contract, as
+// net/http/httptest is beside net/http. The memory and Redis adapters pass
+// it (see this package's tests), and so must a cache an SDK user writes:
+//
+//	func TestCache(t *testing.T) {
+//		cachetest.Cache(t, func(t *testing.T) productcache.Cache {
+//			return newMyCache(t) // closed in t.Cleanup
+//		})
+//	}
+package cachetest
 
 import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ecolaura/ecolaura/adapters/productcache"
 )
 
-// Cache checks the semantics of [ports.Cache]: miss and hit, values copied
+// Factory returns a ready cache and arranges its clean-up with t.Cleanup.
+// The cache may share its backend with other runs: the suite uses random
+// keys.
+type Factory func(t *testing.T) productcache.Cache
+
+func randomToken(prefix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return prefix + hex.EncodeToString(b)
+}
+
+// Liveness bounds every wait for a key to expire. It only turns a hang
+// into a failure.
+var Liveness = 30 * time.Second
+
+// eventually polls cond until it holds, failing the test after [Liveness].
+func eventually(t *testing.T, cond func() bool, msgAndArgs ...any) {
+	t.Helper()
+	require.Eventually(t, cond, Liveness, 10*time.Millisecond, msgAndArgs...)
+}
+
+// race runs fn(0..n-1) in n goroutines released at once.
+func race(n int, fn func(i int)) {
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	ready.Add(n)
+	done.Add(n)
+	for i := range n {
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-start
+			fn(i)
+		}()
+	}
+	ready.Wait()
+	close(start)
+	done.Wait()
+}
+
+// ctx returns a context cancelled when the test ends.
+func ctx(t *testing.T) context.Context {
+	t.Helper()
+	return t.Context()
+}
+
+// Cache checks the semantics of [productcache.Cache]: miss and hit, values copied
 // in and out, TTL expiry, no expiry for ttl <= 0, overwrite, Delete of many
 // and missing keys, GetMany, SetMany, AddMany (only absent keys, one winner
 // per key under concurrency), Incr from a missing key and under concurrency,
@@ -20,7 +79,7 @@ import (
 // keys, so the cache may be shared; it must be large enough to keep the
 // suite's few megabytes without evicting them (a cache may evict keys with a
 // TTL, which the suite would report as a failure).
-func Cache(t *testing.T, newCache CacheFactory) {
+func Cache(t *testing.T, newCache Factory) {
 	c := newCache(t)
 	require.NotNil(t, c, "factory returned nil")
 	// Every key the suite makes is deleted when it ends, so a shared
@@ -28,7 +87,7 @@ func Cache(t *testing.T, newCache CacheFactory) {
 	var mu sync.Mutex
 	var made []string
 	key := func() string {
-		k := RandomToken("porttest:cache:")
+		k := randomToken("cachetest:")
 		mu.Lock()
 		defer mu.Unlock()
 		made = append(made, k)
@@ -39,7 +98,7 @@ func Cache(t *testing.T, newCache CacheFactory) {
 		defer mu.Unlock()
 		for chunk := range slices.Chunk(made, 100) {
 			if err := c.Delete(context.Background(), chunk...); err != nil {
-				t.Errorf("porttest: deleting the suite's cache keys: %v", err)
+				t.Errorf("cachetest: deleting the suite's cache keys: %v", err)
 				return
 			}
 		}
