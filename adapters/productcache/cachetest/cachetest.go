@@ -268,32 +268,36 @@ func Cache(t *testing.T, newCache Factory) {
 		}, "a key stored by AddMany expires after its TTL")
 	})
 	t.Run("AddManyConcurrent", func(t *testing.T) {
-		keys := []string{key(), key(), key()}
-		const goroutines = 16
-		won := make([][]string, goroutines)
-		errs := make([]error, goroutines)
-		race(goroutines, func(i int) {
-			values := map[string][]byte{}
+		// Several rounds: one round of a racy check-then-set may happen
+		// to interleave harmlessly.
+		for range 20 {
+			keys := []string{key(), key(), key()}
+			const goroutines = 16
+			won := make([][]string, goroutines)
+			errs := make([]error, goroutines)
+			race(goroutines, func(i int) {
+				values := map[string][]byte{}
+				for _, k := range keys {
+					values[k] = []byte{byte(i)}
+				}
+				won[i], errs[i] = c.AddMany(ctx(t), values, time.Hour)
+			})
+			winner := map[string]int{}
+			for i := range goroutines {
+				require.NoError(t, errs[i])
+				for _, k := range won[i] {
+					prev, dup := winner[k]
+					require.False(t, dup, "AddMany stored %s for goroutines %d and %d", k, prev, i)
+					winner[k] = i
+				}
+			}
 			for _, k := range keys {
-				values[k] = []byte{byte(i)}
+				i, ok := winner[k]
+				require.True(t, ok, "no AddMany stored %s", k)
+				v, _, err := c.Get(ctx(t), k)
+				require.NoError(t, err)
+				require.Equal(t, []byte{byte(i)}, v, "the stored value is the winner's")
 			}
-			won[i], errs[i] = c.AddMany(ctx(t), values, time.Hour)
-		})
-		winner := map[string]int{}
-		for i := range goroutines {
-			require.NoError(t, errs[i])
-			for _, k := range won[i] {
-				prev, dup := winner[k]
-				require.False(t, dup, "AddMany stored %s for goroutines %d and %d", k, prev, i)
-				winner[k] = i
-			}
-		}
-		for _, k := range keys {
-			i, ok := winner[k]
-			require.True(t, ok, "no AddMany stored %s", k)
-			v, _, err := c.Get(ctx(t), k)
-			require.NoError(t, err)
-			require.Equal(t, []byte{byte(i)}, v, "the stored value is the winner's")
 		}
 	})
 	t.Run("Incr", func(t *testing.T) {
