@@ -125,3 +125,60 @@ func testJournal(t *testing.T, db journalDB) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(777), got.Price.Amount)
 }
+
+// TestOutOfBandUpdatesReachTheCache: an UPDATE of a product by hand that
+// leaves its version alone (the QA report's manual fix) gets a new version
+// from the database and is journaled, so the product cache drops the
+// product within a journal interval without `ecolaura cache flush`; the
+// application's own writes add no journal row.
+func TestOutOfBandUpdatesReachTheCache(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs PostgreSQL")
+	}
+	ctx := t.Context()
+	pg, err := postgres.Open(ctx, postgres.Config{URL: testenv.Postgres(t)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pg.Close() })
+	_, err = postgres.Migrate(ctx, pg, postgres.MigrateUp)
+	require.NoError(t, err)
+	db, err := productcache.Wrap(pg, memory.NewCache(), productcache.WithJournalInterval(20*time.Millisecond))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close(context.Background()) })
+
+	p := porttest.NewProduct(porttest.UniqueCategory())
+	require.NoError(t, db.Products().Create(ctx, p))
+	changed := p.Clone()
+	changed.Stock = 9
+	_, err = db.Products().Update(ctx, changed)
+	require.NoError(t, err)
+	journalRows := func() int {
+		var n int
+		require.NoError(t, pg.DB().QueryRowContext(ctx, "SELECT count(*) FROM product_cache_journal").Scan(&n))
+		return n
+	}
+	assert.Zero(t, journalRows(), "an application write is not journaled while the cache works")
+	for range 2 {
+		got, err := db.Products().Get(ctx, p.ID)
+		require.NoError(t, err)
+		require.Equal(t, p.Price.Amount, got.Price.Amount)
+	}
+	hits := db.Stats().ProductHits
+	require.Positive(t, hits, "the product is served from the cache")
+
+	_, err = pg.DB().ExecContext(ctx, "UPDATE products SET price_minor = 5000 WHERE id = ?", p.ID)
+	require.NoError(t, err)
+	var version int64
+	require.NoError(t, pg.DB().QueryRowContext(ctx, "SELECT version FROM products WHERE id = ?", p.ID).Scan(&version))
+	assert.EqualValues(t, 3, version, "the manual fix got a version of its own")
+	require.Eventually(t, func() bool {
+		got, err := db.Products().Get(ctx, p.ID)
+		return err == nil && got.Price.Amount == 5000 && got.Version == 3
+	}, 5*time.Second, 10*time.Millisecond, "the cache dropped the product changed by hand")
+	assert.Eventually(t, func() bool { return journalRows() == 0 }, 5*time.Second, 10*time.Millisecond, "the journal row was applied")
+
+	// A fix that bumps the version itself is the application's business.
+	_, err = pg.DB().ExecContext(ctx, "UPDATE products SET stock = 1, version = version + 1 WHERE id = ?", p.ID)
+	require.NoError(t, err)
+	require.NoError(t, pg.DB().QueryRowContext(ctx, "SELECT version FROM products WHERE id = ?", p.ID).Scan(&version))
+	assert.EqualValues(t, 4, version, "bumped once, not twice")
+}
