@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ecolaura/ecolaura/adapters/memory"
+	"github.com/ecolaura/ecolaura/adapters/system"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/internal/storetest"
@@ -66,7 +66,7 @@ func TestEditsTakeTheirBaseFromTheStore(t *testing.T) {
 		old := p.Clone()
 		old.Version = fixed.Version
 		db := &staleReads{Database: f.db, stale: map[ecolaura.ID]ecolaura.Product{p.ID: old}}
-		svc, err := catalog.New(db, f.clock, memory.NewSequentialIDs())
+		svc, err := catalog.New(db, f.clock, system.UUIDv7{}) // IDs (of audit events) unlike the fixture's
 		require.NoError(t, err)
 		got, err := svc.Get(ctx, anon, p.ID)
 		require.NoError(t, err)
