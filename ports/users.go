@@ -71,7 +71,8 @@ type UserStore interface {
 	// or disable staff accounts, a later one counts only after the earlier
 	// one committed (the last-staff rule holds under concurrency).
 	CountActiveStaff(ctx context.Context) (int, error)
-	// Delete removes the user and, with it, its refresh and account tokens;
+	// Delete removes the user and, with it, its refresh and account tokens
+	// and its address book;
 	// its orders stay, with their UserID cleared (anonymised). An order
 	// being created for the user concurrently either commits first (and is
 	// anonymised too) or fails with ErrNotFound. Errors: ErrNotFound.

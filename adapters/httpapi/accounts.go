@@ -227,10 +227,15 @@ func (s *Server) v2Export(c *fiber.Ctx) error {
 		return err
 	}
 	out := struct {
-		ExportedAt string        `json:"exported_at"`
-		Profile    v2AccountUser `json:"profile"`
-		Orders     []v2Order     `json:"orders"`
-	}{ExportedAt: rfc3339(x.ExportedAt), Profile: toV2AccountUser(x.User), Orders: make([]v2Order, 0, len(x.Orders))}
+		ExportedAt string           `json:"exported_at"`
+		Profile    v2AccountUser    `json:"profile"`
+		Addresses  []v2SavedAddress `json:"addresses"`
+		Orders     []v2Order        `json:"orders"`
+	}{ExportedAt: rfc3339(x.ExportedAt), Profile: toV2AccountUser(x.User), Addresses: make([]v2SavedAddress, 0, len(x.Addresses)),
+		Orders: make([]v2Order, 0, len(x.Orders))}
+	for _, a := range x.Addresses {
+		out.Addresses = append(out.Addresses, toV2SavedAddress(a))
+	}
 	for _, o := range x.Orders {
 		out.Orders = append(out.Orders, toV2Order(o))
 	}

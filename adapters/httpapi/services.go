@@ -68,6 +68,12 @@ type Users interface {
 	Export(ctx context.Context, actor ecolaura.Principal) (users.AccountExport, error)
 	DeleteAccount(ctx context.Context, actor ecolaura.Principal, password string) error
 
+	Addresses(ctx context.Context, actor ecolaura.Principal) ([]ecolaura.SavedAddress, error)
+	Address(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.SavedAddress, error)
+	CreateAddress(ctx context.Context, actor ecolaura.Principal, in users.AddressInput) (ecolaura.SavedAddress, error)
+	UpdateAddress(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, patch users.AddressPatch) (ecolaura.SavedAddress, error)
+	DeleteAddress(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) error
+
 	Get(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.User, error)
 	List(ctx context.Context, actor ecolaura.Principal, p users.ListParams) (users.ListResult, error)
 	Administer(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, patch users.AdminPatch) (ecolaura.User, error)

@@ -102,6 +102,10 @@ func (db *Database) AccountTokens() ports.AccountTokenStore { return accountToke
 // Audit returns the audit log; each call on it is atomic on its own.
 func (db *Database) Audit() ports.AuditLog { return auditLog{db: db} }
 
+// Addresses returns the address-book store; each call on it is atomic on
+// its own.
+func (db *Database) Addresses() ports.AddressStore { return addressStore{db: db} }
+
 // Ping reports whether the database is usable: always, unless ctx is done.
 func (db *Database) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -221,6 +225,7 @@ type snapshot struct {
 	tokens        *tokenTables
 	accountTokens *accountTokenTables
 	audit         *auditTables
+	addresses     *addressTables
 }
 
 func newSnapshot() *snapshot {
@@ -231,6 +236,7 @@ func newSnapshot() *snapshot {
 		tokens:        newTokenTables(),
 		accountTokens: newAccountTokenTables(),
 		audit:         newAuditTables(),
+		addresses:     newAddressTables(),
 	}
 }
 
@@ -253,6 +259,7 @@ type txn struct {
 	ownTokens bool
 	ownAcct   bool
 	ownAudit  bool
+	ownAddr   bool
 	ownCats   map[string]*categoryEntry
 	jobs      []ports.Job
 	stale     []journalRow // product-cache journal rows, published on commit
@@ -277,6 +284,9 @@ func (t *txn) AccountTokens() ports.AccountTokenStore { return accountTokenStore
 
 // Audit returns the audit log bound to the transaction.
 func (t *txn) Audit() ports.AuditLog { return auditLog{db: t.db, tx: t} }
+
+// Addresses returns the address-book store bound to the transaction.
+func (t *txn) Addresses() ports.AddressStore { return addressStore{db: t.db, tx: t} }
 
 // Jobs returns the transaction's job queue: its jobs reach the runner only
 // after the commit.

@@ -292,6 +292,9 @@ func (s userStore) Delete(ctx context.Context, id ecolaura.ID) error {
 				at.remove(r)
 			}
 		}
+		if t.w.addresses.byUser.Len() > 0 {
+			t.addresses().removeUser(id)
+		}
 		t.anonymizeOrders(id)
 		return nil
 	})

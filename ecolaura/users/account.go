@@ -283,9 +283,11 @@ func (s *Service) checkPassword(ctx context.Context, u ecolaura.User, password, 
 }
 
 // AccountExport is every piece of personal data the shop holds about an
-// account (GDPR article 15): the profile and the orders, with their lines.
+// account (GDPR article 15): the profile, the address book and the
+// orders, with their lines.
 type AccountExport struct {
 	User       ecolaura.User
+	Addresses  []ecolaura.SavedAddress
 	Orders     []ecolaura.Order
 	ExportedAt time.Time
 }
@@ -301,6 +303,9 @@ func (s *Service) Export(ctx context.Context, actor ecolaura.Principal) (Account
 		return AccountExport{}, fmt.Errorf("export: %w", err)
 	}
 	out := AccountExport{User: u, Orders: []ecolaura.Order{}, ExportedAt: s.clock.Now()}
+	if out.Addresses, err = s.db.Addresses().List(ctx, u.ID); err != nil {
+		return AccountExport{}, fmt.Errorf("export: addresses: %w", err)
+	}
 	q := ports.OrderQuery{UserID: u.ID, Limit: exportPage}
 	for {
 		page, err := s.db.Orders().List(ctx, q)
@@ -318,7 +323,8 @@ func (s *Service) Export(ctx context.Context, actor ecolaura.Principal) (Account
 }
 
 // DeleteAccount deletes the actor's account and its personal data (GDPR
-// article 17): the profile, the sessions and the mailed tokens go; the
+// article 17): the profile, the address book, the sessions and the mailed
+// tokens go; the
 // orders stay for accounting, with their lines and totals, anonymised (no
 // longer linked to anyone). An order being placed at the same moment is
 // either anonymised too or refused. The password is required. The last

@@ -595,9 +595,15 @@ func testExportAndDelete(t *testing.T, s storetest.Store) {
 	_, err = ord.Checkout(ctx, other.Principal(), orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: p.ID, Quantity: 1}}})
 	require.NoError(t, err)
 
+	home, err := e.svc.CreateAddress(ctx, u.Principal(), users.AddressInput{Address: ecolaura.Address{Name: "Ada", Line1: "Main St 1", City: "Paris", Country: "FR"}})
+	require.NoError(t, err)
+	_, err = e.svc.CreateAddress(ctx, other.Principal(), users.AddressInput{Address: ecolaura.Address{Name: "Bob", Line1: "High St 2", City: "Leeds", Country: "GB"}})
+	require.NoError(t, err)
+
 	x, err := e.svc.Export(ctx, u.Principal())
 	require.NoError(t, err)
 	assert.Equal(t, u.ID, x.User.ID)
+	assert.Equal(t, []ecolaura.SavedAddress{home}, x.Addresses, "her address book, only hers")
 	require.Len(t, x.Orders, 1, "only her orders")
 	assert.Equal(t, mine.Order.ID, x.Orders[0].ID)
 	_, err = e.svc.Export(ctx, ecolaura.Anonymous)
@@ -617,6 +623,9 @@ func testExportAndDelete(t *testing.T, s storetest.Store) {
 	assert.Empty(t, o.UserID, "anonymised")
 	assert.Equal(t, mine.Order.Total, o.Total)
 	assert.Len(t, o.Lines, 1)
+	book, err := e.db.Addresses().List(ctx, u.ID)
+	require.NoError(t, err)
+	assert.Empty(t, book, "the address book is deleted")
 	e.register(t, "ada@example.org", pw) // the address is free again
 
 	staff := e.staff(t)

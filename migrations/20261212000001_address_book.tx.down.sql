@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS address_defaults;
+DROP TABLE IF EXISTS addresses;
