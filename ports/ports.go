@@ -36,6 +36,8 @@ type Stores interface {
 	AccountTokens() AccountTokenStore
 	Audit() AuditLog
 	Addresses() AddressStore
+	ShippingMethods() ShippingMethodStore
+	TaxRates() TaxRateStore
 }
 
 // Tx is one transaction: stores bound to it, and a job queue whose

@@ -47,3 +47,9 @@ func TestConformanceAccountTokenStore(t *testing.T) {
 func TestConformanceAuditLog(t *testing.T) { porttest.AuditLog(t, newConformanceDB) }
 
 func TestConformanceAddressStore(t *testing.T) { porttest.AddressStore(t, newConformanceDB) }
+
+func TestConformanceShippingMethodStore(t *testing.T) {
+	porttest.ShippingMethodStore(t, newConformanceDB)
+}
+
+func TestConformanceTaxRateStore(t *testing.T) { porttest.TaxRateStore(t, newConformanceDB) }

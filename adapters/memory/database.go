@@ -106,6 +106,13 @@ func (db *Database) Audit() ports.AuditLog { return auditLog{db: db} }
 // its own.
 func (db *Database) Addresses() ports.AddressStore { return addressStore{db: db} }
 
+// ShippingMethods returns the shipping-method store; each call on it is
+// atomic on its own.
+func (db *Database) ShippingMethods() ports.ShippingMethodStore { return shippingMethodStore{db: db} }
+
+// TaxRates returns the tax-rate store; each call on it is atomic on its own.
+func (db *Database) TaxRates() ports.TaxRateStore { return taxRateStore{db: db} }
+
 // Ping reports whether the database is usable: always, unless ctx is done.
 func (db *Database) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -226,6 +233,7 @@ type snapshot struct {
 	accountTokens *accountTokenTables
 	audit         *auditTables
 	addresses     *addressTables
+	shipping      *shippingTables
 }
 
 func newSnapshot() *snapshot {
@@ -237,6 +245,7 @@ func newSnapshot() *snapshot {
 		accountTokens: newAccountTokenTables(),
 		audit:         newAuditTables(),
 		addresses:     newAddressTables(),
+		shipping:      newShippingTables(),
 	}
 }
 
@@ -260,6 +269,7 @@ type txn struct {
 	ownAcct   bool
 	ownAudit  bool
 	ownAddr   bool
+	ownShip   bool
 	ownCats   map[string]*categoryEntry
 	jobs      []ports.Job
 	stale     []journalRow // product-cache journal rows, published on commit
@@ -287,6 +297,14 @@ func (t *txn) Audit() ports.AuditLog { return auditLog{db: t.db, tx: t} }
 
 // Addresses returns the address-book store bound to the transaction.
 func (t *txn) Addresses() ports.AddressStore { return addressStore{db: t.db, tx: t} }
+
+// ShippingMethods returns the shipping-method store bound to the transaction.
+func (t *txn) ShippingMethods() ports.ShippingMethodStore {
+	return shippingMethodStore{db: t.db, tx: t}
+}
+
+// TaxRates returns the tax-rate store bound to the transaction.
+func (t *txn) TaxRates() ports.TaxRateStore { return taxRateStore{db: t.db, tx: t} }
 
 // Jobs returns the transaction's job queue: its jobs reach the runner only
 // after the commit.

@@ -295,6 +295,12 @@ func (d *Database) Audit() ports.AuditLog { return &auditLog{db: d.db} }
 // Addresses returns the address-book store.
 func (d *Database) Addresses() ports.AddressStore { return &addressStore{db: d.db} }
 
+// ShippingMethods returns the shipping-method store.
+func (d *Database) ShippingMethods() ports.ShippingMethodStore { return &shippingMethodStore{db: d.db} }
+
+// TaxRates returns the tax-rate store.
+func (d *Database) TaxRates() ports.TaxRateStore { return &taxRateStore{db: d.db} }
+
 // Do runs fn in one READ COMMITTED transaction, the isolation
 // [ports.UnitOfWork] states: every write of the stores is one conditional
 // statement (version checks, stock guards, status predecessors, "not used
@@ -394,7 +400,11 @@ func (t *txStores) RefreshTokens() ports.RefreshTokenStore { return &tokenStore{
 func (t *txStores) AccountTokens() ports.AccountTokenStore { return &accountTokenStore{db: t.conn} }
 func (t *txStores) Audit() ports.AuditLog                  { return &auditLog{db: t.conn} }
 func (t *txStores) Addresses() ports.AddressStore          { return &addressStore{db: t.conn} }
-func (t *txStores) Jobs() ports.JobQueue                   { return &jobQueue{tx: t} }
+func (t *txStores) ShippingMethods() ports.ShippingMethodStore {
+	return &shippingMethodStore{db: t.conn}
+}
+func (t *txStores) TaxRates() ports.TaxRateStore { return &taxRateStore{db: t.conn} }
+func (t *txStores) Jobs() ports.JobQueue         { return &jobQueue{tx: t} }
 
 // pgxQuerier is what a pgx pool and a pgx transaction share.
 type pgxQuerier interface {

@@ -342,6 +342,12 @@ func (d *Database) Audit() ports.AuditLog { return d.db.Audit() }
 // Addresses returns the wrapped address-book store.
 func (d *Database) Addresses() ports.AddressStore { return d.db.Addresses() }
 
+// ShippingMethods returns the wrapped shipping-method store.
+func (d *Database) ShippingMethods() ports.ShippingMethodStore { return d.db.ShippingMethods() }
+
+// TaxRates returns the wrapped tax-rate store.
+func (d *Database) TaxRates() ports.TaxRateStore { return d.db.TaxRates() }
+
 // Ping pings the wrapped database (the cache is optional and not checked).
 func (d *Database) Ping(ctx context.Context) error { return d.db.Ping(ctx) }
 

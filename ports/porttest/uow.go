@@ -25,6 +25,8 @@ func Database(t *testing.T, newDB DatabaseFactory) {
 	t.Run("AccountTokenStore", func(t *testing.T) { AccountTokenStore(t, newDB) })
 	t.Run("AuditLog", func(t *testing.T) { AuditLog(t, newDB) })
 	t.Run("AddressStore", func(t *testing.T) { AddressStore(t, newDB) })
+	t.Run("ShippingMethodStore", func(t *testing.T) { ShippingMethodStore(t, newDB) })
+	t.Run("TaxRateStore", func(t *testing.T) { TaxRateStore(t, newDB) })
 	t.Run("UnitOfWork", func(t *testing.T) { UnitOfWork(t, newDB) })
 	t.Run("JobQueue", func(t *testing.T) { JobQueue(t, newDB) })
 }
