@@ -17,6 +17,10 @@ const (
 	EntityProduct AuditEntity = "product"
 	EntityOrder   AuditEntity = "order"
 	EntityUser    AuditEntity = "user"
+	// EntityShippingMethod and EntityTaxRate are the shop's delivery and
+	// tax settings (issue 13).
+	EntityShippingMethod AuditEntity = "shipping_method"
+	EntityTaxRate        AuditEntity = "tax_rate"
 )
 
 // AuditAction names what a staff write did.

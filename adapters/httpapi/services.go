@@ -9,6 +9,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura/audit"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/ecolaura/shipping"
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
 	"github.com/ecolaura/ecolaura/internal/ratelimit"
@@ -77,6 +78,22 @@ type Users interface {
 	Get(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.User, error)
 	List(ctx context.Context, actor ecolaura.Principal, p users.ListParams) (users.ListResult, error)
 	Administer(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, patch users.AdminPatch) (ecolaura.User, error)
+}
+
+// Shipping is what the API needs of the shipping service
+// (*shipping.Service): shipping methods, tax rates and the shop's tax mode.
+type Shipping interface {
+	ListMethods(ctx context.Context, actor ecolaura.Principal, p shipping.ListMethodsParams) ([]ecolaura.ShippingMethod, error)
+	GetMethod(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.ShippingMethod, error)
+	CreateMethod(ctx context.Context, actor ecolaura.Principal, in shipping.MethodInput) (ecolaura.ShippingMethod, error)
+	UpdateMethod(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, patch shipping.MethodPatch) (ecolaura.ShippingMethod, error)
+	DeleteMethod(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) error
+	TaxMode() ecolaura.TaxMode
+	TaxRates(ctx context.Context, country string) ([]ecolaura.TaxRate, error)
+	TaxRate(ctx context.Context, id ecolaura.ID) (ecolaura.TaxRate, error)
+	CreateTaxRate(ctx context.Context, actor ecolaura.Principal, in shipping.TaxRateInput) (ecolaura.TaxRate, error)
+	UpdateTaxRate(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, rate int64) (ecolaura.TaxRate, error)
+	DeleteTaxRate(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) error
 }
 
 // Audit is what the API needs of the audit service (*audit.Service).
@@ -149,6 +166,7 @@ type Services struct {
 	Sustainability Sustainability
 	Users          Users
 	Audit          Audit
+	Shipping       Shipping
 	// JWKS returns the public verification keys as a JWK Set document.
 	JWKS func() ([]byte, error)
 	// ResponseCache keeps v2 checkout responses for idempotent replays and,
@@ -173,6 +191,7 @@ func (s Services) Validate() error {
 	v.Required("sustainability", s.Sustainability)
 	v.Required("users", s.Users)
 	v.Required("audit", s.Audit)
+	v.Required("shipping", s.Shipping)
 	v.Required("jwks", s.JWKS)
 	v.Required("tokens", s.Tokens)
 	// Optional ones may be absent, but not typed nils (they would panic).

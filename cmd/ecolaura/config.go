@@ -63,6 +63,8 @@ type serveConfig struct {
 	LogFormat        string
 	LogLevel         string
 	Currency         ecolaura.Currency
+	// TaxMode says whether prices include tax (ECOLAURA_TAX_MODE).
+	TaxMode ecolaura.TaxMode
 	// Mail is where and how email goes.
 	Mail mailConfig
 	// RequireVerifiedEmail refuses checkouts of unverified accounts.
@@ -103,6 +105,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	cacheMemory := env("ECOLAURA_CACHE_MEMORY")
 	drainDelay, idleDrain := env("ECOLAURA_DRAIN_DELAY"), env("ECOLAURA_IDLE_DRAIN_TIMEOUT")
 	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
+	taxMode := or(env("ECOLAURA_TAX_MODE"), string(ecolaura.TaxInclusive))
 	requireVerified := env("ECOLAURA_REQUIRE_VERIFIED_EMAIL")
 	mail := mailFlags(fs, env, c.PublicURL)
 	maxConns := env("ECOLAURA_DATABASE_MAX_CONNS")
@@ -196,6 +199,10 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	c.IdleDrainTimeout = parseDrainDuration("ECOLAURA_IDLE_DRAIN_TIMEOUT / --idle-drain-timeout", idleDrain, &errs)
 	c.DatabaseMaxConns = parseMaxConns(maxConns, &errs)
 	c.Currency = parseCurrencySetting(currency, &errs)
+	c.TaxMode = ecolaura.TaxMode(taxMode)
+	if !c.TaxMode.Valid() {
+		errs = append(errs, fmt.Errorf("ECOLAURA_TAX_MODE: must be inclusive or exclusive, not %q", taxMode))
+	}
 	c.RequireVerifiedEmail = parseBoolSetting("ECOLAURA_REQUIRE_VERIFIED_EMAIL / --require-verified-email", requireVerified, &errs)
 	if env("ECOLAURA_SHOP_URL") == "" && mail.ShopURL == "http://localhost:8080" && c.PublicURL != "" {
 		mail.ShopURL = c.PublicURL // --public-url given as a flag

@@ -122,6 +122,7 @@ func TestLoadServeConfig(t *testing.T) {
 		{name: "bad migrate flag", env: map[string]string{"ECOLAURA_MIGRATE_ON_START": "sometimes"}, want: "ECOLAURA_MIGRATE_ON_START"},
 		{name: "bad shutdown timeout", env: map[string]string{"ECOLAURA_SHUTDOWN_TIMEOUT": "-1s"}, want: "ECOLAURA_SHUTDOWN_TIMEOUT"},
 		{name: "bad currency", env: map[string]string{"ECOLAURA_CURRENCY": "XXX"}, want: "ECOLAURA_CURRENCY"},
+		{name: "bad tax mode", env: map[string]string{"ECOLAURA_TAX_MODE": "vat"}, want: "ECOLAURA_TAX_MODE"},
 		{name: "drain settings", env: map[string]string{"ECOLAURA_DRAIN_DELAY": "5s"}, args: []string{"--idle-drain-timeout", "6s"},
 			check: func(t *testing.T, c serveConfig) {
 				assert.Equal(t, 5*time.Second, c.DrainDelay)

@@ -231,7 +231,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	// HTTP server has drained.
 	shopOpts := append([]shop.Option{
 		shop.WithDatabase(db), shop.WithCache(cache), shop.WithLogger(svcLog), shop.WithClock(clock),
-		shop.WithCurrency(cfg.Currency), shop.WithTokens(issuer, verifier), shop.WithVerifiedEmailRequired(cfg.RequireVerifiedEmail),
+		shop.WithCurrency(cfg.Currency), shop.WithTaxMode(cfg.TaxMode), shop.WithTokens(issuer, verifier), shop.WithVerifiedEmailRequired(cfg.RequireVerifiedEmail),
 	}, mailOpts...)
 	if runner != nil {
 		shopOpts = append(shopOpts, shop.WithJobRunner(runner))
@@ -279,7 +279,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		return err
 	}
 	services := httpapi.Services{
-		Catalog: s.Catalog, Orders: s.Orders, Sustainability: s.Sustainability, Users: s.Users, Audit: s.Audit,
+		Catalog: s.Catalog, Orders: s.Orders, Sustainability: s.Sustainability, Users: s.Users, Audit: s.Audit, Shipping: s.Shipping,
 		JWKS: keys.JWKS, Tokens: verifier, RateLimiter: limiter, ResponseCache: cache, Probes: probes,
 	}
 	if sig := s.CacheSignals(); sig != nil {

@@ -79,6 +79,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura/demo"
 	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/ecolaura/shipping"
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
 	"github.com/ecolaura/ecolaura/ports"
@@ -191,6 +192,9 @@ type Config struct {
 	// Currency is the default currency of prices and the currency orders
 	// are totalled in (default EUR).
 	Currency ecolaura.Currency
+	// TaxMode says whether prices include tax (default
+	// ecolaura.TaxInclusive, EU style).
+	TaxMode ecolaura.TaxMode
 	// DemoCatalog loads the embedded demo catalog into an empty catalog
 	// (needs CatalogService).
 	DemoCatalog bool
@@ -257,6 +261,7 @@ func (c Config) Validate() error {
 	v.Required("ids", c.IDs)
 	v.Check(c.CacheTTL >= 0, "cache_ttl", "must not be negative")
 	v.Check(c.Currency.Valid(), "currency", "unsupported currency %q", string(c.Currency))
+	v.Check(c.TaxMode == "" || c.TaxMode.Valid(), "tax_mode", "must be inclusive or exclusive")
 	v.Check(!c.DemoCatalog || c.Services&CatalogService != 0, "demo_catalog", "needs the catalog service")
 	v.Check(c.JobRunner == nil || c.Services&mailServices != 0, "job_runner", "runs the order and account email jobs: it needs the orders or the account mail service")
 	if c.Services&UsersService != 0 {
@@ -401,6 +406,10 @@ func WithCarbonOffsetPrice(perKg ecolaura.Money) Option {
 	return func(c *Config) { c.CarbonOffsetPrice = &perKg }
 }
 
+// WithTaxMode says whether the shop's prices include tax (default
+// ecolaura.TaxInclusive).
+func WithTaxMode(m ecolaura.TaxMode) Option { return func(c *Config) { c.TaxMode = m } }
+
 // WithRefreshTTL sets the absolute lifetime of a refresh-token family
 // (default [users.DefaultRefreshTTL]).
 func WithRefreshTTL(d time.Duration) Option { return func(c *Config) { c.RefreshTTL = d } }
@@ -420,6 +429,9 @@ type Shop struct {
 	Orders *orders.Service
 	// Audit reads the audit trail of staff writes (staff only).
 	Audit *audit.Service
+	// Shipping manages shipping methods and tax rates (staff) and quotes
+	// baskets (always built).
+	Shipping *shipping.Service
 	// AccountMail runs the account email jobs (nil without
 	// AccountMailService).
 	AccountMail *users.AccountMailer
@@ -600,6 +612,16 @@ func applyDefaults(cfg *Config) (jwks func() ([]byte, error), err error) {
 func (s *Shop) wire(cfg Config) error {
 	var err error
 	if s.Audit, err = audit.New(s.Database.Audit()); err != nil {
+		return err
+	}
+	sopts := []shipping.Option{shipping.WithLogger(cfg.Logger)}
+	if cfg.TaxMode != "" {
+		sopts = append(sopts, shipping.WithTaxMode(cfg.TaxMode))
+	}
+	if cfg.CarbonOffsetPrice != nil {
+		sopts = append(sopts, shipping.WithCarbonOffsetPrice(*cfg.CarbonOffsetPrice))
+	}
+	if s.Shipping, err = shipping.New(s.Database, cfg.Clock, cfg.IDs, sopts...); err != nil {
 		return err
 	}
 	if cfg.Services&CatalogService != 0 {
