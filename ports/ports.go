@@ -38,6 +38,7 @@ type Stores interface {
 	Addresses() AddressStore
 	ShippingMethods() ShippingMethodStore
 	TaxRates() TaxRateStore
+	Payments() PaymentStore
 }
 
 // Tx is one transaction: stores bound to it, and a job queue whose

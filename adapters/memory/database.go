@@ -113,6 +113,10 @@ func (db *Database) ShippingMethods() ports.ShippingMethodStore { return shippin
 // TaxRates returns the tax-rate store; each call on it is atomic on its own.
 func (db *Database) TaxRates() ports.TaxRateStore { return taxRateStore{db: db} }
 
+// Payments returns the payment-record store; each call on it is atomic on
+// its own.
+func (db *Database) Payments() ports.PaymentStore { return paymentStore{db: db} }
+
 // Ping reports whether the database is usable: always, unless ctx is done.
 func (db *Database) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -234,6 +238,7 @@ type snapshot struct {
 	audit         *auditTables
 	addresses     *addressTables
 	shipping      *shippingTables
+	payments      *paymentTables
 }
 
 func newSnapshot() *snapshot {
@@ -246,6 +251,7 @@ func newSnapshot() *snapshot {
 		audit:         newAuditTables(),
 		addresses:     newAddressTables(),
 		shipping:      newShippingTables(),
+		payments:      newPaymentTables(),
 	}
 }
 
@@ -270,6 +276,7 @@ type txn struct {
 	ownAudit  bool
 	ownAddr   bool
 	ownShip   bool
+	ownPay    bool
 	ownCats   map[string]*categoryEntry
 	jobs      []ports.Job
 	stale     []journalRow // product-cache journal rows, published on commit
@@ -305,6 +312,9 @@ func (t *txn) ShippingMethods() ports.ShippingMethodStore {
 
 // TaxRates returns the tax-rate store bound to the transaction.
 func (t *txn) TaxRates() ports.TaxRateStore { return taxRateStore{db: t.db, tx: t} }
+
+// Payments returns the payment-record store bound to the transaction.
+func (t *txn) Payments() ports.PaymentStore { return paymentStore{db: t.db, tx: t} }
 
 // Jobs returns the transaction's job queue: its jobs reach the runner only
 // after the commit.

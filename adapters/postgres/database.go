@@ -301,6 +301,9 @@ func (d *Database) ShippingMethods() ports.ShippingMethodStore { return &shippin
 // TaxRates returns the tax-rate store.
 func (d *Database) TaxRates() ports.TaxRateStore { return &taxRateStore{db: d.db} }
 
+// Payments returns the payment-record store.
+func (d *Database) Payments() ports.PaymentStore { return &paymentStore{db: d.db} }
+
 // Do runs fn in one READ COMMITTED transaction, the isolation
 // [ports.UnitOfWork] states: every write of the stores is one conditional
 // statement (version checks, stock guards, status predecessors, "not used
@@ -404,6 +407,7 @@ func (t *txStores) ShippingMethods() ports.ShippingMethodStore {
 	return &shippingMethodStore{db: t.conn}
 }
 func (t *txStores) TaxRates() ports.TaxRateStore { return &taxRateStore{db: t.conn} }
+func (t *txStores) Payments() ports.PaymentStore { return &paymentStore{db: t.conn} }
 func (t *txStores) Jobs() ports.JobQueue         { return &jobQueue{tx: t} }
 
 // pgxQuerier is what a pgx pool and a pgx transaction share.

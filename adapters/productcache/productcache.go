@@ -348,6 +348,9 @@ func (d *Database) ShippingMethods() ports.ShippingMethodStore { return d.db.Shi
 // TaxRates returns the wrapped tax-rate store.
 func (d *Database) TaxRates() ports.TaxRateStore { return d.db.TaxRates() }
 
+// Payments returns the wrapped payment-record store.
+func (d *Database) Payments() ports.PaymentStore { return d.db.Payments() }
+
 // Ping pings the wrapped database (the cache is optional and not checked).
 func (d *Database) Ping(ctx context.Context) error { return d.db.Ping(ctx) }
 

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/ecolaura/ecolaura/adapters/stripe"
+	"github.com/ecolaura/ecolaura/ecolaura/payments"
+	"github.com/ecolaura/ecolaura/ports"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +68,13 @@ type serveConfig struct {
 	Currency         ecolaura.Currency
 	// TaxMode says whether prices include tax (ECOLAURA_TAX_MODE).
 	TaxMode ecolaura.TaxMode
+	// PaymentProvider is none, manual or stripe
+	// (ECOLAURA_PAYMENT_PROVIDER); the Stripe keys come from
+	// ECOLAURA_STRIPE_SECRET_KEY and ECOLAURA_STRIPE_WEBHOOK_SECRET and are
+	// never printed.
+	PaymentProvider     string
+	StripeSecretKey     string
+	StripeWebhookSecret string
 	// Mail is where and how email goes.
 	Mail mailConfig
 	// RequireVerifiedEmail refuses checkouts of unverified accounts.
@@ -106,6 +116,8 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	drainDelay, idleDrain := env("ECOLAURA_DRAIN_DELAY"), env("ECOLAURA_IDLE_DRAIN_TIMEOUT")
 	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
 	taxMode := or(env("ECOLAURA_TAX_MODE"), string(ecolaura.TaxInclusive))
+	c.PaymentProvider = or(env("ECOLAURA_PAYMENT_PROVIDER"), ecolaura.ProviderNone)
+	c.StripeSecretKey, c.StripeWebhookSecret = env("ECOLAURA_STRIPE_SECRET_KEY"), env("ECOLAURA_STRIPE_WEBHOOK_SECRET")
 	requireVerified := env("ECOLAURA_REQUIRE_VERIFIED_EMAIL")
 	mail := mailFlags(fs, env, c.PublicURL)
 	maxConns := env("ECOLAURA_DATABASE_MAX_CONNS")
@@ -245,6 +257,9 @@ func (c serveConfig) validate() error {
 	}
 	if c.production() && c.JWTKeyFile == "" {
 		errs = append(errs, errors.New("ECOLAURA_ENV=production refuses a generated JWT key: set ECOLAURA_JWT_KEY_FILE to a PEM or JWK file with an Ed25519 key"))
+	}
+	if _, err := c.paymentProvider(); err != nil {
+		errs = append(errs, err)
 	}
 	errs = append(errs, checkLogging(c.LogFormat, c.LogLevel)...)
 	errs = append(errs, c.Mail.validate(c.production())...)
@@ -419,4 +434,25 @@ func or(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// paymentProvider builds the configured payment provider, validating its
+// settings; its errors name the variables, never a secret's value.
+func (c serveConfig) paymentProvider() (ports.PaymentProvider, error) {
+	var sp ports.PaymentProvider
+	switch c.PaymentProvider {
+	case ecolaura.ProviderNone, ecolaura.ProviderManual:
+		if c.StripeSecretKey != "" || c.StripeWebhookSecret != "" {
+			return nil, fmt.Errorf("ECOLAURA_STRIPE_SECRET_KEY / ECOLAURA_STRIPE_WEBHOOK_SECRET are set but ECOLAURA_PAYMENT_PROVIDER is %q: set it to stripe, or unset them", c.PaymentProvider)
+		}
+	case ecolaura.ProviderStripe:
+		p, err := stripe.New(stripe.Config{SecretKey: c.StripeSecretKey, WebhookSecret: c.StripeWebhookSecret})
+		if err != nil {
+			return nil, errors.New("ECOLAURA_PAYMENT_PROVIDER=stripe needs ECOLAURA_STRIPE_SECRET_KEY (sk_… or rk_…) and ECOLAURA_STRIPE_WEBHOOK_SECRET (whsec_…)")
+		}
+		sp = p
+	default:
+		return nil, fmt.Errorf("ECOLAURA_PAYMENT_PROVIDER: want none, manual or stripe, got %q", c.PaymentProvider)
+	}
+	return payments.Select(c.PaymentProvider, "", sp)
 }

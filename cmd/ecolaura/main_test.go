@@ -123,6 +123,9 @@ func TestLoadServeConfig(t *testing.T) {
 		{name: "bad shutdown timeout", env: map[string]string{"ECOLAURA_SHUTDOWN_TIMEOUT": "-1s"}, want: "ECOLAURA_SHUTDOWN_TIMEOUT"},
 		{name: "bad currency", env: map[string]string{"ECOLAURA_CURRENCY": "XXX"}, want: "ECOLAURA_CURRENCY"},
 		{name: "bad tax mode", env: map[string]string{"ECOLAURA_TAX_MODE": "vat"}, want: "ECOLAURA_TAX_MODE"},
+		{name: "unknown payment provider", env: map[string]string{"ECOLAURA_PAYMENT_PROVIDER": "paypal"}, want: "ECOLAURA_PAYMENT_PROVIDER"},
+		{name: "stripe without keys", env: map[string]string{"ECOLAURA_PAYMENT_PROVIDER": "stripe", "ECOLAURA_STRIPE_SECRET_KEY": "pk_live_notsecret"}, want: "ECOLAURA_STRIPE_SECRET_KEY"},
+		{name: "stripe keys without stripe", env: map[string]string{"ECOLAURA_STRIPE_WEBHOOK_SECRET": "whsec_topsecret"}, want: "ECOLAURA_PAYMENT_PROVIDER"},
 		{name: "drain settings", env: map[string]string{"ECOLAURA_DRAIN_DELAY": "5s"}, args: []string{"--idle-drain-timeout", "6s"},
 			check: func(t *testing.T, c serveConfig) {
 				assert.Equal(t, 5*time.Second, c.DrainDelay)

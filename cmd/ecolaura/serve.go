@@ -114,6 +114,11 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 			mode = "postgres (no job workers in this process: run `ecolaura worker`)"
 		}
 	}
+	payment, err := cfg.paymentProvider()
+	if err != nil {
+		return err
+	}
+	log.Info("payments", slog.String("provider", payment.Name()))
 	cacheMode := "in-process cache"
 	if cfg.RedisURL != "" {
 		cacheMode = "redis cache and rate limits"

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS payments;
+DROP FUNCTION IF EXISTS payments_append_only();
