@@ -345,6 +345,16 @@ func metrics(footprintG int64, recyclable, biodegradable bool) *ecolaura.Sustain
 }
 
 // listen serves the app on a free local port and returns its base URL.
+// scrape returns the server's metrics as the operations listener serves
+// them (the API itself does not).
+func (h *harness) scrape() string {
+	h.t.Helper()
+	rec := httptest.NewRecorder()
+	h.srv.Metrics().Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	require.Equal(h.t, http.StatusOK, rec.Code)
+	return rec.Body.String()
+}
+
 func (h *harness) listen() string {
 	h.t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
