@@ -35,6 +35,7 @@ type Stores interface {
 	RefreshTokens() RefreshTokenStore
 	AccountTokens() AccountTokenStore
 	Audit() AuditLog
+	Passports() PassportStore
 }
 
 // Tx is one transaction: stores bound to it, and a job queue whose

@@ -45,3 +45,5 @@ func TestConformanceAccountTokenStore(t *testing.T) {
 }
 
 func TestConformanceAuditLog(t *testing.T) { porttest.AuditLog(t, newConformanceDB) }
+
+func TestConformancePassportStore(t *testing.T) { porttest.PassportStore(t, newConformanceDB) }

@@ -102,6 +102,9 @@ func (db *Database) AccountTokens() ports.AccountTokenStore { return accountToke
 // Audit returns the audit log; each call on it is atomic on its own.
 func (db *Database) Audit() ports.AuditLog { return auditLog{db: db} }
 
+// Passports returns the passport store; each call on it is atomic on its own.
+func (db *Database) Passports() ports.PassportStore { return passportStore{db: db} }
+
 // Ping reports whether the database is usable: always, unless ctx is done.
 func (db *Database) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -221,6 +224,7 @@ type snapshot struct {
 	tokens        *tokenTables
 	accountTokens *accountTokenTables
 	audit         *auditTables
+	passports     *passportTables
 }
 
 func newSnapshot() *snapshot {
@@ -231,6 +235,7 @@ func newSnapshot() *snapshot {
 		tokens:        newTokenTables(),
 		accountTokens: newAccountTokenTables(),
 		audit:         newAuditTables(),
+		passports:     newPassportTables(),
 	}
 }
 
@@ -253,6 +258,7 @@ type txn struct {
 	ownTokens bool
 	ownAcct   bool
 	ownAudit  bool
+	ownPass   bool
 	ownCats   map[string]*categoryEntry
 	jobs      []ports.Job
 	stale     []journalRow // product-cache journal rows, published on commit
@@ -277,6 +283,9 @@ func (t *txn) AccountTokens() ports.AccountTokenStore { return accountTokenStore
 
 // Audit returns the audit log bound to the transaction.
 func (t *txn) Audit() ports.AuditLog { return auditLog{db: t.db, tx: t} }
+
+// Passports returns the passport store bound to the transaction.
+func (t *txn) Passports() ports.PassportStore { return passportStore{db: t.db, tx: t} }
 
 // Jobs returns the transaction's job queue: its jobs reach the runner only
 // after the commit.
@@ -326,6 +335,8 @@ func (t *txn) tokens() *tokenTables { return own(t, &t.ownTokens, &t.w.tokens) }
 func (t *txn) accountTokens() *accountTokenTables { return own(t, &t.ownAcct, &t.w.accountTokens) }
 
 func (t *txn) auditLog() *auditTables { return own(t, &t.ownAudit, &t.w.audit) }
+
+func (t *txn) passports() *passportTables { return own(t, &t.ownPass, &t.w.passports) }
 
 // own makes the transaction the owner of one set of tables: the first write
 // replaces the shared (committed) tables by a copy-on-write clone.

@@ -292,6 +292,9 @@ func (d *Database) AccountTokens() ports.AccountTokenStore { return &accountToke
 // Audit returns the audit log.
 func (d *Database) Audit() ports.AuditLog { return &auditLog{db: d.db} }
 
+// Passports returns the passport store.
+func (d *Database) Passports() ports.PassportStore { return &passportStore{db: d.db} }
+
 // Do runs fn in one READ COMMITTED transaction, the isolation
 // [ports.UnitOfWork] states: every write of the stores is one conditional
 // statement (version checks, stock guards, status predecessors, "not used
@@ -390,6 +393,7 @@ func (t *txStores) Users() ports.UserStore                 { return &userStore{d
 func (t *txStores) RefreshTokens() ports.RefreshTokenStore { return &tokenStore{db: t.conn} }
 func (t *txStores) AccountTokens() ports.AccountTokenStore { return &accountTokenStore{db: t.conn} }
 func (t *txStores) Audit() ports.AuditLog                  { return &auditLog{db: t.conn} }
+func (t *txStores) Passports() ports.PassportStore         { return &passportStore{db: t.conn} }
 func (t *txStores) Jobs() ports.JobQueue                   { return &jobQueue{tx: t} }
 
 // pgxQuerier is what a pgx pool and a pgx transaction share.

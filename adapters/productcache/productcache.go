@@ -339,6 +339,9 @@ func (d *Database) AccountTokens() ports.AccountTokenStore { return d.db.Account
 // Audit returns the wrapped audit log.
 func (d *Database) Audit() ports.AuditLog { return d.db.Audit() }
 
+// Passports returns the wrapped passport store (not cached).
+func (d *Database) Passports() ports.PassportStore { return d.db.Passports() }
+
 // Ping pings the wrapped database (the cache is optional and not checked).
 func (d *Database) Ping(ctx context.Context) error { return d.db.Ping(ctx) }
 

@@ -24,6 +24,7 @@ func Database(t *testing.T, newDB DatabaseFactory) {
 	t.Run("RefreshTokenStore", func(t *testing.T) { RefreshTokenStore(t, newDB) })
 	t.Run("AccountTokenStore", func(t *testing.T) { AccountTokenStore(t, newDB) })
 	t.Run("AuditLog", func(t *testing.T) { AuditLog(t, newDB) })
+	t.Run("PassportStore", func(t *testing.T) { PassportStore(t, newDB) })
 	t.Run("UnitOfWork", func(t *testing.T) { UnitOfWork(t, newDB) })
 	t.Run("JobQueue", func(t *testing.T) { JobQueue(t, newDB) })
 }
