@@ -17,6 +17,9 @@ const (
 	EntityProduct AuditEntity = "product"
 	EntityOrder   AuditEntity = "order"
 	EntityUser    AuditEntity = "user"
+	// EntityPassport is a product's Digital Product Passport; its events
+	// carry the product's ID.
+	EntityPassport AuditEntity = "passport"
 )
 
 // AuditAction names what a staff write did.
@@ -32,6 +35,8 @@ const (
 	// ActionSetPassword is a password set by staff or the operator (the
 	// CLI); the change carries no value.
 	ActionSetPassword AuditAction = "set_password"
+	// ActionPublish is the publication of a new passport version.
+	ActionPublish AuditAction = "publish"
 )
 
 // Bounds of audit events.

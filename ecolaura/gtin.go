@@ -1,19 +1,18 @@
 package ecolaura
 
-// GTIN is a GS1 Global Trade Item Number in its 14-digit form (GTIN-14):
-// GTIN-8, GTIN-12 (UPC-A) and GTIN-13 (EAN-13) are left-padded with zeros,
-// as GS1 Digital Link URIs carry them ("https://id.example.org/01/09506000134352").
-// Build one with [ParseGTIN]; the zero value "" means "no GTIN".
+import "strings"
+
+// GTIN is a Global Trade Item Number (GS1) in its normalised form: 14
+// digits, shorter GTINs (GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13)) padded
+// on the left with zeros, as GS1 Digital Link and GS1-128 carry them.
 type GTIN string
 
-// ParseGTIN validates s as a GTIN-8, -12, -13 or -14 (digits only, no
-// spaces) with a correct GS1 mod-10 check digit (GS1 General
-// Specifications, section 7.9.1) and returns it normalised to GTIN-14, so
-// "4006381333931" (GTIN-13) and "04006381333931" (GTIN-14) are the same
-// GTIN. Errors: a *ValidationError on field "gtin" for a wrong length, a
-// character that is not a digit, or a wrong check digit (the message then
-// names the expected digit).
+// ParseGTIN validates a GTIN-8, -12, -13 or -14 (surrounding white space
+// ignored): only digits, one of those lengths, and a GS1 mod-10 check digit
+// (the last digit) that matches the others. It returns the GTIN normalised
+// to 14 digits. Errors: a *ValidationError on "gtin" (ErrInvalid).
 func ParseGTIN(s string) (GTIN, error) {
+	s = strings.TrimSpace(s)
 	switch len(s) {
 	case 8, 12, 13, 14:
 	default:
@@ -21,28 +20,24 @@ func ParseGTIN(s string) (GTIN, error) {
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
-			return "", Invalid("gtin", "must consist of digits only")
+			return "", Invalid("gtin", "must contain only digits")
 		}
 	}
-	padded := "00000000000000"[:14-len(s)] + s
-	if want := GTINCheckDigit(padded[:13]); padded[13] != want {
-		return "", Invalid("gtin", "has a wrong check digit (%c expected for %s)", want, s[:len(s)-1])
+	s = strings.Repeat("0", 14-len(s)) + s
+	if gtinCheckDigit(s[:13]) != s[13] {
+		return "", Invalid("gtin", "has a wrong check digit")
 	}
-	return GTIN(padded), nil
+	return GTIN(s), nil
 }
 
-// GTINCheckDigit returns the GS1 mod-10 check digit of body, the digits of
-// a GTIN without its last one: from the right, digits are weighted 3, 1, 3,
-// ...; the check digit brings the weighted sum to a multiple of ten. body
-// must consist of ASCII digits.
-func GTINCheckDigit(body string) byte {
+// gtinCheckDigit computes the GS1 mod-10 check digit of the digits before it:
+// from the right, weights 3, 1, 3, ...
+func gtinCheckDigit(body string) byte {
 	sum := 0
-	for i := 0; i < len(body); i++ {
-		d := int(body[len(body)-1-i] - '0')
-		if i%2 == 0 {
-			d *= 3
-		}
-		sum += d
+	w := 3
+	for i := len(body) - 1; i >= 0; i-- {
+		sum += int(body[i]-'0') * w
+		w = 4 - w
 	}
 	return byte('0' + (10-sum%10)%10)
 }

@@ -248,6 +248,11 @@ type PassportFootprint struct {
 // comment at the top of this file). Optional parts are nil or empty when
 // unknown. Its JSON names are the /api/v2 contract's and the stored form's.
 type Passport struct {
+	// GTIN is the unique product identifier the passport is published for
+	// (ESPR Article 9(2)(b), UNTP "product.identifier"): the GS1 GTIN of the
+	// trade item in its 14-digit form, "" when none. The GS1 Digital Link
+	// resolver (/01/{gtin}) and the QR code find the passport by it.
+	GTIN         GTIN         `json:"gtin,omitempty"`
 	Manufacturer Manufacturer `json:"manufacturer"`
 	// CountryOfOrigin is an ISO 3166-1 alpha-2 code ("PT"), "" when unknown.
 	CountryOfOrigin string     `json:"country_of_origin,omitempty"`
@@ -285,6 +290,9 @@ func (p Passport) Clone() Passport {
 // equally. It does not validate.
 func (p *Passport) Normalize() {
 	trim := strings.TrimSpace
+	if g, err := ParseGTIN(string(p.GTIN)); err == nil {
+		p.GTIN = g
+	}
 	p.Manufacturer.Name, p.Manufacturer.Address, p.Manufacturer.Contact = trim(p.Manufacturer.Name), trim(p.Manufacturer.Address), trim(p.Manufacturer.Contact)
 	p.CountryOfOrigin = strings.ToUpper(trim(p.CountryOfOrigin))
 	if p.Materials == nil {
@@ -315,8 +323,8 @@ func (p *Passport) Normalize() {
 }
 
 // Validate checks every field and returns a *ValidationError naming each
-// problem by its JSON path ("materials[1].share_pct"). Rules: the
-// manufacturer's name is required (1–200 characters, single line), address
+// problem by its JSON path ("materials[1].share_pct"). Rules: the GTIN,
+// when given, is valid and normalised ([ParseGTIN]); the manufacturer's name is required (1–200 characters, single line), address
 // and contact optional (address multi-line up to 1,000, contact up to 200);
 // the country of origin is an assigned ISO 3166-1 alpha-2 country code;
 // materials (at most 50) have a name and a share above 0 and at most 100,
@@ -344,6 +352,11 @@ func (p Passport) Validate() error {
 	}
 	pct := func(field string, h Hundredths) {
 		v.Check(h >= 0 && h <= 100_00, field, "must be between 0 and 100")
+	}
+	if p.GTIN != "" {
+		g, err := ParseGTIN(string(p.GTIN))
+		v.Check(err == nil, "gtin", "must be a GTIN-8, -12, -13 or -14 with a correct check digit")
+		v.Check(err != nil || g == p.GTIN, "gtin", "must be normalised to 14 digits")
 	}
 	short("manufacturer.name", p.Manufacturer.Name, true)
 	long("manufacturer.address", p.Manufacturer.Address, 1_000)

@@ -23,10 +23,11 @@ func TestParseGTIN(t *testing.T) {
 		{name: "GTIN-12 (UPC-A)", in: "036000291452", want: "00036000291452"},
 		{name: "GTIN-8", in: "96385074", want: "00000096385074"},
 		{name: "GS1 example GTIN-14", in: "09506000134352", want: "09506000134352"},
-		{name: "wrong check digit", in: "4006381333932", wantErr: "wrong check digit (1 expected"},
-		{name: "letters", in: "40063813339a1", wantErr: "digits only"},
+		{name: "wrong check digit", in: "4006381333932", wantErr: "wrong check digit"},
+		{name: "letters", in: "40063813339a1", wantErr: "only digits"},
 		{name: "bad length", in: "123456789", wantErr: "8, 12, 13 or 14 digits"},
 		{name: "empty", in: "", wantErr: "8, 12, 13 or 14 digits"},
+		{name: "white space around", in: " 4006381333931\n", want: "04006381333931"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

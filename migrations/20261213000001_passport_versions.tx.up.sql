@@ -11,6 +11,8 @@ CREATE TABLE passport_versions (
     passport     jsonb       NOT NULL CHECK (jsonb_typeof(passport) = 'object'),
     PRIMARY KEY (product_id, number)
 );
+-- The GS1 Digital Link resolver finds a passport by the GTIN it declares.
+CREATE INDEX passport_versions_gtin_idx ON passport_versions ((passport->>'gtin'));
 
 --bun:split
 

@@ -35,4 +35,9 @@ type PassportStore interface {
 	// Versions describes every version of the product, newest first (empty
 	// when it has none).
 	Versions(ctx context.Context, productID ecolaura.ID) ([]ecolaura.PassportVersionInfo, error)
+	// ProductByGTIN returns the product whose latest version declares gtin
+	// (a normalised GTIN-14); of several, the one published last (ties:
+	// the highest product ID). A GTIN declared only by older versions does
+	// not count. Errors: ErrNotFound.
+	ProductByGTIN(ctx context.Context, gtin ecolaura.GTIN) (ecolaura.ID, error)
 }

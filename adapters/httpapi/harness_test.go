@@ -33,6 +33,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/ecolaura/passport"
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
 	"github.com/ecolaura/ecolaura/ports"
@@ -172,6 +173,8 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	require.NoError(t, err)
 	auditSvc, err := audit.New(db.Audit())
 	require.NoError(t, err)
+	passports, err := passport.New(db, system.Clock{}, system.UUIDv7{})
+	require.NoError(t, err)
 	require.NoError(t, runner.Start(context.Background(), ports.JobHandlerFunc(func(ctx context.Context, job ports.Job) error {
 		if job.Kind == users.JobAccountEmail {
 			return accountMail.HandleJob(ctx, job)
@@ -211,6 +214,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		CacheSignals:   db,
 		Users:          usr,
 		Audit:          auditSvc,
+		Passports:      passports,
 		JWKS:           keys.JWKS,
 		Tokens:         verifier,
 		RateLimiter:    memory.NewRateLimiter(),

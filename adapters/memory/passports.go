@@ -95,3 +95,27 @@ func (s passportStore) Versions(ctx context.Context, productID ecolaura.ID) ([]e
 	})
 	return out, err
 }
+
+// ProductByGTIN scans the latest versions for gtin. Errors: ErrNotFound.
+func (s passportStore) ProductByGTIN(ctx context.Context, gtin ecolaura.GTIN) (ecolaura.ID, error) {
+	var best *ecolaura.PassportVersion
+	err := view(s.db, s.tx, func(sn *snapshot) error {
+		for _, vs := range sn.passports.versions {
+			v := &vs[len(vs)-1]
+			if gtin == "" || v.Passport.GTIN != gtin {
+				continue
+			}
+			if best == nil || v.PublishedAt.After(best.PublishedAt) || (v.PublishedAt.Equal(best.PublishedAt) && v.ProductID > best.ProductID) {
+				best = v
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if best == nil {
+		return "", fmt.Errorf("memory: product with GTIN %s: %w", gtin, ecolaura.ErrNotFound)
+	}
+	return best.ProductID, nil
+}

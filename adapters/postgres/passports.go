@@ -128,3 +128,20 @@ func (s *passportStore) Versions(ctx context.Context, productID ecolaura.ID) ([]
 	}
 	return out, nil
 }
+
+// ProductByGTIN finds the latest versions declaring gtin through the
+// expression index on passport->>'gtin'. Errors: ErrNotFound; ErrUnavailable.
+func (s *passportStore) ProductByGTIN(ctx context.Context, gtin ecolaura.GTIN) (ecolaura.ID, error) {
+	var ids []string
+	err := s.db.NewRaw(`SELECT v.product_id FROM passport_versions v
+WHERE v.passport->>'gtin' = ?
+  AND v.number = (SELECT max(w.number) FROM passport_versions w WHERE w.product_id = v.product_id)
+ORDER BY v.published_at DESC, v.product_id DESC LIMIT 1`, string(gtin)).Scan(ctx, &ids)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", wrap(err, "product with GTIN %s", gtin)
+	}
+	if len(ids) == 0 || gtin == "" {
+		return "", fmt.Errorf("product with GTIN %s: %w", gtin, ecolaura.ErrNotFound)
+	}
+	return ecolaura.ID(ids[0]), nil
+}

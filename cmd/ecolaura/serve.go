@@ -300,7 +300,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	}
 	pm.mail = func() *notify.Notifier { return s.Notifier }
 	services := httpapi.Services{
-		Catalog: s.Catalog, Orders: s.Orders, Sustainability: s.Sustainability, Users: s.Users, Audit: s.Audit,
+		Catalog: s.Catalog, Orders: s.Orders, Sustainability: s.Sustainability, Users: s.Users, Audit: s.Audit, Passports: s.Passports,
 		JWKS: keys.JWKS, Tokens: verifier, RateLimiter: limiter, ResponseCache: cache, Probes: probes,
 	}
 	if sig := s.CacheSignals(); sig != nil {

@@ -75,6 +75,7 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/system"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/audit"
+	"github.com/ecolaura/ecolaura/ecolaura/passport"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/demo"
 	"github.com/ecolaura/ecolaura/ecolaura/notify"
@@ -420,6 +421,9 @@ type Shop struct {
 	Orders *orders.Service
 	// Audit reads the audit trail of staff writes (staff only).
 	Audit *audit.Service
+	// Passports publishes and reads the products' Digital Product
+	// Passports (nil without CatalogService).
+	Passports *passport.Service
 	// AccountMail runs the account email jobs (nil without
 	// AccountMailService).
 	AccountMail *users.AccountMailer
@@ -606,6 +610,9 @@ func (s *Shop) wire(cfg Config) error {
 		s.Catalog, err = catalog.New(s.Database, cfg.Clock, cfg.IDs,
 			catalog.WithLogger(cfg.Logger), catalog.WithDefaultCurrency(cfg.Currency))
 		if err != nil {
+			return err
+		}
+		if s.Passports, err = passport.New(s.Database, cfg.Clock, cfg.IDs); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,6 +41,28 @@ func NewPassport() ecolaura.Passport {
 	}
 	p.Normalize()
 	return p
+}
+
+// RandomGTIN returns a random valid GTIN-14 (a GTIN-13 padded with a zero)
+// that no other test uses.
+func RandomGTIN() ecolaura.GTIN {
+	body := "0" + randomDigits(12)
+	for c := byte('0'); c <= '9'; c++ {
+		if g, err := ecolaura.ParseGTIN(body + string(c)); err == nil {
+			return g
+		}
+	}
+	panic("porttest: no check digit fits") // unreachable: one of ten always does
+}
+
+// randomDigits returns n random decimal digits.
+func randomDigits(n int) string {
+	h := randomHex(n)
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = '0' + h[i]%10
+	}
+	return string(b)
 }
 
 // NewPassportVersion returns a valid version number of product's passport,
@@ -125,6 +148,33 @@ func PassportStore(t *testing.T, newDB DatabaseFactory) {
 		require.NoError(t, err)
 		assert.Empty(t, infos)
 		assert.NotNil(t, infos, "an empty list, not nil")
+	})
+	t.Run("ProductByGTIN", func(t *testing.T) {
+		gtin := RandomGTIN()
+		_, err := s.ProductByGTIN(ctx(t), gtin)
+		require.ErrorIs(t, err, ecolaura.ErrNotFound)
+		first, second := NewID(), NewID()
+		v := NewPassportVersion(first, 1, NewID())
+		v.Passport.GTIN = gtin
+		require.NoError(t, s.Append(ctx(t), v))
+		got, err := s.ProductByGTIN(ctx(t), gtin)
+		require.NoError(t, err)
+		assert.Equal(t, first, got)
+
+		v = NewPassportVersion(second, 1, NewID())
+		v.Passport.GTIN = gtin
+		v.PublishedAt = v.PublishedAt.Add(time.Second)
+		require.NoError(t, s.Append(ctx(t), v))
+		got, err = s.ProductByGTIN(ctx(t), gtin)
+		require.NoError(t, err)
+		assert.Equal(t, second, got, "of two products, the one published last")
+
+		v = NewPassportVersion(second, 2, NewID())
+		v.PublishedAt = v.PublishedAt.Add(2 * time.Second)
+		require.NoError(t, s.Append(ctx(t), v))
+		got, err = s.ProductByGTIN(ctx(t), gtin)
+		require.NoError(t, err)
+		assert.Equal(t, first, got, "a GTIN only an older version declares does not count")
 	})
 	t.Run("Transaction", func(t *testing.T) {
 		product := NewID()

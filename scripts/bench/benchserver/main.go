@@ -208,7 +208,7 @@ func run(ctx context.Context, log *slog.Logger, o options) error {
 	defer func() { _ = runner.Stop(context.WithoutCancel(ctx)) }()
 
 	services := httpapi.Services{
-		Catalog: s.Catalog, Orders: ord, Sustainability: s.Sustainability, Users: usr,
+		Catalog: s.Catalog, Orders: ord, Sustainability: s.Sustainability, Users: usr, Audit: s.Audit, Passports: s.Passports,
 		JWKS: keys.JWKS, Tokens: verifier, ResponseCache: cache,
 	}
 	if sig := s.CacheSignals(); sig != nil {
