@@ -59,4 +59,6 @@ func (s *Server) registerAPI() {
 	s.handle(v2, fiber.MethodPost, "/orders/:id/cancel", s.writeLimit, s.v2OrderAction("cancel"))
 	s.handle(v2, fiber.MethodPost, "/orders/:id/ship", s.writeLimit, s.v2OrderAction("ship"))
 	s.handle(v2, fiber.MethodPost, "/orders/:id/deliver", s.writeLimit, s.v2OrderAction("deliver"))
+
+	s.registerResolver()
 }

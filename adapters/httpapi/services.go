@@ -58,6 +58,9 @@ type Passports interface {
 	Publish(ctx context.Context, actor ecolaura.Principal, productID ecolaura.ID, p ecolaura.Passport) (ecolaura.PassportVersion, error)
 	Get(ctx context.Context, actor ecolaura.Principal, productID ecolaura.ID, number int) (passport.View, error)
 	Versions(ctx context.Context, actor ecolaura.Principal, productID ecolaura.ID) ([]ecolaura.PassportVersionInfo, error)
+	// Resolve finds the passport by the GTIN its product is sold under
+	// (the GS1 Digital Link resolver).
+	Resolve(ctx context.Context, actor ecolaura.Principal, gtin string, number int) (passport.View, error)
 }
 
 // Users is what the API needs of the users service (*users.Service).
