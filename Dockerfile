@@ -42,8 +42,12 @@ COPY --from=build /out/root/ /
 COPY --from=build --chown=65532:65532 /out/data/ /var/lib/ecolaura/
 USER 65532:65532
 WORKDIR /var/lib/ecolaura
+# The API on 8080; the operations listener (/metrics, /healthz, /readyz)
+# on 9090 of the container's own address, for probes and Prometheus inside
+# the cluster: publish 8080 only, never 9090 (nginx does not proxy it).
 ENV ECOLAURA_ADDR=:8080
-EXPOSE 8080
+ENV ECOLAURA_OPS_ADDR=:9090
+EXPOSE 8080 9090
 # `ecolaura healthcheck` asks the server's readiness endpoint; no curl needed.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
     CMD ["/usr/local/bin/ecolaura", "healthcheck"]

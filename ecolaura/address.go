@@ -30,7 +30,7 @@ const (
 //   - PostalCode (0–20; some countries have none), City (1–100) and Region
 //     (0–100: state, province, county);
 //   - Country is an ISO 3166-1 alpha-2 code of an officially assigned
-//     country ("DE", "FR", see [ValidCountry]), stored upper case;
+//     country ("DE", "FR", see [ValidCountryCode]), stored upper case;
 //   - Phone is "" or a number in E.164 form ("+4930123456"), at most 16
 //     characters. The domain checks its form; the users service parses
 //     what a customer types (national or international form, with spaces)
@@ -90,7 +90,7 @@ func (a Address) validate(v *Validator) {
 	switch {
 	case a.Country == "":
 		v.Add("country", "must not be blank")
-	case !ValidCountry(a.Country):
+	case !ValidCountryCode(a.Country):
 		v.Add("country", "must be an ISO 3166-1 alpha-2 country code (such as DE)")
 	}
 	v.Check(a.Phone == "" || ValidE164(a.Phone), "phone", "must be a phone number in E.164 form (+ and up to 15 digits)")
@@ -155,12 +155,12 @@ func ValidateStoredAddress(a SavedAddress) error {
 	return v.Err()
 }
 
-// ValidCountry reports whether code is an officially assigned ISO 3166-1
+// ValidCountryCode reports whether code is an officially assigned ISO 3166-1
 // alpha-2 country code, in upper case (249 codes: the list of the ISO 3166
 // Maintenance Agency, https://www.iso.org/obp/ui/#search/code/, as of 2024;
 // user-assigned codes such as XK and reserved ones such as UK or EU are
 // not countries).
-func ValidCountry(code string) bool {
+func ValidCountryCode(code string) bool {
 	if len(code) != 2 {
 		return false
 	}

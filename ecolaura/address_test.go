@@ -82,10 +82,10 @@ func TestCountries(t *testing.T) {
 		require.NoError(t, err, c)
 		assert.True(t, r.IsCountry(), "%s is a country for CLDR", c)
 		assert.Equal(t, c, r.String(), "%s is canonical", c)
-		assert.True(t, ecolaura.ValidCountry(c))
+		assert.True(t, ecolaura.ValidCountryCode(c))
 	}
 	for _, c := range []string{"UK", "EU", "XK", "ZZ", "AA", "QO", "UN", "de", "D", "DEU", ""} {
-		assert.False(t, ecolaura.ValidCountry(c), c)
+		assert.False(t, ecolaura.ValidCountryCode(c), c)
 	}
 }
 

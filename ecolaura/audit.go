@@ -21,6 +21,9 @@ const (
 	// tax settings (issue 13).
 	EntityShippingMethod AuditEntity = "shipping_method"
 	EntityTaxRate        AuditEntity = "tax_rate"
+	// EntityPassport is a product's Digital Product Passport; its events
+	// carry the product's ID.
+	EntityPassport AuditEntity = "passport"
 )
 
 // AuditAction names what a staff write did.
@@ -36,6 +39,8 @@ const (
 	// ActionSetPassword is a password set by staff or the operator (the
 	// CLI); the change carries no value.
 	ActionSetPassword AuditAction = "set_password"
+	// ActionPublish is the publication of a new passport version.
+	ActionPublish AuditAction = "publish"
 )
 
 // Bounds of audit events.

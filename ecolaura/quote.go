@@ -122,7 +122,7 @@ type Quote struct {
 func ComputeQuote(req QuoteRequest) (Quote, error) {
 	var v Validator
 	v.Check(len(req.Lines) >= 1 && len(req.Lines) <= MaxQuoteLines, "lines", "must have 1 to %d lines", MaxQuoteLines)
-	v.Check(ValidCountry(req.Country), "shipping_address.country", "must be an ISO 3166-1 alpha-2 country code (such as DE)")
+	v.Check(ValidCountryCode(req.Country), "shipping_address.country", "must be an ISO 3166-1 alpha-2 country code (such as DE)")
 	v.Check(req.TaxMode.Valid(), "tax_mode", "must be inclusive or exclusive")
 	var cur Currency
 	if len(req.Lines) > 0 {

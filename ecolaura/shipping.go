@@ -253,7 +253,7 @@ func (m ShippingMethod) validate(v *Validator) {
 	v.Check(len(m.Countries) >= 1, "countries", "must name at least one country")
 	for i, c := range m.Countries {
 		switch {
-		case !ValidCountry(c):
+		case !ValidCountryCode(c):
 			v.Add("countries["+itoa(i)+"]", "must be an ISO 3166-1 alpha-2 country code (such as DE)")
 		case i > 0 && c <= m.Countries[i-1]:
 			v.Add("countries["+itoa(i)+"]", "must be sorted and appear once")

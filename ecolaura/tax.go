@@ -66,7 +66,7 @@ func (r TaxRate) Validate() error {
 }
 
 func (r TaxRate) validate(v *Validator) {
-	v.Check(ValidCountry(r.Country), "country", "must be an ISO 3166-1 alpha-2 country code (such as DE)")
+	v.Check(ValidCountryCode(r.Country), "country", "must be an ISO 3166-1 alpha-2 country code (such as DE)")
 	v.Check(r.Class.Valid(), "class", "must be standard, reduced or zero")
 	v.Check(r.Rate >= 0 && r.Rate <= MaxRate, "rate", "must be between 0 and 100 percent")
 	v.Check(r.Class != TaxZero || r.Rate == 0, "rate", "must be 0 for the zero class")

@@ -39,6 +39,7 @@ type Stores interface {
 	ShippingMethods() ShippingMethodStore
 	TaxRates() TaxRateStore
 	Payments() PaymentStore
+	Passports() PassportStore
 }
 
 // Tx is one transaction: stores bound to it, and a job queue whose

@@ -44,7 +44,7 @@ type Config struct {
 	// a trusted proxy, X-Forwarded-Host), as Django's ALLOWED_HOSTS:
 	// "shop.example.org" matches that host on any port, ".example.org" the
 	// domain and every subdomain. A request naming another host is refused
-	// with 400 (except /healthz, /readyz and /metrics, which write no URL),
+	// with 400 (except /healthz and /readyz, which write no URL),
 	// and absolute URLs start with the allowed host the request named.
 	// Empty means: no check when PublicURL is set; otherwise localhost,
 	// 127.0.0.1 and ::1 only.

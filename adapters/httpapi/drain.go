@@ -57,7 +57,7 @@ func (s *Server) Drain(ctx context.Context, cfg DrainConfig) error {
 		log = s.log
 	}
 	log.Info("draining: /readyz answers 503 and connections close after their next response",
-		slog.Duration("delay", cfg.Delay), slog.Duration("idle_timeout", cfg.IdleTimeout))
+		slog.String("delay", cfg.Delay.String()), slog.String("idle_timeout", cfg.IdleTimeout.String()))
 	if cfg.Delay > 0 {
 		t := time.NewTimer(cfg.Delay)
 		select {
@@ -99,7 +99,7 @@ func (s *Server) Drain(ctx context.Context, cfg DrainConfig) error {
 		if n := s.open.Load(); n > 0 {
 			log.Info(fmt.Sprintf("closing %d connections the clients kept after %s", n, time.Since(start).Round(time.Millisecond)))
 		} else {
-			log.Info("clients closed every connection", slog.Duration("took", time.Since(start)))
+			log.Info("clients closed every connection", slog.String("took", time.Since(start).String()))
 		}
 	}
 	return s.Shutdown(ctx)

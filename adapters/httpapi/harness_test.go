@@ -33,6 +33,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/ecolaura/passport"
 	"github.com/ecolaura/ecolaura/ecolaura/shipping"
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
@@ -174,6 +175,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	auditSvc, err := audit.New(db.Audit())
 	require.NoError(t, err)
 	shipSvc, err := shipping.New(db, system.Clock{}, system.UUIDv7{})
+	passports, err := passport.New(db, system.Clock{}, system.UUIDv7{})
 	require.NoError(t, err)
 	require.NoError(t, runner.Start(context.Background(), ports.JobHandlerFunc(func(ctx context.Context, job ports.Job) error {
 		if job.Kind == users.JobAccountEmail {
@@ -215,6 +217,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		Users:          usr,
 		Audit:          auditSvc,
 		Shipping:       shipSvc,
+		Passports:      passports,
 		JWKS:           keys.JWKS,
 		Tokens:         verifier,
 		RateLimiter:    memory.NewRateLimiter(),
@@ -349,6 +352,16 @@ func metrics(footprintG int64, recyclable, biodegradable bool) *ecolaura.Sustain
 }
 
 // listen serves the app on a free local port and returns its base URL.
+// scrape returns the server's metrics as the operations listener serves
+// them (the API itself does not).
+func (h *harness) scrape() string {
+	h.t.Helper()
+	rec := httptest.NewRecorder()
+	h.srv.Metrics().Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	require.Equal(h.t, http.StatusOK, rec.Code)
+	return rec.Body.String()
+}
+
 func (h *harness) listen() string {
 	h.t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

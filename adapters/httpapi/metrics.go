@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Metrics are the Prometheus metrics of the API, registered on a private
@@ -69,6 +70,13 @@ func NewMetrics() (*Metrics, error) {
 
 // Registry returns the private registry, for registering more collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
+
+// Handler serves the registry in the Prometheus exposition formats. The
+// API itself does not serve it: mount it on a listener operators reach and
+// the public does not (cmd/ecolaura's operations listener).
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
 
 // methodLabel maps a request method to a constant label value: the
 // methods HTTP registers (RFC 9110 and PATCH) are themselves, anything else

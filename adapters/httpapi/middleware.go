@@ -190,8 +190,8 @@ func (s *Server) pipeline(c *fiber.Ctx, next func(*fiber.Ctx) error) error {
 	switch {
 	case status >= 500:
 		level = slog.LevelError
-	case route == "/healthz" || route == "/readyz" || route == "/metrics":
-		// Probes and scrapes arrive every few seconds: keep them out of
+	case route == "/healthz" || route == "/readyz":
+		// Probes arrive every few seconds: keep them out of
 		// the info log unless they fail.
 		if status < 400 {
 			level = slog.LevelDebug
@@ -206,7 +206,9 @@ func (s *Server) pipeline(c *fiber.Ctx, next func(*fiber.Ctx) error) error {
 		slog.String("path", strings.Clone(c.Path())),
 		slog.String("route", route),
 		slog.Int("status", status),
-		slog.Duration("duration", d),
+		// A Go duration string ("1.234ms"), never integer nanoseconds
+		// (which slog.Duration becomes in JSON).
+		slog.String("duration", d.String()),
 		slog.Int("bytes", len(c.Response().Body())),
 		slog.String("client_ip", ip),
 	)

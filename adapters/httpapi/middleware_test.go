@@ -267,9 +267,18 @@ func TestHealthReadyMetrics(t *testing.T) {
 	assert.Equal(t, "unavailable", r.JSON(t)["checks"].(map[string]any)["flaky"])
 	assert.Equal(t, "unavailable", r.JSON(t)["checks"].(map[string]any)["panicky"], "a panicking probe fails, the process lives")
 	assert.NotContains(t, string(r.Body), "refused", "probe errors are logged, not shown")
+	ok, rd := h.srv.Ready(context.Background())
+	assert.False(t, ok, "Ready answers what /readyz does")
+	assert.Equal(t, "unavailable", rd.Status)
+	assert.Equal(t, "unavailable", rd.Checks["flaky"])
 
+	for _, path := range []string{"/metrics", "/metrics/", "/api/metrics"} {
+		r := h.do(req{Path: path})
+		assert.Equal(t, http.StatusNotFound, r.Status, "%s is not on the API: the operations listener serves the metrics", path)
+		assert.NotContains(t, string(r.Body), "go_goroutines", path)
+	}
 	h.do(req{Path: "/api/v1/products/"})
-	m := string(h.do(req{Path: "/metrics"}).Body)
+	m := h.scrape()
 	assert.Contains(t, m, `ecolaura_http_requests_total{method="GET",route="/api/v1/products/",status="200"}`)
 	assert.Contains(t, m, `ecolaura_http_request_duration_seconds_bucket{method="GET",route="/api/v1/products/",status="200"`)
 	assert.Contains(t, m, "ecolaura_orders_placed_total")
@@ -278,7 +287,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 		st := h.db.Stats()
 		return httpapi.CacheCounts{Hits: st.ProductHits + st.ListHits, Misses: st.ProductMisses + st.ListMisses}
 	}))
-	m = string(h.do(req{Path: "/metrics"}).Body)
+	m = h.scrape()
 	st := h.db.Stats()
 	require.Positive(t, st.ListMisses, "the list read above missed")
 	assert.Contains(t, m, fmt.Sprintf("ecolaura_cache_hits_total %d\n", st.ProductHits+st.ListHits))

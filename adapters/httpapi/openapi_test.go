@@ -30,6 +30,12 @@ type spec struct {
 
 // loadSpec loads and validates docs/openapi.yaml once per test binary.
 var loadSpec = sync.OnceValues(func() (*spec, error) {
+	// The passport's media types beside JSON: SVG and HTML are text, the
+	// JSON-LD and linkset documents JSON.
+	openapi3filter.RegisterBodyDecoder("image/svg+xml", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("application/ld+json", openapi3filter.JSONBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("application/linkset+json", openapi3filter.JSONBodyDecoder)
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromFile(specPath)
 	if err != nil {

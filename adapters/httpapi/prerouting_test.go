@@ -207,7 +207,7 @@ func TestPreRoutingResponsesAreLoggedAndCounted(t *testing.T) {
 			require.Eventually(t, func() bool { return strings.Contains(h.logs.String(), `"request_id":"`+id+`"`) }, 2*time.Second, 10*time.Millisecond,
 				"the response is in the access log")
 			assert.Contains(t, h.logs.String(), fmt.Sprintf(`"request_id":%q,"method":`, id))
-			_, m := scrape(t, base)
+			m := h.scrape()
 			assert.Contains(t, m, fmt.Sprintf(`route="unmatched",status="%d"}`, tc.status))
 		})
 	}

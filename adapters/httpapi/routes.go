@@ -30,6 +30,11 @@ func (s *Server) registerAPI() {
 	s.handle(v2, fiber.MethodPatch, "/products/:id", s.writeLimit, s.v2UpdateProduct)
 	s.handle(v2, fiber.MethodDelete, "/products/:id", s.writeLimit, s.v2DeleteProduct)
 	s.get(v2, "/products/:id/alternatives", s.v2Alternatives)
+	s.handle(v2, fiber.MethodPut, "/products/:id/passport", s.writeLimit, s.v2PutPassport)
+	s.get(v2, "/products/:id/passport", s.v2GetPassport)
+	s.get(v2, "/products/:id/passport/versions", s.v2PassportVersions)
+	s.get(v2, "/products/:id/passport/qr.png", s.v2PassportQRPNG)
+	s.get(v2, "/products/:id/passport/qr.svg", s.v2PassportQRSVG)
 	s.get(v2, "/categories", s.v2Categories)
 	s.handle(v2, fiber.MethodPost, "/auth/register", s.authLimit, s.v2Register)
 	s.handle(v2, fiber.MethodPost, "/auth/token", s.authLimit, s.v2Token)
@@ -69,4 +74,6 @@ func (s *Server) registerAPI() {
 	s.get(v2, "/tax-rates/:id", s.v2GetTaxRate)
 	s.handle(v2, fiber.MethodPatch, "/tax-rates/:id", s.writeLimit, s.v2PatchTaxRate)
 	s.handle(v2, fiber.MethodDelete, "/tax-rates/:id", s.writeLimit, s.v2DeleteTaxRate)
+
+	s.registerResolver()
 }

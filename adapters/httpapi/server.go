@@ -1,8 +1,9 @@
 // Package httpapi presents the Ecolaura services over HTTP with Fiber: the
 // Django-REST-Framework-compatible /api/v1, the modern /api/v2 (money
 // objects, cursor pages, RFC 9457 problems, idempotent checkout), the
-// operational endpoints /healthz, /readyz and /metrics, and its own OpenAPI
-// document at /openapi.yaml.
+// probes /healthz and /readyz, and its own OpenAPI document at /openapi.yaml.
+// Its Prometheus metrics are not on the API: serve [Metrics.Handler] on an
+// operations listener (cmd/ecolaura does, on ECOLAURA_OPS_ADDR).
 //
 // The package is a thin presenter: authorization and every business rule
 // live in the services it drives. Build a server with [New] (over a
@@ -25,8 +26,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ecolaura/ecolaura/docs"
 )
@@ -80,8 +79,8 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithMetrics uses m instead of a fresh set of metrics (so that a cache
-// instrumented with [Metrics.InstrumentCache] reports on the same /metrics).
+// WithMetrics uses m instead of a fresh set of metrics (so that the host
+// serves them, with its other collectors, from one registry).
 func WithMetrics(m *Metrics) Option {
 	return func(s *Server) {
 		if m != nil {
@@ -145,7 +144,6 @@ func New(cfg Config, deps Services, opts ...Option) (*Server, error) {
 
 	s.get(s.app, "/healthz", s.healthz)
 	s.get(s.app, "/readyz", s.readyz)
-	s.get(s.app, "/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 	s.get(s.app, "/openapi.yaml", s.openAPI)
 	s.registerAPI()
 	s.app.Use(s.fallback)
@@ -264,15 +262,23 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"status": "ok", "version": s.version})
 }
 
-// readyz runs every probe concurrently with a short timeout. A draining
-// server (see [Server.Drain]) is not ready, whatever its probes say.
-func (s *Server) readyz(c *fiber.Ctx) error {
+// Readiness is the answer of /readyz: Status "ok", "unavailable" (a probe
+// failed) or "draining" (see [Server.Drain]), and each probe's "ok" or
+// "unavailable" by name (empty while draining).
+type Readiness struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+}
+
+// Ready reports whether the server takes traffic: false while draining,
+// whatever the probes say; otherwise every probe runs concurrently, each
+// bounded by 2 seconds (a failure is logged, never shown). /readyz answers
+// it, and an operations listener can too.
+func (s *Server) Ready(ctx context.Context) (bool, Readiness) {
 	if s.draining.Load() {
-		c.Set(fiber.HeaderCacheControl, "no-store")
-		c.Status(http.StatusServiceUnavailable)
-		return c.JSON(fiber.Map{"status": "draining", "checks": fiber.Map{}})
+		return false, Readiness{Status: "draining", Checks: map[string]string{}}
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	results := make(map[string]string, len(s.svc.Probes))
 	var mu sync.Mutex
@@ -295,17 +301,22 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 		}()
 	}
 	wg.Wait()
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	status := "ok"
 	if !ok {
-		status = "unavailable"
-		c.Status(http.StatusServiceUnavailable)
+		return false, Readiness{Status: "unavailable", Checks: results}
 	}
-	return c.JSON(fiber.Map{"status": status, "checks": results})
+	return true, Readiness{Status: "ok", Checks: results}
 }
 
-// jsonMarshal encodes v without HTML escaping (URLs keep their "&") and
-// without the encoder's trailing newline.
+// readyz answers [Server.Ready]: 200, or 503 when not ready.
+func (s *Server) readyz(c *fiber.Ctx) error {
+	ok, r := s.Ready(c.UserContext())
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	if !ok {
+		c.Status(http.StatusServiceUnavailable)
+	}
+	return c.JSON(r)
+}
+
 // runProbe runs one check, turning a panic into a failure.
 func runProbe(ctx context.Context, p Probe) (err error) {
 	defer func() {
@@ -316,6 +327,8 @@ func runProbe(ctx context.Context, p Probe) (err error) {
 	return p.Check(ctx)
 }
 
+// jsonMarshal encodes v without HTML escaping (URLs keep their "&") and
+// without the encoder's trailing newline.
 func jsonMarshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -9,6 +9,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura/audit"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/ecolaura/passport"
 	"github.com/ecolaura/ecolaura/ecolaura/shipping"
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
@@ -47,6 +48,20 @@ type Orders interface {
 type Sustainability interface {
 	Alternatives(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, limit int) ([]sustainability.Alternative, error)
 	CategoryAverages(ctx context.Context, actor ecolaura.Principal) ([]ecolaura.CategoryStats, error)
+}
+
+// Passports is what the API needs of the passport service
+// (*passport.Service).
+type Passports interface {
+	// Validate checks a passport as Publish would, so a request with a
+	// malformed field still gets the domain's verdict on the others.
+	Validate(p ecolaura.Passport) error
+	Publish(ctx context.Context, actor ecolaura.Principal, productID ecolaura.ID, p ecolaura.Passport) (ecolaura.PassportVersion, error)
+	Get(ctx context.Context, actor ecolaura.Principal, productID ecolaura.ID, number int) (passport.View, error)
+	Versions(ctx context.Context, actor ecolaura.Principal, productID ecolaura.ID) ([]ecolaura.PassportVersionInfo, error)
+	// Resolve finds the passport by the GTIN its product is sold under
+	// (the GS1 Digital Link resolver).
+	Resolve(ctx context.Context, actor ecolaura.Principal, gtin string, number int) (passport.View, error)
 }
 
 // Users is what the API needs of the users service (*users.Service).
@@ -167,6 +182,7 @@ type Services struct {
 	Users          Users
 	Audit          Audit
 	Shipping       Shipping
+	Passports      Passports
 	// JWKS returns the public verification keys as a JWK Set document.
 	JWKS func() ([]byte, error)
 	// ResponseCache keeps v2 checkout responses for idempotent replays and,
@@ -192,6 +208,7 @@ func (s Services) Validate() error {
 	v.Required("users", s.Users)
 	v.Required("audit", s.Audit)
 	v.Required("shipping", s.Shipping)
+	v.Required("passports", s.Passports)
 	v.Required("jwks", s.JWKS)
 	v.Required("tokens", s.Tokens)
 	// Optional ones may be absent, but not typed nils (they would panic).

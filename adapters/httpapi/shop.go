@@ -27,8 +27,9 @@ func ShopServices(s *shop.Shop, limiter RateLimiter) (Services, error) {
 		return Services{}, errors.New("httpapi: ShopServices needs a rate limiter (memory.NewRateLimiter in one process)")
 	}
 	svc := Services{
-		Catalog: s.Catalog, Orders: s.Orders, Sustainability: s.Sustainability, Users: s.Users, Audit: s.Audit, Shipping: s.Shipping,
-		Tokens: s.Tokens, RateLimiter: limiter,
+		Catalog: s.Catalog, Orders: s.Orders, Sustainability: s.Sustainability, Users: s.Users, Audit: s.Audit, Passports: s.Passports,
+		Shipping: s.Shipping,
+		Tokens:   s.Tokens, RateLimiter: limiter,
 		Probes: []Probe{{Name: "database", Check: s.Database.Ping}},
 	}
 	if sig := s.CacheSignals(); sig != nil {

@@ -220,11 +220,11 @@ func (s *Server) requestHost(c *fiber.Ctx) string {
 	return string(c.Request().Header.Host())
 }
 
-// operational reports whether an API path is a probe or the scrape, which
+// operational reports whether an API path is a probe, which
 // answer whatever Host they are called with (load balancers and kubelets
 // call them by IP address) and write no URL.
 func operational(apiPath string) bool {
-	return apiPath == "/healthz" || apiPath == "/readyz" || apiPath == "/metrics"
+	return apiPath == "/healthz" || apiPath == "/readyz"
 }
 
 // checkHost refuses a request whose host is not allowed (400), unless a

@@ -359,7 +359,7 @@ func TestV2OrderActionsAndErrors(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status)
 	assert.Equal(t, "delivered", r.JSON(t)["status"])
 
-	m := string(h.do(req{Path: "/metrics"}).Body)
+	m := h.scrape()
 	assert.Contains(t, m, "ecolaura_orders_placed_total 1")
 	assert.Contains(t, m, "ecolaura_stock_conflicts_total 1")
 

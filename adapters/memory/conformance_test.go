@@ -54,4 +54,5 @@ func TestConformanceShippingMethodStore(t *testing.T) {
 
 func TestConformanceTaxRateStore(t *testing.T) { porttest.TaxRateStore(t, newConformanceDB) }
 
-func TestConformancePaymentStore(t *testing.T) { porttest.PaymentStore(t, newConformanceDB) }
+func TestConformancePaymentStore(t *testing.T)  { porttest.PaymentStore(t, newConformanceDB) }
+func TestConformancePassportStore(t *testing.T) { porttest.PassportStore(t, newConformanceDB) }

@@ -117,6 +117,9 @@ func (db *Database) TaxRates() ports.TaxRateStore { return taxRateStore{db: db} 
 // its own.
 func (db *Database) Payments() ports.PaymentStore { return paymentStore{db: db} }
 
+// Passports returns the passport store; each call on it is atomic on its own.
+func (db *Database) Passports() ports.PassportStore { return passportStore{db: db} }
+
 // Ping reports whether the database is usable: always, unless ctx is done.
 func (db *Database) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -239,6 +242,7 @@ type snapshot struct {
 	addresses     *addressTables
 	shipping      *shippingTables
 	payments      *paymentTables
+	passports     *passportTables
 }
 
 func newSnapshot() *snapshot {
@@ -252,6 +256,7 @@ func newSnapshot() *snapshot {
 		addresses:     newAddressTables(),
 		shipping:      newShippingTables(),
 		payments:      newPaymentTables(),
+		passports:     newPassportTables(),
 	}
 }
 
@@ -277,6 +282,7 @@ type txn struct {
 	ownAddr   bool
 	ownShip   bool
 	ownPay    bool
+	ownPass   bool
 	ownCats   map[string]*categoryEntry
 	jobs      []ports.Job
 	stale     []journalRow // product-cache journal rows, published on commit
@@ -315,6 +321,9 @@ func (t *txn) TaxRates() ports.TaxRateStore { return taxRateStore{db: t.db, tx: 
 
 // Payments returns the payment-record store bound to the transaction.
 func (t *txn) Payments() ports.PaymentStore { return paymentStore{db: t.db, tx: t} }
+
+// Passports returns the passport store bound to the transaction.
+func (t *txn) Passports() ports.PassportStore { return passportStore{db: t.db, tx: t} }
 
 // Jobs returns the transaction's job queue: its jobs reach the runner only
 // after the commit.
@@ -364,6 +373,8 @@ func (t *txn) tokens() *tokenTables { return own(t, &t.ownTokens, &t.w.tokens) }
 func (t *txn) accountTokens() *accountTokenTables { return own(t, &t.ownAcct, &t.w.accountTokens) }
 
 func (t *txn) auditLog() *auditTables { return own(t, &t.ownAudit, &t.w.audit) }
+
+func (t *txn) passports() *passportTables { return own(t, &t.ownPass, &t.w.passports) }
 
 // own makes the transaction the owner of one set of tables: the first write
 // replaces the shared (committed) tables by a copy-on-write clone.

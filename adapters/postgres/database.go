@@ -304,6 +304,9 @@ func (d *Database) TaxRates() ports.TaxRateStore { return &taxRateStore{db: d.db
 // Payments returns the payment-record store.
 func (d *Database) Payments() ports.PaymentStore { return &paymentStore{db: d.db} }
 
+// Passports returns the passport store.
+func (d *Database) Passports() ports.PassportStore { return &passportStore{db: d.db} }
+
 // Do runs fn in one READ COMMITTED transaction, the isolation
 // [ports.UnitOfWork] states: every write of the stores is one conditional
 // statement (version checks, stock guards, status predecessors, "not used
@@ -406,9 +409,10 @@ func (t *txStores) Addresses() ports.AddressStore          { return &addressStor
 func (t *txStores) ShippingMethods() ports.ShippingMethodStore {
 	return &shippingMethodStore{db: t.conn}
 }
-func (t *txStores) TaxRates() ports.TaxRateStore { return &taxRateStore{db: t.conn} }
-func (t *txStores) Payments() ports.PaymentStore { return &paymentStore{db: t.conn} }
-func (t *txStores) Jobs() ports.JobQueue         { return &jobQueue{tx: t} }
+func (t *txStores) TaxRates() ports.TaxRateStore   { return &taxRateStore{db: t.conn} }
+func (t *txStores) Payments() ports.PaymentStore   { return &paymentStore{db: t.conn} }
+func (t *txStores) Passports() ports.PassportStore { return &passportStore{db: t.conn} }
+func (t *txStores) Jobs() ports.JobQueue           { return &jobQueue{tx: t} }
 
 // pgxQuerier is what a pgx pool and a pgx transaction share.
 type pgxQuerier interface {

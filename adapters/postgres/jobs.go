@@ -115,8 +115,9 @@ type JobRunner struct {
 	d   *Database
 	cfg RunnerConfig
 
-	mu     sync.Mutex
-	client *river.Client[pgx.Tx]
+	mu       sync.Mutex
+	client   *river.Client[pgx.Tx]
+	outcomes jobOutcomes
 }
 
 var _ ports.JobRunner = (*JobRunner)(nil)
@@ -160,11 +161,13 @@ func (r *JobRunner) Start(ctx context.Context, handler ports.JobHandler) error {
 	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[jobArgs]) error {
+		start := time.Now()
 		err := handler.HandleJob(ctx, ports.Job{Kind: job.Args.JobKind, Payload: job.Args.Payload})
 		if errors.Is(err, ports.ErrPermanent) {
 			// Retrying cannot help: River records the job as cancelled.
-			return river.JobCancel(err)
+			err = river.JobCancel(err)
 		}
+		r.outcomes.record(job.Args.JobKind, job.JobRow, err, time.Since(start))
 		return err
 	})); err != nil {
 		return fmt.Errorf("register worker: %w", unavailable(err))

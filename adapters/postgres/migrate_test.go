@@ -296,3 +296,31 @@ func TestAuditEventsAppendOnly(t *testing.T) {
 		})
 	}
 }
+
+// Passport versions are append-only in the database itself: UPDATE, DELETE
+// and TRUNCATE of passport_versions fail, and the version stays as it was.
+func TestPassportVersionsAppendOnly(t *testing.T) {
+	db := openDB(t, postgres.Config{})
+	ctx := t.Context()
+	v := porttest.NewPassportVersion(porttest.NewID(), 1, porttest.NewID())
+	require.NoError(t, db.Passports().Append(ctx, v))
+	for _, stmt := range []string{
+		"UPDATE passport_versions SET passport = '{}'::jsonb WHERE product_id = ?",
+		"DELETE FROM passport_versions WHERE product_id = ?",
+		"TRUNCATE passport_versions",
+	} {
+		t.Run(strings.Fields(stmt)[0], func(t *testing.T) {
+			var err error
+			if strings.Contains(stmt, "?") {
+				_, err = db.DB().NewRaw(stmt, string(v.ProductID)).Exec(ctx)
+			} else {
+				_, err = db.DB().NewRaw(stmt).Exec(ctx)
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "append-only")
+			got, err := db.Passports().Latest(ctx, v.ProductID)
+			require.NoError(t, err)
+			assert.Equal(t, v, got, "unchanged")
+		})
+	}
+}

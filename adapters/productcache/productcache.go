@@ -351,6 +351,9 @@ func (d *Database) TaxRates() ports.TaxRateStore { return d.db.TaxRates() }
 // Payments returns the wrapped payment-record store.
 func (d *Database) Payments() ports.PaymentStore { return d.db.Payments() }
 
+// Passports returns the wrapped passport store (not cached).
+func (d *Database) Passports() ports.PassportStore { return d.db.Passports() }
+
 // Ping pings the wrapped database (the cache is optional and not checked).
 func (d *Database) Ping(ctx context.Context) error { return d.db.Ping(ctx) }
 

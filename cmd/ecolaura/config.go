@@ -79,6 +79,8 @@ type serveConfig struct {
 	Mail mailConfig
 	// RequireVerifiedEmail refuses checkouts of unverified accounts.
 	RequireVerifiedEmail bool
+	// Ops is the operations listener (ECOLAURA_OPS_ADDR, ECOLAURA_PPROF).
+	Ops opsConfig
 }
 
 func (c serveConfig) production() bool { return c.Env == "production" }
@@ -121,6 +123,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	requireVerified := env("ECOLAURA_REQUIRE_VERIFIED_EMAIL")
 	mail := mailFlags(fs, env, c.PublicURL)
 	maxConns := env("ECOLAURA_DATABASE_MAX_CONNS")
+	ops := opsFlags(fs, env)
 
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (ECOLAURA_ADDR)")
 	fs.StringVar(&requireVerified, "require-verified-email", requireVerified, "refuse checkouts until the customer verified their email: true or false (ECOLAURA_REQUIRE_VERIFIED_EMAIL)")
@@ -220,6 +223,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 		mail.ShopURL = c.PublicURL // --public-url given as a flag
 	}
 	c.Mail = *mail
+	c.Ops = ops(&errs)
 	if err := c.validate(); err != nil {
 		errs = append(errs, err)
 	}

@@ -191,20 +191,26 @@ func TestDockerfile(t *testing.T) {
 	assert.Contains(t, copied, "/", "the binary is part of the root tree the stage copies")
 	assert.Contains(t, buildCmd, "-o /out/root"+entry, "the binary is built where the runtime stage takes it")
 
-	var addr string
+	var addr, opsAddr string
 	for _, e := range runtime.find("env") {
 		w := words(e)
 		for i := 0; i+1 < len(w); i += 2 {
-			if w[i] == "ECOLAURA_ADDR" {
+			switch w[i] {
+			case "ECOLAURA_ADDR":
 				addr = w[i+1]
+			case "ECOLAURA_OPS_ADDR":
+				opsAddr = w[i+1]
 			}
 		}
 	}
 	_, port, err := net.SplitHostPort(addr)
 	require.NoError(t, err, "ENV ECOLAURA_ADDR")
+	opsHost, opsPort, err := net.SplitHostPort(opsAddr)
+	require.NoError(t, err, "ENV ECOLAURA_OPS_ADDR")
+	assert.Empty(t, opsHost, "the operations listener is reached on the container's address (probes, Prometheus)")
 	expose := runtime.find("expose")
 	require.Len(t, expose, 1)
-	assert.Equal(t, []string{port}, words(expose[0]), "EXPOSE the port the server listens on")
+	assert.Equal(t, []string{port, opsPort}, words(expose[0]), "EXPOSE the ports the server listens on")
 
 	hc := runtime.find("healthcheck")
 	require.Len(t, hc, 1)
@@ -384,9 +390,13 @@ func TestComposeFile(t *testing.T) {
 			require.Equal(t, 0, run(context.Background(), []string{s.Command[0], "--help"}, envOf(nil), &out, &errOut),
 				"`ecolaura %s` exists: %s", s.Command[0], errOut.String())
 			if s.Healthcheck != nil && !s.Healthcheck.Disable {
-				assert.Equal(t, []string{"CMD", "/usr/local/bin/ecolaura", "healthcheck"}, s.Healthcheck.Test)
+				want := []string{"CMD", "/usr/local/bin/ecolaura", "healthcheck"}
+				if s.Command[0] == "worker" {
+					want = append(want, "--ops") // no API: the operations listener
+				}
+				assert.Equal(t, want, s.Healthcheck.Test)
 			}
-			if s.Restart != "no" && s.Command[0] != "worker" {
+			if s.Restart != "no" {
 				require.NotNil(t, s.Healthcheck, "a long-running service is probed")
 				assert.False(t, s.Healthcheck.Disable)
 			}

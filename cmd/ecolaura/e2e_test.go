@@ -39,7 +39,7 @@ func TestEndToEnd(t *testing.T) {
 	addr := freeAddr(t)
 	var logs syncBuf
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "ECOLAURA_ADDR="+addr, "ECOLAURA_ADMIN_EMAIL=admin@example.org", "ECOLAURA_ADMIN_PASSWORD=admin-password-123",
+	cmd.Env = append(os.Environ(), "ECOLAURA_ADDR="+addr, "ECOLAURA_OPS_ADDR=127.0.0.1:0", "ECOLAURA_ADMIN_EMAIL=admin@example.org", "ECOLAURA_ADMIN_PASSWORD=admin-password-123",
 		"ECOLAURA_DATABASE_URL=", "ECOLAURA_REDIS_URL=", "ECOLAURA_ENV=", "ECOLAURA_JWT_KEY_FILE=")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	require.NoError(t, cmd.Start())

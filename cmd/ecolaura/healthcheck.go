@@ -11,12 +11,14 @@ import (
 	"time"
 )
 
-const healthcheckUsage = `Usage: ecolaura healthcheck [--url URL] [--timeout DURATION]
+const healthcheckUsage = `Usage: ecolaura healthcheck [--ops] [--url URL] [--timeout DURATION]
 
 Asks the local server's readiness endpoint (GET /readyz) and exits 0 when
 it answers 200, 1 otherwise (not listening, draining, database down): the
 container image's HEALTHCHECK, so the image needs no curl. The default URL
 is derived from ECOLAURA_ADDR: http://127.0.0.1:8080/readyz for ":8080".
+With --ops it asks the operations listener instead (ECOLAURA_OPS_ADDR,
+default 127.0.0.1:9090): the probe of "ecolaura worker", which has no API.
 
 Flags:
 `
@@ -26,6 +28,7 @@ func healthcheckCmd(ctx context.Context, args []string, env getenv, stdout, stde
 	flags := newFlagSet("healthcheck", healthcheckUsage, stderr)
 	target := flags.String("url", "", "URL to ask (default: /readyz on the address of ECOLAURA_ADDR)")
 	timeout := flags.Duration("timeout", 3*time.Second, "give up after this long")
+	ops := flags.Bool("ops", false, "ask the operations listener (ECOLAURA_OPS_ADDR) instead of the API (ECOLAURA_ADDR)")
 	if err := flags.Parse(args); err != nil {
 		return helpCode(err)
 	}
@@ -35,9 +38,13 @@ func healthcheckCmd(ctx context.Context, args []string, env getenv, stdout, stde
 		return 2
 	}
 	if *target == "" {
-		u, err := readinessURL(or(env("ECOLAURA_ADDR"), ":8080"))
+		name, addr := "ECOLAURA_ADDR", or(env("ECOLAURA_ADDR"), ":8080")
+		if *ops {
+			name, addr = "ECOLAURA_OPS_ADDR", or(env("ECOLAURA_OPS_ADDR"), defaultOpsAddr)
+		}
+		u, err := readinessURL(addr)
 		if err != nil {
-			fmt.Fprintf(stderr, "ecolaura healthcheck: ECOLAURA_ADDR: %v\n", err)
+			fmt.Fprintf(stderr, "ecolaura healthcheck: %s: %v\n", name, err)
 			return 2
 		}
 		*target = u

@@ -151,11 +151,11 @@ func TestContainerImage(t *testing.T) {
 	assert.Contains(t, runOnce("seed"), "seeded 79 products")
 
 	// The server.
-	addr := opsFreeAddr(t)
+	addr, opsAddr := opsFreeAddr(t), opsFreeAddr(t)
 	name := fmt.Sprintf("ecolaura-test-%d", time.Now().UnixNano())
 	pm.must("run", "--detach", "--name", name, "--network", "host", "--health-interval", "disable",
 		"-v", keys+":/var/lib/ecolaura/keys:ro",
-		"-e", "ECOLAURA_ADDR="+addr, "-e", "ECOLAURA_DATABASE_URL="+dbURL,
+		"-e", "ECOLAURA_ADDR="+addr, "-e", "ECOLAURA_OPS_ADDR="+opsAddr, "-e", "ECOLAURA_DATABASE_URL="+dbURL,
 		"-e", "ECOLAURA_REDIS_URL="+redisURL, "-e", "ECOLAURA_REDIS_PREFIX="+prefix,
 		"-e", "ECOLAURA_JWT_KEY_FILE=/var/lib/ecolaura/keys/jwt.pem", "-e", "ECOLAURA_ENV=production",
 		// Production needs a real mailer and a secret key; nothing is
@@ -210,6 +210,11 @@ func TestContainerImage(t *testing.T) {
 	resp, raw := rawRequest(t, base, "GET /openapi.yaml")
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, raw, "openapi: 3.1.0")
+	resp, raw = rawRequest(t, "http://"+opsAddr, "GET /metrics")
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the operations listener serves the metrics")
+	assert.Contains(t, raw, "ecolaura_orders_placed_total 1")
+	resp, _ = rawRequest(t, base, "GET /metrics")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "the API port does not")
 
 	// SIGTERM (podman stop) drains and exits 0.
 	pm.must("stop", "--time", "30", name)

@@ -15,7 +15,17 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
 )
 
-func envOf(m map[string]string) getenv { return func(k string) string { return m[k] } }
+// envOf is an environment of the variables in m; unless m names it, the
+// operations listener takes a free port (never the default 9090, which
+// another test or process may hold).
+func envOf(m map[string]string) getenv {
+	return func(k string) string {
+		if v, ok := m[k]; ok || k != "ECOLAURA_OPS_ADDR" {
+			return v
+		}
+		return "127.0.0.1:0"
+	}
+}
 
 func TestLoadServeConfig(t *testing.T) {
 	tests := []struct {

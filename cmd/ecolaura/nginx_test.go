@@ -80,7 +80,7 @@ func TestNginxInFrontOfTwoReplicas(t *testing.T) {
 	require.Equal(t, http.StatusOK, st)
 	assert.EqualValues(t, 79, page["count"], "the demo catalog, through nginx")
 
-	t.Run("paths", func(t *testing.T) { checkNginxPaths(t, base, a.base, ngx.mediaDir) })
+	t.Run("paths", func(t *testing.T) { checkNginxPaths(t, base, a, ngx.mediaDir) })
 	t.Run("forwarded headers", func(t *testing.T) { checkNginxForwarding(t, base, nginxAddr, ngx, a, b) })
 	t.Run("gzip and validators", func(t *testing.T) { checkNginxGzip(t, base) })
 	t.Run("body limit", func(t *testing.T) { checkNginxBodyLimit(t, base) })
@@ -131,17 +131,22 @@ func TestNginxInFrontOfTwoReplicas(t *testing.T) {
 
 // checkNginxPaths: the API's public paths are proxied, media files are
 // served from the media directory, and /metrics, however spelled, is not
-// reachable through nginx (while the replica serves it).
-func checkNginxPaths(t *testing.T, base, replicaBase, mediaDir string) {
+// reachable through nginx (the replica serves it on its operations
+// listener only).
+func checkNginxPaths(t *testing.T, base string, replica *serveProc, mediaDir string) {
 	for _, path := range []string{"/healthz", "/readyz", "/openapi.yaml", "/.well-known/jwks.json", "/api/v2/categories", "/api/v1/products/"} {
 		resp, body := rawRequest(t, base, "GET "+path)
 		assert.Equal(t, http.StatusOK, resp.StatusCode, "%s through nginx: %s", path, body)
 		assert.NotEmpty(t, resp.Header.Get("X-Request-Id"), "%s was answered by a replica", path)
 	}
 
-	resp, body := rawRequest(t, replicaBase, "GET /metrics")
+	resp, body := rawRequest(t, replica.opsBase, "GET /metrics")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Contains(t, body, "go_goroutines", "the replica serves its metrics")
+	require.Contains(t, body, "go_goroutines", "the replica serves its metrics on the operations listener")
+	require.Contains(t, body, "ecolaura_db_pool_connections", "with the pool's")
+	resp, body = rawRequest(t, replica.base, "GET /metrics")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "not on the API port")
+	assert.NotContains(t, body, "go_goroutines")
 	for _, target := range []string{
 		"/metrics", "/metrics/", "/metrics?format=text", "/Metrics", "/METRICS", "//metrics", "/./metrics",
 		"/%6detrics", "/metrics%2F", "/api/../metrics", "/api/%2e%2e/metrics", "/api/v2/..%2f..%2fmetrics",
@@ -489,15 +494,17 @@ type serveProc struct {
 	name string
 	addr string
 	base string
-	log  *opsLog
-	cmd  *exec.Cmd
-	done chan error
+	// opsBase is the operations listener's URL (metrics, probes).
+	opsBase string
+	log     *opsLog
+	cmd     *exec.Cmd
+	done    chan error
 }
 
 // startServeAt starts `ecolaura serve` on addr and waits until it is ready.
 func startServeAt(t *testing.T, name, bin string, env []string, addr string) *serveProc {
 	t.Helper()
-	p := &serveProc{name: name, addr: addr, base: "http://" + addr}
+	p := &serveProc{name: name, addr: addr, base: "http://" + addr, opsBase: "http://" + opsFreeAddr(t)}
 	p.start(t, bin, env)
 	t.Cleanup(func() {
 		if p.cmd.ProcessState == nil {
@@ -516,7 +523,7 @@ func (p *serveProc) start(t *testing.T, bin string, env []string) {
 	p.log = &opsLog{}
 	p.done = make(chan error, 1)
 	p.cmd = exec.Command(bin, "serve")
-	p.cmd.Env = append(append([]string{}, env...), "ECOLAURA_ADDR="+p.addr)
+	p.cmd.Env = append(append([]string{}, env...), "ECOLAURA_ADDR="+p.addr, "ECOLAURA_OPS_ADDR="+strings.TrimPrefix(p.opsBase, "http://"))
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	require.NoError(t, p.cmd.Start())

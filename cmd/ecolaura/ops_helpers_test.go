@@ -41,9 +41,10 @@ func opsBuild(t *testing.T) string {
 }
 
 // opsEnv is the environment of a child process: the test's own without any
-// ECOLAURA_ setting, plus kv.
+// ECOLAURA_ setting, plus an operations listener on a port of its own
+// (never the default 9090, which another process may hold), plus kv.
 func opsEnv(kv ...string) []string {
-	var env []string
+	env := []string{"ECOLAURA_OPS_ADDR=127.0.0.1:0"}
 	for _, e := range os.Environ() {
 		if !strings.HasPrefix(e, "ECOLAURA_") {
 			env = append(env, e)
@@ -313,4 +314,4 @@ func opsStocks(t *testing.T, db *sql.DB) map[string]int {
 }
 
 // opsGetenv is an environment of exactly m.
-func opsGetenv(m map[string]string) getenv { return func(k string) string { return m[k] } }
+func opsGetenv(m map[string]string) getenv { return envOf(m) }

@@ -201,7 +201,9 @@ func TestReplicasShareRateLimit(t *testing.T) {
 type replica struct {
 	name string
 	base string
-	logs *syncBuf
+	// opsBase is the operations listener's URL (metrics).
+	opsBase string
+	logs    *syncBuf
 }
 
 // startReplica runs runServer with env on a free port until t ends.
@@ -215,6 +217,8 @@ func startReplica(t *testing.T, name string, env map[string]string) *replica {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &replica{name: name, logs: &syncBuf{}}
+	opsBound := make(chan string, 1)
+	cfg.Ops.bound = func(addr string) { opsBound <- addr }
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() { done <- runServer(ctx, cfg, r.logs, ready) }()
@@ -233,6 +237,7 @@ func startReplica(t *testing.T, name string, env map[string]string) *replica {
 	select {
 	case addr := <-ready:
 		r.base = "http://" + addr
+		r.opsBase = "http://" + <-opsBound
 	case err := <-done:
 		done <- err
 		t.Fatalf("replica %s ended early: %v\n%s", name, err, r.logs.String())
@@ -299,11 +304,16 @@ func (r *replica) cacheHits(t *testing.T) float64 {
 	return r.metric(t, "ecolaura_cache_hits_total") + r.metric(t, "ecolaura_response_cache_hits_total")
 }
 
-// metric returns the value of an unlabelled metric on /metrics.
+// metric returns the value of an unlabelled metric on the operations
+// listener's /metrics.
 func (r *replica) metric(t *testing.T, name string) float64 {
 	t.Helper()
-	st, _, raw := r.do(t, "GET", "/metrics", "", nil, nil)
-	require.Equal(t, http.StatusOK, st)
+	resp, err := http.Get(r.opsBase + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
 	for _, line := range strings.Split(string(raw), "\n") {
 		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
@@ -26,7 +27,9 @@ import (
 
 const serveUsage = `Usage: ecolaura serve [flags]
 
-Runs the shop's HTTP API (/api/v1, /api/v2, /healthz, /readyz, /metrics).
+Runs the shop's HTTP API (/api/v1, /api/v2, /healthz, /readyz) and the
+operations listener (ECOLAURA_OPS_ADDR, default 127.0.0.1:9090: /metrics,
+/healthz, /readyz, and /debug/pprof/ with ECOLAURA_PPROF=1).
 With no configuration it runs in memory with the demo catalog, the
 in-process job runner and a mailer that logs. Every flag has an environment
 variable; flags win.
@@ -46,11 +49,21 @@ Flags:
 func newLogger(cfg serveConfig, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: durationStrings}
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// durationStrings writes durations as Go duration strings ("1.5s"): the
+// JSON handler would write integer nanoseconds. It covers every component
+// logging through the process's logger (River's among them).
+func durationStrings(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 func serve(ctx context.Context, args []string, env getenv, _, stderr io.Writer) int {
@@ -88,19 +101,6 @@ func runConfigured(stderr io.Writer, name string, cfgErr error, run func() error
 		return 1
 	}
 	return 0
-}
-
-// mailCounts reads the notifier's counts for the metrics.
-func mailCounts(n *notify.Notifier) []httpapi.MailCounts {
-	if n == nil {
-		return nil
-	}
-	stats := n.Stats()
-	out := make([]httpapi.MailCounts, len(stats))
-	for i, st := range stats {
-		out[i] = httpapi.MailCounts{Kind: string(st.Kind), Sent: st.Sent, Failed: st.Failed, Rejected: st.Rejected}
-	}
-	return out
 }
 
 // runServer wires the shop, serves until ctx ends, then shuts down
@@ -149,6 +149,30 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		}
 	}()
 
+	// The operations listener starts first and stops last: probes and
+	// metrics answer during the start and the whole drain. /readyz there
+	// answers what the API's does, 503 until the API serves.
+	metrics, err := httpapi.NewMetrics()
+	if err != nil {
+		return err
+	}
+	var api atomic.Pointer[httpapi.Server]
+	ops, err := startOps(cfg.Ops, metrics.Registry(), func(ctx context.Context) (bool, any) {
+		srv := api.Load()
+		if srv == nil {
+			return false, httpapi.Readiness{Status: "starting", Checks: map[string]string{}}
+		}
+		return srv.Ready(ctx)
+	}, log)
+	if err != nil {
+		return err
+	}
+	closers = append(closers, ops.Shutdown)
+	pm := &processMetrics{log: log}
+	if err := metrics.Registry().Register(pm); err != nil {
+		return err
+	}
+
 	// Storage and the job runner.
 	var db ports.Database
 	var runner ports.JobRunner
@@ -160,12 +184,14 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		}
 		closers = append(closers, func(context.Context) error { return pg.Close() })
 		db = pg
+		pm.db = pg
 		if !cfg.NoWorkers {
 			r, err := pg.NewJobRunner(postgres.RunnerConfig{Logger: log, JobTimeout: cfg.JobTimeout})
 			if err != nil {
 				return fmt.Errorf("job runner: %w", err)
 			}
 			runner = r
+			pm.runner = r
 		}
 	} else {
 		r := memory.NewJobRunner(memory.WithRunnerLogger(log))
@@ -189,6 +215,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		}
 		closers = append(closers, func(context.Context) error { rl.Close(); return nil })
 		cache, limiter, redisCache = rc, rl, rc
+		pm.cache, pm.limiter = rc, rl
 	}
 
 	// Services.
@@ -261,10 +288,6 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		log.Info("staff account ready", slog.String("email", u.Email), slog.Bool("created", created))
 	}
 
-	metrics, err := httpapi.NewMetrics()
-	if err != nil {
-		return err
-	}
 	if _, caching := s.CacheStats(); caching {
 		if err := metrics.ObserveCache(func() httpapi.CacheCounts {
 			st, _ := s.CacheStats()
@@ -280,12 +303,11 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 			return err
 		}
 	}
-	if err := metrics.ObserveMail(func() []httpapi.MailCounts { return mailCounts(s.Notifier) }); err != nil {
-		return err
-	}
+	pm.mail = func() *notify.Notifier { return s.Notifier }
 	services := httpapi.Services{
-		Catalog: s.Catalog, Orders: s.Orders, Sustainability: s.Sustainability, Users: s.Users, Audit: s.Audit, Shipping: s.Shipping,
-		JWKS: keys.JWKS, Tokens: verifier, RateLimiter: limiter, ResponseCache: cache, Probes: probes,
+		Catalog: s.Catalog, Orders: s.Orders, Sustainability: s.Sustainability, Users: s.Users, Audit: s.Audit, Passports: s.Passports,
+		Shipping: s.Shipping,
+		JWKS:     keys.JWKS, Tokens: verifier, RateLimiter: limiter, ResponseCache: cache, Probes: probes,
 	}
 	if sig := s.CacheSignals(); sig != nil {
 		services.CacheSignals = sig
@@ -307,6 +329,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	api.Store(srv)
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("url", "http://"+ln.Addr().String()+"/api/v2/products"))
 	if ready != nil {
 		ready <- ln.Addr().String()
@@ -317,7 +340,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: draining requests", slog.Duration("timeout", cfg.ShutdownTimeout))
+	log.Info("shutting down: draining requests", slog.String("timeout", cfg.ShutdownTimeout.String()))
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	start := time.Now()
@@ -325,6 +348,6 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		return fmt.Errorf("drain http: %w", err)
 	}
 	<-served
-	log.Info("http server stopped", slog.Duration("took", time.Since(start)))
+	log.Info("http server stopped", slog.String("took", time.Since(start).String()))
 	return nil
 }

@@ -9,10 +9,13 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/ecolaura/ecolaura/adapters/httpapi"
 	"github.com/ecolaura/ecolaura/adapters/postgres"
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
 )
 
@@ -20,7 +23,9 @@ const workerUsage = `Usage: ecolaura worker [flags]
 
 Runs only the background job workers (River, on PostgreSQL): order
 processing and every email (order confirmations, password resets, email
-verification and changes), with no HTTP server. Start as many as
+verification and changes), with no API: only the operations listener
+(ECOLAURA_OPS_ADDR, default 127.0.0.1:9090) with /metrics, /healthz and
+/readyz (200 while jobs are worked and the database answers) for probes. Start as many as
 needed next to "ecolaura serve" replicas; River hands each job to one worker.
 SIGTERM or SIGINT stops fetching jobs and waits for the running ones (up to
 the shutdown timeout; the rest are retried later).
@@ -53,6 +58,8 @@ type workerConfig struct {
 	Currency         ecolaura.Currency
 	Env              string
 	Mail             mailConfig
+	// Ops is the operations listener (ECOLAURA_OPS_ADDR, ECOLAURA_PPROF).
+	Ops opsConfig
 }
 
 // loadWorkerConfig reads ECOLAURA_* variables, then flags from args, and
@@ -70,6 +77,7 @@ func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig
 	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
 	c.Env = or(env("ECOLAURA_ENV"), "development")
 	mail := mailFlags(fs, env, env("ECOLAURA_PUBLIC_URL"))
+	ops := opsFlags(fs, env)
 	fs.StringVar(&c.Env, "env", c.Env, "development or production (ECOLAURA_ENV)")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL (ECOLAURA_DATABASE_URL)")
 	fs.StringVar(&maxConns, "database-max-conns", maxConns, maxConnsUsage)
@@ -108,6 +116,7 @@ func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig
 		errs = append(errs, fmt.Errorf("ECOLAURA_ENV / --env: want development or production, got %q", c.Env))
 	}
 	c.Mail = *mail
+	c.Ops = ops(&errs)
 	errs = append(errs, c.Mail.validate(c.Env == "production")...)
 	return c, errors.Join(errs...)
 }
@@ -142,11 +151,47 @@ func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, start
 		}
 	}()
 
+	// The operations listener (probes and metrics for worker pods) starts
+	// first and stops last. /readyz answers 200 while River works jobs and
+	// the database answers, 503 while starting and once stopping.
+	reg, err := newProcessRegistry()
+	if err != nil {
+		return err
+	}
+	// state: 0 starting, 1 working jobs, 2 stopping.
+	var state atomic.Int32
+	var db atomic.Pointer[postgres.Database]
+	ops, err := startOps(cfg.Ops, reg, func(ctx context.Context) (bool, any) {
+		switch state.Load() {
+		case 0:
+			return false, httpapi.Readiness{Status: "starting", Checks: map[string]string{}}
+		case 2:
+			return false, httpapi.Readiness{Status: "stopping", Checks: map[string]string{}}
+		}
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := db.Load().Ping(pctx); err != nil {
+			log.Warn("readiness probe failed", slog.String("probe", "database"), slog.Any("err", err))
+			return false, httpapi.Readiness{Status: "unavailable", Checks: map[string]string{"database": "unavailable"}}
+		}
+		return true, httpapi.Readiness{Status: "ok", Checks: map[string]string{"database": "ok"}}
+	}, log)
+	if err != nil {
+		return err
+	}
+	closers = append(closers, ops.Shutdown)
+	pm := &processMetrics{log: log}
+	if err := reg.Register(pm); err != nil {
+		return err
+	}
+
 	pg, err := openDatabase(ctx, postgres.Config{URL: cfg.DatabaseURL, MaxConns: cfg.DatabaseMaxConns}, &cfg.MigrateOnStart, log)
 	if err != nil {
 		return err
 	}
 	closers = append(closers, func(context.Context) error { return pg.Close() })
+	pm.db = pg
+	db.Store(pg)
 
 	svcLog := log
 	if cfg.LogLevel != "debug" {
@@ -156,6 +201,7 @@ func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, start
 	if err != nil {
 		return fmt.Errorf("job runner: %w", err)
 	}
+	pm.runner = runner
 	// The same wiring as serve, à la carte: the worker needs only the
 	// services that run jobs, orders and account emails (no catalog,
 	// sign-in or token keys). The shop starts the runner with their job
@@ -178,6 +224,7 @@ func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, start
 		}
 		closers = append(closers, func(context.Context) error { rc.Close(); return nil })
 		shopOpts = append(shopOpts, shop.WithCache(rc))
+		pm.cache = rc
 	} else {
 		shopOpts = append(shopOpts, shop.WithoutCache())
 	}
@@ -185,18 +232,21 @@ func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, start
 	if err != nil {
 		return fmt.Errorf("wire services: %w", err)
 	}
+	pm.mail = func() *notify.Notifier { return s.Notifier }
+	state.Store(1)
 	log.Info("working jobs")
 	if started != nil {
 		close(started)
 	}
 	<-ctx.Done()
-	log.Info("shutting down: waiting for running jobs", slog.Duration("timeout", cfg.ShutdownTimeout))
+	state.Store(2)
+	log.Info("shutting down: waiting for running jobs", slog.String("timeout", cfg.ShutdownTimeout.String()))
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	start := time.Now()
 	if err := s.Close(sctx); err != nil {
 		return err
 	}
-	log.Info("job runner stopped", slog.Duration("took", time.Since(start)))
+	log.Info("job runner stopped", slog.String("took", time.Since(start).String()))
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,9 +127,11 @@ func TestWorkerRunsJobs(t *testing.T) {
 	var logs opsLog
 	started := make(chan struct{})
 	done := make(chan error, 1)
+	opsBound := make(chan string, 1)
 	go func() {
 		done <- runWorker(wctx, workerConfig{DatabaseURL: url, Concurrency: 2, ShutdownTimeout: 10 * time.Second,
-			LogFormat: "text", LogLevel: "info", Currency: ecolaura.DefaultCurrency}, &logs, started)
+			LogFormat: "text", LogLevel: "info", Currency: ecolaura.DefaultCurrency,
+			Ops: opsConfig{Addr: "127.0.0.1:0", bound: func(a string) { opsBound <- a }}}, &logs, started)
 	}()
 	select {
 	case <-started:
@@ -140,6 +144,24 @@ func TestWorkerRunsJobs(t *testing.T) {
 		err := sqlDB.QueryRow("SELECT status, confirmation_sent_at IS NOT NULL FROM orders WHERE id = $1", string(res.Order.ID)).Scan(&status, &sent)
 		return err == nil && status == string(ecolaura.StatusConfirmed) && sent
 	}, 30*time.Second, 20*time.Millisecond, "the worker did not confirm the order: %s", logs.String())
+
+	// The worker's operations listener: probes and metrics for worker pods.
+	opsBase := "http://" + <-opsBound
+	st, body := httpGet(t, opsBase+"/readyz")
+	assert.Equal(t, http.StatusOK, st, body)
+	assert.JSONEq(t, `{"status":"ok","checks":{"database":"ok"}}`, body)
+	var hcOut, hcErr bytes.Buffer
+	assert.Equal(t, 0, run(ctx, []string{"healthcheck", "--ops"}, envOf(map[string]string{"ECOLAURA_OPS_ADDR": strings.TrimPrefix(opsBase, "http://")}), &hcOut, &hcErr),
+		"`ecolaura healthcheck --ops` probes the worker: %s", hcErr.String())
+	st, body = httpGet(t, opsBase+"/metrics")
+	require.Equal(t, http.StatusOK, st)
+	assert.Regexp(t, `(?m)^ecolaura_jobs_total\{kind="[^"]+",outcome="completed"\} [1-9]`, body, "job outcomes by kind")
+	assert.Regexp(t, `(?m)^ecolaura_mail_messages_total\{kind="[^"]+",outcome="sent"\} [1-9]`, body, "the confirmation email is counted")
+	for _, m := range []string{`ecolaura_db_pool_connections{state="in_use"}`, `ecolaura_db_pool_connections{state="idle"}`, "ecolaura_db_pool_waits_total",
+		"ecolaura_jobs_queue_scrape_success 1", "go_goroutines"} {
+		assert.Contains(t, body, m)
+	}
+	assert.NotContains(t, body, "ecolaura_http_requests_total", "the worker serves no API")
 
 	stop()
 	select {

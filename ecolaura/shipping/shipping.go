@@ -161,7 +161,7 @@ func (s *Service) ListMethods(ctx context.Context, actor ecolaura.Principal, p L
 	q := ports.ShippingMethodQuery{ActiveOnly: !p.IncludeInactive}
 	if p.Country != "" {
 		q.Country = strings.ToUpper(strings.TrimSpace(p.Country))
-		if !ecolaura.ValidCountry(q.Country) {
+		if !ecolaura.ValidCountryCode(q.Country) {
 			return nil, ecolaura.Invalid("country", "must be an ISO 3166-1 alpha-2 country code (such as DE)")
 		}
 	}

@@ -22,7 +22,7 @@ type TaxRateInput struct {
 // *ValidationError for an unknown country.
 func (s *Service) TaxRates(ctx context.Context, country string) ([]ecolaura.TaxRate, error) {
 	country = strings.ToUpper(strings.TrimSpace(country))
-	if country != "" && !ecolaura.ValidCountry(country) {
+	if country != "" && !ecolaura.ValidCountryCode(country) {
 		return nil, ecolaura.Invalid("country", "must be an ISO 3166-1 alpha-2 country code (such as DE)")
 	}
 	out, err := s.db.TaxRates().List(ctx, country)
@@ -143,7 +143,7 @@ type QuoteInput struct {
 // *ValidationError for a bad basket or country.
 func (s *Service) Quote(ctx context.Context, in QuoteInput) (ecolaura.Quote, error) {
 	country := strings.ToUpper(strings.TrimSpace(in.Country))
-	if !ecolaura.ValidCountry(country) {
+	if !ecolaura.ValidCountryCode(country) {
 		return ecolaura.Quote{}, ecolaura.Invalid("shipping_address.country", "must be an ISO 3166-1 alpha-2 country code (such as DE)")
 	}
 	methods, err := s.db.ShippingMethods().List(ctx, ports.ShippingMethodQuery{ActiveOnly: true, Country: country})

@@ -79,6 +79,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura/demo"
 	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
+	"github.com/ecolaura/ecolaura/ecolaura/passport"
 	"github.com/ecolaura/ecolaura/ecolaura/shipping"
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
@@ -432,6 +433,9 @@ type Shop struct {
 	// Shipping manages shipping methods and tax rates (staff) and quotes
 	// baskets (always built).
 	Shipping *shipping.Service
+	// Passports publishes and reads the products' Digital Product
+	// Passports (nil without CatalogService).
+	Passports *passport.Service
 	// AccountMail runs the account email jobs (nil without
 	// AccountMailService).
 	AccountMail *users.AccountMailer
@@ -628,6 +632,9 @@ func (s *Shop) wire(cfg Config) error {
 		s.Catalog, err = catalog.New(s.Database, cfg.Clock, cfg.IDs,
 			catalog.WithLogger(cfg.Logger), catalog.WithDefaultCurrency(cfg.Currency))
 		if err != nil {
+			return err
+		}
+		if s.Passports, err = passport.New(s.Database, cfg.Clock, cfg.IDs); err != nil {
 			return err
 		}
 	}

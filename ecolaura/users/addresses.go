@@ -68,7 +68,7 @@ func normalizePhone(s, country string) (string, error) {
 		return "", errors.New("must be a phone number")
 	}
 	region := country
-	if !ecolaura.ValidCountry(region) {
+	if !ecolaura.ValidCountryCode(region) {
 		region = "ZZ" // unknown: only the international form parses
 	}
 	n, err := phonenumbers.Parse(s, region)

@@ -208,8 +208,9 @@ func run(ctx context.Context, log *slog.Logger, o options) error {
 	defer func() { _ = runner.Stop(context.WithoutCancel(ctx)) }()
 
 	services := httpapi.Services{
-		Catalog: s.Catalog, Orders: ord, Sustainability: s.Sustainability, Users: usr, Audit: s.Audit, Shipping: s.Shipping,
-		JWKS: keys.JWKS, Tokens: verifier, ResponseCache: cache,
+		Catalog: s.Catalog, Orders: ord, Sustainability: s.Sustainability, Users: usr, Audit: s.Audit, Passports: s.Passports,
+		Shipping: s.Shipping,
+		JWKS:     keys.JWKS, Tokens: verifier, ResponseCache: cache,
 	}
 	if sig := s.CacheSignals(); sig != nil {
 		services.CacheSignals = sig
