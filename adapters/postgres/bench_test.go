@@ -76,7 +76,7 @@ func checkout(ctx context.Context, db *postgres.Database, u ecolaura.User, a, b 
 	return db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
 		now := porttest.Now()
 		for _, p := range []ecolaura.Product{a, b} {
-			if _, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: -1, At: now}); err != nil {
+			if _, err := porttest.AdjustStock(ctx, tx, porttest.StockAdjustment{ProductID: p.ID, Delta: -1, At: now}); err != nil {
 				return err
 			}
 		}

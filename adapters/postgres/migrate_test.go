@@ -175,7 +175,7 @@ func TestConstraintsInDatabase(t *testing.T) {
 
 	// What the schema refuses reaches callers as ErrInvalid naming the
 	// field, never as a raw driver error.
-	_, err = db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: 2_000_000_000, At: porttest.Now()})
+	_, err = porttest.AdjustStock(ctx, db, porttest.StockAdjustment{ProductID: p.ID, Delta: 2_000_000_000, At: porttest.Now()})
 	require.ErrorIs(t, err, ecolaura.ErrInvalid, "stock above the maximum")
 	bad := porttest.NewOrder(porttest.NewID(), porttest.Line(p, 1))
 	err = db.Orders().Create(ctx, bad)
@@ -251,7 +251,7 @@ func TestSharedRulesMigrationFixesExistingRows(t *testing.T) {
 	got.Description = "Edited after the migration"
 	_, err = db.Products().Update(ctx, got)
 	require.NoError(t, err, "the product is editable")
-	restocked, err := db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: 1, At: porttest.Now(), Saturate: true})
+	restocked, err := porttest.AdjustStock(ctx, db, porttest.StockAdjustment{ProductID: p.ID, Delta: 1, At: porttest.Now(), Saturate: true})
 	require.NoError(t, err, "a cancellation can restock it")
 	assert.Equal(t, ecolaura.MaxStock, restocked.Stock)
 
