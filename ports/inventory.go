@@ -137,4 +137,3 @@ func (c InventoryChange) Result(before int) (int, error) {
 	}
 	return after, nil
 }
-

@@ -72,8 +72,8 @@ func (r *productRow) product() ecolaura.Product {
 	p := ecolaura.Product{
 		ID: ecolaura.ID(r.ID), Name: r.Name, Description: r.Description, Category: r.Category,
 		Status: ecolaura.ProductStatus(r.Status), Options: decodeOptions(r.Options),
-		Price: ecolaura.Money{Amount: r.PriceMinor, Currency: ecolaura.Currency(strings.TrimSpace(r.Currency))},
-		Score: r.Score,
+		Price:     ecolaura.Money{Amount: r.PriceMinor, Currency: ecolaura.Currency(strings.TrimSpace(r.Currency))},
+		Score:     r.Score,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version,
 	}
 	if r.FootprintG != nil {
@@ -405,7 +405,6 @@ func (s *productStore) CategoryStats(ctx context.Context) ([]ecolaura.CategorySt
 	}
 	return out, nil
 }
-
 
 func (s *productStore) missingOrStale(ctx context.Context, id ecolaura.ID, version int64) error {
 	exists, err := s.db.NewSelect().Table("products").Where("id = ?", string(id)).Exists(ctx)

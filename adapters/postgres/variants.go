@@ -82,8 +82,8 @@ type variantRow struct {
 func (r variantRow) variant() ecolaura.Variant {
 	v := ecolaura.Variant{
 		ID: ecolaura.ID(r.ID), ProductID: ecolaura.ID(r.ProductID), Position: r.Position, SKU: r.SKU,
-		Price:   ecolaura.Money{Amount: r.PriceMinor, Currency: ecolaura.Currency(strings.TrimSpace(r.Currency))},
-		GTIN:    r.GTIN, WeightG: r.WeightG, Available: int(r.Available), Options: map[string]string{},
+		Price: ecolaura.Money{Amount: r.PriceMinor, Currency: ecolaura.Currency(strings.TrimSpace(r.Currency))},
+		GTIN:  r.GTIN, WeightG: r.WeightG, Available: int(r.Available), Options: map[string]string{},
 	}
 	_ = json.Unmarshal([]byte(r.Options), &v.Options)
 	if r.FootprintG != nil {

@@ -229,4 +229,3 @@ func (s *Service) GetVariant(ctx context.Context, actor ecolaura.Principal, vari
 	v, _ := ps[0].Variant(variantID)
 	return ps[0], v, nil
 }
-

@@ -115,7 +115,9 @@ func (s *Service) restock(ctx context.Context, tx ports.Tx, actor ecolaura.Princ
 			puts = append(puts, put{cmp.Or(l.VariantID, l.ProductID), ecolaura.DefaultLocationID, l.Quantity})
 		}
 	}
-	slices.SortFunc(puts, func(a, b put) int { return cmp.Or(cmp.Compare(a.variant, b.variant), cmp.Compare(a.location, b.location)) })
+	slices.SortFunc(puts, func(a, b put) int {
+		return cmp.Or(cmp.Compare(a.variant, b.variant), cmp.Compare(a.location, b.location))
+	})
 	for _, p := range puts {
 		res, err := tx.Inventory().Change(ctx, ports.InventoryChange{VariantID: p.variant, LocationID: p.location, Quantity: p.units,
 			Saturate: true, Reason: ecolaura.MoveCancel, ActorID: actor.UserID, OrderID: o.ID, At: now})

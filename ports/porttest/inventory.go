@@ -3,9 +3,9 @@ package porttest
 import (
 	"cmp"
 	"context"
-	"slices"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
