@@ -166,8 +166,10 @@ func (p Product) Buyable() bool { return p.Status == ProductActive }
 // product without variants gets its default variant (ID = the product's
 // ID, Price = p.Price, Available = p.Stock); every variant gets ProductID
 // and its Position (its index); the price of a variant without a currency
-// is the product's; Price becomes the default variant's price and Stock the
-// sum of the variants' Available. Stores call it on the products they are
+// is the product's; the default variant's price is p.Price (what v1 and
+// callers that know no variants edit) unless p.Price has no currency, then
+// p.Price is the default variant's; Stock is the sum of the variants'
+// Available. Stores call it on the products they are
 // given; it does not validate.
 func (p *Product) Complete() {
 	if p.Status == "" {
@@ -176,6 +178,10 @@ func (p *Product) Complete() {
 	if len(p.Variants) == 0 {
 		p.Variants = []Variant{{ID: p.ID, Price: p.Price, Available: p.Stock}}
 	}
+	if p.Price.Currency == "" {
+		p.Price = p.Variants[0].Price
+	}
+	p.Variants[0].Price = p.Price
 	stock := 0
 	for i := range p.Variants {
 		v := &p.Variants[i]
@@ -188,7 +194,7 @@ func (p *Product) Complete() {
 		}
 		stock += v.Available
 	}
-	p.Price, p.Stock = p.Variants[0].Price, stock
+	p.Stock = stock
 }
 
 // validateVariants checks options and variants (see [Product.Validate]).

@@ -122,6 +122,11 @@ func loadVariants(ctx context.Context, db bun.IDB, ps []ecolaura.Product) error 
 			continue
 		}
 		v := r.variant()
+		if v.Position == 0 {
+			// products.price_minor is the default variant's price (a manual
+			// fix of the product row, see the out-of-band trigger, wins).
+			v.Price = ps[i].Price
+		}
 		ps[i].Variants = append(ps[i].Variants, v)
 		ps[i].Stock += v.Available
 	}
