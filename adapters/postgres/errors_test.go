@@ -65,8 +65,7 @@ func TestDriverErrorsStayBehindThePort(t *testing.T) {
 			_, err := porttest.AdjustStock(ctx, tx, porttest.StockAdjustment{ProductID: p.ID, Delta: math.MaxInt64, At: porttest.Now()})
 			return err
 		})
-		requireBehindThePort(t, err, ecolaura.ErrInvalid)
-		assert.Contains(t, err.Error(), "22003", "the server's error, not the driver's encoding error")
+		requireBehindThePort(t, err, ecolaura.ErrInvalid) // refused before it reaches the server
 	})
 	t.Run("caller gave up", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
