@@ -327,6 +327,7 @@ func TestPassportVersionsAppendOnly(t *testing.T) {
 			assert.Equal(t, v, got, "unchanged")
 		})
 	}
+}
 
 // TestVariantsMigrationMovesExistingData builds a database at the schema
 // before variants (the variants migration undone), stores products, a user
