@@ -225,6 +225,8 @@ func Misconfigured(field, format string, args ...any) error {
 // asked for. It matches [ErrInsufficientStock] with errors.Is.
 type InsufficientStockError struct {
 	ProductID ID
+	// VariantID is the variant that is short ("" when not known).
+	VariantID ID
 	Name      string
 	Requested int
 	Available int

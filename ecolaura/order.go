@@ -51,6 +51,11 @@ const (
 // OrderLine snapshots what was bought at purchase time.
 type OrderLine struct {
 	ProductID ID
+	// VariantID is the variant bought (for orders from before variants: the
+	// product's default variant, whose ID is the product's).
+	VariantID ID
+	// SKU is the variant's SKU at purchase ("" when it had none).
+	SKU       string
 	Name      string
 	UnitPrice Money
 	Quantity  int

@@ -1,6 +1,7 @@
 package ecolaura
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -21,8 +22,18 @@ type Product struct {
 	Description string
 	// Category is a slug: lower-case letters, digits and single hyphens.
 	Category string
-	Price    Money
-	Stock    int
+	// Status decides who sees the product and whether it can be bought.
+	Status ProductStatus
+	// Options are the 0–3 dimensions in which the variants differ.
+	Options []ProductOption
+	// Variants are the 1–100 buyable versions, in Position order; the first
+	// is the default. A product without options has exactly one.
+	Variants []Variant
+	// Price is the default variant's price (what v1 shows and sorts by).
+	Price Money
+	// Stock is the sum of the variants' Available stock (read-only: stores
+	// compute it; stock moves through the inventory store).
+	Stock int
 	// Metrics is nil when the product has no sustainability data.
 	Metrics *SustainabilityMetrics
 	// Score is the 0–100 sustainability score: computed from Metrics when
@@ -30,8 +41,8 @@ type Product struct {
 	Score     int
 	CreatedAt time.Time
 	UpdatedAt time.Time
-	// Version increases by one with every stored change (catalog edit or
-	// stock movement); updates carry the version they were based on.
+	// Version increases by one with every catalog edit (never with a stock
+	// movement); updates carry the version they were based on.
 	Version int64
 }
 
@@ -40,6 +51,20 @@ func (p Product) Clone() Product {
 	if p.Metrics != nil {
 		m := p.Metrics.Clone()
 		p.Metrics = &m
+	}
+	if p.Options != nil {
+		opts := make([]ProductOption, len(p.Options))
+		for i, o := range p.Options {
+			opts[i] = ProductOption{Name: o.Name, Values: slices.Clone(o.Values)}
+		}
+		p.Options = opts
+	}
+	if p.Variants != nil {
+		vs := make([]Variant, len(p.Variants))
+		for i, v := range p.Variants {
+			vs[i] = v.Clone()
+		}
+		p.Variants = vs
 	}
 	return p
 }
@@ -89,7 +114,15 @@ func (p *Product) Normalize() {
 // Validate checks every field of p except the ID, times and version, and
 // returns a *ValidationError listing all problems. Names follow the
 // single-line and descriptions the multi-line text rules (see [TextKind]);
-// the stock is 0–[MaxStock]; the price follows [Money.ValidatePrice].
+// the stock is 0–[MaxStock]; the price follows [Money.ValidatePrice] and is
+// the default variant's. Status, options and variants: a known status; 0–3
+// options with unique names and 1–100 unique values each; 1–100 variants
+// (exactly one without options) with UUIDs, ProductID = p.ID, Position =
+// index, valid SKUs unique within the product case-insensitively, one value
+// of each option per variant and each combination once, prices in the
+// product's currency, GTINs normalised by [ParseGTIN], weights of
+// 0–[MaxWeightG] g, footprint overrides of 0–[MaxFootprint] g and stock of
+// 0–[MaxStock]. (Uniqueness of SKUs across products is the stores'.)
 func (p Product) Validate() error {
 	var v Validator
 	n := utf8.RuneCountInString(p.Name)
@@ -106,6 +139,7 @@ func (p Product) Validate() error {
 	if p.Metrics != nil {
 		v.Merge("", p.Metrics.Validate())
 	}
+	p.validateVariants(&v)
 	return v.Err()
 }
 

@@ -87,6 +87,9 @@ const MaxQueryLength = 200
 
 // ProductFilter selects products. Zero fields do not filter.
 type ProductFilter struct {
+	// Status, when set, keeps only products with that status (the catalog
+	// service sets ProductActive for customers and anonymous callers).
+	Status   ProductStatus
 	Category string
 	// Query matches case-insensitively as a substring of name or
 	// description. It follows the single-line text rules (see [TextKind]).
@@ -113,6 +116,9 @@ func (f ProductFilter) Validate() error {
 	var v Validator
 	if f.Category != "" {
 		v.Check(ValidCategory(f.Category), "category", "must be a category slug")
+	}
+	if f.Status != "" {
+		v.Check(f.Status.Valid(), "status", "must be draft, active or archived")
 	}
 	var q Validator
 	q.Text("q", f.Query, SingleLine)
@@ -161,6 +167,9 @@ func searchable(s string) bool {
 // Match reports whether p passes every condition of f. Stores may use it as
 // the reference semantics of filtering.
 func (f ProductFilter) Match(p Product) bool {
+	if f.Status != "" && p.Status != f.Status {
+		return false
+	}
 	if f.Category != "" && p.Category != f.Category {
 		return false
 	}

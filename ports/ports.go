@@ -30,6 +30,7 @@ type IDGenerator interface {
 // transaction's own writes and commit or roll back with it.
 type Stores interface {
 	Products() ProductStore
+	Inventory() InventoryStore
 	Orders() OrderStore
 	Users() UserStore
 	RefreshTokens() RefreshTokenStore

@@ -2,7 +2,6 @@ package ports
 
 import (
 	"context"
-	"time"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 )
@@ -34,24 +33,39 @@ type ProductPage struct {
 	Total int
 }
 
-// ProductStore stores products with their metrics.
+// ProductStore stores products with their metrics, options and variants
+// (a product is one aggregate: read and written with all its variants).
 //
 // Semantics every implementation honours (checked by porttest.ProductStore):
 //   - Values are copied in and out: callers never share memory with the store.
-//   - Get, Update, Delete, AdjustStock on a missing ID return an error
-//     matching ecolaura.ErrNotFound.
-//   - Every stored product satisfies ecolaura.Product.Validate, has a UUID
-//     and a version of at least 1: Create, Update and AdjustStock refuse a
-//     write that would break this with an error matching ecolaura.ErrInvalid
-//     and store nothing. Every implementation enforces the same rules (the
-//     PostgreSQL schema with CHECK constraints), so a product accepted by one
-//     store is accepted by all.
+//   - Get, Update, Delete on a missing ID return an error matching
+//     ecolaura.ErrNotFound.
+//   - Create and Update first apply ecolaura.Product.Complete to what they
+//     are given (a default variant for a product without variants, Status
+//     active when empty, ...). Every stored product then satisfies
+//     ecolaura.Product.Validate, has a UUID and a version of at least 1, and
+//     no two variants of the shop share a SKU (case-insensitively) or an ID:
+//     Create and Update refuse a write that would break this with an error
+//     matching ecolaura.ErrInvalid (a taken SKU or variant ID: a
+//     *ValidationError on "variants[i].sku" / "variants[i].id") and store
+//     nothing. Every implementation enforces the same rules (the PostgreSQL
+//     schema with constraints and unique indexes), so a product accepted by
+//     one store is accepted by all.
+//   - Stock is the inventory's (see InventoryStore): reads fill each
+//     variant's Available and the product's Stock from the inventory levels;
+//     Create stores each variant's Available as its initial stock at the
+//     default location (with an "initial" movement), Update does so for the
+//     variants it adds and ignores Available and Stock otherwise. No
+//     inventory change touches the product (no version bump, no UpdatedAt).
 type ProductStore interface {
 	// Get returns the product. Errors: ErrNotFound.
 	Get(ctx context.Context, id ecolaura.ID) (ecolaura.Product, error)
 	// GetMany returns the products that exist among ids, in the order of ids
 	// (missing ones are left out).
 	GetMany(ctx context.Context, ids []ecolaura.ID) ([]ecolaura.Product, error)
+	// GetByVariants returns the products that own the variants among ids
+	// that exist, each once, in the order their first variant appears in ids.
+	GetByVariants(ctx context.Context, variantIDs []ecolaura.ID) ([]ecolaura.Product, error)
 	// List returns one page in q.Sort order, filtered exactly as
 	// ecolaura.ProductFilter.Match does, ties broken by ID in the sort's direction.
 	List(ctx context.Context, q ProductQuery) (ProductPage, error)
@@ -62,37 +76,17 @@ type ProductStore interface {
 	CategoryStats(ctx context.Context) ([]ecolaura.CategoryStats, error)
 
 	// Create stores a new product as given (ID, times and Version 1 set by
-	// the caller). Errors: ErrConflict when the ID exists; ErrInvalid when p
-	// breaks a rule (see above).
+	// the caller; variant IDs too). Errors: ErrConflict when the ID exists;
+	// ErrInvalid when p breaks a rule (see above).
 	Create(ctx context.Context, p ecolaura.Product) error
-	// Update replaces the product if its stored version equals p.Version,
-	// storing it with Version p.Version+1, and returns what was stored.
-	// Errors: ErrNotFound; ErrConflict on a version mismatch; ErrInvalid
-	// when p breaks a rule.
+	// Update replaces the product and its variants if its stored version
+	// equals p.Version, storing it with Version p.Version+1, and returns
+	// what was stored. Variants missing from p are deleted with their
+	// inventory; variants with new IDs are added with their Available as
+	// initial stock at the default location. Errors: ErrNotFound;
+	// ErrConflict on a version mismatch; ErrInvalid when p breaks a rule.
 	Update(ctx context.Context, p ecolaura.Product) (ecolaura.Product, error)
-	// Delete removes the product. Errors: ErrNotFound.
+	// Delete removes the product with its variants and their inventory
+	// (past orders keep their snapshots). Errors: ErrNotFound.
 	Delete(ctx context.Context, id ecolaura.ID) error
-	// AdjustStock atomically adds delta (negative to take units) to the
-	// stock, bumps the version and sets UpdatedAt to at. It never lets stock
-	// fall below zero, however many callers race: when stock+delta < 0 it
-	// changes nothing and returns an *ecolaura.InsufficientStockError
-	// (ErrInsufficientStock) carrying the available units. Nor does it let
-	// stock rise above ecolaura.MaxStock: when stock+delta > MaxStock it
-	// changes nothing and returns a *ecolaura.ValidationError on "stock"
-	// (ErrInvalid), unless adj.Saturate is set, in which case it stores
-	// MaxStock. Errors: ErrNotFound.
-	AdjustStock(ctx context.Context, adj StockAdjustment) (ecolaura.Product, error)
-}
-
-// StockAdjustment is one change of a product's stock.
-type StockAdjustment struct {
-	ProductID ecolaura.ID
-	// Delta is the number of units to add (negative: to take).
-	Delta int
-	At    time.Time
-	// Saturate makes an increase that would pass ecolaura.MaxStock store
-	// MaxStock instead of failing. Restocking the lines of a cancelled order
-	// uses it, so a cancellation can never be refused because staff set the
-	// stock to the maximum meanwhile.
-	Saturate bool
 }

@@ -67,7 +67,9 @@ func ValidateStoredRefreshToken(t ecolaura.RefreshToken) error {
 	return v.Err()
 }
 
-// ValidateStoredOrder checks the rules of a stored order: UUIDs, a known
+// ValidateStoredOrder checks the rules of a stored order (a line without a
+// VariantID is stored with its ProductID as VariantID: the default variant
+// of a product from before variants has the product's ID): UUIDs, a known
 // status, a supported currency, amounts and footprints that are not
 // negative, line quantities of 1–ecolaura.MaxLineQuantity, line names that
 // follow the single-line text rules, an idempotency key of at most
@@ -91,6 +93,8 @@ func ValidateStoredOrder(o ecolaura.Order) error {
 	for i, l := range o.Lines {
 		f := fmt.Sprintf("lines[%d]", i)
 		v.Check(isUUID(l.ProductID), f+".product_id", "must be a UUID")
+		v.Check(l.VariantID == "" || isUUID(l.VariantID), f+".variant_id", "must be a UUID")
+		v.Check(ecolaura.ValidSKU(l.SKU), f+".sku", "must be a valid SKU")
 		v.Text(f+".name", l.Name, ecolaura.SingleLine)
 		v.Check(l.UnitPrice.Currency.Valid(), f+".currency", "unsupported currency %q", string(l.UnitPrice.Currency))
 		v.Check(l.UnitPrice.Amount >= 0, f+".unit_price", "must not be negative")

@@ -72,11 +72,12 @@ func validAIValue(v string) bool {
 
 func (s *Server) resolveDigitalLink(c *fiber.Ctx) error {
 	var v ecolaura.Validator
-	if b := c.Params("batch"); c.Route().Path == "/01/:gtin/10/:batch" {
-		v.Check(validAIValue(b), "batch", "must be 1-20 characters of GS1 character set 82")
-	}
-	if sn := c.Params("serial"); c.Route().Path == "/01/:gtin/21/:serial" {
-		v.Check(validAIValue(sn), "serial", "must be 1-20 characters of GS1 character set 82")
+	// A route parameter is never empty; the route tells which one it has
+	// (compared by suffix: a host app may mount the API under a prefix).
+	if route := c.Route().Path; strings.HasSuffix(route, "/10/:batch") {
+		v.Check(validAIValue(c.Params("batch")), "batch", "must be 1-20 characters of GS1 character set 82")
+	} else if strings.HasSuffix(route, "/21/:serial") {
+		v.Check(validAIValue(c.Params("serial")), "serial", "must be 1-20 characters of GS1 character set 82")
 	}
 	q := queryValues(c)
 	number := 0

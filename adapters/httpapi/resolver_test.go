@@ -153,6 +153,7 @@ func TestDigitalLinkResolver(t *testing.T) {
 			{name: "not digits", path: "/01/40063813339x1", status: http.StatusBadRequest, kind: "invalid"},
 			{name: "unknown GTIN", path: "/01/09506000134352", status: http.StatusNotFound, kind: "not-found"},
 			{name: "bad batch", path: "/01/4006381333931/10/" + strings.Repeat("A", 21), status: http.StatusBadRequest, kind: "invalid"},
+			{name: "bad serial", path: "/01/4006381333931/21/" + strings.Repeat("9", 21), status: http.StatusBadRequest, kind: "invalid"},
 			{name: "unknown link type", path: "/01/4006381333931?linkType=gs1:recipeInfo", status: http.StatusNotFound, kind: "not-found"},
 			{name: "no such version", path: "/01/4006381333931?version=9", status: http.StatusNotFound, kind: "not-found"},
 		}

@@ -15,7 +15,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
-	"github.com/ecolaura/ecolaura/ports"
+	"github.com/ecolaura/ecolaura/ports/porttest"
 )
 
 // countingCatalog counts the product reads the API makes and can run a hook
@@ -143,8 +143,8 @@ func TestResponseCacheNeverStoresABodyOlderThanItsStamp(t *testing.T) {
 			cat.onNextRead(func() {
 				// A stock movement (as by a checkout): it changes the
 				// product's stamp but not the catalog generation.
-				_, err := h.db.Products().AdjustStock(context.Background(),
-					ports.StockAdjustment{ProductID: p.ID, Delta: 1, At: time.Now()})
+				_, err := porttest.AdjustStock(context.Background(), h.db,
+					porttest.StockAdjustment{ProductID: p.ID, Delta: 1, At: time.Now()})
 				assert.NoError(t, err)
 			})
 			return cur.Stock + 1

@@ -11,6 +11,7 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ports"
+	"github.com/ecolaura/ecolaura/ports/porttest"
 )
 
 var benchCategories = []string{"kitchen", "personal-care", "home", "clothing", "outdoor", "cleaning", "electronics", "baby", "office", "garden", "food", "pets"}
@@ -107,7 +108,7 @@ func BenchmarkAdjustStockParallel(b *testing.B) {
 			if rng.IntN(2) == 0 {
 				delta = -1
 			}
-			if _, err := db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: id, Delta: delta, At: t0}); err != nil && delta > 0 {
+			if _, err := porttest.AdjustStock(ctx, db, porttest.StockAdjustment{ProductID: id, Delta: delta, At: t0}); err != nil && delta > 0 {
 				b.Fatal(err)
 			}
 		}
@@ -127,7 +128,7 @@ func BenchmarkCheckoutTx(b *testing.B) {
 		for pb.Next() {
 			_ = db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
 				for _, id := range []ecolaura.ID{"00000000-0000-7000-8000-000000000001", "00000000-0000-7000-8000-000000000002"} {
-					if _, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: id, Delta: 1, At: t0}); err != nil {
+					if _, err := porttest.AdjustStock(ctx, tx, porttest.StockAdjustment{ProductID: id, Delta: 1, At: t0}); err != nil {
 						return err
 					}
 				}

@@ -28,6 +28,8 @@ func newConformanceDB(t *testing.T, jobs ports.JobHandler) ports.Database {
 
 func TestConformanceProductStore(t *testing.T) { porttest.ProductStore(t, newConformanceDB) }
 
+func TestConformanceInventoryStore(t *testing.T) { porttest.InventoryStore(t, newConformanceDB) }
+
 func TestConformanceOrderStore(t *testing.T) { porttest.OrderStore(t, newConformanceDB) }
 
 func TestConformanceUserStore(t *testing.T) { porttest.UserStore(t, newConformanceDB) }

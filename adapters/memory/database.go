@@ -50,14 +50,11 @@ func WithLogger(l *slog.Logger) Option {
 // see the package documentation for the design. The zero value is not
 // usable: call [NewDatabase].
 type Database struct {
-	// staleLimit is how many stock-only changes may wait before they are
-	// folded into the sort indexes (see productTables.stale).
-	staleLimit int
-	snap       atomic.Pointer[snapshot]
-	writer     chan struct{} // writer lock: a semaphore of one, context-aware
-	runner     *JobRunner
-	log        *slog.Logger
-	dropped    atomic.Int64
+	snap    atomic.Pointer[snapshot]
+	writer  chan struct{} // writer lock: a semaphore of one, context-aware
+	runner  *JobRunner
+	log     *slog.Logger
+	dropped atomic.Int64
 
 	journalMu  sync.Mutex
 	journal    []journalRow // committed product-cache journal rows, oldest first
@@ -69,9 +66,8 @@ var _ ports.Database = (*Database)(nil)
 // NewDatabase returns an empty database.
 func NewDatabase(opts ...Option) *Database {
 	db := &Database{
-		staleLimit: defaultStaleLimit,
-		writer:     make(chan struct{}, 1),
-		log:        slog.New(slog.DiscardHandler),
+		writer: make(chan struct{}, 1),
+		log:    slog.New(slog.DiscardHandler),
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -84,6 +80,9 @@ func NewDatabase(opts ...Option) *Database {
 
 // Products returns the product store; each call on it is atomic on its own.
 func (db *Database) Products() ports.ProductStore { return productStore{db: db} }
+
+// Inventory returns the inventory store; each call on it is atomic on its own.
+func (db *Database) Inventory() ports.InventoryStore { return inventoryStore{db: db} }
 
 // Orders returns the order store; each call on it is atomic on its own.
 func (db *Database) Orders() ports.OrderStore { return orderStore{db: db} }
@@ -234,6 +233,7 @@ func (db *Database) deliver(jobs []ports.Job) {
 // points to is never modified again.
 type snapshot struct {
 	products      *productTables
+	inventory     *inventoryTables
 	orders        *orderTables
 	users         *userTables
 	tokens        *tokenTables
@@ -248,6 +248,7 @@ type snapshot struct {
 func newSnapshot() *snapshot {
 	return &snapshot{
 		products:      newProductTables(),
+		inventory:     newInventoryTables(),
 		orders:        newOrderTables(),
 		users:         newUserTables(),
 		tokens:        newTokenTables(),
@@ -274,6 +275,7 @@ type txn struct {
 	done      bool
 	dirty     bool
 	ownProd   bool
+	ownInv    bool
 	ownOrders bool
 	ownUsers  bool
 	ownTokens bool
@@ -292,6 +294,9 @@ var _ ports.Tx = (*txn)(nil)
 
 // Products returns the product store bound to the transaction.
 func (t *txn) Products() ports.ProductStore { return productStore{db: t.db, tx: t} }
+
+// Inventory returns the inventory store bound to the transaction.
+func (t *txn) Inventory() ports.InventoryStore { return inventoryStore{db: t.db, tx: t} }
 
 // Orders returns the order store bound to the transaction.
 func (t *txn) Orders() ports.OrderStore { return orderStore{db: t.db, tx: t} }

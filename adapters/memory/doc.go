@@ -44,11 +44,12 @@
 // O(log n + page) whatever the catalog size; Offset walks, the other filters
 // are applied while walking, and totals for unfiltered or category-only
 // lists come from maintained counts. Category counts and statistics are
-// maintained incrementally. A stock-only change (AdjustStock) rewrites only
-// the by-ID tree and records the product in a small "stale" set that lists
-// consult for the current stock; the set is folded into the sort indexes
-// when it reaches 1,024 products, which keeps checkout cheap. Orders are
-// indexed newest first, globally and per user.
+// maintained incrementally. Stock lives apart from the catalog records, in
+// inventory tables (levels per variant and location, movements, a SKU
+// index): a sale or stock change writes only those, never a product record
+// or a sort index, which keeps checkout cheap; reads fill each variant's
+// available stock from them. Orders are indexed newest first, globally and
+// per user.
 //
 // Jobs enqueued through a transaction are handed to the [JobRunner] only
 // after the commit is published, so a handler always sees the committed data

@@ -37,14 +37,16 @@ func ExampleDatabase_Do() {
 	}
 	checkout := func(qty int) error {
 		return db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-			if _, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: bottle.ID, Delta: -qty, At: clock.Now()}); err != nil {
-				return err
-			}
 			total := ecolaura.NewMoney(bottle.Price.Amount*int64(qty), "EUR")
 			order := ecolaura.Order{ID: ids.NewID(), UserID: buyer.ID, Status: ecolaura.StatusPending,
 				Lines:    []ecolaura.OrderLine{{ProductID: bottle.ID, Name: bottle.Name, UnitPrice: bottle.Price, Quantity: qty, Total: total}},
 				Subtotal: total, Total: total, CreatedAt: clock.Now(), UpdatedAt: clock.Now(), Version: 1}
 			if err := tx.Orders().Create(ctx, order); err != nil {
+				return err
+			}
+			// The default variant of a product created without variants
+			// has the product's ID.
+			if _, err := tx.Inventory().Sell(ctx, ports.Sale{VariantID: bottle.ID, Quantity: qty, OrderID: order.ID, At: clock.Now()}); err != nil {
 				return err
 			}
 			return tx.Jobs().Enqueue(ctx, ports.Job{Kind: "process_order", Payload: []byte(order.ID)})
@@ -68,7 +70,7 @@ func ExampleDatabase_Do() {
 	// buy 2: <nil>
 	// buy 2 more: only 1 left
 	// job: process_order
-	// stock: 1 version: 2
+	// stock: 1 version: 1
 }
 
 // Cache entries expire by the injected clock; counters never expire.

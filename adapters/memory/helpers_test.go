@@ -103,12 +103,16 @@ func ids(ps []ecolaura.Product) []ecolaura.ID {
 	return out
 }
 
+// newProduct returns a product as a store stores it (ecolaura.Product.Complete:
+// status active, one default variant with the product's ID and stock).
 func newProduct(id ecolaura.ID, stock int) ecolaura.Product {
-	return ecolaura.Product{
+	p := ecolaura.Product{
 		ID: id, Name: "Bottle " + string(id), Category: "kitchen",
 		Price: ecolaura.NewMoney(1999, ecolaura.DefaultCurrency), Stock: stock, Score: 50,
 		CreatedAt: t0, UpdatedAt: t0, Version: 1,
 	}
+	p.Complete()
+	return p
 }
 
 // The users that the orders and refresh tokens of these tests belong to.

@@ -138,6 +138,11 @@ func (s orderStore) Create(ctx context.Context, o ecolaura.Order) error {
 		return fmt.Errorf("memory: create order %s: %w", o.ID, err)
 	}
 	rec := newOrderRec(o)
+	for i := range rec.o.Lines {
+		if rec.o.Lines[i].VariantID == "" {
+			rec.o.Lines[i].VariantID = rec.o.Lines[i].ProductID
+		}
+	}
 	return update(ctx, s.db, s.tx, func(t *txn) error {
 		if _, ok := t.w.users.get(o.UserID); !ok {
 			// The foreign key of the PostgreSQL schema.

@@ -21,7 +21,7 @@ import (
 func newOrder(id, user ecolaura.ID, key string, at time.Time) ecolaura.Order {
 	return ecolaura.Order{
 		ID: id, UserID: user, Status: ecolaura.StatusPending, IdempotencyKey: key,
-		Lines: []ecolaura.OrderLine{{ProductID: "10000000-0000-7000-8000-000000000001", Name: "Bottle", Quantity: 2,
+		Lines: []ecolaura.OrderLine{{ProductID: "10000000-0000-7000-8000-000000000001", VariantID: "10000000-0000-7000-8000-000000000001", Name: "Bottle", Quantity: 2,
 			UnitPrice: ecolaura.NewMoney(0, "EUR"), Total: ecolaura.NewMoney(0, "EUR")}},
 		Subtotal:  ecolaura.NewMoney(0, "EUR"),
 		Total:     ecolaura.NewMoney(0, "EUR"),

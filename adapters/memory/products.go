@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 
 	"github.com/google/btree"
 
@@ -128,23 +130,13 @@ func (c *categoryEntry) account(r *productRec, sign int) {
 
 func byCategorySlug(a, b *categoryEntry) bool { return a.slug < b.slug }
 
-// defaultStaleLimit bounds the stale set of a productTables.
-const defaultStaleLimit = 1024
-
-// productTables is the product part of a snapshot.
-//
-// byID always holds the current record of every product. The sort indexes
-// hold a record with the same sort keys and filterable fields, but after a
-// stock-only change (AdjustStock: stock, version, updated_at) they may keep
-// the previous record: updating one tree instead of eleven makes the hot
-// write path several times cheaper. The IDs of such products are in stale, a
-// small tree; lists take the current record from byID for them. When stale
-// reaches the Database's limit the writer folds it into the indexes.
+// productTables is the product part of a snapshot: the catalog records
+// (with their variants; stock lives in the inventory tables and is filled
+// in when a product is read), one index per sort and per category and sort.
 type productTables struct {
 	byID   *btree.BTreeG[*productRec]
 	sorted sortIndexes
 	cats   *btree.BTreeG[*categoryEntry]
-	stale  *btree.BTreeG[ecolaura.ID]
 }
 
 func newProductTables() *productTables {
@@ -152,23 +144,11 @@ func newProductTables() *productTables {
 		byID:   newTree(byProductID),
 		sorted: newSortIndexes(),
 		cats:   newTree(byCategorySlug),
-		stale:  newTree(func(a, b ecolaura.ID) bool { return a < b }),
 	}
 }
 
 func (pt *productTables) clone() *productTables {
-	return &productTables{byID: pt.byID.Clone(), sorted: pt.sorted.clone(), cats: pt.cats.Clone(), stale: pt.stale.Clone()}
-}
-
-// current returns the current record of a product found in a sort index.
-func (pt *productTables) current(r *productRec) *productRec {
-	if pt.stale.Len() == 0 || !pt.stale.Has(r.p.ID) {
-		return r
-	}
-	if c, ok := pt.get(r.p.ID); ok {
-		return c
-	}
-	return r
+	return &productTables{byID: pt.byID.Clone(), sorted: pt.sorted.clone(), cats: pt.cats.Clone()}
 }
 
 func (pt *productTables) get(id ecolaura.ID) (*productRec, bool) {
@@ -206,7 +186,6 @@ func (t *txn) category(pt *productTables, slug string) *categoryEntry {
 func (t *txn) putProduct(old, rec *productRec) {
 	pt := t.products()
 	pt.byID.ReplaceOrInsert(rec)
-	pt.stale.Delete(rec.p.ID)
 	pt.sorted.put(old, rec)
 	if old != nil && old.p.Category != rec.p.Category {
 		t.removeFromCategory(pt, old)
@@ -220,40 +199,9 @@ func (t *txn) putProduct(old, rec *productRec) {
 	c.idx.put(old, rec)
 }
 
-// putStock stores rec, which differs from old only in stock, version and
-// updated_at, in byID alone and marks the indexes' copy stale.
-func (t *txn) putStock(rec *productRec) {
-	pt := t.products()
-	pt.byID.ReplaceOrInsert(rec)
-	pt.stale.ReplaceOrInsert(rec.p.ID)
-	if pt.stale.Len() >= t.db.staleLimit {
-		t.foldStale(pt)
-	}
-}
-
-// foldStale puts the current record of every stale product into the sort
-// indexes and empties the stale set.
-func (t *txn) foldStale(pt *productTables) {
-	pt.stale.Ascend(func(id ecolaura.ID) bool {
-		cur, ok := pt.get(id)
-		if !ok {
-			return true
-		}
-		for _, tr := range pt.sorted {
-			tr.ReplaceOrInsert(cur)
-		}
-		for _, tr := range t.category(pt, cur.p.Category).idx {
-			tr.ReplaceOrInsert(cur)
-		}
-		return true
-	})
-	pt.stale = newTree(func(a, b ecolaura.ID) bool { return a < b })
-}
-
 func (t *txn) deleteProduct(old *productRec) {
 	pt := t.products()
 	pt.byID.Delete(old)
-	pt.stale.Delete(old.p.ID)
 	pt.sorted.remove(old)
 	t.removeFromCategory(pt, old)
 }
@@ -285,7 +233,7 @@ func (s productStore) Get(ctx context.Context, id ecolaura.ID) (ecolaura.Product
 		if !ok {
 			return fmt.Errorf("memory: get product %s: %w", id, ecolaura.ErrNotFound)
 		}
-		out = r.p.Clone()
+		out = sn.read(r)
 		return nil
 	})
 	return out, err
@@ -303,7 +251,38 @@ func (s productStore) GetMany(ctx context.Context, ids []ecolaura.ID) ([]ecolaur
 			}
 			seen[id] = struct{}{}
 			if r, ok := sn.products.get(id); ok {
-				out = append(out, r.p.Clone())
+				out = append(out, sn.read(r))
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// read returns a copy of the stored product with its stock filled in.
+func (sn *snapshot) read(r *productRec) ecolaura.Product {
+	p := r.p.Clone()
+	sn.inventory.fill(&p)
+	return p
+}
+
+// GetByVariants returns the products owning the variants among ids, each
+// once, in the order their first variant appears in ids.
+func (s productStore) GetByVariants(ctx context.Context, ids []ecolaura.ID) ([]ecolaura.Product, error) {
+	out := make([]ecolaura.Product, 0, len(ids))
+	err := view(s.db, s.tx, func(sn *snapshot) error {
+		seen := make(map[ecolaura.ID]struct{}, len(ids))
+		for _, id := range ids {
+			pid, ok := sn.inventory.productOf(id)
+			if !ok {
+				continue
+			}
+			if _, dup := seen[pid]; dup {
+				continue
+			}
+			seen[pid] = struct{}{}
+			if r, ok := sn.products.get(pid); ok {
+				out = append(out, sn.read(r))
 			}
 		}
 		return nil
@@ -325,7 +304,7 @@ func validateProductQuery(q *ports.ProductQuery) error {
 
 // categoryOnly reports whether f filters by nothing but the category.
 func categoryOnly(f ecolaura.ProductFilter) bool {
-	return f.Query == "" && f.MinScore == nil && f.MaxFootprint == nil && f.Recyclable == nil &&
+	return f.Status == "" && f.Query == "" && f.MinScore == nil && f.MaxFootprint == nil && f.Recyclable == nil &&
 		f.Biodegradable == nil && f.MinPrice == nil && f.MaxPrice == nil && !f.InStock
 }
 
@@ -383,11 +362,14 @@ func (s productStore) List(ctx context.Context, q ports.ProductQuery) (ports.Pro
 			tree, total = c.idx[i], c.count
 		}
 		stop := beyond(i, q.Filter)
-		// Only stock can differ between an index's record and the current
-		// one, so only the in-stock filter needs the current record.
+		// Stock lives in the inventory: only the in-stock filter needs it.
 		match := func(r *productRec) bool { return q.Filter.Match(r.p) }
 		if q.Filter.InStock {
-			match = func(r *productRec) bool { return q.Filter.Match(pt.current(r).p) }
+			match = func(r *productRec) bool {
+				p := r.p // a shallow copy: only Stock is written
+				p.Stock = sn.inventory.stock(r.p)
+				return q.Filter.Match(p)
+			}
 		}
 		if categoryOnly(q.Filter) {
 			match = func(*productRec) bool { return true }
@@ -414,7 +396,7 @@ func (s productStore) List(ctx context.Context, q ports.ProductQuery) (ports.Pro
 				page.HasMore = true
 				return false
 			}
-			page.Items = append(page.Items, pt.current(r).p.Clone())
+			page.Items = append(page.Items, sn.read(r))
 			return true
 		}
 		if q.After != nil {
@@ -485,31 +467,73 @@ func (s productStore) CategoryStats(ctx context.Context) ([]ecolaura.CategorySta
 	return out, err
 }
 
-// Create stores a copy of p as given. Errors: ErrConflict when the ID
-// exists; *ValidationError (ErrInvalid) when p breaks a rule of
-// ports.ValidateNewProduct.
+// Create stores a copy of p (after ecolaura.Product.Complete) with its
+// variants and their initial stock. Errors: ErrConflict when the ID exists;
+// *ValidationError (ErrInvalid) when p breaks a rule of
+// ports.ValidateNewProduct; *ecolaura.ConflictError (ErrConflict) on
+// "variants[i].sku" or "variants[i].id" for a SKU or variant ID another
+// product has.
 func (s productStore) Create(ctx context.Context, p ecolaura.Product) error {
+	p = p.Clone()
+	p.Complete()
 	if err := ports.ValidateNewProduct(p); err != nil {
 		return fmt.Errorf("memory: create product %s: %w", p.ID, err)
 	}
-	rec := newProductRec(p)
 	return update(ctx, s.db, s.tx, func(t *txn) error {
 		if _, ok := t.w.products.get(p.ID); ok {
 			return fmt.Errorf("memory: create product %s: id taken: %w", p.ID, ecolaura.ErrConflict)
 		}
-		t.putProduct(nil, rec)
+		if err := variantsFree(t.w.inventory, p); err != nil {
+			return fmt.Errorf("memory: create product %s: %w", p.ID, err)
+		}
+		it := t.inventory()
+		for _, v := range p.Variants {
+			it.addVariant(v, p)
+		}
+		t.putProduct(nil, newProductRec(catalogOnly(p)))
 		return nil
 	})
 }
 
-// Update replaces the product if its stored version equals p.Version,
-// storing it with Version p.Version+1 (CreatedAt stays as stored), and
-// returns a copy of what was stored. Errors: ErrNotFound; ErrConflict on a
-// version mismatch; *ValidationError (ErrInvalid) when p breaks a constraint.
+// catalogOnly returns p without stock figures, as the catalog record keeps it.
+func catalogOnly(p ecolaura.Product) ecolaura.Product {
+	p.Stock = 0
+	for i := range p.Variants {
+		p.Variants[i].Available = 0
+	}
+	return p
+}
+
+// variantsFree checks that no other product has p's variant IDs or SKUs.
+func variantsFree(it *inventoryTables, p ecolaura.Product) error {
+	for i, v := range p.Variants {
+		f := "variants[" + strconv.Itoa(i) + "]"
+		if r, ok := it.variants.Get(variantRef{key: string(v.ID)}); ok && r.product != p.ID {
+			return &ecolaura.ConflictError{Field: f + ".id"}
+		}
+		if v.SKU == "" {
+			continue
+		}
+		if r, ok := it.skus.Get(variantRef{key: strings.ToLower(v.SKU)}); ok && r.product != p.ID {
+			return &ecolaura.ConflictError{Field: f + ".sku"}
+		}
+	}
+	return nil
+}
+
+// Update replaces the product and its variants if its stored version equals
+// p.Version, storing it with Version p.Version+1 (CreatedAt stays as
+// stored), and returns a copy of what was stored. Variants it no longer has
+// are deleted with their inventory; new ones get their Available as initial
+// stock. Errors: ErrNotFound; ErrConflict on a version mismatch;
+// *ValidationError (ErrInvalid) when p breaks a constraint;
+// *ecolaura.ConflictError as for Create.
 func (s productStore) Update(ctx context.Context, p ecolaura.Product) (ecolaura.Product, error) {
 	if _, err := ecolaura.ParseID(string(p.ID)); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("memory: update product %s: %w", p.ID, ecolaura.ErrNotFound)
 	}
+	p = p.Clone()
+	p.Complete()
 	if err := ports.ValidateStoredProduct(p); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("memory: update product %s: %w", p.ID, err)
 	}
@@ -522,63 +546,53 @@ func (s productStore) Update(ctx context.Context, p ecolaura.Product) (ecolaura.
 		if old.p.Version != p.Version {
 			return fmt.Errorf("memory: update product %s: stored version %d, given %d: %w", p.ID, old.p.Version, p.Version, ecolaura.ErrConflict)
 		}
-		np := p.Clone()
+		if err := variantsFree(t.w.inventory, p); err != nil {
+			return fmt.Errorf("memory: update product %s: %w", p.ID, err)
+		}
+		np := p
 		np.CreatedAt = old.p.CreatedAt
 		np.Version = p.Version + 1
-		rec := newProductRec(np)
+		it := t.inventory()
+		for _, ov := range old.p.Variants {
+			it.variants.Delete(variantRef{key: string(ov.ID)})
+			if ov.SKU != "" {
+				it.skus.Delete(variantRef{key: strings.ToLower(ov.SKU)})
+			}
+			if _, kept := np.Variant(ov.ID); !kept {
+				it.removeVariant(ov)
+			}
+		}
+		for _, v := range np.Variants {
+			if _, existed := old.p.Variant(v.ID); existed {
+				it.variants.ReplaceOrInsert(variantRef{key: string(v.ID), product: np.ID, variant: v.ID})
+				if v.SKU != "" {
+					it.skus.ReplaceOrInsert(variantRef{key: strings.ToLower(v.SKU), product: np.ID, variant: v.ID})
+				}
+				continue
+			}
+			it.addVariant(v, np)
+		}
+		rec := newProductRec(catalogOnly(np))
 		t.putProduct(old, rec)
-		out = rec.p.Clone()
+		out = t.w.read(rec)
 		return nil
 	})
 	return out, err
 }
 
-// Delete removes the product. Errors: ErrNotFound.
+// Delete removes the product with its variants and their inventory.
+// Errors: ErrNotFound.
 func (s productStore) Delete(ctx context.Context, id ecolaura.ID) error {
 	return update(ctx, s.db, s.tx, func(t *txn) error {
 		old, ok := t.w.products.get(id)
 		if !ok {
 			return fmt.Errorf("memory: delete product %s: %w", id, ecolaura.ErrNotFound)
 		}
+		it := t.inventory()
+		for _, v := range old.p.Variants {
+			it.removeVariant(v)
+		}
 		t.deleteProduct(old)
 		return nil
 	})
-}
-
-// AdjustStock atomically adds adj.Delta to the stock, bumps the version and
-// sets UpdatedAt, and returns a copy of the product. When the stock would
-// fall below zero it changes nothing and returns an
-// *ecolaura.InsufficientStockError with the available units. Errors:
-// ErrNotFound; ErrInsufficientStock; *ValidationError (ErrInvalid) when the
-// stock would exceed ecolaura.MaxStock and adj.Saturate is not set (with it,
-// the stock stops at MaxStock).
-func (s productStore) AdjustStock(ctx context.Context, adj ports.StockAdjustment) (ecolaura.Product, error) {
-	var out ecolaura.Product
-	err := update(ctx, s.db, s.tx, func(t *txn) error {
-		old, ok := t.w.products.get(adj.ProductID)
-		if !ok {
-			return fmt.Errorf("memory: adjust stock of %s: %w", adj.ProductID, ecolaura.ErrNotFound)
-		}
-		stock := int64(old.p.Stock) + int64(adj.Delta)
-		if stock < 0 {
-			return fmt.Errorf("memory: adjust stock: %w", &ecolaura.InsufficientStockError{
-				ProductID: old.p.ID, Name: old.p.Name, Requested: -adj.Delta, Available: old.p.Stock,
-			})
-		}
-		if stock > ecolaura.MaxStock && adj.Saturate && adj.Delta > 0 {
-			stock = ecolaura.MaxStock
-		}
-		if stock > ecolaura.MaxStock {
-			return fmt.Errorf("memory: adjust stock of %s: %w", adj.ProductID,
-				ecolaura.Invalid("stock", "must be at most %d", ecolaura.MaxStock))
-		}
-		np := old.p.Clone()
-		np.Stock = int(stock)
-		np.Version++
-		np.UpdatedAt = adj.At
-		t.putStock(&productRec{p: np, keys: old.keys}) // stock is no sort key
-		out = np.Clone()
-		return nil
-	})
-	return out, err
 }

@@ -10,12 +10,15 @@ import (
 )
 
 // copyColumns are the columns InsertProducts fills.
-var copyColumns = []string{"id", "name", "description", "category", "price_minor", "currency", "stock", "score",
+var copyColumns = []string{"id", "name", "description", "category", "status", "options", "price_minor", "currency", "score",
 	"footprint_g", "recyclable", "biodegradable", "recycled_content", "certifications", "created_at", "updated_at", "version"}
 
 // InsertProducts stores many new products at once with COPY, for seeding
-// and imports. The products are stored as given (validate them first); call
-// it with batches of a few thousand. Errors: ErrConflict when an ID exists
+// and imports: the products, their variants (after
+// ecolaura.Product.Complete), the variants' levels at the default location
+// and their "initial" movements, in one transaction. The products are
+// stored as given (validate them first); call it with batches of a few
+// thousand. Errors: ErrConflict when an ID exists
 // (nothing of the batch is stored); ErrInvalid for an ID that is not a
 // UUID; ErrUnavailable.
 func (d *Database) InsertProducts(ctx context.Context, ps []ecolaura.Product) error {
@@ -23,11 +26,30 @@ func (d *Database) InsertProducts(ctx context.Context, ps []ecolaura.Product) er
 		return nil
 	}
 	rows := make([]productRow, len(ps))
+	var variants [][]any
+	var levels [][]any
+	var moves [][]any
 	for i, p := range ps {
 		if !validID(p.ID) {
 			return ecolaura.Invalid(fmt.Sprintf("products[%d].id", i), "must be a UUID")
 		}
+		p = p.Clone()
+		p.Complete()
 		rows[i] = toProductRow(p)
+		for _, v := range p.Variants {
+			var fp *int64
+			if v.Footprint != nil {
+				f := int64(*v.Footprint)
+				fp = &f
+			}
+			variants = append(variants, []any{string(v.ID), string(p.ID), int32(v.Position), v.SKU, encodeVariantOptions(v.Options),
+				v.Price.Amount, string(v.Price.Currency), v.GTIN, int32(v.WeightG), fp})
+			levels = append(levels, []any{string(v.ID), defaultLocation, int32(v.Available)})
+			if v.Available > 0 {
+				moves = append(moves, []any{string(newMovementID()), string(v.ID), defaultLocation, int32(v.Available),
+					int32(v.Available), "initial", p.UpdatedAt})
+			}
+		}
 	}
 	// COPY on one connection of the pool, binary format.
 	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
@@ -36,10 +58,25 @@ func (d *Database) InsertProducts(ctx context.Context, ps []ecolaura.Product) er
 		if r.Certifications != nil {
 			certs = r.Certifications
 		}
-		return []any{r.ID, r.Name, r.Description, r.Category, r.PriceMinor, r.Currency, r.Stock, r.Score,
+		return []any{r.ID, r.Name, r.Description, r.Category, r.Status, r.Options, r.PriceMinor, r.Currency, r.Score,
 			r.FootprintG, r.Recyclable, r.Biodegradable, r.RecycledContent, certs, r.CreatedAt, r.UpdatedAt, r.Version}, nil
 	})
-	d.counts.n.Add(1)
-	_, err := d.pool.CopyFrom(ctx, pgx.Identifier{"products"}, copyColumns, src)
+	d.counts.n.Add(4)
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"products"}, copyColumns, src); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"product_variants"}, []string{"id", "product_id", "position", "sku", "options",
+			"price_minor", "currency", "gtin", "weight_g", "footprint_g"}, pgx.CopyFromRows(variants)); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"inventory_levels"}, []string{"variant_id", "location_id", "on_hand"},
+			pgx.CopyFromRows(levels)); err != nil {
+			return err
+		}
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"inventory_movements"}, []string{"id", "variant_id", "location_id", "delta",
+			"on_hand", "reason", "at"}, pgx.CopyFromRows(moves))
+		return err
+	})
 	return wrap(err, "copy %d products", len(ps))
 }

@@ -251,7 +251,7 @@ func TestDoRollsBackOnError(t *testing.T) {
 	require.NoError(t, db.Products().Create(ctx, p))
 	boom := fmt.Errorf("boom")
 	err := db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-		_, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: -5, At: porttest.Now()})
+		_, err := porttest.AdjustStock(ctx, tx, porttest.StockAdjustment{ProductID: p.ID, Delta: -5, At: porttest.Now()})
 		require.NoError(t, err)
 		return boom
 	})

@@ -272,7 +272,12 @@ func (d *Database) Ping(ctx context.Context) error {
 
 // Products returns the product store (each call its own statement).
 func (d *Database) Products() ports.ProductStore {
-	return &productStore{db: d.db, pg: d.onPool, reads: d.reads, counts: d.counts}
+	return &productStore{db: d.db, pg: d.onPool, reads: d.reads, counts: d.counts, d: d}
+}
+
+// Inventory returns the inventory store.
+func (d *Database) Inventory() ports.InventoryStore {
+	return &inventoryStore{db: d.db, reads: d.reads, counts: d.counts, d: d}
 }
 
 // Orders returns the order store.
@@ -395,7 +400,11 @@ type txStores struct {
 }
 
 func (t *txStores) Products() ports.ProductStore {
-	return &productStore{db: t.conn, pg: t.onTx, counts: t.d.counts}
+	return &productStore{db: t.conn, pg: t.onTx, counts: t.d.counts, d: t.d, tx: t}
+}
+
+func (t *txStores) Inventory() ports.InventoryStore {
+	return &inventoryStore{db: t.conn, counts: t.d.counts, d: t.d, tx: t}
 }
 
 func (t *txStores) Orders() ports.OrderStore {

@@ -62,18 +62,17 @@ func TestDriverErrorsStayBehindThePort(t *testing.T) {
 	})
 	t.Run("out of range in a transaction", func(t *testing.T) {
 		err := db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-			_, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: math.MaxInt64, At: porttest.Now()})
+			_, err := porttest.AdjustStock(ctx, tx, porttest.StockAdjustment{ProductID: p.ID, Delta: math.MaxInt64, At: porttest.Now()})
 			return err
 		})
-		requireBehindThePort(t, err, ecolaura.ErrInvalid)
-		assert.Contains(t, err.Error(), "22003", "the server's error, not the driver's encoding error")
+		requireBehindThePort(t, err, ecolaura.ErrInvalid) // refused before it reaches the server
 	})
 	t.Run("caller gave up", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
 		_, err := db.Products().Get(cctx, p.ID)
 		requireBehindThePort(t, err, context.Canceled)
-		_, err = db.Products().AdjustStock(cctx, ports.StockAdjustment{ProductID: p.ID, Delta: -1, At: porttest.Now()})
+		_, err = porttest.AdjustStock(cctx, db, porttest.StockAdjustment{ProductID: p.ID, Delta: -1, At: porttest.Now()})
 		requireBehindThePort(t, err, context.Canceled)
 		err = db.Do(cctx, func(ctx context.Context, tx ports.Tx) error {
 			return tx.Jobs().Enqueue(ctx, ports.Job{Kind: "test"})

@@ -175,7 +175,7 @@ func TestConstraintsInDatabase(t *testing.T) {
 
 	// What the schema refuses reaches callers as ErrInvalid naming the
 	// field, never as a raw driver error.
-	_, err = db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: 2_000_000_000, At: porttest.Now()})
+	_, err = porttest.AdjustStock(ctx, db, porttest.StockAdjustment{ProductID: p.ID, Delta: 2_000_000_000, At: porttest.Now()})
 	require.ErrorIs(t, err, ecolaura.ErrInvalid, "stock above the maximum")
 	bad := porttest.NewOrder(porttest.NewID(), porttest.Line(p, 1))
 	err = db.Orders().Create(ctx, bad)
@@ -187,7 +187,10 @@ func TestConstraintsInDatabase(t *testing.T) {
 
 // sharedRules is the migration that states the stores' shared rules in the
 // schema.
-const sharedRules = "../../migrations/20260301000001_shared_store_rules.tx"
+const (
+	sharedRules       = "../../migrations/20260301000001_shared_store_rules.tx"
+	variantsMigration = "../../migrations/20261211000001_variants_and_inventory.tx"
+)
 
 // execMigrationFile runs the statements of one migration file in a
 // transaction.
@@ -215,14 +218,14 @@ func execMigrationFile(t *testing.T, db *postgres.Database, path string) {
 func TestSharedRulesMigrationFixesExistingRows(t *testing.T) {
 	db := openDB(t, postgres.Config{})
 	ctx := t.Context()
-	execMigrationFile(t, db, sharedRules+".down.sql")
-
 	u := porttest.NewUser()
 	require.NoError(t, db.Users().Create(ctx, u))
 	p := porttest.NewProduct(porttest.UniqueCategory())
 	require.NoError(t, db.Products().Create(ctx, p))
 	o := porttest.NewOrder(u.ID, porttest.Line(p, 1))
 	require.NoError(t, db.Orders().Create(ctx, o))
+	execMigrationFile(t, db, variantsMigration+".down.sql")
+	execMigrationFile(t, db, sharedRules+".down.sql")
 	sqlDB := db.DB().DB
 	legacy := []struct {
 		sql  string
@@ -239,6 +242,7 @@ func TestSharedRulesMigrationFixesExistingRows(t *testing.T) {
 	}
 
 	execMigrationFile(t, db, sharedRules+".up.sql")
+	execMigrationFile(t, db, variantsMigration+".up.sql")
 
 	got, err := db.Products().Get(ctx, p.ID)
 	require.NoError(t, err)
@@ -251,7 +255,7 @@ func TestSharedRulesMigrationFixesExistingRows(t *testing.T) {
 	got.Description = "Edited after the migration"
 	_, err = db.Products().Update(ctx, got)
 	require.NoError(t, err, "the product is editable")
-	restocked, err := db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: 1, At: porttest.Now(), Saturate: true})
+	restocked, err := porttest.AdjustStock(ctx, db, porttest.StockAdjustment{ProductID: p.ID, Delta: 1, At: porttest.Now(), Saturate: true})
 	require.NoError(t, err, "a cancellation can restock it")
 	assert.Equal(t, ecolaura.MaxStock, restocked.Stock)
 
@@ -263,8 +267,8 @@ func TestSharedRulesMigrationFixesExistingRows(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "Brush ", gotOrder.Lines[0].Name)
 
-	_, err = sqlDB.ExecContext(ctx, "UPDATE products SET stock = $1 WHERE id = $2", ecolaura.MaxStock+1, p.ID)
-	require.ErrorContains(t, err, "products_stock_max", "the constraints are in place")
+	_, err = sqlDB.ExecContext(ctx, "UPDATE inventory_levels SET on_hand = $1 WHERE variant_id = $2", ecolaura.MaxStock+1, p.ID)
+	require.ErrorContains(t, err, "inventory_levels_on_hand_check", "the constraints are in place")
 }
 
 // The audit trail is append-only in the database itself: whatever role
@@ -323,4 +327,103 @@ func TestPassportVersionsAppendOnly(t *testing.T) {
 			assert.Equal(t, v, got, "unchanged")
 		})
 	}
+}
+
+// TestVariantsMigrationMovesExistingData builds a database at the schema
+// before variants (the variants migration undone), stores products, a user
+// and orders in it with SQL as that schema had them, migrates up and
+// expects every product to have exactly one default variant (the product's
+// ID, its price, its stock at the default location with an "initial"
+// movement) and every order to read as it was, its lines naming the
+// default variant. Migrating down restores the old shape, and refuses
+// while a product has more than one variant.
+func TestVariantsMigrationMovesExistingData(t *testing.T) {
+	db := openDB(t, postgres.Config{})
+	ctx := t.Context()
+	sqlDB := db.DB().DB
+	execMigrationFile(t, db, variantsMigration+".down.sql")
+
+	u := porttest.NewUser()
+	require.NoError(t, db.Users().Create(ctx, u))
+	cat := porttest.UniqueCategory()
+	type legacyProduct struct {
+		id    ecolaura.ID
+		price int64
+		stock int
+	}
+	legacy := []legacyProduct{{porttest.NewID(), 999, 7}, {porttest.NewID(), 2500, 0}, {porttest.NewID(), 120, 1000}}
+	for i, p := range legacy {
+		_, err := sqlDB.ExecContext(ctx, `INSERT INTO products (id, name, description, category, price_minor, currency, stock, score,
+			created_at, updated_at, version) VALUES ($1, $2, '', $3, $4, 'EUR', $5, 50, now(), now(), 3)`,
+			p.id, "Legacy product "+string(rune('A'+i)), cat, p.price, p.stock)
+		require.NoError(t, err, "the schema before variants takes the product")
+	}
+	orderID := porttest.NewID()
+	_, err := sqlDB.ExecContext(ctx, `INSERT INTO orders (id, user_id, status, currency, subtotal_minor, total_minor, footprint_g,
+		created_at, updated_at, version) VALUES ($1, $2, 'confirmed', 'EUR', 4498, 4498, 0, now(), now(), 2)`, orderID, u.ID)
+	require.NoError(t, err)
+	for i, l := range []struct {
+		p   legacyProduct
+		qty int
+	}{{legacy[0], 2}, {legacy[1], 1}} {
+		_, err := sqlDB.ExecContext(ctx, `INSERT INTO order_lines (order_id, line_no, product_id, name, currency, unit_price_minor,
+			quantity, total_minor, unit_footprint_g) VALUES ($1, $2, $3, 'Legacy line', 'EUR', $4, $5, $6, 0)`,
+			orderID, i, l.p.id, l.p.price, l.qty, l.p.price*int64(l.qty))
+		require.NoError(t, err)
+	}
+
+	execMigrationFile(t, db, variantsMigration+".up.sql")
+
+	for _, p := range legacy {
+		got, err := db.Products().Get(ctx, p.id)
+		require.NoError(t, err)
+		require.Len(t, got.Variants, 1, "every product has exactly one variant")
+		v := got.Variants[0]
+		assert.Equal(t, p.id, v.ID, "the default variant has the product's ID")
+		assert.Equal(t, ecolaura.NewMoney(p.price, "EUR"), v.Price, "it carries the product's price")
+		assert.Equal(t, p.price, got.Price.Amount)
+		assert.Equal(t, p.stock, got.Stock, "and its stock")
+		assert.Equal(t, ecolaura.ProductActive, got.Status, "existing products are active")
+		assert.EqualValues(t, 3, got.Version, "the migration leaves versions alone")
+		require.NoError(t, got.Validate(), "the migrated product follows every rule")
+		ms, err := db.Inventory().Movements(ctx, ports.MovementQuery{VariantID: v.ID, Limit: 10})
+		require.NoError(t, err)
+		if p.stock > 0 {
+			require.Len(t, ms, 1)
+			assert.Equal(t, ecolaura.MoveInitial, ms[0].Reason)
+			assert.Equal(t, p.stock, ms[0].Delta)
+		} else {
+			assert.Empty(t, ms)
+		}
+	}
+	o, err := db.Orders().Get(ctx, orderID)
+	require.NoError(t, err)
+	require.Len(t, o.Lines, 2)
+	for i, l := range o.Lines {
+		assert.Equal(t, legacy[i].id, l.ProductID)
+		assert.Equal(t, legacy[i].id, l.VariantID, "an existing line names its product's default variant")
+	}
+	assert.Equal(t, ecolaura.StatusConfirmed, o.Status)
+	assert.Equal(t, int64(4498), o.Total.Amount)
+
+	// A sale and a catalog edit work on the migrated rows.
+	_, err = porttest.AdjustStock(ctx, db, porttest.StockAdjustment{ProductID: legacy[0].id, Delta: -2, At: porttest.Now()})
+	require.NoError(t, err)
+
+	// Down refuses while a product has two variants, and names why.
+	multi := porttest.NewVariantProduct(porttest.UniqueCategory())
+	require.NoError(t, db.Products().Create(ctx, multi))
+	raw, err := os.ReadFile(variantsMigration + ".down.sql")
+	require.NoError(t, err)
+	_, err = sqlDB.ExecContext(ctx, strings.Split(string(raw), "--bun:split")[0])
+	require.ErrorContains(t, err, "cannot migrate down: 1 product(s) have more than one variant")
+	require.NoError(t, db.Products().Delete(ctx, multi.ID))
+
+	execMigrationFile(t, db, variantsMigration+".down.sql")
+	var stock int
+	var price int64
+	require.NoError(t, sqlDB.QueryRowContext(ctx, "SELECT stock, price_minor FROM products WHERE id = $1", legacy[0].id).Scan(&stock, &price))
+	assert.Equal(t, 5, stock, "down restores each product's stock from its default variant")
+	assert.Equal(t, int64(999), price)
+	execMigrationFile(t, db, variantsMigration+".up.sql")
 }

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -46,6 +47,8 @@ type lineRow struct {
 	OrderID        string `bun:"order_id,pk"`
 	LineNo         int    `bun:"line_no,pk"`
 	ProductID      string `bun:"product_id"`
+	VariantID      string `bun:"variant_id"`
+	SKU            string `bun:"sku"`
 	Name           string `bun:"name"`
 	Currency       string `bun:"currency"`
 	UnitPriceMinor int64  `bun:"unit_price_minor"`
@@ -68,7 +71,7 @@ func toOrderRows(o ecolaura.Order) (orderRow, []lineRow) {
 	lines := make([]lineRow, len(o.Lines))
 	for i, l := range o.Lines {
 		lines[i] = lineRow{
-			OrderID: string(o.ID), LineNo: i, ProductID: string(l.ProductID), Name: l.Name,
+			OrderID: string(o.ID), LineNo: i, ProductID: string(l.ProductID), VariantID: string(cmp.Or(l.VariantID, l.ProductID)), SKU: l.SKU, Name: l.Name,
 			Currency: string(l.UnitPrice.Currency), UnitPriceMinor: l.UnitPrice.Amount, Quantity: l.Quantity,
 			TotalMinor: l.Total.Amount, UnitFootprintG: int64(l.UnitFootprint),
 		}
@@ -91,7 +94,7 @@ func (r *orderRow) order(lines []lineRow) ecolaura.Order {
 	for _, l := range lines {
 		lc := ecolaura.Currency(l.Currency)
 		o.Lines = append(o.Lines, ecolaura.OrderLine{
-			ProductID: ecolaura.ID(l.ProductID), Name: l.Name, Quantity: l.Quantity,
+			ProductID: ecolaura.ID(l.ProductID), VariantID: ecolaura.ID(l.VariantID), SKU: l.SKU, Name: l.Name, Quantity: l.Quantity,
 			UnitPrice: ecolaura.Money{Amount: l.UnitPriceMinor, Currency: lc}, Total: ecolaura.Money{Amount: l.TotalMinor, Currency: lc},
 			UnitFootprint: ecolaura.CO2e(l.UnitFootprintG),
 		})
@@ -150,16 +153,16 @@ func (s *orderStore) Create(ctx context.Context, o ecolaura.Order) error {
 		r.OffsetFootprintG, r.OffsetPriceMinor, r.IdempotencyKey, r.RequestHash, r.ConfirmationSentAt,
 		r.CreatedAt, r.UpdatedAt, r.Version)
 	if len(lines) > 0 {
-		q.WriteString(`, l AS (INSERT INTO order_lines (order_id, line_no, product_id, name, currency,
+		q.WriteString(`, l AS (INSERT INTO order_lines (order_id, line_no, product_id, variant_id, sku, name, currency,
 		unit_price_minor, quantity, total_minor, unit_footprint_g)
 		SELECT o.id, v.* FROM o CROSS JOIN (VALUES `)
 		for i, l := range lines {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			fmt.Fprintf(&q, "(%s, %s, %s, %s, %s, %s, %s, %s)", ph("::bigint"), ph("::uuid"), ph("::text"), ph("::text"),
+			fmt.Fprintf(&q, "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", ph("::bigint"), ph("::uuid"), ph("::uuid"), ph("::text"), ph("::text"), ph("::text"),
 				ph("::bigint"), ph("::bigint"), ph("::bigint"), ph("::bigint"))
-			args = append(args, int64(l.LineNo), l.ProductID, l.Name, l.Currency, l.UnitPriceMinor, int64(l.Quantity), l.TotalMinor, l.UnitFootprintG)
+			args = append(args, int64(l.LineNo), l.ProductID, l.VariantID, l.SKU, l.Name, l.Currency, l.UnitPriceMinor, int64(l.Quantity), l.TotalMinor, l.UnitFootprintG)
 		}
 		q.WriteString(") AS v)")
 	}
@@ -218,7 +221,7 @@ func (s *orderStore) one(ctx context.Context, where string, args []any, what str
 }
 
 func (s *orderStore) loadLines(ctx context.Context, db bun.IDB, ids []string, lines *[]lineRow) error {
-	err := db.NewRaw(`SELECT order_id, line_no, product_id, name, currency, unit_price_minor, quantity,
+	err := db.NewRaw(`SELECT order_id, line_no, product_id, variant_id, sku, name, currency, unit_price_minor, quantity,
 		total_minor, unit_footprint_g FROM order_lines WHERE order_id = ANY(?::uuid[]) ORDER BY order_id, line_no`,
 		pgdialect.Array(ids)).Scan(ctx, lines)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {

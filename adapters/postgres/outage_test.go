@@ -110,7 +110,7 @@ func TestOutageIsUnavailableAndRecovers(t *testing.T) {
 	require.ErrorIs(t, err, ecolaura.ErrUnavailable)
 	require.ErrorIs(t, db.Ping(ctx), ecolaura.ErrUnavailable)
 	err = db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-		_, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: -1, At: porttest.Now()})
+		_, err := porttest.AdjustStock(ctx, tx, porttest.StockAdjustment{ProductID: p.ID, Delta: -1, At: porttest.Now()})
 		return err
 	})
 	require.ErrorIs(t, err, ecolaura.ErrUnavailable)
@@ -152,7 +152,7 @@ func TestDoRetriesDeadlock(t *testing.T) {
 			calls.Add(1)
 			attempt++
 			adj := func(p ecolaura.Product) error {
-				_, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: -1, At: porttest.Now()})
+				_, err := porttest.AdjustStock(ctx, tx, porttest.StockAdjustment{ProductID: p.ID, Delta: -1, At: porttest.Now()})
 				return err
 			}
 			if err := adj(first); err != nil {

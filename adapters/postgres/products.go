@@ -17,7 +17,7 @@ import (
 )
 
 // productCols lists the columns of productRow in SELECT and RETURNING.
-const productCols = `id, name, description, category, price_minor, currency, stock, score,
+const productCols = `id, name, description, category, status, options::text AS options, price_minor, currency, score,
 	footprint_g, recyclable, biodegradable, recycled_content, certifications,
 	created_at, updated_at, version`
 
@@ -30,9 +30,10 @@ type productRow struct {
 	Name            string    `bun:"name"`
 	Description     string    `bun:"description"`
 	Category        string    `bun:"category"`
+	Status          string    `bun:"status"`
+	Options         string    `bun:"options"` // jsonb: [{"name": ..., "values": [...]}]
 	PriceMinor      int64     `bun:"price_minor"`
 	Currency        string    `bun:"currency"`
-	Stock           int       `bun:"stock"`
 	Score           int       `bun:"score"`
 	FootprintG      *int64    `bun:"footprint_g"`
 	Recyclable      *bool     `bun:"recyclable"`
@@ -47,7 +48,8 @@ type productRow struct {
 func toProductRow(p ecolaura.Product) productRow {
 	r := productRow{
 		ID: string(p.ID), Name: p.Name, Description: p.Description, Category: p.Category,
-		PriceMinor: p.Price.Amount, Currency: string(p.Price.Currency), Stock: p.Stock, Score: p.Score,
+		Status: string(p.Status), Options: encodeOptions(p.Options),
+		PriceMinor: p.Price.Amount, Currency: string(p.Price.Currency), Score: p.Score,
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, Version: p.Version,
 	}
 	if m := p.Metrics; m != nil {
@@ -69,8 +71,9 @@ func toProductRow(p ecolaura.Product) productRow {
 func (r *productRow) product() ecolaura.Product {
 	p := ecolaura.Product{
 		ID: ecolaura.ID(r.ID), Name: r.Name, Description: r.Description, Category: r.Category,
-		Price: ecolaura.Money{Amount: r.PriceMinor, Currency: ecolaura.Currency(strings.TrimSpace(r.Currency))},
-		Stock: r.Stock, Score: r.Score,
+		Status: ecolaura.ProductStatus(r.Status), Options: decodeOptions(r.Options),
+		Price:     ecolaura.Money{Amount: r.PriceMinor, Currency: ecolaura.Currency(strings.TrimSpace(r.Currency))},
+		Score:     r.Score,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version,
 	}
 	if r.FootprintG != nil {
@@ -96,7 +99,7 @@ func (r *productRow) product() ecolaura.Product {
 // scanDest returns the scan destinations of productCols, in order, for
 // statements sent through pgx.
 func (r *productRow) scanDest() []any {
-	return []any{&r.ID, &r.Name, &r.Description, &r.Category, &r.PriceMinor, &r.Currency, &r.Stock, &r.Score,
+	return []any{&r.ID, &r.Name, &r.Description, &r.Category, &r.Status, &r.Options, &r.PriceMinor, &r.Currency, &r.Score,
 		&r.FootprintG, &r.Recyclable, &r.Biodegradable, &r.RecycledContent, &r.Certifications,
 		&r.CreatedAt, &r.UpdatedAt, &r.Version}
 }
@@ -111,6 +114,10 @@ type productStore struct {
 	// Config.MaxReadConns); nil in a transaction.
 	reads  *readGate
 	counts *queryCounter
+	// d runs writes outside a transaction in one of their own; tx is the
+	// transaction of a store handed out by Do (nil outside).
+	d  *Database
+	tx *txStores
 }
 
 var _ ports.ProductStore = (*productStore)(nil)
@@ -136,15 +143,23 @@ func (s *productStore) Get(ctx context.Context, id ecolaura.ID) (ecolaura.Produc
 		return ecolaura.Product{}, wrap(err, "get product")
 	}
 	defer leave()
+	return getProduct(ctx, db, id)
+}
+
+func getProduct(ctx context.Context, db bun.IDB, id ecolaura.ID) (ecolaura.Product, error) {
 	var r productRow
-	err = db.NewRaw("SELECT "+productCols+" FROM products WHERE id = ?", string(id)).Scan(ctx, &r)
+	err := db.NewRaw("SELECT "+productCols+" FROM products WHERE id = ?", string(id)).Scan(ctx, &r)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ecolaura.Product{}, notFound("product", id)
 	}
 	if err != nil {
 		return ecolaura.Product{}, wrap(err, "get product %s", id)
 	}
-	return r.product(), nil
+	out := []ecolaura.Product{r.product()}
+	if err := loadVariants(ctx, db, out); err != nil {
+		return ecolaura.Product{}, err
+	}
+	return out[0], nil
 }
 
 // GetMany returns the existing products among ids in the order of ids, in
@@ -177,7 +192,11 @@ func (s *productStore) GetMany(ctx context.Context, ids []ecolaura.ID) ([]ecolau
 	for _, id := range ids {
 		if r, ok := byID[string(id)]; ok {
 			out = append(out, r.product())
+			delete(byID, string(id)) // each product once
 		}
+	}
+	if err := loadVariants(ctx, db, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -207,6 +226,9 @@ func escapeLike(s string) string {
 // NULL metric columns never compare true, so products without metrics are
 // excluded by the metric filters exactly as Match does.
 func applyFilter(q *bun.SelectQuery, f ecolaura.ProductFilter) *bun.SelectQuery {
+	if f.Status != "" {
+		q = q.Where("status = ?", string(f.Status))
+	}
 	if f.Category != "" {
 		q = q.Where("category = ?", f.Category)
 	}
@@ -229,7 +251,7 @@ func applyFilter(q *bun.SelectQuery, f ecolaura.ProductFilter) *bun.SelectQuery 
 		q = q.Where("price_minor <= ?", *f.MaxPrice)
 	}
 	if f.InStock {
-		q = q.Where("stock > 0")
+		q = q.Where(inStockSQL)
 	}
 	if f.Query != "" {
 		pat := "%" + escapeLike(f.Query) + "%"
@@ -285,6 +307,9 @@ func (s *productStore) List(ctx context.Context, q ports.ProductQuery) (ports.Pr
 	page.Items = make([]ecolaura.Product, len(rows))
 	for i := range rows {
 		page.Items[i] = rows[i].product()
+	}
+	if err := loadVariants(ctx, db, page.Items); err != nil {
+		return ports.ProductPage{}, err
 	}
 	if q.WithTotal {
 		cq := applyFilter(db.NewSelect().Table("products"), q.Filter)
@@ -381,52 +406,6 @@ func (s *productStore) CategoryStats(ctx context.Context) ([]ecolaura.CategorySt
 	return out, nil
 }
 
-// Create stores a new product. Errors: ErrConflict when the ID exists;
-// ErrInvalid when p breaks a rule of ports.ValidateNewProduct (the products
-// table's constraints); ErrUnavailable.
-func (s *productStore) Create(ctx context.Context, p ecolaura.Product) error {
-	if err := ports.ValidateNewProduct(p); err != nil {
-		return fmt.Errorf("create product %s: %w", p.ID, err)
-	}
-	r := toProductRow(p)
-	res, err := s.db.NewInsert().Model(&r).On("CONFLICT DO NOTHING").Exec(ctx)
-	if err != nil {
-		return wrap(err, "create product %s", p.ID)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("create product %s: id exists: %w", p.ID, ecolaura.ErrConflict)
-	}
-	return nil
-}
-
-// Update replaces the product if its stored version is p.Version.
-// Errors: ErrNotFound; ErrConflict on a version mismatch; ErrInvalid as for
-// Create; ErrUnavailable.
-func (s *productStore) Update(ctx context.Context, p ecolaura.Product) (ecolaura.Product, error) {
-	if !validID(p.ID) {
-		return ecolaura.Product{}, notFound("product", p.ID)
-	}
-	if err := ports.ValidateStoredProduct(p); err != nil {
-		return ecolaura.Product{}, fmt.Errorf("update product %s: %w", p.ID, err)
-	}
-	r := toProductRow(p)
-	var out productRow
-	err := s.db.NewRaw(`UPDATE products SET name = ?, description = ?, category = ?, price_minor = ?,
-		currency = ?, stock = ?, score = ?, footprint_g = ?, recyclable = ?, biodegradable = ?,
-		recycled_content = ?, certifications = ?, created_at = ?, updated_at = ?, version = version + 1
-		WHERE id = ? AND version = ? RETURNING `+productCols,
-		r.Name, r.Description, r.Category, r.PriceMinor, r.Currency, r.Stock, r.Score,
-		r.FootprintG, r.Recyclable, r.Biodegradable, r.RecycledContent, pgdialect.Array(r.Certifications),
-		r.CreatedAt, r.UpdatedAt, r.ID, r.Version).Scan(ctx, &out)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ecolaura.Product{}, s.missingOrStale(ctx, p.ID, p.Version)
-	}
-	if err != nil {
-		return ecolaura.Product{}, wrap(err, "update product %s", p.ID)
-	}
-	return out.product(), nil
-}
-
 func (s *productStore) missingOrStale(ctx context.Context, id ecolaura.ID, version int64) error {
 	exists, err := s.db.NewSelect().Table("products").Where("id = ?", string(id)).Exists(ctx)
 	if err != nil {
@@ -438,7 +417,9 @@ func (s *productStore) missingOrStale(ctx context.Context, id ecolaura.ID, versi
 	return fmt.Errorf("update product %s: version %d is stale: %w", id, version, ecolaura.ErrConflict)
 }
 
-// Delete removes the product. Errors: ErrNotFound; ErrUnavailable.
+// Delete removes the product; its variants, their levels and movements go
+// with it (foreign keys ON DELETE CASCADE). Errors: ErrNotFound;
+// ErrUnavailable.
 func (s *productStore) Delete(ctx context.Context, id ecolaura.ID) error {
 	if !validID(id) {
 		return notFound("product", id)
@@ -451,50 +432,4 @@ func (s *productStore) Delete(ctx context.Context, id ecolaura.ID) error {
 		return notFound("product", id)
 	}
 	return nil
-}
-
-// AdjustStock adds adj.Delta to the stock in one conditional UPDATE that
-// keeps it within 0–ecolaura.MaxStock (an increase past the maximum stops
-// there with adj.Saturate). Errors: ErrNotFound;
-// *ecolaura.InsufficientStockError (ErrInsufficientStock); ErrInvalid (a
-// *ValidationError on "stock") for an increase past the maximum without
-// Saturate; ErrUnavailable.
-func (s *productStore) AdjustStock(ctx context.Context, adj ports.StockAdjustment) (ecolaura.Product, error) {
-	if !validID(adj.ProductID) {
-		return ecolaura.Product{}, notFound("product", adj.ProductID)
-	}
-	var out productRow
-	s.counts.n.Add(1)
-	err := s.pg(func(q pgxQuerier) error {
-		return q.QueryRow(ctx, `UPDATE products SET
-		stock = CASE WHEN $4::boolean AND stock + $1::bigint > $5::bigint THEN $5::bigint ELSE stock + $1::bigint END,
-		version = version + 1, updated_at = $2
-		WHERE id = $3::uuid AND stock + $1::bigint >= 0 AND ($4::boolean OR stock + $1::bigint <= $5::bigint) RETURNING `+productCols,
-			int64(adj.Delta), adj.At, string(adj.ProductID), adj.Saturate && adj.Delta > 0, int64(ecolaura.MaxStock)).Scan(out.scanDest()...)
-	})
-	if err == nil {
-		return out.product(), nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) { // pgx.ErrNoRows is sql.ErrNoRows
-		return ecolaura.Product{}, wrap(err, "adjust stock of product %s", adj.ProductID)
-	}
-	var cur struct {
-		Name  string `bun:"name"`
-		Stock int    `bun:"stock"`
-	}
-	err = s.db.NewRaw("SELECT name, stock FROM products WHERE id = ?", string(adj.ProductID)).Scan(ctx, &cur)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ecolaura.Product{}, notFound("product", adj.ProductID)
-	}
-	if err != nil {
-		return ecolaura.Product{}, wrap(err, "adjust stock of product %s", adj.ProductID)
-	}
-	if adj.Delta > 0 { // stock is never negative: only the maximum can refuse an increase
-
-		return ecolaura.Product{}, fmt.Errorf("adjust stock of product %s: %w", adj.ProductID,
-			ecolaura.Invalid("stock", "must be at most %d", ecolaura.MaxStock))
-	}
-	return ecolaura.Product{}, &ecolaura.InsufficientStockError{
-		ProductID: adj.ProductID, Name: cur.Name, Requested: -adj.Delta, Available: cur.Stock,
-	}
 }

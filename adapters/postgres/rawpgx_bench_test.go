@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -17,10 +16,6 @@ import (
 	"github.com/ecolaura/ecolaura/ports/porttest"
 )
 
-// productColumns are the columns the adapter returns for a product.
-const productColumns = `id::text, name, description, category, price_minor, currency, stock, score,
-	footprint_g, recyclable, biodegradable, recycled_content, certifications, created_at, updated_at, version`
-
 type rawJobArgs struct {
 	JobKind string `json:"kind"`
 	Payload []byte `json:"payload"`
@@ -28,26 +23,19 @@ type rawJobArgs struct {
 
 func (rawJobArgs) Kind() string { return postgres.RiverKind }
 
-// rawCheckout is the same transaction as checkout (the same statements,
-// returning the same columns), hand-written on a pgxpool with pgx's
-// cached prepared statements: the floor the adapter is measured against.
+// rawCheckout is the naive checkout transaction hand-written on a
+// pgxpool with pgx's cached prepared statements, on the same tables: the
+// guarded stock decrement of each line's variant first (no movement), then
+// the order, its lines and the job. The floor the adapter is measured
+// against.
 func rawCheckout(ctx context.Context, pool *pgxpool.Pool, rc *river.Client[pgx.Tx], u ecolaura.User, a, b ecolaura.Product) error {
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		now := porttest.Now()
 		for _, p := range []ecolaura.Product{a, b} {
-			var (
-				id, name, desc, cat, cur string
-				price, version           int64
-				stock, score             int
-				fp                       *int64
-				rec, bio                 *bool
-				rc                       *int
-				certs                    []string
-				created, updated         time.Time
-			)
-			if err := tx.QueryRow(ctx, `UPDATE products SET stock = stock - $2, version = version + 1, updated_at = $3
-				WHERE id = $1 AND stock >= $2 RETURNING `+productColumns, p.ID, 1, now).Scan(
-				&id, &name, &desc, &cat, &price, &cur, &stock, &score, &fp, &rec, &bio, &rc, &certs, &created, &updated, &version); err != nil {
+			var onHand int
+			if err := tx.QueryRow(ctx, `UPDATE inventory_levels SET on_hand = on_hand - $2
+				WHERE variant_id = $1 AND location_id = $3 AND on_hand >= $2 RETURNING on_hand`,
+				p.ID, 1, ecolaura.DefaultLocationID).Scan(&onHand); err != nil {
 				return err
 			}
 		}
@@ -59,9 +47,9 @@ func rawCheckout(ctx context.Context, pool *pgxpool.Pool, rc *river.Client[pgx.T
 			return err
 		}
 		l0, l1 := o.Lines[0], o.Lines[1]
-		if _, err := tx.Exec(ctx, `INSERT INTO order_lines (order_id, line_no, product_id, name, currency,
+		if _, err := tx.Exec(ctx, `INSERT INTO order_lines (order_id, line_no, product_id, variant_id, name, currency,
 			unit_price_minor, quantity, total_minor, unit_footprint_g)
-			VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8), ($1, 1, $9, $10, $4, $11, $12, $13, $14)`,
+			VALUES ($1, 0, $2, $2, $3, $4, $5, $6, $7, $8), ($1, 1, $9, $9, $10, $4, $11, $12, $13, $14)`,
 			o.ID, l0.ProductID, l0.Name, l0.UnitPrice.Currency, l0.UnitPrice.Amount, l0.Quantity, l0.Total.Amount, l0.UnitFootprint,
 			l1.ProductID, l1.Name, l1.UnitPrice.Amount, l1.Quantity, l1.Total.Amount, l1.UnitFootprint); err != nil {
 			return err

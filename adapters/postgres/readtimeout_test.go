@@ -74,7 +74,7 @@ func TestCatalogReadsHaveAStatementTimeout(t *testing.T) {
 			writeDone := make(chan error, 1)
 			go func() {
 				writeDone <- db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-					_, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: -1, At: time.Now()})
+					_, err := porttest.AdjustStock(ctx, tx, porttest.StockAdjustment{ProductID: p.ID, Delta: -1, At: time.Now()})
 					return err
 				})
 			}()
@@ -115,7 +115,7 @@ func TestReadTimeoutDoesNotFollowTheConnection(t *testing.T) {
 				done := make(chan error, 1)
 				go func() {
 					done <- db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-						if _, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: -1, At: porttest.Now()}); err != nil {
+						if _, err := porttest.AdjustStock(ctx, tx, porttest.StockAdjustment{ProductID: p.ID, Delta: -1, At: porttest.Now()}); err != nil {
 							return err
 						}
 						close(locked)
@@ -135,12 +135,12 @@ func TestReadTimeoutDoesNotFollowTheConnection(t *testing.T) {
 			}
 			lock(func() error {
 				return db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-					_, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: -1, At: porttest.Now()})
+					_, err := porttest.AdjustStock(ctx, tx, porttest.StockAdjustment{ProductID: p.ID, Delta: -1, At: porttest.Now()})
 					return err
 				})
 			})
 			lock(func() error {
-				_, err := db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: -1, At: porttest.Now()})
+				_, err := porttest.AdjustStock(ctx, db, porttest.StockAdjustment{ProductID: p.ID, Delta: -1, At: porttest.Now()})
 				return err
 			})
 			got, err := db.Products().Get(ctx, p.ID)

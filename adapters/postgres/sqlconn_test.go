@@ -48,7 +48,7 @@ func TestOnlyStatementsWithArgumentsArePrepared(t *testing.T) {
 		for _, p := range ps {
 			_, err := db.Products().Get(ctx, p.ID)
 			require.NoError(t, err)
-			_, err = db.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: -1, At: porttest.Now()})
+			_, err = porttest.AdjustStock(ctx, db, porttest.StockAdjustment{ProductID: p.ID, Delta: -1, At: porttest.Now()})
 			require.NoError(t, err)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 // the in-memory store itself. Each value starts with a format byte, so an
 // entry written by another version of this package is just a miss.
 const (
-	productFormat byte = 1
+	productFormat byte = 2 // 2: with status, options and variants (issue 12)
 	listFormat    byte = 1
 )
 
@@ -70,6 +70,33 @@ func encodeProduct(e productEntry) []byte {
 		for _, c := range m.Certifications {
 			b = appendString(b, string(c))
 		}
+	}
+	b = appendString(b, string(p.Status))
+	b = binary.AppendUvarint(b, uint64(len(p.Options)))
+	for _, o := range p.Options {
+		b = appendString(b, o.Name)
+		b = binary.AppendUvarint(b, uint64(len(o.Values)))
+		for _, v := range o.Values {
+			b = appendString(b, v)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(p.Variants)))
+	for _, v := range p.Variants {
+		b = appendString(b, string(v.ID))
+		b = appendString(b, v.SKU)
+		b = binary.AppendUvarint(b, uint64(len(p.Options)))
+		for _, o := range p.Options { // values in option order
+			b = appendString(b, v.Options[o.Name])
+		}
+		b = binary.AppendVarint(b, v.Price.Amount)
+		b = appendString(b, string(v.Price.Currency))
+		b = appendString(b, v.GTIN)
+		b = binary.AppendVarint(b, int64(v.WeightG))
+		b = appendBool(b, v.Footprint != nil)
+		if v.Footprint != nil {
+			b = binary.AppendVarint(b, int64(*v.Footprint))
+		}
+		b = binary.AppendVarint(b, int64(v.Available))
 	}
 	return b
 }
@@ -199,6 +226,48 @@ func decodeProduct(b []byte) (e productEntry, ok bool) {
 			}
 		}
 		p.Metrics = m
+	}
+	p.Status = ecolaura.ProductStatus(r.string())
+	n := r.length()
+	if n > maxDecodedItems {
+		return productEntry{}, false
+	}
+	for range n {
+		o := ecolaura.ProductOption{Name: r.string()}
+		k := r.length()
+		if k > maxDecodedItems || r.bad {
+			return productEntry{}, false
+		}
+		for range k {
+			o.Values = append(o.Values, r.string())
+		}
+		p.Options = append(p.Options, o)
+	}
+	n = r.length()
+	if n > maxDecodedItems {
+		return productEntry{}, false
+	}
+	for i := range n {
+		v := ecolaura.Variant{ID: ecolaura.ID(r.string()), ProductID: p.ID, SKU: r.string(), Position: i, Options: map[string]string{}}
+		if k := r.length(); k != len(p.Options) {
+			return productEntry{}, false
+		}
+		for _, o := range p.Options {
+			v.Options[o.Name] = r.string()
+		}
+		v.Price.Amount = r.varint()
+		v.Price.Currency = ecolaura.Currency(r.string())
+		v.GTIN = r.string()
+		v.WeightG = r.int()
+		if r.bool() {
+			f := ecolaura.CO2e(r.varint())
+			v.Footprint = &f
+		}
+		v.Available = r.int()
+		if r.bad {
+			return productEntry{}, false
+		}
+		p.Variants = append(p.Variants, v)
 	}
 	if r.bad || len(r.b) != 0 {
 		return productEntry{}, false

@@ -329,9 +329,10 @@ func (d *Database) Close(ctx context.Context) error {
 // ---- recording writes inside a transaction ----
 
 type change struct {
-	catalog       bool
-	stock         bool
-	before, after int
+	catalog bool
+	stock   bool
+	// crossed: some level of the product crossed zero.
+	crossed bool
 }
 
 // recorder collects the product writes of one transaction attempt, and the
@@ -362,10 +363,8 @@ func (r *recorder) catalogEdit(id ecolaura.ID) {
 func (r *recorder) stockMoved(id ecolaura.ID, before, after int) {
 	r.mu.Lock()
 	c := r.get(id)
-	if !c.stock {
-		c.stock, c.before = true, before
-	}
-	c.after = after
+	c.stock = true
+	c.crossed = c.crossed || crossesZero(before, after)
 	r.mu.Unlock()
 }
 
@@ -388,7 +387,7 @@ func (r *recorder) plan() plan {
 	defer r.mu.Unlock()
 	var p plan
 	for id, c := range r.m {
-		p.add(id, c.catalog || (c.stock && crossesZero(c.before, c.after)))
+		p.add(id, c.catalog || (c.stock && c.crossed))
 	}
 	return p
 }
@@ -465,15 +464,36 @@ func (s recordingStore) Delete(ctx context.Context, id ecolaura.ID) error {
 	return err
 }
 
-func (s recordingStore) AdjustStock(ctx context.Context, adj ports.StockAdjustment) (ecolaura.Product, error) {
-	out, err := s.ProductStore.AdjustStock(ctx, adj)
-	switch {
-	case err == nil:
-		s.rec.stockMoved(adj.ProductID, out.Stock-adj.Delta, out.Stock)
-	case outcomeMayHaveCommitted(err):
-		s.rec.catalogEdit(adj.ProductID) // unknown outcome: invalidate everything it could touch
-	default:
-		s.rec.refused(adj.ProductID, err)
+func (t recordingTx) Inventory() ports.InventoryStore {
+	return recordingInventory{InventoryStore: t.Tx.Inventory(), rec: t.rec}
+}
+
+// recordingInventory passes every call to the transaction's inventory store
+// and records the stock movements: each replaces the product's fence (the
+// stock shown must be right on the next read), and the generation only when
+// a level crosses zero. A product's availability (the sum of its levels)
+// can only cross zero when one of its levels does, and every level's
+// before/after is exact (the write holds its lock), so lists that filter on
+// stock are never left stale, while a stream of sales leaves them valid.
+type recordingInventory struct {
+	ports.InventoryStore
+	rec *recorder
+}
+
+func (s recordingInventory) Change(ctx context.Context, c ports.InventoryChange) (ports.InventoryResult, error) {
+	out, err := s.InventoryStore.Change(ctx, c)
+	if err == nil {
+		s.rec.stockMoved(out.ProductID, out.Before, out.After)
+	}
+	return out, err
+}
+
+func (s recordingInventory) Sell(ctx context.Context, sale ports.Sale) ([]ports.InventoryResult, error) {
+	out, err := s.InventoryStore.Sell(ctx, sale)
+	if err == nil {
+		for _, r := range out {
+			s.rec.stockMoved(r.ProductID, r.Before, r.After)
+		}
 	}
 	return out, err
 }

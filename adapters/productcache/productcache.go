@@ -37,11 +37,14 @@
 //
 //   - A catalog edit (Create, Update, Delete) replaces the product's fence and
 //     the generation (lists, categories and statistics may have changed).
-//   - A stock movement (AdjustStock) replaces the product's fence; it
-//     replaces the generation only when the stock crosses zero, the one way a
-//     stock change alters list membership (the in-stock filter). No sort key
-//     and no category figure depends on stock. A steady stream of checkouts
-//     therefore leaves every list entry valid.
+//   - A stock movement (the inventory store's Change and Sell) replaces the
+//     product's fence, so the stock shown (v1 stock, v2 available) is right
+//     on the next read; it replaces the generation only when an inventory
+//     level crosses zero, the one way a stock change can alter list
+//     membership (the in-stock filter). No sort key and no category figure
+//     depends on stock. A steady stream of checkouts therefore leaves every
+//     list entry valid. (Keeping the product entry itself valid through
+//     sales, with stock merged in at read time, is left to a later phase.)
 //
 // Every write runs in a transaction ([Database.Do], or one started for a
 // single store call) whose product writes are recorded. Invalidation has
@@ -323,6 +326,10 @@ func (d *Database) Unwrap() ports.Database { return d.db }
 
 // Products returns the cached product store.
 func (d *Database) Products() ports.ProductStore { return cachedStore{d: d} }
+
+// Inventory returns the inventory store: its writes invalidate what they
+// make stale (see the package documentation).
+func (d *Database) Inventory() ports.InventoryStore { return cachedInventory{d: d} }
 
 // Orders returns the wrapped order store.
 func (d *Database) Orders() ports.OrderStore { return d.db.Orders() }

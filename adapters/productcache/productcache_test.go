@@ -161,7 +161,7 @@ func (f *fixture) checkout(t *testing.T, ids ...ecolaura.ID) {
 	t.Helper()
 	err := f.cached.Do(context.Background(), func(ctx context.Context, tx ports.Tx) error {
 		for _, id := range ids {
-			if _, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: id, Delta: -1, At: f.clock.Now()}); err != nil {
+			if _, err := porttest.AdjustStock(ctx, tx, porttest.StockAdjustment{ProductID: id, Delta: -1, At: f.clock.Now()}); err != nil {
 				return err
 			}
 		}
@@ -316,7 +316,7 @@ func TestStockCrossingZeroChangesInStockLists(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEqual(t, gen, gen2)
 
-	_, err = f.cached.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: ps[0].ID, Delta: 2}) // 0 -> 2
+	_, err = porttest.AdjustStock(ctx, f.cached, porttest.StockAdjustment{ProductID: ps[0].ID, Delta: 2}) // 0 -> 2
 	require.NoError(t, err)
 	assert.Contains(t, pageIDs(f.list(t, q)), ps[0].ID)
 }
@@ -330,10 +330,10 @@ func TestRolledBackTransactionInvalidatesNothing(t *testing.T) {
 	f.list(t, q)
 	before := f.cached.Stats()
 	err := f.cached.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-		if _, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: ps[0].ID, Delta: -1}); err != nil {
+		if _, err := porttest.AdjustStock(ctx, tx, porttest.StockAdjustment{ProductID: ps[0].ID, Delta: -1}); err != nil {
 			return err
 		}
-		_, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: ps[1].ID, Delta: -5})
+		_, err := porttest.AdjustStock(ctx, tx, porttest.StockAdjustment{ProductID: ps[1].ID, Delta: -5})
 		return err
 	})
 	require.ErrorIs(t, err, ecolaura.ErrInsufficientStock)
@@ -640,7 +640,7 @@ func testConcurrentReadersAndWriters(t *testing.T, flaky bool) {
 					continue
 				}
 				err := f.cached.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-					_, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: id, Delta: -1})
+					_, err := porttest.AdjustStock(ctx, tx, porttest.StockAdjustment{ProductID: id, Delta: -1})
 					return err
 				})
 				assert.NoError(t, err)

@@ -336,13 +336,52 @@ func (s cachedStore) Delete(ctx context.Context, id ecolaura.ID) error {
 	return s.d.Do(ctx, func(ctx context.Context, tx ports.Tx) error { return tx.Products().Delete(ctx, id) })
 }
 
-// AdjustStock changes the stock in a transaction of its own, invalidating
-// the product's entry (and the lists only when the stock crosses zero).
-func (s cachedStore) AdjustStock(ctx context.Context, adj ports.StockAdjustment) (ecolaura.Product, error) {
-	var out ecolaura.Product
+// GetByVariants reads the store (not cached: checkout reads it, in a
+// transaction).
+func (s cachedStore) GetByVariants(ctx context.Context, ids []ecolaura.ID) ([]ecolaura.Product, error) {
+	return s.inner().GetByVariants(ctx, ids)
+}
+
+// cachedInventory is the inventory store outside transactions: reads go to
+// the store, each write runs in a transaction of its own, invalidating as
+// [Database.Do] does.
+type cachedInventory struct{ d *Database }
+
+var _ ports.InventoryStore = cachedInventory{}
+
+func (s cachedInventory) inner() ports.InventoryStore { return s.d.db.Inventory() }
+
+func (s cachedInventory) Locations(ctx context.Context) ([]ecolaura.StockLocation, error) {
+	return s.inner().Locations(ctx)
+}
+
+func (s cachedInventory) CreateLocation(ctx context.Context, l ecolaura.StockLocation) error {
+	return s.inner().CreateLocation(ctx, l) // no product shows a location's stock before it is changed
+}
+
+func (s cachedInventory) Levels(ctx context.Context, ids []ecolaura.ID) ([]ecolaura.InventoryLevel, error) {
+	return s.inner().Levels(ctx, ids)
+}
+
+func (s cachedInventory) Movements(ctx context.Context, q ports.MovementQuery) ([]ecolaura.InventoryMovement, error) {
+	return s.inner().Movements(ctx, q)
+}
+
+func (s cachedInventory) Change(ctx context.Context, c ports.InventoryChange) (ports.InventoryResult, error) {
+	var out ports.InventoryResult
 	err := s.d.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
 		var err error
-		out, err = tx.Products().AdjustStock(ctx, adj)
+		out, err = tx.Inventory().Change(ctx, c)
+		return err
+	})
+	return out, err
+}
+
+func (s cachedInventory) Sell(ctx context.Context, sale ports.Sale) ([]ports.InventoryResult, error) {
+	var out []ports.InventoryResult
+	err := s.d.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
+		var err error
+		out, err = tx.Inventory().Sell(ctx, sale)
 		return err
 	})
 	return out, err

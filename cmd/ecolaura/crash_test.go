@@ -61,7 +61,7 @@ func TestCrashSafetySIGKILLDuringCheckout(t *testing.T) {
 
 	db := opsSQL(t, dbURL)
 	// Known stock, low enough that some checkouts run out (409s).
-	_, err := db.Exec("UPDATE products SET stock = 25")
+	_, err := db.Exec("UPDATE inventory_levels SET on_hand = 25")
 	require.NoError(t, err)
 	initial := opsStocks(t, db)
 	require.Len(t, initial, 6)

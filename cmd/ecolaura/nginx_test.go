@@ -277,7 +277,7 @@ func checkRollingRestart(t *testing.T, base, bin string, env, envA []string, pro
 	db := opsSQL(t, dbURL)
 	lb := &replica{name: "nginx", base: base}
 	var initialStock int
-	require.NoError(t, db.QueryRow("SELECT stock FROM products WHERE id = $1", productID).Scan(&initialStock))
+	require.NoError(t, db.QueryRow("SELECT coalesce(sum(on_hand), 0) FROM inventory_levels WHERE variant_id IN (SELECT id FROM product_variants WHERE product_id = $1)", productID).Scan(&initialStock))
 	st, _, _ := lb.json(t, "POST", "/api/v2/auth/register", "", nil, map[string]any{"email": "roll@example.org", "password": "roll-password-1", "name": "Roll"})
 	require.Equal(t, http.StatusCreated, st)
 	token := lb.token(t, "roll@example.org", "roll-password-1")
@@ -366,7 +366,7 @@ func checkRollingRestart(t *testing.T, base, bin string, env, envA []string, pro
 	}
 	require.NoError(t, rows.Err())
 	var stock int
-	require.NoError(t, db.QueryRow("SELECT stock FROM products WHERE id = $1", productID).Scan(&stock))
+	require.NoError(t, db.QueryRow("SELECT coalesce(sum(on_hand), 0) FROM inventory_levels WHERE variant_id IN (SELECT id FROM product_variants WHERE product_id = $1)", productID).Scan(&stock))
 	assert.Equal(t, initialStock-len(orders), stock, "each order took its unit once")
 }
 

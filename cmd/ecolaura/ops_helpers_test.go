@@ -299,7 +299,7 @@ func opsSQL(t *testing.T, url string) *sql.DB {
 // opsStocks returns every product's stock by ID.
 func opsStocks(t *testing.T, db *sql.DB) map[string]int {
 	t.Helper()
-	rows, err := db.Query("SELECT id::text, stock FROM products")
+	rows, err := db.Query("SELECT v.product_id::text, coalesce(sum(l.on_hand), 0) FROM product_variants v LEFT JOIN inventory_levels l ON l.variant_id = v.id GROUP BY v.product_id")
 	require.NoError(t, err)
 	defer rows.Close()
 	out := map[string]int{}

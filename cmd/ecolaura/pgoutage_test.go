@@ -155,7 +155,7 @@ func TestPostgresRestartDuringLoad(t *testing.T) {
 	env := opsEnv("ECOLAURA_DATABASE_URL="+pg.url(), "ECOLAURA_RATE_LIMITS=off", "ECOLAURA_LOG_LEVEL=warn")
 	opsRun(t, bin, env, "migrate", "up")
 	require.Contains(t, opsRun(t, bin, env, "seed"), "seeded")
-	_, err := opsSQL(t, pg.url()).Exec("UPDATE products SET stock = 100000") // the load never runs out
+	_, err := opsSQL(t, pg.url()).Exec("UPDATE inventory_levels SET on_hand = 100000") // the load never runs out
 	require.NoError(t, err)
 	srv := opsServe(t, bin, env)
 	hc := &http.Client{Timeout: 15 * time.Second}

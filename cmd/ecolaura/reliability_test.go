@@ -242,7 +242,7 @@ func placeOrder(t *testing.T, sqlDB *sql.DB, dbURL string) ecolaura.ID {
 	var userID, productID string
 	require.NoError(t, sqlDB.QueryRow(`INSERT INTO users (id, email, name, password_hash, role, created_at, updated_at)
 		VALUES (gen_random_uuid(), 'rescue@example.org', 'R', 'x', 'customer', now(), now()) RETURNING id::text`).Scan(&userID))
-	require.NoError(t, sqlDB.QueryRow(`UPDATE products SET stock = 10 WHERE id = (SELECT id FROM products ORDER BY id LIMIT 1) RETURNING id::text`).Scan(&productID))
+	require.NoError(t, sqlDB.QueryRow(`UPDATE inventory_levels SET on_hand = 10 WHERE variant_id = (SELECT id FROM products ORDER BY id LIMIT 1) RETURNING variant_id::text`).Scan(&productID))
 	pg, err := postgres.Open(ctx, postgres.Config{URL: dbURL})
 	require.NoError(t, err)
 	defer pg.Close()

@@ -110,7 +110,7 @@ func TestWorkerRunsJobs(t *testing.T) {
 	var userID, productID string
 	require.NoError(t, sqlDB.QueryRow(`INSERT INTO users (id, email, name, password_hash, role, created_at, updated_at)
 		VALUES (gen_random_uuid(), 'worker@example.org', 'W', 'x', 'customer', now(), now()) RETURNING id::text`).Scan(&userID))
-	require.NoError(t, sqlDB.QueryRow(`UPDATE products SET stock = 10 WHERE id = (SELECT id FROM products ORDER BY id LIMIT 1) RETURNING id::text`).Scan(&productID))
+	require.NoError(t, sqlDB.QueryRow(`UPDATE inventory_levels SET on_hand = 10 WHERE variant_id = (SELECT id FROM products ORDER BY id LIMIT 1) RETURNING variant_id::text`).Scan(&productID))
 
 	pg, err := postgres.Open(ctx, postgres.Config{URL: url})
 	require.NoError(t, err)

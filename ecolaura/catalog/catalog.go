@@ -112,21 +112,79 @@ type ProductInput struct {
 	// Price; an empty currency means the shop's currency (see
 	// [Config.DefaultCurrency]); another currency is refused.
 	Price ecolaura.Money
+	// Stock is the product's total stock to sell (v1's stock): on create the
+	// default variant's initial stock; on replace the default variant's
+	// level at the default location is set so that the total is Stock.
 	Stock int
 	// Metrics, when set, determine the score (Score is then ignored).
 	Metrics *ecolaura.SustainabilityMetrics
 	// Score is kept only for a product without metrics.
 	Score int
+	// Status; "" keeps the current one (active for a new product).
+	Status ecolaura.ProductStatus
+	// Options and Variants, on create only (Replace keeps the variants and
+	// edits the default one): without variants the product gets one default
+	// variant with Price and Stock; with variants, each has its own stock
+	// and a variant without a price gets Price, and Stock is ignored.
+	Options  []ecolaura.ProductOption
+	Variants []VariantInput
 }
+
+// placeholderID stands for the ID of a product being validated before it
+// has one.
+const placeholderID ecolaura.ID = "00000000-0000-0000-0000-000000000000"
 
 // apply writes the input onto p (a deep copy of the metrics).
 func (in ProductInput) apply(p *ecolaura.Product) {
 	p.Name, p.Description, p.Category = in.Name, in.Description, in.Category
 	p.Price, p.Stock, p.Score = in.Price, in.Stock, in.Score
+	if in.Status != "" {
+		p.Status = in.Status
+	}
 	p.Metrics = nil
 	if in.Metrics != nil {
 		m := in.Metrics.Clone()
 		p.Metrics = &m
+	}
+	setDefaultPrice(p, in.Price)
+}
+
+// addVariants gives a new product the input's options and variants.
+func (s *Service) addVariants(p *ecolaura.Product, in ProductInput) error {
+	for _, o := range in.Options {
+		p.Options = append(p.Options, ecolaura.ProductOption{Name: o.Name, Values: slices.Clone(o.Values)})
+	}
+	if len(in.Variants) == 0 {
+		return nil
+	}
+	if p.Price.Currency == "" {
+		p.Price.Currency = s.cfg.DefaultCurrency
+	}
+	var v ecolaura.Validator
+	p.Stock = 0
+	for i, vi := range in.Variants {
+		id := p.ID // the first variant has the product's ID, as a default variant made for it would
+		if i > 0 {
+			id = s.ids.NewID()
+		}
+		vr, err := s.variant(*p, id, vi)
+		v.Merge(fmt.Sprintf("variants[%d]", i), err)
+		p.Variants = append(p.Variants, vr)
+		p.Stock += vi.Stock
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	p.Price = p.Variants[0].Price
+	return nil
+}
+
+// setDefaultPrice makes m the price of the product and of its default
+// variant (v1 writes edit the default variant).
+func setDefaultPrice(p *ecolaura.Product, m ecolaura.Money) {
+	p.Price = m
+	if len(p.Variants) > 0 {
+		p.Variants[0].Price = m
 	}
 }
 
@@ -135,9 +193,12 @@ func (in ProductInput) apply(p *ecolaura.Product) {
 // currency.
 func (s *Service) prepare(p *ecolaura.Product, priceSet bool) error {
 	if p.Price.Currency == "" {
-		p.Price.Currency = s.cfg.DefaultCurrency
+		setDefaultPrice(p, ecolaura.Money{Amount: p.Price.Amount, Currency: s.cfg.DefaultCurrency})
 	}
 	p.Normalize()
+	stock := p.Stock
+	p.Complete()
+	p.Stock = stock // what the caller asked for (checked below); the variants' stock is the inventory's
 	var v ecolaura.Validator
 	if p.Metrics != nil {
 		// The given score is replaced by the computed one for products with
@@ -163,7 +224,7 @@ func (s *Service) prepare(p *ecolaura.Product, priceSet bool) error {
 // invalid field, or nil. Transports use it to report every problem of a
 // request at once.
 func (s *Service) ValidateInput(in ProductInput) error {
-	var p ecolaura.Product
+	p := ecolaura.Product{ID: placeholderID}
 	in.apply(&p)
 	return s.prepare(&p, true)
 }
@@ -178,7 +239,7 @@ func (s *Service) ValidatePatch(patch Patch) error {
 	// A valid product changed by the patch alone: every error is the patch's.
 	// It has metrics, so that a metrics patch's own values are checked
 	// (whether a footprint is needed depends on the stored product).
-	p := ecolaura.Product{Name: "x", Category: "x", Price: ecolaura.NewMoney(0, s.cfg.DefaultCurrency)}
+	p := ecolaura.Product{ID: placeholderID, Name: "x", Category: "x", Price: ecolaura.NewMoney(0, s.cfg.DefaultCurrency)}
 	if patch.MetricsPatch != nil {
 		p.Metrics = &ecolaura.SustainabilityMetrics{}
 	}
@@ -198,13 +259,16 @@ func (s *Service) Create(ctx context.Context, actor ecolaura.Principal, in Produ
 	if err := actor.RequireStaff(); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("create product: %w", err)
 	}
-	var p ecolaura.Product
+	p := ecolaura.Product{ID: s.ids.NewID()}
 	in.apply(&p)
+	if err := s.addVariants(&p, in); err != nil {
+		return ecolaura.Product{}, fmt.Errorf("create product: %w", err)
+	}
 	if err := s.prepare(&p, true); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("create product: %w", err)
 	}
 	now := s.clock.Now()
-	p.ID, p.CreatedAt, p.UpdatedAt, p.Version = s.ids.NewID(), now, now, 1
+	p.CreatedAt, p.UpdatedAt, p.Version = now, now, 1
 	err := s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
 		if err := tx.Products().Create(ctx, p); err != nil {
 			return err
@@ -226,7 +290,11 @@ type Patch struct {
 	// Price; an empty currency means the shop's currency (see
 	// [Config.DefaultCurrency]); another currency is refused.
 	Price *ecolaura.Money
+	// Stock sets the product's total stock by setting its default variant's
+	// level at the default location (see [ProductInput.Stock]).
 	Stock *int
+	// Status moves the product to draft, active or archived.
+	Status *ecolaura.ProductStatus
 	// Metrics replaces the whole metrics object.
 	Metrics *ecolaura.SustainabilityMetrics
 	// MetricsPatch changes some of the metrics and keeps the others (JSON
@@ -296,7 +364,7 @@ func (mp MetricsPatch) applyTo(m *ecolaura.SustainabilityMetrics) (out ecolaura.
 
 // empty reports whether the patch changes nothing.
 func (pt Patch) empty() bool {
-	return pt.Name == nil && pt.Description == nil && pt.Category == nil && pt.Price == nil &&
+	return pt.Name == nil && pt.Description == nil && pt.Category == nil && pt.Price == nil && pt.Status == nil &&
 		pt.Stock == nil && pt.Metrics == nil && pt.MetricsPatch == nil && !pt.ClearMetrics && pt.Score == nil
 }
 
@@ -323,7 +391,7 @@ func (s *Service) applyPatch(pt Patch, p *ecolaura.Product) error {
 		return err
 	}
 	if pt.Price != nil && p.Price.Currency == "" {
-		p.Price.Currency = s.cfg.DefaultCurrency
+		setDefaultPrice(p, ecolaura.Money{Amount: p.Price.Amount, Currency: s.cfg.DefaultCurrency})
 	}
 	return nil
 }
@@ -341,7 +409,10 @@ func (pt Patch) apply(p *ecolaura.Product) error {
 		p.Category = *pt.Category
 	}
 	if pt.Price != nil {
-		p.Price = *pt.Price
+		setDefaultPrice(p, *pt.Price)
+	}
+	if pt.Status != nil {
+		p.Status = *pt.Status
 	}
 	if pt.Stock != nil {
 		p.Stock = *pt.Stock
@@ -380,7 +451,7 @@ func (s *Service) Update(ctx context.Context, actor ecolaura.Principal, id ecola
 	if err := patch.check(); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("update product %s: %w", id, err)
 	}
-	p, err := s.edit(ctx, actor, id, patch.ExpectedVersion, !patch.empty(), patch.Price != nil, func(p *ecolaura.Product) error { return s.applyPatch(patch, p) })
+	p, err := s.edit(ctx, actor, id, patch.ExpectedVersion, !patch.empty(), patch.Price != nil, patch.Stock != nil, func(p *ecolaura.Product) error { return s.applyPatch(patch, p) })
 	if err != nil {
 		return ecolaura.Product{}, fmt.Errorf("update product %s: %w", id, err)
 	}
@@ -406,7 +477,7 @@ func (s *Service) Replace(ctx context.Context, actor ecolaura.Principal, id ecol
 	if err := validateExpected(r.ExpectedVersion); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("replace product %s: %w", id, err)
 	}
-	p, err := s.edit(ctx, actor, id, r.ExpectedVersion, true, true, func(p *ecolaura.Product) error {
+	p, err := s.edit(ctx, actor, id, r.ExpectedVersion, true, true, true, func(p *ecolaura.Product) error {
 		r.ProductInput.apply(p)
 		return nil
 	})
@@ -439,7 +510,7 @@ func knownShape(id ecolaura.ID) error {
 // cache's back (a manual SQL fix that left the version alone) is kept, not
 // overwritten with a cached copy. The write is a compare-and-set on the
 // version read; without an expected version a lost race is retried.
-func (s *Service) edit(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, expected *int64, write, priceSet bool, change func(*ecolaura.Product) error) (ecolaura.Product, error) {
+func (s *Service) edit(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, expected *int64, write, priceSet, stockSet bool, change func(*ecolaura.Product) error) (ecolaura.Product, error) {
 	if err := knownShape(id); err != nil {
 		return ecolaura.Product{}, err
 	}
@@ -465,8 +536,14 @@ func (s *Service) edit(ctx context.Context, actor ecolaura.Principal, id ecolaur
 				return err
 			}
 			next.UpdatedAt = s.clock.Now()
+			want := next.Stock
 			if stored, err = tx.Products().Update(ctx, next); err != nil {
 				return err
+			}
+			if stockSet && want != stored.Stock {
+				if stored, err = s.setTotalStock(ctx, tx, actor, stored, want); err != nil {
+					return err
+				}
 			}
 			changes := ecolaura.ProductChanges(&cur, &stored)
 			if len(changes) == 0 {
@@ -524,8 +601,10 @@ func (s *Service) audit(ctx context.Context, tx ports.Tx, actor ecolaura.Princip
 }
 
 // Get returns one product. Anyone, including anonymous callers, may read the
-// catalog. Errors: ErrNotFound (also for an ID that is not a UUID).
-func (s *Service) Get(ctx context.Context, _ ecolaura.Principal, id ecolaura.ID) (ecolaura.Product, error) {
+// catalog; customers and anonymous callers see only active products (a
+// draft or archived one is ErrNotFound to them), staff see all. Errors:
+// ErrNotFound (also for an ID that is not a UUID).
+func (s *Service) Get(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Product, error) {
 	if err := knownShape(id); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("get product: %w", err)
 	}
@@ -533,7 +612,43 @@ func (s *Service) Get(ctx context.Context, _ ecolaura.Principal, id ecolaura.ID)
 	if err != nil {
 		return ecolaura.Product{}, fmt.Errorf("get product %s: %w", id, err)
 	}
+	if !Visible(actor, p) {
+		return ecolaura.Product{}, fmt.Errorf("get product %s: %w", id, ecolaura.ErrNotFound)
+	}
 	return p, nil
+}
+
+// setTotalStock makes the product's total stock want by setting its default
+// variant's level at the default location (a "set" movement), and returns
+// the product as stored then. Errors: a *ValidationError on "stock" when
+// the other variants and locations alone hold more than want.
+func (s *Service) setTotalStock(ctx context.Context, tx ports.Tx, actor ecolaura.Principal, p ecolaura.Product, want int) (ecolaura.Product, error) {
+	def := p.DefaultVariant()
+	levels, err := tx.Inventory().Levels(ctx, []ecolaura.ID{def.ID})
+	if err != nil {
+		return ecolaura.Product{}, err
+	}
+	atDefault := 0
+	for _, l := range levels {
+		if l.LocationID == ecolaura.DefaultLocationID {
+			atDefault = l.OnHand
+		}
+	}
+	others := p.Stock - atDefault
+	if want < others {
+		return ecolaura.Product{}, ecolaura.Invalid("stock", "must be at least %d: the product's other variants and stock locations hold that many", others)
+	}
+	if _, err := tx.Inventory().Change(ctx, ports.InventoryChange{VariantID: def.ID, Set: true, Quantity: want - others,
+		Reason: ecolaura.MoveSet, ActorID: actor.UserID, At: s.clock.Now()}); err != nil {
+		return ecolaura.Product{}, err
+	}
+	return tx.Products().Get(ctx, p.ID)
+}
+
+// Visible reports whether actor may see p: staff see every product, others
+// only active ones.
+func Visible(actor ecolaura.Principal, p ecolaura.Product) bool {
+	return actor.IsStaff() || p.Status == ecolaura.ProductActive
 }
 
 // Categories returns every category that has products, with counts, ordered

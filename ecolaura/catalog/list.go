@@ -63,11 +63,16 @@ type ListResult struct {
 }
 
 // List returns one page of products that match the filter, in the chosen
-// sort. Anyone may list the catalog. Errors: *ValidationError (ErrInvalid)
+// sort. Anyone may list the catalog; customers and anonymous callers see
+// only active products (their Filter.Status is set to active), staff see
+// every product (or those of Filter.Status). Errors: *ValidationError (ErrInvalid)
 // for a bad filter, sort, page size or page number, for a cursor combined
 // with a page number, and on field "cursor" for a malformed or tampered
 // cursor or one made for a different sort.
-func (s *Service) List(ctx context.Context, _ ecolaura.Principal, params ListParams) (ListResult, error) {
+func (s *Service) List(ctx context.Context, actor ecolaura.Principal, params ListParams) (ListResult, error) {
+	if !actor.IsStaff() {
+		params.Filter.Status = ecolaura.ProductActive
+	}
 	q, err := params.query()
 	if err != nil {
 		return ListResult{}, fmt.Errorf("list products: %w", err)

@@ -17,17 +17,21 @@ import (
 	"github.com/ecolaura/ecolaura/ports"
 )
 
-// LineRequest asks for Quantity units of one product.
+// LineRequest asks for Quantity units of one variant: VariantID, or
+// ProductID for the product's default variant (what v1 orders buy). Exactly
+// one of them is set.
 type LineRequest struct {
-	ProductID ecolaura.ID `json:"product_id"`
+	ProductID ecolaura.ID `json:"product_id,omitempty"`
+	VariantID ecolaura.ID `json:"variant_id,omitempty"`
 	Quantity  int         `json:"quantity"`
 }
 
 // CheckoutRequest is what a customer asks to buy.
 type CheckoutRequest struct {
-	// Lines lists 1–100 products, each at most once. A product listed twice
-	// is rejected (not merged) with a field error on the later line, so a
-	// client bug cannot silently double a quantity.
+	// Lines lists 1–100 variants, each at most once. A variant listed twice
+	// (also by its product's ID for the default variant) is rejected (not
+	// merged) with a field error on the later line, so a client bug cannot
+	// silently double a quantity.
 	Lines []LineRequest `json:"lines"`
 	// IdempotencyKey, when not empty, makes the request safe to retry: the
 	// same user sending the same key and request gets the original order
@@ -47,7 +51,8 @@ type CheckoutResult struct {
 
 // Validate checks the request without touching any store and returns a
 // *ecolaura.ValidationError naming every bad field ("lines",
-// "lines[2].quantity", "lines[3].product_id", "idempotency_key").
+// "lines[2].quantity", "lines[3].product_id", "lines[4].variant_id",
+// "idempotency_key").
 func (r CheckoutRequest) Validate() error {
 	var v ecolaura.Validator
 	switch {
@@ -56,15 +61,25 @@ func (r CheckoutRequest) Validate() error {
 	case len(r.Lines) > ecolaura.MaxOrderLines:
 		v.Add("lines", "must contain at most %d lines", ecolaura.MaxOrderLines)
 	default:
-		first := make(map[ecolaura.ID]int, len(r.Lines))
+		first := make(map[string]int, len(r.Lines))
 		for i, l := range r.Lines {
 			field := "lines[" + strconv.Itoa(i) + "]"
-			if _, err := ecolaura.ParseID(string(l.ProductID)); err != nil {
-				v.Add(field+".product_id", "must be a product ID (UUID)")
-			} else if j, dup := first[l.ProductID]; dup {
-				v.Add(field+".product_id", "duplicate of lines[%d]: list each product once with the total quantity", j)
+			name, id, what := ".product_id", l.ProductID, "product"
+			if l.VariantID != "" || l.ProductID == "" {
+				name, id, what = ".variant_id", l.VariantID, "variant"
+			}
+			if l.VariantID != "" && l.ProductID != "" {
+				v.Add(field, "give either product_id or variant_id, not both")
+			} else if _, err := ecolaura.ParseID(string(id)); err != nil {
+				if l.ProductID == "" && l.VariantID == "" {
+					v.Add(field+".product_id", "must be a product ID (UUID)")
+				} else {
+					v.Add(field+name, "must be a %s ID (UUID)", what)
+				}
+			} else if j, dup := first[what+string(id)]; dup {
+				v.Add(field+name, "duplicate of lines[%d]: list each %s once with the total quantity", j, what)
 			} else {
-				first[l.ProductID] = i
+				first[what+string(id)] = i
 			}
 			v.Check(l.Quantity >= 1 && l.Quantity <= ecolaura.MaxLineQuantity, field+".quantity",
 				"must be between 1 and %d", ecolaura.MaxLineQuantity)
@@ -92,16 +107,22 @@ func ValidateIdempotencyKey(key string) error {
 }
 
 // Hash fingerprints what the request asks for: the SHA-256 (hex) of a
-// canonical form of the lines (sorted by product ID, so their order does not
-// matter) and the offset choice. The idempotency key is not part of it.
+// canonical form of the lines (sorted by product ID, then variant ID, so
+// their order does not matter) and the offset choice. The idempotency key
+// is not part of it. (A request of product lines only hashes as it did
+// before variants, so keys of earlier orders still replay.)
 func (r CheckoutRequest) Hash() string {
 	lines := slices.Clone(r.Lines)
 	slices.SortFunc(lines, func(a, b LineRequest) int {
-		return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.Quantity, b.Quantity))
+		return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.VariantID, b.VariantID), cmp.Compare(a.Quantity, b.Quantity))
 	})
 	h := sha256.New()
 	h.Write([]byte("ecolaura-checkout-v1\n"))
 	for _, l := range lines {
+		if l.VariantID != "" {
+			h.Write([]byte("variant:" + string(l.VariantID) + ":" + strconv.Itoa(l.Quantity) + "\n"))
+			continue
+		}
 		h.Write([]byte(string(l.ProductID) + ":" + strconv.Itoa(l.Quantity) + "\n"))
 	}
 	h.Write([]byte("offset=" + strconv.FormatBool(r.CarbonOffset) + "\n"))
@@ -115,10 +136,12 @@ type jobPayload struct {
 
 // Checkout places an order for the actor.
 //
-// In one transaction it takes the stock of every line (never below zero),
-// stores the order (status pending) with lines that snapshot each product's
-// name, unit price and footprint, and enqueues the [JobProcessOrder] job;
-// either all of it happens or none of it.
+// In one transaction it stores the order (status pending) with lines that
+// snapshot each variant's product name (with the variant's option values),
+// SKU, unit price and footprint (the variant's override, else the
+// product's), enqueues the [JobProcessOrder] job and takes the stock of
+// every line (never below zero, with "sale" inventory movements); either
+// all of it happens or none of it. Only active products can be bought.
 //
 // Idempotency: with a key, the same user repeating the same request gets the
 // original order back with Replayed set and nothing is created; repeating the
@@ -135,9 +158,15 @@ type jobPayload struct {
 // ErrForbidden for a principal without a user (System), and an
 // *ecolaura.RequirementError ("email-not-verified", ErrForbidden) for an
 // unverified email when one is required; ErrInvalid (*ValidationError) for a bad request, an unknown
-// product ("lines[i].product_id") or a product not priced in the shop's
-// currency; ErrInsufficientStock (*InsufficientStockError naming the
-// product); ErrIdempotencyMismatch; ErrConflict.
+// product or variant ("lines[i].product_id", "lines[i].variant_id"; a draft
+// product counts as unknown), an archived product ("... is archived") or a
+// product not priced in the shop's currency; ErrInsufficientStock
+// (*InsufficientStockError naming the product and variant);
+// ErrIdempotencyMismatch; ErrConflict.
+//
+// The product's status is checked when the lines are priced, at the start
+// of the transaction: a product archived while the transaction runs may
+// still be sold by it (as with a price change).
 func (s *Service) Checkout(ctx context.Context, actor ecolaura.Principal, req CheckoutRequest) (CheckoutResult, error) {
 	if err := actor.RequireAuthenticated(); err != nil {
 		return CheckoutResult{}, err
@@ -241,40 +270,98 @@ func (s *Service) acquire(k inflightKey) (release func(), ok bool) {
 	}, true
 }
 
-// placeOrder does the writes of a checkout inside tx.
+// placeOrder does the writes of a checkout inside tx, in the order that
+// keeps row locks shortest: it prices the lines from catalog reads (no
+// locks), inserts the order with its lines and enqueues its job, and only
+// then takes the stock, one guarded decrement per line in ascending
+// variant-ID order (two checkouts lock the same levels in the same order,
+// so they cannot deadlock). The product rows are never written.
 func (s *Service) placeOrder(ctx context.Context, tx ports.Tx, userID ecolaura.ID, req CheckoutRequest, hash string) (ecolaura.Order, error) {
 	now := s.clock.Now()
-	// Take stock in product-ID order: two checkouts locking the same
-	// products always lock them in the same order, so they cannot deadlock.
-	idx := make([]int, len(req.Lines))
-	for i := range idx {
-		idx[i] = i
+	var pids, vids []ecolaura.ID
+	for _, l := range req.Lines {
+		if l.VariantID != "" {
+			vids = append(vids, l.VariantID)
+		} else {
+			pids = append(pids, l.ProductID)
+		}
 	}
-	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(req.Lines[a].ProductID, req.Lines[b].ProductID) })
+	byProduct := map[ecolaura.ID]ecolaura.Product{}
+	byVariant := map[ecolaura.ID]ecolaura.Product{}
+	if len(pids) > 0 {
+		ps, err := tx.Products().GetMany(ctx, pids)
+		if err != nil {
+			return ecolaura.Order{}, fmt.Errorf("checkout: load products: %w", err)
+		}
+		for _, p := range ps {
+			byProduct[p.ID] = p
+		}
+	}
+	if len(vids) > 0 {
+		ps, err := tx.Products().GetByVariants(ctx, vids)
+		if err != nil {
+			return ecolaura.Order{}, fmt.Errorf("checkout: load variants: %w", err)
+		}
+		for _, p := range ps {
+			for _, v := range p.Variants {
+				byVariant[v.ID] = p
+			}
+		}
+	}
 
 	lines := make([]ecolaura.OrderLine, len(req.Lines))
+	seen := make(map[ecolaura.ID]int, len(req.Lines))
 	var v ecolaura.Validator
-	for _, i := range idx {
-		l := req.Lines[i]
+	for i, l := range req.Lines {
 		field := "lines[" + strconv.Itoa(i) + "]"
-		p, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: l.ProductID, Delta: -l.Quantity, At: now})
-		if err != nil {
-			return ecolaura.Order{}, s.stockError(ctx, tx, field, l, err)
+		var (
+			p     ecolaura.Product
+			ok    bool
+			vr    ecolaura.Variant
+			idf   = field + ".product_id"
+			label = "product " + string(l.ProductID)
+		)
+		if l.VariantID != "" {
+			idf, label = field+".variant_id", "variant "+string(l.VariantID)
+			if p, ok = byVariant[l.VariantID]; ok {
+				vr, _ = p.Variant(l.VariantID)
+			}
+		} else if p, ok = byProduct[l.ProductID]; ok {
+			vr = p.DefaultVariant()
 		}
-		if p.Price.Currency != s.currency {
-			v.Add(field+".product_id", "is priced in %s; this shop sells in %s", p.Price.Currency, s.currency)
+		switch {
+		case !ok || p.Status == ecolaura.ProductDraft:
+			v.Add(idf, "%s does not exist", label)
+			continue
+		case p.Status == ecolaura.ProductArchived:
+			v.Add(idf, "%s is archived: it can no longer be bought", label)
 			continue
 		}
-		total, err := p.Price.Mul(int64(l.Quantity))
+		if j, dup := seen[vr.ID]; dup {
+			v.Add(idf, "duplicate of lines[%d] (the same variant): list each variant once with the total quantity", j)
+			continue
+		}
+		seen[vr.ID] = i
+		if vr.Price.Currency != s.currency {
+			v.Add(idf, "is priced in %s; this shop sells in %s", vr.Price.Currency, s.currency)
+			continue
+		}
+		total, err := vr.Price.Mul(int64(l.Quantity))
 		if err != nil {
 			v.Merge(field, err)
 			continue
 		}
-		unitFootprint, _ := p.Footprint()
+		unitFootprint, _ := p.VariantFootprint(vr)
+		name := p.Name
+		if t := vr.Title(p.Options); t != "" {
+			name += " (" + t + ")"
+		}
 		lines[i] = ecolaura.OrderLine{
 			ProductID:     p.ID,
-			Name:          p.Name,
-			UnitPrice:     p.Price,
+			VariantID:     vr.ID,
+			SKU:           vr.SKU,
+			Name:          name,
+			UnitPrice:     vr.Price,
 			Quantity:      l.Quantity,
 			Total:         total,
 			UnitFootprint: unitFootprint,
@@ -331,25 +418,37 @@ func (s *Service) placeOrder(ctx context.Context, tx ports.Tx, userID ecolaura.I
 	if err := enqueue(ctx, tx, JobProcessOrder, o.ID); err != nil {
 		return ecolaura.Order{}, err
 	}
+	// Last: the stock, in variant-ID order.
+	idx := make([]int, len(lines))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(lines[a].VariantID, lines[b].VariantID) })
+	for _, i := range idx {
+		l := lines[i]
+		_, err := tx.Inventory().Sell(ctx, ports.Sale{VariantID: l.VariantID, Quantity: l.Quantity, OrderID: o.ID, ActorID: userID, At: now})
+		if err != nil {
+			return ecolaura.Order{}, s.stockError("lines["+strconv.Itoa(i)+"]", req.Lines[i], l, err)
+		}
+	}
 	return o, nil
 }
 
-// stockError turns a failed stock decrement into the checkout's error.
-func (s *Service) stockError(ctx context.Context, tx ports.Tx, field string, l LineRequest, err error) error {
-	if errors.Is(err, ecolaura.ErrNotFound) {
-		return ecolaura.Invalid(field+".product_id", "product %s does not exist", l.ProductID)
+// stockError turns a failed sale into the checkout's error.
+func (s *Service) stockError(field string, req LineRequest, l ecolaura.OrderLine, err error) error {
+	if errors.Is(err, ecolaura.ErrNotFound) { // deleted since it was read
+		if req.VariantID != "" {
+			return ecolaura.Invalid(field+".variant_id", "variant %s does not exist", req.VariantID)
+		}
+		return ecolaura.Invalid(field+".product_id", "product %s does not exist", req.ProductID)
 	}
 	var ise *ecolaura.InsufficientStockError
 	if errors.As(err, &ise) {
-		out := &ecolaura.InsufficientStockError{ProductID: l.ProductID, Name: ise.Name, Requested: l.Quantity, Available: ise.Available}
-		if out.Name == "" {
-			if p, gerr := tx.Products().Get(ctx, l.ProductID); gerr == nil {
-				out.Name = p.Name
-			}
-		}
+		out := &ecolaura.InsufficientStockError{ProductID: l.ProductID, VariantID: l.VariantID, Name: l.Name,
+			Requested: l.Quantity, Available: ise.Available}
 		return fmt.Errorf("checkout %s: %w", field, out)
 	}
-	return fmt.Errorf("take stock of product %s: %w", l.ProductID, err)
+	return fmt.Errorf("take stock of variant %s: %w", l.VariantID, err)
 }
 
 func enqueue(ctx context.Context, tx ports.Tx, kind string, id ecolaura.ID) error {

@@ -110,22 +110,22 @@ func TestCheckoutRequestValidate(t *testing.T) {
 		req    orders.CheckoutRequest
 		fields []string // nil: valid
 	}{
-		{"one line", orders.CheckoutRequest{Lines: []orders.LineRequest{{id1, 1}}}, nil},
-		{"two lines, key and offset", orders.CheckoutRequest{Lines: []orders.LineRequest{{id1, 1}, {id2, 1000}}, IdempotencyKey: "k-1 ~!", CarbonOffset: true}, nil},
+		{"one line", orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: id1, Quantity: 1}}}, nil},
+		{"two lines, key and offset", orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: id1, Quantity: 1}, {ProductID: id2, Quantity: 1000}}, IdempotencyKey: "k-1 ~!", CarbonOffset: true}, nil},
 		{"100 lines", orders.CheckoutRequest{Lines: manyLines(100)}, nil},
 		{"no lines", orders.CheckoutRequest{}, []string{"lines"}},
 		{"101 lines", orders.CheckoutRequest{Lines: manyLines(101)}, []string{"lines"}},
-		{"quantity zero", orders.CheckoutRequest{Lines: []orders.LineRequest{{id1, 0}}}, []string{"lines[0].quantity"}},
-		{"quantity negative", orders.CheckoutRequest{Lines: []orders.LineRequest{{id1, -5}}}, []string{"lines[0].quantity"}},
-		{"quantity 1001", orders.CheckoutRequest{Lines: []orders.LineRequest{{id1, 1}, {id2, 1001}}}, []string{"lines[1].quantity"}},
-		{"bad product id", orders.CheckoutRequest{Lines: []orders.LineRequest{{"not-a-uuid", 1}}}, []string{"lines[0].product_id"}},
-		{"upper-case product id", orders.CheckoutRequest{Lines: []orders.LineRequest{{ecolaura.ID(strings.ToUpper("0000000a-0000-7000-8000-00000000000a")), 1}}}, []string{"lines[0].product_id"}},
-		{"duplicate product is rejected on the later line", orders.CheckoutRequest{Lines: []orders.LineRequest{{id1, 1}, {id2, 1}, {id1, 2}}}, []string{"lines[2].product_id"}},
-		{"key too long", orders.CheckoutRequest{Lines: []orders.LineRequest{{id1, 1}}, IdempotencyKey: strings.Repeat("k", 256)}, []string{"idempotency_key"}},
-		{"key of 255 is fine", orders.CheckoutRequest{Lines: []orders.LineRequest{{id1, 1}}, IdempotencyKey: strings.Repeat("k", 255)}, nil},
-		{"key with newline", orders.CheckoutRequest{Lines: []orders.LineRequest{{id1, 1}}, IdempotencyKey: "a\nb"}, []string{"idempotency_key"}},
-		{"key with non-ASCII", orders.CheckoutRequest{Lines: []orders.LineRequest{{id1, 1}}, IdempotencyKey: "clé"}, []string{"idempotency_key"}},
-		{"everything wrong", orders.CheckoutRequest{Lines: []orders.LineRequest{{"x", 0}}, IdempotencyKey: "\x00"}, []string{"idempotency_key", "lines[0].product_id", "lines[0].quantity"}},
+		{"quantity zero", orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: id1, Quantity: 0}}}, []string{"lines[0].quantity"}},
+		{"quantity negative", orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: id1, Quantity: -5}}}, []string{"lines[0].quantity"}},
+		{"quantity 1001", orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: id1, Quantity: 1}, {ProductID: id2, Quantity: 1001}}}, []string{"lines[1].quantity"}},
+		{"bad product id", orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: "not-a-uuid", Quantity: 1}}}, []string{"lines[0].product_id"}},
+		{"upper-case product id", orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: ecolaura.ID(strings.ToUpper("0000000a-0000-7000-8000-00000000000a")), Quantity: 1}}}, []string{"lines[0].product_id"}},
+		{"duplicate product is rejected on the later line", orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: id1, Quantity: 1}, {ProductID: id2, Quantity: 1}, {ProductID: id1, Quantity: 2}}}, []string{"lines[2].product_id"}},
+		{"key too long", orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: id1, Quantity: 1}}, IdempotencyKey: strings.Repeat("k", 256)}, []string{"idempotency_key"}},
+		{"key of 255 is fine", orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: id1, Quantity: 1}}, IdempotencyKey: strings.Repeat("k", 255)}, nil},
+		{"key with newline", orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: id1, Quantity: 1}}, IdempotencyKey: "a\nb"}, []string{"idempotency_key"}},
+		{"key with non-ASCII", orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: id1, Quantity: 1}}, IdempotencyKey: "clé"}, []string{"idempotency_key"}},
+		{"everything wrong", orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: "x", Quantity: 0}}, IdempotencyKey: "\x00"}, []string{"idempotency_key", "lines[0].product_id", "lines[0].quantity"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -151,7 +151,7 @@ func TestCheckoutRequestHash(t *testing.T) {
 		{"identical", orders.CheckoutRequest{Lines: []orders.LineRequest{a, b}, IdempotencyKey: "k"}, true},
 		{"lines reordered", orders.CheckoutRequest{Lines: []orders.LineRequest{b, a}, IdempotencyKey: "k"}, true},
 		{"other key", orders.CheckoutRequest{Lines: []orders.LineRequest{a, b}, IdempotencyKey: "other"}, true},
-		{"other quantity", orders.CheckoutRequest{Lines: []orders.LineRequest{{a.ProductID, 3}, b}, IdempotencyKey: "k"}, false},
+		{"other quantity", orders.CheckoutRequest{Lines: []orders.LineRequest{{ProductID: a.ProductID, Quantity: 3}, b}, IdempotencyKey: "k"}, false},
 		{"line missing", orders.CheckoutRequest{Lines: []orders.LineRequest{a}, IdempotencyKey: "k"}, false},
 		{"offset added", orders.CheckoutRequest{Lines: []orders.LineRequest{a, b}, IdempotencyKey: "k", CarbonOffset: true}, false},
 	}
@@ -185,9 +185,9 @@ func testCheckoutPlacesOrder(t *testing.T, s storetest.Store) {
 	assert.EqualValues(t, 1, o.Version)
 	require.Len(t, o.Lines, 3)
 	assert.Equal(t, []ecolaura.OrderLine{
-		{ProductID: bottle.ID, Name: "Steel bottle", UnitPrice: ecolaura.NewMoney(2499, "EUR"), Quantity: 2, Total: ecolaura.NewMoney(4998, "EUR"), UnitFootprint: 2400},
-		{ProductID: brush.ID, Name: "Bamboo toothbrush", UnitPrice: ecolaura.NewMoney(350, "EUR"), Quantity: 3, Total: ecolaura.NewMoney(1050, "EUR"), UnitFootprint: 120},
-		{ProductID: soap.ID, Name: "Soap bar", UnitPrice: ecolaura.NewMoney(500, "EUR"), Quantity: 1, Total: ecolaura.NewMoney(500, "EUR"), UnitFootprint: 0},
+		{ProductID: bottle.ID, VariantID: bottle.ID, Name: "Steel bottle", UnitPrice: ecolaura.NewMoney(2499, "EUR"), Quantity: 2, Total: ecolaura.NewMoney(4998, "EUR"), UnitFootprint: 2400},
+		{ProductID: brush.ID, VariantID: brush.ID, Name: "Bamboo toothbrush", UnitPrice: ecolaura.NewMoney(350, "EUR"), Quantity: 3, Total: ecolaura.NewMoney(1050, "EUR"), UnitFootprint: 120},
+		{ProductID: soap.ID, VariantID: soap.ID, Name: "Soap bar", UnitPrice: ecolaura.NewMoney(500, "EUR"), Quantity: 1, Total: ecolaura.NewMoney(500, "EUR"), UnitFootprint: 0},
 	}, o.Lines, "lines keep the request's order and snapshot the products")
 	assert.Equal(t, ecolaura.NewMoney(6548, "EUR"), o.Subtotal)
 	assert.Equal(t, ecolaura.CO2e(2*2400+3*120), o.Footprint)

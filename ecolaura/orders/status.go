@@ -6,13 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
 // Cancel cancels a pending or confirmed order and puts every line's units
-// back in stock, in the same transaction. The owner or staff may cancel; a
+// back in stock (where its sale took them, with "cancel" inventory
+// movements), in the same transaction. The owner or staff may cancel; a
 // cancellation by staff is recorded in the audit log, in the same
 // transaction.
 // Of several concurrent cancels exactly one wins and restocks; the others
@@ -35,21 +37,9 @@ func (s *Service) Cancel(ctx context.Context, actor ecolaura.Principal, id ecola
 		if err != nil {
 			return fmt.Errorf("cancel order %s: %w", id, err)
 		}
-		// Only the transaction that made the transition restocks; lines in
-		// product-ID order, like checkout, so that lock order is the same.
-		lines := slices.Clone(before.Lines)
-		slices.SortFunc(lines, func(a, b ecolaura.OrderLine) int { return cmp.Compare(a.ProductID, b.ProductID) })
-		for _, l := range lines {
-			p, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: l.ProductID, Delta: l.Quantity, At: now, Saturate: true})
-			switch {
-			case errors.Is(err, ecolaura.ErrNotFound):
-				s.log.WarnContext(ctx, "cancelled order line not restocked: product deleted", "order_id", id, "product_id", l.ProductID, "quantity", l.Quantity)
-			case err != nil:
-				return fmt.Errorf("restock product %s: %w", l.ProductID, err)
-			case p.Stock == ecolaura.MaxStock:
-				s.log.WarnContext(ctx, "cancelled order line restocked up to the maximum stock; units above it, if any, were dropped",
-					"order_id", id, "product_id", l.ProductID, "quantity", l.Quantity, "max_stock", ecolaura.MaxStock)
-			}
+		// Only the transaction that made the transition restocks.
+		if err := s.restock(ctx, tx, actor, before, now); err != nil {
+			return err
 		}
 		out = after
 		if actor.IsStaff() {
@@ -99,4 +89,47 @@ func (s *Service) staffTransition(ctx context.Context, actor ecolaura.Principal,
 	}
 	s.log.InfoContext(ctx, "order status changed", "order_id", id, "status", to, "by", actor.UserID)
 	return after, nil
+}
+
+// restock puts the units of a cancelled order back: to the levels its sale
+// movements took them from, or, for an order from before inventory
+// movements, to the default location of each line's variant. Levels are
+// changed in variant-ID order, like checkout, so lock order is the same.
+func (s *Service) restock(ctx context.Context, tx ports.Tx, actor ecolaura.Principal, o ecolaura.Order, now time.Time) error {
+	type put struct {
+		variant, location ecolaura.ID
+		units             int
+	}
+	var puts []put
+	moves, err := tx.Inventory().Movements(ctx, ports.MovementQuery{OrderID: o.ID, Limit: 1000})
+	if err != nil {
+		return fmt.Errorf("restock order %s: %w", o.ID, err)
+	}
+	for _, m := range moves {
+		if m.Reason == ecolaura.MoveSale {
+			puts = append(puts, put{m.VariantID, m.LocationID, -m.Delta})
+		}
+	}
+	if len(puts) == 0 {
+		for _, l := range o.Lines {
+			puts = append(puts, put{cmp.Or(l.VariantID, l.ProductID), ecolaura.DefaultLocationID, l.Quantity})
+		}
+	}
+	slices.SortFunc(puts, func(a, b put) int {
+		return cmp.Or(cmp.Compare(a.variant, b.variant), cmp.Compare(a.location, b.location))
+	})
+	for _, p := range puts {
+		res, err := tx.Inventory().Change(ctx, ports.InventoryChange{VariantID: p.variant, LocationID: p.location, Quantity: p.units,
+			Saturate: true, Reason: ecolaura.MoveCancel, ActorID: actor.UserID, OrderID: o.ID, At: now})
+		switch {
+		case errors.Is(err, ecolaura.ErrNotFound):
+			s.log.WarnContext(ctx, "cancelled order line not restocked: variant deleted", "order_id", o.ID, "variant_id", p.variant, "quantity", p.units)
+		case err != nil:
+			return fmt.Errorf("restock variant %s: %w", p.variant, err)
+		case res.After == ecolaura.MaxStock:
+			s.log.WarnContext(ctx, "cancelled order line restocked up to the maximum stock; units above it, if any, were dropped",
+				"order_id", o.ID, "variant_id", p.variant, "quantity", p.units, "max_stock", ecolaura.MaxStock)
+		}
+	}
+	return nil
 }

@@ -29,6 +29,10 @@ func canonTimePtr(t *time.Time) *time.Time {
 
 func canonProduct(p ecolaura.Product) ecolaura.Product {
 	p = p.Clone()
+	p.Complete() // what a store stores of a product given without variants
+	if len(p.Options) == 0 {
+		p.Options = nil
+	}
 	p.CreatedAt, p.UpdatedAt = canonTime(p.CreatedAt), canonTime(p.UpdatedAt)
 	if p.Metrics != nil && len(p.Metrics.Certifications) == 0 {
 		p.Metrics.Certifications = nil
@@ -50,6 +54,11 @@ func canonOrder(o ecolaura.Order) ecolaura.Order {
 	o.ConfirmationSentAt = canonTimePtr(o.ConfirmationSentAt)
 	if len(o.Lines) == 0 {
 		o.Lines = nil
+	}
+	for i := range o.Lines {
+		if o.Lines[i].VariantID == "" { // stored as the product's default variant
+			o.Lines[i].VariantID = o.Lines[i].ProductID
+		}
 	}
 	return o
 }

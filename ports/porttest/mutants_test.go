@@ -40,6 +40,8 @@ type mutant struct {
 type productsMutant struct {
 	ports.Database
 	wrap func(ports.ProductStore) ports.ProductStore
+	// inv wraps the inventory store when set.
+	inv func(ports.InventoryStore) ports.InventoryStore
 	// jobs replaces the transaction's job queue when set.
 	jobs ports.JobQueue
 	// notAtomic runs fn on the plain stores, outside any transaction.
@@ -52,13 +54,21 @@ type productsMutant struct {
 
 func (m *productsMutant) Products() ports.ProductStore {
 	s := m.Database.Products()
-	if m.serial != nil {
-		s = serialProducts{ProductStore: s, mu: m.serial}
-	}
 	if m.wrap == nil {
 		return s
 	}
 	return m.wrap(s)
+}
+
+func (m *productsMutant) Inventory() ports.InventoryStore {
+	s := m.Database.Inventory()
+	if m.serial != nil {
+		s = serialInventory{InventoryStore: s, mu: m.serial}
+	}
+	if m.inv == nil {
+		return s
+	}
+	return m.inv(s)
 }
 
 func (m *productsMutant) Do(ctx context.Context, fn func(ctx context.Context, tx ports.Tx) error) error {
@@ -70,7 +80,7 @@ func (m *productsMutant) Do(ctx context.Context, fn func(ctx context.Context, tx
 		defer m.serial.Unlock()
 	}
 	return m.Database.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
-		mt := mutantTx{Stores: tx, jobs: tx.Jobs(), wrap: m.wrap}
+		mt := mutantTx{Stores: tx, jobs: tx.Jobs(), wrap: m.wrap, inv: m.inv}
 		if m.jobs != nil {
 			mt.jobs = m.jobs
 		}
@@ -82,6 +92,14 @@ type mutantTx struct {
 	ports.Stores
 	jobs ports.JobQueue
 	wrap func(ports.ProductStore) ports.ProductStore
+	inv  func(ports.InventoryStore) ports.InventoryStore
+}
+
+func (t mutantTx) Inventory() ports.InventoryStore {
+	if t.inv == nil {
+		return t.Stores.Inventory()
+	}
+	return t.inv(t.Stores.Inventory())
 }
 
 func (t mutantTx) Jobs() ports.JobQueue { return t.jobs }
@@ -131,17 +149,17 @@ func (l lastWriterWins) Update(ctx context.Context, p ecolaura.Product) (ecolaur
 	return l.ProductStore.Update(ctx, p)
 }
 
-// serialProducts takes the serial lock for stock changes outside
+// serialInventory takes the serial lock for stock changes outside
 // transactions.
-type serialProducts struct {
-	ports.ProductStore
+type serialInventory struct {
+	ports.InventoryStore
 	mu *sync.Mutex
 }
 
-func (s serialProducts) AdjustStock(ctx context.Context, adj ports.StockAdjustment) (ecolaura.Product, error) {
+func (s serialInventory) Change(ctx context.Context, c ports.InventoryChange) (ports.InventoryResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.ProductStore.AdjustStock(ctx, adj)
+	return s.InventoryStore.Change(ctx, c)
 }
 
 // stripsNUL removes U+0000 from names and descriptions before storing them,
@@ -162,12 +180,22 @@ func (s stripsNUL) Update(ctx context.Context, p ecolaura.Product) (ecolaura.Pro
 	return s.ProductStore.Update(ctx, s.clean(p))
 }
 
-// neverSaturates ignores StockAdjustment.Saturate.
-type neverSaturates struct{ ports.ProductStore }
+// neverSaturates ignores InventoryChange.Saturate.
+type neverSaturates struct{ ports.InventoryStore }
 
-func (n neverSaturates) AdjustStock(ctx context.Context, adj ports.StockAdjustment) (ecolaura.Product, error) {
-	adj.Saturate = false
-	return n.ProductStore.AdjustStock(ctx, adj)
+func (n neverSaturates) Change(ctx context.Context, c ports.InventoryChange) (ports.InventoryResult, error) {
+	c.Saturate = false
+	return n.InventoryStore.Change(ctx, c)
+}
+
+// sellsBelowZero takes units from the default location without looking at
+// the level (an unguarded decrement).
+type sellsBelowZero struct{ ports.InventoryStore }
+
+func (n sellsBelowZero) Sell(ctx context.Context, s ports.Sale) ([]ports.InventoryResult, error) {
+	r, err := n.InventoryStore.Change(ctx, ports.InventoryChange{VariantID: s.VariantID, Set: true, Quantity: 0,
+		Reason: ecolaura.MoveSale, OrderID: s.OrderID, At: s.At})
+	return []ports.InventoryResult{r}, err
 }
 
 type dropJobs struct{}
@@ -213,8 +241,16 @@ func mutants() []mutant {
 		}), "TestMutant/ListOffset/in_stock/newest"},
 		{"create-strips-nul", products(func(s ports.ProductStore) ports.ProductStore { return stripsNUL{s} }),
 			"TestMutant/Constraints/name_NUL/Create"},
-		{"adjust-stock-never-saturates", products(func(s ports.ProductStore) ports.ProductStore { return neverSaturates{s} }),
-			"TestMutant/StockMaximum"},
+		{"adjust-stock-never-saturates", func(t *testing.T) {
+			porttest.ProductStore(t, dbMutant(func(m *productsMutant, _ *memory.JobRunner) {
+				m.inv = func(s ports.InventoryStore) ports.InventoryStore { return neverSaturates{s} }
+			}))
+		}, "TestMutant/StockMaximum"},
+		{"sell-unguarded", func(t *testing.T) {
+			porttest.InventoryStore(t, dbMutant(func(m *productsMutant, _ *memory.JobRunner) {
+				m.inv = func(s ports.InventoryStore) ports.InventoryStore { return sellsBelowZero{s} }
+			}))
+		}, "TestMutant/SellRace"},
 		{"getmany-sorted", products(func(s ports.ProductStore) ports.ProductStore { return getManySorted{s} }),
 			"TestMutant/GetMany/in_the_order_asked"},
 		{"update-last-writer-wins", products(func(s ports.ProductStore) ports.ProductStore { return lastWriterWins{s} }),

@@ -477,7 +477,7 @@ func userDeleteRacingOrder(t *testing.T, db ports.Database) {
 			o := NewOrder(u.ID, Line(p, 1))
 			orderIDs[i] = o.ID
 			errs[i] = db.Do(ctx(t), func(ctx context.Context, tx ports.Tx) error {
-				if _, err := tx.Products().AdjustStock(ctx, ports.StockAdjustment{ProductID: p.ID, Delta: -1, At: Now()}); err != nil {
+				if _, err := AdjustStock(ctx, tx, StockAdjustment{ProductID: p.ID, Delta: -1, At: Now()}); err != nil {
 					return err
 				}
 				return tx.Orders().Create(ctx, o)
