@@ -270,11 +270,14 @@ type v2UserPage struct {
 
 // v2ListUsers: GET /api/v2/users?q=&role=&status=&cursor=&limit= (staff).
 func (s *Server) v2ListUsers(c *fiber.Ctx) error {
-	q := queryValues(c)
+	q, err := v2Query(c)
+	if err != nil {
+		return err
+	}
 	if err := onlyParams(q, "q", "role", "status", "cursor", "limit"); err != nil {
 		return err
 	}
-	size, err := intParam(q, "limit", 0)
+	size, err := limitParam(q, users.MaxPageSize)
 	if err != nil {
 		return err
 	}
@@ -410,11 +413,14 @@ func toV2AuditEvent(e ecolaura.AuditEvent) v2AuditEvent {
 // filtered by actor_id, entity, entity_id, action, since and until
 // (RFC 3339), in cursor pages.
 func (s *Server) v2ListAuditEvents(c *fiber.Ctx) error {
-	q := queryValues(c)
+	q, err := v2Query(c)
+	if err != nil {
+		return err
+	}
 	if err := onlyParams(q, "actor_id", "entity", "entity_id", "action", "since", "until", "cursor", "limit"); err != nil {
 		return err
 	}
-	size, err := intParam(q, "limit", 0)
+	size, err := limitParam(q, audit.MaxPageSize)
 	if err != nil {
 		return err
 	}

@@ -199,3 +199,36 @@ func (h *harness) issue(t *testing.T, id string, role ecolaura.Role) string {
 	require.NoError(t, err)
 	return tok.Token
 }
+
+// TestAccountListsFollowV2QueryRules: the staff lists of accounts and audit
+// events read their query as every v2 list does (docs/input.md): limit is
+// 1..max (0 is not a size), a parameter given twice and a pair that is not
+// percent-encoded correctly are field errors.
+func TestAccountListsFollowV2QueryRules(t *testing.T) {
+	h := newHarness(t)
+	cases := []struct {
+		name  string
+		path  string
+		field string
+	}{
+		{"users limit 0", "/api/v2/users?limit=0", "limit"},
+		{"users limit above the maximum", "/api/v2/users?limit=101", "limit"},
+		{"users q twice", "/api/v2/users?q=alice&q=bob", "q"},
+		{"users role twice", "/api/v2/users?role=staff&role=customer", "role"},
+		{"users bad percent-encoding", "/api/v2/users?q=%zz", "q"},
+		{"audit limit 0", "/api/v2/audit-events?limit=0", "limit"},
+		{"audit limit above the maximum", "/api/v2/audit-events?limit=201", "limit"},
+		{"audit entity twice", "/api/v2/audit-events?entity=user&entity=product", "entity"},
+		{"audit bad percent-encoding", "/api/v2/audit-events?action=%zz", "action"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.do(req{Path: tc.path, Token: h.staff})
+			require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+			assert.Contains(t, string(r.Body), `"field":"`+tc.field+`"`)
+		})
+	}
+	for _, path := range []string{"/api/v2/users?limit=100", "/api/v2/audit-events?limit=200", "/api/v2/users?limit=1", "/api/v2/audit-events"} {
+		assert.Equal(t, http.StatusOK, h.do(req{Path: path, Token: h.staff}).Status, path)
+	}
+}
