@@ -56,21 +56,33 @@ func (s *Server) v2PatchMe(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
+	if in.Name != nil {
+		// Checked before the email change is asked for: a request refused
+		// for its name must not have mailed a link.
+		if err := ecolaura.ValidateUserName(*in.Name); err != nil {
+			return err
+		}
+	}
 	ctx := c.UserContext()
+	var pending *string
 	if in.Email != nil {
 		if err := s.svc.Users.RequestEmailChange(ctx, actor, users.EmailChange{NewEmail: *in.Email, Password: *in.CurrentPassword}); err != nil {
 			return registerError(err)
 		}
+		// The address the link went to: normalised as the service does
+		// (PRECIS, RFC 8265), not merely lower-cased.
+		norm, err := ecolaura.NormalizeEmail(*in.Email)
+		if err != nil {
+			return err
+		}
+		pending = &norm
 	}
 	u, err := s.svc.Users.UpdateProfile(ctx, actor, users.ProfilePatch{Name: in.Name})
 	if err != nil {
 		return err
 	}
 	out := toV2AccountUser(u)
-	if in.Email != nil {
-		pending := strings.ToLower(strings.TrimSpace(*in.Email))
-		out.PendingEmail = &pending
-	}
+	out.PendingEmail = pending
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	return sendJSON(c, http.StatusOK, out)
 }

@@ -232,3 +232,27 @@ func TestAccountListsFollowV2QueryRules(t *testing.T) {
 		assert.Equal(t, http.StatusOK, h.do(req{Path: path, Token: h.staff}).Status, path)
 	}
 }
+
+// TestEmailChangeRequestIsAllOrNothing: a PATCH of /users/me that is
+// refused (here for its name) mails no link, and the pending address the
+// answer names is the one the link went to (normalised like every email,
+// RFC 8265, not just lower-cased).
+func TestEmailChangeRequestIsAllOrNothing(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	r := h.do(req{Method: "PATCH", Path: "/api/v2/users/me", Token: h.alice,
+		Body: map[string]any{"name": "   ", "email": "alice@example.net", "current_password": testPassword}})
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	assert.Contains(t, string(r.Body), `"field":"name"`)
+	require.NoError(t, h.runner.WaitIdle(ctx))
+	assert.Empty(t, h.mailer.Messages(), "a refused request mails nothing")
+
+	r = h.do(req{Method: "PATCH", Path: "/api/v2/users/me", Token: h.alice,
+		Body: map[string]any{"email": " ＡLICE@Example.NET ", "current_password": testPassword}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.Equal(t, "alice@example.net", r.JSON(t)["pending_email"])
+	require.NoError(t, h.runner.WaitIdle(ctx))
+	msgs := h.mailer.Messages()
+	require.Len(t, msgs, 1)
+	assert.Equal(t, "alice@example.net", msgs[0].To, "the link went to the pending address")
+}
