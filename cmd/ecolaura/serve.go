@@ -8,8 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -80,9 +82,37 @@ func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
-		fs.PrintDefaults()
+		printFlags(fs)
 	}
 	return fs
+}
+
+// printFlags prints the flags of fs as PrintDefaults does, but without
+// the credentials of the URLs their defaults were taken from (the
+// environment's ECOLAURA_DATABASE_URL, ECOLAURA_REDIS_URL,
+// ECOLAURA_SMTP_URL, ...): --help and a mistyped flag print this usage,
+// often into a log.
+func printFlags(fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		if strings.HasSuffix(f.Name, "-url") {
+			f.DefValue = redactedURL(f.DefValue)
+		}
+	})
+	fs.PrintDefaults()
+}
+
+// redactedURL is raw without its password ("postgres://u:xxxxx@host/db"),
+// or a placeholder when raw is not a URL with a scheme (a key=value DSN
+// may hold a password anywhere) or its query may name one.
+func redactedURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Opaque != "" || strings.Contains(strings.ToLower(u.RawQuery), "pass") {
+		return "(set; not shown)"
+	}
+	return u.Redacted()
 }
 
 // runConfigured turns a command's configuration error and run into an exit

@@ -71,7 +71,7 @@ func userCmd(ctx context.Context, args []string, env getenv, stdin io.Reader, st
 	}
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), userUsage+"\nFlags of "+sub+":\n")
-		fs.PrintDefaults()
+		printFlags(fs)
 	}
 	if err := fs.Parse(rest); err != nil {
 		return helpCode(err)
