@@ -36,7 +36,8 @@ func toV2AccountUser(u ecolaura.User) v2AccountUser {
 // v2PatchMe: PATCH /api/v2/users/me {"name"?, "email"?, "current_password"?}.
 // A name changes at once; an email changes only when the link mailed to
 // the new address is used (the answer says which address is pending), and
-// needs the current password.
+// needs the current password; links to one address are throttled
+// (AccountMailsPerAddress).
 func (s *Server) v2PatchMe(c *fiber.Ctx) error {
 	actor := principal(c)
 	if err := actor.RequireAuthenticated(); err != nil {
@@ -66,6 +67,9 @@ func (s *Server) v2PatchMe(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	var pending *string
 	if in.Email != nil {
+		if err := s.take(c, "accountmail:to:"+emailKey(*in.Email), s.cfg.AccountMailsPerAddress, "Too many links mailed to this address."); err != nil {
+			return err
+		}
 		if err := s.svc.Users.RequestEmailChange(ctx, actor, users.EmailChange{NewEmail: *in.Email, Password: *in.CurrentPassword}); err != nil {
 			return registerError(err)
 		}
@@ -220,12 +224,19 @@ func (s *Server) v2VerifyEmail(c *fiber.Ctx) error {
 }
 
 // v2ResendVerification: POST /api/v2/users/me/verify-email → 202, a new
-// verification link.
+// verification link; throttled per account (AccountMailsPerAddress).
 func (s *Server) v2ResendVerification(c *fiber.Ctx) error {
 	if err := decodeV2(c.Body(), &struct{}{}); err != nil {
 		return err
 	}
-	if err := s.svc.Users.RequestEmailVerification(c.UserContext(), principal(c)); err != nil {
+	actor := principal(c)
+	if err := actor.RequireAuthenticated(); err != nil {
+		return err
+	}
+	if err := s.take(c, "accountmail:user:"+string(actor.UserID), s.cfg.AccountMailsPerAddress, "Too many links mailed to this address."); err != nil {
+		return err
+	}
+	if err := s.svc.Users.RequestEmailVerification(c.UserContext(), actor); err != nil {
 		return err
 	}
 	return sendJSON(c, http.StatusAccepted, fiber.Map{"detail": "A new verification link is on its way."})

@@ -256,3 +256,38 @@ func TestEmailChangeRequestIsAllOrNothing(t *testing.T) {
 	require.Len(t, msgs, 1)
 	assert.Equal(t, "alice@example.net", msgs[0].To, "the link went to the pending address")
 }
+
+// TestAccountMailsThrottledPerAddress: like password resets, the other
+// links a signed-in user can have mailed are limited per recipient, so a
+// customer cannot flood someone's mailbox: email-change confirmations per
+// new address (whichever account asks), verification links per account.
+func TestAccountMailsThrottledPerAddress(t *testing.T) {
+	h, clock := throttleHarness(t)
+	change := func(token, email string) response {
+		return h.do(req{Method: "PATCH", Path: "/api/v2/users/me", Token: token,
+			Body: map[string]any{"email": email, "current_password": testPassword}})
+	}
+	for range 3 {
+		r := change(h.alice, "target@example.org")
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	}
+	assertThrottled(t, change(h.alice, "target@example.org"), time.Second, "Too many links mailed to this address.")
+	assertThrottled(t, change(h.bob, " TARGET@example.org"), time.Second, "Too many links mailed to this address.")
+	r := change(h.alice, "elsewhere@example.org")
+	assert.Equal(t, http.StatusOK, r.Status, "another address has its own budget: %s", r.Body)
+
+	r = h.do(req{Method: "POST", Path: "/api/v2/auth/register", Body: map[string]any{"email": "carol@example.org", "name": "Carol", "password": testPassword}})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	r = h.do(req{Method: "POST", Path: "/api/v2/auth/token", Body: map[string]any{"email": "carol@example.org", "password": testPassword}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	carol := r.JSON(t)["access_token"].(string)
+	for range 3 {
+		r = h.do(req{Method: "POST", Path: "/api/v2/users/me/verify-email", Token: carol})
+		require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+	}
+	assertThrottled(t, h.do(req{Method: "POST", Path: "/api/v2/users/me/verify-email", Token: carol}), time.Second, "Too many links mailed to this address.")
+
+	clock.Advance(time.Hour)
+	assert.Equal(t, http.StatusOK, change(h.bob, "target@example.org").Status, "the budget refills")
+	assert.Equal(t, http.StatusAccepted, h.do(req{Method: "POST", Path: "/api/v2/users/me/verify-email", Token: carol}).Status, "the budget refills")
+}
