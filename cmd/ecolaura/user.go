@@ -88,6 +88,10 @@ func userCmd(ctx context.Context, args []string, env getenv, stdin io.Reader, st
 		fmt.Fprintf(stderr, "ecolaura user %s: --email is required\n", sub)
 		return 2
 	}
+	if sub == "list" && (limit < 1 || limit > users.MaxPageSize) {
+		fmt.Fprintf(stderr, "ecolaura user list: --limit must be between 1 and %d\n", users.MaxPageSize)
+		return 2
+	}
 	err := withUsers(ctx, dbURL, func(svc *users.Service) error {
 		switch sub {
 		case "create":
