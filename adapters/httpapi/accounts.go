@@ -36,7 +36,8 @@ func toV2AccountUser(u ecolaura.User) v2AccountUser {
 // v2PatchMe: PATCH /api/v2/users/me {"name"?, "email"?, "current_password"?}.
 // A name changes at once; an email changes only when the link mailed to
 // the new address is used (the answer says which address is pending), and
-// needs the current password.
+// needs the current password; links to one address are throttled
+// (AccountMailsPerAddress).
 func (s *Server) v2PatchMe(c *fiber.Ctx) error {
 	actor := principal(c)
 	if err := actor.RequireAuthenticated(); err != nil {
@@ -56,21 +57,36 @@ func (s *Server) v2PatchMe(c *fiber.Ctx) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
+	if in.Name != nil {
+		// Checked before the email change is asked for: a request refused
+		// for its name must not have mailed a link.
+		if err := ecolaura.ValidateUserName(*in.Name); err != nil {
+			return err
+		}
+	}
 	ctx := c.UserContext()
+	var pending *string
 	if in.Email != nil {
+		if err := s.take(c, "accountmail:to:"+emailKey(*in.Email), s.cfg.AccountMailsPerAddress, "Too many links mailed to this address."); err != nil {
+			return err
+		}
 		if err := s.svc.Users.RequestEmailChange(ctx, actor, users.EmailChange{NewEmail: *in.Email, Password: *in.CurrentPassword}); err != nil {
 			return registerError(err)
 		}
+		// The address the link went to: normalised as the service does
+		// (PRECIS, RFC 8265), not merely lower-cased.
+		norm, err := ecolaura.NormalizeEmail(*in.Email)
+		if err != nil {
+			return err
+		}
+		pending = &norm
 	}
 	u, err := s.svc.Users.UpdateProfile(ctx, actor, users.ProfilePatch{Name: in.Name})
 	if err != nil {
 		return err
 	}
 	out := toV2AccountUser(u)
-	if in.Email != nil {
-		pending := strings.ToLower(strings.TrimSpace(*in.Email))
-		out.PendingEmail = &pending
-	}
+	out.PendingEmail = pending
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	return sendJSON(c, http.StatusOK, out)
 }
@@ -208,12 +224,19 @@ func (s *Server) v2VerifyEmail(c *fiber.Ctx) error {
 }
 
 // v2ResendVerification: POST /api/v2/users/me/verify-email → 202, a new
-// verification link.
+// verification link; throttled per account (AccountMailsPerAddress).
 func (s *Server) v2ResendVerification(c *fiber.Ctx) error {
 	if err := decodeV2(c.Body(), &struct{}{}); err != nil {
 		return err
 	}
-	if err := s.svc.Users.RequestEmailVerification(c.UserContext(), principal(c)); err != nil {
+	actor := principal(c)
+	if err := actor.RequireAuthenticated(); err != nil {
+		return err
+	}
+	if err := s.take(c, "accountmail:user:"+string(actor.UserID), s.cfg.AccountMailsPerAddress, "Too many links mailed to this address."); err != nil {
+		return err
+	}
+	if err := s.svc.Users.RequestEmailVerification(c.UserContext(), actor); err != nil {
 		return err
 	}
 	return sendJSON(c, http.StatusAccepted, fiber.Map{"detail": "A new verification link is on its way."})
@@ -275,11 +298,14 @@ type v2UserPage struct {
 
 // v2ListUsers: GET /api/v2/users?q=&role=&status=&cursor=&limit= (staff).
 func (s *Server) v2ListUsers(c *fiber.Ctx) error {
-	q := queryValues(c)
+	q, err := v2Query(c)
+	if err != nil {
+		return err
+	}
 	if err := onlyParams(q, "q", "role", "status", "cursor", "limit"); err != nil {
 		return err
 	}
-	size, err := intParam(q, "limit", 0)
+	size, err := limitParam(q, users.MaxPageSize)
 	if err != nil {
 		return err
 	}
@@ -415,11 +441,14 @@ func toV2AuditEvent(e ecolaura.AuditEvent) v2AuditEvent {
 // filtered by actor_id, entity, entity_id, action, since and until
 // (RFC 3339), in cursor pages.
 func (s *Server) v2ListAuditEvents(c *fiber.Ctx) error {
-	q := queryValues(c)
+	q, err := v2Query(c)
+	if err != nil {
+		return err
+	}
 	if err := onlyParams(q, "actor_id", "entity", "entity_id", "action", "since", "until", "cursor", "limit"); err != nil {
 		return err
 	}
-	size, err := intParam(q, "limit", 0)
+	size, err := limitParam(q, audit.MaxPageSize)
 	if err != nil {
 		return err
 	}

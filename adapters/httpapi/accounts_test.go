@@ -199,3 +199,95 @@ func (h *harness) issue(t *testing.T, id string, role ecolaura.Role) string {
 	require.NoError(t, err)
 	return tok.Token
 }
+
+// TestAccountListsFollowV2QueryRules: the staff lists of accounts and audit
+// events read their query as every v2 list does (docs/input.md): limit is
+// 1..max (0 is not a size), a parameter given twice and a pair that is not
+// percent-encoded correctly are field errors.
+func TestAccountListsFollowV2QueryRules(t *testing.T) {
+	h := newHarness(t)
+	cases := []struct {
+		name  string
+		path  string
+		field string
+	}{
+		{"users limit 0", "/api/v2/users?limit=0", "limit"},
+		{"users limit above the maximum", "/api/v2/users?limit=101", "limit"},
+		{"users q twice", "/api/v2/users?q=alice&q=bob", "q"},
+		{"users role twice", "/api/v2/users?role=staff&role=customer", "role"},
+		{"users bad percent-encoding", "/api/v2/users?q=%zz", "q"},
+		{"audit limit 0", "/api/v2/audit-events?limit=0", "limit"},
+		{"audit limit above the maximum", "/api/v2/audit-events?limit=201", "limit"},
+		{"audit entity twice", "/api/v2/audit-events?entity=user&entity=product", "entity"},
+		{"audit bad percent-encoding", "/api/v2/audit-events?action=%zz", "action"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.do(req{Path: tc.path, Token: h.staff})
+			require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+			assert.Contains(t, string(r.Body), `"field":"`+tc.field+`"`)
+		})
+	}
+	for _, path := range []string{"/api/v2/users?limit=100", "/api/v2/audit-events?limit=200", "/api/v2/users?limit=1", "/api/v2/audit-events"} {
+		assert.Equal(t, http.StatusOK, h.do(req{Path: path, Token: h.staff}).Status, path)
+	}
+}
+
+// TestEmailChangeRequestIsAllOrNothing: a PATCH of /users/me that is
+// refused (here for its name) mails no link, and the pending address the
+// answer names is the one the link went to (normalised like every email,
+// RFC 8265, not just lower-cased).
+func TestEmailChangeRequestIsAllOrNothing(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	r := h.do(req{Method: "PATCH", Path: "/api/v2/users/me", Token: h.alice,
+		Body: map[string]any{"name": "   ", "email": "alice@example.net", "current_password": testPassword}})
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	assert.Contains(t, string(r.Body), `"field":"name"`)
+	require.NoError(t, h.runner.WaitIdle(ctx))
+	assert.Empty(t, h.mailer.Messages(), "a refused request mails nothing")
+
+	r = h.do(req{Method: "PATCH", Path: "/api/v2/users/me", Token: h.alice,
+		Body: map[string]any{"email": " ＡLICE@Example.NET ", "current_password": testPassword}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.Equal(t, "alice@example.net", r.JSON(t)["pending_email"])
+	require.NoError(t, h.runner.WaitIdle(ctx))
+	msgs := h.mailer.Messages()
+	require.Len(t, msgs, 1)
+	assert.Equal(t, "alice@example.net", msgs[0].To, "the link went to the pending address")
+}
+
+// TestAccountMailsThrottledPerAddress: like password resets, the other
+// links a signed-in user can have mailed are limited per recipient, so a
+// customer cannot flood someone's mailbox: email-change confirmations per
+// new address (whichever account asks), verification links per account.
+func TestAccountMailsThrottledPerAddress(t *testing.T) {
+	h, clock := throttleHarness(t)
+	change := func(token, email string) response {
+		return h.do(req{Method: "PATCH", Path: "/api/v2/users/me", Token: token,
+			Body: map[string]any{"email": email, "current_password": testPassword}})
+	}
+	for range 3 {
+		r := change(h.alice, "target@example.org")
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	}
+	assertThrottled(t, change(h.alice, "target@example.org"), time.Second, "Too many links mailed to this address.")
+	assertThrottled(t, change(h.bob, " TARGET@example.org"), time.Second, "Too many links mailed to this address.")
+	r := change(h.alice, "elsewhere@example.org")
+	assert.Equal(t, http.StatusOK, r.Status, "another address has its own budget: %s", r.Body)
+
+	r = h.do(req{Method: "POST", Path: "/api/v2/auth/register", Body: map[string]any{"email": "carol@example.org", "name": "Carol", "password": testPassword}})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	r = h.do(req{Method: "POST", Path: "/api/v2/auth/token", Body: map[string]any{"email": "carol@example.org", "password": testPassword}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	carol := r.JSON(t)["access_token"].(string)
+	for range 3 {
+		r = h.do(req{Method: "POST", Path: "/api/v2/users/me/verify-email", Token: carol})
+		require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+	}
+	assertThrottled(t, h.do(req{Method: "POST", Path: "/api/v2/users/me/verify-email", Token: carol}), time.Second, "Too many links mailed to this address.")
+
+	clock.Advance(time.Hour)
+	assert.Equal(t, http.StatusOK, change(h.bob, "target@example.org").Status, "the budget refills")
+	assert.Equal(t, http.StatusAccepted, h.do(req{Method: "POST", Path: "/api/v2/users/me/verify-email", Token: carol}).Status, "the budget refills")
+}

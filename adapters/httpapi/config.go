@@ -84,6 +84,11 @@ type Config struct {
 	// mailbox or probe many addresses.
 	PasswordResetsPerAccount RateLimit
 	PasswordResetsPerIP      RateLimit
+	// AccountMailsPerAddress limits the other links a signed-in user can
+	// have mailed: email-change confirmations per new address (known or
+	// not) and verification links per account, so that these endpoints
+	// cannot flood a mailbox either.
+	AccountMailsPerAddress RateLimit
 	// TokenFailuresPerIP limits mailed tokens (password reset, email
 	// verification) presented per client IP that turn out invalid:
 	// guessing is hopeless (256 bits), and this keeps it so.
@@ -126,6 +131,7 @@ func DefaultConfig() Config {
 		SignInFailuresPerIP:      RateLimit{Rate: 20, Burst: 20, Period: 15 * time.Minute},
 		PasswordResetsPerAccount: RateLimit{Rate: 3, Burst: 3, Period: time.Hour},
 		PasswordResetsPerIP:      RateLimit{Rate: 20, Burst: 20, Period: time.Hour},
+		AccountMailsPerAddress:   RateLimit{Rate: 3, Burst: 3, Period: time.Hour},
 		TokenFailuresPerIP:       RateLimit{Rate: 10, Burst: 10, Period: 15 * time.Minute},
 		WriteRateLimit:           RateLimit{Rate: 60, Burst: 20, Period: time.Minute},
 		ExpensiveReadRateLimit:   RateLimit{Rate: 60, Burst: 20, Period: time.Minute},
@@ -174,7 +180,7 @@ func (c Config) Validate() error {
 			{"sign-in failures per account", c.SignInFailuresPerAccount}, {"sign-in failures per IP", c.SignInFailuresPerIP},
 			{"expensive read rate limit", c.ExpensiveReadRateLimit},
 			{"password resets per account", c.PasswordResetsPerAccount}, {"password resets per IP", c.PasswordResetsPerIP},
-			{"token failures per IP", c.TokenFailuresPerIP},
+			{"token failures per IP", c.TokenFailuresPerIP}, {"account mails per address", c.AccountMailsPerAddress},
 		} {
 			if l.l.Rate <= 0 || l.l.Burst <= 0 || l.l.Period <= 0 {
 				errs = append(errs, fmt.Errorf("%s needs a positive rate, burst and period, got %d/%s burst %d", l.name, l.l.Rate, l.l.Period, l.l.Burst))

@@ -120,4 +120,21 @@ func TestTemplatesOverrides(t *testing.T) {
 		assert.Equal(t, "templates.verify_email", ce.Fields[0].Field)
 		assert.Contains(t, err.Error(), "Nickname")
 	})
+	t.Run("a branch taken only without the optional fields fails at start too", func(t *testing.T) {
+		// The sample order has a carbon offset; most real orders have
+		// none, and their branch must be checked before the first one is
+		// mailed.
+		for _, body := range []string{
+			"{{if .Data.Offset}}offset {{.Data.Offset}}{{else}}no offset, {{.Data.Nickname}}{{end}}",
+			"{{with .Data.OffsetFootprint}}{{.}}{{else}}{{.Data.Nickname}}{{end}}",
+		} {
+			tpl, err := ecomail.LoadTemplates(write(t, map[string]string{"order_confirmation.text.tmpl": body}))
+			require.NoError(t, err)
+			_, err = notify.New(tpl, ecomail.NewRecorder(), notify.Config{Shop: notify.SampleShop})
+			var ce *ecolaura.ConfigError
+			require.ErrorAs(t, err, &ce, body)
+			assert.Equal(t, "templates.order_confirmation", ce.Fields[0].Field)
+			assert.Contains(t, err.Error(), "Nickname")
+		}
+	})
 }

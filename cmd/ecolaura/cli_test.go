@@ -220,3 +220,37 @@ func TestHealthcheck(t *testing.T) {
 	code, _ = check(map[string]string{"ECOLAURA_ADDR": "nonsense"})
 	assert.Equal(t, 2, code)
 }
+
+// TestUsageHidesCredentials: --help and a mistyped flag print the usage,
+// whose defaults come from the environment; the passwords of the URLs in
+// it are never printed, for any command that takes them.
+func TestUsageHidesCredentials(t *testing.T) {
+	env := envOf(map[string]string{
+		"ECOLAURA_DATABASE_URL": "postgres://shop:db-secret-1@db.example.org:5432/shop?sslmode=require",
+		"ECOLAURA_REDIS_URL":    "redis://:redis-secret-2@cache.example.org:6379/0",
+		"ECOLAURA_SMTP_URL":     "smtp://mailer:smtp-secret-3@mail.example.org:587",
+	})
+	commands := [][]string{
+		{"serve"}, {"worker"}, {"migrate"}, {"seed"}, {"cache", "flush"},
+		{"user", "create"}, {"user", "set-password"}, {"user", "list"},
+	}
+	for _, cmd := range commands {
+		for _, extra := range []string{"--help", "--no-such-flag"} {
+			name := strings.Join(cmd, " ") + " " + extra
+			t.Run(name, func(t *testing.T) {
+				var out, errOut bytes.Buffer
+				code := run(context.Background(), append(append([]string(nil), cmd...), extra), env, &out, &errOut)
+				require.NotEqual(t, 1, code, "%s", errOut.String())
+				usage := out.String() + errOut.String()
+				require.Contains(t, usage, "-url", "the usage lists a URL flag")
+				for _, secret := range []string{"db-secret-1", "redis-secret-2", "smtp-secret-3"} {
+					assert.NotContains(t, usage, secret)
+				}
+			})
+		}
+	}
+	assert.Equal(t, "postgres://shop:xxxxx@db.example.org:5432/shop?sslmode=require", redactedURL("postgres://shop:pw@db.example.org:5432/shop?sslmode=require"))
+	assert.Equal(t, "(set; not shown)", redactedURL("host=db user=shop password=pw"), "a key=value DSN")
+	assert.Equal(t, "(set; not shown)", redactedURL("postgres://db/shop?password=pw"), "a password in the query")
+	assert.Equal(t, "", redactedURL(""))
+}

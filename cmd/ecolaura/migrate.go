@@ -20,7 +20,7 @@ func migrateCmd(ctx context.Context, args []string, env getenv, stdout, stderr i
 			"  up      apply every pending migration (safe to run from several replicas at once)\n"+
 			"  down    roll back the last group of migrations\n"+
 			"  status  show applied and pending migrations\n\nFlags:\n")
-		fs.PrintDefaults()
+		printFlags(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return helpCode(err)

@@ -8,8 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/postgres"
 	"github.com/ecolaura/ecolaura/adapters/redis"
 	"github.com/ecolaura/ecolaura/adapters/system"
+	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
@@ -80,9 +83,37 @@ func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
-		fs.PrintDefaults()
+		printFlags(fs)
 	}
 	return fs
+}
+
+// printFlags prints the flags of fs as PrintDefaults does, but without
+// the credentials of the URLs their defaults were taken from (the
+// environment's ECOLAURA_DATABASE_URL, ECOLAURA_REDIS_URL,
+// ECOLAURA_SMTP_URL, ...): --help and a mistyped flag print this usage,
+// often into a log.
+func printFlags(fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		if strings.HasSuffix(f.Name, "-url") {
+			f.DefValue = redactedURL(f.DefValue)
+		}
+	})
+	fs.PrintDefaults()
+}
+
+// redactedURL is raw without its password ("postgres://u:xxxxx@host/db"),
+// or a placeholder when raw is not a URL with a scheme (a key=value DSN
+// may hold a password anywhere) or its query may name one.
+func redactedURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Opaque != "" || strings.Contains(strings.ToLower(u.RawQuery), "pass") {
+		return "(set; not shown)"
+	}
+	return u.Redacted()
 }
 
 // runConfigured turns a command's configuration error and run into an exit
@@ -281,11 +312,9 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	})
 
 	if cfg.AdminEmail != "" {
-		u, created, err := s.Users.EnsureStaff(ctx, users.StaffAccount{Email: cfg.AdminEmail, Name: "Administrator", Password: cfg.AdminPassword})
-		if err != nil {
-			return fmt.Errorf("ECOLAURA_ADMIN_EMAIL: %w", err)
+		if err := ensureAdmin(ctx, s.Users, cfg.AdminEmail, cfg.AdminPassword, log); err != nil {
+			return err
 		}
-		log.Info("staff account ready", slog.String("email", u.Email), slog.Bool("created", created))
 	}
 
 	if _, caching := s.CacheStats(); caching {
@@ -349,5 +378,33 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	}
 	<-served
 	log.Info("http server stopped", slog.String("took", time.Since(start).String()))
+	return nil
+}
+
+// ensureAdmin creates the staff account of ECOLAURA_ADMIN_EMAIL when it is
+// missing. An account with that address that is not staff is never
+// promoted. That stops the start only when the shop has no active staff
+// account at all (the address was taken before the first start, and no
+// one could administer the shop); once staff exist, it is an account they
+// demoted (PATCH /api/v2/users/{id}) or a customer's, and a restart must
+// neither undo that decision nor fail: it is logged as a warning.
+func ensureAdmin(ctx context.Context, svc *users.Service, email, password string, log *slog.Logger) error {
+	u, created, err := svc.EnsureStaff(ctx, users.StaffAccount{Email: email, Name: "Administrator", Password: password})
+	if errors.Is(err, ecolaura.ErrConflict) {
+		active := false
+		staff, lerr := svc.List(ctx, ecolaura.System(), users.ListParams{Role: ecolaura.RoleStaff, Disabled: &active, PageSize: 1})
+		if lerr != nil {
+			return fmt.Errorf("ECOLAURA_ADMIN_EMAIL: %w", errors.Join(err, lerr))
+		}
+		if len(staff.Items) > 0 {
+			log.Warn("ECOLAURA_ADMIN_EMAIL names an account that is not staff (demoted by staff, or a customer's): not promoted; the shop has other staff accounts",
+				slog.String("email", email))
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("ECOLAURA_ADMIN_EMAIL: %w", err)
+	}
+	log.Info("staff account ready", slog.String("email", u.Email), slog.Bool("created", created))
 	return nil
 }

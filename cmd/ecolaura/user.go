@@ -71,7 +71,7 @@ func userCmd(ctx context.Context, args []string, env getenv, stdin io.Reader, st
 	}
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), userUsage+"\nFlags of "+sub+":\n")
-		fs.PrintDefaults()
+		printFlags(fs)
 	}
 	if err := fs.Parse(rest); err != nil {
 		return helpCode(err)
@@ -86,6 +86,10 @@ func userCmd(ctx context.Context, args []string, env getenv, stdin io.Reader, st
 	}
 	if sub != "list" && email == "" {
 		fmt.Fprintf(stderr, "ecolaura user %s: --email is required\n", sub)
+		return 2
+	}
+	if sub == "list" && (limit < 1 || limit > users.MaxPageSize) {
+		fmt.Fprintf(stderr, "ecolaura user list: --limit must be between 1 and %d\n", users.MaxPageSize)
 		return 2
 	}
 	err := withUsers(ctx, dbURL, func(svc *users.Service) error {

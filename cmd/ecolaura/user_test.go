@@ -48,6 +48,8 @@ func TestUserCommands(t *testing.T) {
 		{"unknown account", "a-new-password-1\n", []string{"set-password", "--email", "nobody@example.org"}, 2, "no account has this email"},
 		{"unknown subcommand", "", []string{"promote"}, 2, "unknown command"},
 		{"a password flag does not exist", "", []string{"create", "--email", "x@example.org", "--password", "secret-secret"}, 2, "flag provided but not defined"},
+		{"limit 0 is not a size", "", []string{"list", "--limit", "0"}, 2, "--limit must be between 1 and 100"},
+		{"limit above the maximum", "", []string{"list", "--limit", "101"}, 2, "--limit must be between 1 and 100"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := cli(tc.stdin, tc.args...)

@@ -148,23 +148,30 @@ type EmailChangeData struct {
 type KindSample struct {
 	Kind   Kind
 	Sample any
+	// Variants are further sample data of the kind whose optional fields
+	// are empty, so that the branches real messages take without them
+	// ({{if .Data.Offset}}…{{else}}…) are checked too.
+	Variants []any
 }
 
 // Kinds lists every kind the core sends, each with sample data.
 func Kinds() []KindSample {
 	link := "https://shop.example.org/reset-password?token=c2FtcGxlLXRva2Vu"
+	order := OrderConfirmationData{
+		Name: "Ada", OrderID: "0191f5e2-7a3b-7c4d-8e5f-0123456789ab", ShortID: "456789AB",
+		Lines: []OrderLine{
+			{Name: "Bamboo toothbrush <4-pack>", Quantity: 2, UnitPrice: "6.50 EUR", Total: "13.00 EUR"},
+			{Name: "Steel bottle", Quantity: 1, UnitPrice: "19.99 EUR", Total: "19.99 EUR"},
+		},
+		Subtotal: "32.99 EUR", Offset: "0.07 EUR", OffsetFootprint: "3.25 kg CO2e", Total: "33.06 EUR", Footprint: "3.25 kg CO2e",
+	}
+	noOffset := order
+	noOffset.Offset, noOffset.OffsetFootprint, noOffset.Total = "", "", order.Subtotal
 	return []KindSample{
-		{OrderConfirmation, OrderConfirmationData{
-			Name: "Ada", OrderID: "0191f5e2-7a3b-7c4d-8e5f-0123456789ab", ShortID: "456789AB",
-			Lines: []OrderLine{
-				{Name: "Bamboo toothbrush <4-pack>", Quantity: 2, UnitPrice: "6.50 EUR", Total: "13.00 EUR"},
-				{Name: "Steel bottle", Quantity: 1, UnitPrice: "19.99 EUR", Total: "19.99 EUR"},
-			},
-			Subtotal: "32.99 EUR", Offset: "0.07 EUR", OffsetFootprint: "3.25 kg CO2e", Total: "33.06 EUR", Footprint: "3.25 kg CO2e",
-		}},
-		{PasswordReset, PasswordResetData{Name: "Ada", Link: link, Token: "c2FtcGxlLXRva2Vu", ValidMinutes: 30}},
-		{VerifyEmail, VerifyEmailData{Name: "Ada", Email: "ada@example.org", Link: strings.Replace(link, "reset-password", "verify-email", 1), Token: "c2FtcGxlLXRva2Vu", ValidMinutes: 30}},
-		{EmailChange, EmailChangeData{Name: "Ada", OldEmail: "ada@example.org", NewEmail: "ada@example.net",
+		{Kind: OrderConfirmation, Sample: order, Variants: []any{noOffset}},
+		{Kind: PasswordReset, Sample: PasswordResetData{Name: "Ada", Link: link, Token: "c2FtcGxlLXRva2Vu", ValidMinutes: 30}},
+		{Kind: VerifyEmail, Sample: VerifyEmailData{Name: "Ada", Email: "ada@example.org", Link: strings.Replace(link, "reset-password", "verify-email", 1), Token: "c2FtcGxlLXRva2Vu", ValidMinutes: 30}},
+		{Kind: EmailChange, Sample: EmailChangeData{Name: "Ada", OldEmail: "ada@example.org", NewEmail: "ada@example.net",
 			Link: strings.Replace(link, "reset-password", "verify-email", 1), Token: "c2FtcGxlLXRva2Vu", ValidMinutes: 30}},
 	}
 }
@@ -279,19 +286,25 @@ func New(templates ports.MessageTemplates, mailer ports.Mailer, cfg Config) (*No
 	return n, nil
 }
 
-// Check renders every kind of [Kinds] with its sample data and shop, and
-// returns an *ecolaura.ConfigError naming each kind that fails.
+// Check renders every kind of [Kinds] with its sample data and each of its
+// variants, and shop, and returns an *ecolaura.ConfigError naming each kind
+// that fails.
 func Check(templates ports.MessageTemplates, shop Shop) error {
 	var v ecolaura.Validator
 	for _, k := range Kinds() {
-		m, err := templates.Render(string(k.Kind), View{Shop: shop, To: "ada@example.org", Data: k.Sample})
-		switch {
-		case err != nil:
-			v.Add("templates."+string(k.Kind), "%v", err)
-		case strings.TrimSpace(m.Subject) == "":
-			v.Add("templates."+string(k.Kind), "renders an empty subject")
-		case strings.TrimSpace(m.Text) == "" || strings.TrimSpace(m.HTML) == "":
-			v.Add("templates."+string(k.Kind), "must render both a plain-text and an HTML body")
+		for _, data := range append([]any{k.Sample}, k.Variants...) {
+			m, err := templates.Render(string(k.Kind), View{Shop: shop, To: "ada@example.org", Data: data})
+			switch {
+			case err != nil:
+				v.Add("templates."+string(k.Kind), "%v", err)
+			case strings.TrimSpace(m.Subject) == "":
+				v.Add("templates."+string(k.Kind), "renders an empty subject")
+			case strings.TrimSpace(m.Text) == "" || strings.TrimSpace(m.HTML) == "":
+				v.Add("templates."+string(k.Kind), "must render both a plain-text and an HTML body")
+			default:
+				continue
+			}
+			break // one error per kind
 		}
 	}
 	return v.ConfigErr()
