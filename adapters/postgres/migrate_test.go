@@ -138,8 +138,8 @@ func TestConstraintsInDatabase(t *testing.T) {
 		want string // in the error
 	}{
 		{"price above DECIMAL(10,2)", "UPDATE products SET price_minor = $1 WHERE id = $2", []any{ecolaura.MaxPriceMinor + 1, p.ID}, "products_price_minor_check"},
-		{"negative stock", "UPDATE products SET stock = -1 WHERE id = $1", []any{p.ID}, "products_stock_check"},
-		{"stock above the maximum", "UPDATE products SET stock = $1 WHERE id = $2", []any{ecolaura.MaxStock + 1, p.ID}, "products_stock_max"},
+		{"negative stock", "UPDATE inventory_levels SET on_hand = -1 WHERE variant_id = $1", []any{p.ID}, "inventory_levels_on_hand_check"},
+		{"stock above the maximum", "UPDATE inventory_levels SET on_hand = $1 WHERE variant_id = $2", []any{ecolaura.MaxStock + 1, p.ID}, "inventory_levels_on_hand_check"},
 		{"score above 100", "UPDATE products SET score = 101 WHERE id = $1", []any{p.ID}, "products_score_check"},
 		{"lower-case currency", "UPDATE products SET currency = 'eur' WHERE id = $1", []any{p.ID}, "products_currency"},
 		{"unsupported currency", "UPDATE products SET currency = 'XXX' WHERE id = $1", []any{p.ID}, "products_currency_supported"},

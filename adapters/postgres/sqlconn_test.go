@@ -57,7 +57,7 @@ func TestOnlyStatementsWithArgumentsArePrepared(t *testing.T) {
 	var stock, reads int
 	for _, s := range stmts {
 		switch {
-		case strings.HasPrefix(s, "UPDATE products SET"):
+		case strings.HasPrefix(s, "WITH l AS (UPDATE inventory_levels SET"):
 			stock++
 		case strings.HasPrefix(s, "SELECT id, name"):
 			reads++

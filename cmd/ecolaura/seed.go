@@ -356,5 +356,6 @@ func (g *productGenerator) product() ecolaura.Product {
 	} else {
 		p.Score = 20 + r.IntN(61)
 	}
+	p.Complete() // active, with its default variant carrying price and stock
 	return p
 }

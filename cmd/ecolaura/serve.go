@@ -149,7 +149,6 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	if err != nil {
 		return err
 	}
-	log.Info("payments", slog.String("provider", payment.Name()))
 	cacheMode := "in-process cache"
 	if cfg.RedisURL != "" {
 		cacheMode = "redis cache and rate limits"
@@ -165,7 +164,8 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		return err
 	}
 	log.Info("ecolaura starting: "+mode+", "+cacheMode+", "+mailMode, slog.String("mode", mode), slog.String("cache", cacheMode),
-		slog.String("mailer", mailMode), slog.String("env", cfg.Env), slog.String("version", appVersion()), slog.String("addr", cfg.Addr))
+		slog.String("mailer", mailMode), slog.String("env", cfg.Env), slog.String("version", appVersion()), slog.String("addr", cfg.Addr),
+		slog.String("payments", payment.Name()))
 
 	if cfg.production() && cfg.DatabaseURL == "" {
 		log.Warn("ECOLAURA_ENV=production without ECOLAURA_DATABASE_URL: orders and accounts live in memory and are lost on exit")
