@@ -3,6 +3,7 @@ package ports
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Job is a unit of background work. Payload is JSON chosen by the job's kind.
@@ -106,4 +107,12 @@ type MessageTemplates interface {
 	// Render executes the templates of kind with data. Errors: ErrNotFound
 	// for a kind without templates; the templates' execution errors.
 	Render(kind string, data any) (RenderedMessage, error)
+}
+
+// PeriodicJob is a job a [JobRunner] enqueues itself every Interval (the
+// cleanup of unused media files). Runners over a shared database enqueue
+// it once per interval for all processes (River's leader does).
+type PeriodicJob struct {
+	Job      Job
+	Interval time.Duration
 }

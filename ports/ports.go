@@ -41,6 +41,7 @@ type Stores interface {
 	TaxRates() TaxRateStore
 	Payments() PaymentStore
 	Passports() PassportStore
+	Images() ImageStore
 }
 
 // Tx is one transaction: stores bound to it, and a job queue whose

@@ -118,6 +118,8 @@ func (db *Database) Payments() ports.PaymentStore { return paymentStore{db: db} 
 
 // Passports returns the passport store; each call on it is atomic on its own.
 func (db *Database) Passports() ports.PassportStore { return passportStore{db: db} }
+// Images returns the image store; each call on it is atomic on its own.
+func (db *Database) Images() ports.ImageStore { return imageStore{db: db} }
 
 // Ping reports whether the database is usable: always, unless ctx is done.
 func (db *Database) Ping(ctx context.Context) error {
@@ -243,6 +245,7 @@ type snapshot struct {
 	shipping      *shippingTables
 	payments      *paymentTables
 	passports     *passportTables
+	images        *imageTables
 }
 
 func newSnapshot() *snapshot {
@@ -258,6 +261,7 @@ func newSnapshot() *snapshot {
 		shipping:      newShippingTables(),
 		payments:      newPaymentTables(),
 		passports:     newPassportTables(),
+		images:        newImageTables(),
 	}
 }
 
@@ -285,6 +289,7 @@ type txn struct {
 	ownShip   bool
 	ownPay    bool
 	ownPass   bool
+	ownImages bool
 	ownCats   map[string]*categoryEntry
 	jobs      []ports.Job
 	stale     []journalRow // product-cache journal rows, published on commit
@@ -329,6 +334,8 @@ func (t *txn) Payments() ports.PaymentStore { return paymentStore{db: t.db, tx: 
 
 // Passports returns the passport store bound to the transaction.
 func (t *txn) Passports() ports.PassportStore { return passportStore{db: t.db, tx: t} }
+// Images returns the image store bound to the transaction.
+func (t *txn) Images() ports.ImageStore { return imageStore{db: t.db, tx: t} }
 
 // Jobs returns the transaction's job queue: its jobs reach the runner only
 // after the commit.
@@ -380,6 +387,7 @@ func (t *txn) accountTokens() *accountTokenTables { return own(t, &t.ownAcct, &t
 func (t *txn) auditLog() *auditTables { return own(t, &t.ownAudit, &t.w.audit) }
 
 func (t *txn) passports() *passportTables { return own(t, &t.ownPass, &t.w.passports) }
+func (t *txn) imageTables() *imageTables { return own(t, &t.ownImages, &t.w.images) }
 
 // own makes the transaction the owner of one set of tables: the first write
 // replaces the shared (committed) tables by a copy-on-write clone.

@@ -593,6 +593,7 @@ func (s productStore) Delete(ctx context.Context, id ecolaura.ID) error {
 			it.removeVariant(v)
 		}
 		t.deleteProduct(old)
+		t.cascadeImages(id)
 		return nil
 	})
 }

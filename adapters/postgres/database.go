@@ -312,6 +312,9 @@ func (d *Database) Payments() ports.PaymentStore { return &paymentStore{db: d.db
 // Passports returns the passport store.
 func (d *Database) Passports() ports.PassportStore { return &passportStore{db: d.db} }
 
+// Images returns the image store.
+func (d *Database) Images() ports.ImageStore { return &imageStore{db: d.db} }
+
 // Do runs fn in one READ COMMITTED transaction, the isolation
 // [ports.UnitOfWork] states: every write of the stores is one conditional
 // statement (version checks, stock guards, status predecessors, "not used
@@ -422,6 +425,7 @@ func (t *txStores) TaxRates() ports.TaxRateStore   { return &taxRateStore{db: t.
 func (t *txStores) Payments() ports.PaymentStore   { return &paymentStore{db: t.conn} }
 func (t *txStores) Passports() ports.PassportStore { return &passportStore{db: t.conn} }
 func (t *txStores) Jobs() ports.JobQueue           { return &jobQueue{tx: t} }
+func (t *txStores) Images() ports.ImageStore       { return &imageStore{db: t.conn} }
 
 // pgxQuerier is what a pgx pool and a pgx transaction share.
 type pgxQuerier interface {

@@ -360,6 +360,10 @@ func (d *Database) Payments() ports.PaymentStore { return d.db.Payments() }
 
 // Passports returns the wrapped passport store (not cached).
 func (d *Database) Passports() ports.PassportStore { return d.db.Passports() }
+// Images returns the wrapped image store (images are not cached here: the
+// catalog service bumps a product's version with every image write, which
+// invalidates what is cached of it).
+func (d *Database) Images() ports.ImageStore { return d.db.Images() }
 
 // Ping pings the wrapped database (the cache is optional and not checked).
 func (d *Database) Ping(ctx context.Context) error { return d.db.Ping(ctx) }

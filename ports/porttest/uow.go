@@ -30,6 +30,7 @@ func Database(t *testing.T, newDB DatabaseFactory) {
 	t.Run("TaxRateStore", func(t *testing.T) { TaxRateStore(t, newDB) })
 	t.Run("PaymentStore", func(t *testing.T) { PaymentStore(t, newDB) })
 	t.Run("PassportStore", func(t *testing.T) { PassportStore(t, newDB) })
+	t.Run("ImageStore", func(t *testing.T) { ImageStore(t, newDB) })
 	t.Run("UnitOfWork", func(t *testing.T) { UnitOfWork(t, newDB) })
 	t.Run("JobQueue", func(t *testing.T) { JobQueue(t, newDB) })
 }
