@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ports"
@@ -40,6 +41,11 @@ type Config struct {
 	DefaultCurrency ecolaura.Currency
 	// UpdateRetries bounds the retries of an unconditional Update (0–100).
 	UpdateRetries int
+	// Media stores the files of product images (nil: image writes fail).
+	Media ports.MediaStore
+	// MediaGrace is how long an unused media file is kept after its last
+	// write (at least a minute; default DefaultMediaGrace).
+	MediaGrace time.Duration
 }
 
 // Validate reports out-of-range settings as an *ecolaura.ConfigError.
@@ -47,6 +53,10 @@ func (c Config) Validate() error {
 	var v ecolaura.Validator
 	v.Check(c.DefaultCurrency.Valid(), "default_currency", "unsupported currency %q", string(c.DefaultCurrency))
 	v.Check(c.UpdateRetries >= 0 && c.UpdateRetries <= 100, "update_retries", "must be between 0 and 100")
+	v.Check(c.MediaGrace >= time.Minute, "media_grace", "must be at least a minute")
+	if c.Media != nil {
+		v.Required("media", c.Media)
+	}
 	return v.ConfigErr()
 }
 
@@ -80,7 +90,7 @@ type Service struct {
 // naming new products with ids. It returns an *ecolaura.ConfigError when a
 // dependency is nil or a setting is out of range.
 func New(db ports.Database, clock ports.Clock, ids ports.IDGenerator, opts ...Option) (*Service, error) {
-	cfg := Config{DefaultCurrency: ecolaura.DefaultCurrency, UpdateRetries: DefaultUpdateRetries}
+	cfg := Config{DefaultCurrency: ecolaura.DefaultCurrency, UpdateRetries: DefaultUpdateRetries, MediaGrace: DefaultMediaGrace}
 	for _, o := range opts {
 		o(&cfg)
 	}
