@@ -26,7 +26,8 @@ func versionOf(path string) apiVersion {
 	switch {
 	case strings.HasPrefix(path, "/api/v1/") || path == "/api/v1":
 		return versionV1
-	case strings.HasPrefix(path, "/api/v2/") || path == "/api/v2" || strings.HasPrefix(path, "/.well-known/") || strings.HasPrefix(path, "/01/"):
+	case strings.HasPrefix(path, "/api/v2/") || path == "/api/v2" || strings.HasPrefix(path, "/.well-known/") || strings.HasPrefix(path, "/01/") ||
+		strings.HasPrefix(path, "/media/") || path == "/media":
 		return versionV2
 	}
 	return versionNone

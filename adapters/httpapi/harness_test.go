@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
 	"github.com/ecolaura/ecolaura/adapters/jwt"
 	"github.com/ecolaura/ecolaura/adapters/mail"
+	"github.com/ecolaura/ecolaura/adapters/media"
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/adapters/productcache"
 	"github.com/ecolaura/ecolaura/adapters/system"
@@ -37,6 +39,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura/shipping"
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
+	"github.com/ecolaura/ecolaura/internal/storetest"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
@@ -72,6 +75,23 @@ type harnessConfig struct {
 	services        func(*httpapi.Services)
 	hasher          ports.PasswordHasher
 	requireVerified bool
+	// media, when set, stores the catalog's image files and serves /media/.
+	media *media.Store
+	// store, when set, replaces the in-memory database.
+	store *storetest.Store
+}
+
+// withMedia gives the catalog a media store in a new directory, served
+// under /media/.
+func withMedia(t *testing.T) harnessOption {
+	m, err := media.Open(filepath.Join(t.TempDir(), "media"))
+	require.NoError(t, err)
+	return func(h *harnessConfig) { h.media = m }
+}
+
+// withStore runs the harness over a fresh database of st.
+func withStore(st storetest.Store) harnessOption {
+	return func(h *harnessConfig) { h.store = &st }
 }
 
 // withVerifiedEmailRequired makes checkout need a verified email.
@@ -154,11 +174,20 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		o(&hc)
 	}
 	runner := memory.NewJobRunner(memory.WithWorkers(2))
-	mem := memory.NewDatabase(memory.WithJobRunner(runner))
+	var base ports.Database = memory.NewDatabase(memory.WithJobRunner(runner))
+	var sdb *storetest.DB
+	if hc.store != nil {
+		sdb = hc.store.Open(t, storetest.JobsConfig{})
+		base = sdb
+	}
 	cache := memory.NewCache()
-	db, err := productcache.Wrap(mem, cache)
+	db, err := productcache.Wrap(base, cache)
 	require.NoError(t, err)
-	cat, err := catalog.New(db, system.Clock{}, system.UUIDv7{})
+	var catOpts []catalog.Option
+	if hc.media != nil {
+		catOpts = append(catOpts, catalog.WithMedia(hc.media))
+	}
+	cat, err := catalog.New(db, system.Clock{}, system.UUIDv7{}, catOpts...)
 	require.NoError(t, err)
 	mailer := mail.NewRecorder()
 	templates, err := mail.DefaultTemplates()
@@ -177,12 +206,20 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	shipSvc, err := shipping.New(db, system.Clock{}, system.UUIDv7{})
 	passports, err := passport.New(db, system.Clock{}, system.UUIDv7{})
 	require.NoError(t, err)
-	require.NoError(t, runner.Start(context.Background(), ports.JobHandlerFunc(func(ctx context.Context, job ports.Job) error {
-		if job.Kind == users.JobAccountEmail {
+	handler := ports.JobHandlerFunc(func(ctx context.Context, job ports.Job) error {
+		switch job.Kind {
+		case users.JobAccountEmail:
 			return accountMail.HandleJob(ctx, job)
+		case catalog.JobCleanMedia:
+			return cat.HandleJob(ctx, job)
 		}
 		return ord.HandleJob(ctx, job)
-	})))
+	})
+	if sdb != nil {
+		sdb.StartJobs(t, handler)
+	} else {
+		require.NoError(t, runner.Start(context.Background(), handler))
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -222,6 +259,9 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		Tokens:         verifier,
 		RateLimiter:    memory.NewRateLimiter(),
 		Probes:         []httpapi.Probe{{Name: "database", Check: db.Ping}},
+	}
+	if hc.media != nil {
+		svc.Media = hc.media
 	}
 	if hc.services != nil {
 		hc.services(&svc)

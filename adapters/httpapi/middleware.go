@@ -132,11 +132,21 @@ func checkFraming(c *fiber.Ctx) error {
 	return nil
 }
 
-// checkBodyLimit refuses a body over Config.BodyLimit. The listener refuses
+// bodyLimit is the body limit of a request: [MaxUploadBody] for an image
+// upload (or Config.BodyLimit when that is larger), Config.BodyLimit for
+// every other.
+func (s *Server) bodyLimit(method, path string) int {
+	if isUpload(method, path) {
+		return max(MaxUploadBody, s.cfg.BodyLimit)
+	}
+	return s.cfg.BodyLimit
+}
+
+// checkBodyLimit refuses a body over its limit (see bodyLimit). The listener refuses
 // larger bodies while reading them; a host app that mounts the API may have
 // read one under its own limit.
 func (s *Server) checkBodyLimit(c *fiber.Ctx) error {
-	if len(c.Request().Body()) > s.cfg.BodyLimit {
+	if len(c.Request().Body()) > s.bodyLimit(c.Method(), s.apiPath(c)) {
 		return newHTTPError(http.StatusRequestEntityTooLarge, "payload-too-large", "Request body is too large.")
 	}
 	return nil
@@ -275,10 +285,16 @@ func (s *Server) cors(c *fiber.Ctx) error {
 }
 
 // jsonOnly refuses request bodies that are not JSON with 415.
-func jsonOnly(c *fiber.Ctx) error {
+func (s *Server) jsonOnly(c *fiber.Ctx) error {
 	switch c.Method() {
 	case fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch:
 	default:
+		return c.Next()
+	}
+	if isUpload(c.Method(), s.apiPath(c)) {
+		if err := checkUploadType(c); err != nil {
+			return err
+		}
 		return c.Next()
 	}
 	ct := c.Get(fiber.HeaderContentType)

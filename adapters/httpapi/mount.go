@@ -57,9 +57,11 @@ func (s *Server) onMount(parent *fiber.App) error {
 		}
 	}
 	srv.HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-		if underPrefix(requestPath(h.RequestURI()), s.app.MountPath()) {
+		if path := requestPath(h.RequestURI()); underPrefix(path, s.app.MountPath()) {
 			s.headerReceived(h)
-			return fasthttp.RequestConfig{ReadTimeout: s.cfg.ReadTimeout, WriteTimeout: s.cfg.WriteTimeout, MaxRequestBodySize: s.cfg.BodyLimit}
+			rest := string(path[len(strings.TrimRight(s.app.MountPath(), "/")):])
+			return fasthttp.RequestConfig{ReadTimeout: s.cfg.ReadTimeout, WriteTimeout: s.cfg.WriteTimeout,
+				MaxRequestBodySize: s.bodyLimit(string(h.Method()), rest)}
 		}
 		s.lines.forget(h)
 		if prevHeader != nil {
@@ -159,14 +161,15 @@ func (s *Server) Handler() http.Handler {
 			// 1 MB): the API's is the one it documents.
 			readErr = errHeadersTooLarge
 		case r.Body != nil && r.Body != http.NoBody:
-			if r.ContentLength > int64(s.cfg.BodyLimit) {
+			limit := s.bodyLimit(r.Method, r.URL.Path)
+			if r.ContentLength > int64(limit) {
 				readErr = fasthttp.ErrBodyTooLarge
 			} else {
-				body, err := io.ReadAll(io.LimitReader(r.Body, int64(s.cfg.BodyLimit)+1))
+				body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
 				switch {
 				case err != nil:
 					readErr = err
-				case len(body) > s.cfg.BodyLimit:
+				case len(body) > limit:
 					readErr = fasthttp.ErrBodyTooLarge
 				default:
 					req.SetBodyRaw(body)

@@ -133,6 +133,13 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 		// it not have reached the pipeline (a host's middleware answered).
 		s.lines.forget(h)
 	}
+	// An image upload may be larger than the server's body limit (the
+	// fasthttp server's MaxRequestBodySize is Config.BodyLimit).
+	if method := string(h.Method()); method == fasthttp.MethodPost {
+		if path := string(requestPath(h.RequestURI())); isUpload(method, path) {
+			return fasthttp.RequestConfig{MaxRequestBodySize: s.bodyLimit(method, path)}
+		}
+	}
 	return fasthttp.RequestConfig{}
 }
 

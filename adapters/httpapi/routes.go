@@ -5,6 +5,7 @@ import "github.com/gofiber/fiber/v2"
 // registerAPI registers /api/v1 and /api/v2.
 func (s *Server) registerAPI() {
 	s.get(s.app, "/.well-known/jwks.json", s.jwks)
+	s.get(s.app, "/media/:key", s.media)
 	api := s.app.Group("/api", s.authenticate)
 
 	v1 := api.Group("/v1")
@@ -35,6 +36,10 @@ func (s *Server) registerAPI() {
 	s.get(v2, "/products/:id/passport/versions", s.v2PassportVersions)
 	s.get(v2, "/products/:id/passport/qr.png", s.v2PassportQRPNG)
 	s.get(v2, "/products/:id/passport/qr.svg", s.v2PassportQRSVG)
+	s.handle(v2, fiber.MethodPost, "/products/:id/images", s.writeLimit, s.v2UploadImage)
+	s.handle(v2, fiber.MethodPut, "/products/:id/images/order", s.writeLimit, s.v2ReorderImages)
+	s.handle(v2, fiber.MethodPatch, "/products/:id/images/:image_id", s.writeLimit, s.v2UpdateImage)
+	s.handle(v2, fiber.MethodDelete, "/products/:id/images/:image_id", s.writeLimit, s.v2DeleteImage)
 	s.get(v2, "/categories", s.v2Categories)
 	s.handle(v2, fiber.MethodPost, "/auth/register", s.authLimit, s.v2Register)
 	s.handle(v2, fiber.MethodPost, "/auth/token", s.authLimit, s.v2Token)

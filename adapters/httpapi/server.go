@@ -126,7 +126,7 @@ func New(cfg Config, deps Services, opts ...Option) (*Server, error) {
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:                 "ecolaura",
-		BodyLimit:               cfg.BodyLimit,
+		BodyLimit:               cfg.BodyLimit, // larger for an image upload: see headerReceived
 		ReadTimeout:             cfg.ReadTimeout,
 		WriteTimeout:            cfg.WriteTimeout,
 		IdleTimeout:             cfg.IdleTimeout,
@@ -140,7 +140,7 @@ func New(cfg Config, deps Services, opts ...Option) (*Server, error) {
 	})
 	s.app.Use(s.outer)
 	s.app.Use(s.cors)
-	s.app.Use(jsonOnly)
+	s.app.Use(s.jsonOnly)
 
 	s.get(s.app, "/healthz", s.healthz)
 	s.get(s.app, "/readyz", s.readyz)

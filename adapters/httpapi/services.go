@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
@@ -31,6 +32,22 @@ type Catalog interface {
 	Get(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Product, error)
 	List(ctx context.Context, actor ecolaura.Principal, params catalog.ListParams) (catalog.ListResult, error)
 	Categories(ctx context.Context, actor ecolaura.Principal) ([]ecolaura.CategoryCount, error)
+
+	// Images returns the images of products by product ID (v2 products
+	// show them); the others write them (staff only).
+	Images(ctx context.Context, actor ecolaura.Principal, productIDs ...ecolaura.ID) (map[ecolaura.ID][]ecolaura.ProductImage, error)
+	UploadImage(ctx context.Context, actor ecolaura.Principal, productID ecolaura.ID, in catalog.ImageUpload) (ecolaura.ProductImage, error)
+	UpdateImage(ctx context.Context, actor ecolaura.Principal, productID, imageID ecolaura.ID, patch catalog.ImagePatch) (ecolaura.ProductImage, error)
+	ReorderImages(ctx context.Context, actor ecolaura.Principal, productID ecolaura.ID, ids []ecolaura.ID) ([]ecolaura.ProductImage, error)
+	DeleteImage(ctx context.Context, actor ecolaura.Principal, productID, imageID ecolaura.ID) error
+}
+
+// MediaFiles opens the files served under /media/ (the media adapter's
+// Store implements it).
+type MediaFiles interface {
+	// Open returns the content and size of the file under key (a content
+	// address, see ecolaura.ValidMediaKey). Errors: ErrNotFound.
+	Open(ctx context.Context, key string) (io.ReadCloser, int64, error)
 }
 
 // Orders is what the API needs of the orders service (*orders.Service).
@@ -197,6 +214,9 @@ type Services struct {
 	RateLimiter RateLimiter
 	// Probes are checked by /readyz.
 	Probes []Probe
+	// Media serves the image files under /media/ (optional: without it
+	// /media/ answers 404; nginx may serve the directory instead).
+	Media MediaFiles
 }
 
 // Validate reports missing required services.
@@ -212,7 +232,7 @@ func (s Services) Validate() error {
 	v.Required("jwks", s.JWKS)
 	v.Required("tokens", s.Tokens)
 	// Optional ones may be absent, but not typed nils (they would panic).
-	for name, dep := range map[string]any{"rate_limiter": s.RateLimiter, "response_cache": s.ResponseCache, "cache_signals": s.CacheSignals} {
+	for name, dep := range map[string]any{"rate_limiter": s.RateLimiter, "response_cache": s.ResponseCache, "cache_signals": s.CacheSignals, "media": s.Media} {
 		if dep != nil {
 			v.Required(name, dep)
 		}

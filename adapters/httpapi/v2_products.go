@@ -57,6 +57,7 @@ type v2Product struct {
 	Version        int64            `json:"version"`
 	CreatedAt      string           `json:"created_at"`
 	UpdatedAt      string           `json:"updated_at"`
+	Images         []v2Image        `json:"images"`
 }
 
 func toV2Product(p ecolaura.Product) v2Product {
@@ -79,7 +80,7 @@ func toV2Product(p ecolaura.Product) v2Product {
 	}
 	return v2Product{ID: p.ID, Name: p.Name, Description: p.Description, Category: p.Category,
 		Price: toV2Money(p.Price), Stock: p.Stock, InStock: p.Stock > 0, Sustainability: sus,
-		Version: p.Version, CreatedAt: rfc3339(p.CreatedAt), UpdatedAt: rfc3339(p.UpdatedAt)}
+		Version: p.Version, CreatedAt: rfc3339(p.CreatedAt), UpdatedAt: rfc3339(p.UpdatedAt), Images: []v2Image{}}
 }
 
 type v2ProductPage struct {
@@ -262,6 +263,13 @@ func (s *Server) v2ListProducts(c *fiber.Ctx) error {
 			out.Items = append(out.Items, toV2Product(p))
 			ids = append(ids, p.ID)
 		}
+		items := make([]*v2Product, len(out.Items))
+		for i := range out.Items {
+			items[i] = &out.Items[i]
+		}
+		if err := s.withImages(c, items...); err != nil {
+			return nil, nil, err
+		}
 		if res.NextCursor != "" {
 			out.NextCursor = &res.NextCursor
 		}
@@ -297,7 +305,11 @@ func (s *Server) v2GetProduct(c *fiber.Ctx) error {
 		if err != nil {
 			return nil, nil, err
 		}
-		return []ecolaura.ID{p.ID}, toV2Product(p), nil
+		out := toV2Product(p)
+		if err := s.withImages(c, &out); err != nil {
+			return nil, nil, err
+		}
+		return []ecolaura.ID{p.ID}, out, nil
 	}, nil)
 }
 
@@ -340,6 +352,13 @@ func (s *Server) v2Alternatives(c *fiber.Ctx) error {
 			}
 			out.Items = append(out.Items, item)
 			ids = append(ids, a.Product.ID)
+		}
+		items := make([]*v2Product, len(out.Items))
+		for i := range out.Items {
+			items[i] = &out.Items[i].Product
+		}
+		if err := s.withImages(c, items...); err != nil {
+			return nil, nil, err
 		}
 		return ids, out, nil
 	}, nil)
@@ -608,7 +627,11 @@ func (s *Server) v2UpdateProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return renameFields(err, v2ProductField)
 	}
-	return sendJSON(c, http.StatusOK, toV2Product(p))
+	out := toV2Product(p)
+	if err := s.withImages(c, &out); err != nil {
+		return err
+	}
+	return sendJSON(c, http.StatusOK, out)
 }
 
 func (s *Server) v2DeleteProduct(c *fiber.Ctx) error {
