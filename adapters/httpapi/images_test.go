@@ -2,9 +2,9 @@ package httpapi_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"crypto/rand"
 	"fmt"
 	"image"
 	"image/png"
