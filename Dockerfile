@@ -47,6 +47,8 @@ WORKDIR /var/lib/ecolaura
 # the cluster: publish 8080 only, never 9090 (nginx does not proxy it).
 ENV ECOLAURA_ADDR=:8080
 ENV ECOLAURA_OPS_ADDR=:9090
+# Uploaded product images (served under /media/; nginx may serve them too).
+ENV ECOLAURA_MEDIA_DIR=/var/lib/ecolaura/media
 EXPOSE 8080 9090
 # `ecolaura healthcheck` asks the server's readiness endpoint; no curl needed.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \

@@ -71,6 +71,19 @@ func WithRunnerLogger(l *slog.Logger) RunnerOption {
 	}
 }
 
+// WithPeriodicJobs makes the runner enqueue each job every its interval
+// while it is started (the first time one interval after Start). Jobs with
+// a non-positive interval are ignored.
+func WithPeriodicJobs(jobs ...ports.PeriodicJob) RunnerOption {
+	return func(r *JobRunner) {
+		for _, j := range jobs {
+			if j.Interval > 0 && j.Job.Kind != "" {
+				r.periodic = append(r.periodic, ports.PeriodicJob{Job: ports.Job{Kind: j.Job.Kind, Payload: cloneBytes(j.Job.Payload)}, Interval: j.Interval})
+			}
+		}
+	}
+}
+
 // DeadJob is a job that failed on every attempt.
 type DeadJob struct {
 	Job      ports.Job
@@ -115,6 +128,7 @@ type JobRunner struct {
 	backoffBase time.Duration
 	backoffMax  time.Duration
 	log         *slog.Logger
+	periodic    []ports.PeriodicJob
 
 	mu        sync.Mutex
 	queue     []queuedJob
@@ -212,7 +226,24 @@ func (r *JobRunner) Start(ctx context.Context, handler ports.JobHandler) error {
 		wg.Add(1)
 		go r.work(runCtx, wg)
 	}
+	for _, pj := range r.periodic {
+		go r.tick(runCtx, pj)
+	}
 	return nil
+}
+
+// tick enqueues pj every interval until ctx ends (Stop cancels it).
+func (r *JobRunner) tick(ctx context.Context, pj ports.PeriodicJob) {
+	t := time.NewTicker(pj.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.submit([]ports.Job{{Kind: pj.Job.Kind, Payload: cloneBytes(pj.Job.Payload)}})
+		}
+	}
 }
 
 // Stop stops taking new jobs, waits for the running ones to finish and

@@ -330,3 +330,25 @@ func TestRetryOfAHandlerThatOutlivesStopArmsNoTimer(t *testing.T) {
 		assert.Equal(t, memory.RunnerStats{Retrying: 1, Failed: 1}, r.Stats(), "the retry waits for Start, not on a timer")
 	})
 }
+
+func TestPeriodicJobs(t *testing.T) {
+	var runs atomic.Int32
+	r := memory.NewJobRunner(memory.WithPeriodicJobs(
+		ports.PeriodicJob{Job: ports.Job{Kind: "test.periodic"}, Interval: 10 * time.Millisecond},
+		ports.PeriodicJob{Job: ports.Job{Kind: "ignored"}}, // no interval
+	))
+	require.NoError(t, r.Start(context.Background(), ports.JobHandlerFunc(func(_ context.Context, job ports.Job) error {
+		if job.Kind == "test.periodic" {
+			runs.Add(1)
+		} else {
+			t.Errorf("unexpected job %q", job.Kind)
+		}
+		return nil
+	})))
+	require.Eventually(t, func() bool { return runs.Load() >= 3 }, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, r.Stop(context.Background()))
+	require.NoError(t, r.WaitIdle(context.Background()))
+	n := runs.Load()
+	time.Sleep(50 * time.Millisecond)
+	assert.Equal(t, n, runs.Load(), "nothing is enqueued after Stop")
+}

@@ -86,6 +86,11 @@ type RunnerConfig struct {
 	RetryBackoff func(attempt int) time.Duration
 	// Logger receives River's logs (default: discard).
 	Logger *slog.Logger
+	// PeriodicJobs are enqueued every their interval (the media cleanup).
+	// River enqueues them on its elected leader only, so give every
+	// runner over the database the same list: whichever process leads
+	// enqueues them once per interval for all.
+	PeriodicJobs []ports.PeriodicJob
 }
 
 // Validate checks the configuration. Errors: *ecolaura.ConfigError.
@@ -96,6 +101,9 @@ func (c RunnerConfig) Validate() error {
 	v.Check(c.JobTimeout >= 0, "job_timeout", "must not be negative")
 	v.Check(c.RescueAfter >= 0, "rescue_after", "must not be negative")
 	v.Check(c.RescueAfter <= 0 || c.RescueAfter > cmp.Or(c.JobTimeout, DefaultJobTimeout), "rescue_after", "must exceed the job timeout")
+	for _, pj := range c.PeriodicJobs {
+		v.Check(pj.Interval > 0 && pj.Job.Kind != "", "periodic_jobs", "need a kind and a positive interval")
+	}
 	return v.ConfigErr()
 }
 
@@ -186,6 +194,11 @@ func (r *JobRunner) Start(ctx context.Context, handler ports.JobHandler) error {
 	}
 	if r.cfg.RetryBackoff != nil {
 		cfg.RetryPolicy = backoffPolicy(r.cfg.RetryBackoff)
+	}
+	for _, pj := range r.cfg.PeriodicJobs {
+		args := jobArgs{JobKind: pj.Job.Kind, Payload: pj.Job.Payload}
+		cfg.PeriodicJobs = append(cfg.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(pj.Interval),
+			func() (river.JobArgs, *river.InsertOpts) { return args, nil }, nil))
 	}
 	client, err := river.NewClient(riverpgxv5.New(r.d.pool), cfg)
 	if err != nil {

@@ -55,7 +55,9 @@ type serveConfig struct {
 	NoWorkers bool
 	// JobTimeout bounds one run of a job; a job whose worker died is run
 	// again shortly after it (see postgres.RunnerConfig.RescueAfter).
-	JobTimeout      time.Duration
+	JobTimeout time.Duration
+	// MediaDir holds the uploaded product images ("" : uploads are off).
+	MediaDir        string
 	ShutdownTimeout time.Duration
 	// CacheMemory bounds the in-process cache (without Redis), in bytes.
 	CacheMemory int64
@@ -99,6 +101,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 		DatabaseURL: env("ECOLAURA_DATABASE_URL"), RedisURL: env("ECOLAURA_REDIS_URL"), RedisPrefix: or(env("ECOLAURA_REDIS_PREFIX"), "ecolaura:"),
 		LogFormat: or(env("ECOLAURA_LOG_FORMAT"), "text"), LogLevel: or(env("ECOLAURA_LOG_LEVEL"), "info"),
 		AuthRateLimit: def.AuthRateLimit, WriteRateLimit: def.WriteRateLimit, PublicURL: env("ECOLAURA_PUBLIC_URL"),
+		MediaDir:                 env("ECOLAURA_MEDIA_DIR"),
 		SignInFailuresPerAccount: def.SignInFailuresPerAccount, SignInFailuresPerIP: def.SignInFailuresPerIP,
 		ReadRateLimit: def.ExpensiveReadRateLimit, DBReadTimeout: postgres.DefaultReadTimeout,
 		ShutdownTimeout: 30 * time.Second, Currency: ecolaura.DefaultCurrency, JobTimeout: postgres.DefaultJobTimeout,
@@ -126,6 +129,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	ops := opsFlags(fs, env)
 
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (ECOLAURA_ADDR)")
+	fs.StringVar(&c.MediaDir, "media-dir", c.MediaDir, "directory of uploaded product images, served under /media/ (nginx may serve it too); empty turns uploads off (ECOLAURA_MEDIA_DIR)")
 	fs.StringVar(&requireVerified, "require-verified-email", requireVerified, "refuse checkouts until the customer verified their email: true or false (ECOLAURA_REQUIRE_VERIFIED_EMAIL)")
 	fs.StringVar(&c.Env, "env", c.Env, "development or production (ECOLAURA_ENV)")
 	fs.StringVar(&c.JWTKeyFile, "jwt-key-file", c.JWTKeyFile, "PEM or JWK file with the token signing key (ECOLAURA_JWT_KEY_FILE)")

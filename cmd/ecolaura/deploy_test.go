@@ -503,6 +503,7 @@ type nginxConf struct {
 	bodyLimit        int
 	listen           string
 	mediaDir         string
+	uploadLimit      int
 }
 
 // parseNginxConf reads the directives the other files depend on (nginx
@@ -529,11 +530,15 @@ func parseNginxConf(t *testing.T) nginxConf {
 	c.keepaliveTimeout, err = time.ParseDuration(ka[0])
 	require.NoError(t, err)
 	size := directive("client_max_body_size")
-	require.Len(t, size, 1)
+	require.Len(t, size, 2, "the server's limit, and the image upload's")
 	require.True(t, strings.HasSuffix(size[0], "m"), "client_max_body_size in megabytes: %s", size[0])
 	mb, err := strconv.Atoi(strings.TrimSuffix(size[0], "m"))
 	require.NoError(t, err)
 	c.bodyLimit = mb << 20
+	require.True(t, strings.HasSuffix(size[1], "k"), "the upload's client_max_body_size in KiB: %s", size[1])
+	kb, err := strconv.Atoi(strings.TrimSuffix(size[1], "k"))
+	require.NoError(t, err)
+	c.uploadLimit = kb << 10
 	listen := directive("listen")
 	require.Len(t, listen, 1)
 	c.listen = listen[0]
@@ -547,6 +552,8 @@ func parseNginxConf(t *testing.T) nginxConf {
 func TestNginxConf(t *testing.T) {
 	c := parseNginxConf(t)
 	assert.Equal(t, httpapi.DefaultBodyLimit, c.bodyLimit, "client_max_body_size is the server's body limit")
+	assert.Equal(t, httpapi.MaxUploadBody, c.uploadLimit, "and the image upload's")
+	assert.Regexp(t, `(?m)^\s*add_header Cache-Control "public, max-age=31536000, immutable" always;`, c.text, "media files are cached for good")
 	assert.Less(t, c.keepaliveTimeout, httpapi.DefaultIdleTimeout, "nginx closes idle upstream connections before the server would")
 	assert.Regexp(t, `(?m)^\s*keepalive \d+;`, c.text, "keep-alive connections to the replicas")
 	assert.Regexp(t, `(?m)^\s*proxy_http_version 1\.1;`, c.text)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -23,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ecolaura/ecolaura/adapters/httpapi"
 	"github.com/ecolaura/ecolaura/internal/testenv"
 )
 
@@ -164,6 +166,7 @@ func checkNginxPaths(t *testing.T, base string, replica *serveProc, mediaDir str
 	assert.Equal(t, "a media file", body, "served from the media directory")
 	assert.Empty(t, resp.Header.Get("X-Request-Id"), "by nginx itself, not a replica")
 	assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
+	assert.Equal(t, "public, max-age=31536000, immutable", resp.Header.Get("Cache-Control"), "content-addressed files are cached for good")
 	for _, target := range []string{"/media/", "/media/missing.txt", "/media/../deploy", "/media/%2e%2e/ecolaura.conf"} {
 		resp, _ := rawRequest(t, base, "GET "+target)
 		assert.NotEqual(t, http.StatusOK, resp.StatusCode, "%s", target)
@@ -266,6 +269,22 @@ func checkNginxBodyLimit(t *testing.T, base string) {
 	over := post(1<<20 + 1)
 	assert.Equal(t, http.StatusRequestEntityTooLarge, over.StatusCode)
 	assert.Empty(t, over.Header.Get("X-Request-Id"), "nginx refuses it before any replica reads it")
+
+	// The image upload takes the replicas' upload limit, 10 MiB + 64 KiB.
+	upload := func(n int) *http.Response {
+		resp, err := http.Post(base+"/api/v2/products/00000000-0000-7000-8000-000000000001/images",
+			"multipart/form-data; boundary=x", bytes.NewReader(make([]byte, n)))
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	at = upload(httpapi.MaxUploadBody)
+	assert.NotEqual(t, http.StatusRequestEntityTooLarge, at.StatusCode, "an upload of the replicas' limit passes nginx")
+	assert.NotEmpty(t, at.Header.Get("X-Request-Id"), "and reaches a replica")
+	over = upload(httpapi.MaxUploadBody + 1)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, over.StatusCode)
+	assert.Empty(t, over.Header.Get("X-Request-Id"), "nginx refuses a larger one")
 }
 
 // checkRollingRestart restarts the replicas one after the other (SIGTERM,

@@ -17,11 +17,13 @@ import (
 
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
 	"github.com/ecolaura/ecolaura/adapters/jwt"
+	"github.com/ecolaura/ecolaura/adapters/media"
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/adapters/postgres"
 	"github.com/ecolaura/ecolaura/adapters/redis"
 	"github.com/ecolaura/ecolaura/adapters/system"
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
@@ -204,6 +206,19 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		return err
 	}
 
+	// Media files, and their periodic cleanup by the job runner.
+	var store *media.Store
+	var periodic []ports.PeriodicJob
+	if cfg.MediaDir != "" {
+		if store, err = media.Open(cfg.MediaDir); err != nil {
+			return fmt.Errorf("ECOLAURA_MEDIA_DIR: %w", err)
+		}
+		periodic = append(periodic, catalog.MediaCleanupJob(0))
+		log.Info("product images stored in "+store.Dir(), slog.String("media_dir", store.Dir()))
+	} else {
+		log.Info("product image uploads are off: set ECOLAURA_MEDIA_DIR to turn them on")
+	}
+
 	// Storage and the job runner.
 	var db ports.Database
 	var runner ports.JobRunner
@@ -217,7 +232,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		db = pg
 		pm.db = pg
 		if !cfg.NoWorkers {
-			r, err := pg.NewJobRunner(postgres.RunnerConfig{Logger: log, JobTimeout: cfg.JobTimeout})
+			r, err := pg.NewJobRunner(postgres.RunnerConfig{Logger: log, JobTimeout: cfg.JobTimeout, PeriodicJobs: periodic})
 			if err != nil {
 				return fmt.Errorf("job runner: %w", err)
 			}
@@ -225,7 +240,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 			pm.runner = r
 		}
 	} else {
-		r := memory.NewJobRunner(memory.WithRunnerLogger(log))
+		r := memory.NewJobRunner(memory.WithRunnerLogger(log), memory.WithPeriodicJobs(periodic...))
 		db, runner = memory.NewDatabase(memory.WithJobRunner(r), memory.WithLogger(log)), r
 	}
 	probes = append(probes, httpapi.Probe{Name: "database", Check: db.Ping})
@@ -299,6 +314,9 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	if runner != nil {
 		shopOpts = append(shopOpts, shop.WithJobRunner(runner))
 	}
+	if store != nil {
+		shopOpts = append(shopOpts, shop.WithMedia(store))
+	}
 	if cfg.DatabaseURL == "" {
 		shopOpts = append(shopOpts, shop.WithDemoCatalog())
 	}
@@ -340,6 +358,9 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	}
 	if sig := s.CacheSignals(); sig != nil {
 		services.CacheSignals = sig
+	}
+	if store != nil {
+		services.Media = store
 	}
 	srv, err := httpapi.New(cfg.httpConfig(), services, httpapi.WithLogger(batchedLog),
 		httpapi.WithMetrics(metrics), httpapi.WithVersion(appVersion()))

@@ -13,10 +13,13 @@ import (
 	"time"
 
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
+	"github.com/ecolaura/ecolaura/adapters/media"
 	"github.com/ecolaura/ecolaura/adapters/postgres"
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
+	"github.com/ecolaura/ecolaura/ports"
 )
 
 const workerUsage = `Usage: ecolaura worker [flags]
@@ -60,6 +63,8 @@ type workerConfig struct {
 	Mail             mailConfig
 	// Ops is the operations listener (ECOLAURA_OPS_ADDR, ECOLAURA_PPROF).
 	Ops opsConfig
+	// MediaDir, when set, makes the worker run the media cleanup too.
+	MediaDir string
 }
 
 // loadWorkerConfig reads ECOLAURA_* variables, then flags from args, and
@@ -76,8 +81,10 @@ func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig
 	maxConns := env("ECOLAURA_DATABASE_MAX_CONNS")
 	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
 	c.Env = or(env("ECOLAURA_ENV"), "development")
+	c.MediaDir = env("ECOLAURA_MEDIA_DIR")
 	mail := mailFlags(fs, env, env("ECOLAURA_PUBLIC_URL"))
 	ops := opsFlags(fs, env)
+	fs.StringVar(&c.MediaDir, "media-dir", c.MediaDir, "directory of uploaded product images: the worker then runs their cleanup (ECOLAURA_MEDIA_DIR)")
 	fs.StringVar(&c.Env, "env", c.Env, "development or production (ECOLAURA_ENV)")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL (ECOLAURA_DATABASE_URL)")
 	fs.StringVar(&maxConns, "database-max-conns", maxConns, maxConnsUsage)
@@ -197,7 +204,10 @@ func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, start
 	if cfg.LogLevel != "debug" {
 		svcLog = newLogger(serveConfig{LogFormat: cfg.LogFormat, LogLevel: "warn"}, logWriter)
 	}
-	runner, err := pg.NewJobRunner(postgres.RunnerConfig{Logger: log, MaxWorkers: cfg.Concurrency, JobTimeout: cfg.JobTimeout})
+	// River enqueues periodic jobs on its elected leader only, which may be
+	// this process: every runner lists the media cleanup.
+	runner, err := pg.NewJobRunner(postgres.RunnerConfig{Logger: log, MaxWorkers: cfg.Concurrency, JobTimeout: cfg.JobTimeout,
+		PeriodicJobs: []ports.PeriodicJob{catalog.MediaCleanupJob(0)}})
 	if err != nil {
 		return fmt.Errorf("job runner: %w", err)
 	}
@@ -213,10 +223,21 @@ func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, start
 	if err != nil {
 		return err
 	}
+	services := shop.OrdersService | shop.AccountMailService
+	var mediaOpts []shop.Option
+	if cfg.MediaDir != "" {
+		store, err := media.Open(cfg.MediaDir)
+		if err != nil {
+			return fmt.Errorf("ECOLAURA_MEDIA_DIR: %w", err)
+		}
+		// The catalog service runs the media cleanup job.
+		services |= shop.CatalogService
+		mediaOpts = append(mediaOpts, shop.WithMedia(store))
+	}
 	shopOpts := append([]shop.Option{
-		shop.WithServices(shop.OrdersService | shop.AccountMailService),
+		shop.WithServices(services),
 		shop.WithDatabase(pg), shop.WithJobRunner(runner), shop.WithLogger(svcLog), shop.WithCurrency(cfg.Currency),
-	}, mailOpts...)
+	}, append(mailOpts, mediaOpts...)...)
 	if cfg.RedisURL != "" {
 		rc, err := openRedisCache(ctx, cfg.RedisURL, cfg.RedisPrefix, log)
 		if err != nil {

@@ -26,8 +26,8 @@ const (
 )
 
 // WithMedia sets the media store the files of product images go to
-// (default: none; the image writes then fail with an *ecolaura.ConfigError,
-// reads work).
+// (default: none; uploads then fail with ErrUnavailable, the other image
+// operations work).
 func WithMedia(m ports.MediaStore) Option {
 	return func(cfg *Config) { cfg.Media = m }
 }
@@ -37,8 +37,8 @@ func WithMedia(m ports.MediaStore) Option {
 // least a minute).
 func WithMediaGrace(d time.Duration) Option { return func(cfg *Config) { cfg.MediaGrace = d } }
 
-// errNoMedia is returned by image writes of a service without media store.
-var errNoMedia = ecolaura.Misconfigured("media", "no media store is configured (catalog.WithMedia)")
+// errNoMedia is returned by uploads to a service without media store.
+var errNoMedia = fmt.Errorf("image uploads are off: no media store is configured (catalog.WithMedia; the server's ECOLAURA_MEDIA_DIR): %w", ecolaura.ErrUnavailable)
 
 // ImageUpload is a new image for [Service.UploadImage].
 type ImageUpload struct {
@@ -100,7 +100,7 @@ func validateImageFields(alt *string, variant *ecolaura.ID) error {
 // cached copies are dropped). Errors: ErrUnauthenticated, ErrForbidden (not
 // staff); ErrNotFound (no such product); *ValidationError (ErrInvalid) on
 // "file", "alt", "variant_id" or "images" (the product has 20 images);
-// ErrConflict; *ConfigError without a media store. Nothing is stored when
+// ErrConflict; ErrUnavailable without a media store. Nothing is stored when
 // the input is refused; a file stored for an upload whose record could not
 // be written is removed by the cleanup.
 func (s *Service) UploadImage(ctx context.Context, actor ecolaura.Principal, productID ecolaura.ID, in ImageUpload) (ecolaura.ProductImage, error) {
@@ -361,7 +361,7 @@ func (s *Service) imageWrite(ctx context.Context, actor ecolaura.Principal, prod
 // how many it removed. A file whose last image was deleted goes with the
 // first run after the grace period since its last upload. It is what the
 // [JobCleanMedia] job runs; it needs no principal (the system runs it).
-// Errors: the stores'; *ConfigError without a media store.
+// Errors: the stores'; ErrUnavailable without a media store.
 func (s *Service) CleanMedia(ctx context.Context) (int, error) {
 	if s.cfg.Media == nil {
 		return 0, fmt.Errorf("clean media: %w", errNoMedia)

@@ -232,6 +232,10 @@ type Config struct {
 	// RefreshTTL is the lifetime of a refresh-token family; 0 means
 	// [users.DefaultRefreshTTL].
 	RefreshTTL time.Duration
+	// Media stores the files of product images (the media adapter's
+	// Store); nil: image uploads are refused, and the catalog's media
+	// cleanup job has nothing to do.
+	Media ports.MediaStore
 
 	// nilOptions records the options given a nil dependency (or a typed
 	// nil): a mistake, never a request for the default.
@@ -410,6 +414,14 @@ func WithCarbonOffsetPrice(perKg ecolaura.Money) Option {
 // WithTaxMode says whether the shop's prices include tax (default
 // ecolaura.TaxInclusive).
 func WithTaxMode(m ecolaura.TaxMode) Option { return func(c *Config) { c.TaxMode = m } }
+
+// WithMedia gives the catalog a media store for product images (for
+// example media.Open(dir)): uploads store their files there, and
+// s.JobHandler runs the catalog's media cleanup (catalog.JobCleanMedia;
+// schedule it with catalog.MediaCleanupJob on the job runner).
+func WithMedia(m ports.MediaStore) Option {
+	return func(c *Config) { c.Media = m; c.given("media", m) }
+}
 
 // WithRefreshTTL sets the absolute lifetime of a refresh-token family
 // (default [users.DefaultRefreshTTL]).
@@ -629,8 +641,11 @@ func (s *Shop) wire(cfg Config) error {
 		return err
 	}
 	if cfg.Services&CatalogService != 0 {
-		s.Catalog, err = catalog.New(s.Database, cfg.Clock, cfg.IDs,
-			catalog.WithLogger(cfg.Logger), catalog.WithDefaultCurrency(cfg.Currency))
+		copts := []catalog.Option{catalog.WithLogger(cfg.Logger), catalog.WithDefaultCurrency(cfg.Currency)}
+		if cfg.Media != nil {
+			copts = append(copts, catalog.WithMedia(cfg.Media))
+		}
+		s.Catalog, err = catalog.New(s.Database, cfg.Clock, cfg.IDs, copts...)
 		if err != nil {
 			return err
 		}
@@ -659,6 +674,9 @@ func (s *Shop) wire(cfg Config) error {
 		}
 	}
 	mux := jobMux{}
+	if s.Catalog != nil && cfg.Media != nil {
+		mux.add(s.Catalog.JobKinds(), s.Catalog)
+	}
 	if cfg.Services&OrdersService != 0 {
 		oopts := []orders.Option{orders.WithLogger(cfg.Logger), orders.WithNotifier(s.Notifier), orders.WithCurrency(cfg.Currency),
 			orders.WithVerifiedEmailRequired(cfg.RequireVerifiedEmail)}

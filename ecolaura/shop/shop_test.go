@@ -1,6 +1,7 @@
 package shop_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -8,11 +9,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ecolaura/ecolaura/adapters/media"
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/demo"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
+	"github.com/ecolaura/ecolaura/ports/porttest"
 )
 
 func newShop(t *testing.T, opts ...shop.Option) *shop.Shop {
@@ -114,4 +117,24 @@ func TestWritesAreVisibleThroughTheCache(t *testing.T) {
 	assert.Equal(t, int64(99_900), last.Price.Amount)
 	st, _ := s.CacheStats()
 	assert.Positive(t, st.ListHits)
+}
+
+func TestShopWithMedia(t *testing.T) {
+	ctx := context.Background()
+	m, err := media.Open(t.TempDir())
+	require.NoError(t, err)
+	s, err := shop.New(ctx, shop.WithMedia(m), shop.WithDemoCatalog())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	page, err := s.Catalog.List(ctx, ecolaura.Anonymous, catalog.ListParams{PageSize: 1})
+	require.NoError(t, err)
+	require.NotEmpty(t, page.Items)
+	img, err := s.Catalog.UploadImage(ctx, ecolaura.System(), page.Items[0].ID, catalog.ImageUpload{File: bytes.NewReader(porttest.PNG(8, 8)), Alt: "Demo"})
+	require.NoError(t, err)
+	assert.Equal(t, ecolaura.ImagePNG, img.ContentType)
+	require.NoError(t, s.JobHandler.HandleJob(ctx, catalog.MediaCleanupJob(0).Job), "the shop's job handler runs the media cleanup")
+
+	_, err = shop.New(ctx, shop.WithMedia(nil))
+	var ce *ecolaura.ConfigError
+	require.ErrorAs(t, err, &ce)
 }
