@@ -58,4 +58,4 @@ func TestConformanceTaxRateStore(t *testing.T) { porttest.TaxRateStore(t, newCon
 
 func TestConformancePaymentStore(t *testing.T)  { porttest.PaymentStore(t, newConformanceDB) }
 func TestConformancePassportStore(t *testing.T) { porttest.PassportStore(t, newConformanceDB) }
-func TestConformanceImageStore(t *testing.T) { porttest.ImageStore(t, newConformanceDB) }
+func TestConformanceImageStore(t *testing.T)    { porttest.ImageStore(t, newConformanceDB) }

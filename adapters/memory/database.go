@@ -118,6 +118,7 @@ func (db *Database) Payments() ports.PaymentStore { return paymentStore{db: db} 
 
 // Passports returns the passport store; each call on it is atomic on its own.
 func (db *Database) Passports() ports.PassportStore { return passportStore{db: db} }
+
 // Images returns the image store; each call on it is atomic on its own.
 func (db *Database) Images() ports.ImageStore { return imageStore{db: db} }
 
@@ -334,6 +335,7 @@ func (t *txn) Payments() ports.PaymentStore { return paymentStore{db: t.db, tx: 
 
 // Passports returns the passport store bound to the transaction.
 func (t *txn) Passports() ports.PassportStore { return passportStore{db: t.db, tx: t} }
+
 // Images returns the image store bound to the transaction.
 func (t *txn) Images() ports.ImageStore { return imageStore{db: t.db, tx: t} }
 
@@ -387,7 +389,7 @@ func (t *txn) accountTokens() *accountTokenTables { return own(t, &t.ownAcct, &t
 func (t *txn) auditLog() *auditTables { return own(t, &t.ownAudit, &t.w.audit) }
 
 func (t *txn) passports() *passportTables { return own(t, &t.ownPass, &t.w.passports) }
-func (t *txn) imageTables() *imageTables { return own(t, &t.ownImages, &t.w.images) }
+func (t *txn) imageTables() *imageTables  { return own(t, &t.ownImages, &t.w.images) }
 
 // own makes the transaction the owner of one set of tables: the first write
 // replaces the shared (committed) tables by a copy-on-write clone.

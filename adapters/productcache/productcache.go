@@ -360,6 +360,7 @@ func (d *Database) Payments() ports.PaymentStore { return d.db.Payments() }
 
 // Passports returns the wrapped passport store (not cached).
 func (d *Database) Passports() ports.PassportStore { return d.db.Passports() }
+
 // Images returns the wrapped image store (images are not cached here: the
 // catalog service bumps a product's version with every image write, which
 // invalidates what is cached of it).
