@@ -48,7 +48,7 @@ func (r imageRow) image() ecolaura.ProductImage {
 	return img
 }
 
-func nullID(id ecolaura.ID) *string {
+func imageNullID(id ecolaura.ID) *string {
 	if id == "" {
 		return nil
 	}
@@ -130,7 +130,7 @@ func (s *imageStore) Add(ctx context.Context, img ecolaura.ProductImage) (ecolau
 	}
 	img.Position = st.Count
 	_, err = s.db.NewRaw("INSERT INTO product_images ("+imageCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		string(img.ID), string(img.ProductID), nullID(img.VariantID), img.Position, img.Alt, img.Key, img.ContentType,
+		string(img.ID), string(img.ProductID), imageNullID(img.VariantID), img.Position, img.Alt, img.Key, img.ContentType,
 		img.Width, img.Height, img.Bytes, img.CreatedAt).Exec(ctx)
 	if pgCode(err) == codeForeignKeyViolation {
 		return ecolaura.ProductImage{}, fmt.Errorf("add image to product %s: %w", img.ProductID, hide(err, ecolaura.ErrNotFound))
@@ -157,7 +157,7 @@ func (s *imageStore) Update(ctx context.Context, img ecolaura.ProductImage) (eco
 	}
 	var r imageRow
 	err := s.db.NewRaw("UPDATE product_images SET alt = ?, variant_id = ? WHERE id = ? RETURNING "+imageCols,
-		img.Alt, nullID(img.VariantID), string(img.ID)).Scan(ctx, &r)
+		img.Alt, imageNullID(img.VariantID), string(img.ID)).Scan(ctx, &r)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ecolaura.ProductImage{}, fmt.Errorf("update image %s: %w", img.ID, ecolaura.ErrNotFound)
 	}
