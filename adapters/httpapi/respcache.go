@@ -52,13 +52,25 @@ type finishFunc func(body []byte) []byte
 // that depend on the request (v1's absolute page links) are left as
 // placeholders in the cached bytes and filled in by finish, which also makes
 // the ETag of what is sent.
+//
+// Staff see draft and archived products that nobody else may see, so a
+// staff request is never served from nor stored in the cache, and its
+// response is private (no shared cache may keep it).
 func (s *Server) sendProducts(c *fiber.Ctx, kind, params string, load renderFunc, finish finishFunc) error {
+	staff := principal(c).IsStaff()
+	if staff {
+		params = ""
+	}
 	send := func(body []byte, etag string) error {
 		if finish != nil {
 			body = finish(body)
 			etag = strongETag(body)
 		}
-		return sendWithETag(c, body, etag)
+		err := sendWithETag(c, body, etag)
+		if staff {
+			c.Set(fiber.HeaderCacheControl, "private, no-cache")
+		}
+		return err
 	}
 	render := func(body any) error {
 		raw, err := jsonMarshal(body)
