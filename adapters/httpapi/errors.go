@@ -162,6 +162,7 @@ func v2Response(err error, instance, requestID string) errorResponse {
 	var se *ecolaura.InsufficientStockError
 	var re *ecolaura.RequirementError
 	var rule *ecolaura.RuleError
+	var ce *ecolaura.ConflictError
 	switch {
 	case errors.As(err, &re):
 		p.Status, p.Type, p.Title, p.Detail = http.StatusForbidden, ProblemTypePrefix+re.Requirement, "Requirement not met", sentence(re.Message)
@@ -174,6 +175,11 @@ func v2Response(err error, instance, requestID string) errorResponse {
 		p.Status, p.Type, p.Title = http.StatusBadRequest, ProblemTypePrefix+"invalid", "The request is invalid"
 		p.Detail = fmt.Sprintf("%d field(s) are invalid", len(ve.Fields))
 		p.Errors = ve.Fields
+	case errors.As(err, &ce):
+		// A unique value is taken: a conflict that names the field.
+		p.Status, p.Type, p.Title = http.StatusConflict, ProblemTypePrefix+"conflict", "Conflicting change"
+		p.Detail = "The value of " + ce.Field + " is already taken."
+		p.Errors = []ecolaura.FieldError{{Field: ce.Field, Message: "is already taken"}}
 	case errors.As(err, &se):
 		p.Status, p.Type, p.Title = http.StatusConflict, ProblemTypePrefix+"insufficient-stock", "Insufficient stock"
 		p.Detail = stockDetail(se)

@@ -33,6 +33,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/audit"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
+	"github.com/ecolaura/ecolaura/ecolaura/inventory"
 	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/passport"
@@ -206,6 +207,8 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	shipSvc, err := shipping.New(db, system.Clock{}, system.UUIDv7{})
 	passports, err := passport.New(db, system.Clock{}, system.UUIDv7{})
 	require.NoError(t, err)
+	inv, err := inventory.New(db, system.Clock{}, system.UUIDv7{})
+	require.NoError(t, err)
 	handler := ports.JobHandlerFunc(func(ctx context.Context, job ports.Job) error {
 		switch job.Kind {
 		case users.JobAccountEmail:
@@ -255,6 +258,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		Audit:          auditSvc,
 		Shipping:       shipSvc,
 		Passports:      passports,
+		Inventory:      inv,
 		JWKS:           keys.JWKS,
 		Tokens:         verifier,
 		RateLimiter:    memory.NewRateLimiter(),

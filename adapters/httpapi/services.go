@@ -9,12 +9,14 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/audit"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
+	"github.com/ecolaura/ecolaura/ecolaura/inventory"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/passport"
 	"github.com/ecolaura/ecolaura/ecolaura/shipping"
 	"github.com/ecolaura/ecolaura/ecolaura/sustainability"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
 	"github.com/ecolaura/ecolaura/internal/ratelimit"
+	"github.com/ecolaura/ecolaura/ports"
 )
 
 // Catalog is what the API needs of the catalog service (*catalog.Service
@@ -40,6 +42,24 @@ type Catalog interface {
 	UpdateImage(ctx context.Context, actor ecolaura.Principal, productID, imageID ecolaura.ID, patch catalog.ImagePatch) (ecolaura.ProductImage, error)
 	ReorderImages(ctx context.Context, actor ecolaura.Principal, productID ecolaura.ID, ids []ecolaura.ID) ([]ecolaura.ProductImage, error)
 	DeleteImage(ctx context.Context, actor ecolaura.Principal, productID, imageID ecolaura.ID) error
+
+	// GetVariant reads a variant with its product (visibility as Get); the
+	// others write variants (staff only).
+	GetVariant(ctx context.Context, actor ecolaura.Principal, variantID ecolaura.ID) (ecolaura.Product, ecolaura.Variant, error)
+	CreateVariant(ctx context.Context, actor ecolaura.Principal, productID ecolaura.ID, in catalog.VariantInput) (ecolaura.Product, ecolaura.Variant, error)
+	UpdateVariant(ctx context.Context, actor ecolaura.Principal, variantID ecolaura.ID, pt catalog.VariantPatch) (ecolaura.Product, error)
+	DeleteVariant(ctx context.Context, actor ecolaura.Principal, variantID ecolaura.ID) (ecolaura.Product, error)
+}
+
+// Inventory is what the API needs of the inventory service
+// (*inventory.Service): staff set and adjust a variant's stock per
+// location and read its levels, movements and the stock locations.
+type Inventory interface {
+	Set(ctx context.Context, actor ecolaura.Principal, c inventory.Change, units int) (inventory.Result, error)
+	Adjust(ctx context.Context, actor ecolaura.Principal, c inventory.Change, delta int, reason ecolaura.MovementReason) (inventory.Result, error)
+	Levels(ctx context.Context, actor ecolaura.Principal, variantID ecolaura.ID) ([]ecolaura.InventoryLevel, error)
+	Movements(ctx context.Context, actor ecolaura.Principal, q ports.MovementQuery) ([]ecolaura.InventoryMovement, error)
+	Locations(ctx context.Context, actor ecolaura.Principal) ([]ecolaura.StockLocation, error)
 }
 
 // MediaFiles opens the files served under /media/ (the media adapter's
@@ -200,6 +220,7 @@ type Services struct {
 	Audit          Audit
 	Shipping       Shipping
 	Passports      Passports
+	Inventory      Inventory
 	// JWKS returns the public verification keys as a JWK Set document.
 	JWKS func() ([]byte, error)
 	// ResponseCache keeps v2 checkout responses for idempotent replays and,
@@ -229,6 +250,7 @@ func (s Services) Validate() error {
 	v.Required("audit", s.Audit)
 	v.Required("shipping", s.Shipping)
 	v.Required("passports", s.Passports)
+	v.Required("inventory", s.Inventory)
 	v.Required("jwks", s.JWKS)
 	v.Required("tokens", s.Tokens)
 	// Optional ones may be absent, but not typed nils (they would panic).

@@ -32,6 +32,7 @@ func ShopServices(s *shop.Shop, limiter RateLimiter) (Services, error) {
 		Tokens:   s.Tokens, RateLimiter: limiter,
 		Probes: []Probe{{Name: "database", Check: s.Database.Ping}},
 	}
+	svc.Inventory = s.Inventory
 	if sig := s.CacheSignals(); sig != nil {
 		svc.CacheSignals = sig
 	}

@@ -64,7 +64,8 @@ func (s *Server) toV2Image(img ecolaura.ProductImage) v2Image {
 	return out
 }
 
-// withImages fills in the images of v2 products.
+// withImages fills in the images of v2 products and of their variants
+// (each variant shows the product's images tied to it).
 func (s *Server) withImages(c *fiber.Ctx, items ...*v2Product) error {
 	ids := make([]ecolaura.ID, 0, len(items))
 	for _, p := range items {
@@ -76,8 +77,18 @@ func (s *Server) withImages(c *fiber.Ctx, items ...*v2Product) error {
 	}
 	for _, p := range items {
 		p.Images = make([]v2Image, 0, len(imgs[p.ID]))
+		byVariant := map[ecolaura.ID][]v2Image{}
 		for _, img := range imgs[p.ID] {
-			p.Images = append(p.Images, s.toV2Image(img))
+			out := s.toV2Image(img)
+			p.Images = append(p.Images, out)
+			if img.VariantID != "" {
+				byVariant[img.VariantID] = append(byVariant[img.VariantID], out)
+			}
+		}
+		for i := range p.Variants {
+			if vi := byVariant[p.Variants[i].ID]; vi != nil {
+				p.Variants[i].Images = vi
+			}
 		}
 	}
 	return nil

@@ -50,6 +50,9 @@ type v2Product struct {
 	Name           string           `json:"name"`
 	Description    string           `json:"description"`
 	Category       string           `json:"category"`
+	Status         string           `json:"status"`
+	Options        []v2Option       `json:"options"`
+	Variants       []v2Variant      `json:"variants"`
 	Price          v2Money          `json:"price"`
 	Stock          int              `json:"stock"`
 	InStock        bool             `json:"in_stock"`
@@ -78,9 +81,14 @@ func toV2Product(p ecolaura.Product) v2Product {
 		sus.Metrics = &v2Metrics{CarbonFootprintKg: kgNumber(m.CarbonFootprint), Recyclable: m.Recyclable,
 			Biodegradable: m.Biodegradable, RecycledContent: m.RecycledContent, Certifications: certs}
 	}
-	return v2Product{ID: p.ID, Name: p.Name, Description: p.Description, Category: p.Category,
+	out := v2Product{ID: p.ID, Name: p.Name, Description: p.Description, Category: p.Category,
+		Status: string(p.Status), Options: toV2Options(p.Options), Variants: make([]v2Variant, 0, len(p.Variants)),
 		Price: toV2Money(p.Price), Stock: p.Stock, InStock: p.Stock > 0, Sustainability: sus,
 		Version: p.Version, CreatedAt: rfc3339(p.CreatedAt), UpdatedAt: rfc3339(p.UpdatedAt), Images: []v2Image{}}
+	for _, v := range p.Variants {
+		out.Variants = append(out.Variants, toV2Variant(v))
+	}
+	return out
 }
 
 type v2ProductPage struct {
@@ -144,7 +152,7 @@ func boolParam(q url.Values, name string) (*bool, error) {
 	return nil, ecolaura.Invalid(name, "must be true or false")
 }
 
-var v2ProductParams = []string{"category", "q", "min_score", "max_footprint_kg", "recyclable", "biodegradable",
+var v2ProductParams = []string{"status", "category", "q", "min_score", "max_footprint_kg", "recyclable", "biodegradable",
 	"min_price", "max_price", "in_stock", "sort", "limit", "cursor"}
 
 // parseV2ProductQuery turns the v2 list query into catalog parameters.
@@ -152,6 +160,10 @@ func parseV2ProductQuery(q url.Values, cur ecolaura.Currency) (catalog.ListParam
 	var v ecolaura.Validator
 	v.Merge("", onlyParams(q, v2ProductParams...))
 	var p catalog.ListParams
+	if st := q.Get("status"); st != "" {
+		p.Filter.Status = ecolaura.ProductStatus(st)
+		v.Check(p.Filter.Status.Valid(), "status", "must be draft, active or archived")
+	}
 	p.Filter.Category = q.Get("category")
 	p.Filter.Query = strings.TrimSpace(q.Get("q"))
 	if s := q.Get("min_score"); s != "" {
@@ -243,6 +255,9 @@ func (s *Server) v2ListProducts(c *fiber.Ctx) error {
 	params, err := parseV2ProductQuery(q, s.cfg.Currency)
 	if err != nil {
 		return err
+	}
+	if st := params.Filter.Status; st != "" && st != ecolaura.ProductActive && !principal(c).IsStaff() {
+		return fmt.Errorf("only staff can list %s products: %w", st, ecolaura.ErrForbidden)
 	}
 	if params.Filter.Query != "" {
 		if err := params.Filter.Validate(); err != nil {
@@ -418,6 +433,11 @@ type v2ProductInput struct {
 	Stock       *int            `json:"stock"`
 	Score       *int            `json:"score"`
 	Metrics     json.RawMessage `json:"metrics"`
+	Status      *string         `json:"status"`
+	// Options and Variants: on POST only (variants change through their
+	// own endpoints).
+	Options  []v2OptionInput  `json:"options"`
+	Variants []v2VariantInput `json:"variants"`
 	// Version makes a PATCH conditional on the stored version.
 	Version *int64 `json:"version"`
 }
@@ -440,6 +460,9 @@ type v2ProductChange struct {
 	metricSet    bool
 	metrics      *ecolaura.SustainabilityMetrics // POST: the whole object
 	metricsPatch *catalog.MetricsPatch           // PATCH: a merge patch
+	status       ecolaura.ProductStatus
+	options      []ecolaura.ProductOption
+	variants     []catalog.VariantInput
 }
 
 // decodeV2Product decodes a v2 product body strictly and records every
@@ -455,29 +478,53 @@ func decodeV2Product(body []byte, cur ecolaura.Currency, required bool, errs *fi
 	if required {
 		errs.require(ch.in.Name != nil, "name", v2Dialect)
 		errs.require(ch.in.Category != nil, "category", v2Dialect)
-		errs.require(ch.in.Price != nil, "price", v2Dialect)
+		// With variants that all have a price, the product's price is the
+		// first variant's.
+		priced := len(ch.in.Variants) > 0
+		for _, v := range ch.in.Variants {
+			priced = priced && v.Price != nil
+		}
+		errs.require(ch.in.Price != nil || priced, "price", v2Dialect)
 	}
 	if pr := ch.in.Price; pr != nil {
-		var given ecolaura.Currency
-		parseIn := cur
-		if pr.Currency != nil {
-			c, err := ecolaura.ParseCurrency(*pr.Currency)
-			if err != nil {
-				errs.add("price.currency", fmt.Sprintf("unsupported currency %q", *pr.Currency))
-			} else {
-				given, parseIn = c, c
+		if m := decodeV2Price(pr, "price", cur, errs); m != nil {
+			ch.price = m
+		} else if pr.Amount != nil && !errs.covers("price.currency") {
+			m := ecolaura.Money{} // the currency is still checked by the service's rules
+			if pr.Currency != nil {
+				m.Currency, _ = ecolaura.ParseCurrency(*pr.Currency)
 			}
-		}
-		errs.require(pr.Amount != nil, "price.amount", v2Dialect)
-		if pr.Amount != nil && !errs.covers("price.currency") {
-			m, err := ecolaura.ParsePrice(pr.Amount.text, parseIn)
-			if err != nil {
-				_ = errs.mergeDomain(err, func(f string) string { return "price." + f })
-				m = ecolaura.Money{} // the currency is still checked by the service's rules
-			}
-			m.Currency = given // empty: the shop's
 			ch.price = &m
 		}
+	}
+	if st := ch.in.Status; st != nil {
+		ch.status = ecolaura.ProductStatus(*st)
+		if !ch.status.Valid() {
+			errs.add("status", "must be draft, active or archived")
+		}
+	}
+	if !required {
+		if ch.in.Options != nil {
+			errs.add("options", "cannot be changed by a PATCH of the product: create the product with its options")
+		}
+		if ch.in.Variants != nil {
+			errs.add("variants", "change variants through /api/v2/products/{id}/variants")
+		}
+	}
+	for i, o := range ch.in.Options {
+		f := "options[" + strconv.Itoa(i) + "]"
+		errs.require(o.Name != nil, f+".name", v2Dialect)
+		errs.require(o.Values != nil, f+".values", v2Dialect)
+		ch.options = append(ch.options, ecolaura.ProductOption{Name: deref(o.Name), Values: o.Values})
+	}
+	if len(ch.in.Variants) > 0 && ch.in.Stock != nil {
+		errs.add("stock", "give each variant's stock (variants[].stock) instead")
+	}
+	if len(ch.in.Options) > 0 && len(ch.in.Variants) == 0 {
+		errs.add("variants", "are required with options: one per combination of option values to sell")
+	}
+	for i, v := range ch.in.Variants {
+		ch.variants = append(ch.variants, v.variantInput("variants["+strconv.Itoa(i)+"]", cur, errs))
 	}
 	if raw := ch.in.Metrics; raw != nil {
 		ch.metricSet = true
@@ -548,7 +595,8 @@ func decodeV2MetricsPatch(raw json.RawMessage, errs *fieldErrors) *catalog.Metri
 // input is the change as a new product.
 func (ch v2ProductChange) input() catalog.ProductInput {
 	in := catalog.ProductInput{Name: deref(ch.in.Name), Description: deref(ch.in.Description), Category: deref(ch.in.Category),
-		Stock: deref(ch.in.Stock), Score: deref(ch.in.Score), Metrics: ch.metrics}
+		Stock: deref(ch.in.Stock), Score: deref(ch.in.Score), Metrics: ch.metrics,
+		Status: ch.status, Options: ch.options, Variants: ch.variants}
 	if ch.price != nil {
 		in.Price = *ch.price
 	}
@@ -559,6 +607,10 @@ func (ch v2ProductChange) input() catalog.ProductInput {
 func (ch v2ProductChange) patch() catalog.Patch {
 	pt := catalog.Patch{Name: ch.in.Name, Description: ch.in.Description, Category: ch.in.Category, Price: ch.price,
 		Stock: ch.in.Stock, Score: ch.in.Score, ExpectedVersion: ch.in.Version}
+	if ch.status != "" {
+		st := ch.status
+		pt.Status = &st
+	}
 	if ch.metricSet {
 		pt.MetricsPatch, pt.ClearMetrics = ch.metricsPatch, ch.metricsPatch == nil
 	}
@@ -574,6 +626,8 @@ func v2ProductField(f string) string {
 		return "metrics.carbon_footprint_kg"
 	case f == "recycled_content", strings.HasPrefix(f, "certifications"):
 		return "metrics." + f
+	case strings.HasPrefix(f, "variants[") && strings.HasSuffix(f, "].footprint"):
+		return f + "_kg"
 	}
 	return f
 }
@@ -600,7 +654,11 @@ func (s *Server) v2CreateProduct(c *fiber.Ctx) error {
 		return renameFields(err, v2ProductField)
 	}
 	c.Location(s.absURL(c, "/api/v2/products/"+string(p.ID)))
-	return sendJSON(c, http.StatusCreated, toV2Product(p))
+	out := toV2Product(p)
+	if err := s.withImages(c, &out); err != nil {
+		return err
+	}
+	return sendJSON(c, http.StatusCreated, out)
 }
 
 func (s *Server) v2UpdateProduct(c *fiber.Ctx) error {

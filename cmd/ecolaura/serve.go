@@ -356,6 +356,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		Shipping: s.Shipping,
 		JWKS:     keys.JWKS, Tokens: verifier, RateLimiter: limiter, ResponseCache: cache, Probes: probes,
 	}
+	services.Inventory = s.Inventory
 	if sig := s.CacheSignals(); sig != nil {
 		services.CacheSignals = sig
 	}

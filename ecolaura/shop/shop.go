@@ -77,6 +77,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura/audit"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/demo"
+	"github.com/ecolaura/ecolaura/ecolaura/inventory"
 	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/orders"
 	"github.com/ecolaura/ecolaura/ecolaura/passport"
@@ -448,6 +449,9 @@ type Shop struct {
 	// Passports publishes and reads the products' Digital Product
 	// Passports (nil without CatalogService).
 	Passports *passport.Service
+	// Inventory sets and adjusts stock per variant and location, lists the
+	// movements and the stock locations (staff; nil without CatalogService).
+	Inventory *inventory.Service
 	// AccountMail runs the account email jobs (nil without
 	// AccountMailService).
 	AccountMail *users.AccountMailer
@@ -650,6 +654,9 @@ func (s *Shop) wire(cfg Config) error {
 			return err
 		}
 		if s.Passports, err = passport.New(s.Database, cfg.Clock, cfg.IDs); err != nil {
+			return err
+		}
+		if s.Inventory, err = inventory.New(s.Database, cfg.Clock, cfg.IDs, inventory.WithLogger(cfg.Logger)); err != nil {
 			return err
 		}
 	}

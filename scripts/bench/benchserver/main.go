@@ -212,6 +212,7 @@ func run(ctx context.Context, log *slog.Logger, o options) error {
 		Shipping: s.Shipping,
 		JWKS:     keys.JWKS, Tokens: verifier, ResponseCache: cache,
 	}
+	services.Inventory = s.Inventory
 	if sig := s.CacheSignals(); sig != nil {
 		services.CacheSignals = sig
 	}
