@@ -24,6 +24,9 @@ const (
 	// EntityPassport is a product's Digital Product Passport; its events
 	// carry the product's ID.
 	EntityPassport AuditEntity = "passport"
+	// EntityInventory is a staff change of a variant's stock; its events
+	// carry the variant's ID (the inventory movement has the details).
+	EntityInventory AuditEntity = "inventory"
 )
 
 // AuditAction names what a staff write did.

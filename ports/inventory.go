@@ -52,8 +52,27 @@ type MovementQuery struct {
 	VariantID ecolaura.ID
 	// OrderID, when set, keeps that order's movements.
 	OrderID ecolaura.ID
+	// Before, when set, keeps only the movements that come after it in the
+	// newest-first order (older, or as old with a smaller ID): the last
+	// movement of the previous page.
+	Before *MovementPosition
 	// Limit is 1–1000.
 	Limit int
+}
+
+// MovementPosition is a movement's place in the newest-first order.
+type MovementPosition struct {
+	At time.Time
+	ID ecolaura.ID
+}
+
+// After reports whether m comes after the position in the newest-first
+// order: it is older, or as old with a smaller ID.
+func (p MovementPosition) After(m ecolaura.InventoryMovement) bool {
+	if !m.At.Equal(p.At) {
+		return m.At.Before(p.At)
+	}
+	return m.ID < p.ID
 }
 
 // InventoryStore keeps stock per variant and location, apart from the

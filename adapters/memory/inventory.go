@@ -353,6 +353,9 @@ func (s inventoryStore) Movements(ctx context.Context, q ports.MovementQuery) ([
 			if q.OrderID != "" && r.m.OrderID != q.OrderID {
 				return true
 			}
+			if q.Before != nil && !q.Before.After(r.m) {
+				return true
+			}
 			out = append(out, r.m)
 			return true
 		}

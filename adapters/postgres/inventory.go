@@ -341,6 +341,12 @@ func (s *inventoryStore) Movements(ctx context.Context, q ports.MovementQuery) (
 	if q.OrderID != "" {
 		sel = sel.Where("order_id = ?", string(q.OrderID))
 	}
+	if b := q.Before; b != nil {
+		if !validID(b.ID) {
+			return out, nil
+		}
+		sel = sel.Where("(at, id) < (?::timestamptz, ?::uuid)", b.At.UTC(), string(b.ID))
+	}
 	var rows []struct {
 		ID         string    `bun:"id"`
 		VariantID  string    `bun:"variant_id"`

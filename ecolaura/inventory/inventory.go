@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
@@ -72,7 +73,10 @@ type Result struct {
 }
 
 // Set makes the variant's on-hand units at the location exactly units (a
-// stock count), recording a "set" movement with the difference. Staff only.
+// stock count), recording a "set" movement with the difference and, in the
+// same transaction, an audit event (entity "inventory", the variant's ID:
+// on_hand.<location> before and after, reason, movement_id, note). Staff
+// only.
 // Errors: ErrUnauthenticated; ErrForbidden; ErrNotFound (variant or
 // location); ErrInvalid (units outside 0–ecolaura.MaxStock, a bad note).
 func (s *Service) Set(ctx context.Context, actor ecolaura.Principal, c Change, units int) (Result, error) {
@@ -81,7 +85,8 @@ func (s *Service) Set(ctx context.Context, actor ecolaura.Principal, c Change, u
 
 // Adjust adds delta units (negative to take) to the variant's stock at the
 // location, recording a movement with reason (ecolaura.MoveRestock or
-// ecolaura.MoveAdjustment; "" means adjustment). Concurrent adjustments and
+// ecolaura.MoveAdjustment; "" means adjustment) and an audit event as Set
+// does. Concurrent adjustments and
 // sales never lose an update: each is one guarded write on the latest
 // level. Staff only. Errors: ErrUnauthenticated; ErrForbidden; ErrNotFound;
 // ErrInsufficientStock (*ecolaura.InsufficientStockError) when the level
@@ -112,8 +117,10 @@ func (s *Service) apply(ctx context.Context, actor ecolaura.Principal, c Change,
 	var res ports.InventoryResult
 	err := s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
 		var err error
-		res, err = tx.Inventory().Change(ctx, ch)
-		return err
+		if res, err = tx.Inventory().Change(ctx, ch); err != nil {
+			return err
+		}
+		return tx.Audit().Append(ctx, stockEvent(s.ids.NewID(), actor, res))
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("change stock of variant %s: %w", c.VariantID, err)
@@ -122,6 +129,22 @@ func (s *Service) apply(ctx context.Context, actor ecolaura.Principal, c Change,
 		"delta", res.Movement.Delta, "on_hand", res.After, "reason", res.Movement.Reason, "actor", actor.UserID)
 	return Result{Level: ecolaura.InventoryLevel{VariantID: c.VariantID, LocationID: res.Movement.LocationID, OnHand: res.After},
 		Movement: res.Movement}, nil
+}
+
+// stockEvent is the audit event of a staff stock change: the level's
+// on-hand units before and after at its location, the reason and the
+// movement that recorded it.
+func stockEvent(id ecolaura.ID, actor ecolaura.Principal, res ports.InventoryResult) ecolaura.AuditEvent {
+	m := res.Movement
+	var d ecolaura.AuditDiff
+	d.Compare("on_hand."+string(m.LocationID), strconv.Itoa(res.Before), strconv.Itoa(res.After))
+	d.Set("reason", string(m.Reason))
+	d.Set("movement_id", string(m.ID))
+	if m.Note != "" {
+		d.Set("note", m.Note)
+	}
+	return ecolaura.AuditEvent{ID: id, ActorID: actor.UserID, At: m.At, Action: ecolaura.ActionUpdate,
+		Entity: ecolaura.EntityInventory, EntityID: m.VariantID, Changes: d.Changes()}
 }
 
 // Levels returns a variant's levels at every location that has one.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,6 +43,48 @@ func InventoryStore(t *testing.T, newDB DatabaseFactory) {
 	t.Run("Locations", func(t *testing.T) { inventoryLocations(t, db) })
 	t.Run("StatusFilter", func(t *testing.T) { inventoryStatusFilter(t, db) })
 	t.Run("DeleteCascades", func(t *testing.T) { inventoryDeleteCascades(t, db) })
+	t.Run("MovementPages", func(t *testing.T) { inventoryMovementPages(t, db) })
+}
+
+// inventoryMovementPages walks a variant's movements in pages with
+// MovementQuery.Before: every movement once, newest first, also among
+// movements recorded at the same time.
+func inventoryMovementPages(t *testing.T, db ports.Database) {
+	p := NewVariantProduct("paging")
+	require.NoError(t, db.Products().Create(ctx(t), p))
+	v := p.Variants[0].ID
+	at := Now()
+	for i := range 7 {
+		when := at
+		if i >= 3 {
+			when = at.Add(time.Duration(i) * time.Second) // three share a time
+		}
+		_, err := db.Inventory().Change(ctx(t), ports.InventoryChange{VariantID: v, Quantity: i + 1, Reason: ecolaura.MoveRestock, At: when})
+		require.NoError(t, err)
+	}
+	all, err := db.Inventory().Movements(ctx(t), ports.MovementQuery{VariantID: v, Limit: 100})
+	require.NoError(t, err)
+	require.Len(t, all, 8, "the initial movement and seven changes")
+	for _, page := range []int{1, 3, 8} {
+		var got []ecolaura.InventoryMovement
+		q := ports.MovementQuery{VariantID: v, Limit: page}
+		for range 20 {
+			ms, err := db.Inventory().Movements(ctx(t), q)
+			require.NoError(t, err)
+			got = append(got, ms...)
+			if len(ms) < page {
+				break
+			}
+			last := ms[len(ms)-1]
+			q.Before = &ports.MovementPosition{At: last.At, ID: last.ID}
+		}
+		assert.Equal(t, all, got, "pages of %d", page)
+	}
+	ms, err := db.Inventory().Movements(ctx(t), ports.MovementQuery{Limit: 1000, Before: &ports.MovementPosition{At: all[0].At, ID: all[0].ID}})
+	require.NoError(t, err)
+	for _, m := range ms {
+		assert.True(t, (ports.MovementPosition{At: all[0].At, ID: all[0].ID}).After(m), "without a variant too, only older movements")
+	}
 }
 
 // NewVariantProduct returns a valid product (see [NewProduct]) with options
