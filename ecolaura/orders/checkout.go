@@ -39,6 +39,12 @@ type CheckoutRequest struct {
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
 	// CarbonOffset adds a charge that compensates the order's footprint.
 	CarbonOffset bool `json:"carbon_offset,omitempty"`
+	// SingleVariantProductLines refuses a line that names a product (not a
+	// variant) with more than one variant: ErrInvalid on
+	// "lines[i].product_id" (the buyer has to choose a variant), instead of
+	// buying its default variant as v1 orders do. It does not change what
+	// the request asks for (nor its Hash).
+	SingleVariantProductLines bool `json:"-"`
 }
 
 // CheckoutResult is the outcome of a checkout.
@@ -335,6 +341,9 @@ func (s *Service) placeOrder(ctx context.Context, tx ports.Tx, userID ecolaura.I
 			continue
 		case p.Status == ecolaura.ProductArchived:
 			v.Add(idf, "%s is archived: it can no longer be bought", label)
+			continue
+		case l.VariantID == "" && req.SingleVariantProductLines && len(p.Variants) > 1:
+			v.Add(idf, "%s has %d variants: give the variant_id of the one to buy", label, len(p.Variants))
 			continue
 		}
 		if j, dup := seen[vr.ID]; dup {

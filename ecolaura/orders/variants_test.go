@@ -70,6 +70,18 @@ func TestCheckoutVariants(t *testing.T) {
 			// By product ID: the default variant (v1's rule).
 			o2 := f.checkout(t, alice, req(line(p, 1)))
 			assert.Equal(t, sm.ID, o2.Lines[0].VariantID)
+			// Unless the request wants single-variant products only (v2's rule).
+			strict := req(line(p, 1))
+			strict.SingleVariantProductLines = true
+			_, err = f.svc.Checkout(ctx, alice, strict)
+			requireFields(t, err, "lines[0].product_id")
+			assert.Contains(t, err.Error(), "has 2 variants")
+			single := f.product(t, productSpec{price: 100, stock: 5, footprint: 1})
+			strict = req(line(single, 1))
+			strict.SingleVariantProductLines = true
+			o3, err := f.svc.Checkout(ctx, alice, strict)
+			require.NoError(t, err, "a product with one variant may be named by its ID")
+			assert.Equal(t, single.ID, o3.Order.Lines[0].VariantID)
 			// The same variant by product and by variant ID is a duplicate.
 			_, err = f.svc.Checkout(ctx, alice, orders.CheckoutRequest{Lines: []orders.LineRequest{
 				{ProductID: p.ID, Quantity: 1}, {VariantID: sm.ID, Quantity: 1}}})
