@@ -308,11 +308,15 @@ func decodeV2Order(body []byte, key string) (orders.CheckoutRequest, error) {
 	if len(errs.list) > 0 {
 		// The checkout names a line without an ID by its product_id; a v2
 		// line that gave no product_id asked by variant_id.
+		byVariant := map[string]bool{}
+		for i, l := range in.Lines {
+			if f := "lines[" + strconv.Itoa(i) + "]"; l.ProductID == nil && !errs.covers(f+".product_id") {
+				byVariant[f+".product_id"] = true
+			}
+		}
 		rename := func(name string) string {
-			for i, l := range in.Lines {
-				if f := "lines[" + strconv.Itoa(i) + "]"; name == f+".product_id" && l.ProductID == nil {
-					return f + ".variant_id"
-				}
+			if byVariant[name] {
+				return strings.TrimSuffix(name, ".product_id") + ".variant_id"
 			}
 			return orderField(name)
 		}
