@@ -91,7 +91,7 @@ func TestV2ImageUploadAndServe(t *testing.T) {
 		h := newHarness(t, withMedia(t), withStore(st))
 		p := h.product("Oat tee", "apparel", 2500, 5, nil)
 		pid := string(p.ID)
-		variant := string(porttest.NewID())
+		variant := string(p.Variants[0].ID)
 		for _, tc := range []struct {
 			name, filename, claimed, ct, ext string
 			data                             []byte
@@ -151,6 +151,7 @@ func TestV2ImageUploadRefusals(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, st storetest.Store) {
 		h := newHarness(t, withMedia(t), withStore(st))
 		pid := string(h.product("Oat tee", "apparel", 2500, 5, nil).ID)
+		otherVariant := string(h.product("Tote", "bags", 900, 5, nil).Variants[0].ID)
 		png := porttest.PNG(40, 40)
 		// A file over 10 MiB is refused with 400 on "file" too: see
 		// TestV2ImageUploadOverTheWire (10 MiB through app.Test is slow
@@ -175,6 +176,8 @@ func TestV2ImageUploadRefusals(t *testing.T) {
 			{"alt with a control character", h.staff, pid, []part{filePart("a.png", "", png), field("alt", "a\x07b")}, 400, []string{"alt"}},
 			{"alt too long", h.staff, pid, []part{filePart("a.png", "", png), field("alt", strings.Repeat("a", 501))}, 400, []string{"alt"}},
 			{"variant not a UUID", h.staff, pid, []part{filePart("a.png", "", png), field("variant_id", "xl")}, 400, []string{"variant_id"}},
+			{"unknown variant", h.staff, pid, []part{filePart("a.png", "", png), field("variant_id", string(porttest.NewID()))}, 400, []string{"variant_id"}},
+			{"another product's variant", h.staff, pid, []part{filePart("a.png", "", png), field("variant_id", otherVariant)}, 400, []string{"variant_id"}},
 			{"customer", h.alice, pid, []part{filePart("a.png", "", png)}, 403, nil},
 			{"anonymous", "", pid, []part{filePart("a.png", "", png)}, 401, nil},
 			{"unknown product", h.staff, string(porttest.NewID()), []part{filePart("a.png", "", png)}, 404, nil},
@@ -277,7 +280,7 @@ func TestV2ImageEdits(t *testing.T) {
 			return out
 		}
 		imgPath := func(id string) string { return "/api/v2/products/" + pid + "/images/" + id }
-		variant := string(porttest.NewID())
+		variant := pid // the default variant of a product made without variants has its ID
 
 		r := h.do(req{Method: http.MethodPatch, Path: imgPath(ids[2]), Token: h.staff, Body: map[string]any{"alt": "Back", "variant_id": variant, "position": 0}})
 		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
@@ -303,6 +306,8 @@ func TestV2ImageEdits(t *testing.T) {
 			{"position past the end", http.MethodPatch, imgPath(ids[0]), h.staff, map[string]any{"position": 3}, 400, []string{"position"}},
 			{"unknown field", http.MethodPatch, imgPath(ids[0]), h.staff, map[string]any{"url": "x"}, 400, []string{"url"}},
 			{"variant_id a number", http.MethodPatch, imgPath(ids[0]), h.staff, map[string]any{"variant_id": 3}, 400, []string{"variant_id"}},
+			{"variant_id of another product", http.MethodPatch, imgPath(ids[0]), h.staff, map[string]any{"variant_id": other}, 400, []string{"variant_id"}},
+			{"variant_id unknown", http.MethodPatch, imgPath(ids[0]), h.staff, map[string]any{"variant_id": string(porttest.NewID())}, 400, []string{"variant_id"}},
 			{"another product's image", http.MethodPatch, imgPath(foreign), h.staff, map[string]any{"alt": "x"}, 404, nil},
 			{"customer", http.MethodPatch, imgPath(ids[0]), h.alice, map[string]any{"alt": "x"}, 403, nil},
 			{"order missing one", http.MethodPut, "/api/v2/products/" + pid + "/images/order", h.staff, map[string]any{"ids": ids[:2]}, 400, []string{"ids"}},

@@ -410,3 +410,49 @@ func TestV2VariantEndpoints(t *testing.T) {
 		})
 	})
 }
+
+func TestV2VariantImages(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, st storetest.Store) {
+		h := newHarness(t, withStore(st), withMedia(t), withoutRateLimits())
+		p := h.createTee("IMG")
+		pid := p["id"].(string)
+		vs := variantsOf(p)
+		mOat, mCha := vs[1]["id"].(string), vs[2]["id"].(string)
+
+		front := h.upload(h.staff, pid, filePart("front.png", "", porttest.PNG(30, 20)))
+		require.Equal(t, http.StatusCreated, front.Status, "%s", front.Body)
+		oat := h.upload(h.staff, pid, filePart("oat.png", "", porttest.PNG(31, 20)), field("variant_id", mOat), field("alt", "M in oat"))
+		require.Equal(t, http.StatusCreated, oat.Status, "%s", oat.Body)
+		cha := h.upload(h.staff, pid, filePart("cha.png", "", porttest.PNG(32, 20)), field("variant_id", mCha))
+		require.Equal(t, http.StatusCreated, cha.Status, "%s", cha.Body)
+
+		r := h.do(req{Path: "/api/v2/products/" + pid})
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		got := r.JSON(t)
+		assert.Len(t, got["images"], 3, "the product shows every image")
+		imgs := func(v map[string]any) []string {
+			var out []string
+			for _, img := range v["images"].([]any) {
+				out = append(out, img.(map[string]any)["id"].(string))
+			}
+			return out
+		}
+		gv := variantsOf(got)
+		assert.Empty(t, imgs(gv[0]), "an image tied to no variant is the product's only")
+		assert.Equal(t, []string{oat.JSON(t)["id"].(string)}, imgs(gv[1]))
+		assert.Equal(t, []string{cha.JSON(t)["id"].(string)}, imgs(gv[2]))
+		assert.Equal(t, "M in oat", gv[1]["images"].([]any)[0].(map[string]any)["alt"])
+
+		r = h.do(req{Path: "/api/v2/products/" + pid + "/variants/" + mOat})
+		assert.Equal(t, []string{oat.JSON(t)["id"].(string)}, imgs(r.JSON(t)))
+
+		// Deleting a variant unties its images; they stay the product's.
+		r = h.do(req{Method: http.MethodDelete, Path: "/api/v2/products/" + pid + "/variants/" + mCha, Token: h.staff})
+		require.Equal(t, http.StatusNoContent, r.Status, "%s", r.Body)
+		r = h.do(req{Path: "/api/v2/products/" + pid})
+		all := r.JSON(t)["images"].([]any)
+		require.Len(t, all, 3)
+		assert.Nil(t, all[2].(map[string]any)["variant_id"], "untied")
+		assert.Equal(t, mOat, all[1].(map[string]any)["variant_id"], "the others keep theirs")
+	})
+}

@@ -521,6 +521,13 @@ func knownShape(id ecolaura.ID) error {
 // overwritten with a cached copy. The write is a compare-and-set on the
 // version read; without an expected version a lost race is retried.
 func (s *Service) edit(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, expected *int64, write, priceSet, stockSet bool, change func(*ecolaura.Product) error) (ecolaura.Product, error) {
+	return s.editThen(ctx, actor, id, expected, write, priceSet, stockSet, change, nil)
+}
+
+// editThen is edit with then, when not nil, run in the write's transaction
+// after the product is stored (for the writes an edit implies elsewhere).
+func (s *Service) editThen(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, expected *int64, write, priceSet, stockSet bool,
+	change func(*ecolaura.Product) error, then func(ctx context.Context, tx ports.Tx, stored ecolaura.Product) error) (ecolaura.Product, error) {
 	if err := knownShape(id); err != nil {
 		return ecolaura.Product{}, err
 	}
@@ -552,6 +559,11 @@ func (s *Service) edit(ctx context.Context, actor ecolaura.Principal, id ecolaur
 			}
 			if stockSet && want != stored.Stock {
 				if stored, err = s.setTotalStock(ctx, tx, actor, stored, want); err != nil {
+					return err
+				}
+			}
+			if then != nil {
+				if err := then(ctx, tx, stored); err != nil {
 					return err
 				}
 			}

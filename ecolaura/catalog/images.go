@@ -99,7 +99,8 @@ func validateImageFields(alt *string, variant *ecolaura.ID) error {
 // of at most 10 MiB and 8000 px a side. The product's version goes up (its
 // cached copies are dropped). Errors: ErrUnauthenticated, ErrForbidden (not
 // staff); ErrNotFound (no such product); *ValidationError (ErrInvalid) on
-// "file", "alt", "variant_id" or "images" (the product has 20 images);
+// "file", "alt", "variant_id" (not a variant of the product) or "images"
+// (the product has 20 images);
 // ErrConflict; ErrUnavailable without a media store. Nothing is stored when
 // the input is refused; a file stored for an upload whose record could not
 // be written is removed by the cleanup.
@@ -125,7 +126,11 @@ func (s *Service) UploadImage(ctx context.Context, actor ecolaura.Principal, pro
 		return ecolaura.ProductImage{}, wrap(err)
 	}
 	// Refuse what can be refused before the file is stored.
-	if _, err := s.db.Products().Get(ctx, productID); err != nil {
+	p, err := s.db.Products().Get(ctx, productID)
+	if err != nil {
+		return ecolaura.ProductImage{}, wrap(err)
+	}
+	if err := variantOf(p, img.VariantID); err != nil {
 		return ecolaura.ProductImage{}, wrap(err)
 	}
 	cur, err := s.db.Images().List(ctx, []ecolaura.ID{productID})
@@ -141,7 +146,10 @@ func (s *Service) UploadImage(ctx context.Context, actor ecolaura.Principal, pro
 	}
 	img.MediaBlob = blob
 	var stored ecolaura.ProductImage
-	err = s.imageWrite(ctx, actor, productID, func(ctx context.Context, tx ports.Tx) ([]ecolaura.AuditChange, error) {
+	err = s.imageWrite(ctx, actor, productID, func(ctx context.Context, tx ports.Tx, p ecolaura.Product) ([]ecolaura.AuditChange, error) {
+		if err := variantOf(p, img.VariantID); err != nil { // deleted since
+			return nil, err
+		}
 		img.ID, img.CreatedAt = s.ids.NewID(), s.clock.Now()
 		var err error
 		if stored, err = tx.Images().Add(ctx, img); err != nil {
@@ -164,7 +172,8 @@ func tooManyImages() error {
 // UpdateImage changes an image's alt text, variant or position and returns
 // it as stored. Errors: ErrUnauthenticated, ErrForbidden; ErrNotFound (no
 // such product, or the image is not one of its images); *ValidationError
-// (ErrInvalid) on "alt", "variant_id" or "position"; ErrConflict.
+// (ErrInvalid) on "alt", "variant_id" (not a variant of the product) or
+// "position"; ErrConflict.
 func (s *Service) UpdateImage(ctx context.Context, actor ecolaura.Principal, productID, imageID ecolaura.ID, patch ImagePatch) (ecolaura.ProductImage, error) {
 	wrap := func(err error) error { return fmt.Errorf("update image %s of product %s: %w", imageID, productID, err) }
 	if err := actor.RequireStaff(); err != nil {
@@ -187,7 +196,7 @@ func (s *Service) UpdateImage(ctx context.Context, actor ecolaura.Principal, pro
 		return ecolaura.ProductImage{}, wrap(err)
 	}
 	var out ecolaura.ProductImage
-	err := s.imageWrite(ctx, actor, productID, func(ctx context.Context, tx ports.Tx) ([]ecolaura.AuditChange, error) {
+	err := s.imageWrite(ctx, actor, productID, func(ctx context.Context, tx ports.Tx, p ecolaura.Product) ([]ecolaura.AuditChange, error) {
 		cur, err := imageOf(ctx, tx, productID, imageID)
 		if err != nil {
 			return nil, err
@@ -198,6 +207,9 @@ func (s *Service) UpdateImage(ctx context.Context, actor ecolaura.Principal, pro
 			next.Alt = *patch.Alt
 		}
 		if patch.VariantID != nil {
+			if err := variantOf(p, *patch.VariantID); err != nil {
+				return nil, err
+			}
 			next.VariantID = *patch.VariantID
 		}
 		if next.Alt != cur.Alt || next.VariantID != cur.VariantID {
@@ -258,7 +270,7 @@ func (s *Service) ReorderImages(ctx context.Context, actor ecolaura.Principal, p
 		return nil, wrap(err)
 	}
 	var out []ecolaura.ProductImage
-	err := s.imageWrite(ctx, actor, productID, func(ctx context.Context, tx ports.Tx) ([]ecolaura.AuditChange, error) {
+	err := s.imageWrite(ctx, actor, productID, func(ctx context.Context, tx ports.Tx, p ecolaura.Product) ([]ecolaura.AuditChange, error) {
 		before, err := tx.Images().List(ctx, []ecolaura.ID{productID})
 		if err != nil {
 			return nil, err
@@ -296,7 +308,7 @@ func (s *Service) DeleteImage(ctx context.Context, actor ecolaura.Principal, pro
 	if err := errors.Join(knownShape(productID), knownShape(imageID)); err != nil {
 		return wrap(ecolaura.ErrNotFound)
 	}
-	err := s.imageWrite(ctx, actor, productID, func(ctx context.Context, tx ports.Tx) ([]ecolaura.AuditChange, error) {
+	err := s.imageWrite(ctx, actor, productID, func(ctx context.Context, tx ports.Tx, p ecolaura.Product) ([]ecolaura.AuditChange, error) {
 		if _, err := imageOf(ctx, tx, productID, imageID); err != nil {
 			return nil, err
 		}
@@ -310,6 +322,19 @@ func (s *Service) DeleteImage(ctx context.Context, actor ecolaura.Principal, pro
 		return wrap(err)
 	}
 	s.log.InfoContext(ctx, "product image deleted", "product", productID, "image", imageID, "actor", actor.UserID)
+	return nil
+}
+
+// variantOf checks that id ("" for none) is one of p's variants: an image
+// shows a variant of its own product. Errors: a *ValidationError on
+// "variant_id".
+func variantOf(p ecolaura.Product, id ecolaura.ID) error {
+	if id == "" {
+		return nil
+	}
+	if _, ok := p.Variant(id); !ok {
+		return ecolaura.Invalid("variant_id", "is not a variant of this product")
+	}
 	return nil
 }
 
@@ -330,8 +355,10 @@ func imageOf(ctx context.Context, tx ports.Tx, productID, imageID ecolaura.ID) (
 // the image writes of one product (two uploads cannot both take the last
 // free place), and the new version drops every cached copy of the product
 // and of the responses showing it. write returns the audit changes (none:
-// no event). A lost race on the product's version is retried.
-func (s *Service) imageWrite(ctx context.Context, actor ecolaura.Principal, productID ecolaura.ID, write func(ctx context.Context, tx ports.Tx) ([]ecolaura.AuditChange, error)) error {
+// no event); it gets the product as read in the transaction (its variants
+// are those an image may be tied to). A lost race on the product's version
+// is retried.
+func (s *Service) imageWrite(ctx context.Context, actor ecolaura.Principal, productID ecolaura.ID, write func(ctx context.Context, tx ports.Tx, p ecolaura.Product) ([]ecolaura.AuditChange, error)) error {
 	for attempt := 0; ; attempt++ {
 		err := s.db.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
 			cur, err := tx.Products().Get(ctx, productID)
@@ -343,7 +370,7 @@ func (s *Service) imageWrite(ctx context.Context, actor ecolaura.Principal, prod
 			if _, err := tx.Products().Update(ctx, next); err != nil {
 				return err
 			}
-			changes, err := write(ctx, tx)
+			changes, err := write(ctx, tx, cur)
 			if err != nil || len(changes) == 0 {
 				return err
 			}

@@ -75,7 +75,7 @@ func TestUploadImage(t *testing.T) {
 		ctx := context.Background()
 		f := newMediaFixture(t, st)
 		p := f.create(t, validInput())
-		variant := porttest.NewID()
+		variant := p.DefaultVariant().ID
 		for _, tc := range []struct {
 			name, ct string
 			data     []byte
@@ -111,6 +111,7 @@ func TestUploadImageRefusals(t *testing.T) {
 		ctx := context.Background()
 		f := newMediaFixture(t, st)
 		p := f.create(t, validInput())
+		other := f.create(t, validInput())
 		png := porttest.PNG(32, 32)
 		big := make([]byte, ecolaura.MaxImageBytes+1)
 		copy(big, png)
@@ -129,6 +130,8 @@ func TestUploadImageRefusals(t *testing.T) {
 			{"no file", staff, p.ID, catalog.ImageUpload{}, ecolaura.ErrInvalid, "file"},
 			{"alt with a newline", staff, p.ID, catalog.ImageUpload{File: bytes.NewReader(png), Alt: "a\nb"}, ecolaura.ErrInvalid, "alt"},
 			{"variant not a UUID", staff, p.ID, catalog.ImageUpload{File: bytes.NewReader(png), VariantID: "size-m"}, ecolaura.ErrInvalid, "variant_id"},
+			{"unknown variant", staff, p.ID, catalog.ImageUpload{File: bytes.NewReader(png), VariantID: porttest.NewID()}, ecolaura.ErrInvalid, "variant_id"},
+			{"another product's variant", staff, p.ID, catalog.ImageUpload{File: bytes.NewReader(png), VariantID: other.DefaultVariant().ID}, ecolaura.ErrInvalid, "variant_id"},
 			{"text file", staff, p.ID, catalog.ImageUpload{File: bytes.NewReader([]byte("not an image"))}, ecolaura.ErrInvalid, "file"},
 			{"truncated png", staff, p.ID, catalog.ImageUpload{File: bytes.NewReader(png[:len(png)/2])}, ecolaura.ErrInvalid, "file"},
 			{"bomb", staff, p.ID, catalog.ImageUpload{File: bytes.NewReader(porttest.PNGBomb(100000, 100000))}, ecolaura.ErrInvalid, "file"},
@@ -222,7 +225,9 @@ func TestUpdateReorderDeleteImages(t *testing.T) {
 			return out
 		}
 
-		variant := porttest.NewID()
+		_, err := f.svc.UpdateImage(ctx, staff, p.ID, b.ID, catalog.ImagePatch{VariantID: ptr(other.DefaultVariant().ID)})
+		requireFields(t, err, "variant_id")
+		variant := p.DefaultVariant().ID
 		got, err := f.svc.UpdateImage(ctx, staff, p.ID, b.ID, catalog.ImagePatch{Alt: ptr(" Back "), VariantID: &variant})
 		require.NoError(t, err)
 		assert.Equal(t, "Back", got.Alt)

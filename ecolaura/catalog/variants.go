@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ports"
 )
 
 // VariantInput describes a new variant.
@@ -169,7 +170,8 @@ func (s *Service) UpdateVariant(ctx context.Context, actor ecolaura.Principal, v
 }
 
 // DeleteVariant removes a variant with its inventory (staff only); past
-// orders keep their lines. The last variant of a product cannot be deleted
+// orders keep their lines, and the product's images tied to it are untied
+// (they stay the product's), in the same transaction. The last variant of a product cannot be deleted
 // (delete the product). Errors: ErrUnauthenticated; ErrForbidden;
 // ErrNotFound; ErrInvalid (the last variant).
 func (s *Service) DeleteVariant(ctx context.Context, actor ecolaura.Principal, variantID ecolaura.ID) (ecolaura.Product, error) {
@@ -180,7 +182,22 @@ func (s *Service) DeleteVariant(ctx context.Context, actor ecolaura.Principal, v
 	if err != nil {
 		return ecolaura.Product{}, fmt.Errorf("delete variant %s: %w", variantID, err)
 	}
-	p, err := s.edit(ctx, actor, productID, nil, true, false, false, func(p *ecolaura.Product) error {
+	untie := func(ctx context.Context, tx ports.Tx, stored ecolaura.Product) error {
+		imgs, err := tx.Images().List(ctx, []ecolaura.ID{stored.ID})
+		if err != nil {
+			return err
+		}
+		for _, img := range imgs {
+			if img.VariantID == variantID {
+				img.VariantID = ""
+				if _, err := tx.Images().Update(ctx, img); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	p, err := s.editThen(ctx, actor, productID, nil, true, false, false, func(p *ecolaura.Product) error {
 		i := slices.IndexFunc(p.Variants, func(v ecolaura.Variant) bool { return v.ID == variantID })
 		if i < 0 {
 			return fmt.Errorf("variant %s: %w", variantID, ecolaura.ErrNotFound)
@@ -191,7 +208,7 @@ func (s *Service) DeleteVariant(ctx context.Context, actor ecolaura.Principal, v
 		p.Variants = slices.Delete(p.Variants, i, i+1)
 		p.Price = p.Variants[0].Price
 		return nil
-	})
+	}, untie)
 	if err != nil {
 		return ecolaura.Product{}, fmt.Errorf("delete variant %s: %w", variantID, err)
 	}
