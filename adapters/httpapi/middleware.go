@@ -173,7 +173,9 @@ func (s *Server) pipeline(c *fiber.Ctx, next func(*fiber.Ctx) error) error {
 	s.securityHeaders(c)
 	s.corsHeaders(c)
 
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.HandlerTimeout)
+	// The request's context is the one before it (the tracing middleware's
+	// span, a host app's when mounted): Background unless one was set.
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.HandlerTimeout)
 	defer cancel()
 	c.SetUserContext(ctx)
 
@@ -223,6 +225,16 @@ func (s *Server) pipeline(c *fiber.Ctx, next func(*fiber.Ctx) error) error {
 		slog.String("client_ip", ip),
 	)
 	return nil
+}
+
+// spanName names a request's span after its method and route template
+// ("POST /api/v2/orders"), never its path, which holds IDs.
+func spanName(c *fiber.Ctx) string {
+	route, _ := c.Locals(keyRoute).(string)
+	if route == "" {
+		route = "unmatched"
+	}
+	return c.Method() + " " + route
 }
 
 // recoverNext runs the rest of the chain and turns a panic into an internal

@@ -25,7 +25,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gofiber/contrib/otelfiber/v2"
 	"github.com/gofiber/fiber/v2"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ecolaura/ecolaura/docs"
 )
@@ -52,6 +55,9 @@ type Server struct {
 	lines        requestLines
 	routes       []route
 	version      string
+	// tracer and propagator trace requests (see WithTracing); nil: off.
+	tracer     trace.TracerProvider
+	propagator propagation.TextMapPropagator
 	// openAPIDoc is docs/openapi.yaml, served at /openapi.yaml with
 	// openAPIETag.
 	openAPIDoc  []byte
@@ -86,6 +92,26 @@ func WithMetrics(m *Metrics) Option {
 		if m != nil {
 			s.metrics = m
 		}
+	}
+}
+
+// WithTracing traces every request with OpenTelemetry
+// (github.com/gofiber/contrib/otelfiber): a server span named "METHOD
+// /route/template" whose context the handlers, services and stores below
+// receive, so their spans (SQL, Redis, job inserts) are its children. The
+// trace context of an incoming W3C traceparent header (read with
+// propagator; nil: W3C trace context and baggage) is the span's parent, and
+// the response carries the span's traceparent. The access log line of the
+// request is logged within the span's context.
+func WithTracing(tp trace.TracerProvider, propagator propagation.TextMapPropagator) Option {
+	return func(s *Server) {
+		if tp == nil {
+			return
+		}
+		if propagator == nil {
+			propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+		}
+		s.tracer, s.propagator = tp, propagator
 	}
 }
 
@@ -138,6 +164,10 @@ func New(cfg Config, deps Services, opts ...Option) (*Server, error) {
 		JSONDecoder:             json.Unmarshal,
 		ReadBufferSize:          MaxHeaderBytes,
 	})
+	if s.tracer != nil {
+		s.app.Use(otelfiber.Middleware(otelfiber.WithTracerProvider(s.tracer), otelfiber.WithPropagators(s.propagator),
+			otelfiber.WithSpanNameFormatter(spanName)))
+	}
 	s.app.Use(s.outer)
 	s.app.Use(s.cors)
 	s.app.Use(s.jsonOnly)

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ports"
@@ -170,6 +173,8 @@ type SMTPMailer struct {
 	now  func() time.Time
 	log  *slog.Logger
 	bad  ecolaura.Validator // options given a typed nil
+	// tracer spans each Send (nil: not traced).
+	tracer trace.Tracer
 }
 
 var _ ports.Mailer = (*SMTPMailer)(nil)
@@ -200,6 +205,19 @@ func WithClock(c ports.Clock) SMTPOption {
 			m.bad.Required("clock", c)
 		default:
 			m.now = c.Now
+		}
+	}
+}
+
+// WithTracerProvider traces each Send with OpenTelemetry: a client span
+// "smtp send" under the caller's span (an order's job, a request) with the
+// server's address and port, the outcome, and whether a refusal is
+// permanent; never the recipient or the message. A Send outside a traced
+// context records nothing. nil (the default) traces nothing.
+func WithTracerProvider(tp trace.TracerProvider) SMTPOption {
+	return func(m *SMTPMailer) {
+		if tp != nil {
+			m.tracer = tp.Tracer("github.com/ecolaura/ecolaura/adapters/mail")
 		}
 	}
 }
@@ -253,7 +271,21 @@ func (m *SMTPMailer) String() string { return m.cfg.String() }
 // body) wrapped as permanent; an error matching ports.ErrPermanent when the
 // server refused the message for good (5xx); other errors may succeed on a
 // retry.
-func (m *SMTPMailer) Send(ctx context.Context, msg ports.Message) error {
+func (m *SMTPMailer) Send(ctx context.Context, msg ports.Message) (err error) {
+	if m.tracer != nil && trace.SpanFromContext(ctx).IsRecording() {
+		var span trace.Span
+		ctx, span = m.tracer.Start(ctx, "smtp send", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+			attribute.String("server.address", m.cfg.Host), attribute.Int("server.port", m.cfg.Port),
+			attribute.String("smtp.security", string(m.cfg.Security))))
+		defer func() {
+			if err != nil {
+				// The error names the recipient: only its kind is recorded.
+				span.SetAttributes(attribute.Bool("smtp.permanent", errors.Is(err, ports.ErrPermanent)))
+				span.SetStatus(codes.Error, "smtp send failed")
+			}
+			span.End()
+		}()
+	}
 	gm, to, err := m.compose(msg)
 	if err != nil {
 		return ports.Permanent(err)

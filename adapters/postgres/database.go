@@ -22,14 +22,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ports"
@@ -139,6 +142,23 @@ type Option func(*options)
 
 type options struct {
 	logger *slog.Logger
+	tracer trace.TracerProvider
+}
+
+// WithTracerProvider traces the database with OpenTelemetry: every
+// statement, batch, COPY, connect and pool acquire on the pool
+// (github.com/exaring/otelpgx, so Bun's, River's and COPY's alike) as a
+// client span named after the SQL verb (SELECT, INSERT, WITH, BEGIN) under
+// the caller's span, without the statement's text (Bun inlines values into
+// it); a statement run outside any traced context, such as River's polling,
+// records none. And River's job inserts
+// and runs (github.com/riverqueue/rivercontrib/otelriver). A job's insert
+// writes the inserting span's W3C traceparent into the job's metadata and
+// its run continues that trace: the river.work span is a child of the
+// river.insert_many span that enqueued it (and links to it), so a checkout's
+// trace holds the jobs it queued. nil (the default) traces nothing.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.tracer = tp }
 }
 
 // WithLogger sets the logger (default: discard).
@@ -153,14 +173,16 @@ func WithLogger(l *slog.Logger) Option {
 // Database is a PostgreSQL backend implementing ports.Database. It is safe
 // for concurrent use. Close it when done.
 type Database struct {
-	cfg    Config
-	log    *slog.Logger
-	pool   *pgxpool.Pool
-	sqlDB  *sql.DB               // pgx's database/sql driver on the pool, for Bun
-	db     *bun.DB               // Bun on sqlDB
-	river  *river.Client[pgx.Tx] // insert-only client for Tx.Jobs()
-	counts *queryCounter
-	reads  *readGate // reads outside transactions
+	cfg   Config
+	log   *slog.Logger
+	pool  *pgxpool.Pool
+	sqlDB *sql.DB               // pgx's database/sql driver on the pool, for Bun
+	db    *bun.DB               // Bun on sqlDB
+	river *river.Client[pgx.Tx] // insert-only client for Tx.Jobs()
+	// riverMiddleware traces job inserts and runs (nil: not traced).
+	riverMiddleware []rivertype.Middleware
+	counts          *queryCounter
+	reads           *readGate // reads outside transactions
 }
 
 var _ ports.Database = (*Database)(nil)
@@ -210,11 +232,19 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
 		pc.ConnConfig.RuntimeParams["application_name"] = "ecolaura"
 	}
 	pc.PrepareConn = prepareConn
+	if o.tracer != nil {
+		// No statement text in the spans: Bun inlines its values (emails,
+		// addresses, password hashes) into the SQL it sends.
+		pc.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(o.tracer), otelpgx.WithDisableSQLStatementInAttributes())
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("create connection pool: %w", unavailable(err))
 	}
 	d := &Database{cfg: cfg, log: o.logger, pool: pool, counts: &queryCounter{}}
+	if o.tracer != nil {
+		d.riverMiddleware = riverTracing(o.tracer)
+	}
 	d.reads = &readGate{slots: make(chan struct{}, cfg.MaxReadConns), timeout: cfg.ReadTimeout}
 	if pc.ConnConfig.DefaultQueryExecMode != pgx.QueryExecModeCacheStatement {
 		// A mode that prepares nothing by name is the setting for a
@@ -234,6 +264,7 @@ func Open(ctx context.Context, cfg Config, opts ...Option) (*Database, error) {
 	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Logger:      o.logger,
 		MaxAttempts: cfg.JobMaxAttempts,
+		Middleware:  d.riverMiddleware,
 	})
 	if err != nil {
 		_ = d.Close()

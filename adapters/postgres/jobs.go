@@ -191,6 +191,7 @@ func (r *JobRunner) Start(ctx context.Context, handler ports.JobHandler) error {
 		RescueStuckJobsAfter: r.cfg.RescueAfter,
 		Queues:               map[string]river.QueueConfig{r.cfg.Queue: {MaxWorkers: r.cfg.MaxWorkers}},
 		Workers:              workers,
+		Middleware:           r.d.riverMiddleware,
 	}
 	if r.cfg.RetryBackoff != nil {
 		cfg.RetryPolicy = backoffPolicy(r.cfg.RetryBackoff)

@@ -87,6 +87,7 @@ func NewCache(ctx context.Context, cfg Config, opts ...Option) (*Cache, error) {
 	if client == nil {
 		return nil, unavailable("connect to redis", err)
 	}
+	client = traced(client, o.tracer)
 	c := &Cache{
 		client: client,
 		cfg:    cfg,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ports"
@@ -151,7 +152,8 @@ type Option func(*options)
 
 type options struct {
 	logger *slog.Logger
-	now    func() time.Time   // nil: time.Now
+	now    func() time.Time // nil: time.Now
+	tracer trace.TracerProvider
 	bad    ecolaura.Validator // options given a typed nil
 }
 

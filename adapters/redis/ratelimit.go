@@ -113,6 +113,7 @@ func NewRateLimiter(ctx context.Context, cfg LimiterConfig, opts ...Option) (*Ra
 	if client == nil {
 		return nil, unavailable("connect to redis", err)
 	}
+	client = traced(client, o.tracer)
 	r := &RateLimiter{
 		client: client,
 		cfg:    cfg,

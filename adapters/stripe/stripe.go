@@ -20,6 +20,9 @@ import (
 
 	stripego "github.com/stripe/stripe-go/v82"
 	"github.com/stripe/stripe-go/v82/webhook"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ports"
@@ -46,6 +49,13 @@ type Config struct {
 	// HTTPClient is the client for API calls (default: one with a
 	// 30-second timeout).
 	HTTPClient *http.Client
+	// TracerProvider traces the calls to Stripe with OpenTelemetry: each
+	// of CreatePayment, ConfirmPayment and Refund is a client span
+	// ("stripe create payment intent", ...) under the caller's span, with
+	// the order ID and, on failure, the error; never a key or a client
+	// secret. Calls outside a traced context record nothing. nil: not
+	// traced.
+	TracerProvider trace.TracerProvider
 }
 
 // Validate checks the settings and returns an *ecolaura.ConfigError that
@@ -64,6 +74,7 @@ type Provider struct {
 	client    *stripego.Client
 	secret    string
 	tolerance time.Duration
+	tracer    trace.Tracer // nil: not traced
 }
 
 var _ ports.PaymentProvider = (*Provider)(nil)
@@ -86,7 +97,28 @@ func New(cfg Config) (*Provider, error) {
 		bc.URL = stripego.String(cfg.APIURL)
 	}
 	client := stripego.NewClient(cfg.SecretKey, stripego.WithBackends(stripego.NewBackendsWithConfig(bc)))
-	return &Provider{client: client, secret: cfg.WebhookSecret, tolerance: cfg.Tolerance}, nil
+	p := &Provider{client: client, secret: cfg.WebhookSecret, tolerance: cfg.Tolerance}
+	if cfg.TracerProvider != nil {
+		p.tracer = cfg.TracerProvider.Tracer("github.com/ecolaura/ecolaura/adapters/stripe")
+	}
+	return p, nil
+}
+
+// span starts the client span of one call to Stripe when ctx has a
+// recording span; done ends it with the call's error.
+func (p *Provider) span(ctx context.Context, name string, orderID ecolaura.ID) (context.Context, func(error)) {
+	if p.tracer == nil || !trace.SpanFromContext(ctx).IsRecording() {
+		return ctx, func(error) {}
+	}
+	ctx, span := p.tracer.Start(ctx, "stripe "+name, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("payment.provider", ecolaura.ProviderStripe), attribute.String("ecolaura.order_id", string(orderID))))
+	return ctx, func(err error) {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}
 }
 
 // Name returns "stripe".
@@ -119,7 +151,9 @@ func (p *Provider) CreatePayment(ctx context.Context, r ports.PaymentRequest) (p
 	}
 	params.AddMetadata("order_id", string(r.OrderID))
 	params.SetIdempotencyKey(IdempotencyKey(r.OrderID, r.Amount))
+	ctx, done := p.span(ctx, "create payment intent", r.OrderID)
 	pi, err := p.client.V1PaymentIntents.Create(ctx, params)
+	done(err)
 	if err != nil {
 		return ports.PaymentSession{}, mapError("create payment intent", err)
 	}
@@ -130,7 +164,9 @@ func (p *Provider) CreatePayment(ctx context.Context, r ports.PaymentRequest) (p
 // outcome still comes from webhooks). Errors: ErrNotFound for an unknown
 // PaymentIntent; ErrUnavailable.
 func (p *Provider) ConfirmPayment(ctx context.Context, orderID ecolaura.ID, reference string) (ports.PaymentSession, error) {
+	ctx, done := p.span(ctx, "retrieve payment intent", orderID)
 	pi, err := p.client.V1PaymentIntents.Retrieve(ctx, reference, nil)
+	done(err)
 	if err != nil {
 		return ports.PaymentSession{}, mapError("retrieve payment intent", err)
 	}
@@ -152,7 +188,9 @@ func (p *Provider) Refund(ctx context.Context, r ports.RefundRequest) (ports.Ref
 		params.AddMetadata("reason", r.Reason)
 	}
 	params.SetIdempotencyKey("ecolaura-refund-" + r.Key)
+	ctx, done := p.span(ctx, "create refund", r.OrderID)
 	ref, err := p.client.V1Refunds.Create(ctx, params)
+	done(err)
 	if err != nil {
 		return ports.RefundResult{}, mapError("create refund", err)
 	}

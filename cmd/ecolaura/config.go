@@ -7,6 +7,7 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/stripe"
 	"github.com/ecolaura/ecolaura/ecolaura/payments"
 	"github.com/ecolaura/ecolaura/ports"
+	"go.opentelemetry.io/otel/trace"
 	"strconv"
 	"strings"
 	"time"
@@ -83,6 +84,8 @@ type serveConfig struct {
 	RequireVerifiedEmail bool
 	// Ops is the operations listener (ECOLAURA_OPS_ADDR, ECOLAURA_PPROF).
 	Ops opsConfig
+	// Tracing is OpenTelemetry tracing (the OTEL_* variables).
+	Tracing tracingConfig
 }
 
 func (c serveConfig) production() bool { return c.Env == "production" }
@@ -228,6 +231,7 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	}
 	c.Mail = *mail
 	c.Ops = ops(&errs)
+	c.Tracing = tracingConfig{env: env}
 	if err := c.validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -266,7 +270,7 @@ func (c serveConfig) validate() error {
 	if c.production() && c.JWTKeyFile == "" {
 		errs = append(errs, errors.New("ECOLAURA_ENV=production refuses a generated JWT key: set ECOLAURA_JWT_KEY_FILE to a PEM or JWK file with an Ed25519 key"))
 	}
-	if _, err := c.paymentProvider(); err != nil {
+	if _, err := c.paymentProvider(nil); err != nil {
 		errs = append(errs, err)
 	}
 	errs = append(errs, checkLogging(c.LogFormat, c.LogLevel)...)
@@ -446,7 +450,7 @@ func or(s, def string) string {
 
 // paymentProvider builds the configured payment provider, validating its
 // settings; its errors name the variables, never a secret's value.
-func (c serveConfig) paymentProvider() (ports.PaymentProvider, error) {
+func (c serveConfig) paymentProvider(tp trace.TracerProvider) (ports.PaymentProvider, error) {
 	var sp ports.PaymentProvider
 	switch c.PaymentProvider {
 	case ecolaura.ProviderNone, ecolaura.ProviderManual:
@@ -454,7 +458,7 @@ func (c serveConfig) paymentProvider() (ports.PaymentProvider, error) {
 			return nil, fmt.Errorf("ECOLAURA_STRIPE_SECRET_KEY / ECOLAURA_STRIPE_WEBHOOK_SECRET are set but ECOLAURA_PAYMENT_PROVIDER is %q: set it to stripe, or unset them", c.PaymentProvider)
 		}
 	case ecolaura.ProviderStripe:
-		p, err := stripe.New(stripe.Config{SecretKey: c.StripeSecretKey, WebhookSecret: c.StripeWebhookSecret})
+		p, err := stripe.New(stripe.Config{SecretKey: c.StripeSecretKey, WebhookSecret: c.StripeWebhookSecret, TracerProvider: tp})
 		if err != nil {
 			return nil, errors.New("ECOLAURA_PAYMENT_PROVIDER=stripe needs ECOLAURA_STRIPE_SECRET_KEY (sk_… or rk_…) and ECOLAURA_STRIPE_WEBHOOK_SECRET (whsec_…)")
 		}

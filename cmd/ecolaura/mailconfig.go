@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"go.opentelemetry.io/otel/trace"
+
 	ecomail "github.com/ecolaura/ecolaura/adapters/mail"
 	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
@@ -104,7 +106,7 @@ func (m mailConfig) tokenKey(log *slog.Logger) []byte {
 // mailer builds the mailer and describes it for the first log line
 // (without the password): SMTP when ECOLAURA_SMTP_URL is set, else the log
 // mailer on logger.
-func (m mailConfig) mailer(logger *slog.Logger) (ports.Mailer, string, error) {
+func (m mailConfig) mailer(logger *slog.Logger, tp trace.TracerProvider) (ports.Mailer, string, error) {
 	if m.SMTPURL == "" {
 		return ecomail.NewLogMailer(logger), "log mailer (nothing is sent; set ECOLAURA_SMTP_URL)", nil
 	}
@@ -112,7 +114,7 @@ func (m mailConfig) mailer(logger *slog.Logger) (ports.Mailer, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("ECOLAURA_SMTP_URL: %w", err)
 	}
-	sm, err := ecomail.NewSMTPMailer(cfg, ecomail.WithLogger(logger))
+	sm, err := ecomail.NewSMTPMailer(cfg, ecomail.WithLogger(logger), ecomail.WithTracerProvider(tp))
 	if err != nil {
 		return nil, "", fmt.Errorf("ECOLAURA_SMTP_URL: %w", err)
 	}

@@ -90,7 +90,7 @@ func seedCmd(ctx context.Context, args []string, env getenv, stdout, stderr io.W
 	}
 
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, err := openDatabase(ctx, postgres.Config{URL: cfg.DatabaseURL, MaxConns: cfg.Workers + 2}, nil, log)
+	db, err := openDatabase(ctx, postgres.Config{URL: cfg.DatabaseURL, MaxConns: cfg.Workers + 2}, nil, log, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "ecolaura seed: %v\n", err)
 		return 1

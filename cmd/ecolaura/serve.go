@@ -22,6 +22,7 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/postgres"
 	"github.com/ecolaura/ecolaura/adapters/redis"
 	"github.com/ecolaura/ecolaura/adapters/system"
+	"github.com/ecolaura/ecolaura/adapters/telemetry"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/notify"
@@ -55,10 +56,12 @@ func newLogger(cfg serveConfig, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: durationStrings}
+	// Every line logged within a traced context carries its trace_id and
+	// span_id.
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(telemetry.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(telemetry.LogHandler(slog.NewTextHandler(w, opts)))
 }
 
 // durationStrings writes durations as Go duration strings ("1.5s"): the
@@ -147,8 +150,14 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 			mode = "postgres (no job workers in this process: run `ecolaura worker`)"
 		}
 	}
-	payment, err := cfg.paymentProvider()
+	tracing, err := cfg.Tracing.open(ctx)
 	if err != nil {
+		return err
+	}
+	tp := tracing.Tracer() // nil when off: nothing is instrumented
+	payment, err := cfg.paymentProvider(tp)
+	if err != nil {
+		_ = tracing.Shutdown(ctx)
 		return err
 	}
 	cacheMode := "in-process cache"
@@ -160,20 +169,22 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	// server and the jobs have drained.
 	accessLog := newLineBuffer(logWriter, 100*time.Millisecond, 64<<10)
 	batchedLog := newLogger(cfg, accessLog)
-	mailer, mailMode, err := cfg.Mail.mailer(batchedLog)
+	mailer, mailMode, err := cfg.Mail.mailer(batchedLog, tp)
 	if err != nil {
 		_ = accessLog.Close()
+		_ = tracing.Shutdown(ctx)
 		return err
 	}
 	log.Info("ecolaura starting: "+mode+", "+cacheMode+", "+mailMode, slog.String("mode", mode), slog.String("cache", cacheMode),
 		slog.String("mailer", mailMode), slog.String("env", cfg.Env), slog.String("version", appVersion()), slog.String("addr", cfg.Addr),
-		slog.String("payments", payment.Name()))
+		slog.String("payments", payment.Name()), slog.String("tracing", tracing.Exporter))
 
 	if cfg.production() && cfg.DatabaseURL == "" {
 		log.Warn("ECOLAURA_ENV=production without ECOLAURA_DATABASE_URL: orders and accounts live in memory and are lost on exit")
 	}
 
-	closers := []func(context.Context) error{func(context.Context) error { return accessLog.Close() }}
+	// The spans are flushed last, after the access log.
+	closers := []func(context.Context) error{tracing.Shutdown, func(context.Context) error { return accessLog.Close() }}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 		defer cancel()
@@ -224,7 +235,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	var runner ports.JobRunner
 	var probes []httpapi.Probe
 	if cfg.DatabaseURL != "" {
-		pg, err := openDatabase(ctx, postgres.Config{URL: cfg.DatabaseURL, ReadTimeout: cfg.DBReadTimeout, MaxConns: cfg.DatabaseMaxConns}, &cfg.MigrateOnStart, log)
+		pg, err := openDatabase(ctx, postgres.Config{URL: cfg.DatabaseURL, ReadTimeout: cfg.DBReadTimeout, MaxConns: cfg.DatabaseMaxConns}, &cfg.MigrateOnStart, log, tp)
 		if err != nil {
 			return err
 		}
@@ -250,12 +261,13 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	var limiter httpapi.RateLimiter = memory.NewRateLimiter()
 	var redisCache *redis.Cache
 	if cfg.RedisURL != "" {
-		rc, err := openRedisCache(ctx, cfg.RedisURL, cfg.RedisPrefix, log)
+		rc, err := openRedisCache(ctx, cfg.RedisURL, cfg.RedisPrefix, log, tp)
 		if err != nil {
 			return err
 		}
 		closers = append(closers, func(context.Context) error { rc.Close(); return nil })
-		rl, err := redis.NewRateLimiter(ctx, redis.LimiterConfig{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix}, redis.WithLogger(log))
+		rl, err := redis.NewRateLimiter(ctx, redis.LimiterConfig{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix}, redis.WithLogger(log),
+			redis.WithTracerProvider(tp))
 		if err != nil {
 			return fmt.Errorf("redis rate limiter (ECOLAURA_REDIS_URL): %w", err)
 		}
@@ -364,7 +376,7 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		services.Media = store
 	}
 	srv, err := httpapi.New(cfg.httpConfig(), services, httpapi.WithLogger(batchedLog),
-		httpapi.WithMetrics(metrics), httpapi.WithVersion(appVersion()))
+		httpapi.WithMetrics(metrics), httpapi.WithVersion(appVersion()), httpapi.WithTracing(tp, tracing.Propagator))
 	if err != nil {
 		return err
 	}

@@ -136,7 +136,7 @@ func describe(err error) string {
 // never used.
 func withUsers(ctx context.Context, dbURL string, fn func(*users.Service) error) error {
 	quiet := slog.New(slog.DiscardHandler)
-	pg, err := openDatabase(ctx, postgres.Config{URL: dbURL, MaxConns: 4}, nil, quiet)
+	pg, err := openDatabase(ctx, postgres.Config{URL: dbURL, MaxConns: 4}, nil, quiet, nil)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/ecolaura/ecolaura/adapters/postgres"
 	"github.com/ecolaura/ecolaura/adapters/redis"
 )
@@ -13,9 +15,9 @@ import (
 // migrations when *migrate is set (ECOLAURA_MIGRATE_ON_START; nil for a
 // command without that setting) and checks that the schema is current: the
 // one way serve, worker and seed open storage. The caller closes the
-// database.
-func openDatabase(ctx context.Context, cfg postgres.Config, migrate *bool, log *slog.Logger) (*postgres.Database, error) {
-	pg, err := postgres.Open(ctx, cfg, postgres.WithLogger(log))
+// database. tp, when not nil, traces it (see postgres.WithTracerProvider).
+func openDatabase(ctx context.Context, cfg postgres.Config, migrate *bool, log *slog.Logger, tp trace.TracerProvider) (*postgres.Database, error) {
+	pg, err := postgres.Open(ctx, cfg, postgres.WithLogger(log), postgres.WithTracerProvider(tp))
 	if err != nil {
 		return nil, fmt.Errorf("open database (ECOLAURA_DATABASE_URL): %w", err)
 	}
@@ -41,10 +43,10 @@ func openDatabase(ctx context.Context, cfg postgres.Config, migrate *bool, log *
 // recommended configuration and prefix (ECOLAURA_REDIS_PREFIX): the only
 // prefix of every key, so that serve replicas, workers and SDK programs
 // configured alike share entries and invalidations. The caller closes it.
-func openRedisCache(ctx context.Context, url, prefix string, log *slog.Logger) (*redis.Cache, error) {
+func openRedisCache(ctx context.Context, url, prefix string, log *slog.Logger, tp trace.TracerProvider) (*redis.Cache, error) {
 	rcfg := redis.DefaultConfig(url)
 	rcfg.Prefix = prefix
-	rc, err := redis.NewCache(ctx, rcfg, redis.WithLogger(log))
+	rc, err := redis.NewCache(ctx, rcfg, redis.WithLogger(log), redis.WithTracerProvider(tp))
 	if err != nil {
 		return nil, fmt.Errorf("connect to redis (ECOLAURA_REDIS_URL): %w", err)
 	}

@@ -63,6 +63,8 @@ type workerConfig struct {
 	Mail             mailConfig
 	// Ops is the operations listener (ECOLAURA_OPS_ADDR, ECOLAURA_PPROF).
 	Ops opsConfig
+	// Tracing is OpenTelemetry tracing (the OTEL_* variables).
+	Tracing tracingConfig
 	// MediaDir, when set, makes the worker run the media cleanup too.
 	MediaDir string
 }
@@ -124,6 +126,7 @@ func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig
 	}
 	c.Mail = *mail
 	c.Ops = ops(&errs)
+	c.Tracing = tracingConfig{env: env}
 	errs = append(errs, c.Mail.validate(c.Env == "production")...)
 	return c, errors.Join(errs...)
 }
@@ -142,14 +145,20 @@ func workerCmd(ctx context.Context, args []string, env getenv, _, stderr io.Writ
 // gracefully. started, when not nil, is closed once River runs.
 func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, started chan<- struct{}) (err error) {
 	log := newLogger(serveConfig{LogFormat: cfg.LogFormat, LogLevel: cfg.LogLevel}, logWriter)
-	mailer, mailMode, err := cfg.Mail.mailer(log)
+	tracing, err := cfg.Tracing.open(ctx)
 	if err != nil {
 		return err
 	}
+	tp := tracing.Tracer() // nil when off: nothing is instrumented
+	mailer, mailMode, err := cfg.Mail.mailer(log, tp)
+	if err != nil {
+		_ = tracing.Shutdown(ctx)
+		return err
+	}
 	log.Info("ecolaura worker starting: River job workers only, no HTTP, "+mailMode, slog.String("version", appVersion()),
-		slog.Int("concurrency", cfg.Concurrency), slog.String("mailer", mailMode), slog.String("env", cfg.Env))
+		slog.Int("concurrency", cfg.Concurrency), slog.String("mailer", mailMode), slog.String("env", cfg.Env), slog.String("tracing", tracing.Exporter))
 
-	var closers []func(context.Context) error
+	closers := []func(context.Context) error{tracing.Shutdown} // spans are flushed last
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 		defer cancel()
@@ -192,7 +201,7 @@ func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, start
 		return err
 	}
 
-	pg, err := openDatabase(ctx, postgres.Config{URL: cfg.DatabaseURL, MaxConns: cfg.DatabaseMaxConns}, &cfg.MigrateOnStart, log)
+	pg, err := openDatabase(ctx, postgres.Config{URL: cfg.DatabaseURL, MaxConns: cfg.DatabaseMaxConns}, &cfg.MigrateOnStart, log, tp)
 	if err != nil {
 		return err
 	}
@@ -239,7 +248,7 @@ func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, start
 		shop.WithDatabase(pg), shop.WithJobRunner(runner), shop.WithLogger(svcLog), shop.WithCurrency(cfg.Currency),
 	}, append(mailOpts, mediaOpts...)...)
 	if cfg.RedisURL != "" {
-		rc, err := openRedisCache(ctx, cfg.RedisURL, cfg.RedisPrefix, log)
+		rc, err := openRedisCache(ctx, cfg.RedisURL, cfg.RedisPrefix, log, tp)
 		if err != nil {
 			return err
 		}
