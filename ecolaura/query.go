@@ -2,7 +2,6 @@ package ecolaura
 
 import (
 	"math"
-	"strings"
 	"unicode"
 )
 
@@ -17,11 +16,16 @@ const (
 	SortPriceAsc     ProductSort = "price"     // price asc, id asc
 	SortPriceDesc    ProductSort = "-price"    // price desc, id desc
 	SortFootprintAsc ProductSort = "footprint" // footprint asc, id asc; products without metrics last
+	// SortRelevance ranks the matches of a search (ProductFilter.Query),
+	// best first, then id desc; the key is the store's rank of the product
+	// for the search (see ports.ProductStore.List), 0 without a search
+	// (so all rank alike and the order is by id desc).
+	SortRelevance ProductSort = "relevance"
 )
 
 // ProductSorts lists every sort.
 func ProductSorts() []ProductSort {
-	return []ProductSort{SortNewest, SortScore, SortPriceAsc, SortPriceDesc, SortFootprintAsc}
+	return []ProductSort{SortNewest, SortScore, SortPriceAsc, SortPriceDesc, SortFootprintAsc, SortRelevance}
 }
 
 // Valid reports whether s is a known sort.
@@ -36,7 +40,7 @@ func (s ProductSort) Valid() bool {
 
 // Descending reports whether the sort (and its ID tie-break) runs high to low.
 func (s ProductSort) Descending() bool {
-	return s == SortNewest || s == SortScore || s == SortPriceDesc
+	return s == SortNewest || s == SortScore || s == SortPriceDesc || s == SortRelevance
 }
 
 // NoFootprintKey is the footprint sort key of products without metrics.
@@ -44,9 +48,13 @@ const NoFootprintKey = math.MaxInt64
 
 // SortKey returns the integer key of p under sort s: creation time in Unix
 // nanoseconds, score, price in minor units, or footprint in grams
-// ([NoFootprintKey] when unknown). Together with the ID it positions p in a list.
+// ([NoFootprintKey] when unknown); 0 for [SortRelevance], whose key only a
+// store can compute for a search (the key of every product without one).
+// Together with the ID it positions p in a list.
 func (s ProductSort) SortKey(p Product) int64 {
 	switch s {
+	case SortRelevance:
+		return 0
 	case SortScore:
 		return int64(p.Score)
 	case SortPriceAsc, SortPriceDesc:
@@ -91,8 +99,13 @@ type ProductFilter struct {
 	// service sets ProductActive for customers and anonymous callers).
 	Status   ProductStatus
 	Category string
-	// Query matches case-insensitively as a substring of name or
-	// description. It follows the single-line text rules (see [TextKind]).
+	// Query is a search in web search syntax: words that must all occur
+	// (the last one also as the start of a word), "quoted phrases", -word
+	// exclusions and OR, matched against the name, the description and the
+	// variants' SKUs and option values with English stemming, and by
+	// name similarity when nothing matches so (typos). The stores implement
+	// it (see ports.ProductStore.List); [ProductFilter.Match] ignores it. It
+	// follows the single-line text rules (see [TextKind]).
 	Query    string
 	MinScore *int
 	// MaxFootprint keeps only products with metrics at or below it.
@@ -164,8 +177,9 @@ func searchable(s string) bool {
 	return false
 }
 
-// Match reports whether p passes every condition of f. Stores may use it as
-// the reference semantics of filtering.
+// Match reports whether p passes every condition of f but the search
+// (Query), which only a store can evaluate. Stores may use it as the
+// reference semantics of filtering.
 func (f ProductFilter) Match(p Product) bool {
 	if f.Status != "" && p.Status != f.Status {
 		return false
@@ -193,12 +207,6 @@ func (f ProductFilter) Match(p Product) bool {
 	}
 	if f.InStock && p.Stock <= 0 {
 		return false
-	}
-	if f.Query != "" {
-		q := strings.ToLower(f.Query)
-		if !strings.Contains(strings.ToLower(p.Name), q) && !strings.Contains(strings.ToLower(p.Description), q) {
-			return false
-		}
 	}
 	return true
 }

@@ -31,6 +31,11 @@ type ProductPage struct {
 	HasMore bool
 	// Total is the number of matching products when asked for, else -1.
 	Total int
+	// Keys holds the sort key of each item (Keys[i] of Items[i]): for
+	// SortRelevance with a search, the store's rank of the item, which a
+	// cursor after it needs; for the other sorts ProductSort.SortKey of
+	// the item. May be nil (a cached page): the keys are then SortKey's.
+	Keys []int64
 }
 
 // ProductStore stores products with their metrics, options and variants
@@ -68,11 +73,28 @@ type ProductStore interface {
 	GetByVariants(ctx context.Context, variantIDs []ecolaura.ID) ([]ecolaura.Product, error)
 	// List returns one page in q.Sort order, filtered exactly as
 	// ecolaura.ProductFilter.Match does, ties broken by ID in the sort's direction.
+	//
+	// A search (Filter.Query, web search syntax as internal/textsearch
+	// parses it) matches the products whose document matches it as
+	// PostgreSQL's full-text search does with the "english" configuration:
+	// the name (weight A), the variants' SKUs and option values (B) and the
+	// description (C); every word must occur, "quoted" words in that order,
+	// -excluded ones not, OR between two operands makes either enough, and
+	// the last plain word also matches the words it begins. When no product
+	// matches so (with the other filters), the products whose name has a
+	// run of words with a trigram similarity of at least 0.5 to the search's
+	// words match instead (pg_trgm's strict_word_similarity: typos).
+	// SortRelevance orders the matches by ts_rank (or that similarity) in
+	// millionths, then by ID, both descending; without a search every key
+	// is 0. The memory store follows the same rules in Go
+	// (porttest.ProductSearch checks the top results of both).
 	List(ctx context.Context, q ProductQuery) (ProductPage, error)
-	// Categories returns every category that has products, with counts,
-	// ordered by category slug.
+	// Categories returns every category that has active products, with
+	// their counts, ordered by category slug (drafts and archived products
+	// are not in the shop).
 	Categories(ctx context.Context) ([]ecolaura.CategoryCount, error)
-	// CategoryStats returns aggregate figures per category, ordered by slug.
+	// CategoryStats returns aggregate figures of the active products per
+	// category that has any, ordered by slug.
 	CategoryStats(ctx context.Context) ([]ecolaura.CategoryStats, error)
 
 	// Create stores a new product as given (ID, times and Version 1 set by

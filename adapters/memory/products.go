@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/google/btree"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/internal/textsearch"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
@@ -31,10 +33,13 @@ func sortIndex(s ecolaura.ProductSort) int {
 	return -1
 }
 
-// productRec is an immutable stored product with its precomputed sort keys.
+// productRec is an immutable stored product with its precomputed sort keys
+// and search document.
 type productRec struct {
-	p    ecolaura.Product
-	keys []int64 // by sortIndex
+	p     ecolaura.Product
+	keys  []int64 // by sortIndex
+	doc   *textsearch.Document
+	words []string // the words typo corrections may propose
 }
 
 func newProductRec(p ecolaura.Product) *productRec {
@@ -42,6 +47,8 @@ func newProductRec(p ecolaura.Product) *productRec {
 	for i, s := range productSorts {
 		r.keys[i] = s.SortKey(r.p)
 	}
+	r.doc = textsearch.ProductDocument(r.p)
+	r.words = textsearch.ProductWords(r.p)
 	return r
 }
 
@@ -109,11 +116,13 @@ func (ix sortIndexes) remove(old *productRec) {
 	}
 }
 
-// categoryEntry holds one category's indexes and running aggregates.
+// categoryEntry holds one category's indexes and running aggregates: count
+// of every product, the others of the active ones (the shop's).
 type categoryEntry struct {
 	slug         string
 	idx          sortIndexes
 	count        int
+	active       int
 	withMetrics  int
 	sumScore     int64
 	sumFootprint int64
@@ -121,6 +130,10 @@ type categoryEntry struct {
 
 func (c *categoryEntry) account(r *productRec, sign int) {
 	c.count += sign
+	if r.p.Status != ecolaura.ProductActive {
+		return
+	}
+	c.active += sign
 	c.sumScore += int64(sign) * int64(r.p.Score)
 	if r.p.Metrics != nil {
 		c.withMetrics += sign
@@ -361,6 +374,10 @@ func (s productStore) List(ctx context.Context, q ports.ProductQuery) (ports.Pro
 			}
 			tree, total = c.idx[i], c.count
 		}
+		if q.Filter.Query != "" {
+			page = searchPage(sn, tree, i, q)
+			return nil
+		}
 		stop := beyond(i, q.Filter)
 		// Stock lives in the inventory: only the in-stock filter needs it.
 		match := func(r *productRec) bool { return q.Filter.Match(r.p) }
@@ -429,14 +446,86 @@ func (s productStore) List(ctx context.Context, q ports.ProductQuery) (ports.Pro
 	return page, nil
 }
 
-// Categories returns every category that has products, with counts, ordered
-// by slug, from aggregates maintained on every write.
+// searchPage answers a list with a search as PostgreSQL does (see
+// ports.ProductStore.List): the products of tree that pass the filter and
+// match the search's full text, or when there are none those that match
+// it corrected for typos with the catalog's words, in q.Sort order (by
+// rank for SortRelevance), then paged. It reads every product of tree: a
+// search costs O(n). (The catalog's words are those of the products
+// stored now; PostgreSQL's search_words also keeps those of deleted or
+// edited products, which can only add corrections that match nothing.)
+func searchPage(sn *snapshot, tree *btree.BTreeG[*productRec], i int, q ports.ProductQuery) ports.ProductPage {
+	sq := textsearch.Parse(q.Filter.Query)
+	filter := func(r *productRec) bool {
+		p := r.p // a shallow copy: only Stock is written
+		if q.Filter.InStock {
+			p.Stock = sn.inventory.stock(r.p)
+		}
+		return q.Filter.Match(p)
+	}
+	var found []textsearch.Ranked[*productRec]
+	collect := func(sq textsearch.Query) {
+		tree.Ascend(func(r *productRec) bool {
+			if sq.Match(r.doc) && filter(r) {
+				found = append(found, textsearch.Ranked[*productRec]{Item: r, Key: textsearch.RankKey(sq.Rank(r.doc)), ID: string(r.p.ID)})
+			}
+			return true
+		})
+	}
+	if !sq.Empty() {
+		collect(sq)
+	}
+	if words := sq.Correctable(); len(found) == 0 && len(words) > 0 {
+		// Typos: corrections from the words of every product.
+		var known []string
+		sn.products.byID.Ascend(func(r *productRec) bool {
+			known = append(known, r.words...)
+			return true
+		})
+		slices.Sort(known)
+		if cq, ok := sq.Corrected(textsearch.Suggest(words, slices.Compact(known))); ok {
+			collect(cq)
+		}
+	}
+	// The tree walk has them in q.Sort order; relevance sorts by rank.
+	if q.Sort == ecolaura.SortRelevance {
+		textsearch.SortRanked(found)
+	} else {
+		for j := range found {
+			found[j].Key = found[j].Item.keys[i]
+		}
+	}
+	page := ports.ProductPage{Items: []ecolaura.Product{}, Keys: []int64{}, Total: -1}
+	if q.WithTotal {
+		page.Total = len(found)
+	}
+	start := 0
+	if a := q.After; a != nil {
+		for start < len(found) && !q.Sort.Less(*a, ecolaura.ProductPosition{Key: found[start].Key, ID: found[start].Item.p.ID}) {
+			start++
+		}
+	} else {
+		start = min(q.Offset, len(found))
+	}
+	end := min(start+q.Limit, len(found))
+	for _, f := range found[start:end] {
+		page.Items = append(page.Items, sn.read(f.Item))
+		page.Keys = append(page.Keys, f.Key)
+	}
+	page.HasMore = end < len(found)
+	return page
+}
+
+// Categories returns every category that has active products, with their
+// counts, ordered by slug, from aggregates maintained on every write.
 func (s productStore) Categories(ctx context.Context) ([]ecolaura.CategoryCount, error) {
 	var out []ecolaura.CategoryCount
 	err := view(s.db, s.tx, func(sn *snapshot) error {
 		out = make([]ecolaura.CategoryCount, 0, sn.products.cats.Len())
 		sn.products.cats.Ascend(func(c *categoryEntry) bool {
-			out = append(out, ecolaura.CategoryCount{Category: c.slug, Products: c.count})
+			if c.active > 0 {
+				out = append(out, ecolaura.CategoryCount{Category: c.slug, Products: c.active})
+			}
 			return true
 		})
 		return nil
@@ -444,18 +533,20 @@ func (s productStore) Categories(ctx context.Context) ([]ecolaura.CategoryCount,
 	return out, err
 }
 
-// CategoryStats returns aggregate figures per category, ordered by slug, from
-// aggregates maintained on every write. Averages are rounded like
+// CategoryStats returns aggregate figures of the active products per
+// category that has any, ordered by slug, from aggregates maintained on
+// every write. Averages are rounded like
 // PostgreSQL's AVG cast to an integer (half away from zero) for footprints.
 func (s productStore) CategoryStats(ctx context.Context) ([]ecolaura.CategoryStats, error) {
 	var out []ecolaura.CategoryStats
 	err := view(s.db, s.tx, func(sn *snapshot) error {
 		out = make([]ecolaura.CategoryStats, 0, sn.products.cats.Len())
 		sn.products.cats.Ascend(func(c *categoryEntry) bool {
-			st := ecolaura.CategoryStats{Category: c.slug, Products: c.count, WithMetrics: c.withMetrics}
-			if c.count > 0 {
-				st.AverageScore = float64(c.sumScore) / float64(c.count)
+			if c.active == 0 {
+				return true
 			}
+			st := ecolaura.CategoryStats{Category: c.slug, Products: c.active, WithMetrics: c.withMetrics}
+			st.AverageScore = float64(c.sumScore) / float64(c.active)
 			if c.withMetrics > 0 {
 				st.AverageFootprint = ecolaura.CO2e(math.Round(float64(c.sumFootprint) / float64(c.withMetrics)))
 			}

@@ -3,15 +3,17 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/internal/textsearch"
 )
 
 // copyColumns are the columns InsertProducts fills.
 var copyColumns = []string{"id", "name", "description", "category", "status", "options", "price_minor", "currency", "score",
-	"footprint_g", "recyclable", "biodegradable", "recycled_content", "certifications", "created_at", "updated_at", "version"}
+	"footprint_g", "recyclable", "biodegradable", "recycled_content", "certifications", "created_at", "updated_at", "version", "search_terms"}
 
 // InsertProducts stores many new products at once with COPY, for seeding
 // and imports: the products, their variants (after
@@ -29,6 +31,7 @@ func (d *Database) InsertProducts(ctx context.Context, ps []ecolaura.Product) er
 	var variants [][]any
 	var levels [][]any
 	var moves [][]any
+	var words []string
 	for i, p := range ps {
 		if !validID(p.ID) {
 			return ecolaura.Invalid(fmt.Sprintf("products[%d].id", i), "must be a UUID")
@@ -36,6 +39,7 @@ func (d *Database) InsertProducts(ctx context.Context, ps []ecolaura.Product) er
 		p = p.Clone()
 		p.Complete()
 		rows[i] = toProductRow(p)
+		words = append(words, textsearch.ProductWords(p)...)
 		for _, v := range p.Variants {
 			var fp *int64
 			if v.Footprint != nil {
@@ -59,9 +63,11 @@ func (d *Database) InsertProducts(ctx context.Context, ps []ecolaura.Product) er
 			certs = r.Certifications
 		}
 		return []any{r.ID, r.Name, r.Description, r.Category, r.Status, r.Options, r.PriceMinor, r.Currency, r.Score,
-			r.FootprintG, r.Recyclable, r.Biodegradable, r.RecycledContent, certs, r.CreatedAt, r.UpdatedAt, r.Version}, nil
+			r.FootprintG, r.Recyclable, r.Biodegradable, r.RecycledContent, certs, r.CreatedAt, r.UpdatedAt, r.Version, r.SearchTerms}, nil
 	})
-	d.counts.n.Add(4)
+	slices.Sort(words)
+	words = slices.Compact(words)
+	d.counts.n.Add(5)
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"products"}, copyColumns, src); err != nil {
 			return err
@@ -74,8 +80,13 @@ func (d *Database) InsertProducts(ctx context.Context, ps []ecolaura.Product) er
 			pgx.CopyFromRows(levels)); err != nil {
 			return err
 		}
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"inventory_movements"}, []string{"id", "variant_id", "location_id", "delta",
-			"on_hand", "reason", "at"}, pgx.CopyFromRows(moves))
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"inventory_movements"}, []string{"id", "variant_id", "location_id", "delta",
+			"on_hand", "reason", "at"}, pgx.CopyFromRows(moves)); err != nil {
+			return err
+		}
+		// Last (in byte order), so that concurrent batches wait for each
+		// other's new words only briefly.
+		_, err := tx.Exec(ctx, `INSERT INTO search_words (word) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, words)
 		return err
 	})
 	return wrap(err, "copy %d products", len(ps))

@@ -13,6 +13,7 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/internal/textsearch"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
@@ -43,6 +44,12 @@ type productRow struct {
 	CreatedAt       time.Time `bun:"created_at"`
 	UpdatedAt       time.Time `bun:"updated_at"`
 	Version         int64     `bun:"version"`
+	// SearchTerms is the variants' text a search reads
+	// (textsearch.VariantText), written with the product.
+	SearchTerms string `bun:"search_terms"`
+	// RankKey is the relevance key of a search's row (textsearch.RankKey
+	// of its rank), read by List only.
+	RankKey int64 `bun:"rank_key,scanonly"`
 }
 
 func toProductRow(p ecolaura.Product) productRow {
@@ -51,6 +58,7 @@ func toProductRow(p ecolaura.Product) productRow {
 		Status: string(p.Status), Options: encodeOptions(p.Options),
 		PriceMinor: p.Price.Amount, Currency: string(p.Price.Currency), Score: p.Score,
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, Version: p.Version,
+		SearchTerms: textsearch.VariantText(p),
 	}
 	if m := p.Metrics; m != nil {
 		fp := int64(m.CarbonFootprint)
@@ -201,7 +209,8 @@ func (s *productStore) GetMany(ctx context.Context, ids []ecolaura.ID) ([]ecolau
 	return out, nil
 }
 
-// sortSpec maps a ProductSort to its column and direction.
+// sortSpec maps a ProductSort to its column (an expression for relevance)
+// and direction.
 func sortSpec(s ecolaura.ProductSort) (col string, desc bool) {
 	switch s {
 	case ecolaura.SortScore:
@@ -212,19 +221,17 @@ func sortSpec(s ecolaura.ProductSort) (col string, desc bool) {
 		return "price_minor", true
 	case ecolaura.SortFootprintAsc:
 		return "footprint_key", false
+	case ecolaura.SortRelevance:
+		return "rank_key", true
 	default:
 		return "created_at", true
 	}
 }
 
-// escapeLike escapes the LIKE wildcards % and _ and the escape character.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-// applyFilter adds the WHERE conditions of ecolaura.ProductFilter.Match.
-// NULL metric columns never compare true, so products without metrics are
-// excluded by the metric filters exactly as Match does.
+// applyFilter adds the WHERE conditions of ecolaura.ProductFilter.Match
+// (all but the search, see searchSpec). NULL metric columns never compare
+// true, so products without metrics are excluded by the metric filters
+// exactly as Match does.
 func applyFilter(q *bun.SelectQuery, f ecolaura.ProductFilter) *bun.SelectQuery {
 	if f.Status != "" {
 		q = q.Where("status = ?", string(f.Status))
@@ -253,15 +260,54 @@ func applyFilter(q *bun.SelectQuery, f ecolaura.ProductFilter) *bun.SelectQuery 
 	if f.InStock {
 		q = q.Where(inStockSQL)
 	}
-	if f.Query != "" {
-		pat := "%" + escapeLike(f.Query) + "%"
-		q = q.Where("(name ILIKE ? OR description ILIKE ?)", pat, pat)
-	}
 	return q
+}
+
+// searchSpec is how a list matches and ranks: the condition of a search
+// (none without one) and the expression of the relevance key.
+type searchSpec struct {
+	where     string // "" for no condition
+	whereArgs func() []any
+	key       string
+	keyArgs   func() []any
+}
+
+// noSearch ranks every product alike (relevance without a search: by ID).
+var noSearch = searchSpec{key: "0::bigint", keyArgs: func() []any { return nil }}
+
+// fullText matches the products whose search_doc matches the search's
+// tsquery (the GIN index products_search_idx), ranked by ts_rank.
+func fullText(sq textsearch.Query) searchSpec {
+	expr := func() (string, []any) {
+		var args []any
+		e := sq.TSQuery(func(a any) string { args = append(args, a); return "?" })
+		return e, args
+	}
+	tsq, _ := expr()
+	args := func() []any { _, a := expr(); return a }
+	return searchSpec{
+		where: "search_doc @@ " + tsq, whereArgs: args,
+		key: textsearch.KeySQL("ts_rank(search_doc, " + tsq + ")"), keyArgs: args,
+	}
+}
+
+func (sp searchSpec) apply(q *bun.SelectQuery) *bun.SelectQuery {
+	if sp.where == "" {
+		return q
+	}
+	return q.Where(sp.where, sp.whereArgs()...)
 }
 
 // List returns one page in one query (two with WithTotal): keyset
 // pagination over (sort key, id) when q.After is set, else OFFSET.
+//
+// A search (Filter.Query, see textsearch.Parse) matches the products
+// whose search_doc matches its tsquery (weights: name A, SKUs and option
+// values B, description C); when none does (with the other filters), the
+// search corrected for typos (textsearch.Query.Corrected, with the
+// catalog's words similar to its words) is tried instead. SortRelevance
+// orders by ts_rank in textsearch.RankKey units, then by ID, both
+// descending.
 // Errors: *ValidationError for a bad query; ErrUnavailable.
 func (s *productStore) List(ctx context.Context, q ports.ProductQuery) (ports.ProductPage, error) {
 	sort := q.Sort
@@ -276,28 +322,122 @@ func (s *productStore) List(ctx context.Context, q ports.ProductQuery) (ports.Pr
 	if err := v.Err(); err != nil {
 		return ports.ProductPage{}, err
 	}
-	col, desc := sortSpec(sort)
-	dir, cmp := "ASC", ">"
-	if desc {
-		dir, cmp = "DESC", "<"
-	}
-
+	q.Sort = sort
 	db, ctx, leave, err := s.reads.enter(ctx, s.db)
 	if err != nil {
 		return ports.ProductPage{}, wrap(err, "list products")
 	}
 	defer leave()
+	if q.Filter.Query == "" {
+		page, _, err := listPage(ctx, db, q, noSearch)
+		return page, err
+	}
+	sq := textsearch.Parse(q.Filter.Query)
+	if !sq.Empty() {
+		page, found, err := listPage(ctx, db, q, fullText(sq))
+		if err != nil || found {
+			return page, err
+		}
+	}
+	// Nothing matches: typos? The corrections come from the catalog's
+	// words (search_words, with its trigram index).
+	suggest, err := corrections(ctx, db, sq.Correctable())
+	if err != nil {
+		return ports.ProductPage{}, err
+	}
+	if cq, ok := sq.Corrected(suggest); ok {
+		page, _, err := listPage(ctx, db, q, fullText(cq))
+		return page, err
+	}
+	return ports.ProductPage{Items: []ecolaura.Product{}, Keys: []int64{}, Total: emptyTotal(q)}, nil
+}
+
+// corrections looks up textsearch.Suggest's corrections of words among
+// the catalog's words (search_words) in one query.
+func corrections(ctx context.Context, db bun.IDB, words []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(words) == 0 {
+		return out, nil
+	}
+	rows, err := db.QueryContext(ctx, `SELECT q.w, s.word FROM unnest(?::text[]) WITH ORDINALITY AS q(w, n)
+		CROSS JOIN LATERAL (SELECT word, similarity(word, q.w) AS sim FROM search_words
+			WHERE word % q.w AND word <> q.w AND similarity(word, q.w) >= ?
+			ORDER BY sim DESC, word COLLATE "C" LIMIT ?) s
+		ORDER BY q.n, s.sim DESC, s.word COLLATE "C"`,
+		pgdialect.Array(words), textsearch.CorrectionThreshold, textsearch.MaxCorrections)
+	if err != nil {
+		return nil, wrap(err, "search corrections")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var w, c string
+		if err := rows.Scan(&w, &c); err != nil {
+			return nil, wrap(err, "scan search corrections")
+		}
+		out[w] = append(out[w], c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err, "search corrections")
+	}
+	return out, nil
+}
+
+// addWords records words (textsearch.ProductWords, in byte order, so
+// concurrent writers take the rows' locks in one order) in search_words.
+// Words are never removed: one no product has any more only makes a
+// correction that matches nothing.
+func addWords(ctx context.Context, t *txStores, words []string) error {
+	if len(words) == 0 {
+		return nil
+	}
+	err := t.onTx(func(q pgxQuerier) error {
+		_, err := q.Exec(ctx, `INSERT INTO search_words (word) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, words)
+		return err
+	})
+	return wrap(err, "record search words")
+}
+
+func emptyTotal(q ports.ProductQuery) int {
+	if q.WithTotal {
+		return 0
+	}
+	return -1
+}
+
+// listPage returns one page of the products that sp and the filter match,
+// and whether any product matches at all (the page may be past the end).
+func listPage(ctx context.Context, db bun.IDB, q ports.ProductQuery, sp searchSpec) (ports.ProductPage, bool, error) {
+	col, desc := sortSpec(q.Sort)
+	dir, cmp := "ASC", ">"
+	if desc {
+		dir, cmp = "DESC", "<"
+	}
 	var rows []productRow
 	sel := db.NewSelect().Model(&rows).ColumnExpr(productCols)
-	sel = applyFilter(sel, q.Filter)
+	if q.Sort == ecolaura.SortRelevance {
+		sel = sel.ColumnExpr(sp.key+" AS rank_key", sp.keyArgs()...)
+	}
+	sel = sp.apply(applyFilter(sel, q.Filter))
 	if a := q.After; a != nil {
-		sel = afterPosition(sel, sort, col, cmp, *a)
+		if q.Sort == ecolaura.SortRelevance {
+			sel = sel.Where("("+sp.key+", id) < (?, ?::uuid)", append(sp.keyArgs(), a.Key, cursorID(*a, cmp))...)
+		} else {
+			sel = afterPosition(sel, q.Sort, col, cmp, *a)
+		}
 	} else if q.Offset > 0 {
 		sel = sel.Offset(int64(q.Offset))
 	}
-	sel = sel.OrderExpr(col + " " + dir + ", id " + dir).Limit(int64(q.Limit + 1))
+	order := col
+	if sp.where != "" && q.Sort != ecolaura.SortRelevance {
+		// A search reads its matches from the search's index and sorts
+		// them: walking a sort index instead, in the hope of meeting
+		// enough matches early, reads the whole index for a rare word
+		// (the estimates of text searches are rough).
+		order = col + " + " + map[bool]string{true: "interval '0 s'", false: "0"}[col == "created_at"]
+	}
+	sel = sel.OrderExpr(order + " " + dir + ", id " + dir).Limit(int64(q.Limit + 1))
 	if err := sel.Scan(ctx); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return ports.ProductPage{}, wrap(err, "list products")
+		return ports.ProductPage{}, false, wrap(err, "list products")
 	}
 	page := ports.ProductPage{Total: -1}
 	if len(rows) > q.Limit {
@@ -305,32 +445,54 @@ func (s *productStore) List(ctx context.Context, q ports.ProductQuery) (ports.Pr
 		rows = rows[:q.Limit]
 	}
 	page.Items = make([]ecolaura.Product, len(rows))
+	page.Keys = make([]int64, len(rows))
 	for i := range rows {
 		page.Items[i] = rows[i].product()
+		page.Keys[i] = q.Sort.SortKey(page.Items[i])
+		if q.Sort == ecolaura.SortRelevance {
+			page.Keys[i] = rows[i].RankKey
+		}
 	}
 	if err := loadVariants(ctx, db, page.Items); err != nil {
-		return ports.ProductPage{}, err
+		return ports.ProductPage{}, false, err
 	}
+	found := len(rows) > 0
 	if q.WithTotal {
-		cq := applyFilter(db.NewSelect().Table("products"), q.Filter)
+		cq := sp.apply(applyFilter(db.NewSelect().Table("products"), q.Filter))
 		n, err := cq.Count(ctx)
 		if err != nil {
-			return ports.ProductPage{}, wrap(err, "count products")
+			return ports.ProductPage{}, false, wrap(err, "count products")
 		}
 		page.Total = int(n)
+		found = n > 0
+	} else if !found && (q.After != nil || q.Offset > 0) {
+		// Past the end, or a later page of the fallback. A count, not
+		// EXISTS: with a LIMIT the planner would rather scan the table
+		// than the search's index.
+		n, err := sp.apply(applyFilter(db.NewSelect().Table("products"), q.Filter)).Count(ctx)
+		if err != nil {
+			return ports.ProductPage{}, false, wrap(err, "list products")
+		}
+		found = n > 0
 	}
-	return page, nil
+	return page, found, nil
+}
+
+// cursorID is the ID of a cursor position, or the lowest or highest UUID
+// (by the comparison cmp) when it is not one: no row then ties with it.
+func cursorID(a ecolaura.ProductPosition, cmp string) string {
+	if validID(a.ID) {
+		return string(a.ID)
+	}
+	if cmp == "<" {
+		return "ffffffff-ffff-ffff-ffff-ffffffffffff"
+	}
+	return "00000000-0000-0000-0000-000000000000"
 }
 
 // afterPosition keeps the rows strictly after a in the sort order.
 func afterPosition(sel *bun.SelectQuery, sort ecolaura.ProductSort, col, cmp string, a ecolaura.ProductPosition) *bun.SelectQuery {
-	id := string(a.ID)
-	if !validID(a.ID) {
-		id = "00000000-0000-0000-0000-000000000000"
-		if cmp == "<" {
-			id = "ffffffff-ffff-ffff-ffff-ffffffffffff"
-		}
-	}
+	id := cursorID(a, cmp)
 	if sort != ecolaura.SortNewest {
 		return sel.Where("("+col+", id) "+cmp+" (?, ?::uuid)", a.Key, id)
 	}
@@ -343,15 +505,16 @@ func afterPosition(sel *bun.SelectQuery, sort ecolaura.ProductSort, col, cmp str
 	return sel.Where("created_at <= ?", t.Truncate(time.Microsecond))
 }
 
-// Categories returns every category with its product count, by slug.
-// Errors: ErrUnavailable.
+// Categories returns every category with its count of active products,
+// by slug. Errors: ErrUnavailable.
 func (s *productStore) Categories(ctx context.Context) ([]ecolaura.CategoryCount, error) {
 	db, ctx, leave, err := s.reads.enter(ctx, s.db)
 	if err != nil {
 		return nil, wrap(err, "list categories")
 	}
 	defer leave()
-	rows, err := db.QueryContext(ctx, `SELECT category, count(*) FROM products GROUP BY category ORDER BY category COLLATE "C"`)
+	rows, err := db.QueryContext(ctx, `SELECT category, count(*) FROM products WHERE status = 'active'
+		GROUP BY category ORDER BY category COLLATE "C"`)
 	if err != nil {
 		return nil, wrap(err, "list categories")
 	}
@@ -370,8 +533,8 @@ func (s *productStore) Categories(ctx context.Context) ([]ecolaura.CategoryCount
 	return out, nil
 }
 
-// CategoryStats returns aggregate figures per category, by slug.
-// Errors: ErrUnavailable.
+// CategoryStats returns aggregate figures of the active products per
+// category, by slug. Errors: ErrUnavailable.
 func (s *productStore) CategoryStats(ctx context.Context) ([]ecolaura.CategoryStats, error) {
 	db, ctx, leave, err := s.reads.enter(ctx, s.db)
 	if err != nil {
@@ -380,7 +543,7 @@ func (s *productStore) CategoryStats(ctx context.Context) ([]ecolaura.CategorySt
 	defer leave()
 	rows, err := db.QueryContext(ctx, `SELECT category, count(*), count(footprint_g),
 		sum(score), coalesce(sum(footprint_g), 0)
-		FROM products GROUP BY category ORDER BY category COLLATE "C"`)
+		FROM products WHERE status = 'active' GROUP BY category ORDER BY category COLLATE "C"`)
 	if err != nil {
 		return nil, wrap(err, "category stats")
 	}

@@ -28,7 +28,8 @@ const maxOffset = math.MaxInt32
 // first cursor page is returned.
 type ListParams struct {
 	Filter ecolaura.ProductFilter
-	// Sort defaults to [ecolaura.SortNewest].
+	// Sort defaults to [ecolaura.SortRelevance] with a search
+	// (Filter.Query), else to [ecolaura.SortNewest].
 	Sort ecolaura.ProductSort
 	// PageSize defaults to [DefaultPageSize]; at most [MaxPageSize].
 	PageSize int
@@ -90,8 +91,13 @@ func (s *Service) List(ctx context.Context, actor ecolaura.Principal, params Lis
 		res.Items = []ecolaura.Product{}
 	}
 	if page.HasMore && len(page.Items) > 0 {
-		last := page.Items[len(page.Items)-1]
-		res.NextCursor = EncodeCursor(q.Sort, ecolaura.ProductPosition{Key: q.Sort.SortKey(last), ID: last.ID})
+		n := len(page.Items) - 1
+		last := page.Items[n]
+		key := q.Sort.SortKey(last)
+		if len(page.Keys) == len(page.Items) {
+			key = page.Keys[n] // a search's relevance: the store's rank
+		}
+		res.NextCursor = EncodeCursor(q.Sort, ecolaura.ProductPosition{Key: key, ID: last.ID})
 	}
 	if params.Page > 0 {
 		res.Total = page.Total
@@ -108,7 +114,10 @@ func (p ListParams) query() (ports.ProductQuery, error) {
 	var v ecolaura.Validator
 	v.Merge("", p.Filter.Validate())
 	sort := p.Sort
-	if sort == "" {
+	switch {
+	case sort == "" && p.Filter.Query != "":
+		sort = ecolaura.SortRelevance
+	case sort == "":
 		sort = ecolaura.SortNewest
 	}
 	v.Check(sort.Valid(), "sort", "must be one of %s", sortNames())

@@ -3,9 +3,11 @@ package porttest
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/stretchr/testify/require"
 
@@ -187,11 +189,13 @@ var acceptJobs = ports.JobHandlerFunc(func(context.Context, ports.Job) error { r
 func ptr[T any](v T) *T { return &v }
 
 // sortedReference filters ps with f and sorts them in s, the reference
-// semantics of ProductStore.List.
+// semantics of ProductStore.List (without a search: SortRelevance sorts by
+// ID). A search (f.Query) is checked only for the words the fixtures use,
+// which need no stemming: see wordsMatch.
 func sortedReference(ps []ecolaura.Product, f ecolaura.ProductFilter, s ecolaura.ProductSort) []ecolaura.Product {
 	var out []ecolaura.Product
 	for _, p := range ps {
-		if f.Match(p) {
+		if f.Match(p) && (f.Query == "" || wordsMatch(f.Query, p)) {
 			out = append(out, p)
 		}
 	}
@@ -206,6 +210,32 @@ func sortedReference(ps []ecolaura.Product, f ecolaura.ProductFilter, s ecolaura
 		return 0
 	})
 	return out
+}
+
+// wordsMatch reports whether every word of q (runs of letters and digits,
+// any case) is a word of p's name, description, SKUs or option values, the
+// last one the start of such a word: a search's matches for words that
+// stemming leaves alone.
+func wordsMatch(q string, p ecolaura.Product) bool {
+	split := func(s string) []string {
+		return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	}
+	text := p.Name + " " + p.Description
+	for _, v := range p.Variants {
+		text += " " + v.SKU
+		for _, o := range v.Options {
+			text += " " + o
+		}
+	}
+	words := split(text)
+	qs := split(q)
+	for i, w := range qs {
+		last := i == len(qs)-1
+		if !slices.ContainsFunc(words, func(x string) bool { return x == w || (last && strings.HasPrefix(x, w)) }) {
+			return false
+		}
+	}
+	return len(qs) > 0
 }
 
 // position returns where p stands in sort s.
