@@ -122,9 +122,9 @@ type ProductFilter struct {
 // PostgreSQL refuses it); it returns a *ValidationError.
 //
 // A search term must also contain at least [MinSearchRun] letters or digits
-// in a row: shorter terms cannot use PostgreSQL's trigram indexes, so each
-// would scan the whole catalog (issue 10 item 15), and both stores refuse
-// them alike.
+// in a row: a shorter word, matched as the start of words, would find and
+// rank most of the catalog (issue 10 item 15), and both stores refuse such
+// terms alike.
 func (f ProductFilter) Validate() error {
 	var v Validator
 	if f.Category != "" {

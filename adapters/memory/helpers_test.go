@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/internal/textsearch"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
@@ -73,14 +74,34 @@ func seedProducts(t *testing.T, db *memory.Database, ps []ecolaura.Product) {
 // bruteList is the reference: filter with Match, sort with ProductSort.Less.
 func bruteList(all []ecolaura.Product, f ecolaura.ProductFilter, s ecolaura.ProductSort) []ecolaura.Product {
 	var out []ecolaura.Product
-	for _, p := range all {
-		if f.Match(p) {
-			out = append(out, p)
+	keys := map[ecolaura.ID]int64{}
+	search := func(q textsearch.Query) {
+		for _, p := range all {
+			doc := textsearch.ProductDocument(p)
+			if f.Match(p) && (f.Query == "" || q.Match(doc)) {
+				out = append(out, p)
+				keys[p.ID] = s.SortKey(p)
+				if f.Query != "" && s == ecolaura.SortRelevance {
+					keys[p.ID] = textsearch.RankKey(q.Rank(doc))
+				}
+			}
+		}
+	}
+	q := textsearch.Parse(f.Query)
+	search(q)
+	if f.Query != "" && len(out) == 0 {
+		var known []string
+		for _, p := range all {
+			known = append(known, textsearch.ProductWords(p)...)
+		}
+		slices.Sort(known)
+		if cq, ok := q.Corrected(textsearch.Suggest(q.Correctable(), slices.Compact(known))); ok {
+			search(cq)
 		}
 	}
 	slices.SortFunc(out, func(a, b ecolaura.Product) int {
-		pa := ecolaura.ProductPosition{Key: s.SortKey(a), ID: a.ID}
-		pb := ecolaura.ProductPosition{Key: s.SortKey(b), ID: b.ID}
+		pa := ecolaura.ProductPosition{Key: keys[a.ID], ID: a.ID}
+		pb := ecolaura.ProductPosition{Key: keys[b.ID], ID: b.ID}
 		switch {
 		case s.Less(pa, pb):
 			return -1
