@@ -86,7 +86,8 @@ func (d *Database) InsertProducts(ctx context.Context, ps []ecolaura.Product) er
 		}
 		// Last (in byte order), so that concurrent batches wait for each
 		// other's new words only briefly.
-		_, err := tx.Exec(ctx, `INSERT INTO search_words (word) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, words)
+		_, err := tx.Exec(ctx, `INSERT INTO search_words (word) SELECT w FROM unnest($1::text[]) AS w
+			WHERE NOT EXISTS (SELECT 1 FROM search_words s WHERE s.word = w) ON CONFLICT DO NOTHING`, words)
 		return err
 	})
 	return wrap(err, "copy %d products", len(ps))

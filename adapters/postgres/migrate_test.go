@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecolaura/ecolaura/adapters/postgres"
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/internal/textsearch"
 	"github.com/ecolaura/ecolaura/internal/testenv"
 	"github.com/ecolaura/ecolaura/ports"
 	"github.com/ecolaura/ecolaura/ports/porttest"
@@ -426,4 +427,52 @@ func TestVariantsMigrationMovesExistingData(t *testing.T) {
 	assert.Equal(t, 5, stock, "down restores each product's stock from its default variant")
 	assert.Equal(t, int64(999), price)
 	execMigrationFile(t, db, variantsMigration+".up.sql")
+}
+
+const searchMigration = "../../migrations/20261214000010_product_search.tx"
+
+// The search migration fills products.search_terms and search_words from
+// existing products and variants without touching their versions or the
+// cache journal, so existing products are found by SKU, option value and
+// with typos; down and up again work.
+func TestSearchMigrationIndexesExistingProducts(t *testing.T) {
+	db := openDB(t, postgres.Config{})
+	ctx := t.Context()
+	sqlDB := db.DB().DB
+	p := porttest.NewVariantProduct(porttest.UniqueCategory(), func(p *ecolaura.Product) {
+		p.Name, p.Description = "Linen apron", "Washed linen."
+		p.Variants[2].Options["colour"] = "charcoal"
+	})
+	require.NoError(t, db.Products().Create(ctx, p))
+	execMigrationFile(t, db, searchMigration+".down.sql")
+	var journal int
+	require.NoError(t, sqlDB.QueryRowContext(ctx, "SELECT count(*) FROM product_cache_journal").Scan(&journal))
+
+	execMigrationFile(t, db, searchMigration+".up.sql")
+	var terms string
+	var version int64
+	require.NoError(t, sqlDB.QueryRowContext(ctx, "SELECT search_terms, version FROM products WHERE id = $1", p.ID).Scan(&terms, &version))
+	assert.Equal(t, textsearch.VariantText(p), terms, "the variants' SKUs and option values, as the store writes them")
+	assert.EqualValues(t, 1, version, "no version bump")
+	var after int
+	require.NoError(t, sqlDB.QueryRowContext(ctx, "SELECT count(*) FROM product_cache_journal").Scan(&after))
+	assert.Equal(t, journal, after, "no cache journal row")
+	var words []string
+	rows, err := sqlDB.QueryContext(ctx, "SELECT word FROM search_words ORDER BY word COLLATE \"C\"")
+	require.NoError(t, err)
+	for rows.Next() {
+		var w string
+		require.NoError(t, rows.Scan(&w))
+		words = append(words, w)
+	}
+	require.NoError(t, rows.Err())
+	assert.Subset(t, words, textsearch.ProductWords(p), "the catalog's words")
+
+	for _, q := range []string{strings.ToLower(p.Variants[0].SKU), "charcoal", "linnen apron"} {
+		page, err := db.Products().List(ctx, ports.ProductQuery{Filter: ecolaura.ProductFilter{Category: p.Category, Query: q},
+			Sort: ecolaura.SortRelevance, Limit: 10})
+		require.NoError(t, err)
+		require.Len(t, page.Items, 1, "%q finds the migrated product", q)
+		assert.Equal(t, p.ID, page.Items[0].ID)
+	}
 }

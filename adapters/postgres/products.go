@@ -382,16 +382,18 @@ func corrections(ctx context.Context, db bun.IDB, words []string) (map[string][]
 	return out, nil
 }
 
-// addWords records words (textsearch.ProductWords, in byte order, so
-// concurrent writers take the rows' locks in one order) in search_words.
-// Words are never removed: one no product has any more only makes a
-// correction that matches nothing.
+// addWords records words (textsearch.ProductWords) in search_words. Only
+// words it does not have yet are inserted, so a write waits for another
+// transaction only when both add the same new word, and then in byte order
+// (the words are sorted). Words are never removed: one no product has any
+// more only makes a correction that matches nothing.
 func addWords(ctx context.Context, t *txStores, words []string) error {
 	if len(words) == 0 {
 		return nil
 	}
 	err := t.onTx(func(q pgxQuerier) error {
-		_, err := q.Exec(ctx, `INSERT INTO search_words (word) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, words)
+		_, err := q.Exec(ctx, `INSERT INTO search_words (word) SELECT w FROM unnest($1::text[]) AS w
+			WHERE NOT EXISTS (SELECT 1 FROM search_words s WHERE s.word = w) ON CONFLICT DO NOTHING`, words)
 		return err
 	})
 	return wrap(err, "record search words")

@@ -226,7 +226,19 @@ func mutants() []mutant {
 	return []mutant{
 		{"list-ignores-query", products(func(s ports.ProductStore) ports.ProductStore {
 			return listMutant{ProductStore: s, query: func(q *ports.ProductQuery) { q.Filter.Query = "" }}
-		}), "TestMutant/List/query_percent_is_literal/newest"},
+		}), "TestMutant/List/query_with_a_percent_sign/newest"},
+		{"search-sorts-by-id", products(func(s ports.ProductStore) ports.ProductStore {
+			return listMutant{ProductStore: s, page: func(p *ports.ProductPage) {
+				slices.SortFunc(p.Items, func(a, b ecolaura.Product) int { return cmp.Compare(b.ID, a.ID) })
+			}}
+		}), "TestMutant/Search/option_value,_below_the_name,_above_the_description"},
+		{"search-without-corrections", products(func(s ports.ProductStore) ports.ProductStore {
+			return listMutant{ProductStore: s, query: func(q *ports.ProductQuery) {
+				if q.Filter.Query == "bambo toothbrsh" {
+					q.Filter.Query = `"bambo toothbrsh"` // a phrase: never corrected
+				}
+			}}
+		}), "TestMutant/Search/typos"},
 		{"list-ignores-in-stock", products(func(s ports.ProductStore) ports.ProductStore {
 			return listMutant{ProductStore: s, query: func(q *ports.ProductQuery) { q.Filter.InStock = false }}
 		}), "TestMutant/List/in_stock/score"},

@@ -440,7 +440,7 @@ func listFilters(cat, token string) []namedFilter {
 		{"query", ecolaura.ProductFilter{Query: token}},
 		{"query upper case", ecolaura.ProductFilter{Query: strings.ToUpper(token)}},
 		{"query and category", ecolaura.ProductFilter{Category: cat, Query: token}},
-		{"query with a percent sign, the last word a prefix", ecolaura.ProductFilter{Category: cat, Query: "100%"}},
+		{"query with a percent sign", ecolaura.ProductFilter{Category: cat, Query: "100%"}}, // the last word is a prefix
 		{"query with an underscore", ecolaura.ProductFilter{Category: cat, Query: "snake_case"}},
 		{"query in description only", ecolaura.ProductFilter{Category: cat, Query: "TAG " + token}},
 		{"min score", ecolaura.ProductFilter{Category: cat, MinScore: ptr(45)}},
