@@ -12,8 +12,8 @@ import (
 
 	"github.com/ecolaura/ecolaura/adapters/postgres"
 	"github.com/ecolaura/ecolaura/ecolaura"
-	"github.com/ecolaura/ecolaura/internal/textsearch"
 	"github.com/ecolaura/ecolaura/internal/testenv"
+	"github.com/ecolaura/ecolaura/internal/textsearch"
 	"github.com/ecolaura/ecolaura/ports"
 	"github.com/ecolaura/ecolaura/ports/porttest"
 )
