@@ -13,8 +13,8 @@ type ProductSort string
 const (
 	SortNewest       ProductSort = "newest"    // created_at desc, id desc (the default)
 	SortScore        ProductSort = "score"     // score desc, id desc
-	SortPriceAsc     ProductSort = "price"     // price asc, id asc
-	SortPriceDesc    ProductSort = "-price"    // price desc, id desc
+	SortPriceAsc     ProductSort = "price"     // lowest variant price asc, id asc
+	SortPriceDesc    ProductSort = "-price"    // lowest variant price desc, id desc
 	SortFootprintAsc ProductSort = "footprint" // footprint asc, id asc; products without metrics last
 	// SortRelevance ranks the matches of a search (ProductFilter.Query),
 	// best first, then id desc; the key is the store's rank of the product
@@ -47,7 +47,8 @@ func (s ProductSort) Descending() bool {
 const NoFootprintKey = math.MaxInt64
 
 // SortKey returns the integer key of p under sort s: creation time in Unix
-// nanoseconds, score, price in minor units, or footprint in grams
+// nanoseconds, score, lowest variant price ([Product.LowestPrice]) in minor
+// units, or footprint in grams
 // ([NoFootprintKey] when unknown); 0 for [SortRelevance], whose key only a
 // store can compute for a search (the key of every product without one).
 // Together with the ID it positions p in a list.
@@ -58,7 +59,7 @@ func (s ProductSort) SortKey(p Product) int64 {
 	case SortScore:
 		return int64(p.Score)
 	case SortPriceAsc, SortPriceDesc:
-		return p.Price.Amount
+		return p.LowestPrice().Amount
 	case SortFootprintAsc:
 		if p.Metrics == nil {
 			return NoFootprintKey
@@ -112,9 +113,12 @@ type ProductFilter struct {
 	MaxFootprint  *CO2e
 	Recyclable    *bool
 	Biodegradable *bool
-	MinPrice      *int64 // minor units
-	MaxPrice      *int64 // minor units
-	InStock       bool
+	// MinPrice and MaxPrice bound the lowest variant price
+	// ([Product.LowestPrice]), in minor units.
+	MinPrice *int64
+	MaxPrice *int64
+	// InStock keeps the products with some variant available (Stock > 0).
+	InStock bool
 }
 
 // Validate checks the filter's ranges and that Query follows the text
@@ -199,10 +203,10 @@ func (f ProductFilter) Match(p Product) bool {
 	if f.Biodegradable != nil && (p.Metrics == nil || p.Metrics.Biodegradable != *f.Biodegradable) {
 		return false
 	}
-	if f.MinPrice != nil && p.Price.Amount < *f.MinPrice {
+	if f.MinPrice != nil && p.LowestPrice().Amount < *f.MinPrice {
 		return false
 	}
-	if f.MaxPrice != nil && p.Price.Amount > *f.MaxPrice {
+	if f.MaxPrice != nil && p.LowestPrice().Amount > *f.MaxPrice {
 		return false
 	}
 	if f.InStock && p.Stock <= 0 {

@@ -148,6 +148,19 @@ func (p Product) DefaultVariant() Variant {
 	return p.Variants[0]
 }
 
+// LowestPrice returns the lowest price among the product's variants (its
+// Price when it has none): what the price filters and sorts of product
+// lists use, so a product is found at the price it can be bought from.
+func (p Product) LowestPrice() Money {
+	low := p.Price
+	for i, v := range p.Variants {
+		if i == 0 || v.Price.Amount < low.Amount {
+			low = v.Price
+		}
+	}
+	return low
+}
+
 // VariantFootprint returns the per-unit footprint of one of the product's
 // variants: its override, else the product's; ok is false when neither is
 // known.

@@ -456,3 +456,59 @@ func TestV2VariantImages(t *testing.T) {
 		assert.Equal(t, mOat, all[1].(map[string]any)["variant_id"], "the others keep theirs")
 	})
 }
+
+// TestV2ListFiltersUseVariants: the price filters and sorts use a
+// product's lowest variant price, and in_stock keeps a product when some
+// variant is available; a stock change that empties the last variant takes
+// the product out of the in-stock list at once (the cached list too).
+func TestV2ListFiltersUseVariants(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, st storetest.Store) {
+		h := newHarness(t, withStore(st), withoutRateLimits())
+		cat := "filters-" + st.Name()
+		r := h.do(req{Method: http.MethodPost, Path: "/api/v2/products", Token: h.staff, Body: map[string]any{
+			"name": "Wool scarf", "category": cat, "price": map[string]any{"amount": "20.00"},
+			"options": []any{map[string]any{"name": "length", "values": []string{"long", "short"}}},
+			"variants": []any{
+				map[string]any{"options": map[string]string{"length": "long"}},
+				map[string]any{"options": map[string]string{"length": "short"}, "price": map[string]any{"amount": "5.00"}, "stock": 2},
+			}}})
+		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+		scarf := r.JSON(t)
+		r = h.do(req{Method: http.MethodPost, Path: "/api/v2/products", Token: h.staff, Body: map[string]any{
+			"name": "Cotton scarf", "category": cat, "price": map[string]any{"amount": "10.00"}, "stock": 0}})
+		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+		cotton := r.JSON(t)
+		a, b := scarf["id"].(string), cotton["id"].(string)
+		base := "/api/v2/products?category=" + cat
+		tests := []struct {
+			name  string
+			query string
+			want  []string
+		}{
+			{"price ascending: the lowest variant price", "&sort=price", []string{a, b}},
+			{"price descending", "&sort=-price", []string{b, a}},
+			{"max price below the default variant's", "&max_price=8", []string{a}},
+			{"min price above the lowest variant's", "&min_price=8", []string{b}},
+			{"in stock: some variant available", "&in_stock=true", []string{a}},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				for range 2 { // the second answer may come from the response cache
+					r := h.do(req{Path: base + tc.query})
+					require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+					assert.Equal(t, tc.want, idsOf(r.JSON(t)))
+				}
+			})
+		}
+		r = h.do(req{Path: "/api/v1/products/" + a + "/"})
+		assert.Equal(t, "20.00", r.JSON(t)["price"], "v1 still shows the default variant's price")
+
+		short := variantsOf(scarf)[1]["id"].(string)
+		r = h.do(req{Method: http.MethodPut, Path: "/api/v2/variants/" + short + "/inventory", Token: h.staff, Body: map[string]any{"stock": 0}})
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		r = h.do(req{Path: base + "&in_stock=true"})
+		assert.Empty(t, idsOf(r.JSON(t)), "no variant left: out of the in-stock list")
+		r = h.do(req{Path: "/api/v2/products/" + a})
+		assert.Equal(t, false, r.JSON(t)["in_stock"])
+	})
+}

@@ -13,7 +13,8 @@ import (
 
 // copyColumns are the columns InsertProducts fills.
 var copyColumns = []string{"id", "name", "description", "category", "status", "options", "price_minor", "currency", "score",
-	"footprint_g", "recyclable", "biodegradable", "recycled_content", "certifications", "created_at", "updated_at", "version", "search_terms"}
+	"footprint_g", "recyclable", "biodegradable", "recycled_content", "certifications", "created_at", "updated_at", "version", "search_terms",
+	"min_price_minor"}
 
 // InsertProducts stores many new products at once with COPY, for seeding
 // and imports: the products, their variants (after
@@ -63,7 +64,8 @@ func (d *Database) InsertProducts(ctx context.Context, ps []ecolaura.Product) er
 			certs = r.Certifications
 		}
 		return []any{r.ID, r.Name, r.Description, r.Category, r.Status, r.Options, r.PriceMinor, r.Currency, r.Score,
-			r.FootprintG, r.Recyclable, r.Biodegradable, r.RecycledContent, certs, r.CreatedAt, r.UpdatedAt, r.Version, r.SearchTerms}, nil
+			r.FootprintG, r.Recyclable, r.Biodegradable, r.RecycledContent, certs, r.CreatedAt, r.UpdatedAt, r.Version, r.SearchTerms,
+			r.MinPriceMinor}, nil
 	})
 	slices.Sort(words)
 	words = slices.Compact(words)

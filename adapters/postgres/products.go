@@ -34,6 +34,7 @@ type productRow struct {
 	Status          string    `bun:"status"`
 	Options         string    `bun:"options"` // jsonb: [{"name": ..., "values": [...]}]
 	PriceMinor      int64     `bun:"price_minor"`
+	MinPriceMinor   int64     `bun:"-"` // written, never read: the lowest variant price (lists sort on price_key)
 	Currency        string    `bun:"currency"`
 	Score           int       `bun:"score"`
 	FootprintG      *int64    `bun:"footprint_g"`
@@ -56,7 +57,7 @@ func toProductRow(p ecolaura.Product) productRow {
 	r := productRow{
 		ID: string(p.ID), Name: p.Name, Description: p.Description, Category: p.Category,
 		Status: string(p.Status), Options: encodeOptions(p.Options),
-		PriceMinor: p.Price.Amount, Currency: string(p.Price.Currency), Score: p.Score,
+		PriceMinor: p.Price.Amount, MinPriceMinor: p.LowestPrice().Amount, Currency: string(p.Price.Currency), Score: p.Score,
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, Version: p.Version,
 		SearchTerms: textsearch.VariantText(p),
 	}
@@ -216,9 +217,9 @@ func sortSpec(s ecolaura.ProductSort) (col string, desc bool) {
 	case ecolaura.SortScore:
 		return "score", true
 	case ecolaura.SortPriceAsc:
-		return "price_minor", false
+		return "price_key", false
 	case ecolaura.SortPriceDesc:
-		return "price_minor", true
+		return "price_key", true
 	case ecolaura.SortFootprintAsc:
 		return "footprint_key", false
 	case ecolaura.SortRelevance:
@@ -252,10 +253,10 @@ func applyFilter(q *bun.SelectQuery, f ecolaura.ProductFilter) *bun.SelectQuery 
 		q = q.Where("biodegradable = ?", *f.Biodegradable)
 	}
 	if f.MinPrice != nil {
-		q = q.Where("price_minor >= ?", *f.MinPrice)
+		q = q.Where("price_key >= ?", *f.MinPrice)
 	}
 	if f.MaxPrice != nil {
-		q = q.Where("price_minor <= ?", *f.MaxPrice)
+		q = q.Where("price_key <= ?", *f.MaxPrice)
 	}
 	if f.InStock {
 		q = q.Where(inStockSQL)

@@ -222,12 +222,12 @@ func (s *productStore) Create(ctx context.Context, p ecolaura.Product) error {
 		err := t.onTx(func(q pgxQuerier) error {
 			tag, err := q.Exec(ctx, `INSERT INTO products (id, name, description, category, status, options, price_minor,
 				currency, score, footprint_g, recyclable, biodegradable, recycled_content, certifications,
-				created_at, updated_at, version, search_terms)
-				VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+				created_at, updated_at, version, search_terms, min_price_minor)
+				VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 				ON CONFLICT (id) DO NOTHING`,
 				r.ID, r.Name, r.Description, r.Category, r.Status, r.Options, r.PriceMinor, r.Currency, int64(r.Score),
 				r.FootprintG, r.Recyclable, r.Biodegradable, intPtr64(r.RecycledContent), r.Certifications,
-				r.CreatedAt, r.UpdatedAt, r.Version, r.SearchTerms)
+				r.CreatedAt, r.UpdatedAt, r.Version, r.SearchTerms, r.MinPriceMinor)
 			n = tag.RowsAffected()
 			return err
 		})
@@ -399,11 +399,11 @@ func (s *productStore) Update(ctx context.Context, p ecolaura.Product) (ecolaura
 			tag, err := q.Exec(ctx, `UPDATE products SET name = $1, description = $2, category = $3, status = $4,
 				options = $5::jsonb, price_minor = $6, currency = $7, score = $8, footprint_g = $9, recyclable = $10,
 				biodegradable = $11, recycled_content = $12, certifications = $13, updated_at = $14, version = version + 1,
-				search_terms = $17
+				search_terms = $17, min_price_minor = $18
 				WHERE id = $15::uuid AND version = $16`,
 				r.Name, r.Description, r.Category, r.Status, r.Options, r.PriceMinor, r.Currency, int64(r.Score),
 				r.FootprintG, r.Recyclable, r.Biodegradable, intPtr64(r.RecycledContent), r.Certifications,
-				r.UpdatedAt, r.ID, r.Version, r.SearchTerms)
+				r.UpdatedAt, r.ID, r.Version, r.SearchTerms, r.MinPriceMinor)
 			n = tag.RowsAffected()
 			return err
 		})

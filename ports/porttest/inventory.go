@@ -44,6 +44,61 @@ func InventoryStore(t *testing.T, newDB DatabaseFactory) {
 	t.Run("StatusFilter", func(t *testing.T) { inventoryStatusFilter(t, db) })
 	t.Run("DeleteCascades", func(t *testing.T) { inventoryDeleteCascades(t, db) })
 	t.Run("MovementPages", func(t *testing.T) { inventoryMovementPages(t, db) })
+	t.Run("LowestVariantPrice", func(t *testing.T) { inventoryLowestVariantPrice(t, db) })
+}
+
+// inventoryLowestVariantPrice: the price filters and sorts of a list use a
+// product's lowest variant price (ecolaura.Product.LowestPrice), kept
+// through variant price changes; the in-stock filter keeps a product with
+// any variant available.
+func inventoryLowestVariantPrice(t *testing.T, db ports.Database) {
+	cat := "lowest-" + strings.ToLower(RandomToken(""))
+	cheapVariant := NewVariantProduct(cat, func(p *ecolaura.Product) { // default 20.00, variants at 5.00 and 25.00
+		p.Variants[0].Price = ecolaura.NewMoney(2000, ecolaura.DefaultCurrency)
+		p.Price = p.Variants[0].Price
+		p.Variants[1].Price = ecolaura.NewMoney(500, ecolaura.DefaultCurrency)
+		p.Variants[2].Price = ecolaura.NewMoney(2500, ecolaura.DefaultCurrency)
+		p.Variants[0].Available, p.Variants[1].Available = 0, 0 // only L/charcoal in stock
+	})
+	single := NewProduct(cat, func(p *ecolaura.Product) { p.Price = ecolaura.NewMoney(1000, ecolaura.DefaultCurrency); p.Stock = 0 })
+	require.NoError(t, db.Products().Create(ctx(t), cheapVariant))
+	require.NoError(t, db.Products().Create(ctx(t), single))
+	list := func(f ecolaura.ProductFilter, s ecolaura.ProductSort) []ecolaura.ID {
+		t.Helper()
+		f.Category = cat
+		page, err := db.Products().List(ctx(t), ports.ProductQuery{Filter: f, Sort: s, Limit: 10})
+		require.NoError(t, err)
+		var out []ecolaura.ID
+		for _, p := range page.Items {
+			out = append(out, p.ID)
+		}
+		return out
+	}
+	price := func(minor int64) *int64 { return &minor }
+	a, b := cheapVariant.ID, single.ID
+	assert.Equal(t, []ecolaura.ID{a, b}, list(ecolaura.ProductFilter{}, ecolaura.SortPriceAsc), "5.00 (lowest variant) before 10.00")
+	assert.Equal(t, []ecolaura.ID{b, a}, list(ecolaura.ProductFilter{}, ecolaura.SortPriceDesc))
+	assert.Equal(t, []ecolaura.ID{a}, list(ecolaura.ProductFilter{MaxPrice: price(800)}, ecolaura.SortPriceAsc), "found at the price it sells from")
+	assert.Equal(t, []ecolaura.ID{b}, list(ecolaura.ProductFilter{MinPrice: price(800)}, ecolaura.SortPriceAsc), "the default variant's 20.00 does not count")
+	assert.Equal(t, []ecolaura.ID{a}, list(ecolaura.ProductFilter{InStock: true}, ecolaura.SortPriceAsc), "in stock: some variant is available")
+
+	// The cheap variant now costs 30.00: the lowest is the default's 20.00.
+	cur, err := db.Products().Get(ctx(t), a)
+	require.NoError(t, err)
+	cur.Variants[1].Price = ecolaura.NewMoney(3000, ecolaura.DefaultCurrency)
+	_, err = db.Products().Update(ctx(t), cur)
+	require.NoError(t, err)
+	assert.Equal(t, []ecolaura.ID{b, a}, list(ecolaura.ProductFilter{}, ecolaura.SortPriceAsc))
+	assert.Equal(t, []ecolaura.ID{a}, list(ecolaura.ProductFilter{MinPrice: price(1500), MaxPrice: price(2000)}, ecolaura.SortPriceAsc))
+	page, err := db.Products().List(ctx(t), ports.ProductQuery{Filter: ecolaura.ProductFilter{Category: cat}, Sort: ecolaura.SortPriceAsc, Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1)
+	last := page.Items[0]
+	next, err := db.Products().List(ctx(t), ports.ProductQuery{Filter: ecolaura.ProductFilter{Category: cat}, Sort: ecolaura.SortPriceAsc, Limit: 1,
+		After: &ecolaura.ProductPosition{Key: ecolaura.SortPriceAsc.SortKey(last), ID: last.ID}})
+	require.NoError(t, err)
+	require.Len(t, next.Items, 1)
+	assert.Equal(t, a, next.Items[0].ID, "a cursor of the lowest price continues the list")
 }
 
 // inventoryMovementPages walks a variant's movements in pages with
