@@ -160,11 +160,13 @@ func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) 
 // to_tsquery('english', $n) of a quoted word with :* for a prefix), terms
 // are joined with && (!! for an exclusion) and groups with ||; a term with
 // alternatives is the || of it and phraseto_tsquery of each. placeholder
-// returns the parameter marker of the next argument. A search without any
-// term yields "NULL::tsquery" (it matches nothing).
+// returns the parameter marker of the next argument. Groups without a
+// term that is not an exclusion (or whose only such terms are stop words)
+// are left out; a search without any group left yields "NULL::tsquery"
+// (it matches nothing).
 func (q Query) TSQuery(placeholder func(arg any) string) string {
 	var groups []string
-	for _, g := range q.Groups {
+	for _, g := range q.searchable() {
 		var terms []string
 		for _, t := range g {
 			var e string
@@ -378,25 +380,42 @@ func compile(t Term) compiled {
 	return c
 }
 
-// compiled is q without the terms and groups that have no lexeme.
+// compiled is q without the terms that have no lexeme and without the
+// groups that have no term left that is not an exclusion: a group of
+// exclusions only would match most of the catalog, none of it through the
+// index, so it matches nothing (in both stores: see TSQuery).
 func (q Query) compiled() [][]compiled {
 	var out [][]compiled
 	for _, g := range q.Groups {
 		var cg []compiled
+		positive := false
 		for _, t := range g {
 			if c := compile(t); len(c.alts) > 0 {
 				cg = append(cg, c)
+				positive = positive || !c.negated
 			}
 		}
-		if len(cg) > 0 {
+		if positive {
 			out = append(out, cg)
 		}
 	}
 	return out
 }
 
-// Empty reports whether q has no lexeme at all (only stop words or
-// punctuation): it matches no document.
+// searchable returns q's groups that compiled keeps (with their terms as
+// given, stop words included: PostgreSQL drops them itself).
+func (q Query) searchable() [][]Term {
+	var out [][]Term
+	for _, g := range q.Groups {
+		if len(Query{Groups: [][]Term{g}}.compiled()) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// Empty reports whether q has nothing to search for (only stop words,
+// punctuation or exclusions): it matches no document.
 func (q Query) Empty() bool { return len(q.compiled()) == 0 }
 
 // Match reports whether d matches q as PostgreSQL's @@ does.

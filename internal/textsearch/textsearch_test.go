@@ -61,7 +61,9 @@ func TestMatch(t *testing.T) {
 		{"dogs or oat", true},
 		{"ts-oat-m", true},
 		{"the", false},
-		{"-dogs", true},
+		{"-dogs", false}, // exclusions only: nothing
+		{"dogs or -kids", false},
+		{"shirt or -kids", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.q, func(t *testing.T) {
@@ -131,4 +133,8 @@ func TestTSQuery(t *testing.T) {
 	assert.Equal(t, "((phraseto_tsquery('english', ?) && !!phraseto_tsquery('english', ?)) || (to_tsquery('english', ?)))", e)
 	assert.Equal(t, []any{"shirt", "for kids", "'tee':*"}, args)
 	assert.Equal(t, "NULL::tsquery", textsearch.Parse(" ").TSQuery(func(any) string { return "?" }))
+	assert.Equal(t, "NULL::tsquery", textsearch.Parse("-kids or the -baby").TSQuery(func(any) string { return "?" }))
+	args = nil
+	e = textsearch.Parse("-kids or tee").TSQuery(func(a any) string { args = append(args, a); return "?" })
+	assert.Equal(t, "((to_tsquery('english', ?)))", e)
 }

@@ -117,6 +117,8 @@ func productSearch(t *testing.T, db ports.Database) {
 		{"sku lower case", strings.ToLower(f.sku), []string{"apron"}, nil},
 		{"option value, below the name, above the description", "charcoal", []string{"charcoal-brush", "apron", "pan"}, nil},
 		{"stop words only and no similar name", "the and of", []string{}, nil},
+		{"exclusions only find nothing", "-kids", []string{}, nil},
+		{"an alternative of exclusions only is left out", "apron or -kids", []string{"apron"}, nil},
 		{"no match", "skateboard", []string{}, nil},
 	}
 	for _, tc := range tests {
