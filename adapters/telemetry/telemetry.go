@@ -52,6 +52,35 @@ func Enabled(getenv func(string) string) bool {
 	return false
 }
 
+// Check reports OTEL_* settings that New would refuse, for a start that
+// stops on configuration errors before doing anything: an
+// OTEL_TRACES_EXPORTER other than otlp, console or none, or an
+// OTEL_EXPORTER_OTLP_PROTOCOL (or OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) other
+// than http/protobuf or grpc. Nothing is checked while tracing is off.
+func Check(getenv func(string) string) error {
+	if !Enabled(getenv) {
+		return nil
+	}
+	var errs []error
+	if e := strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER")); e != "" {
+		for _, name := range strings.Split(e, ",") {
+			switch strings.TrimSpace(name) {
+			case "otlp", "console", "none":
+			default:
+				errs = append(errs, fmt.Errorf("OTEL_TRACES_EXPORTER: want otlp, console or none, got %q", e))
+			}
+		}
+	}
+	for _, v := range []string{"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"} {
+		switch p := strings.TrimSpace(getenv(v)); p {
+		case "", "http/protobuf", "grpc":
+		default:
+			errs = append(errs, fmt.Errorf("%s: want http/protobuf or grpc, got %q", v, p))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Tracing is a process's tracing: a provider for the adapters, the
 // propagator of incoming and outgoing trace context, and Shutdown, which
 // flushes the spans not exported yet.

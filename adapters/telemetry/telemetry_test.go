@@ -48,6 +48,35 @@ func TestEnabled(t *testing.T) {
 	}
 }
 
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name string
+		env  func(string) string
+		want string // "" : no error
+	}{
+		{"off", env("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"), ""},
+		{"otlp endpoint", env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"), ""},
+		{"grpc", env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317", "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"), ""},
+		{"console", env("OTEL_TRACES_EXPORTER", "console"), ""},
+		{"unknown exporter", env("OTEL_TRACES_EXPORTER", "zipkin"), `OTEL_TRACES_EXPORTER: want otlp, console or none, got "zipkin"`},
+		{"unknown protocol", env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318", "OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+			`OTEL_EXPORTER_OTLP_PROTOCOL: want http/protobuf or grpc, got "http/json"`},
+		{"unknown traces protocol", env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "udp"),
+			`OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: want http/protobuf or grpc, got "udp"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := telemetry.Check(tt.env)
+			if tt.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
 func TestNewOffWithoutExporterVariables(t *testing.T) {
 	tr, err := telemetry.New(context.Background(), env(), "ecolaura", "v1")
 	require.NoError(t, err)

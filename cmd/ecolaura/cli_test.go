@@ -229,6 +229,9 @@ func TestUsageHidesCredentials(t *testing.T) {
 		"ECOLAURA_DATABASE_URL": "postgres://shop:db-secret-1@db.example.org:5432/shop?sslmode=require",
 		"ECOLAURA_REDIS_URL":    "redis://:redis-secret-2@cache.example.org:6379/0",
 		"ECOLAURA_SMTP_URL":     "smtp://mailer:smtp-secret-3@mail.example.org:587",
+		// Secrets without a flag.
+		"ECOLAURA_STRIPE_SECRET_KEY": "sk_test_stripe-secret-4", "ECOLAURA_STRIPE_WEBHOOK_SECRET": "whsec_stripe-secret-5",
+		"ECOLAURA_SECRET_KEY": "link-secret-6-0123456789abcdef0123456789", "ECOLAURA_ADMIN_PASSWORD": "admin-secret-7",
 	})
 	commands := [][]string{
 		{"serve"}, {"worker"}, {"migrate"}, {"seed"}, {"cache", "flush"},
@@ -243,7 +246,7 @@ func TestUsageHidesCredentials(t *testing.T) {
 				require.NotEqual(t, 1, code, "%s", errOut.String())
 				usage := out.String() + errOut.String()
 				require.Contains(t, usage, "-url", "the usage lists a URL flag")
-				for _, secret := range []string{"db-secret-1", "redis-secret-2", "smtp-secret-3"} {
+				for _, secret := range []string{"db-secret-1", "redis-secret-2", "smtp-secret-3", "stripe-secret-4", "stripe-secret-5", "link-secret-6", "admin-secret-7"} {
 					assert.NotContains(t, usage, secret)
 				}
 			})

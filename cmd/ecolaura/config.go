@@ -15,6 +15,7 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
 	"github.com/ecolaura/ecolaura/adapters/memory"
 	"github.com/ecolaura/ecolaura/adapters/postgres"
+	"github.com/ecolaura/ecolaura/adapters/telemetry"
 	"github.com/ecolaura/ecolaura/ecolaura"
 )
 
@@ -82,10 +83,15 @@ type serveConfig struct {
 	Mail mailConfig
 	// RequireVerifiedEmail refuses checkouts of unverified accounts.
 	RequireVerifiedEmail bool
+	// BehindProxy declares a reverse proxy in front
+	// (ECOLAURA_BEHIND_PROXY): TrustedProxies must then name it.
+	BehindProxy bool
 	// Ops is the operations listener (ECOLAURA_OPS_ADDR, ECOLAURA_PPROF).
 	Ops opsConfig
 	// Tracing is OpenTelemetry tracing (the OTEL_* variables).
 	Tracing tracingConfig
+	// Warnings are logged at start: unknown ECOLAURA_* variables.
+	Warnings []string
 }
 
 func (c serveConfig) production() bool { return c.Env == "production" }
@@ -111,37 +117,33 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 		CacheMemory: memory.DefaultCacheBytes,
 	}
 	var errs []error
+	set := newSettings(fs, env)
 	cors, proxies, hosts := env("ECOLAURA_CORS_ORIGINS"), env("ECOLAURA_TRUSTED_PROXIES"), env("ECOLAURA_ALLOWED_HOSTS")
 	authLimit, writeLimit := env("ECOLAURA_AUTH_RATE_LIMIT"), env("ECOLAURA_WRITE_RATE_LIMIT")
 	accountFailures, ipFailures := env("ECOLAURA_SIGNIN_FAILURES_PER_ACCOUNT"), env("ECOLAURA_SIGNIN_FAILURES_PER_IP")
-	readLimit, dbReadTimeout := env("ECOLAURA_READ_RATE_LIMIT"), env("ECOLAURA_DB_READ_TIMEOUT")
-	rateOff := env("ECOLAURA_RATE_LIMITS") == "off"
-	noWorkers := env("ECOLAURA_WORKERS") == "off"
-	migrate := env("ECOLAURA_MIGRATE_ON_START")
-	shutdown := env("ECOLAURA_SHUTDOWN_TIMEOUT")
-	jobTimeout := env("ECOLAURA_JOB_TIMEOUT")
-	cacheMemory := env("ECOLAURA_CACHE_MEMORY")
-	drainDelay, idleDrain := env("ECOLAURA_DRAIN_DELAY"), env("ECOLAURA_IDLE_DRAIN_TIMEOUT")
+	readLimit := env("ECOLAURA_READ_RATE_LIMIT")
+	cacheMemory := or(env("ECOLAURA_CACHE_MEMORY"), "64MiB")
 	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
 	taxMode := or(env("ECOLAURA_TAX_MODE"), string(ecolaura.TaxInclusive))
 	c.PaymentProvider = or(env("ECOLAURA_PAYMENT_PROVIDER"), ecolaura.ProviderNone)
 	c.StripeSecretKey, c.StripeWebhookSecret = env("ECOLAURA_STRIPE_SECRET_KEY"), env("ECOLAURA_STRIPE_WEBHOOK_SECRET")
-	requireVerified := env("ECOLAURA_REQUIRE_VERIFIED_EMAIL")
 	mail := mailFlags(fs, env, c.PublicURL)
-	maxConns := env("ECOLAURA_DATABASE_MAX_CONNS")
 	ops := opsFlags(fs, env)
+	life := lifecycleSettings(set)
 
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (ECOLAURA_ADDR)")
 	fs.StringVar(&c.MediaDir, "media-dir", c.MediaDir, "directory of uploaded product images, served under /media/ (nginx may serve it too); empty turns uploads off (ECOLAURA_MEDIA_DIR)")
-	fs.StringVar(&requireVerified, "require-verified-email", requireVerified, "refuse checkouts until the customer verified their email: true or false (ECOLAURA_REQUIRE_VERIFIED_EMAIL)")
+	requireVerified := set.Switch("ECOLAURA_REQUIRE_VERIFIED_EMAIL", "require-verified-email", false,
+		"refuse checkouts until the customer verified their email; 1/0, true/false or on/off (ECOLAURA_REQUIRE_VERIFIED_EMAIL)")
 	fs.StringVar(&c.Env, "env", c.Env, "development or production (ECOLAURA_ENV)")
 	fs.StringVar(&c.JWTKeyFile, "jwt-key-file", c.JWTKeyFile, "PEM or JWK file with the token signing key (ECOLAURA_JWT_KEY_FILE)")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL; empty runs in memory (ECOLAURA_DATABASE_URL)")
-	fs.StringVar(&maxConns, "database-max-conns", maxConns, maxConnsUsage)
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis URL for the shared cache and rate limits (ECOLAURA_REDIS_URL)")
-	fs.StringVar(&cacheMemory, "cache-memory", cacheMemory, "bound of the in-process cache used without Redis, e.g. 64MiB (ECOLAURA_CACHE_MEMORY)")
+	fs.StringVar(&cacheMemory, "cache-memory", cacheMemory, "bound of the in-process cache used without Redis, a `size` in bytes, KiB, MiB or GiB (ECOLAURA_CACHE_MEMORY)")
 	fs.StringVar(&cors, "cors-origins", cors, "comma-separated allowed CORS origins (ECOLAURA_CORS_ORIGINS)")
 	fs.StringVar(&proxies, "trusted-proxies", proxies, "comma-separated trusted proxy IPs or CIDRs (ECOLAURA_TRUSTED_PROXIES)")
+	behindProxy := set.Switch("ECOLAURA_BEHIND_PROXY", "behind-proxy", false,
+		"the API is reached through a reverse proxy (nginx, a load balancer); needs --trusted-proxies, and production refuses it without (ECOLAURA_BEHIND_PROXY)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "absolute URL clients reach the API at, e.g. https://shop.example.org; every absolute URL (Location, v1 links) starts with it (ECOLAURA_PUBLIC_URL)")
 	fs.StringVar(&hosts, "allowed-hosts", hosts, "comma-separated host names requests may name in Host, e.g. shop.example.org,.example.net; default localhost,127.0.0.1,::1 without a public URL (ECOLAURA_ALLOWED_HOSTS)")
 	fs.StringVar(&authLimit, "auth-rate-limit", authLimit, "auth requests (sign-in, refresh, register, logout) per client IP as RATE/PERIOD[:BURST] (default 120/1m:120) (ECOLAURA_AUTH_RATE_LIMIT)")
@@ -149,14 +151,14 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 	fs.StringVar(&ipFailures, "signin-failures-per-ip", ipFailures, "failed sign-ins per client IP as RATE/PERIOD[:BURST] (default 20/15m:20) (ECOLAURA_SIGNIN_FAILURES_PER_IP)")
 	fs.StringVar(&writeLimit, "write-rate-limit", writeLimit, "writes per user as RATE/PERIOD[:BURST] (default 60/1m:20) (ECOLAURA_WRITE_RATE_LIMIT)")
 	fs.StringVar(&readLimit, "read-rate-limit", readLimit, "expensive reads (searches, deep v1 pages) per client IP as RATE/PERIOD[:BURST] (ECOLAURA_READ_RATE_LIMIT)")
-	fs.StringVar(&dbReadTimeout, "db-read-timeout", dbReadTimeout, "statement timeout of catalog reads on PostgreSQL, e.g. 2s (ECOLAURA_DB_READ_TIMEOUT)")
-	fs.BoolVar(&rateOff, "no-rate-limits", rateOff, "disable rate limits, e.g. for load tests (ECOLAURA_RATE_LIMITS=off)")
-	fs.BoolVar(&noWorkers, "no-workers", noWorkers, "do not run the job workers in this process; run `ecolaura worker` instead (ECOLAURA_WORKERS=off, PostgreSQL only)")
-	fs.StringVar(&migrate, "migrate", migrate, "apply database migrations at start: true or false (ECOLAURA_MIGRATE_ON_START)")
-	fs.StringVar(&shutdown, "shutdown-timeout", shutdown, "how long to drain requests and jobs on SIGTERM, e.g. 30s (ECOLAURA_SHUTDOWN_TIMEOUT)")
-	fs.StringVar(&jobTimeout, "job-timeout", jobTimeout, "bound of one job run, e.g. 1m; a job cut off by a crash runs again after 1.5 times it (ECOLAURA_JOB_TIMEOUT)")
-	fs.StringVar(&drainDelay, "drain-delay", drainDelay, "on SIGTERM, keep accepting connections this long while /readyz answers 503, for load balancers that poll readiness, e.g. 5s on Kubernetes; 0 behind nginx (ECOLAURA_DRAIN_DELAY, default 0s)")
-	fs.StringVar(&idleDrain, "idle-drain-timeout", idleDrain, "then leave idle keep-alive connections to their clients this long before closing them; set it above the proxy's upstream keep-alive timeout, e.g. 5s with deploy/nginx (ECOLAURA_IDLE_DRAIN_TIMEOUT, default 0s)")
+	dbReadTimeout := set.Duration("ECOLAURA_DB_READ_TIMEOUT", "db-read-timeout", postgres.DefaultReadTimeout, 10*time.Millisecond, time.Hour, "2s",
+		"statement timeout of catalog reads on PostgreSQL, a `duration` from 10ms to 1h (ECOLAURA_DB_READ_TIMEOUT)")
+	rateOff := set.OffSwitch("ECOLAURA_RATE_LIMITS", "no-rate-limits", "disable rate limits, e.g. for load tests (ECOLAURA_RATE_LIMITS=off)")
+	noWorkers := set.OffSwitch("ECOLAURA_WORKERS", "no-workers", "do not run the job workers in this process; run \"ecolaura worker\" instead (ECOLAURA_WORKERS=off, PostgreSQL only)")
+	drainDelay := set.Duration("ECOLAURA_DRAIN_DELAY", "drain-delay", 0, 0, 0, "5s",
+		"on SIGTERM, keep accepting connections this long while /readyz answers 503, for load balancers that poll readiness: a `duration`, e.g. 5s on Kubernetes; 0 behind nginx (ECOLAURA_DRAIN_DELAY)")
+	idleDrain := set.Duration("ECOLAURA_IDLE_DRAIN_TIMEOUT", "idle-drain-timeout", 0, 0, 0, "5s",
+		"then leave idle keep-alive connections to their clients this long before closing them: a `duration` above the proxy's upstream keep-alive timeout, e.g. 5s with deploy/nginx (ECOLAURA_IDLE_DRAIN_TIMEOUT)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (ECOLAURA_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (ECOLAURA_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -166,8 +168,11 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 		errs = append(errs, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
 	}
 	c.CORSOrigins, c.TrustedProxies, c.AllowedHosts = splitList(cors), splitList(proxies), splitList(hosts)
-	c.RateLimitsOff = rateOff
-	c.NoWorkers = noWorkers
+	set.problems(&errs)
+	c.RateLimitsOff, c.NoWorkers, c.BehindProxy = *rateOff, *noWorkers, *behindProxy
+	c.RequireVerifiedEmail = *requireVerified
+	c.DBReadTimeout, c.DrainDelay, c.IdleDrainTimeout = *dbReadTimeout, *drainDelay, *idleDrain
+	c.MigrateOnStart, c.ShutdownTimeout, c.JobTimeout, c.DatabaseMaxConns = *life.migrate, *life.shutdown, *life.jobTimeout, *life.maxConns
 	if authLimit != "" {
 		l, err := parseRateLimit(authLimit)
 		if err != nil {
@@ -199,39 +204,26 @@ func loadServeConfig(args []string, env getenv, fs *flag.FlagSet) (serveConfig, 
 		}
 		c.ReadRateLimit = l
 	}
-	if dbReadTimeout != "" {
-		d, err := time.ParseDuration(dbReadTimeout)
-		if err != nil || d < 10*time.Millisecond || d > time.Hour {
-			errs = append(errs, fmt.Errorf("ECOLAURA_DB_READ_TIMEOUT / --db-read-timeout: want a duration from 10ms to 1h like 2s, got %q", dbReadTimeout))
-		} else {
-			c.DBReadTimeout = d
-		}
+	if n, err := parseBytes(cacheMemory); err != nil || n < 1<<20 {
+		errs = append(errs, fmt.Errorf("ECOLAURA_CACHE_MEMORY / --cache-memory: want a size of at least 1MiB like 64MiB, got %q", cacheMemory))
+	} else {
+		c.CacheMemory = n
 	}
-	c.MigrateOnStart, c.ShutdownTimeout = parseLifecycle(migrate, shutdown, c.ShutdownTimeout, &errs)
-	c.JobTimeout = parseJobTimeout(jobTimeout, c.JobTimeout, &errs)
-	if cacheMemory != "" {
-		n, err := parseBytes(cacheMemory)
-		if err != nil || n < 1<<20 {
-			errs = append(errs, fmt.Errorf("ECOLAURA_CACHE_MEMORY / --cache-memory: want a size of at least 1MiB like 64MiB, got %q", cacheMemory))
-		} else {
-			c.CacheMemory = n
-		}
-	}
-	c.DrainDelay = parseDrainDuration("ECOLAURA_DRAIN_DELAY / --drain-delay", drainDelay, &errs)
-	c.IdleDrainTimeout = parseDrainDuration("ECOLAURA_IDLE_DRAIN_TIMEOUT / --idle-drain-timeout", idleDrain, &errs)
-	c.DatabaseMaxConns = parseMaxConns(maxConns, &errs)
 	c.Currency = parseCurrencySetting(currency, &errs)
 	c.TaxMode = ecolaura.TaxMode(taxMode)
 	if !c.TaxMode.Valid() {
 		errs = append(errs, fmt.Errorf("ECOLAURA_TAX_MODE: must be inclusive or exclusive, not %q", taxMode))
 	}
-	c.RequireVerifiedEmail = parseBoolSetting("ECOLAURA_REQUIRE_VERIFIED_EMAIL / --require-verified-email", requireVerified, &errs)
 	if env("ECOLAURA_SHOP_URL") == "" && mail.ShopURL == "http://localhost:8080" && c.PublicURL != "" {
 		mail.ShopURL = c.PublicURL // --public-url given as a flag
 	}
 	c.Mail = *mail
 	c.Ops = ops(&errs)
 	c.Tracing = tracingConfig{env: env}
+	if err := telemetry.Check(env); err != nil {
+		errs = append(errs, err)
+	}
+	c.Warnings = unknownSettings(environ())
 	if err := c.validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -268,7 +260,14 @@ func (c serveConfig) validate() error {
 		errs = append(errs, errors.New("ECOLAURA_ENV=production needs ECOLAURA_PUBLIC_URL (https://shop.example.org) or ECOLAURA_ALLOWED_HOSTS: the API answers only localhost otherwise"))
 	}
 	if c.production() && c.JWTKeyFile == "" {
-		errs = append(errs, errors.New("ECOLAURA_ENV=production refuses a generated JWT key: set ECOLAURA_JWT_KEY_FILE to a PEM or JWK file with an Ed25519 key"))
+		errs = append(errs, errors.New("ECOLAURA_ENV=production refuses a generated JWT key: set ECOLAURA_JWT_KEY_FILE to a PEM or JWK file with an Ed25519 key (`ecolaura keygen /etc/ecolaura/jwt.pem` writes one); every replica needs the same"))
+	}
+	if c.production() && c.DatabaseURL == "" {
+		errs = append(errs, errors.New("ECOLAURA_ENV=production refuses in-memory storage (orders and accounts would be lost on exit): set ECOLAURA_DATABASE_URL to a PostgreSQL URL, e.g. postgres://ecolaura@db:5432/ecolaura"))
+	}
+	if c.BehindProxy && len(c.TrustedProxies) == 0 {
+		// Refused in development too: the setting declares the proxy.
+		errs = append(errs, errors.New("ECOLAURA_BEHIND_PROXY is set but ECOLAURA_TRUSTED_PROXIES is empty: set ECOLAURA_TRUSTED_PROXIES to the proxy's addresses (e.g. 10.0.0.2 or 10.0.0.0/24), or every client would have the proxy's IP (rate limits, logs) and its X-Forwarded-Proto would be ignored"))
 	}
 	if _, err := c.paymentProvider(nil); err != nil {
 		errs = append(errs, err)
@@ -293,53 +292,27 @@ func (c serveConfig) httpConfig() httpapi.Config {
 	return hc
 }
 
-// parseLifecycle parses the settings serve and worker share:
-// ECOLAURA_MIGRATE_ON_START (a bool, "" is false) and
-// ECOLAURA_SHUTDOWN_TIMEOUT (a positive duration, "" keeps def).
-func parseLifecycle(migrate, shutdown string, def time.Duration, errs *[]error) (bool, time.Duration) {
-	var b bool
-	if migrate != "" {
-		var err error
-		if b, err = strconv.ParseBool(migrate); err != nil {
-			*errs = append(*errs, fmt.Errorf("ECOLAURA_MIGRATE_ON_START / --migrate: want true or false, got %q", migrate))
-		}
-	}
-	d := def
-	if shutdown != "" {
-		var err error
-		if d, err = time.ParseDuration(shutdown); err != nil || d <= 0 {
-			*errs = append(*errs, fmt.Errorf("ECOLAURA_SHUTDOWN_TIMEOUT / --shutdown-timeout: want a positive duration like 30s, got %q", shutdown))
-		}
-	}
-	return b, d
+// lifecycle are the settings serve and worker share.
+type lifecycle struct {
+	migrate    *bool
+	shutdown   *time.Duration
+	jobTimeout *time.Duration
+	maxConns   *int
 }
 
-// parseJobTimeout parses ECOLAURA_JOB_TIMEOUT: a duration from 1s to 1h
-// ("" keeps def).
-func parseJobTimeout(s string, def time.Duration, errs *[]error) time.Duration {
-	if s == "" {
-		return def
+// lifecycleSettings registers ECOLAURA_MIGRATE_ON_START,
+// ECOLAURA_SHUTDOWN_TIMEOUT, ECOLAURA_JOB_TIMEOUT and
+// ECOLAURA_DATABASE_MAX_CONNS with their flags.
+func lifecycleSettings(set *settings) lifecycle {
+	return lifecycle{
+		migrate: set.Switch("ECOLAURA_MIGRATE_ON_START", "migrate", false,
+			"apply database migrations at start; 1/0, true/false or on/off (ECOLAURA_MIGRATE_ON_START)"),
+		shutdown: set.Duration("ECOLAURA_SHUTDOWN_TIMEOUT", "shutdown-timeout", 30*time.Second, time.Nanosecond, 0, "30s",
+			"how long to drain requests and jobs on SIGTERM, a positive `duration` (ECOLAURA_SHUTDOWN_TIMEOUT)"),
+		jobTimeout: set.Duration("ECOLAURA_JOB_TIMEOUT", "job-timeout", postgres.DefaultJobTimeout, time.Second, time.Hour, "1m",
+			"bound of one job run, a `duration` from 1s to 1h; a job cut off by a crash runs again after 1.5 times it (ECOLAURA_JOB_TIMEOUT)"),
+		maxConns: set.Int("ECOLAURA_DATABASE_MAX_CONNS", "database-max-conns", postgres.DefaultMaxConns, 2, 10_000, maxConnsUsage),
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < time.Second || d > time.Hour {
-		*errs = append(*errs, fmt.Errorf("ECOLAURA_JOB_TIMEOUT / --job-timeout: want a duration from 1s to 1h like 1m, got %q", s))
-		return def
-	}
-	return d
-}
-
-// parseDrainDuration parses a duration of the drain: "" is 0, negative
-// durations are refused.
-func parseDrainDuration(name, s string, errs *[]error) time.Duration {
-	if s == "" {
-		return 0
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		*errs = append(*errs, fmt.Errorf("%s: want a duration like 5s (0 for none), got %q", name, s))
-		return 0
-	}
-	return d
 }
 
 // parseBytes parses a size in bytes with an optional binary unit: 1048576,
@@ -363,21 +336,7 @@ func parseBytes(s string) (int64, error) {
 }
 
 // maxConnsUsage documents ECOLAURA_DATABASE_MAX_CONNS for serve and worker.
-const maxConnsUsage = "connections of the process's one PostgreSQL pool, 2 to 10000 (ECOLAURA_DATABASE_MAX_CONNS, default 20; River's LISTEN connection comes on top while job workers run)"
-
-// parseMaxConns parses ECOLAURA_DATABASE_MAX_CONNS: "" is the adapter's
-// default (0), otherwise 2 to 10000 connections.
-func parseMaxConns(s string, errs *[]error) int {
-	if s == "" {
-		return 0
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 2 || n > 10_000 {
-		*errs = append(*errs, fmt.Errorf("ECOLAURA_DATABASE_MAX_CONNS / --database-max-conns: want 2 to 10000, got %q", s))
-		return 0
-	}
-	return n
-}
+const maxConnsUsage = "connections of the process's one PostgreSQL pool, `n` from 2 to 10000 (ECOLAURA_DATABASE_MAX_CONNS; River's LISTEN connection comes on top while job workers run)"
 
 // parseCurrencySetting parses ECOLAURA_CURRENCY.
 func parseCurrencySetting(s string, errs *[]error) ecolaura.Currency {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
-	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/trace"
@@ -136,16 +135,4 @@ func (m mailConfig) shopOptions(mailer ports.Mailer, log *slog.Logger) ([]shop.O
 		}
 	}
 	return opts, nil
-}
-
-// parseBoolSetting parses a boolean setting ("" is false).
-func parseBoolSetting(name, s string, errs *[]error) bool {
-	if s == "" {
-		return false
-	}
-	b, err := strconv.ParseBool(s)
-	if err != nil {
-		*errs = append(*errs, fmt.Errorf("%s: want true or false, got %q", name, s))
-	}
-	return b
 }

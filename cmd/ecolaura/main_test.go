@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
+	"github.com/ecolaura/ecolaura/adapters/postgres"
 )
 
 // envOf is an environment of the variables in m; unless m names it, the
@@ -78,7 +79,9 @@ func TestLoadServeConfig(t *testing.T) {
 			check: func(t *testing.T, c serveConfig) { assert.Equal(t, 40, c.DatabaseMaxConns) }},
 		{name: "database pool size flag wins", env: map[string]string{"ECOLAURA_DATABASE_MAX_CONNS": "40"}, args: []string{"--database-max-conns", "8"},
 			check: func(t *testing.T, c serveConfig) { assert.Equal(t, 8, c.DatabaseMaxConns) }},
-		{name: "default database pool size", check: func(t *testing.T, c serveConfig) { assert.Zero(t, c.DatabaseMaxConns, "the adapter's default") }},
+		{name: "default database pool size", check: func(t *testing.T, c serveConfig) {
+			assert.Equal(t, postgres.DefaultMaxConns, c.DatabaseMaxConns, "the adapter's default")
+		}},
 		{name: "database pool of one", env: map[string]string{"ECOLAURA_DATABASE_MAX_CONNS": "1"}, want: "ECOLAURA_DATABASE_MAX_CONNS"},
 		{name: "bad database pool size", args: []string{"--database-max-conns", "many"}, want: "--database-max-conns"},
 		{name: "rate limits off", env: map[string]string{"ECOLAURA_RATE_LIMITS": "off"}, check: func(t *testing.T, c serveConfig) { assert.True(t, c.RateLimitsOff) }},
@@ -245,7 +248,7 @@ func TestServeInProcessStartsAndStops(t *testing.T) {
 
 // production returns the settings production needs, plus extra.
 func production(extra map[string]string) map[string]string {
-	m := map[string]string{"ECOLAURA_ENV": "production", "ECOLAURA_JWT_KEY_FILE": "/etc/ecolaura/key.pem",
+	m := map[string]string{"ECOLAURA_ENV": "production", "ECOLAURA_JWT_KEY_FILE": "/etc/ecolaura/key.pem", "ECOLAURA_DATABASE_URL": "postgres://ecolaura@db/ecolaura",
 		"ECOLAURA_SMTP_URL": "smtp://shop:pw@mail.example.org:587", "ECOLAURA_MAIL_FROM": "Shop <shop@example.org>",
 		"ECOLAURA_SECRET_KEY": "0123456789abcdef0123456789abcdef"}
 	for k, v := range extra {

@@ -179,8 +179,8 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 		slog.String("mailer", mailMode), slog.String("env", cfg.Env), slog.String("version", appVersion()), slog.String("addr", cfg.Addr),
 		slog.String("payments", payment.Name()), slog.String("tracing", tracing.Exporter))
 
-	if cfg.production() && cfg.DatabaseURL == "" {
-		log.Warn("ECOLAURA_ENV=production without ECOLAURA_DATABASE_URL: orders and accounts live in memory and are lost on exit")
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
 	}
 
 	// The spans are flushed last, after the access log.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/ecolaura/ecolaura/adapters/httpapi"
 	"github.com/ecolaura/ecolaura/adapters/media"
 	"github.com/ecolaura/ecolaura/adapters/postgres"
+	"github.com/ecolaura/ecolaura/adapters/telemetry"
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/notify"
@@ -65,6 +65,8 @@ type workerConfig struct {
 	Ops opsConfig
 	// Tracing is OpenTelemetry tracing (the OTEL_* variables).
 	Tracing tracingConfig
+	// Warnings are logged at start: unknown ECOLAURA_* variables.
+	Warnings []string
 	// MediaDir, when set, makes the worker run the media cleanup too.
 	MediaDir string
 }
@@ -77,10 +79,9 @@ func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig
 		Concurrency: 10, ShutdownTimeout: 30 * time.Second, JobTimeout: postgres.DefaultJobTimeout,
 		LogFormat: or(env("ECOLAURA_LOG_FORMAT"), "text"), LogLevel: or(env("ECOLAURA_LOG_LEVEL"), "info"),
 	}
-	migrate, shutdown := env("ECOLAURA_MIGRATE_ON_START"), env("ECOLAURA_SHUTDOWN_TIMEOUT")
-	concurrency := env("ECOLAURA_WORKER_CONCURRENCY")
-	jobTimeout := env("ECOLAURA_JOB_TIMEOUT")
-	maxConns := env("ECOLAURA_DATABASE_MAX_CONNS")
+	set := newSettings(fs, env)
+	life := lifecycleSettings(set)
+	concurrency := set.Int("ECOLAURA_WORKER_CONCURRENCY", "concurrency", 10, 1, 10_000, "jobs run at once, `n` from 1 to 10000 (ECOLAURA_WORKER_CONCURRENCY)")
 	currency := or(env("ECOLAURA_CURRENCY"), string(ecolaura.DefaultCurrency))
 	c.Env = or(env("ECOLAURA_ENV"), "development")
 	c.MediaDir = env("ECOLAURA_MEDIA_DIR")
@@ -89,12 +90,7 @@ func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig
 	fs.StringVar(&c.MediaDir, "media-dir", c.MediaDir, "directory of uploaded product images: the worker then runs their cleanup (ECOLAURA_MEDIA_DIR)")
 	fs.StringVar(&c.Env, "env", c.Env, "development or production (ECOLAURA_ENV)")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL (ECOLAURA_DATABASE_URL)")
-	fs.StringVar(&maxConns, "database-max-conns", maxConns, maxConnsUsage)
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis URL of the shared cache (ECOLAURA_REDIS_URL)")
-	fs.StringVar(&concurrency, "concurrency", concurrency, "jobs run at once (ECOLAURA_WORKER_CONCURRENCY, default 10)")
-	fs.StringVar(&migrate, "migrate", migrate, "apply database migrations at start: true or false (ECOLAURA_MIGRATE_ON_START)")
-	fs.StringVar(&shutdown, "shutdown-timeout", shutdown, "how long to wait for running jobs on SIGTERM, e.g. 30s (ECOLAURA_SHUTDOWN_TIMEOUT)")
-	fs.StringVar(&jobTimeout, "job-timeout", jobTimeout, "bound of one job run, e.g. 1m; a job cut off by a crash runs again after 1.5 times it (ECOLAURA_JOB_TIMEOUT)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (ECOLAURA_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (ECOLAURA_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -107,16 +103,9 @@ func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("ECOLAURA_DATABASE_URL / --database-url is required: the workers take their jobs from PostgreSQL"))
 	}
-	c.MigrateOnStart, c.ShutdownTimeout = parseLifecycle(migrate, shutdown, c.ShutdownTimeout, &errs)
-	c.JobTimeout = parseJobTimeout(jobTimeout, c.JobTimeout, &errs)
-	c.DatabaseMaxConns = parseMaxConns(maxConns, &errs)
-	if concurrency != "" {
-		n, err := strconv.Atoi(concurrency)
-		if err != nil || n < 1 || n > 10_000 {
-			errs = append(errs, fmt.Errorf("ECOLAURA_WORKER_CONCURRENCY / --concurrency: want 1 to 10000, got %q", concurrency))
-		}
-		c.Concurrency = n
-	}
+	set.problems(&errs)
+	c.MigrateOnStart, c.ShutdownTimeout, c.JobTimeout, c.DatabaseMaxConns = *life.migrate, *life.shutdown, *life.jobTimeout, *life.maxConns
+	c.Concurrency = *concurrency
 	c.Currency = parseCurrencySetting(currency, &errs)
 	errs = append(errs, checkLogging(c.LogFormat, c.LogLevel)...)
 	switch c.Env {
@@ -127,6 +116,10 @@ func loadWorkerConfig(args []string, env getenv, fs *flag.FlagSet) (workerConfig
 	c.Mail = *mail
 	c.Ops = ops(&errs)
 	c.Tracing = tracingConfig{env: env}
+	if err := telemetry.Check(env); err != nil {
+		errs = append(errs, err)
+	}
+	c.Warnings = unknownSettings(environ())
 	errs = append(errs, c.Mail.validate(c.Env == "production")...)
 	return c, errors.Join(errs...)
 }
@@ -157,6 +150,9 @@ func runWorker(ctx context.Context, cfg workerConfig, logWriter io.Writer, start
 	}
 	log.Info("ecolaura worker starting: River job workers only, no HTTP, "+mailMode, slog.String("version", appVersion()),
 		slog.Int("concurrency", cfg.Concurrency), slog.String("mailer", mailMode), slog.String("env", cfg.Env), slog.String("tracing", tracing.Exporter))
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
 
 	closers := []func(context.Context) error{tracing.Shutdown} // spans are flushed last
 	defer func() {
