@@ -80,6 +80,13 @@ type harnessConfig struct {
 	media *media.Store
 	// store, when set, replaces the in-memory database.
 	store *storetest.Store
+	// serverOpts are more options of httpapi.New.
+	serverOpts []httpapi.Option
+}
+
+// withServerOptions passes more options to httpapi.New.
+func withServerOptions(opts ...httpapi.Option) harnessOption {
+	return func(c *harnessConfig) { c.serverOpts = append(c.serverOpts, opts...) }
 }
 
 // withMedia gives the catalog a media store in a new directory, served
@@ -271,7 +278,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		hc.services(&svc)
 	}
 	logs := &syncBuffer{}
-	srv, err := httpapi.New(hc.cfg, svc, httpapi.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))))
+	srv, err := httpapi.New(hc.cfg, svc, append([]httpapi.Option{httpapi.WithLogger(slog.New(slog.NewJSONHandler(logs, nil)))}, hc.serverOpts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	h := &harness{t: t, srv: srv, catalog: cat, db: db, logs: logs, orders: ord, runner: runner, mailer: mailer, users: usr, issuer: issuer, svc: svc, cfg: hc.cfg, pwHash: pwHash}

@@ -48,6 +48,13 @@ Other environment variables:
   ECOLAURA_SECRET_KEY                             key of the links mailed for password resets and
                                                   email verification (>= 32 bytes; required in
                                                   production; serve and worker need the same)
+  OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER, OTEL_SERVICE_NAME, …
+                                                  OpenTelemetry tracing, off unless an exporter
+                                                  is named or an OTLP endpoint set
+
+Switches take 1/0, true/false or on/off. ECOLAURA_ENV=production refuses
+unsafe settings; a configuration error exits 2. Unknown ECOLAURA_* variables
+are logged at start, with the closest setting.
 
 Flags:
 `

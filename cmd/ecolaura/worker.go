@@ -39,7 +39,8 @@ concurrency plus a few for River itself), ECOLAURA_REDIS_URL and
 ECOLAURA_REDIS_PREFIX (the shared cache the API servers use, so changes made
 by jobs invalidate it), ECOLAURA_CURRENCY, ECOLAURA_SECRET_KEY (the same as
 the API servers': it keys the mailed links; required in production, with
-ECOLAURA_ENV=production), ECOLAURA_ENV.
+ECOLAURA_ENV=production), ECOLAURA_ENV. Tracing: the OTEL_* variables (see
+ecolaura serve --help).
 
 Flags:
 `
