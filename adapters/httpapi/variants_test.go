@@ -246,6 +246,8 @@ func TestV2ProductStatus(t *testing.T) {
 			{"customer get archived", h.alice, "/api/v2/products/" + archived, 404, nil},
 			{"anonymous v1 get draft", "", "/api/v1/products/" + draft + "/", 404, nil},
 			{"customer variants of draft", h.alice, "/api/v2/products/" + draft + "/variants", 404, nil},
+			{"anonymous alternatives of a draft", "", "/api/v2/products/" + draft + "/alternatives", 404, nil},
+			{"staff alternatives of a draft", h.staff, "/api/v2/products/" + draft + "/alternatives", 200, nil},
 			{"anonymous get active", "", "/api/v2/products/" + active, 200, nil},
 			{"anonymous list", "", "/api/v2/products?category=apparel", 200, []string{active}},
 			{"customer list active", h.alice, "/api/v2/products?category=apparel&status=active", 200, []string{active}},

@@ -40,9 +40,10 @@ func New(store ports.ProductStore) (*Service, error) {
 
 // Breakdown returns the product's score with its explained components (a
 // product without metrics gets its given value and no components). Errors:
-// ErrNotFound (also for an ID that is not a UUID).
-func (s *Service) Breakdown(ctx context.Context, _ ecolaura.Principal, id ecolaura.ID) (ecolaura.Score, error) {
-	p, err := s.get(ctx, id)
+// ErrNotFound (also for an ID that is not a UUID, and for a draft or
+// archived product asked about by anyone but staff).
+func (s *Service) Breakdown(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Score, error) {
+	p, err := s.get(ctx, actor, id)
 	if err != nil {
 		return ecolaura.Score{}, fmt.Errorf("score breakdown of %s: %w", id, err)
 	}
@@ -50,11 +51,20 @@ func (s *Service) Breakdown(ctx context.Context, _ ecolaura.Principal, id ecolau
 }
 
 // get loads a product; an ID that is not a UUID is simply not found.
-func (s *Service) get(ctx context.Context, id ecolaura.ID) (ecolaura.Product, error) {
+func (s *Service) get(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Product, error) {
 	if _, err := ecolaura.ParseID(string(id)); err != nil {
 		return ecolaura.Product{}, fmt.Errorf("malformed id: %w", ecolaura.ErrNotFound)
 	}
-	return s.products.Get(ctx, id)
+	p, err := s.products.Get(ctx, id)
+	if err != nil {
+		return ecolaura.Product{}, err
+	}
+	// The catalog's visibility: customers and anonymous callers see only
+	// active products.
+	if !actor.IsStaff() && p.Status != ecolaura.ProductActive {
+		return ecolaura.Product{}, fmt.Errorf("product %s is %s: %w", id, p.Status, ecolaura.ErrNotFound)
+	}
+	return p, nil
 }
 
 // Alternative is a greener product than the one asked about.
@@ -74,17 +84,20 @@ type Alternative struct {
 // a lower footprint or a higher score than the product, best first (score
 // descending, then footprint ascending with unknown footprints last, then
 // ID), never the product itself. limit 0 means [DefaultAlternatives].
+// Alternatives are active products only (what can be bought); the product
+// asked about follows the catalog's visibility: a draft or archived one is
+// ErrNotFound to anyone but staff.
 // Errors: ErrNotFound (also for an ID that is not a UUID); *ValidationError
 // on field "limit" (below 0 or above
 // [MaxAlternatives]).
-func (s *Service) Alternatives(ctx context.Context, _ ecolaura.Principal, id ecolaura.ID, limit int) ([]Alternative, error) {
+func (s *Service) Alternatives(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID, limit int) ([]Alternative, error) {
 	if limit == 0 {
 		limit = DefaultAlternatives
 	}
 	if limit < 0 || limit > MaxAlternatives {
 		return nil, fmt.Errorf("alternatives of %s: %w", id, ecolaura.Invalid("limit", "must be between 1 and %d", MaxAlternatives))
 	}
-	p, err := s.get(ctx, id)
+	p, err := s.get(ctx, actor, id)
 	if err != nil {
 		return nil, fmt.Errorf("alternatives of %s: %w", id, err)
 	}
@@ -95,11 +108,11 @@ func (s *Service) Alternatives(ctx context.Context, _ ecolaura.Principal, id eco
 	higher := p.Score + 1
 	sets := []ecolaura.ProductFilter{}
 	if higher <= 100 {
-		sets = append(sets, ecolaura.ProductFilter{Category: p.Category, MinScore: &higher})
+		sets = append(sets, ecolaura.ProductFilter{Status: ecolaura.ProductActive, Category: p.Category, MinScore: &higher})
 	}
 	if fp, ok := p.Footprint(); ok && fp > 0 {
 		lower := fp - 1
-		sets = append(sets, ecolaura.ProductFilter{Category: p.Category, MaxFootprint: &lower})
+		sets = append(sets, ecolaura.ProductFilter{Status: ecolaura.ProductActive, Category: p.Category, MaxFootprint: &lower})
 	}
 	seen := map[ecolaura.ID]bool{p.ID: true}
 	var cands []ecolaura.Product

@@ -24,6 +24,7 @@ type spec struct {
 	score    int           // given score, used when fp < 0
 	fp       ecolaura.CO2e // footprint in grams; < 0 means no metrics
 	certs    int
+	status   ecolaura.ProductStatus // "" is active
 }
 
 func setup(t *testing.T, specs []spec) (*sustainability.Service, map[string]ecolaura.Product) {
@@ -34,7 +35,7 @@ func setup(t *testing.T, specs []spec) (*sustainability.Service, map[string]ecol
 	byName := map[string]ecolaura.Product{}
 	for _, s := range specs {
 		p := ecolaura.Product{ID: ids.NewID(), Name: s.name, Category: s.category,
-			Price: ecolaura.NewMoney(100, "EUR"), Stock: 1, Score: s.score, CreatedAt: at, UpdatedAt: at, Version: 1}
+			Price: ecolaura.NewMoney(100, "EUR"), Stock: 1, Score: s.score, CreatedAt: at, UpdatedAt: at, Version: 1, Status: s.status}
 		if s.fp >= 0 {
 			p.Metrics = &ecolaura.SustainabilityMetrics{CarbonFootprint: s.fp, Certifications: ecolaura.Certifications()[:s.certs]}
 			p.Rescore()
@@ -141,6 +142,46 @@ func TestAlternatives(t *testing.T) {
 		require.ErrorIs(t, err, ecolaura.ErrNotFound)
 		_, err = svc.Breakdown(ctx, ecolaura.Anonymous, id)
 		require.ErrorIs(t, err, ecolaura.ErrNotFound)
+	}
+}
+
+// TestAlternativesAreActive: draft and archived products are never offered
+// as alternatives, and one asked about is visible to staff only.
+func TestAlternativesAreActive(t *testing.T) {
+	ctx := context.Background()
+	svc, ps := setup(t, []spec{
+		{name: "base", category: "kitchen", fp: 3000},
+		{name: "greener", category: "kitchen", fp: 1000},
+		{name: "next-season", category: "kitchen", fp: 0, status: ecolaura.ProductDraft},
+		{name: "last-season", category: "kitchen", fp: 500, status: ecolaura.ProductArchived},
+	})
+	staff := ecolaura.Principal{UserID: "00000000-0000-7000-8000-000000000001", Role: ecolaura.RoleStaff}
+	customer := ecolaura.Principal{UserID: "00000000-0000-7000-8000-000000000002", Role: ecolaura.RoleCustomer}
+	tests := []struct {
+		name    string
+		actor   ecolaura.Principal
+		product string
+		want    []string
+		err     error
+	}{
+		{"anonymous", ecolaura.Anonymous, "base", []string{"greener"}, nil},
+		{"staff", staff, "base", []string{"greener"}, nil},
+		{"customer asks about a draft", customer, "next-season", nil, ecolaura.ErrNotFound},
+		{"anonymous asks about an archived product", ecolaura.Anonymous, "last-season", nil, ecolaura.ErrNotFound},
+		{"staff ask about an archived product", staff, "last-season", []string{}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := svc.Alternatives(ctx, tc.actor, ps[tc.product].ID, 10)
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+				_, err = svc.Breakdown(ctx, tc.actor, ps[tc.product].ID)
+				require.ErrorIs(t, err, tc.err, "the breakdown too")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, names(got))
+		})
 	}
 }
 
