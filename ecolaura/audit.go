@@ -166,6 +166,14 @@ func ProductChanges(before, after *Product) []AuditChange {
 		out := [][2]string{
 			{"name", p.Name}, {"description", p.Description}, {"category", p.Category},
 			{"price", p.Price.String()}, {"stock", strconv.Itoa(p.Stock)}, {"score", strconv.Itoa(p.Score)},
+			{"status", string(p.Status)},
+		}
+		if len(p.Options) > 0 {
+			opts := make([]string, len(p.Options))
+			for i, o := range p.Options {
+				opts[i] = o.Name + ": " + strings.Join(o.Values, ", ")
+			}
+			out = append(out, [2]string{"options", strings.Join(opts, "; ")})
 		}
 		if m := p.Metrics; m != nil {
 			rc := ""
@@ -215,6 +223,68 @@ func ProductChanges(before, after *Product) []AuditChange {
 				d.Unset(f[0], f[1])
 			}
 		}
+	}
+	return variantChanges(d, before, after)
+}
+
+// variantChanges adds to d the variants of a product that appeared,
+// changed or went ("variants.<the last 12 characters of the ID>", as text:
+// SKU, options, price, GTIN, weight, footprint, position), within
+// MaxAuditChanges (the rest counted in "variants.more"). A creation records
+// them only when there is more to say than the default variant's price.
+func variantChanges(d AuditDiff, before, after *Product) []AuditChange {
+	if after == nil {
+		return d.Changes()
+	}
+	text := func(p *Product, v Variant) string {
+		t := "sku=" + v.SKU + " options=" + v.Title(p.Options) + " price=" + v.Price.String() + " gtin=" + v.GTIN +
+			" weight_g=" + strconv.Itoa(v.WeightG) + " position=" + strconv.Itoa(v.Position)
+		if v.Footprint != nil {
+			t += " footprint=" + v.Footprint.String()
+		}
+		return t
+	}
+	key := func(id ID) string {
+		s := string(id)
+		return "variants." + s[max(0, len(s)-12):]
+	}
+	old := map[ID]Variant{}
+	if before != nil {
+		for _, v := range before.Variants {
+			old[v.ID] = v
+		}
+	} else if len(after.Variants) == 1 && after.Variants[0].SKU == "" && after.Variants[0].GTIN == "" &&
+		after.Variants[0].WeightG == 0 && after.Variants[0].Footprint == nil {
+		return d.Changes() // a plain product: its price says it all
+	}
+	room := MaxAuditChanges - len(d.changes) - 1
+	more := 0
+	record := func(f func()) {
+		if room > 0 {
+			f()
+			room--
+		} else {
+			more++
+		}
+	}
+	for _, v := range after.Variants {
+		now := text(after, v)
+		if b, ok := old[v.ID]; !ok {
+			record(func() { d.Set(key(v.ID), now) })
+		} else if was := text(before, b); was != now {
+			record(func() { d.Compare(key(v.ID), was, now) })
+		}
+		delete(old, v.ID)
+	}
+	if before != nil {
+		for _, v := range before.Variants {
+			if _, gone := old[v.ID]; gone {
+				record(func() { d.Unset(key(v.ID), text(before, v)) })
+			}
+		}
+	}
+	if more > 0 {
+		d.Set("variants.more", strconv.Itoa(more)+" more variant changes")
 	}
 	return d.Changes()
 }

@@ -504,9 +504,6 @@ func decodeV2Product(body []byte, cur ecolaura.Currency, required bool, errs *fi
 		}
 	}
 	if !required {
-		if ch.in.Options != nil {
-			errs.add("options", "cannot be changed by a PATCH of the product: create the product with its options")
-		}
 		if ch.in.Variants != nil {
 			errs.add("variants", "change variants through /api/v2/products/{id}/variants")
 		}
@@ -520,7 +517,7 @@ func decodeV2Product(body []byte, cur ecolaura.Currency, required bool, errs *fi
 	if len(ch.in.Variants) > 0 && ch.in.Stock != nil {
 		errs.add("stock", "give each variant's stock (variants[].stock) instead")
 	}
-	if len(ch.in.Options) > 0 && len(ch.in.Variants) == 0 {
+	if required && len(ch.in.Options) > 0 && len(ch.in.Variants) == 0 {
 		errs.add("variants", "are required with options: one per combination of option values to sell")
 	}
 	for i, v := range ch.in.Variants {
@@ -610,6 +607,10 @@ func (ch v2ProductChange) patch() catalog.Patch {
 	if ch.status != "" {
 		st := ch.status
 		pt.Status = &st
+	}
+	if ch.in.Options != nil {
+		opts := append([]ecolaura.ProductOption{}, ch.options...)
+		pt.Options = &opts
 	}
 	if ch.metricSet {
 		pt.MetricsPatch, pt.ClearMetrics = ch.metricsPatch, ch.metricsPatch == nil

@@ -276,10 +276,10 @@ func TestV2ProductStatus(t *testing.T) {
 			r = h.do(req{Method: http.MethodPatch, Path: "/api/v2/products/" + draft, Token: h.staff, Body: map[string]any{"status": "gone"}})
 			assert.Equal(t, []string{"status"}, fieldsOf(problem(t, r, 400, "invalid")))
 		})
-		t.Run("a PATCH cannot change options or variants", func(t *testing.T) {
+		t.Run("a PATCH does not change variants", func(t *testing.T) {
 			r := h.do(req{Method: http.MethodPatch, Path: "/api/v2/products/" + active, Token: h.staff,
 				Body: map[string]any{"variants": []any{}, "options": []any{}}})
-			assert.Equal(t, []string{"options", "variants"}, fieldsOf(problem(t, r, 400, "invalid")))
+			assert.Equal(t, []string{"variants"}, fieldsOf(problem(t, r, 400, "invalid")), "variants have their own endpoints")
 		})
 	})
 }
@@ -512,5 +512,116 @@ func TestV2ListFiltersUseVariants(t *testing.T) {
 		assert.Empty(t, idsOf(r.JSON(t)), "no variant left: out of the in-stock list")
 		r = h.do(req{Path: "/api/v2/products/" + a})
 		assert.Equal(t, false, r.JSON(t)["in_stock"])
+	})
+}
+
+// TestV1WritesEditTheDefaultVariant: v1 knows one price and one stock
+// figure; on a product with variants its writes edit the default variant
+// and leave the others alone.
+func TestV1WritesEditTheDefaultVariant(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, st storetest.Store) {
+		h := newHarness(t, withStore(st), withoutRateLimits())
+		p := h.createTee("V1W") // S/oat 25.00 ×5, M/oat 27.50 ×3, M/charcoal 25.00 ×0
+		pid := p["id"].(string)
+		v1 := "/api/v1/products/" + pid + "/"
+
+		r := h.do(req{Method: http.MethodPatch, Path: v1, Token: h.staff, Body: map[string]any{"price": "22.00"}})
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		assert.Equal(t, "22.00", r.JSON(t)["price"])
+		assert.EqualValues(t, 8, r.JSON(t)["stock"])
+
+		// The total stock: the default variant's level takes the difference.
+		r = h.do(req{Method: http.MethodPatch, Path: v1, Token: h.staff, Body: map[string]any{"stock": 10}})
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		assert.EqualValues(t, 10, r.JSON(t)["stock"])
+		r = h.do(req{Method: http.MethodPatch, Path: v1, Token: h.staff, Body: map[string]any{"stock": 2}})
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+		assert.Contains(t, r.JSON(t), "stock", "the other variants hold 3: the total cannot be 2")
+
+		r = h.do(req{Path: "/api/v2/products/" + pid})
+		vs := variantsOf(r.JSON(t))
+		assert.Equal(t, map[string]any{"amount": "22.00", "currency": "EUR"}, vs[0]["price"], "the default variant's price")
+		assert.Equal(t, map[string]any{"amount": "27.50", "currency": "EUR"}, vs[1]["price"], "the others keep theirs")
+		assert.Equal(t, map[string]any{"amount": "25.00", "currency": "EUR"}, vs[2]["price"])
+		assert.Equal(t, []any{7.0, 3.0, 0.0}, []any{vs[0]["available"], vs[1]["available"], vs[2]["available"]})
+		assert.Len(t, vs, 3, "a v1 write keeps the variants")
+		assert.Len(t, r.JSON(t)["options"], 2, "and the options")
+	})
+}
+
+// TestV2PatchOptionsAndAudit: a PATCH of options adds a value before the
+// variant that uses it, drops an option, and refuses options the variants
+// no longer fit; status, option and variant edits are in the audit trail.
+func TestV2PatchOptionsAndAudit(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, st storetest.Store) {
+		h := newHarness(t, withStore(st), withoutRateLimits())
+		p := h.createTee("OPT") // size S, M, L × colour oat, charcoal; variants S/oat, M/oat, M/charcoal
+		pid := p["id"].(string)
+		patch := func(body map[string]any) response {
+			return h.do(req{Method: http.MethodPatch, Path: "/api/v2/products/" + pid, Token: h.staff, Body: body})
+		}
+		size := func(values ...string) map[string]any { return map[string]any{"name": "size", "values": values} }
+		colour := map[string]any{"name": "colour", "values": []string{"oat", "charcoal"}}
+
+		// XL is new: then a variant can use it.
+		r := patch(map[string]any{"options": []any{size("S", "M", "L", "XL"), colour}})
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		assert.Equal(t, []any{"S", "M", "L", "XL"}, r.JSON(t)["options"].([]any)[0].(map[string]any)["values"])
+		r = h.do(req{Method: http.MethodPost, Path: "/api/v2/products/" + pid + "/variants", Token: h.staff,
+			Body: map[string]any{"options": map[string]string{"size": "XL", "colour": "oat"}, "sku": "OPT-XL-OAT"}})
+		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+
+		tests := []struct {
+			name   string
+			body   map[string]any
+			fields []string
+		}{
+			{"a value a variant uses", map[string]any{"options": []any{size("S", "L", "XL"), colour}}, []string{"variants[1].options", "variants[2].options"}},
+			{"a renamed option", map[string]any{"options": []any{size("S", "M", "L", "XL"), map[string]any{"name": "color", "values": []string{"oat", "charcoal"}}}}, nil},
+			{"a dropped option making combinations equal", map[string]any{"options": []any{colour}}, nil},
+			{"four options", map[string]any{"options": []any{size("S", "M", "L", "XL"), colour, map[string]any{"name": "a", "values": []string{"1"}}, map[string]any{"name": "b", "values": []string{"1"}}}}, nil},
+			{"an option without values", map[string]any{"options": []any{size(), colour}}, nil},
+			{"variants in a PATCH", map[string]any{"variants": []any{}}, []string{"variants"}},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				p := problem(t, patch(tc.body), http.StatusBadRequest, "invalid")
+				if tc.fields != nil {
+					assert.Equal(t, tc.fields, fieldsOf(p))
+				} else {
+					assert.NotEmpty(t, fieldsOf(p))
+				}
+			})
+		}
+
+		// Dropping colour from a product whose sizes stay unique works.
+		soap := h.do(req{Method: http.MethodPost, Path: "/api/v2/products", Token: h.staff, Body: map[string]any{
+			"name": "Soap", "category": "bath", "price": map[string]any{"amount": "4.00"},
+			"options":  []any{map[string]any{"name": "scent", "values": []string{"mint"}}, map[string]any{"name": "size", "values": []string{"100g"}}},
+			"variants": []any{map[string]any{"options": map[string]string{"scent": "mint", "size": "100g"}}}}}).JSON(t)
+		r = h.do(req{Method: http.MethodPatch, Path: "/api/v2/products/" + soap["id"].(string), Token: h.staff,
+			Body: map[string]any{"options": []any{map[string]any{"name": "scent", "values": []string{"mint", "lavender"}}}}})
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		assert.Equal(t, map[string]any{"scent": "mint"}, variantsOf(r.JSON(t))[0]["options"], "the dropped option's value goes")
+
+		// The audit trail has the status, option and variant edits.
+		require.Equal(t, http.StatusOK, patch(map[string]any{"status": "archived"}).Status)
+		r = h.do(req{Path: "/api/v2/audit-events?entity=product&entity_id=" + pid, Token: h.staff})
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		var fields []string
+		for _, e := range r.JSON(t)["items"].([]any) {
+			for f := range e.(map[string]any)["changes"].(map[string]any) {
+				fields = append(fields, f)
+			}
+		}
+		assert.Contains(t, fields, "status")
+		assert.Contains(t, fields, "options")
+		var variantFields int
+		for _, f := range fields {
+			if strings.HasPrefix(f, "variants.") {
+				variantFields++
+			}
+		}
+		assert.Equal(t, 4, variantFields, "three variants created with the product, one added")
 	})
 }

@@ -191,7 +191,7 @@ func TestAccountsEndToEnd(t *testing.T) {
 		"user update disabled:true→false",
 		"user update disabled:false→true",
 		"order status status:confirmed→shipped",
-		"product create category:∅→home description:∅→ name:∅→Linen tote price:∅→12.50 EUR score:∅→60 stock:∅→5",
+		"product create category:∅→home description:∅→ name:∅→Linen tote price:∅→12.50 EUR score:∅→60 status:∅→active stock:∅→5",
 	}, got, "newest first")
 	st, body = c.do("GET", "/api/v2/audit-events?entity=user&entity_id="+eveID, staff, nil, nil)
 	require.Equal(t, http.StatusOK, st)

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -250,6 +251,15 @@ func (s *Service) ValidatePatch(patch Patch) error {
 	// It has metrics, so that a metrics patch's own values are checked
 	// (whether a footprint is needed depends on the stored product).
 	p := ecolaura.Product{ID: placeholderID, Name: "x", Category: "x", Price: ecolaura.NewMoney(0, s.cfg.DefaultCurrency)}
+	if patch.Options != nil { // a variant that gives a value of each option
+		v := ecolaura.Variant{ID: placeholderID, Options: map[string]string{}}
+		for _, o := range *patch.Options {
+			if len(o.Values) > 0 {
+				v.Options[o.Name] = o.Values[0]
+			}
+		}
+		p.Variants = []ecolaura.Variant{v}
+	}
 	if patch.MetricsPatch != nil {
 		p.Metrics = &ecolaura.SustainabilityMetrics{}
 	}
@@ -305,6 +315,14 @@ type Patch struct {
 	Stock *int
 	// Status moves the product to draft, active or archived.
 	Status *ecolaura.ProductStatus
+	// Options replaces the product's options: to add values (before the
+	// variants that use them are created), remove values no variant uses,
+	// reorder, or drop an option (its value is removed from every variant;
+	// the remaining combinations must still be unique). Every variant must
+	// still give one value of each option (ErrInvalid on
+	// "variants[i].options" otherwise); a renamed option is a dropped one
+	// plus a new one the variants have no value of.
+	Options *[]ecolaura.ProductOption
 	// Metrics replaces the whole metrics object.
 	Metrics *ecolaura.SustainabilityMetrics
 	// MetricsPatch changes some of the metrics and keeps the others (JSON
@@ -374,7 +392,7 @@ func (mp MetricsPatch) applyTo(m *ecolaura.SustainabilityMetrics) (out ecolaura.
 
 // empty reports whether the patch changes nothing.
 func (pt Patch) empty() bool {
-	return pt.Name == nil && pt.Description == nil && pt.Category == nil && pt.Price == nil && pt.Status == nil &&
+	return pt.Name == nil && pt.Description == nil && pt.Category == nil && pt.Price == nil && pt.Status == nil && pt.Options == nil &&
 		pt.Stock == nil && pt.Metrics == nil && pt.MetricsPatch == nil && !pt.ClearMetrics && pt.Score == nil
 }
 
@@ -423,6 +441,19 @@ func (pt Patch) apply(p *ecolaura.Product) error {
 	}
 	if pt.Status != nil {
 		p.Status = *pt.Status
+	}
+	if pt.Options != nil {
+		p.Options = make([]ecolaura.ProductOption, 0, len(*pt.Options))
+		names := map[string]bool{}
+		for _, o := range *pt.Options {
+			p.Options = append(p.Options, ecolaura.ProductOption{Name: o.Name, Values: slices.Clone(o.Values)})
+			names[o.Name] = true
+		}
+		for i := range p.Variants {
+			v := &p.Variants[i]
+			v.Options = maps.Clone(v.Options)
+			maps.DeleteFunc(v.Options, func(name, _ string) bool { return !names[name] })
+		}
 	}
 	if pt.Stock != nil {
 		p.Stock = *pt.Stock
