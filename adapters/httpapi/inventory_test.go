@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
-	"github.com/ecolaura/ecolaura/ecolaura/inventory"
 	"github.com/ecolaura/ecolaura/internal/storetest"
 	"github.com/ecolaura/ecolaura/ports/porttest"
 )
@@ -62,14 +60,23 @@ func TestV2Inventory(t *testing.T) {
 		assert.EqualValues(t, 45, r.JSON(t)["stock"], "v1's stock is the sum over the variants")
 
 		t.Run("a second location", func(t *testing.T) {
-			loc, err := h.svc.Inventory.(*inventory.Service).CreateLocation(context.Background(), ecolaura.System(), inventory.LocationInput{Name: "Shop floor", Ships: false})
-			require.NoError(t, err)
-			r := h.do(req{Method: http.MethodPost, Path: path, Token: h.staff, Body: map[string]any{"delta": 6, "location_id": string(loc.ID)}})
+			r := h.do(req{Method: http.MethodPost, Path: "/api/v2/stock-locations", Token: h.staff, Body: map[string]any{"name": " Shop floor ", "ships": false}})
+			require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+			loc := r.JSON(t)
+			assert.Equal(t, "Shop floor", loc["name"])
+			assert.EqualValues(t, 1, loc["position"])
+			r = h.do(req{Path: "/api/v2/stock-locations", Token: h.staff})
+			require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+			items := r.JSON(t)["items"].([]any)
+			require.Len(t, items, 2)
+			assert.Equal(t, string(ecolaura.DefaultLocationID), items[0].(map[string]any)["id"], "the default location first")
+			assert.Equal(t, loc, items[1])
+			r = h.do(req{Method: http.MethodPost, Path: path, Token: h.staff, Body: map[string]any{"delta": 6, "location_id": loc["id"]}})
 			require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 			got := r.JSON(t)
 			assert.EqualValues(t, 42, got["available"], "a location that does not ship adds nothing to sell")
 			require.Len(t, got["levels"], 2)
-			assert.Equal(t, map[string]any{"location_id": string(loc.ID), "location_name": "Shop floor", "ships": false, "on_hand": 6.0}, got["levels"].([]any)[1])
+			assert.Equal(t, map[string]any{"location_id": loc["id"], "location_name": "Shop floor", "ships": false, "on_hand": 6.0}, got["levels"].([]any)[1])
 			assert.Equal(t, "adjustment", got["movement"].(map[string]any)["reason"], "the default reason")
 		})
 
@@ -134,6 +141,12 @@ func TestV2Inventory(t *testing.T) {
 				{"movements bad cursor", http.MethodGet, path + "/movements?cursor=abc", h.staff, nil, 400, []string{"cursor"}},
 				{"movements limit 0", http.MethodGet, path + "/movements?limit=0", h.staff, nil, 400, []string{"limit"}},
 				{"movements unknown parameter", http.MethodGet, path + "/movements?order=1", h.staff, nil, 400, []string{"order"}},
+				{"customer lists locations", http.MethodGet, "/api/v2/stock-locations", h.alice, nil, 403, nil},
+				{"customer adds a location", http.MethodPost, "/api/v2/stock-locations", h.alice, map[string]any{"name": "x", "ships": true}, 403, nil},
+				{"location without a name", http.MethodPost, "/api/v2/stock-locations", h.staff, map[string]any{"ships": true}, 400, []string{"name"}},
+				{"location without ships", http.MethodPost, "/api/v2/stock-locations", h.staff, map[string]any{"name": "Back room"}, 400, []string{"ships"}},
+				{"location with a blank name", http.MethodPost, "/api/v2/stock-locations", h.staff, map[string]any{"name": " ", "ships": true}, 400, []string{"name"}},
+				{"location name too long", http.MethodPost, "/api/v2/stock-locations", h.staff, map[string]any{"name": strings.Repeat("n", 101), "ships": true}, 400, []string{"name"}},
 			}
 			for _, tc := range tests {
 				t.Run(tc.name, func(t *testing.T) {

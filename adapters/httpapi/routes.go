@@ -49,6 +49,8 @@ func (s *Server) registerAPI() {
 	s.handle(v2, fiber.MethodPut, "/variants/:id/inventory", s.writeLimit, s.v2ChangeStock(true))
 	s.handle(v2, fiber.MethodPost, "/variants/:id/inventory", s.writeLimit, s.v2ChangeStock(false))
 	s.get(v2, "/variants/:id/inventory/movements", s.v2ListMovements)
+	s.get(v2, "/stock-locations", s.v2ListLocations)
+	s.handle(v2, fiber.MethodPost, "/stock-locations", s.writeLimit, s.v2CreateLocation)
 	s.get(v2, "/categories", s.v2Categories)
 	s.handle(v2, fiber.MethodPost, "/auth/register", s.authLimit, s.v2Register)
 	s.handle(v2, fiber.MethodPost, "/auth/token", s.authLimit, s.v2Token)

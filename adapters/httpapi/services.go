@@ -60,6 +60,7 @@ type Inventory interface {
 	Levels(ctx context.Context, actor ecolaura.Principal, variantID ecolaura.ID) ([]ecolaura.InventoryLevel, error)
 	Movements(ctx context.Context, actor ecolaura.Principal, q ports.MovementQuery) ([]ecolaura.InventoryMovement, error)
 	Locations(ctx context.Context, actor ecolaura.Principal) ([]ecolaura.StockLocation, error)
+	CreateLocation(ctx context.Context, actor ecolaura.Principal, in inventory.LocationInput) (ecolaura.StockLocation, error)
 }
 
 // MediaFiles opens the files served under /media/ (the media adapter's

@@ -284,3 +284,70 @@ func (s *Server) v2ListMovements(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	return sendJSON(c, http.StatusOK, out)
 }
+
+// v2Location is a stock location.
+type v2Location struct {
+	ID       ecolaura.ID `json:"id"`
+	Name     string      `json:"name"`
+	Ships    bool        `json:"ships"`
+	Position int         `json:"position"`
+}
+
+func toV2Location(l ecolaura.StockLocation) v2Location {
+	return v2Location{ID: l.ID, Name: l.Name, Ships: l.Ships, Position: l.Position}
+}
+
+// v2ListLocations lists the stock locations in position order (staff).
+func (s *Server) v2ListLocations(c *fiber.Ctx) error {
+	actor := principal(c)
+	if err := actor.RequireStaff(); err != nil {
+		return err
+	}
+	q, err := v2Query(c)
+	if err != nil {
+		return err
+	}
+	if err := onlyParams(q); err != nil {
+		return err
+	}
+	locs, err := s.svc.Inventory.Locations(c.UserContext(), actor)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Items []v2Location `json:"items"`
+	}{Items: make([]v2Location, 0, len(locs))}
+	for _, l := range locs {
+		out.Items = append(out.Items, toV2Location(l))
+	}
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return sendJSON(c, http.StatusOK, out)
+}
+
+// v2CreateLocation adds a stock location after the others (staff):
+// {"name", "ships"}.
+func (s *Server) v2CreateLocation(c *fiber.Ctx) error {
+	actor := principal(c)
+	if err := actor.RequireStaff(); err != nil {
+		return err
+	}
+	var in struct {
+		Name  *string `json:"name"`
+		Ships *bool   `json:"ships"`
+	}
+	var errs fieldErrors
+	if err := decodeBody(c.Body(), &in, true, v2Dialect, &errs); err != nil {
+		return err
+	}
+	errs.require(in.Name != nil, "name", v2Dialect)
+	errs.require(in.Ships != nil, "ships", v2Dialect)
+	if err := errs.err(); err != nil {
+		return err
+	}
+	l, err := s.svc.Inventory.CreateLocation(c.UserContext(), actor, inventory.LocationInput{Name: *in.Name, Ships: *in.Ships})
+	if err != nil {
+		return err
+	}
+	c.Location(s.absURL(c, "/api/v2/stock-locations"))
+	return sendJSON(c, http.StatusCreated, toV2Location(l))
+}
