@@ -262,21 +262,39 @@ var allowedHeaders = map[string]bool{"alg": true, "kid": true, "typ": true}
 // sid that is not an ID — returns an error matching
 // ecolaura.ErrUnauthenticated.
 func (v *Verifier) Verify(ctx context.Context, token string) (ecolaura.Principal, error) {
+	p, _, err := v.verify(ctx, token)
+	return p, err
+}
+
+// validity is the time window a verified token is valid in: from nbf to
+// exp, without the leeway.
+type validity struct{ notBefore, expires time.Time }
+
+// verify is Verify, also returning the token's validity window.
+func (v *Verifier) verify(ctx context.Context, token string) (ecolaura.Principal, validity, error) {
+	p, tok, err := v.parse(ctx, token)
+	if err != nil {
+		return p, validity{}, err
+	}
+	return p, validity{notBefore: tok.NotBefore(), expires: tok.Expiration()}, nil
+}
+
+func (v *Verifier) parse(ctx context.Context, token string) (ecolaura.Principal, jwxjwt.Token, error) {
 	if len(token) > v.cfg.MaxTokenBytes {
-		return ecolaura.Principal{}, unauthenticated("too long", nil)
+		return ecolaura.Principal{}, nil, unauthenticated("too long", nil)
 	}
 	first := strings.IndexByte(token, '.')
 	if first < 0 || strings.Count(token, ".") != 2 {
-		return ecolaura.Principal{}, unauthenticated("is not a compact JWS", nil)
+		return ecolaura.Principal{}, nil, unauthenticated("is not a compact JWS", nil)
 	}
 	for i := 0; i < len(token); i++ {
 		if c := token[i]; !(c == '.' || c == '-' || c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
-			return ecolaura.Principal{}, unauthenticated("has a character outside base64url", nil)
+			return ecolaura.Principal{}, nil, unauthenticated("has a character outside base64url", nil)
 		}
 	}
 	key, err := v.checkHeader(token[:first])
 	if err != nil {
-		return ecolaura.Principal{}, err
+		return ecolaura.Principal{}, nil, err
 	}
 	tok, err := jwxjwt.Parse([]byte(token),
 		jwxjwt.WithKey(key.alg, key.public),
@@ -295,27 +313,27 @@ func (v *Verifier) Verify(ctx context.Context, token string) (ecolaura.Principal
 		jwxjwt.WithMaxDelta(v.cfg.AccessTTL, jwxjwt.ExpirationKey, jwxjwt.IssuedAtKey),
 	)
 	if err != nil {
-		return ecolaura.Principal{}, unauthenticated("rejected", err)
+		return ecolaura.Principal{}, nil, unauthenticated("rejected", err)
 	}
 	id, err := ecolaura.ParseID(tok.Subject())
 	if err != nil {
-		return ecolaura.Principal{}, unauthenticated("subject is not a user ID", nil)
+		return ecolaura.Principal{}, nil, unauthenticated("subject is not a user ID", nil)
 	}
 	raw, _ := tok.Get(RoleClaim)
 	roleName, _ := raw.(string)
 	role := ecolaura.Role(roleName)
 	if !role.Valid() {
-		return ecolaura.Principal{}, unauthenticated("role is unknown", nil)
+		return ecolaura.Principal{}, nil, unauthenticated("role is unknown", nil)
 	}
 	p := ecolaura.Principal{UserID: id, Role: role}
 	if raw, ok := tok.Get(SessionClaim); ok {
 		sid, _ := raw.(string)
 		if _, err := ecolaura.ParseID(sid); err != nil {
-			return ecolaura.Principal{}, unauthenticated("sid is not a session ID", nil)
+			return ecolaura.Principal{}, nil, unauthenticated("sid is not a session ID", nil)
 		}
 		p.SessionID = ecolaura.ID(sid)
 	}
-	return p, nil
+	return p, tok, nil
 }
 
 // checkHeader decodes the protected header strictly and returns the key it
@@ -349,4 +367,9 @@ func (v *Verifier) checkHeader(segment string) (VerificationKey, error) {
 		return VerificationKey{}, unauthenticated(fmt.Sprintf("alg %q is not the key's %q", h.Alg, key.alg), nil)
 	}
 	return key, nil
+}
+
+// contains reports whether t is within the window: nbf ≤ t < exp.
+func (w validity) contains(t time.Time) bool {
+	return !t.Before(w.notBefore) && t.Before(w.expires)
 }

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -49,6 +50,24 @@ type fixture struct {
 	clock    *fixedClock
 	issuer   *jwt.Issuer
 	verifier *jwt.Verifier
+	cached   *jwt.CachedVerifier // over verifier
+}
+
+// tokenVerifier is what the API and the shop call.
+type tokenVerifier interface {
+	Verify(ctx context.Context, token string) (ecolaura.Principal, error)
+}
+
+// verifiers names the fixture's two verifiers, for tests that must hold
+// for both.
+func (f *fixture) verifiers() []struct {
+	name string
+	v    tokenVerifier
+} {
+	return []struct {
+		name string
+		v    tokenVerifier
+	}{{"verifier", f.verifier}, {"cached", f.cached}}
 }
 
 var epoch = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -65,6 +84,8 @@ func newFixture(t testing.TB) *fixture {
 	f.issuer, err = jwt.NewIssuer(f.cfg, keys, jwt.WithClock(f.clock))
 	require.NoError(t, err)
 	f.verifier, err = jwt.NewVerifier(f.cfg, keys, jwt.WithClock(f.clock))
+	require.NoError(t, err)
+	f.cached, err = jwt.NewCachedVerifier(f.verifier, 100)
 	require.NoError(t, err)
 	return f
 }
@@ -307,15 +328,23 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 		{"too long", valid + strings.Repeat("A", 5000), "too long"},
 		{"gigantic", strings.Repeat("A", 10<<20), "too long"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			p, err := f.verifier.Verify(context.Background(), tc.token)
-			require.Error(t, err)
-			assert.ErrorIs(t, err, ecolaura.ErrUnauthenticated)
-			assert.Contains(t, err.Error(), tc.reason)
-			assert.Equal(t, ecolaura.Principal{}, p)
-		})
+	// The cached verifier remembers the valid token: none of its variants
+	// may hit.
+	_, err = f.cached.Verify(context.Background(), valid)
+	require.NoError(t, err)
+	require.Equal(t, 1, f.cached.Len())
+	for _, vf := range f.verifiers() {
+		for _, tc := range tests {
+			t.Run(vf.name+"/"+tc.name, func(t *testing.T) {
+				p, err := vf.v.Verify(context.Background(), tc.token)
+				require.Error(t, err)
+				assert.ErrorIs(t, err, ecolaura.ErrUnauthenticated)
+				assert.Contains(t, err.Error(), tc.reason)
+				assert.Equal(t, ecolaura.Principal{}, p)
+			})
+		}
 	}
+	assert.Equal(t, 1, f.cached.Len(), "a refused token is never remembered")
 }
 
 func TestExpiryAndLeeway(t *testing.T) {
@@ -335,16 +364,91 @@ func TestExpiryAndLeeway(t *testing.T) {
 		{"within leeway before issue", epoch.Add(-29 * time.Second), true},
 		{"beyond leeway before issue", epoch.Add(-31 * time.Second), false},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			f.clock.Set(tc.at)
-			t.Cleanup(func() { f.clock.Set(epoch) })
-			_, err := f.verifier.Verify(ctx, at.Token)
-			if tc.ok {
+	for _, vf := range f.verifiers() {
+		for _, tc := range tests {
+			t.Run(vf.name+"/"+tc.name, func(t *testing.T) {
+				// The cached verifier saw the token when it was issued.
+				_, err := vf.v.Verify(ctx, at.Token)
 				require.NoError(t, err)
-			} else {
-				require.ErrorIs(t, err, ecolaura.ErrUnauthenticated)
-			}
+				f.clock.Set(tc.at)
+				t.Cleanup(func() { f.clock.Set(epoch) })
+				_, err = vf.v.Verify(ctx, at.Token)
+				if tc.ok {
+					require.NoError(t, err)
+				} else {
+					require.ErrorIs(t, err, ecolaura.ErrUnauthenticated)
+				}
+			})
+		}
+	}
+}
+
+func TestCachedVerifier(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	alice := ecolaura.Principal{UserID: userID, Role: ecolaura.RoleCustomer}
+	at, err := f.issuer.Issue(ctx, alice)
+	require.NoError(t, err)
+
+	p, err := f.cached.Verify(ctx, at.Token)
+	require.NoError(t, err)
+	require.Equal(t, alice, p)
+	require.Equal(t, 1, f.cached.Len())
+	p, err = f.cached.Verify(ctx, at.Token)
+	require.NoError(t, err)
+	assert.Equal(t, alice, p, "the remembered principal")
+	assert.Equal(t, 1, f.cached.Len())
+
+	// The cache keeps its own copy of a token: a caller's string over
+	// memory that is reused for the next request (as Fiber's headers are)
+	// cannot change a remembered key.
+	bob := ecolaura.Principal{UserID: ecolaura.ID("01a21425-113c-717b-a1b2-b610b1e20002"), Role: ecolaura.RoleCustomer}
+	bt, err := f.issuer.Issue(ctx, bob)
+	require.NoError(t, err)
+	ct, err := f.issuer.Issue(ctx, alice)
+	require.NoError(t, err)
+	require.Len(t, bt.Token, len(ct.Token))
+	buf := []byte(ct.Token)
+	_, err = f.cached.Verify(ctx, unsafe.String(&buf[0], len(buf)))
+	require.NoError(t, err)
+	copy(buf, bt.Token) // the next request's header in the same buffer
+	p, err = f.cached.Verify(ctx, unsafe.String(&buf[0], len(buf)))
+	require.NoError(t, err)
+	assert.Equal(t, bob, p, "another token's bytes in a reused buffer are verified as that token")
+	p, err = f.cached.Verify(ctx, ct.Token)
+	require.NoError(t, err)
+	assert.Equal(t, alice, p)
+
+	// Past exp the entry is dropped, not answered.
+	f.clock.Set(epoch.Add(time.Hour))
+	_, err = f.cached.Verify(ctx, at.Token)
+	require.ErrorIs(t, err, ecolaura.ErrUnauthenticated)
+	assert.Equal(t, 2, f.cached.Len(), "the other two tokens were issued later")
+
+	// Bounded: the least recently used token leaves first.
+	f.clock.Set(epoch)
+	small, err := jwt.NewCachedVerifier(f.verifier, 2)
+	require.NoError(t, err)
+	for range 3 {
+		at, err := f.issuer.Issue(ctx, alice)
+		require.NoError(t, err)
+		_, err = small.Verify(ctx, at.Token)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 2, small.Len())
+
+	for _, tc := range []struct {
+		name string
+		v    *jwt.Verifier
+		size int
+	}{
+		{"nil verifier", nil, 10},
+		{"zero size", f.verifier, 0},
+		{"too large", f.verifier, jwt.MaxCachedTokens + 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := jwt.NewCachedVerifier(tc.v, tc.size)
+			require.Error(t, err)
 		})
 	}
 }
@@ -456,16 +560,22 @@ func BenchmarkIssue(b *testing.B) {
 	}
 }
 
+// BenchmarkVerify compares the verifier with the cached verifier on a
+// token seen before (a client's repeated requests).
 func BenchmarkVerify(b *testing.B) {
 	f := newFixture(b)
 	ctx := context.Background()
 	at, err := f.issuer.Issue(ctx, ecolaura.Principal{UserID: userID, Role: ecolaura.RoleCustomer})
 	require.NoError(b, err)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := f.verifier.Verify(ctx, at.Token); err != nil {
-			b.Fatal(err)
-		}
+	for _, vf := range f.verifiers() {
+		b.Run(vf.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := vf.v.Verify(ctx, at.Token); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

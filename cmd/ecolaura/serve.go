@@ -313,7 +313,11 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	if err != nil {
 		return fmt.Errorf("JWT issuer: %w", err)
 	}
-	verifier, err := jwt.NewVerifier(jcfg, keys, jwt.WithClock(clock))
+	uncached, err := jwt.NewVerifier(jcfg, keys, jwt.WithClock(clock))
+	if err != nil {
+		return fmt.Errorf("JWT verifier: %w", err)
+	}
+	verifier, err := jwt.NewCachedVerifier(uncached, jwt.DefaultCachedTokens)
 	if err != nil {
 		return fmt.Errorf("JWT verifier: %w", err)
 	}

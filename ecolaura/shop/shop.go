@@ -620,7 +620,11 @@ func applyDefaults(cfg *Config) (jwks func() ([]byte, error), err error) {
 		if cfg.TokenIssuer, err = jwt.NewIssuer(jwt.DefaultConfig(), keys, jwt.WithClock(cfg.Clock)); err != nil {
 			return nil, err
 		}
-		if cfg.TokenVerifier, err = jwt.NewVerifier(jwt.DefaultConfig(), keys, jwt.WithClock(cfg.Clock)); err != nil {
+		v, err := jwt.NewVerifier(jwt.DefaultConfig(), keys, jwt.WithClock(cfg.Clock))
+		if err != nil {
+			return nil, err
+		}
+		if cfg.TokenVerifier, err = jwt.NewCachedVerifier(v, jwt.DefaultCachedTokens); err != nil {
 			return nil, err
 		}
 		return keys.JWKS, nil
