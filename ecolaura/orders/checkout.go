@@ -12,6 +12,7 @@ import (
 	"math/bits"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ports"
@@ -209,16 +210,10 @@ func (s *Service) Checkout(ctx context.Context, actor ecolaura.Principal, req Ch
 					Message: "verify your email address before placing an order"}
 			}
 		}
-		if key != "" {
-			existing, err := tx.Orders().GetByIdempotencyKey(ctx, actor.UserID, key)
-			switch {
-			case err == nil:
-				res, err = replay(existing, hash)
-				return err
-			case !errors.Is(err, ecolaura.ErrNotFound):
-				return fmt.Errorf("look up idempotency key: %w", err)
-			}
-		}
+		// An order already placed with this key is not looked up first:
+		// its key makes the order's insert fail (ErrConflict), and every
+		// failure with a key looks for it below. A new order saves the
+		// round trip.
 		o, err := s.placeOrder(ctx, tx, actor.UserID, req, hash)
 		if err != nil {
 			return err
@@ -235,9 +230,11 @@ func (s *Service) Checkout(ctx context.Context, actor ecolaura.Principal, req Ch
 		}
 	}
 	if err != nil {
-		if key != "" && errors.Is(err, ecolaura.ErrConflict) {
-			// Another process may have committed an order with this key
-			// between our look-up and our insert: answer as its replay.
+		if key != "" && !errors.Is(err, ecolaura.ErrUnauthenticated) {
+			// An order with this key exists (its insert conflicted, or the
+			// request no longer validates — a product archived or sold out
+			// since — but was placed before, by this or another process):
+			// answer as its replay.
 			existing, gerr := s.db.Orders().GetByIdempotencyKey(ctx, actor.UserID, key)
 			if gerr == nil {
 				return replay(existing, hash)
@@ -427,20 +424,32 @@ func (s *Service) placeOrder(ctx context.Context, tx ports.Tx, userID ecolaura.I
 	if err := enqueue(ctx, tx, JobProcessOrder, o.ID); err != nil {
 		return ecolaura.Order{}, err
 	}
-	// Last: the stock, in variant-ID order.
-	idx := make([]int, len(lines))
-	for i := range idx {
-		idx[i] = i
+	// Last: the stock of every line, in one call (the store locks the
+	// levels in variant-ID order, as briefly as it can).
+	sales := make([]ports.Sale, len(lines))
+	for i, l := range lines {
+		sales[i] = ports.Sale{VariantID: l.VariantID, Quantity: l.Quantity, OrderID: o.ID, ActorID: userID, At: now}
 	}
-	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(lines[a].VariantID, lines[b].VariantID) })
-	for _, i := range idx {
-		l := lines[i]
-		_, err := tx.Inventory().Sell(ctx, ports.Sale{VariantID: l.VariantID, Quantity: l.Quantity, OrderID: o.ID, ActorID: userID, At: now})
-		if err != nil {
-			return ecolaura.Order{}, s.stockError("lines["+strconv.Itoa(i)+"]", req.Lines[i], l, err)
-		}
+	if _, err := tx.Inventory().Sell(ctx, sales...); err != nil {
+		i := lineOf(lines, err)
+		return ecolaura.Order{}, s.stockError("lines["+strconv.Itoa(i)+"]", req.Lines[i], lines[i], err)
 	}
 	return o, nil
+}
+
+// lineOf returns the index of the line whose variant a failed sale names:
+// an *ecolaura.InsufficientStockError's VariantID, or the variant ID in the
+// message of another error (a variant deleted since it was read: the stores
+// name it), else 0.
+func lineOf(lines []ecolaura.OrderLine, err error) int {
+	var ise *ecolaura.InsufficientStockError
+	short := errors.As(err, &ise)
+	for i, l := range lines {
+		if short && ise.VariantID == l.VariantID || !short && strings.Contains(err.Error(), string(l.VariantID)) {
+			return i
+		}
+	}
+	return 0
 }
 
 // stockError turns a failed sale into the checkout's error.

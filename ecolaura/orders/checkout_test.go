@@ -517,6 +517,21 @@ func testIdempotencyReplayAndMismatch(t *testing.T, s storetest.Store) {
 		})
 	}
 	assert.Equal(t, 100-3, f.stock(t, a.ID))
+
+	// A retry after the product was archived (the request no longer
+	// validates) still replays the order its key placed; a new key is
+	// refused.
+	cur, err := f.db.Products().Get(context.Background(), b.ID)
+	require.NoError(t, err)
+	cur.Status = ecolaura.ProductArchived
+	_, err = f.db.Products().Update(context.Background(), cur)
+	require.NoError(t, err)
+	res, err := f.svc.Checkout(context.Background(), alice, orders.CheckoutRequest{Lines: []orders.LineRequest{line(a, 1), line(b, 2)}, IdempotencyKey: "key-1"})
+	require.NoError(t, err)
+	assert.True(t, res.Replayed)
+	assert.Equal(t, first.ID, res.Order.ID)
+	_, err = f.svc.Checkout(context.Background(), alice, orders.CheckoutRequest{Lines: []orders.LineRequest{line(a, 1), line(b, 2)}, IdempotencyKey: "key-2"})
+	requireFields(t, err, "lines[1].product_id")
 }
 
 // blindDB hides orders created by other transactions from the key look-up
