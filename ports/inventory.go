@@ -2,6 +2,8 @@ package ports
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
@@ -37,7 +39,7 @@ type InventoryResult struct {
 }
 
 // Sale takes Quantity units of a variant for an order, from the locations
-// that ship, in location order.
+// that ship, in location order (see InventoryStore.Sell).
 type Sale struct {
 	VariantID ecolaura.ID
 	Quantity  int
@@ -108,13 +110,19 @@ type InventoryStore interface {
 	// level); ErrInvalid for a result above ecolaura.MaxStock (without
 	// Saturate), a negative absolute level or a bad reason.
 	Change(ctx context.Context, c InventoryChange) (InventoryResult, error)
-	// Sell takes s.Quantity units of the variant from the locations that
-	// ship, in position order (as many as each holds, the default location
-	// first), recording one "sale" movement per level it takes from. When
-	// they hold fewer units in total it changes nothing and returns an
-	// *ecolaura.InsufficientStockError with the variant's available units.
-	// Errors: ErrNotFound for an unknown variant; ErrInsufficientStock.
-	Sell(ctx context.Context, s Sale) ([]InventoryResult, error)
+	// Sell takes every sale or none: for each, Quantity units of its
+	// variant from the locations that ship, in position order (as many as
+	// each holds, the default location first), recording one "sale"
+	// movement per level it takes from, and returns the results in
+	// variant-ID order. Levels are locked in variant-ID order (the default
+	// location's of every sale first), so concurrent sales cannot deadlock.
+	// When a variant's locations hold fewer units than its sale asks it
+	// returns an *ecolaura.InsufficientStockError naming that variant, with
+	// its available units; a caller's transaction must then be rolled back
+	// (outside one, nothing changed). Errors: ErrInvalid (no sale, a
+	// quantity outside 1–MaxStock, a variant twice); ErrNotFound for an
+	// unknown variant; ErrInsufficientStock.
+	Sell(ctx context.Context, sales ...Sale) ([]InventoryResult, error)
 	// Movements returns movements, newest first (by time, then ID).
 	Movements(ctx context.Context, q MovementQuery) ([]ecolaura.InventoryMovement, error)
 }
@@ -155,4 +163,25 @@ func (c InventoryChange) Result(before int) (int, error) {
 		return 0, ecolaura.Invalid("stock", "must be at most %d", ecolaura.MaxStock)
 	}
 	return after, nil
+}
+
+// ValidateSales checks sales before a store looks at stock: at least one, a
+// quantity of 1–MaxStock each, no variant twice. It returns them sorted by
+// variant ID (a copy), the order stores lock levels in. Errors:
+// *ecolaura.ValidationError.
+func ValidateSales(sales []Sale) ([]Sale, error) {
+	if len(sales) == 0 {
+		return nil, ecolaura.Invalid("sales", "must name at least one variant")
+	}
+	out := slices.Clone(sales)
+	slices.SortFunc(out, func(a, b Sale) int { return strings.Compare(string(a.VariantID), string(b.VariantID)) })
+	for i, s := range out {
+		if s.Quantity < 1 || s.Quantity > ecolaura.MaxStock {
+			return nil, ecolaura.Invalid("quantity", "must be between 1 and %d", ecolaura.MaxStock)
+		}
+		if i > 0 && out[i-1].VariantID == s.VariantID {
+			return nil, ecolaura.Invalid("variant_id", "variant %s is sold twice: one sale per variant", s.VariantID)
+		}
+	}
+	return out, nil
 }

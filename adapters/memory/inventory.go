@@ -296,50 +296,77 @@ func (s inventoryStore) Change(ctx context.Context, c ports.InventoryChange) (po
 	return out, err
 }
 
-// Sell takes the units from the shipping locations in position order.
-func (s inventoryStore) Sell(ctx context.Context, sale ports.Sale) ([]ports.InventoryResult, error) {
-	if sale.Quantity < 1 || sale.Quantity > ecolaura.MaxStock {
-		return nil, ecolaura.Invalid("quantity", "must be between 1 and %d", ecolaura.MaxStock)
+// Sell takes every sale or none, in variant-ID order (see
+// ports.InventoryStore.Sell).
+func (s inventoryStore) Sell(ctx context.Context, sales ...ports.Sale) ([]ports.InventoryResult, error) {
+	sorted, err := ports.ValidateSales(sales)
+	if err != nil {
+		return nil, err
 	}
 	var out []ports.InventoryResult
-	err := update(ctx, s.db, s.tx, func(t *txn) error {
-		it := t.w.inventory
-		product, ok := it.productOf(sale.VariantID)
-		if !ok {
-			return fmt.Errorf("memory: variant %s: %w", sale.VariantID, ecolaura.ErrNotFound)
+	err = update(ctx, s.db, s.tx, func(t *txn) error {
+		out = nil
+		// Every sale is checked before any is taken: a failed call
+		// changes nothing, even inside a transaction.
+		for _, sale := range sorted {
+			if err := sellable(t, sale); err != nil {
+				return err
+			}
 		}
-		if avail := it.available(sale.VariantID); avail < sale.Quantity {
-			ise := &ecolaura.InsufficientStockError{ProductID: product, VariantID: sale.VariantID, Requested: sale.Quantity, Available: avail}
-			if pr, ok := t.w.products.get(product); ok {
-				ise.Name = pr.p.Name
-			}
-			return fmt.Errorf("memory: sell: %w", ise)
-		}
-		it = t.inventory()
-		need := sale.Quantity
-		for _, l := range it.locations {
-			if need == 0 {
-				break
-			}
-			if !l.Ships {
-				continue
-			}
-			r, ok := it.level(sale.VariantID, l.ID)
-			if !ok || r.onHand == 0 {
-				continue
-			}
-			take := min(need, r.onHand)
-			need -= take
-			after := r.onHand - take
-			m := ecolaura.InventoryMovement{ID: newMovementID(), VariantID: sale.VariantID, LocationID: l.ID, Delta: -take,
-				OnHand: after, Reason: ecolaura.MoveSale, ActorID: sale.ActorID, OrderID: sale.OrderID, At: sale.At}
-			it.setLevel(product, sale.VariantID, l.ID, after)
-			it.record(m)
-			out = append(out, ports.InventoryResult{ProductID: product, Before: r.onHand, After: after, Movement: m})
+		for _, sale := range sorted {
+			out = append(out, sell(t, sale)...)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// sellable reports whether the locations that ship hold sale's units.
+// Errors: ErrNotFound; *ecolaura.InsufficientStockError.
+func sellable(t *txn, sale ports.Sale) error {
+	it := t.w.inventory
+	product, ok := it.productOf(sale.VariantID)
+	if !ok {
+		return fmt.Errorf("memory: variant %s: %w", sale.VariantID, ecolaura.ErrNotFound)
+	}
+	if avail := it.available(sale.VariantID); avail < sale.Quantity {
+		ise := &ecolaura.InsufficientStockError{ProductID: product, VariantID: sale.VariantID, Requested: sale.Quantity, Available: avail}
+		if pr, ok := t.w.products.get(product); ok {
+			ise.Name = pr.p.Name
+		}
+		return fmt.Errorf("memory: sell: %w", ise)
+	}
+	return nil
+}
+
+// sell takes a sellable sale's units from the locations that ship, in
+// position order.
+func sell(t *txn, sale ports.Sale) []ports.InventoryResult {
+	it := t.inventory()
+	product, _ := it.productOf(sale.VariantID)
+	var out []ports.InventoryResult
+	need := sale.Quantity
+	for _, l := range it.locations {
+		if need == 0 {
+			break
+		}
+		if !l.Ships {
+			continue
+		}
+		r, ok := it.level(sale.VariantID, l.ID)
+		if !ok || r.onHand == 0 {
+			continue
+		}
+		take := min(need, r.onHand)
+		need -= take
+		after := r.onHand - take
+		m := ecolaura.InventoryMovement{ID: newMovementID(), VariantID: sale.VariantID, LocationID: l.ID, Delta: -take,
+			OnHand: after, Reason: ecolaura.MoveSale, ActorID: sale.ActorID, OrderID: sale.OrderID, At: sale.At}
+		it.setLevel(product, sale.VariantID, l.ID, after)
+		it.record(m)
+		out = append(out, ports.InventoryResult{ProductID: product, Before: r.onHand, After: after, Movement: m})
+	}
+	return out
 }
 
 // Movements returns movements newest first.

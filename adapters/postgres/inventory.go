@@ -212,43 +212,130 @@ const sellDefault = `WITH l AS (UPDATE inventory_levels SET on_hand = on_hand - 
 		SELECT $4::uuid, $1::uuid, $3::uuid, -$2, on_hand, 'sale', $5::uuid, $6::uuid, $7 FROM l)
 	SELECT on_hand, (SELECT product_id::text FROM product_variants WHERE id = $1::uuid) FROM l`
 
-// Sell takes the units: first in one statement from the default location
-// (the common case); when it holds too few, it locks the variant's levels at
-// every location that ships (in position order) and takes from each in
-// turn. Errors: ErrNotFound; *ecolaura.InsufficientStockError;
+// sellBatch is the hot path of a sale of several variants: in one
+// statement it locks the default location's levels of every variant in
+// variant-ID order (whatever they hold, so the slow path that may follow
+// keeps the order: default levels first, then the others variant by
+// variant), and only when each holds its sale's units takes them all and
+// records the movements. It returns no row when some level is missing or
+// short. No row but the levels is locked; the product rows are not touched.
+const sellBatch = `WITH req AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::uuid[]) AS r (variant_id, qty, movement_id)),
+	locked AS MATERIALIZED (SELECT l.variant_id, l.on_hand, req.qty, req.movement_id
+		FROM inventory_levels l JOIN req ON req.variant_id = l.variant_id
+		WHERE l.location_id = $4::uuid ORDER BY l.variant_id FOR NO KEY UPDATE OF l),
+	ok AS (SELECT count(*) FILTER (WHERE on_hand >= qty) = $5 AS all_held FROM locked),
+	l AS (UPDATE inventory_levels l SET on_hand = l.on_hand - k.qty FROM locked k, ok
+		WHERE ok.all_held AND l.variant_id = k.variant_id AND l.location_id = $4::uuid
+		RETURNING l.variant_id, l.on_hand, k.qty, k.movement_id),
+	m AS (INSERT INTO inventory_movements (id, variant_id, location_id, delta, on_hand, reason, actor_id, order_id, at)
+		SELECT movement_id, variant_id, $4::uuid, -qty, on_hand, 'sale', $6::uuid, $7::uuid, $8 FROM l)
+	SELECT l.variant_id::text, l.on_hand, l.movement_id::text, v.product_id::text
+	FROM l JOIN product_variants v ON v.id = l.variant_id ORDER BY l.variant_id`
+
+// Sell takes every sale or none (see ports.InventoryStore.Sell): first in
+// one statement from the default location (the common case: sellDefault
+// for one sale, sellBatch for several); when some variant's default level
+// holds too few, sale by sale in variant-ID order, each from the default
+// location when it can, else from every location that ships (sellSpread).
+// Errors: ErrInvalid; ErrNotFound; *ecolaura.InsufficientStockError;
 // ErrUnavailable.
-func (s *inventoryStore) Sell(ctx context.Context, sale ports.Sale) ([]ports.InventoryResult, error) {
-	if sale.Quantity < 1 || sale.Quantity > ecolaura.MaxStock {
-		return nil, ecolaura.Invalid("quantity", "must be between 1 and %d", ecolaura.MaxStock)
+func (s *inventoryStore) Sell(ctx context.Context, sales ...ports.Sale) ([]ports.InventoryResult, error) {
+	sorted, err := ports.ValidateSales(sales)
+	if err != nil {
+		return nil, err
 	}
-	if !validID(sale.VariantID) {
-		return nil, notFound("variant", sale.VariantID)
+	for _, sale := range sorted {
+		if !validID(sale.VariantID) {
+			return nil, notFound("variant", sale.VariantID)
+		}
 	}
 	var out []ports.InventoryResult
-	err := s.atomically(ctx, func(ctx context.Context, t *txStores) error {
+	err = s.atomically(ctx, func(ctx context.Context, t *txStores) error {
 		out = nil
 		return t.onTx(func(q pgxQuerier) error {
-			id := newMovementID()
-			var (
-				after   int
-				product *string
-			)
-			s.counts.n.Add(1)
-			err := q.QueryRow(ctx, sellDefault, string(sale.VariantID), int64(sale.Quantity), defaultLocation,
-				string(id), nullID(sale.ActorID), nullID(sale.OrderID), sale.At).Scan(&after, &product)
-			if err == nil && product != nil {
-				out = append(out, ports.InventoryResult{ProductID: ecolaura.ID(*product), Before: after + sale.Quantity, After: after,
-					Movement: ecolaura.InventoryMovement{ID: id, VariantID: sale.VariantID, LocationID: ecolaura.DefaultLocationID,
-						Delta: -sale.Quantity, OnHand: after, Reason: ecolaura.MoveSale, ActorID: sale.ActorID, OrderID: sale.OrderID, At: sale.At}})
-				return nil
+			if len(sorted) > 1 && oneOrigin(sorted) {
+				done, err := s.sellAll(ctx, q, sorted, &out)
+				if err != nil || done {
+					return err
+				}
 			}
-			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-				return wrap(err, "sell variant %s", sale.VariantID)
+			for _, sale := range sorted {
+				if err := s.sellOne(ctx, q, sale, &out); err != nil {
+					return err
+				}
 			}
-			return s.sellSpread(ctx, q, sale, &out)
+			return nil
 		})
 	})
 	return out, err
+}
+
+// oneOrigin reports whether sales share their order, actor and time (the
+// sales of one checkout), which sellBatch records once for all.
+func oneOrigin(sales []ports.Sale) bool {
+	for _, s := range sales[1:] {
+		if s.OrderID != sales[0].OrderID || s.ActorID != sales[0].ActorID || !s.At.Equal(sales[0].At) {
+			return false
+		}
+	}
+	return true
+}
+
+// sellAll runs sellBatch; done is false when it took nothing.
+func (s *inventoryStore) sellAll(ctx context.Context, q pgxQuerier, sales []ports.Sale, out *[]ports.InventoryResult) (done bool, err error) {
+	n := len(sales)
+	variants, qty, moves := make([]string, n), make([]int32, n), make([]string, n)
+	for i, sale := range sales {
+		variants[i], qty[i], moves[i] = string(sale.VariantID), int32(sale.Quantity), string(newMovementID())
+	}
+	first := sales[0] // see oneOrigin
+	s.counts.n.Add(1)
+	rows, err := q.Query(ctx, sellBatch, variants, qty, moves, defaultLocation, n,
+		nullID(first.ActorID), nullID(first.OrderID), first.At)
+	if err != nil {
+		return false, wrap(err, "sell %d variants", n)
+	}
+	defer rows.Close()
+	i := 0
+	for rows.Next() {
+		var variant, move, product string
+		var after int
+		if err := rows.Scan(&variant, &after, &move, &product); err != nil {
+			return false, wrap(err, "sell %d variants", n)
+		}
+		sale := sales[i]
+		*out = append(*out, ports.InventoryResult{ProductID: ecolaura.ID(product), Before: after + sale.Quantity, After: after,
+			Movement: ecolaura.InventoryMovement{ID: ecolaura.ID(move), VariantID: sale.VariantID, LocationID: ecolaura.DefaultLocationID,
+				Delta: -sale.Quantity, OnHand: after, Reason: ecolaura.MoveSale, ActorID: sale.ActorID, OrderID: sale.OrderID, At: sale.At}})
+		i++
+	}
+	if err := rows.Err(); err != nil {
+		return false, wrap(err, "sell %d variants", n)
+	}
+	return i > 0, nil
+}
+
+// sellOne takes one sale: in one statement from the default location
+// when it holds the units, else through sellSpread.
+func (s *inventoryStore) sellOne(ctx context.Context, q pgxQuerier, sale ports.Sale, out *[]ports.InventoryResult) error {
+	id := newMovementID()
+	var (
+		after   int
+		product *string
+	)
+	s.counts.n.Add(1)
+	err := q.QueryRow(ctx, sellDefault, string(sale.VariantID), int64(sale.Quantity), defaultLocation,
+		string(id), nullID(sale.ActorID), nullID(sale.OrderID), sale.At).Scan(&after, &product)
+	if err == nil && product != nil {
+		*out = append(*out, ports.InventoryResult{ProductID: ecolaura.ID(*product), Before: after + sale.Quantity, After: after,
+			Movement: ecolaura.InventoryMovement{ID: id, VariantID: sale.VariantID, LocationID: ecolaura.DefaultLocationID,
+				Delta: -sale.Quantity, OnHand: after, Reason: ecolaura.MoveSale, ActorID: sale.ActorID, OrderID: sale.OrderID, At: sale.At}})
+		return nil
+	}
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return wrap(err, "sell variant %s", sale.VariantID)
+	}
+	return s.sellSpread(ctx, q, sale, out)
 }
 
 // sellSpread is Sell's slow path.

@@ -488,8 +488,8 @@ func (s recordingInventory) Change(ctx context.Context, c ports.InventoryChange)
 	return out, err
 }
 
-func (s recordingInventory) Sell(ctx context.Context, sale ports.Sale) ([]ports.InventoryResult, error) {
-	out, err := s.InventoryStore.Sell(ctx, sale)
+func (s recordingInventory) Sell(ctx context.Context, sales ...ports.Sale) ([]ports.InventoryResult, error) {
+	out, err := s.InventoryStore.Sell(ctx, sales...)
 	if err == nil {
 		for _, r := range out {
 			s.rec.stockMoved(r.ProductID, r.Before, r.After)

@@ -377,11 +377,11 @@ func (s cachedInventory) Change(ctx context.Context, c ports.InventoryChange) (p
 	return out, err
 }
 
-func (s cachedInventory) Sell(ctx context.Context, sale ports.Sale) ([]ports.InventoryResult, error) {
+func (s cachedInventory) Sell(ctx context.Context, sales ...ports.Sale) ([]ports.InventoryResult, error) {
 	var out []ports.InventoryResult
 	err := s.d.Do(ctx, func(ctx context.Context, tx ports.Tx) error {
 		var err error
-		out, err = tx.Inventory().Sell(ctx, sale)
+		out, err = tx.Inventory().Sell(ctx, sales...)
 		return err
 	})
 	return out, err

@@ -39,6 +39,8 @@ func InventoryStore(t *testing.T, newDB DatabaseFactory) {
 	t.Run("Change", func(t *testing.T) { inventoryChange(t, db) })
 	t.Run("SellRace", func(t *testing.T) { inventorySellRace(t, db) })
 	t.Run("TwoVariantsOneOrder", func(t *testing.T) { inventoryTwoVariants(t, db) })
+	t.Run("SellBatch", func(t *testing.T) { inventorySellBatch(t, db) })
+	t.Run("SellPairRace", func(t *testing.T) { inventorySellPairRace(t, db) })
 	t.Run("AdjustWhileSelling", func(t *testing.T) { inventoryAdjustWhileSelling(t, db) })
 	t.Run("Locations", func(t *testing.T) { inventoryLocations(t, db) })
 	t.Run("StatusFilter", func(t *testing.T) { inventoryStatusFilter(t, db) })
@@ -431,14 +433,162 @@ func buy(ctx context.Context, db ports.Database, user ecolaura.ID, p ecolaura.Pr
 		if err := tx.Orders().Create(ctx, o); err != nil {
 			return err
 		}
-		for _, l := range o.Lines {
-			if _, err := tx.Inventory().Sell(ctx, ports.Sale{VariantID: l.VariantID, Quantity: l.Quantity, OrderID: o.ID, ActorID: user, At: Now()}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return sellLines(ctx, tx, o, user, false)
 	})
 	return o, err
+}
+
+// sellLines sells o's lines in one call of Sell, in o's line order or,
+// with reversed, the other way round (the store sorts them).
+func sellLines(ctx context.Context, tx ports.Tx, o ecolaura.Order, user ecolaura.ID, reversed bool) error {
+	sales := make([]ports.Sale, len(o.Lines))
+	at := Now()
+	for i, l := range o.Lines {
+		sales[i] = ports.Sale{VariantID: l.VariantID, Quantity: l.Quantity, OrderID: o.ID, ActorID: user, At: at}
+	}
+	if reversed {
+		slices.Reverse(sales)
+	}
+	_, err := tx.Inventory().Sell(ctx, sales...)
+	return err
+}
+
+// inventorySellBatch checks Sell with several sales: the results in
+// variant-ID order, all or nothing, the short variant named, the
+// arguments checked, and a variant short at the default location taken
+// from another location that ships.
+func inventorySellBatch(t *testing.T, db ports.Database) {
+	p := NewVariantProduct(UniqueCategory())
+	mustCreateProducts(t, db, p)
+	user := mustCreateUser(t, db)
+	vs := slices.Clone(p.Variants)
+	slices.SortFunc(vs, func(a, b ecolaura.Variant) int { return cmp.Compare(a.ID, b.ID) })
+	at := Now()
+	sale := func(v ecolaura.Variant, q int) ports.Sale {
+		return ports.Sale{VariantID: v.ID, Quantity: q, ActorID: user.ID, At: at}
+	}
+
+	res, err := db.Inventory().Sell(ctx(t), sale(vs[2], 1), sale(vs[0], 2), sale(vs[1], 3))
+	require.NoError(t, err)
+	require.Len(t, res, 3)
+	for i, r := range res {
+		assert.Equal(t, vs[i].ID, r.Movement.VariantID, "results in variant-ID order")
+		assert.Equal(t, p.ID, r.ProductID)
+		assert.Equal(t, r.Before+r.Movement.Delta, r.After)
+		assert.Equal(t, ecolaura.DefaultLocationID, r.Movement.LocationID)
+		assert.Equal(t, ecolaura.MoveSale, r.Movement.Reason)
+	}
+	want := []int{vs[0].Available - 2, vs[1].Available - 3, vs[2].Available - 1}
+	for i, v := range vs {
+		n, _ := level(t, db, v.ID, ecolaura.DefaultLocationID)
+		assert.Equal(t, want[i], n, "variant %d", i)
+	}
+
+	// One short variant: nothing is taken, and the error names it.
+	_, err = db.Inventory().Sell(ctx(t), sale(vs[0], 1), sale(vs[1], 1_000), sale(vs[2], 1))
+	var ise *ecolaura.InsufficientStockError
+	require.ErrorAs(t, err, &ise)
+	assert.Equal(t, vs[1].ID, ise.VariantID)
+	assert.Equal(t, want[1], ise.Available)
+	for i, v := range vs {
+		n, _ := level(t, db, v.ID, ecolaura.DefaultLocationID)
+		assert.Equal(t, want[i], n, "a failed call takes nothing (variant %d)", i)
+	}
+	_, err = db.Inventory().Sell(ctx(t), sale(vs[0], 1), ports.Sale{VariantID: NewID(), Quantity: 1, At: at})
+	require.ErrorIs(t, err, ecolaura.ErrNotFound, "an unknown variant")
+
+	for _, tc := range []struct {
+		name  string
+		sales []ports.Sale
+	}{
+		{"no sale", nil},
+		{"a variant twice", []ports.Sale{sale(vs[0], 1), sale(vs[0], 1)}},
+		{"quantity zero", []ports.Sale{sale(vs[0], 1), sale(vs[1], 0)}},
+		{"quantity above the maximum", []ports.Sale{sale(vs[0], ecolaura.MaxStock+1)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := db.Inventory().Sell(ctx(t), tc.sales...)
+			require.ErrorIs(t, err, ecolaura.ErrInvalid)
+		})
+	}
+
+	// A variant short at the default location takes the rest from
+	// another location that ships, in the same call as one that is not.
+	loc := ecolaura.StockLocation{ID: NewID(), Name: "Porttest batch warehouse", Ships: true, Position: 1_000_000 + rand.IntN(1_000_000_000)}
+	require.NoError(t, db.Inventory().CreateLocation(ctx(t), loc))
+	_, err = db.Inventory().Change(ctx(t), ports.InventoryChange{VariantID: vs[1].ID, LocationID: loc.ID, Set: true, Quantity: 10, Reason: ecolaura.MoveSet, At: at})
+	require.NoError(t, err)
+	res, err = db.Inventory().Sell(ctx(t), sale(vs[0], 1), sale(vs[1], want[1]+4))
+	require.NoError(t, err)
+	require.Len(t, res, 3, "one result per level taken from")
+	n, _ := level(t, db, vs[1].ID, ecolaura.DefaultLocationID)
+	assert.Zero(t, n)
+	n, _ = level(t, db, vs[1].ID, loc.ID)
+	assert.Equal(t, 6, n)
+	n, _ = level(t, db, vs[0].ID, ecolaura.DefaultLocationID)
+	assert.Equal(t, want[0]-1, n)
+}
+
+// inventorySellPairRace races buyers of the same two variants, half
+// listing them one way and half the other, with the stock of one variant
+// split between the default location and another that ships (so some
+// calls take the slow path while others take the one-statement path):
+// exactly the stock is sold, no call deadlocks, levels and movements agree.
+func inventorySellPairRace(t *testing.T, db ports.Database) {
+	const buyers = 60
+	p := NewVariantProduct(UniqueCategory())
+	p.Variants[0].Available = 1_000
+	p.Variants[1].Available = 5
+	mustCreateProducts(t, db, p)
+	a, b := p.Variants[0], p.Variants[1]
+	loc := ecolaura.StockLocation{ID: NewID(), Name: "Porttest race warehouse", Ships: true, Position: 1_000_000 + rand.IntN(1_000_000_000)}
+	require.NoError(t, db.Inventory().CreateLocation(ctx(t), loc))
+	_, err := db.Inventory().Change(ctx(t), ports.InventoryChange{VariantID: b.ID, LocationID: loc.ID, Set: true, Quantity: 15, Reason: ecolaura.MoveSet, At: Now()})
+	require.NoError(t, err)
+	user := mustCreateUser(t, db)
+	var sold, short atomic.Int64
+	errs := make([]error, buyers)
+	race(buyers, func(i int) {
+		l1, l2 := Line(p, 1), Line(p, 1)
+		l1.VariantID, l2.VariantID = a.ID, b.ID
+		o := NewOrder(user.ID, l1, l2)
+		errs[i] = db.Do(context.Background(), func(ctx context.Context, tx ports.Tx) error {
+			if err := tx.Orders().Create(ctx, o); err != nil {
+				return err
+			}
+			return sellLines(ctx, tx, o, user.ID, i%2 == 1)
+		})
+		switch {
+		case errs[i] == nil:
+			sold.Add(1)
+		case errors.Is(errs[i], ecolaura.ErrInsufficientStock):
+			short.Add(1)
+		}
+	})
+	for i, err := range errs {
+		if err != nil {
+			require.ErrorIs(t, err, ecolaura.ErrInsufficientStock, "buyer %d: only short stock may fail a sale (no deadlock)", i)
+		}
+	}
+	require.EqualValues(t, 20, sold.Load(), "exactly b's 5 + 15 units are sold")
+	require.EqualValues(t, buyers-20, short.Load())
+	nd, _ := level(t, db, b.ID, ecolaura.DefaultLocationID)
+	nl, _ := level(t, db, b.ID, loc.ID)
+	assert.Zero(t, nd+nl)
+	na, _ := level(t, db, a.ID, ecolaura.DefaultLocationID)
+	assert.Equal(t, 1_000-20, na, "a loses one unit per order placed, none for the failed ones")
+	sum, ms := movementSum(t, db, b.ID, loc.ID)
+	assert.Equal(t, nl, sum)
+	fromLoc := 0
+	for _, m := range ms {
+		if m.Reason == ecolaura.MoveSale && m.LocationID == loc.ID {
+			fromLoc++
+		}
+	}
+	assert.Equal(t, 15, fromLoc, "the slow path ran: the other location's units were sold")
+	// Deactivate the race's location for the subtests that follow.
+	_, err = db.Inventory().Change(ctx(t), ports.InventoryChange{VariantID: b.ID, LocationID: loc.ID, Set: true, Quantity: 0, Reason: ecolaura.MoveSet, At: Now()})
+	require.NoError(t, err)
 }
 
 func inventorySellRace(t *testing.T, db ports.Database) {

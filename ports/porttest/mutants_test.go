@@ -192,10 +192,17 @@ func (n neverSaturates) Change(ctx context.Context, c ports.InventoryChange) (po
 // the level (an unguarded decrement).
 type sellsBelowZero struct{ ports.InventoryStore }
 
-func (n sellsBelowZero) Sell(ctx context.Context, s ports.Sale) ([]ports.InventoryResult, error) {
-	r, err := n.InventoryStore.Change(ctx, ports.InventoryChange{VariantID: s.VariantID, Set: true, Quantity: 0,
-		Reason: ecolaura.MoveSale, OrderID: s.OrderID, At: s.At})
-	return []ports.InventoryResult{r}, err
+func (n sellsBelowZero) Sell(ctx context.Context, sales ...ports.Sale) ([]ports.InventoryResult, error) {
+	var out []ports.InventoryResult
+	for _, s := range sales {
+		r, err := n.InventoryStore.Change(ctx, ports.InventoryChange{VariantID: s.VariantID, Set: true, Quantity: 0,
+			Reason: ecolaura.MoveSale, OrderID: s.OrderID, At: s.At})
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 type dropJobs struct{}
