@@ -33,13 +33,9 @@ CONNECTIONS=${CONNECTIONS:-32}
 LOG_LEVEL=${LOG_LEVEL:-info}
 PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/bench/lib.sh
+source "$ROOT/scripts/bench/lib.sh"
 
-need() {
-	if ! command -v "$1" >/dev/null 2>&1; then
-		echo "http.sh: $1 is not installed; $2" >&2
-		exit 1
-	fi
-}
 need wrk "install it with: sudo apt-get update && sudo apt-get install -y wrk"
 need curl "install it with: sudo apt-get install -y curl"
 need jq "install it with: sudo apt-get install -y jq"
@@ -49,105 +45,6 @@ need redis-cli "install it with: sudo apt-get install -y redis-tools"
 if [[ -z ${SKIP_PG:-} ]]; then
 	need psql "install it with: sudo apt-get install -y postgresql-client (or run with SKIP_PG=1)"
 fi
-
-WORK=$(mktemp -d /tmp/ecolaura-bench.XXXXXX)
-PIDS=()
-SCRATCH_DB=""
-
-cleanup() {
-	local rc=$?
-	set +e
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
-	if [[ -n $SCRATCH_DB ]]; then
-		psql "$PG_ADMIN_URL" -qAtc "DROP DATABASE IF EXISTS \"$SCRATCH_DB\" WITH (FORCE)" >/dev/null
-	fi
-	if [[ -z ${KEEP:-} ]]; then
-		rm -rf "$WORK"
-	else
-		echo "work directory kept: $WORK" >&2
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
-
-# free_port prints a TCP port on 127.0.0.1 that nothing listens on.
-free_port() {
-	local p
-	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 30000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-	echo "http.sh: no free port found" >&2
-	return 1
-}
-
-# start NAME CMD... runs a server in the background, logging to $WORK/NAME.log.
-start() {
-	local name=$1
-	shift
-	"$@" >"$WORK/$name.log" 2>&1 &
-	PIDS+=($!)
-	LAST_PID=$! LAST_LOG=$WORK/$name.log
-}
-
-# stop PID stops one server started by start.
-stop() {
-	kill "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
-
-# wait_http URL waits until URL answers (at most 60 s); on failure it shows
-# the end of the log of the server started last.
-wait_http() {
-	for _ in $(seq 600); do
-		if curl -fs -o /dev/null "$1"; then
-			return 0
-		fi
-		if ! kill -0 "$LAST_PID" 2>/dev/null; then
-			break
-		fi
-		sleep 0.1
-	done
-	echo "http.sh: $1 did not come up; the end of $LAST_LOG:" >&2
-	tail -20 "$LAST_LOG" >&2
-	return 1
-}
-
-RESULTS=$WORK/results.tsv
-printf 'issue\tbenchmark\treq/s\tp99\tnon-2xx\tload1\tnote\n' >"$RESULTS"
-
-# bench ISSUE NAME URL [LUA] runs wrk and records req/s, p99 and non-2xx
-# responses; it sets REQS (requests completed) and RPS.
-bench() {
-	local issue=$1 name=$2 url=$3 lua=${4:-} out
-	out="$WORK/wrk-$(echo "$2" | tr -c 'A-Za-z0-9\n' '_').txt"
-	local args=(-t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency)
-	if [[ -n $lua ]]; then
-		args+=(-s "$lua")
-	fi
-	local load
-	load=$(cut -d' ' -f1 /proc/loadavg) # 1-minute load average before the run (includes the previous run)
-	log "wrk ${args[*]} $url ($(uptime | sed 's/.*load average/load average/'))"
-	wrk "${args[@]}" "$url" >"$out"
-	RPS=$(awk '/^Requests\/sec:/ {print $2}' "$out")
-	REQS=$(awk '/requests in/ {print $1}' "$out")
-	local p99 bad
-	p99=$(awk '$1 == "99%" {print $2}' "$out")
-	bad=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$issue" "$name" "$RPS" "$p99" "${bad:-0}" "$load" "${NOTE:-}" >>"$RESULTS"
-	NOTE=""
-}
 
 # ---- build -------------------------------------------------------------------
 SRC=$ROOT
@@ -162,28 +59,6 @@ log "building binaries"
 	go build -o "$WORK/bin/bareserver" ./adapters/httpapi/internal/bareserver &&
 	go build -o "$WORK/bin/benchserver" ./scripts/bench/benchserver)
 
-# ---- helpers for the shop's API ----------------------------------------------
-ADMIN_EMAIL=bench-admin@example.org
-ADMIN_PASSWORD='bench admin pass phrase 42'
-PASSWORD='bench customer pass phrase'
-
-# tokens BASE N registers N customers and prints one access token per line.
-tokens() {
-	local base=$1 n=$2 run=$RANDOM$RANDOM i
-	for i in $(seq "$n"); do
-		local email="bench-$run-$i@example.org"
-		curl -fsS "$base/api/v2/auth/register" -H 'Content-Type: application/json' \
-			-d "{\"email\":\"$email\",\"name\":\"Bench $i\",\"password\":\"$PASSWORD\"}" >/dev/null
-		curl -fsS "$base/api/v2/auth/token" -H 'Content-Type: application/json' \
-			-d "{\"email\":\"$email\",\"password\":\"$PASSWORD\"}" | jq -r .access_token
-	done
-}
-
-# admin_token BASE prints the staff account's access token.
-admin_token() {
-	curl -fsS "$1/api/v2/auth/token" -H 'Content-Type: application/json' \
-		-d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" | jq -r .access_token
-}
 
 # fill_category BASE TOKEN CATEGORY creates products in CATEGORY (as staff)
 # until it has at least 20, so that its first list page is a full page of 20
@@ -336,10 +211,7 @@ stop "$REDIS_PID"
 # ---- issue 6: checkout on PostgreSQL --------------------------------------------
 if [[ -z ${SKIP_PG:-} ]]; then
 	log "issue 6: PostgreSQL"
-	SCRATCH_DB=ecolaura_bench_$$_$RANDOM
-	psql "$PG_ADMIN_URL" -qAtc "CREATE DATABASE \"$SCRATCH_DB\"" >/dev/null
-	base=${PG_ADMIN_URL%%\?*}
-	DB_URL=${base%/*}/$SCRATCH_DB${PG_ADMIN_URL#"$base"}
+	scratch_db
 	ECOLAURA_DATABASE_URL=$DB_URL "$WORK/bin/ecolaura" migrate up >"$WORK/migrate.log" 2>&1
 	port=$(free_port)
 	PGAPP=http://127.0.0.1:$port
