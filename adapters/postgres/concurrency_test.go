@@ -88,12 +88,12 @@ func TestCheckoutNeverOversells(t *testing.T) {
 	assert.Equal(t, stock, units, "units sold")
 }
 
-// keyRace is a ports.Database that makes the first two idempotency-key
-// look-ups inside a transaction wait for each other after both have read,
-// so two checkouts with one key both find no order and both go on to insert
-// one: the race the unique (user, key) index decides. It also counts the
-// look-ups made outside a transaction that found an order, which only the
-// checkout's cross-process replay path (after losing that race) makes.
+// keyRace is a ports.Database that makes the first two order inserts
+// inside a transaction wait for each other before they insert, so two
+// checkouts with one key both insert an order: the race the unique (user,
+// key) index decides. It also counts the idempotency-key look-ups made
+// outside a transaction that found an order, which only the checkout's
+// replay path (after losing that race) makes.
 type keyRace struct {
 	ports.Database
 	arrivals   atomic.Int32
@@ -130,33 +130,34 @@ type keyRaceOrders struct {
 
 func (o keyRaceOrders) GetByIdempotencyKey(ctx context.Context, userID ecolaura.ID, key string) (ecolaura.Order, error) {
 	order, err := o.OrderStore.GetByIdempotencyKey(ctx, userID, key)
-	if !o.inTx {
-		if err == nil {
-			o.k.lateReplay.Add(1)
-		}
-		return order, err
+	if !o.inTx && err == nil {
+		o.k.lateReplay.Add(1)
 	}
-	if n := o.k.arrivals.Add(1); n <= 2 {
+	return order, err
+}
+
+func (o keyRaceOrders) Create(ctx context.Context, order ecolaura.Order) error {
+	if n := o.k.arrivals.Add(1); o.inTx && n <= 2 {
 		if n == 2 {
 			close(o.k.both)
 		}
 		select {
 		case <-o.k.both:
 		case <-time.After(10 * time.Second):
-			return ecolaura.Order{}, errors.New("keyRace: the second checkout never looked the key up")
+			return errors.New("keyRace: the second checkout never inserted its order")
 		}
 	}
-	return order, err
+	return o.OrderStore.Create(ctx, order)
 }
 
 // 50 concurrent checkouts with one idempotency key, spread over two
 // service instances (two "replicas" sharing the database, each with its own
 // in-flight guard): exactly one order exists afterwards, stock moved once,
 // and every request either got that order (new or replayed) or a conflict
-// from its replica's in-flight guard. The first request of each replica
-// both miss the key in their transactions (keyRace), so one of them loses
-// the insert to the unique index and must answer as a replay of the
-// winner's order through the cross-process path, not as a conflict.
+// from its replica's in-flight guard. The first requests of the two
+// replicas both insert their order (keyRace), so one of them loses the
+// insert to the unique index and must answer as a replay of the winner's
+// order, not as a conflict.
 func TestCheckoutIdempotentAcrossReplicas(t *testing.T) {
 	const requests = 50
 	pg := openDB(t, postgres.Config{MaxConns: 30})
@@ -192,9 +193,9 @@ func TestCheckoutIdempotentAcrossReplicas(t *testing.T) {
 	})
 	assert.EqualValues(t, 1, created.Load(), "orders created")
 	assert.Len(t, ids, 1, "distinct orders returned")
-	assert.EqualValues(t, 2, min(db.arrivals.Load(), 2), "both replicas' first checkouts looked the key up in a transaction")
+	assert.EqualValues(t, 2, min(db.arrivals.Load(), 2), "both replicas' first checkouts inserted an order")
 	assert.GreaterOrEqual(t, replayed.Load(), int64(1), "the replica that lost the insert replayed the winner's order")
-	assert.GreaterOrEqual(t, db.lateReplay.Load(), int64(1), "the replay went through the cross-process path (look-up after the unique index refused the insert)")
+	assert.GreaterOrEqual(t, db.lateReplay.Load(), int64(1), "the replay looked the order up after the unique index refused the insert")
 	assert.EqualValues(t, requests, created.Load()+replayed.Load()+conflicts.Load())
 	page, err := pg.Orders().List(ctx, ports.OrderQuery{UserID: u.ID, Limit: 100, WithTotal: true})
 	require.NoError(t, err)
