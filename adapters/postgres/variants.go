@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -122,16 +123,21 @@ func loadVariants(ctx context.Context, db bun.IDB, ps []ecolaura.Product) error 
 		if !ok {
 			continue
 		}
-		v := r.variant()
-		if v.Position == 0 {
-			// products.price_minor is the default variant's price (a manual
-			// fix of the product row, see the out-of-band trigger, wins).
-			v.Price = ps[i].Price
-		}
-		ps[i].Variants = append(ps[i].Variants, v)
-		ps[i].Stock += v.Available
+		addVariant(&ps[i], r.variant())
 	}
 	return nil
+}
+
+// addVariant appends v, read in position order, to p's variants and its
+// available units to p's stock.
+func addVariant(p *ecolaura.Product, v ecolaura.Variant) {
+	if v.Position == 0 {
+		// products.price_minor is the default variant's price (a manual
+		// fix of the product row, see the out-of-band trigger, wins).
+		v.Price = p.Price
+	}
+	p.Variants = append(p.Variants, v)
+	p.Stock += v.Available
 }
 
 // GetByVariants returns the products owning the variants among ids, each
@@ -146,6 +152,9 @@ func (s *productStore) GetByVariants(ctx context.Context, ids []ecolaura.ID) ([]
 	}
 	if len(keys) == 0 {
 		return []ecolaura.Product{}, nil
+	}
+	if s.tx != nil {
+		return s.getByVariantsTx(ctx, keys)
 	}
 	db, ctx, leave, err := s.reads.enter(ctx, s.db)
 	if err != nil {
@@ -474,4 +483,88 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// The statements of getByVariantsTx, $1 the variant IDs.
+const (
+	productsOfVariants = "SELECT " + productCols + ` FROM products
+		WHERE id IN (SELECT product_id FROM product_variants WHERE id = ANY($1::uuid[]))`
+	variantsOfVariants = variantSelect + `
+		WHERE v.product_id IN (SELECT product_id FROM product_variants WHERE id = ANY($1::uuid[]))
+		ORDER BY v.product_id, v.position`
+)
+
+// getByVariantsTx is GetByVariants in a transaction (a checkout's read):
+// the products and their variants in one round trip (a pgx batch of two
+// statements with parameters, prepared once per connection by pgx).
+func (s *productStore) getByVariantsTx(ctx context.Context, keys []string) ([]ecolaura.Product, error) {
+	var (
+		prows []productRow
+		vrows []variantRow
+	)
+	err := s.tx.inConn(func() error {
+		s.counts.n.Add(2)
+		b := &pgx.Batch{}
+		b.Queue(productsOfVariants, keys)
+		b.Queue(variantsOfVariants, keys)
+		br := s.tx.tx.SendBatch(ctx, b)
+		defer func() { _ = br.Close() }()
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		if prows, err = pgx.CollectRows(rows, scanProductRow); err != nil {
+			return err
+		}
+		if rows, err = br.Query(); err != nil {
+			return err
+		}
+		if vrows, err = pgx.CollectRows(rows, scanVariantRow); err != nil {
+			return err
+		}
+		return br.Close()
+	})
+	if err != nil {
+		return nil, wrap(err, "get products of variants")
+	}
+	owner := make(map[string]string, len(vrows))
+	for _, v := range vrows {
+		owner[v.ID] = v.ProductID
+	}
+	byID := make(map[string]*productRow, len(prows))
+	for i := range prows {
+		byID[prows[i].ID] = &prows[i]
+	}
+	out := make([]ecolaura.Product, 0, len(prows))
+	at := make(map[ecolaura.ID]int, len(prows))
+	for _, id := range keys {
+		if r, ok := byID[owner[id]]; ok {
+			at[ecolaura.ID(r.ID)] = len(out)
+			out = append(out, r.product())
+			delete(byID, r.ID) // each product once
+		}
+	}
+	for _, r := range vrows {
+		if i, ok := at[ecolaura.ID(r.ProductID)]; ok {
+			addVariant(&out[i], r.variant())
+		}
+	}
+	return out, nil
+}
+
+// scanProductRow scans the columns of productCols.
+func scanProductRow(row pgx.CollectableRow) (productRow, error) {
+	var r productRow
+	err := row.Scan(&r.ID, &r.Name, &r.Description, &r.Category, &r.Status, &r.Options, &r.PriceMinor, &r.Currency, &r.Score,
+		&r.FootprintG, &r.Recyclable, &r.Biodegradable, &r.RecycledContent, &r.Certifications,
+		&r.CreatedAt, &r.UpdatedAt, &r.Version)
+	return r, err
+}
+
+// scanVariantRow scans the columns of variantSelect.
+func scanVariantRow(row pgx.CollectableRow) (variantRow, error) {
+	var r variantRow
+	err := row.Scan(&r.ID, &r.ProductID, &r.Position, &r.SKU, &r.Options, &r.PriceMinor, &r.Currency,
+		&r.GTIN, &r.WeightG, &r.FootprintG, &r.Available)
+	return r, err
 }

@@ -203,6 +203,23 @@ func inventoryVariants(t *testing.T, db ports.Database) {
 	require.NoError(t, err)
 	require.Len(t, ps, 1, "GetByVariants returns the owning product once")
 	assert.Equal(t, p.ID, ps[0].ID)
+	requireProduct(t, p, ps[0], "GetByVariants reads the whole product")
+	other := NewVariantProduct(UniqueCategory())
+	mustCreateProducts(t, db, other)
+	// In a transaction (as checkout reads) the same, in the order the
+	// products' first variants are asked for.
+	require.NoError(t, db.Do(ctx(t), func(ctx context.Context, tx ports.Tx) error {
+		in, err := tx.Products().GetByVariants(ctx, []ecolaura.ID{other.Variants[1].ID, p.Variants[2].ID, NewID(), other.Variants[0].ID, "not-an-id"})
+		require.NoError(t, err)
+		require.Len(t, in, 2)
+		requireProduct(t, other, in[0], "in a transaction")
+		requireProduct(t, p, in[1], "in a transaction")
+		assert.Equal(t, 18, in[1].Stock)
+		none, err := tx.Products().GetByVariants(ctx, []ecolaura.ID{NewID()})
+		require.NoError(t, err)
+		assert.Empty(t, none)
+		return nil
+	}))
 
 	for i, v := range p.Variants {
 		n, ok := level(t, db, v.ID, ecolaura.DefaultLocationID)
