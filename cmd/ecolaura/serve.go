@@ -330,20 +330,8 @@ func runServer(ctx context.Context, cfg serveConfig, logWriter io.Writer, ready 
 	// The shop starts the job runner with the orders service as handler and
 	// stops it (waiting for running jobs) in Close, which runs after the
 	// HTTP server has drained.
-	shopOpts := append([]shop.Option{
-		shop.WithDatabase(db), shop.WithCache(cache), shop.WithLogger(svcLog), shop.WithClock(clock),
-		shop.WithCurrency(cfg.Currency), shop.WithTaxMode(cfg.TaxMode), shop.WithTokens(issuer, verifier), shop.WithVerifiedEmailRequired(cfg.RequireVerifiedEmail),
-	}, mailOpts...)
-	if runner != nil {
-		shopOpts = append(shopOpts, shop.WithJobRunner(runner))
-	}
-	if store != nil {
-		shopOpts = append(shopOpts, shop.WithMedia(store))
-	}
-	if cfg.DatabaseURL == "" {
-		shopOpts = append(shopOpts, shop.WithDemoCatalog())
-	}
-	s, err := shop.New(ctx, shopOpts...)
+	s, err := cfg.newShop(ctx, serveDeps{db: db, cache: cache, log: svcLog, clock: clock, issuer: issuer, verifier: verifier,
+		mail: mailOpts, runner: runner, media: store, payment: payment})
 	if err != nil {
 		return fmt.Errorf("wire services: %w", err)
 	}
@@ -452,4 +440,42 @@ func ensureAdmin(ctx context.Context, svc *users.Service, email, password string
 	}
 	log.Info("staff account ready", slog.String("email", u.Email), slog.Bool("created", created))
 	return nil
+}
+
+// serveDeps are the adapters serve builds the shop over.
+type serveDeps struct {
+	db       ports.Database
+	cache    shop.Cache
+	log      *slog.Logger
+	clock    ports.Clock
+	issuer   ports.TokenIssuer
+	verifier shop.TokenVerifier
+	mail     []shop.Option
+	runner   ports.JobRunner // nil: no job workers in this process
+	media    *media.Store    // nil: image uploads off
+	payment  ports.PaymentProvider
+}
+
+// newShop wires the shop of serve over d with the settings of c: the
+// currency, tax mode, verified-email rule, the payment provider of
+// ECOLAURA_PAYMENT_PROVIDER, and the demo catalog when in memory.
+func (c serveConfig) newShop(ctx context.Context, d serveDeps) (*shop.Shop, error) {
+	opts := append([]shop.Option{
+		shop.WithDatabase(d.db), shop.WithCache(d.cache), shop.WithLogger(d.log), shop.WithClock(d.clock),
+		shop.WithCurrency(c.Currency), shop.WithTaxMode(c.TaxMode), shop.WithTokens(d.issuer, d.verifier),
+		shop.WithVerifiedEmailRequired(c.RequireVerifiedEmail),
+	}, d.mail...)
+	if d.runner != nil {
+		opts = append(opts, shop.WithJobRunner(d.runner))
+	}
+	if d.media != nil {
+		opts = append(opts, shop.WithMedia(d.media))
+	}
+	if d.payment != nil {
+		opts = append(opts, shop.WithPaymentProvider(d.payment))
+	}
+	if c.DatabaseURL == "" {
+		opts = append(opts, shop.WithDemoCatalog())
+	}
+	return shop.New(ctx, opts...)
 }

@@ -36,6 +36,7 @@ import (
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/notify"
+	"github.com/ecolaura/ecolaura/ecolaura/payments"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
@@ -65,6 +66,8 @@ type Service struct {
 	offsetPrice ecolaura.Money // per kg CO2e
 	// verifiedOnly refuses checkouts of accounts whose email is not verified.
 	verifiedOnly bool
+	// payments takes the orders' payments (provider none when not set).
+	payments ports.PaymentProvider
 
 	mu       sync.Mutex
 	inflight map[inflightKey]struct{} // checkouts running in this process, by (user, key)
@@ -82,6 +85,8 @@ type config struct {
 	currency     ecolaura.Currency
 	offsetPrice  *ecolaura.Money
 	verifiedOnly bool
+	payments     ports.PaymentProvider
+	paymentsSet  bool
 }
 
 // Option configures a [Service].
@@ -101,6 +106,14 @@ func WithNotifier(n *notify.Notifier) Option { return func(cfg *config) { cfg.no
 // ("email-not-verified", ErrForbidden). Off by default.
 func WithVerifiedEmailRequired(required bool) Option {
 	return func(cfg *config) { cfg.verifiedOnly = required }
+}
+
+// WithPaymentProvider sets the provider that takes the orders' payments
+// (ecolaura/payments None or Manual, or the Stripe adapter). Without it the
+// shop takes no payment (provider none): an order is confirmed without one.
+// A nil provider is a configuration error.
+func WithPaymentProvider(p ports.PaymentProvider) Option {
+	return func(cfg *config) { cfg.payments = p; cfg.paymentsSet = true }
 }
 
 // WithCurrency sets the shop's currency (default [ecolaura.DefaultCurrency]).
@@ -148,6 +161,11 @@ func New(db ports.Database, clock ports.Clock, ids ports.IDGenerator, opts ...Op
 		v.Check(price.Currency == cfg.currency, "carbon_offset_price", "must be in the shop currency %s", cfg.currency)
 		v.Merge("carbon_offset_price", price.ValidatePrice())
 	}
+	if cfg.paymentsSet {
+		v.Required("payment_provider", cfg.payments)
+	} else {
+		cfg.payments = payments.None{}
+	}
 	if err := v.ConfigErr(); err != nil {
 		return nil, fmt.Errorf("orders service: %w", err)
 	}
@@ -163,6 +181,7 @@ func New(db ports.Database, clock ports.Clock, ids ports.IDGenerator, opts ...Op
 		currency:     cfg.currency,
 		offsetPrice:  price,
 		verifiedOnly: cfg.verifiedOnly,
+		payments:     cfg.payments,
 		inflight:     make(map[inflightKey]struct{}),
 		sending:      make(map[ecolaura.ID]struct{}),
 	}, nil
@@ -170,6 +189,10 @@ func New(db ports.Database, clock ports.Clock, ids ports.IDGenerator, opts ...Op
 
 // Currency returns the shop's currency.
 func (s *Service) Currency() ecolaura.Currency { return s.currency }
+
+// PaymentProvider returns the provider that takes the orders' payments
+// (see [WithPaymentProvider]); its Name is "none" by default.
+func (s *Service) PaymentProvider() ports.PaymentProvider { return s.payments }
 
 // CarbonOffsetPrice returns the price of compensating one kg CO2e.
 func (s *Service) CarbonOffsetPrice() ecolaura.Money { return s.offsetPrice }

@@ -233,6 +233,10 @@ type Config struct {
 	// RefreshTTL is the lifetime of a refresh-token family; 0 means
 	// [users.DefaultRefreshTTL].
 	RefreshTTL time.Duration
+	// PaymentProvider takes the orders' payments (ecolaura/payments None
+	// or Manual, or the Stripe adapter); nil means payments.None (no
+	// payment step).
+	PaymentProvider ports.PaymentProvider
 	// Media stores the files of product images (the media adapter's
 	// Store); nil: image uploads are refused, and the catalog's media
 	// cleanup job has nothing to do.
@@ -422,6 +426,13 @@ func WithTaxMode(m ecolaura.TaxMode) Option { return func(c *Config) { c.TaxMode
 // schedule it with catalog.MediaCleanupJob on the job runner).
 func WithMedia(m ports.MediaStore) Option {
 	return func(c *Config) { c.Media = m; c.given("media", m) }
+}
+
+// WithPaymentProvider sets the provider that takes the orders' payments
+// (default payments.None: orders are confirmed without a payment). The
+// reference server passes the one ECOLAURA_PAYMENT_PROVIDER names.
+func WithPaymentProvider(p ports.PaymentProvider) Option {
+	return func(c *Config) { c.PaymentProvider = p; c.given("payment_provider", p) }
 }
 
 // WithRefreshTTL sets the absolute lifetime of a refresh-token family
@@ -693,6 +704,9 @@ func (s *Shop) wire(cfg Config) error {
 			orders.WithVerifiedEmailRequired(cfg.RequireVerifiedEmail)}
 		if cfg.CarbonOffsetPrice != nil {
 			oopts = append(oopts, orders.WithCarbonOffsetPrice(*cfg.CarbonOffsetPrice))
+		}
+		if cfg.PaymentProvider != nil {
+			oopts = append(oopts, orders.WithPaymentProvider(cfg.PaymentProvider))
 		}
 		if s.Orders, err = orders.New(s.Database, cfg.Clock, cfg.IDs, oopts...); err != nil {
 			return err

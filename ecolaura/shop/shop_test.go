@@ -14,6 +14,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/catalog"
 	"github.com/ecolaura/ecolaura/ecolaura/demo"
+	"github.com/ecolaura/ecolaura/ecolaura/payments"
 	"github.com/ecolaura/ecolaura/ecolaura/shop"
 	"github.com/ecolaura/ecolaura/ports/porttest"
 )
@@ -135,6 +136,22 @@ func TestShopWithMedia(t *testing.T) {
 	require.NoError(t, s.JobHandler.HandleJob(ctx, catalog.MediaCleanupJob(0).Job), "the shop's job handler runs the media cleanup")
 
 	_, err = shop.New(ctx, shop.WithMedia(nil))
+	var ce *ecolaura.ConfigError
+	require.ErrorAs(t, err, &ce)
+}
+
+func TestPaymentProviderReachesOrders(t *testing.T) {
+	s, err := shop.New(context.Background())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	require.Equal(t, "none", s.Orders.PaymentProvider().Name(), "the default takes no payment")
+
+	s2, err := shop.New(context.Background(), shop.WithPaymentProvider(payments.Manual{Instructions: "IBAN DE00"}))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s2.Close(context.Background()) })
+	require.Equal(t, "manual", s2.Orders.PaymentProvider().Name())
+
+	_, err = shop.New(context.Background(), shop.WithPaymentProvider(nil))
 	var ce *ecolaura.ConfigError
 	require.ErrorAs(t, err, &ce)
 }
