@@ -28,7 +28,8 @@ a migrated schema: run "ecolaura migrate up" first).
 
 Without --products it loads the demo catalog, only when the catalog is empty.
 With --products N it generates N varied products (every category of the
-sustainability score's reference table, metrics, prices) and bulk-loads them
+sustainability score's reference table, metrics, prices, sizes and colours:
+3 variants per product on average) and bulk-loads them
 with COPY in batches of B; a progress bar is drawn when stderr is a terminal.
 The summary line goes to stdout.
 
@@ -356,6 +357,60 @@ func (g *productGenerator) product() ecolaura.Product {
 	} else {
 		p.Score = 20 + r.IntN(61)
 	}
-	p.Complete() // active, with its default variant carrying price and stock
+	g.addVariants(&p, stock)
+	p.Complete() // active; without options, one default variant carrying price and stock
 	return p
+}
+
+// Generated options: 30 % of the products have none (one default variant),
+// 40 % a size (S, M, L: 3 variants), 30 % two or three sizes by two
+// colours (4 or 6 variants) — 3 variants per product on average, as in
+// issue 12's 1M-product / 3M-variant figures.
+var (
+	genSizes   = []string{"S", "M", "L"}
+	genColours = [][]string{{"oat", "charcoal"}, {"sage", "sand"}, {"natural", "indigo"}}
+)
+
+// addVariants gives p options and variants (or leaves it single-variant):
+// SKUs unique per product ID, prices rising by 10 % per size, stock spread
+// around stock (none when stock is 0), weights of 50–2,000 g.
+func (g *productGenerator) addVariants(p *ecolaura.Product, stock int) {
+	r := g.rng
+	var combos []map[string]string
+	switch k := r.IntN(10); {
+	case k < 3:
+		return
+	case k < 7:
+		p.Options = []ecolaura.ProductOption{{Name: "size", Values: genSizes}}
+		for _, s := range genSizes {
+			combos = append(combos, map[string]string{"size": s})
+		}
+	default:
+		sizes := genSizes[:2+r.IntN(2)]
+		colours := genColours[r.IntN(len(genColours))]
+		p.Options = []ecolaura.ProductOption{{Name: "size", Values: sizes}, {Name: "colour", Values: colours}}
+		for _, s := range sizes {
+			for _, c := range colours {
+				combos = append(combos, map[string]string{"size": s, "colour": c})
+			}
+		}
+	}
+	sku := "GEN-" + strings.ToUpper(string(p.ID[24:])) // the UUIDv7's random tail
+	weight := 50 + r.IntN(1951)
+	for i, o := range combos {
+		n := 0
+		if stock > 0 {
+			n = r.IntN(2*stock/len(combos) + 2)
+		}
+		price := p.Price
+		if sz := slices.Index(genSizes, o["size"]); sz > 0 {
+			price.Amount += price.Amount * int64(sz) / 10
+		}
+		id := g.ids.NewID()
+		if i == 0 {
+			id = p.ID // the default variant's ID is the product's, as for a product without options
+		}
+		p.Variants = append(p.Variants, ecolaura.Variant{ID: id, SKU: fmt.Sprintf("%s-%d", sku, i), Options: o,
+			Price: price, Available: n, WeightG: weight + 100*i})
+	}
 }

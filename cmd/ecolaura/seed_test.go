@@ -82,6 +82,25 @@ func TestProductGenerator(t *testing.T) {
 		assert.Equal(t, ecolaura.DefaultCurrency, p.Price.Currency)
 		assert.Equal(t, int64(1), p.Version)
 	}
+	shapes, skus, variants := map[int]int{}, map[string]bool{}, 0
+	for _, p := range ps {
+		shapes[len(p.Options)]++
+		variants += len(p.Variants)
+		assert.Equal(t, p.ID, p.Variants[0].ID, "the default variant's ID is the product's")
+		stock := 0
+		for _, v := range p.Variants {
+			stock += v.Available
+			if len(p.Options) > 0 {
+				assert.False(t, skus[v.SKU], "duplicate SKU %q", v.SKU)
+				skus[v.SKU] = true
+			}
+		}
+		assert.Equal(t, stock, p.Stock, "the product's stock is its variants'")
+	}
+	assert.InDelta(t, 3.0, float64(variants)/float64(len(ps)), 0.15, "3 variants per product on average")
+	for n, share := range map[int]float64{0: 0.3, 1: 0.4, 2: 0.3} {
+		assert.InDelta(t, share, float64(shapes[n])/float64(len(ps)), 0.03, "products with %d options", n)
+	}
 	assert.Len(t, cats, len(wantCats), "every category appears")
 	assert.NotZero(t, withoutMetrics, "some products have no metrics")
 	assert.NotZero(t, outOfStock, "some products are out of stock")
