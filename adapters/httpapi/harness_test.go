@@ -82,6 +82,13 @@ type harnessConfig struct {
 	store *storetest.Store
 	// serverOpts are more options of httpapi.New.
 	serverOpts []httpapi.Option
+	// taxMode is the shop's tax mode ("" : the default, inclusive).
+	taxMode ecolaura.TaxMode
+}
+
+// withTaxMode sets the shop's tax mode.
+func withTaxMode(m ecolaura.TaxMode) harnessOption {
+	return func(h *harnessConfig) { h.taxMode = m }
 }
 
 // withServerOptions passes more options to httpapi.New.
@@ -202,16 +209,21 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	require.NoError(t, err)
 	notifier, err := notify.New(templates, mailer, notify.Config{Shop: notify.Shop{Name: "Ecolaura", URL: "https://shop.example.org"}})
 	require.NoError(t, err)
-	ord, err := orders.New(db, system.Clock{}, system.UUIDv7{}, orders.WithNotifier(notifier), orders.WithLogger(slog.New(slog.DiscardHandler)),
-		orders.WithVerifiedEmailRequired(hc.requireVerified))
-	require.NoError(t, err)
 	accountMail, err := users.NewAccountMailer(db, notifier, system.Clock{})
 	require.NoError(t, err)
 	sus, err := sustainability.New(db.Products())
 	require.NoError(t, err)
 	auditSvc, err := audit.New(db.Audit())
 	require.NoError(t, err)
-	shipSvc, err := shipping.New(db, system.Clock{}, system.UUIDv7{})
+	var shipOpts []shipping.Option
+	if hc.taxMode != "" {
+		shipOpts = append(shipOpts, shipping.WithTaxMode(hc.taxMode))
+	}
+	shipSvc, err := shipping.New(db, system.Clock{}, system.UUIDv7{}, shipOpts...)
+	require.NoError(t, err)
+	ord, err := orders.New(db, system.Clock{}, system.UUIDv7{}, orders.WithNotifier(notifier), orders.WithLogger(slog.New(slog.DiscardHandler)),
+		orders.WithVerifiedEmailRequired(hc.requireVerified), orders.WithShipping(shipSvc))
+	require.NoError(t, err)
 	passports, err := passport.New(db, system.Clock{}, system.UUIDv7{})
 	require.NoError(t, err)
 	inv, err := inventory.New(db, system.Clock{}, system.UUIDv7{})

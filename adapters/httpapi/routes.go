@@ -80,6 +80,7 @@ func (s *Server) registerAPI() {
 	s.handle(v2, fiber.MethodPost, "/orders/:id/cancel", s.writeLimit, s.v2OrderAction("cancel"))
 	s.handle(v2, fiber.MethodPost, "/orders/:id/ship", s.writeLimit, s.v2OrderAction("ship"))
 	s.handle(v2, fiber.MethodPost, "/orders/:id/deliver", s.writeLimit, s.v2OrderAction("deliver"))
+	s.handle(v2, fiber.MethodPost, "/checkout/quote", s.v2CheckoutQuote)
 	s.get(v2, "/shipping-methods", s.v2ListShippingMethods)
 	s.handle(v2, fiber.MethodPost, "/shipping-methods", s.writeLimit, s.v2CreateShippingMethod)
 	s.get(v2, "/shipping-methods/:id", s.v2GetShippingMethod)

@@ -74,6 +74,7 @@ type MediaFiles interface {
 // Orders is what the API needs of the orders service (*orders.Service).
 type Orders interface {
 	Checkout(ctx context.Context, actor ecolaura.Principal, req orders.CheckoutRequest) (orders.CheckoutResult, error)
+	Quote(ctx context.Context, actor ecolaura.Principal, req orders.QuoteRequest) (ecolaura.Quote, error)
 	Get(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Order, error)
 	List(ctx context.Context, actor ecolaura.Principal, p orders.ListParams) (orders.ListResult, error)
 	Cancel(ctx context.Context, actor ecolaura.Principal, id ecolaura.ID) (ecolaura.Order, error)

@@ -281,99 +281,8 @@ func (s *Service) acquire(k inflightKey) (release func(), ok bool) {
 // so they cannot deadlock). The product rows are never written.
 func (s *Service) placeOrder(ctx context.Context, tx ports.Tx, userID ecolaura.ID, req CheckoutRequest, hash string) (ecolaura.Order, error) {
 	now := s.clock.Now()
-	var pids, vids []ecolaura.ID
-	for _, l := range req.Lines {
-		if l.VariantID != "" {
-			vids = append(vids, l.VariantID)
-		} else {
-			pids = append(pids, l.ProductID)
-		}
-	}
-	byProduct := map[ecolaura.ID]ecolaura.Product{}
-	byVariant := map[ecolaura.ID]ecolaura.Product{}
-	if len(pids) > 0 {
-		ps, err := tx.Products().GetMany(ctx, pids)
-		if err != nil {
-			return ecolaura.Order{}, fmt.Errorf("checkout: load products: %w", err)
-		}
-		for _, p := range ps {
-			byProduct[p.ID] = p
-		}
-	}
-	if len(vids) > 0 {
-		ps, err := tx.Products().GetByVariants(ctx, vids)
-		if err != nil {
-			return ecolaura.Order{}, fmt.Errorf("checkout: load variants: %w", err)
-		}
-		for _, p := range ps {
-			for _, v := range p.Variants {
-				byVariant[v.ID] = p
-			}
-		}
-	}
-
-	lines := make([]ecolaura.OrderLine, len(req.Lines))
-	seen := make(map[ecolaura.ID]int, len(req.Lines))
-	var v ecolaura.Validator
-	for i, l := range req.Lines {
-		field := "lines[" + strconv.Itoa(i) + "]"
-		var (
-			p     ecolaura.Product
-			ok    bool
-			vr    ecolaura.Variant
-			idf   = field + ".product_id"
-			label = "product " + string(l.ProductID)
-		)
-		if l.VariantID != "" {
-			idf, label = field+".variant_id", "variant "+string(l.VariantID)
-			if p, ok = byVariant[l.VariantID]; ok {
-				vr, _ = p.Variant(l.VariantID)
-			}
-		} else if p, ok = byProduct[l.ProductID]; ok {
-			vr = p.DefaultVariant()
-		}
-		switch {
-		case !ok || p.Status == ecolaura.ProductDraft:
-			v.Add(idf, "%s does not exist", label)
-			continue
-		case p.Status == ecolaura.ProductArchived:
-			v.Add(idf, "%s is archived: it can no longer be bought", label)
-			continue
-		case l.VariantID == "" && req.SingleVariantProductLines && len(p.Variants) > 1:
-			v.Add(idf, "%s has %d variants: give the variant_id of the one to buy", label, len(p.Variants))
-			continue
-		}
-		if j, dup := seen[vr.ID]; dup {
-			v.Add(idf, "duplicate of lines[%d] (the same variant): list each variant once with the total quantity", j)
-			continue
-		}
-		seen[vr.ID] = i
-		if vr.Price.Currency != s.currency {
-			v.Add(idf, "is priced in %s; this shop sells in %s", vr.Price.Currency, s.currency)
-			continue
-		}
-		total, err := vr.Price.Mul(int64(l.Quantity))
-		if err != nil {
-			v.Merge(field, err)
-			continue
-		}
-		unitFootprint, _ := p.VariantFootprint(vr)
-		name := p.Name
-		if t := vr.Title(p.Options); t != "" {
-			name += " (" + t + ")"
-		}
-		lines[i] = ecolaura.OrderLine{
-			ProductID:     p.ID,
-			VariantID:     vr.ID,
-			SKU:           vr.SKU,
-			Name:          name,
-			UnitPrice:     vr.Price,
-			Quantity:      l.Quantity,
-			Total:         total,
-			UnitFootprint: unitFootprint,
-		}
-	}
-	if err := v.Err(); err != nil {
+	lines, _, err := s.priceLines(ctx, tx, req.Lines, req.SingleVariantProductLines)
+	if err != nil {
 		return ecolaura.Order{}, err
 	}
 
@@ -435,6 +344,111 @@ func (s *Service) placeOrder(ctx context.Context, tx ports.Tx, userID ecolaura.I
 		return ecolaura.Order{}, s.stockError("lines["+strconv.Itoa(i)+"]", req.Lines[i], lines[i], err)
 	}
 	return o, nil
+}
+
+// priceLines prices the lines of a request from the catalog (read through
+// stores: a transaction's or the database's): per line, the variant's
+// snapshot as an order keeps it and its shipping weight in grams. Errors:
+// a *ValidationError naming the lines that cannot be bought (as Checkout).
+func (s *Service) priceLines(ctx context.Context, stores ports.Stores, reqLines []LineRequest, singleVariant bool) ([]ecolaura.OrderLine, []int, error) {
+	var pids, vids []ecolaura.ID
+	for _, l := range reqLines {
+		if l.VariantID != "" {
+			vids = append(vids, l.VariantID)
+		} else {
+			pids = append(pids, l.ProductID)
+		}
+	}
+	byProduct := map[ecolaura.ID]ecolaura.Product{}
+	byVariant := map[ecolaura.ID]ecolaura.Product{}
+	if len(pids) > 0 {
+		ps, err := stores.Products().GetMany(ctx, pids)
+		if err != nil {
+			return nil, nil, fmt.Errorf("checkout: load products: %w", err)
+		}
+		for _, p := range ps {
+			byProduct[p.ID] = p
+		}
+	}
+	if len(vids) > 0 {
+		ps, err := stores.Products().GetByVariants(ctx, vids)
+		if err != nil {
+			return nil, nil, fmt.Errorf("checkout: load variants: %w", err)
+		}
+		for _, p := range ps {
+			for _, v := range p.Variants {
+				byVariant[v.ID] = p
+			}
+		}
+	}
+
+	lines := make([]ecolaura.OrderLine, len(reqLines))
+	weights := make([]int, len(reqLines))
+	seen := make(map[ecolaura.ID]int, len(reqLines))
+	var v ecolaura.Validator
+	for i, l := range reqLines {
+		field := "lines[" + strconv.Itoa(i) + "]"
+		var (
+			p     ecolaura.Product
+			ok    bool
+			vr    ecolaura.Variant
+			idf   = field + ".product_id"
+			label = "product " + string(l.ProductID)
+		)
+		if l.VariantID != "" {
+			idf, label = field+".variant_id", "variant "+string(l.VariantID)
+			if p, ok = byVariant[l.VariantID]; ok {
+				vr, _ = p.Variant(l.VariantID)
+			}
+		} else if p, ok = byProduct[l.ProductID]; ok {
+			vr = p.DefaultVariant()
+		}
+		switch {
+		case !ok || p.Status == ecolaura.ProductDraft:
+			v.Add(idf, "%s does not exist", label)
+			continue
+		case p.Status == ecolaura.ProductArchived:
+			v.Add(idf, "%s is archived: it can no longer be bought", label)
+			continue
+		case l.VariantID == "" && singleVariant && len(p.Variants) > 1:
+			v.Add(idf, "%s has %d variants: give the variant_id of the one to buy", label, len(p.Variants))
+			continue
+		}
+		if j, dup := seen[vr.ID]; dup {
+			v.Add(idf, "duplicate of lines[%d] (the same variant): list each variant once with the total quantity", j)
+			continue
+		}
+		seen[vr.ID] = i
+		if vr.Price.Currency != s.currency {
+			v.Add(idf, "is priced in %s; this shop sells in %s", vr.Price.Currency, s.currency)
+			continue
+		}
+		total, err := vr.Price.Mul(int64(l.Quantity))
+		if err != nil {
+			v.Merge(field, err)
+			continue
+		}
+		unitFootprint, _ := p.VariantFootprint(vr)
+		name := p.Name
+		if t := vr.Title(p.Options); t != "" {
+			name += " (" + t + ")"
+		}
+		weights[i] = vr.WeightG
+		lines[i] = ecolaura.OrderLine{
+			ProductID:     p.ID,
+			VariantID:     vr.ID,
+			SKU:           vr.SKU,
+			Name:          name,
+			UnitPrice:     vr.Price,
+			Quantity:      l.Quantity,
+			Total:         total,
+			UnitFootprint: unitFootprint,
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, nil, err
+	}
+	return lines, weights, nil
 }
 
 // lineOf returns the index of the line whose variant a failed sale names:

@@ -37,6 +37,7 @@ import (
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/notify"
 	"github.com/ecolaura/ecolaura/ecolaura/payments"
+	"github.com/ecolaura/ecolaura/ecolaura/shipping"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
@@ -68,6 +69,8 @@ type Service struct {
 	verifiedOnly bool
 	// payments takes the orders' payments (provider none when not set).
 	payments ports.PaymentProvider
+	// shipping prices deliveries and taxes (nil: no quotes).
+	shipping *shipping.Service
 
 	mu       sync.Mutex
 	inflight map[inflightKey]struct{} // checkouts running in this process, by (user, key)
@@ -87,6 +90,7 @@ type config struct {
 	verifiedOnly bool
 	payments     ports.PaymentProvider
 	paymentsSet  bool
+	shipping     *shipping.Service
 }
 
 // Option configures a [Service].
@@ -115,6 +119,10 @@ func WithVerifiedEmailRequired(required bool) Option {
 func WithPaymentProvider(p ports.PaymentProvider) Option {
 	return func(cfg *config) { cfg.payments = p; cfg.paymentsSet = true }
 }
+
+// WithShipping sets the shipping service whose methods, tax rates and tax
+// mode price quotes ([Service.Quote]). The shop package wires its own.
+func WithShipping(sh *shipping.Service) Option { return func(cfg *config) { cfg.shipping = sh } }
 
 // WithCurrency sets the shop's currency (default [ecolaura.DefaultCurrency]).
 // Orders are totalled in it: a product priced in another currency cannot be
@@ -182,6 +190,7 @@ func New(db ports.Database, clock ports.Clock, ids ports.IDGenerator, opts ...Op
 		offsetPrice:  price,
 		verifiedOnly: cfg.verifiedOnly,
 		payments:     cfg.payments,
+		shipping:     cfg.shipping,
 		inflight:     make(map[inflightKey]struct{}),
 		sending:      make(map[ecolaura.ID]struct{}),
 	}, nil

@@ -701,7 +701,7 @@ func (s *Shop) wire(cfg Config) error {
 	}
 	if cfg.Services&OrdersService != 0 {
 		oopts := []orders.Option{orders.WithLogger(cfg.Logger), orders.WithNotifier(s.Notifier), orders.WithCurrency(cfg.Currency),
-			orders.WithVerifiedEmailRequired(cfg.RequireVerifiedEmail)}
+			orders.WithVerifiedEmailRequired(cfg.RequireVerifiedEmail), orders.WithShipping(s.Shipping)}
 		if cfg.CarbonOffsetPrice != nil {
 			oopts = append(oopts, orders.WithCarbonOffsetPrice(*cfg.CarbonOffsetPrice))
 		}
