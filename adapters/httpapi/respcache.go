@@ -23,8 +23,9 @@ const responseTTL = 15 * time.Minute
 type renderFunc func() (ids []ecolaura.ID, body any, err error)
 
 // finishFunc turns the cached (or freshly rendered) bytes into the bytes of
-// this request's response; nil sends them as they are.
-type finishFunc func(body []byte) []byte
+// this request's response, and returns the bytes it put in (the request's
+// own part, e.g. links with its host); nil sends them as they are.
+type finishFunc func(body []byte) (out, added []byte)
 
 // sendProducts writes a cacheable product response. With CacheSignals and a
 // ResponseCache it keeps the rendered bytes and their ETag under the catalog
@@ -63,8 +64,12 @@ func (s *Server) sendProducts(c *fiber.Ctx, kind, params string, load renderFunc
 	}
 	send := func(body []byte, etag string) error {
 		if finish != nil {
-			body = finish(body)
-			etag = strongETag(body)
+			// The finished bytes are a function of the cached ones (named
+			// by etag) and of what finish put in: their digest names the
+			// result as strongly, without hashing the whole body again.
+			var added []byte
+			body, added = finish(body)
+			etag = strongETag(append([]byte(etag), added...))
 		}
 		err := sendWithETag(c, body, etag)
 		if staff {

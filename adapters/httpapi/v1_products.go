@@ -123,13 +123,14 @@ const linkPlaceholderPrefix = "ecolaura:page:"
 // before "results", so product text is never touched) by the request's
 // links.
 func (s *Server) fillPageLinks(c *fiber.Ctx, q url.Values) finishFunc {
-	return func(body []byte) []byte {
+	return func(body []byte) ([]byte, []byte) {
 		end := bytes.Index(body, []byte(`"results":`))
 		if end < 0 {
-			return body
+			return body, nil
 		}
 		head, rest := body[:end], body[end:]
 		out := make([]byte, 0, len(body)+256)
+		var added []byte
 		marker := []byte(`"` + linkPlaceholderPrefix)
 		for {
 			i := bytes.Index(head, marker)
@@ -146,9 +147,10 @@ func (s *Server) fillPageLinks(c *fiber.Ctx, q url.Values) finishFunc {
 			}
 			link, _ := json.Marshal(s.pageLink(c, q, p)) // a string: cannot fail
 			out = append(append(out, head[:i]...), link...)
+			added = append(added, link...)
 			head = head[i+len(marker)+j+1:]
 		}
-		return append(append(out, head...), rest...)
+		return append(append(out, head...), rest...), added
 	}
 }
 

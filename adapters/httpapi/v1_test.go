@@ -89,6 +89,32 @@ func TestV1ProductETag(t *testing.T) {
 	assert.EqualValues(t, 9, r.JSON(t)["stock"])
 }
 
+// A v1 page's links name the request's host: pages that differ only in
+// their links have different strong ETags, and the same page the same one
+// whether it was rendered or served from the response cache.
+func TestV1PageETagCoversLinks(t *testing.T) {
+	h := newHarness(t)
+	for i := range 3 {
+		h.product(fmt.Sprintf("Bamboo brush %d", i), "personal-care", 450, 10, nil)
+	}
+	path := "/api/v1/products/?page_size=1&page=2"
+	get := func(host string) (string, string) {
+		r := h.do(req{Path: path, Headers: map[string]string{"Host": host}})
+		require.Equal(t, http.StatusOK, r.Status)
+		return r.Header.Get("ETag"), string(r.Body)
+	}
+	etagA, bodyA := get("example.com")
+	etagB, bodyB := get("127.0.0.1")
+	require.Contains(t, bodyA, "//example.com/")
+	require.Contains(t, bodyB, "//127.0.0.1/")
+	assert.NotEqual(t, etagA, etagB, "other links, another representation")
+	for range 2 { // the second is served from the response cache
+		etag, body := get("example.com")
+		assert.Equal(t, bodyA, body)
+		assert.Equal(t, etagA, etag, "the same representation, the same ETag")
+	}
+}
+
 func TestHeadRequests(t *testing.T) {
 	h := newHarness(t)
 	h.product("Bamboo brush", "personal-care", 450, 10, nil)
