@@ -37,7 +37,10 @@ type DrainConfig struct {
 //  2. for cfg.Delay the server still accepts new connections;
 //  3. the listeners close: new connections are refused, which a proxy can
 //     retry on another replica whatever the request's method, since it sent
-//     nothing (nginx: proxy_next_upstream error);
+//     nothing (nginx: proxy_next_upstream error). Before it closes, a
+//     listener hands the server the connections the kernel has already
+//     completed, on which a proxy may have sent a request: closing a
+//     listening socket resets them;
 //  4. for at most cfg.IdleTimeout the server waits for its clients to close
 //     their idle keep-alive connections or use them a last time. Closing an
 //     idle connection itself would race with a request the client may be
@@ -72,6 +75,20 @@ func (s *Server) Drain(ctx context.Context, cfg DrainConfig) error {
 	s.stopped = true
 	lns := s.listeners
 	s.mu.Unlock()
+	// Each listener hands over the connections the kernel already queued
+	// (closing it at once would reset them), then closes.
+	dones := make([]<-chan struct{}, len(lns))
+	for i, ln := range lns {
+		dones[i] = ln.stopAccepting()
+	}
+	hctx, cancel := context.WithTimeout(ctx, maxAcceptDrain+time.Second)
+	for _, done := range dones {
+		select {
+		case <-done:
+		case <-hctx.Done():
+		}
+	}
+	cancel()
 	for _, ln := range lns {
 		if err := ln.Close(); err != nil {
 			log.Warn("close listener", slog.Any("err", err))

@@ -168,3 +168,72 @@ func TestDrainIdleTimeout(t *testing.T) {
 		})
 	}
 }
+
+// gatedListener holds Accept until open is closed: connections clients
+// make meanwhile wait in the kernel's accept queue, as they do on a busy
+// server between two Accept calls.
+type gatedListener struct {
+	*net.TCPListener
+	open chan struct{}
+}
+
+func (g *gatedListener) Accept() (net.Conn, error) {
+	<-g.open
+	return g.TCPListener.Accept()
+}
+
+// TestDrainServesQueuedConnections: a connection the kernel completed but
+// the server had not accepted yet when the drain began is accepted and
+// answered (with "Connection: close"), not reset by closing the listener
+// under it. A proxy has already sent its request on such a connection and
+// does not retry a POST it sent (nginx: non_idempotent), so a reset there
+// is a failed checkout during a rolling restart.
+func TestDrainServesQueuedConnections(t *testing.T) {
+	h := newHarness(t)
+	tl, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	gate := &gatedListener{TCPListener: tl, open: make(chan struct{})}
+	served := make(chan error, 1)
+	go func() { served <- h.srv.Serve(gate) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = h.srv.Shutdown(ctx)
+	})
+	addr := tl.Addr().String()
+
+	// Requests sent on connections still in the accept queue.
+	queued := make([]*keepAliveConn, 3)
+	for i := range queued {
+		queued[i] = dialKeepAlive(t, addr)
+		require.NoError(t, queued[i].conn.SetDeadline(time.Now().Add(5*time.Second)))
+		_, err := io.WriteString(queued[i].conn, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+		require.NoError(t, err)
+	}
+
+	drained := make(chan error, 1)
+	go func() { drained <- h.srv.Drain(context.Background(), httpapi.DrainConfig{}) }()
+	require.Eventually(t, func() bool {
+		ready, _ := h.srv.Ready(context.Background())
+		return !ready
+	}, 2*time.Second, time.Millisecond, "the drain started")
+	time.Sleep(50 * time.Millisecond) // the drain is under way when the server gets to accept again
+	close(gate.open)
+
+	for i, k := range queued {
+		resp, err := http.ReadResponse(k.br, nil)
+		require.NoError(t, err, "queued connection %d: its request is answered, not reset", i)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.True(t, resp.Close, "and told that the connection closes")
+	}
+	select {
+	case err := <-drained:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Drain did not return")
+	}
+	require.NoError(t, <-served)
+	_, err = net.DialTimeout("tcp", addr, time.Second)
+	require.Error(t, err, "the listener is closed after the drain")
+}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -39,7 +40,7 @@ func newLingerListener(ln net.Listener, linger time.Duration, open *atomic.Int64
 	if linger <= 0 {
 		linger = DefaultReadTimeout
 	}
-	return &lingerListener{Listener: ln, linger: linger, open: open}
+	return &lingerListener{Listener: ln, linger: linger, open: open, closed: make(chan struct{})}
 }
 
 type lingerListener struct {
@@ -47,19 +48,100 @@ type lingerListener struct {
 	linger time.Duration
 	open   *atomic.Int64
 
+	// stopping is set by stopAccepting: Accept takes what the kernel has
+	// queued, then closes the listener (see stopAccepting).
+	stopping atomic.Bool
+	// stopBy is when Accept closes the listener at the latest once
+	// stopping (Unix nanoseconds).
+	stopBy atomic.Int64
+
 	closeOnce sync.Once
 	closeErr  error
+	closed    chan struct{} // closed by Close
 }
 
+// acceptQuiet is how long a stopping listener's accept queue must stay
+// empty before the listener closes; maxAcceptDrain bounds how long it takes
+// the connections that keep coming (see stopAccepting).
+const (
+	acceptQuiet    = 20 * time.Millisecond
+	maxAcceptDrain = time.Second
+)
+
+// deadliner is a listener whose Accept can be given a deadline
+// (*net.TCPListener, *net.UnixListener).
+type deadliner interface{ SetDeadline(time.Time) error }
+
 func (l *lingerListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		fresh := false
+		if l.stopping.Load() {
+			dl, _ := l.Listener.(deadliner)
+			if dl == nil || time.Now().UnixNano() >= l.stopBy.Load() {
+				return nil, l.closeAndFail()
+			}
+			// A deadline in the future: the accept below takes a queued
+			// connection at once, or waits acceptQuiet for one.
+			if err := dl.SetDeadline(time.Now().Add(acceptQuiet)); err != nil {
+				return nil, l.closeAndFail()
+			}
+			fresh = true
+		}
+		c, err := l.Listener.Accept()
+		if err != nil {
+			var ne net.Error
+			if l.stopping.Load() && errors.As(err, &ne) && ne.Timeout() {
+				if fresh {
+					// The queue stayed empty for acceptQuiet.
+					return nil, l.closeAndFail()
+				}
+				continue // woken by stopAccepting: look at the queue again
+			}
+			return nil, err
+		}
+		if l.open != nil {
+			l.open.Add(1)
+		}
+		return &lingerConn{Conn: c, linger: l.linger, open: l.open}, nil
 	}
-	if l.open != nil {
-		l.open.Add(1)
+}
+
+// closeAndFail closes the listener and returns the error Accept returns on
+// a closed listener ("use of closed network connection"), which ends
+// fasthttp's accept loop like a shutdown does.
+func (l *lingerListener) closeAndFail() error {
+	_ = l.Close()
+	_, err := l.Listener.Accept()
+	if err == nil { // cannot happen on a closed listener
+		err = net.ErrClosed
 	}
-	return &lingerConn{Conn: c, linger: l.linger, open: l.open}, nil
+	return err
+}
+
+// stopAccepting makes the listener close once it has handed the server
+// every connection the kernel already completed: Accept goes on taking
+// queued connections until the queue stayed empty for acceptQuiet (at
+// most maxAcceptDrain), then closes the listener. Closing a listening
+// socket resets the connections in its accept queue, on which a client (a
+// proxy) may already have sent its request, and a proxy does not retry a
+// POST it has sent: a failed checkout. What is left is a window of
+// microseconds between the last empty look at the queue and the close,
+// instead of whatever the queue held. A listener without deadlines closes
+// at once. done is closed once the listener is closed.
+func (l *lingerListener) stopAccepting() (done <-chan struct{}) {
+	dl, ok := l.Listener.(deadliner)
+	if !ok {
+		_ = l.Close()
+		return l.closed
+	}
+	l.stopBy.Store(time.Now().Add(maxAcceptDrain).UnixNano())
+	l.stopping.Store(true)
+	// Wake an Accept waiting without a deadline; it looks at the queue
+	// again with a fresh one.
+	if err := dl.SetDeadline(time.Now()); err != nil {
+		_ = l.Close()
+	}
+	return l.closed
 }
 
 // Close closes the listener once; later calls return the first call's
@@ -67,7 +149,10 @@ func (l *lingerListener) Accept() (net.Conn, error) {
 // after [Server.Drain] closed them, does not stop at "use of closed network
 // connection" and still waits for the open connections.
 func (l *lingerListener) Close() error {
-	l.closeOnce.Do(func() { l.closeErr = l.Listener.Close() })
+	l.closeOnce.Do(func() {
+		l.closeErr = l.Listener.Close()
+		close(l.closed)
+	})
 	return l.closeErr
 }
 
