@@ -44,6 +44,7 @@ func cacheCmd(ctx context.Context, args []string, env getenv, stdout, stderr io.
 	}
 	if url == "" {
 		fmt.Fprintln(stderr, "ecolaura cache flush: set ECOLAURA_REDIS_URL (or --redis-url): without Redis each server caches in its own memory; restart the servers to empty their caches")
+		noteUnknownSettings(stderr)
 		return 2
 	}
 	cfg := redis.DefaultConfig(url)

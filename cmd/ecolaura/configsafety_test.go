@@ -313,3 +313,34 @@ func with(m map[string]string, key, value string) map[string]string {
 	}
 	return out
 }
+
+// TestUnknownSettingsWithConfigurationErrors: a command refused for its
+// configuration names the unknown ECOLAURA_* variables too, which are
+// often the cause (ECOLAURA_DATABSE_URL set, ECOLAURA_DATABASE_URL asked
+// for), never with their values.
+func TestUnknownSettingsWithConfigurationErrors(t *testing.T) {
+	saved := environ
+	environ = func() []string { return []string{"ECOLAURA_DATABSE_URL=postgres://x:pw@db/x"} }
+	t.Cleanup(func() { environ = saved })
+	const hint = "ECOLAURA_DATABSE_URL is not a setting and is ignored: did you mean ECOLAURA_DATABASE_URL?"
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"worker", []string{"worker"}, nil},
+		{"serve in production", []string{"serve"}, map[string]string{"ECOLAURA_ENV": "production"}},
+		{"migrate", []string{"migrate", "up"}, nil},
+		{"seed", []string{"seed"}, nil},
+		{"user", []string{"user", "list"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), tc.args, envOf(tc.env), &out, &errOut)
+			assert.Equal(t, 2, code, "%s", errOut.String())
+			assert.Contains(t, errOut.String(), "ECOLAURA_DATABASE_URL", "the configuration error")
+			assert.Contains(t, errOut.String(), hint)
+			assert.NotContains(t, errOut.String(), "pw@db")
+		})
+	}
+}

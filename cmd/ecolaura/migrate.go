@@ -38,6 +38,7 @@ func migrateCmd(ctx context.Context, args []string, env getenv, stdout, stderr i
 	}
 	if dbURL == "" {
 		fmt.Fprintln(stderr, "ecolaura migrate: set ECOLAURA_DATABASE_URL (or --database-url) to a postgres:// URL")
+		noteUnknownSettings(stderr)
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))

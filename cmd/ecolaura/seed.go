@@ -87,6 +87,7 @@ func seedCmd(ctx context.Context, args []string, env getenv, stdout, stderr io.W
 	cfg.Currency = cur
 	if err := cfg.validate(); err != nil {
 		fmt.Fprintf(stderr, "ecolaura seed: %v\n", err)
+		noteUnknownSettings(stderr)
 		return 2
 	}
 

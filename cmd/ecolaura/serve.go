@@ -137,6 +137,7 @@ func runConfigured(stderr io.Writer, name string, cfgErr error, run func() error
 	}
 	if cfgErr != nil {
 		fmt.Fprintf(stderr, "ecolaura %s: invalid configuration:\n%v\n", name, cfgErr)
+		noteUnknownSettings(stderr)
 		return 2
 	}
 	if err := run(); err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -98,4 +100,14 @@ func editDistance(a, b string) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
+}
+
+// noteUnknownSettings writes unknownSettings(environ()) to w, one a line:
+// a command refused for its configuration names them with its error,
+// since a misspelt variable is often the cause (ECOLAURA_DATABSE_URL set,
+// ECOLAURA_DATABASE_URL asked for).
+func noteUnknownSettings(w io.Writer) {
+	for _, msg := range unknownSettings(environ()) {
+		fmt.Fprintln(w, msg)
+	}
 }

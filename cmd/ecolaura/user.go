@@ -82,6 +82,7 @@ func userCmd(ctx context.Context, args []string, env getenv, stdin io.Reader, st
 	}
 	if dbURL == "" {
 		fmt.Fprintf(stderr, "ecolaura user %s: set ECOLAURA_DATABASE_URL (or --database-url) to a postgres:// URL\n", sub)
+		noteUnknownSettings(stderr)
 		return 2
 	}
 	if sub != "list" && email == "" {
