@@ -257,3 +257,13 @@ func TestUsageHidesCredentials(t *testing.T) {
 	assert.Equal(t, "(set; not shown)", redactedURL("postgres://db/shop?password=pw"), "a password in the query")
 	assert.Equal(t, "", redactedURL(""))
 }
+
+// TestHealthcheckOpsOff: --ops with the operations listener turned off says
+// so (and how to probe instead), exit 2.
+func TestHealthcheckOpsOff(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"healthcheck", "--ops"}, envOf(map[string]string{"ECOLAURA_OPS_ADDR": "off"}), &out, &errOut)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut.String(), "ECOLAURA_OPS_ADDR is off")
+	assert.NotContains(t, errOut.String(), "missing port")
+}

@@ -41,6 +41,10 @@ func healthcheckCmd(ctx context.Context, args []string, env getenv, stdout, stde
 		name, addr := "ECOLAURA_ADDR", or(env("ECOLAURA_ADDR"), ":8080")
 		if *ops {
 			name, addr = "ECOLAURA_OPS_ADDR", or(env("ECOLAURA_OPS_ADDR"), defaultOpsAddr)
+			if strings.EqualFold(strings.TrimSpace(addr), "off") {
+				fmt.Fprint(stderr, "ecolaura healthcheck: ECOLAURA_OPS_ADDR is off: the server runs no operations listener to ask; probe the API without --ops, or give the listener an address\n")
+				return 2
+			}
 		}
 		u, err := readinessURL(addr)
 		if err != nil {
