@@ -71,6 +71,25 @@ type CarbonOffset struct {
 	Price     Money
 }
 
+// OrderShipping is the delivery an order was placed with, as it was at
+// checkout (the method may change or go later): the method's ID, name and
+// carrier, the price charged and the delivery's footprint in grams CO2e.
+type OrderShipping struct {
+	MethodID  ID
+	Method    string
+	Carrier   string
+	Price     Money
+	Footprint CO2e
+}
+
+// OrderTax is the tax of an order: the shop's mode at checkout and the sum
+// of the per-line taxes (shipping included). In an exclusive shop it is
+// part of the Total; in an inclusive one it is contained in the prices.
+type OrderTax struct {
+	Mode  TaxMode
+	Total Money
+}
+
 // Order is a customer's purchase.
 type Order struct {
 	ID     ID
@@ -83,8 +102,19 @@ type Order struct {
 	Offset *CarbonOffset
 	// Total is Subtotal plus the offset price.
 	Total Money
-	// Footprint is the sum of UnitFootprint × Quantity over the lines.
+	// Footprint is the sum of UnitFootprint × Quantity over the lines,
+	// plus Shipping.Footprint when the order has a delivery.
 	Footprint CO2e
+	// ShippingAddress and BillingAddress snapshot the addresses at
+	// checkout; nil for an order without delivery (v1, and v2 orders
+	// placed without them).
+	ShippingAddress *Address
+	BillingAddress  *Address
+	// Shipping is the delivery chosen at checkout (nil without one).
+	Shipping *OrderShipping
+	// Tax is the order's tax (nil for an order placed without delivery,
+	// which is not taxed by Ecolaura).
+	Tax *OrderTax
 	// IdempotencyKey is the client's key (unique per user), "" when none.
 	IdempotencyKey string
 	// RequestHash fingerprints the checkout request, to detect a key reused
@@ -108,6 +138,10 @@ func (o Order) Clone() Order {
 		v := *o.ConfirmationSentAt
 		o.ConfirmationSentAt = &v
 	}
+	o.ShippingAddress = clonePtr(o.ShippingAddress)
+	o.BillingAddress = clonePtr(o.BillingAddress)
+	o.Shipping = clonePtr(o.Shipping)
+	o.Tax = clonePtr(o.Tax)
 	return o
 }
 
@@ -119,3 +153,4 @@ func (o Order) Units() int {
 	}
 	return n
 }
+

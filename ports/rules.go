@@ -102,6 +102,29 @@ func ValidateStoredOrder(o ecolaura.Order) error {
 		v.Check(l.Total.Amount >= 0, f+".total", "must not be negative")
 		v.Check(l.UnitFootprint >= 0, f+".unit_footprint", "must not be negative")
 	}
+	if o.ShippingAddress != nil {
+		v.Merge("shipping_address", o.ShippingAddress.Validate())
+	}
+	if o.BillingAddress != nil {
+		v.Merge("billing_address", o.BillingAddress.Validate())
+	}
+	v.Check(o.BillingAddress == nil || o.ShippingAddress != nil, "billing_address", "needs a shipping address")
+	if sh := o.Shipping; sh != nil {
+		v.Check(o.ShippingAddress != nil, "shipping", "needs a shipping address")
+		v.Check(isUUID(sh.MethodID), "shipping.method_id", "must be a UUID")
+		v.Text("shipping.method", sh.Method, ecolaura.SingleLine)
+		v.Check(sh.Method != "" && len(sh.Method) <= 4*ecolaura.MaxShippingNameLength, "shipping.method", "must be 1 to %d characters", ecolaura.MaxShippingNameLength)
+		v.Text("shipping.carrier", sh.Carrier, ecolaura.SingleLine)
+		v.Check(len(sh.Carrier) <= 4*ecolaura.MaxCarrierLength, "shipping.carrier", "must be at most %d characters", ecolaura.MaxCarrierLength)
+		v.Check(sh.Price.Currency == cur, "shipping.price.currency", "must be the order's currency")
+		v.Check(sh.Price.Amount >= 0, "shipping.price", "must not be negative")
+		v.Check(sh.Footprint >= 0, "shipping.footprint", "must not be negative")
+	}
+	if tx := o.Tax; tx != nil {
+		v.Check(tx.Mode.Valid(), "tax.mode", "must be inclusive or exclusive")
+		v.Check(tx.Total.Currency == cur, "tax.total.currency", "must be the order's currency")
+		v.Check(tx.Total.Amount >= 0, "tax.total", "must not be negative")
+	}
 	v.Check(len(o.IdempotencyKey) <= ecolaura.MaxIdempotencyKey, "idempotency_key", "must be at most %d characters", ecolaura.MaxIdempotencyKey)
 	v.Check(printableASCII(o.IdempotencyKey), "idempotency_key", "must contain only printable ASCII characters")
 	v.Check(o.Version >= 1, "version", "must be at least 1")

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -19,26 +20,67 @@ import (
 
 const orderCols = `id, user_id, status, currency, subtotal_minor, total_minor, footprint_g,
 	offset_footprint_g, offset_price_minor, idempotency_key, request_hash,
-	confirmation_sent_at, created_at, updated_at, version`
+	confirmation_sent_at, created_at, updated_at, version, shipping_address, billing_address,
+	shipping_method_id, shipping_method, shipping_carrier, shipping_price_minor, shipping_footprint_g,
+	tax_mode, tax_minor`
 
 type orderRow struct {
 	bun.BaseModel `bun:"table:orders"`
 
-	ID                 string     `bun:"id,pk"`
-	UserID             string     `bun:"user_id"`
-	Status             string     `bun:"status"`
-	Currency           string     `bun:"currency"`
-	SubtotalMinor      int64      `bun:"subtotal_minor"`
-	TotalMinor         int64      `bun:"total_minor"`
-	FootprintG         int64      `bun:"footprint_g"`
-	OffsetFootprintG   *int64     `bun:"offset_footprint_g"`
-	OffsetPriceMinor   *int64     `bun:"offset_price_minor"`
-	IdempotencyKey     string     `bun:"idempotency_key"`
-	RequestHash        string     `bun:"request_hash"`
-	ConfirmationSentAt *time.Time `bun:"confirmation_sent_at"`
-	CreatedAt          time.Time  `bun:"created_at"`
-	UpdatedAt          time.Time  `bun:"updated_at"`
-	Version            int64      `bun:"version"`
+	ID                 string       `bun:"id,pk"`
+	UserID             string       `bun:"user_id"`
+	Status             string       `bun:"status"`
+	Currency           string       `bun:"currency"`
+	SubtotalMinor      int64        `bun:"subtotal_minor"`
+	TotalMinor         int64        `bun:"total_minor"`
+	FootprintG         int64        `bun:"footprint_g"`
+	OffsetFootprintG   *int64       `bun:"offset_footprint_g"`
+	OffsetPriceMinor   *int64       `bun:"offset_price_minor"`
+	IdempotencyKey     string       `bun:"idempotency_key"`
+	RequestHash        string       `bun:"request_hash"`
+	ConfirmationSentAt *time.Time   `bun:"confirmation_sent_at"`
+	CreatedAt          time.Time    `bun:"created_at"`
+	UpdatedAt          time.Time    `bun:"updated_at"`
+	Version            int64        `bun:"version"`
+	ShippingAddress    *addressJSON `bun:"shipping_address,type:jsonb"`
+	BillingAddress     *addressJSON `bun:"billing_address,type:jsonb"`
+	ShippingMethodID   *string      `bun:"shipping_method_id"`
+	ShippingMethod     *string      `bun:"shipping_method"`
+	ShippingCarrier    *string      `bun:"shipping_carrier"`
+	ShippingPriceMinor *int64       `bun:"shipping_price_minor"`
+	ShippingFootprintG *int64       `bun:"shipping_footprint_g"`
+	TaxMode            *string      `bun:"tax_mode"`
+	TaxMinor           *int64       `bun:"tax_minor"`
+}
+
+// addressJSON is an address snapshot of an order, stored as jsonb with
+// the v2 address members.
+type addressJSON struct {
+	Name       string `json:"name"`
+	Company    string `json:"company"`
+	Line1      string `json:"line1"`
+	Line2      string `json:"line2"`
+	PostalCode string `json:"postal_code"`
+	City       string `json:"city"`
+	Region     string `json:"region"`
+	Country    string `json:"country"`
+	Phone      string `json:"phone"`
+}
+
+func toAddressJSON(a *ecolaura.Address) *addressJSON {
+	if a == nil {
+		return nil
+	}
+	j := addressJSON(*a)
+	return &j
+}
+
+func (j *addressJSON) address() *ecolaura.Address {
+	if j == nil {
+		return nil
+	}
+	a := ecolaura.Address(*j)
+	return &a
 }
 
 type lineRow struct {
@@ -68,6 +110,15 @@ func toOrderRows(o ecolaura.Order) (orderRow, []lineRow) {
 		fp, pr := int64(o.Offset.Footprint), o.Offset.Price.Amount
 		r.OffsetFootprintG, r.OffsetPriceMinor = &fp, &pr
 	}
+	r.ShippingAddress, r.BillingAddress = toAddressJSON(o.ShippingAddress), toAddressJSON(o.BillingAddress)
+	if sh := o.Shipping; sh != nil {
+		id, name, carrier, price, fp := string(sh.MethodID), sh.Method, sh.Carrier, sh.Price.Amount, int64(sh.Footprint)
+		r.ShippingMethodID, r.ShippingMethod, r.ShippingCarrier, r.ShippingPriceMinor, r.ShippingFootprintG = &id, &name, &carrier, &price, &fp
+	}
+	if t := o.Tax; t != nil {
+		mode, amount := string(t.Mode), t.Total.Amount
+		r.TaxMode, r.TaxMinor = &mode, &amount
+	}
 	lines := make([]lineRow, len(o.Lines))
 	for i, l := range o.Lines {
 		lines[i] = lineRow{
@@ -90,6 +141,14 @@ func (r *orderRow) order(lines []lineRow) ecolaura.Order {
 	}
 	if r.OffsetFootprintG != nil && r.OffsetPriceMinor != nil {
 		o.Offset = &ecolaura.CarbonOffset{Footprint: ecolaura.CO2e(*r.OffsetFootprintG), Price: ecolaura.Money{Amount: *r.OffsetPriceMinor, Currency: cur}}
+	}
+	o.ShippingAddress, o.BillingAddress = r.ShippingAddress.address(), r.BillingAddress.address()
+	if r.ShippingMethodID != nil && r.ShippingMethod != nil && r.ShippingCarrier != nil && r.ShippingPriceMinor != nil && r.ShippingFootprintG != nil {
+		o.Shipping = &ecolaura.OrderShipping{MethodID: ecolaura.ID(*r.ShippingMethodID), Method: *r.ShippingMethod, Carrier: *r.ShippingCarrier,
+			Price: ecolaura.Money{Amount: *r.ShippingPriceMinor, Currency: cur}, Footprint: ecolaura.CO2e(*r.ShippingFootprintG)}
+	}
+	if r.TaxMode != nil && r.TaxMinor != nil {
+		o.Tax = &ecolaura.OrderTax{Mode: ecolaura.TaxMode(*r.TaxMode), Total: ecolaura.Money{Amount: *r.TaxMinor, Currency: cur}}
 	}
 	for _, l := range lines {
 		lc := ecolaura.Currency(l.Currency)
@@ -133,7 +192,7 @@ func (s *orderStore) Create(ctx context.Context, o ecolaura.Order) error {
 	// beyond an integer column is the server's out-of-range error
 	// (ErrInvalid), not the driver's.
 	var q strings.Builder
-	args := make([]any, 0, 15+8*len(lines))
+	args := make([]any, 0, 24+10*len(lines))
 	n := 0
 	ph := func(cast string) string { // the next placeholder
 		n++
@@ -141,8 +200,11 @@ func (s *orderStore) Create(ctx context.Context, o ecolaura.Order) error {
 	}
 	q.WriteString(`WITH o AS (INSERT INTO orders (id, user_id, status, currency, subtotal_minor, total_minor,
 		footprint_g, offset_footprint_g, offset_price_minor, idempotency_key, request_hash,
-		confirmation_sent_at, created_at, updated_at, version) VALUES (`)
-	for i, cast := range []string{"::uuid", "::uuid", "", "", "", "", "", "", "", "", "", "::timestamptz", "", "", ""} {
+		confirmation_sent_at, created_at, updated_at, version, shipping_address, billing_address,
+		shipping_method_id, shipping_method, shipping_carrier, shipping_price_minor, shipping_footprint_g,
+		tax_mode, tax_minor) VALUES (`)
+	for i, cast := range []string{"::uuid", "::uuid", "", "", "", "", "", "", "", "", "", "::timestamptz", "", "", "",
+		"::jsonb", "::jsonb", "::uuid", "::text", "::text", "::bigint", "::bigint", "::text", "::bigint"} {
 		if i > 0 {
 			q.WriteString(", ")
 		}
@@ -151,7 +213,8 @@ func (s *orderStore) Create(ctx context.Context, o ecolaura.Order) error {
 	q.WriteString(") ON CONFLICT DO NOTHING RETURNING id)")
 	args = append(args, r.ID, r.UserID, r.Status, r.Currency, r.SubtotalMinor, r.TotalMinor, r.FootprintG,
 		r.OffsetFootprintG, r.OffsetPriceMinor, r.IdempotencyKey, r.RequestHash, r.ConfirmationSentAt,
-		r.CreatedAt, r.UpdatedAt, r.Version)
+		r.CreatedAt, r.UpdatedAt, r.Version, jsonArg(r.ShippingAddress), jsonArg(r.BillingAddress),
+		r.ShippingMethodID, r.ShippingMethod, r.ShippingCarrier, r.ShippingPriceMinor, r.ShippingFootprintG, r.TaxMode, r.TaxMinor)
 	if len(lines) > 0 {
 		q.WriteString(`, l AS (INSERT INTO order_lines (order_id, line_no, product_id, variant_id, sku, name, currency,
 		unit_price_minor, quantity, total_minor, unit_footprint_g)
@@ -411,4 +474,18 @@ func (s *orderStore) MarkConfirmationSent(ctx context.Context, id ecolaura.ID, a
 		return false, notFound("order", id)
 	}
 	return false, nil
+}
+
+// jsonArg is an address snapshot as a statement argument: its JSON text,
+// or NULL.
+func jsonArg(a *addressJSON) *string {
+	if a == nil {
+		return nil
+	}
+	b, err := json.Marshal(a)
+	if err != nil { // a struct of strings always encodes
+		panic(err)
+	}
+	out := string(b)
+	return &out
 }

@@ -349,6 +349,18 @@ func orderConstraints(t *testing.T, db ports.Database) {
 		{"idempotency key that is not ASCII", func(o *ecolaura.Order) { o.IdempotencyKey = "clé" }, false},
 		{"version 0", func(o *ecolaura.Order) { o.Version = 0 }, false},
 		{"idempotency key of printable ASCII", func(o *ecolaura.Order) { o.IdempotencyKey = RandomToken(" !~{key}-") }, true},
+		{"delivery", func(o *ecolaura.Order) { *o = WithDelivery(*o) }, true},
+		{"shipping without a shipping address", func(o *ecolaura.Order) { *o = WithDelivery(*o); o.ShippingAddress, o.BillingAddress = nil, nil }, false},
+		{"billing address without a shipping address", func(o *ecolaura.Order) { *o = WithDelivery(*o); o.ShippingAddress, o.Shipping = nil, nil }, false},
+		{"shipping address with a bad country", func(o *ecolaura.Order) { *o = WithDelivery(*o); o.ShippingAddress.Country = "XX" }, false},
+		{"billing address without a name", func(o *ecolaura.Order) { *o = WithDelivery(*o); o.BillingAddress.Name = "" }, false},
+		{"shipping method that is not a UUID", func(o *ecolaura.Order) { *o = WithDelivery(*o); o.Shipping.MethodID = "bike" }, false},
+		{"shipping method without a name", func(o *ecolaura.Order) { *o = WithDelivery(*o); o.Shipping.Method = "" }, false},
+		{"negative shipping price", func(o *ecolaura.Order) { *o = WithDelivery(*o); o.Shipping.Price.Amount = -1 }, false},
+		{"shipping price in another currency", func(o *ecolaura.Order) { *o = WithDelivery(*o); o.Shipping.Price.Currency = "USD" }, false},
+		{"negative delivery footprint", func(o *ecolaura.Order) { *o = WithDelivery(*o); o.Shipping.Footprint = -1 }, false},
+		{"unknown tax mode", func(o *ecolaura.Order) { *o = WithDelivery(*o); o.Tax.Mode = "vat" }, false},
+		{"negative tax", func(o *ecolaura.Order) { *o = WithDelivery(*o); o.Tax.Total.Amount = -1 }, false},
 		{"order in another supported currency", func(o *ecolaura.Order) {
 			o.Subtotal.Currency, o.Total.Currency = "JPY", "JPY"
 			for i := range o.Lines {

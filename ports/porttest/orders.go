@@ -34,6 +34,52 @@ func OrderStore(t *testing.T, newDB DatabaseFactory) {
 	t.Run("TransitionConcurrent", func(t *testing.T) { orderTransitionConcurrent(t, db) })
 	t.Run("MarkConfirmationSent", func(t *testing.T) { orderMarkConfirmationSent(t, db) })
 	t.Run("Constraints", func(t *testing.T) { orderConstraints(t, db) })
+	t.Run("DeliveryKept", func(t *testing.T) { orderDeliveryKept(t, db) })
+}
+
+// WithDelivery returns o delivered by a shipping method to a Berlin
+// address billed to a company in Vienna, with the tax of an exclusive shop
+// (totals and footprint adjusted).
+func WithDelivery(o ecolaura.Order) ecolaura.Order {
+	cur := o.Subtotal.Currency
+	o.ShippingAddress = &ecolaura.Address{Name: "Ada Lovelace", Line1: "Unter den Linden 1", Line2: "Hof 2", PostalCode: "10117",
+		City: "Berlin", Country: "DE", Phone: "+4930123456"}
+	o.BillingAddress = &ecolaura.Address{Name: "Ada Lovelace", Company: "Analytical Engines GmbH", Line1: "Ringstraße 3", PostalCode: "1010",
+		City: "Wien", Region: "Wien", Country: "AT"}
+	o.Shipping = &ecolaura.OrderShipping{MethodID: NewID(), Method: "Cargo bike · same day", Carrier: "Velo Kurier", Price: ecolaura.NewMoney(690, cur), Footprint: 20}
+	o.Tax = &ecolaura.OrderTax{Mode: ecolaura.TaxExclusive, Total: ecolaura.NewMoney(131, cur)}
+	o.Total.Amount += 690 + 131
+	o.Footprint += 20
+	return o
+}
+
+// orderDeliveryKept: what an order recorded of its delivery comes back
+// from List and survives status changes; orders without one have none.
+func orderDeliveryKept(t *testing.T, db ports.Database) {
+	store := db.Orders()
+	u, a, _ := orderFixture(t, db)
+	plain := NewOrder(u.ID, Line(a, 1))
+	delivered := WithDelivery(NewOrder(u.ID, Line(a, 2)))
+	require.NoError(t, store.Create(ctx(t), plain))
+	require.NoError(t, store.Create(ctx(t), delivered))
+	page, err := store.List(ctx(t), ports.OrderQuery{UserID: u.ID, Limit: 10})
+	require.NoError(t, err)
+	byID := map[ecolaura.ID]ecolaura.Order{}
+	for _, o := range page.Items {
+		byID[o.ID] = o
+	}
+	requireOrder(t, delivered, byID[delivered.ID], "List returns the delivery")
+	got := byID[plain.ID]
+	require.Nil(t, got.ShippingAddress)
+	require.Nil(t, got.BillingAddress)
+	require.Nil(t, got.Shipping)
+	require.Nil(t, got.Tax)
+	_, after, err := store.Transition(ctx(t), ports.StatusChange{OrderID: delivered.ID, To: ecolaura.StatusConfirmed, At: delivered.CreatedAt.Add(time.Second)})
+	require.NoError(t, err)
+	require.Equal(t, delivered.ShippingAddress, after.ShippingAddress)
+	require.Equal(t, delivered.BillingAddress, after.BillingAddress)
+	require.Equal(t, delivered.Shipping, after.Shipping)
+	require.Equal(t, delivered.Tax, after.Tax)
 }
 
 // orderFixture stores a user and two products and returns them.
@@ -64,6 +110,12 @@ func orderCreateGet(t *testing.T, db ports.Database) {
 			o.RequestHash = randomHex(32)
 			o.ConfirmationSentAt = ptr(o.CreatedAt.Add(time.Second))
 			o.Status = ecolaura.StatusShipped
+			return o
+		}()},
+		{"with delivery, addresses and tax", func() ecolaura.Order { return WithDelivery(NewOrder(u.ID, Line(a, 2), Line(b, 1))) }()},
+		{"with a shipping address only", func() ecolaura.Order {
+			o := WithDelivery(NewOrder(u.ID, Line(a, 1)))
+			o.BillingAddress = nil
 			return o
 		}()},
 		{"many lines", func() ecolaura.Order {
