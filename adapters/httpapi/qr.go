@@ -30,6 +30,8 @@ func (s *Server) digitalLink(c *fiber.Ctx, gtin ecolaura.GTIN) string {
 }
 
 // passportQR encodes the Digital Link of the product's current passport.
+// It sets the response's Cache-Control: public for 5 minutes, private for
+// a draft product's (see privatePassport).
 func (s *Server) passportQR(c *fiber.Ctx) (*qrcode.QRCode, string, error) {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -51,6 +53,8 @@ func (s *Server) passportQR(c *fiber.Ctx) (*qrcode.QRCode, string, error) {
 		return nil, "", newHTTPError(http.StatusNotFound, "not-found",
 			"The product's passport declares no GTIN, so it has no GS1 Digital Link to encode: publish the passport with its gtin.")
 	}
+	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+	privatePassport(c, view.Product)
 	link := s.digitalLink(c, gtin)
 	code, err := qrcode.New(link, qrcode.High) // level Q
 	if err != nil {
@@ -69,7 +73,6 @@ func (s *Server) v2PassportQRPNG(c *fiber.Ctx) error {
 		return fmt.Errorf("render QR code of %s: %w", link, err)
 	}
 	c.Set(fiber.HeaderContentType, "image/png")
-	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
 	c.Set("Link", "<"+link+`>; rel="describedby"`)
 	return c.Status(http.StatusOK).Send(png)
 }
@@ -80,7 +83,6 @@ func (s *Server) v2PassportQRSVG(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "image/svg+xml")
-	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
 	c.Set("Link", "<"+link+`>; rel="describedby"`)
 	return c.Status(http.StatusOK).SendString(qrSVG(code.Bitmap(), link))
 }

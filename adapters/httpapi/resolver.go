@@ -125,6 +125,14 @@ func (s *Server) resolveDigitalLink(c *fiber.Ctx) error {
 	return s.sendPassportPage(c, view)
 }
 
+// privatePassport keeps a draft product's passport (which only staff may
+// read) out of shared caches: its responses are private, never public.
+func privatePassport(c *fiber.Ctx, p ecolaura.Product) {
+	if p.Status == ecolaura.ProductDraft {
+		c.Set(fiber.HeaderCacheControl, "private, no-cache")
+	}
+}
+
 func (s *Server) sendLD(c *fiber.Ctx, media string, v any) error {
 	body, err := jsonMarshal(v)
 	if err != nil {

@@ -189,3 +189,56 @@ func htmlText(n *html.Node) (string, []string) {
 	walk(n)
 	return b.String(), links
 }
+
+// TestDraftPassportHidden: next season's product (a draft) has its
+// passport prepared by staff, but the resolver, the passport, its versions
+// and its QR codes answer 404 to anonymous callers and customers until the
+// product is activated; staff get it privately (never in a shared cache)
+// through the API (the resolver takes no token: a QR scan carries none, so
+// a draft resolves for nobody).
+// An archived product's passport keeps resolving (goods already sold carry
+// the code).
+func TestDraftPassportHidden(t *testing.T) {
+	h := newHarness(t)
+	p := h.product("Winter Scarf", "clothing", 4000, 5, nil)
+	base := "/api/v2/products/" + string(p.ID)
+	body := passportBody()
+	body["gtin"] = "96385074"
+	require.Equal(t, http.StatusCreated, h.do(req{Method: http.MethodPut, Path: base + "/passport", Body: body, Token: h.staff}).Status)
+	setStatus := func(status string) {
+		t.Helper()
+		resp := h.do(req{Method: http.MethodPatch, Path: base, Body: map[string]any{"status": status}, Token: h.staff})
+		require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
+	}
+	paths := []string{"/01/96385074", "/01/00000096385074?linkType=linkset", "/01/96385074/21/SN1",
+		base + "/passport", base + "/passport?version=1", base + "/passport/versions",
+		base + "/passport/qr.png", base + "/passport/qr.svg"}
+
+	setStatus("draft")
+	for _, path := range paths {
+		for who, token := range map[string]string{"anonymous": "", "customer": h.alice} {
+			resp := h.do(req{Path: path, Token: token})
+			assert.Equal(t, http.StatusNotFound, resp.Status, "draft, %s, %s: %s", who, path, resp.Body)
+			assert.NotContains(t, string(resp.Body), "Winter Scarf", "%s, %s", who, path)
+		}
+		resp := h.do(req{Path: path, Token: h.staff})
+		if strings.HasPrefix(path, "/01/") {
+			assert.Equal(t, http.StatusNotFound, resp.Status, "draft, staff, %s: %s", path, resp.Body)
+			continue
+		}
+		require.Equal(t, http.StatusOK, resp.Status, "draft, staff, %s: %s", path, resp.Body)
+		assert.NotContains(t, resp.Header.Get("Cache-Control"), "public", "draft, staff, %s", path)
+	}
+
+	for _, status := range []string{"active", "archived"} {
+		setStatus(status)
+		for _, path := range paths {
+			resp := h.do(req{Path: path})
+			assert.Equal(t, http.StatusOK, resp.Status, "%s, anonymous, %s: %s", status, path, resp.Body)
+		}
+	}
+	resp := h.do(req{Path: "/01/96385074"})
+	assert.Equal(t, "public, max-age=60", resp.Header.Get("Cache-Control"))
+	resp = h.do(req{Path: base + "/passport/qr.png"})
+	assert.Equal(t, "public, max-age=300", resp.Header.Get("Cache-Control"))
+}

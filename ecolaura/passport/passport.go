@@ -184,12 +184,14 @@ type View struct {
 func (v View) Current() bool { return len(v.Versions) > 0 && v.Versions[0].Number == v.Version.Number }
 
 // Get returns version number of the product's passport (0: the current
-// one). Anyone may read it (ecolaura.Anonymous included).
+// one). Anyone may read it (ecolaura.Anonymous included), except that a
+// draft product's passport is read only by staff (see [hidden]).
 //
 // Errors: ErrNotFound when the product does not exist (also for an ID that
-// is not a UUID), has no passport, or has no such version; a
+// is not a UUID), is a draft and actor is not staff, has no passport, or
+// has no such version; a
 // *ecolaura.ValidationError on "version" for a negative number.
-func (s *Service) Get(ctx context.Context, _ ecolaura.Principal, productID ecolaura.ID, number int) (View, error) {
+func (s *Service) Get(ctx context.Context, actor ecolaura.Principal, productID ecolaura.ID, number int) (View, error) {
 	if number < 0 {
 		return View{}, fmt.Errorf("passport of %s: %w", productID, ecolaura.Invalid("version", "must be a version number (1, 2, ...)"))
 	}
@@ -199,6 +201,9 @@ func (s *Service) Get(ctx context.Context, _ ecolaura.Principal, productID ecola
 	p, err := s.db.Products().Get(ctx, productID)
 	if err != nil {
 		return View{}, fmt.Errorf("passport of %s: %w", productID, err)
+	}
+	if hidden(actor, p) {
+		return View{}, fmt.Errorf("passport of %s: draft product: %w", productID, ecolaura.ErrNotFound)
 	}
 	store := s.db.Passports()
 	var v ecolaura.PassportVersion
@@ -218,14 +223,19 @@ func (s *Service) Get(ctx context.Context, _ ecolaura.Principal, productID ecola
 }
 
 // Versions describes every version of the product's passport, newest
-// first. Anyone may read them. Errors: ErrNotFound when the product does
-// not exist or has no passport.
-func (s *Service) Versions(ctx context.Context, _ ecolaura.Principal, productID ecolaura.ID) ([]ecolaura.PassportVersionInfo, error) {
+// first. Anyone may read them, except a draft product's (staff only).
+// Errors: ErrNotFound when the product does not exist, is a draft and
+// actor is not staff, or has no passport.
+func (s *Service) Versions(ctx context.Context, actor ecolaura.Principal, productID ecolaura.ID) ([]ecolaura.PassportVersionInfo, error) {
 	if _, err := ecolaura.ParseID(string(productID)); err != nil {
 		return nil, fmt.Errorf("passport versions of %s: malformed id: %w", productID, ecolaura.ErrNotFound)
 	}
-	if _, err := s.db.Products().Get(ctx, productID); err != nil {
+	p, err := s.db.Products().Get(ctx, productID)
+	if err != nil {
 		return nil, fmt.Errorf("passport versions of %s: %w", productID, err)
+	}
+	if hidden(actor, p) {
+		return nil, fmt.Errorf("passport versions of %s: draft product: %w", productID, ecolaura.ErrNotFound)
 	}
 	versions, err := s.db.Passports().Versions(ctx, productID)
 	if err != nil {
@@ -237,13 +247,23 @@ func (s *Service) Versions(ctx context.Context, _ ecolaura.Principal, productID 
 	return versions, nil
 }
 
+// hidden reports whether actor may not read p's passport: a draft product
+// (not launched yet: next season's collection) is hidden from everyone but
+// staff, as the catalog hides it. An archived product's passport stays
+// readable: goods already sold carry its QR code, and the ESPR wants the
+// passport available after the product leaves the market.
+func hidden(actor ecolaura.Principal, p ecolaura.Product) bool {
+	return p.Status == ecolaura.ProductDraft && !actor.IsStaff()
+}
+
 // Resolve returns the current passport version of the product that gtin
 // (any of GTIN-8, -12, -13 or -14; see ecolaura.ParseGTIN) identifies: the
 // product whose current passport declares it. Anyone may resolve. This is
 // the lookup behind the GS1 Digital Link resolver (/01/{gtin}).
 //
 // Errors: a *ecolaura.ValidationError on "gtin" for a malformed GTIN or a
-// wrong check digit; ErrNotFound when no product has it.
+// wrong check digit; ErrNotFound when no product has it, or when its
+// product is a draft and actor is not staff.
 func (s *Service) Resolve(ctx context.Context, actor ecolaura.Principal, gtin string, number int) (View, error) {
 	g, err := ecolaura.ParseGTIN(gtin)
 	if err != nil {

@@ -203,3 +203,49 @@ func TestResolveByGTIN(t *testing.T) {
 		assert.Equal(t, "gtin", taken.Field)
 	})
 }
+
+// TestDraftPassportHidden: a draft product's passport (next season's
+// collection) is read only by staff: Get, Versions and Resolve answer
+// ErrNotFound to customers and anonymous callers until the product is
+// activated; an archived product's passport stays readable (goods already
+// sold carry its QR code).
+func TestDraftPassportHidden(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s storetest.Store) {
+		f := newFixture(t, s)
+		ctx := context.Background()
+		draft, err := f.cat.Create(ctx, staff, catalog.ProductInput{Name: "Winter Scarf", Category: "kitchen",
+			Price: ecolaura.NewMoney(4000, ecolaura.DefaultCurrency), Stock: 2, Status: ecolaura.ProductDraft})
+		require.NoError(t, err)
+		gtin := porttest.RandomGTIN()
+		p := porttest.NewPassport()
+		p.GTIN = gtin
+		_, err = f.svc.Publish(ctx, staff, draft.ID, p)
+		require.NoError(t, err, "staff prepare the passport of a draft")
+
+		readable := func(who ecolaura.Principal) []error {
+			_, errGet := f.svc.Get(ctx, who, draft.ID, 0)
+			_, errOld := f.svc.Get(ctx, who, draft.ID, 1)
+			_, errVersions := f.svc.Versions(ctx, who, draft.ID)
+			_, errResolve := f.svc.Resolve(ctx, who, string(gtin), 0)
+			return []error{errGet, errOld, errVersions, errResolve}
+		}
+		for _, who := range []ecolaura.Principal{ecolaura.Anonymous, customer} {
+			for i, err := range readable(who) {
+				require.ErrorIs(t, err, ecolaura.ErrNotFound, "draft, %s, read %d", who.Role, i)
+			}
+		}
+		for i, err := range readable(staff) {
+			require.NoError(t, err, "staff, read %d", i)
+		}
+
+		for _, st := range []ecolaura.ProductStatus{ecolaura.ProductActive, ecolaura.ProductArchived} {
+			_, err = f.cat.Update(ctx, staff, draft.ID, catalog.Patch{Status: &st})
+			require.NoError(t, err)
+			for _, who := range []ecolaura.Principal{ecolaura.Anonymous, customer} {
+				for i, err := range readable(who) {
+					require.NoError(t, err, "%s, %s, read %d", st, who.Role, i)
+				}
+			}
+		}
+	})
+}
