@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -155,4 +156,72 @@ func TestV2CheckoutQuoteErrors(t *testing.T) {
 			assert.ElementsMatch(t, tc.fields, got, "%s", r.Body)
 		})
 	}
+}
+
+func TestV2OrderWithDelivery(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, st storetest.Store) {
+		h := newHarness(t, withStore(st), withoutRateLimits(), withTaxMode(ecolaura.TaxExclusive))
+		jar, brush := h.quoteShop()
+		lines := []any{map[string]any{"variant_id": jar, "quantity": 3}, map[string]any{"variant_id": brush, "quantity": 2}}
+		to := map[string]any{"name": " Ada Lovelace ", "line1": "Unter den Linden 1", "postal_code": "10117", "city": "Berlin", "country": "de", "phone": "030 123456"}
+		r := h.do(req{Method: "POST", Path: "/api/v2/checkout/quote", Body: map[string]any{"lines": lines, "shipping_address": to, "carbon_offset": true}})
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		road := r.JSON(t)["shipping_options"].([]any)[1].(map[string]any)
+		require.Equal(t, "Road", road["name"])
+		totals := road["totals"].(map[string]any)
+
+		place := func(body map[string]any) response {
+			return h.do(req{Method: "POST", Path: "/api/v2/orders", Token: h.alice, Body: body,
+				Headers: map[string]string{"Idempotency-Key": fmt.Sprintf("order-%d", orderKeys.Add(1))}})
+		}
+		r = place(map[string]any{"lines": lines, "shipping_address": to, "shipping_method_id": road["shipping_method_id"], "carbon_offset": true})
+		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+		o := r.JSON(t)
+		assert.Equal(t, totals["subtotal"], o["subtotal"])
+		assert.Equal(t, totals["total"], o["total"], "the order costs what the quote said")
+		assert.Equal(t, map[string]any{"mode": "exclusive", "total": totals["tax"].(map[string]any)["total"]}, o["tax"])
+		assert.Equal(t, map[string]any{"method_id": road["shipping_method_id"], "method": "Road", "carrier": "Carrier Road", "price": money("4.90"),
+			"footprint_g": road["footprint_g"]}, o["shipping"])
+		assert.Equal(t, map[string]any{"name": "Ada Lovelace", "company": "", "line1": "Unter den Linden 1", "line2": "", "postal_code": "10117",
+			"city": "Berlin", "region": "", "country": "DE", "phone": "+4930123456"}, o["shipping_address"], "normalised and snapshotted")
+		assert.Equal(t, o["shipping_address"], o["billing_address"], "billing defaults to shipping")
+		assert.Equal(t, totals["offset"], o["carbon_offset"].(map[string]any)["price"], "the offset covers the delivery too")
+		assert.EqualValues(t, 4.2+0.428, o["footprint_kg"])
+
+		r = h.do(req{Path: "/api/v2/orders/" + o["id"].(string), Token: h.alice})
+		require.Equal(t, http.StatusOK, r.Status)
+		assert.Equal(t, o["shipping"], r.JSON(t)["shipping"])
+
+		r = h.orderV2(h.alice, map[string]any{"variant_id": jar, "quantity": 1})
+		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+		plain := r.JSON(t)
+		for _, k := range []string{"shipping", "tax", "shipping_address", "billing_address"} {
+			assert.Nil(t, plain[k], "an order without a delivery has no %s", k)
+		}
+		assert.Equal(t, money("19.99"), plain["total"], "and no tax")
+
+		for _, tc := range []struct {
+			name   string
+			body   map[string]any
+			fields []string
+		}{
+			{"method without address", map[string]any{"lines": lines, "shipping_method_id": road["shipping_method_id"]}, []string{"shipping_address"}},
+			{"address without method", map[string]any{"lines": lines, "shipping_address": to}, []string{"shipping_method_id"}},
+			{"method not serving the country", map[string]any{"lines": lines, "shipping_method_id": road["shipping_method_id"],
+				"shipping_address": map[string]any{"name": "A", "line1": "L", "city": "Paris", "country": "FR"}}, []string{"shipping_method_id"}},
+			{"unknown method", map[string]any{"lines": lines, "shipping_address": to, "shipping_method_id": "0190f4a2-0000-7000-8000-000000000001"}, []string{"shipping_method_id"}},
+			{"bad addresses", map[string]any{"lines": lines, "shipping_address": map[string]any{"country": "DE"}, "billing_address": map[string]any{"name": "B", "line1": "L", "city": "C", "country": "XX"},
+				"shipping_method_id": road["shipping_method_id"]}, []string{"shipping_address.name", "shipping_address.line1", "shipping_address.city", "billing_address.country"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := place(tc.body)
+				require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+				var got []string
+				for _, e := range r.JSON(t)["errors"].([]any) {
+					got = append(got, e.(map[string]any)["field"].(string))
+				}
+				assert.ElementsMatch(t, tc.fields, got, "%s", r.Body)
+			})
+		}
+	})
 }

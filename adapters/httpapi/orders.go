@@ -235,9 +235,27 @@ type v2Order struct {
 	Total              v2Money       `json:"total"`
 	FootprintKg        json.Number   `json:"footprint_kg"`
 	ConfirmationSentAt *string       `json:"confirmation_sent_at"`
+	ShippingAddress    *v2Address    `json:"shipping_address"`
+	BillingAddress     *v2Address    `json:"billing_address"`
+	Shipping           *v2OrderShip  `json:"shipping"`
+	Tax                *v2OrderTax   `json:"tax"`
 	CreatedAt          string        `json:"created_at"`
 	UpdatedAt          string        `json:"updated_at"`
 	Version            int64         `json:"version"`
+}
+
+// v2OrderShip is the delivery an order was placed with.
+type v2OrderShip struct {
+	MethodID   string  `json:"method_id"`
+	Method     string  `json:"method"`
+	Carrier    string  `json:"carrier"`
+	Price      v2Money `json:"price"`
+	FootprintG int64   `json:"footprint_g"`
+}
+
+type v2OrderTax struct {
+	Mode  string  `json:"mode"`
+	Total v2Money `json:"total"`
 }
 
 func toV2Order(o ecolaura.Order) v2Order {
@@ -260,6 +278,20 @@ func toV2Order(o ecolaura.Order) v2Order {
 		t := rfc3339(*o.ConfirmationSentAt)
 		out.ConfirmationSentAt = &t
 	}
+	if o.ShippingAddress != nil {
+		a := toV2Address(*o.ShippingAddress)
+		out.ShippingAddress = &a
+	}
+	if o.BillingAddress != nil {
+		a := toV2Address(*o.BillingAddress)
+		out.BillingAddress = &a
+	}
+	if sh := o.Shipping; sh != nil {
+		out.Shipping = &v2OrderShip{MethodID: string(sh.MethodID), Method: sh.Method, Carrier: sh.Carrier, Price: toV2Money(sh.Price), FootprintG: int64(sh.Footprint)}
+	}
+	if tx := o.Tax; tx != nil {
+		out.Tax = &v2OrderTax{Mode: string(tx.Mode), Total: toV2Money(tx.Total)}
+	}
 	if o.UserID != "" { // empty once the account was deleted
 		u := o.UserID
 		out.UserID = &u
@@ -274,8 +306,11 @@ type v2OrderLineInput struct {
 }
 
 type v2OrderInput struct {
-	Lines        []v2OrderLineInput `json:"lines"`
-	CarbonOffset *bool              `json:"carbon_offset"`
+	Lines            []v2OrderLineInput `json:"lines"`
+	CarbonOffset     *bool              `json:"carbon_offset"`
+	ShippingAddress  *v2AddressFields   `json:"shipping_address"`
+	BillingAddress   *v2AddressFields   `json:"billing_address"`
+	ShippingMethodID *string            `json:"shipping_method_id"`
 }
 
 // decodeV2Order decodes {"lines": [{"variant_id" or "product_id",
@@ -295,7 +330,15 @@ func decodeV2Order(body []byte, key string) (orders.CheckoutRequest, error) {
 	}
 	errs.require(in.Lines != nil, "lines", v2Dialect)
 	req := orders.CheckoutRequest{CarbonOffset: deref(in.CarbonOffset), IdempotencyKey: key, Lines: make([]orders.LineRequest, 0, len(in.Lines)),
-		SingleVariantProductLines: true}
+		SingleVariantProductLines: true, ShippingMethodID: ecolaura.ID(deref(in.ShippingMethodID))}
+	if in.ShippingAddress != nil {
+		a := in.ShippingAddress.address()
+		req.ShippingAddress = &a
+	}
+	if in.BillingAddress != nil {
+		a := in.BillingAddress.address()
+		req.BillingAddress = &a
+	}
 	for i, l := range in.Lines {
 		f := "lines[" + strconv.Itoa(i) + "]"
 		if l.ProductID == nil && l.VariantID == nil && !errs.covers(f+".variant_id") && !errs.covers(f+".product_id") {

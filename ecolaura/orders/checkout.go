@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
+	"github.com/ecolaura/ecolaura/ecolaura/users"
 	"github.com/ecolaura/ecolaura/ports"
 )
 
@@ -40,6 +41,18 @@ type CheckoutRequest struct {
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
 	// CarbonOffset adds a charge that compensates the order's footprint.
 	CarbonOffset bool `json:"carbon_offset,omitempty"`
+	// ShippingAddress, BillingAddress and ShippingMethodID make an order
+	// with a delivery: the method (an active one serving the address's
+	// country) and the address are required together; the billing address
+	// defaults to the shipping address. Both are normalised and validated
+	// as the address book's (users.NormalizeAddress) and snapshotted. The
+	// order then records the method, its price and its footprint, and its
+	// totals are the quote's (ecolaura.ComputeQuote): shipping, tax and an
+	// offset of products and delivery included. Without them the order has
+	// no delivery and no tax, as before.
+	ShippingAddress  *ecolaura.Address `json:"shipping_address,omitempty"`
+	BillingAddress   *ecolaura.Address `json:"billing_address,omitempty"`
+	ShippingMethodID ecolaura.ID       `json:"shipping_method_id,omitempty"`
 	// SingleVariantProductLines refuses a line that names a product (not a
 	// variant) with more than one variant: ErrInvalid on
 	// "lines[i].product_id" (the buyer has to choose a variant), instead of
@@ -95,7 +108,29 @@ func (r CheckoutRequest) Validate() error {
 	if err := ValidateIdempotencyKey(r.IdempotencyKey); err != nil {
 		v.Merge("", err)
 	}
+	if r.hasDelivery() {
+		if r.ShippingAddress == nil {
+			v.Add("shipping_address", "is required with a shipping method or a billing address")
+		} else if _, err := users.NormalizeAddress(*r.ShippingAddress); err != nil {
+			v.Merge("shipping_address", err)
+		}
+		if r.BillingAddress != nil {
+			if _, err := users.NormalizeAddress(*r.BillingAddress); err != nil {
+				v.Merge("billing_address", err)
+			}
+		}
+		if r.ShippingMethodID == "" {
+			v.Add("shipping_method_id", "is required with a shipping address")
+		} else if _, err := ecolaura.ParseID(string(r.ShippingMethodID)); err != nil {
+			v.Add("shipping_method_id", "must be a shipping method ID (UUID)")
+		}
+	}
 	return v.Err()
+}
+
+// hasDelivery reports whether the request asks for a delivery.
+func (r CheckoutRequest) hasDelivery() bool {
+	return r.ShippingAddress != nil || r.BillingAddress != nil || r.ShippingMethodID != ""
 }
 
 // ValidateIdempotencyKey checks a key: empty (no idempotency) or 1–255
@@ -133,6 +168,16 @@ func (r CheckoutRequest) Hash() string {
 		h.Write([]byte(string(l.ProductID) + ":" + strconv.Itoa(l.Quantity) + "\n"))
 	}
 	h.Write([]byte("offset=" + strconv.FormatBool(r.CarbonOffset) + "\n"))
+	if r.hasDelivery() { // requests without a delivery hash as before
+		addr := func(a *ecolaura.Address) string {
+			if a == nil {
+				return "-"
+			}
+			b, _ := json.Marshal(a.Normalized())
+			return string(b)
+		}
+		h.Write([]byte("shipping=" + string(r.ShippingMethodID) + "\nto=" + addr(r.ShippingAddress) + "\nbill=" + addr(r.BillingAddress) + "\n"))
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -281,7 +326,7 @@ func (s *Service) acquire(k inflightKey) (release func(), ok bool) {
 // so they cannot deadlock). The product rows are never written.
 func (s *Service) placeOrder(ctx context.Context, tx ports.Tx, userID ecolaura.ID, req CheckoutRequest, hash string) (ecolaura.Order, error) {
 	now := s.clock.Now()
-	lines, _, err := s.priceLines(ctx, tx, req.Lines, req.SingleVariantProductLines)
+	lines, weights, err := s.priceLines(ctx, tx, req.Lines, req.SingleVariantProductLines)
 	if err != nil {
 		return ecolaura.Order{}, err
 	}
@@ -312,6 +357,19 @@ func (s *Service) placeOrder(ctx context.Context, tx ports.Tx, userID ecolaura.I
 		offset = &ecolaura.CarbonOffset{Footprint: footprint, Price: price}
 	}
 
+	var delivery *deliveryTerms
+	if req.ShippingMethodID != "" {
+		d, err := s.deliver(ctx, tx, req, lines, weights)
+		if err != nil {
+			return ecolaura.Order{}, err
+		}
+		delivery = &d
+		subtotal, total, footprint, offset = d.totals.Subtotal, d.totals.Total, d.totals.FootprintTotal, nil
+		if req.CarbonOffset {
+			offset = &ecolaura.CarbonOffset{Footprint: d.totals.FootprintTotal, Price: d.totals.Offset}
+		}
+	}
+
 	o := ecolaura.Order{
 		ID:             s.ids.NewID(),
 		UserID:         userID,
@@ -326,6 +384,12 @@ func (s *Service) placeOrder(ctx context.Context, tx ports.Tx, userID ecolaura.I
 		CreatedAt:      now,
 		UpdatedAt:      now,
 		Version:        1,
+	}
+	if delivery != nil {
+		o.ShippingAddress, o.BillingAddress = &delivery.shipTo, &delivery.billTo
+		o.Shipping = &ecolaura.OrderShipping{MethodID: delivery.option.MethodID, Method: delivery.option.Name, Carrier: delivery.option.Carrier,
+			Price: delivery.option.Price, Footprint: delivery.option.Footprint}
+		o.Tax = &ecolaura.OrderTax{Mode: delivery.mode, Total: delivery.totals.Tax}
 	}
 	if err := tx.Orders().Create(ctx, o); err != nil {
 		return ecolaura.Order{}, fmt.Errorf("store order: %w", err)

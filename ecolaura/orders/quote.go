@@ -2,10 +2,13 @@ package orders
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
 	"github.com/ecolaura/ecolaura/ecolaura/shipping"
+	"github.com/ecolaura/ecolaura/ecolaura/users"
+	"github.com/ecolaura/ecolaura/ports"
 )
 
 // QuoteRequest is a basket to price before checkout: the lines as a
@@ -89,4 +92,64 @@ func quoteLines(lines []ecolaura.OrderLine, weights []int) ([]ecolaura.QuoteLine
 			TaxClass: ecolaura.TaxStandard, Footprint: l.UnitFootprint}
 	}
 	return out, tooHeavy
+}
+
+// deliveryTerms are what an order with a delivery records: the normalised
+// addresses, the chosen option and its totals, and the tax mode.
+type deliveryTerms struct {
+	shipTo, billTo ecolaura.Address
+	option         ecolaura.ShippingOption
+	totals         ecolaura.QuoteTotals
+	mode           ecolaura.TaxMode
+}
+
+// deliver prices the order's delivery inside tx exactly as Quote prices
+// it (ecolaura.ComputeQuote over the chosen method, the destination's
+// rates, the shop's tax mode and offset price). Errors: a
+// *ValidationError on "shipping_method_id" for a method that does not
+// exist, is inactive or cannot deliver the order there (its country,
+// weight or currency); ErrUnavailable without a shipping service.
+func (s *Service) deliver(ctx context.Context, tx ports.Tx, req CheckoutRequest, lines []ecolaura.OrderLine, weights []int) (deliveryTerms, error) {
+	if s.shipping == nil {
+		return deliveryTerms{}, fmt.Errorf("checkout with a delivery: no shipping service (orders.WithShipping): %w", ecolaura.ErrUnavailable)
+	}
+	shipTo, err := users.NormalizeAddress(*req.ShippingAddress)
+	if err != nil {
+		return deliveryTerms{}, prefixed("shipping_address", err)
+	}
+	billTo := shipTo
+	if req.BillingAddress != nil {
+		if billTo, err = users.NormalizeAddress(*req.BillingAddress); err != nil {
+			return deliveryTerms{}, prefixed("billing_address", err)
+		}
+	}
+	m, err := tx.ShippingMethods().Get(ctx, req.ShippingMethodID)
+	if errors.Is(err, ecolaura.ErrNotFound) || (err == nil && !m.Active) {
+		return deliveryTerms{}, ecolaura.Invalid("shipping_method_id", "shipping method %s does not exist", req.ShippingMethodID)
+	}
+	if err != nil {
+		return deliveryTerms{}, fmt.Errorf("checkout: load shipping method: %w", err)
+	}
+	rates, err := tx.TaxRates().List(ctx, shipTo.Country)
+	if err != nil {
+		return deliveryTerms{}, fmt.Errorf("checkout: load tax rates: %w", err)
+	}
+	in, tooHeavy := quoteLines(lines, weights)
+	mode := s.shipping.TaxMode()
+	q, err := ecolaura.ComputeQuote(ecolaura.QuoteRequest{Lines: in, Country: shipTo.Country, Methods: []ecolaura.ShippingMethod{m},
+		TaxRates: rates, TaxMode: mode, CarbonOffset: req.CarbonOffset, OffsetPerKg: s.offsetPrice})
+	if err != nil {
+		return deliveryTerms{}, err
+	}
+	if tooHeavy || len(q.Options) == 0 {
+		return deliveryTerms{}, ecolaura.Invalid("shipping_method_id", "%s cannot deliver this order to %s", m.Name, shipTo.Country)
+	}
+	return deliveryTerms{shipTo: shipTo, billTo: billTo, option: q.Options[0], totals: q.Options[0].Totals, mode: mode}, nil
+}
+
+// prefixed names the fields of a *ValidationError under prefix.
+func prefixed(prefix string, err error) error {
+	var v ecolaura.Validator
+	v.Merge(prefix, err)
+	return v.Err()
 }
