@@ -234,7 +234,7 @@ func inspect(f *os.File, n int64) (ecolaura.MediaBlob, error) {
 }
 
 // complete checks that the file is not truncated: a PNG's chunks (with
-// their CRCs) up to IEND, a JPEG's end-of-image marker, a WebP's RIFF
+// their CRCs) up to IEND and nothing after it, a JPEG's end-of-image marker, a WebP's RIFF
 // length. It reads the file once, in a bounded buffer.
 func complete(f *os.File, n int64, contentType string) error {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -266,6 +266,13 @@ func complete(f *os.File, n int64, contentType string) error {
 				return truncated
 			}
 			if string(head[4:]) == "IEND" {
+				// Nothing may follow: bytes after IEND are no part of the
+				// image and would make the file a polyglot (a PNG that is
+				// also an HTML page or an archive) served from the shop's
+				// origin, possibly by nginx without the API's headers.
+				if _, err := r.ReadByte(); !errors.Is(err, io.EOF) {
+					return invalidFile("has data after the end of the image")
+				}
 				return nil
 			}
 		}

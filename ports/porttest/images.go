@@ -382,6 +382,7 @@ func MediaStore(t *testing.T, newStore MediaStoreFactory) {
 			{"svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`)},
 			{"truncated png", png[:len(png)-20]},
 			{"png without its end", png[:len(png)-12]},
+			{"png with data after its end (a polyglot)", append(slices.Clone(png), "<html><script>alert(1)</script>"...)},
 			{"truncated jpeg", func() []byte { j := JPEG(64, 64); return j[:len(j)-40] }()},
 			{"truncated webp", WebP()[:30]},
 			{"png bomb 100000x100000", PNGBomb(100000, 100000)},
