@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/ecolaura/ecolaura/ecolaura"
-	"github.com/ecolaura/ecolaura/ecolaura/shipping"
 	"github.com/ecolaura/ecolaura/ecolaura/users"
 	"github.com/ecolaura/ecolaura/ports"
 )
@@ -32,7 +31,7 @@ type QuoteRequest struct {
 // Quote prices the basket for every active shipping method that can
 // deliver it to the address's country, with the shop's tax mode and the
 // country's rates, the greenest delivery first (see
-// ecolaura.ComputeQuote and shipping.Service.Quote): each option's totals
+// ecolaura.ComputeQuote; the offset at the orders service's price): each option's totals
 // are what an order of the same lines, address, method and offset choice
 // costs if the catalog and the shipping settings do not change meanwhile.
 // Lines are priced from the catalog as Checkout prices them (the variant's
@@ -67,7 +66,18 @@ func (s *Service) Quote(ctx context.Context, actor ecolaura.Principal, req Quote
 		return ecolaura.Quote{}, err
 	}
 	in, tooHeavy := quoteLines(lines, weights)
-	q, err := s.shipping.Quote(ctx, shipping.QuoteInput{Lines: in, Country: country, CarbonOffset: req.CarbonOffset})
+	// The methods, rates, tax mode and offset price the checkout uses
+	// (see deliver), so that the quote is what the order will cost.
+	methods, err := s.db.ShippingMethods().List(ctx, ports.ShippingMethodQuery{ActiveOnly: true, Country: country})
+	if err != nil {
+		return ecolaura.Quote{}, fmt.Errorf("quote: %w", err)
+	}
+	rates, err := s.db.TaxRates().List(ctx, country)
+	if err != nil {
+		return ecolaura.Quote{}, fmt.Errorf("quote: %w", err)
+	}
+	q, err := ecolaura.ComputeQuote(ecolaura.QuoteRequest{Lines: in, Country: country, Methods: methods, TaxRates: rates,
+		TaxMode: s.shipping.TaxMode(), CarbonOffset: req.CarbonOffset, OffsetPerKg: s.offsetPrice})
 	if err != nil {
 		return ecolaura.Quote{}, err
 	}

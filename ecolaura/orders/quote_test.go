@@ -54,6 +54,15 @@ func TestQuote(t *testing.T) {
 		assert.ElementsMatch(t, []string{"lines[1].product_id", "lines[1].quantity", "shipping_address.country"}, fieldsOf(t, err))
 		_, err = f.svc.Quote(ctx, ecolaura.Anonymous, orders.QuoteRequest{Lines: []orders.LineRequest{line(usd, 1)}, ShippingAddress: ecolaura.Address{Country: "DE"}})
 		assert.Equal(t, []string{"lines[0].product_id"}, fieldsOf(t, err), "priced in another currency")
+
+		// The offset is priced as the checkout prices it: at the orders
+		// service's price (1.00 per kg here), not the shipping service's.
+		dear, err := orders.New(f.db, f.clock, f.ids, orders.WithShipping(ship), orders.WithCarbonOffsetPrice(ecolaura.NewMoney(100, ecolaura.DefaultCurrency)))
+		require.NoError(t, err)
+		q, err = dear.Quote(ctx, ecolaura.Anonymous, orders.QuoteRequest{Lines: []orders.LineRequest{line(p, 3)},
+			ShippingAddress: ecolaura.Address{Country: "DE"}, CarbonOffset: true})
+		require.NoError(t, err)
+		assert.Equal(t, int64(138), q.Options[0].Totals.Offset.Amount, "1,380 g at 1.00/kg")
 	})
 }
 
