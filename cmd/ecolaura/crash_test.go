@@ -23,7 +23,8 @@ import (
 
 // crashLine is one line of a checkout request.
 type crashLine struct {
-	ProductID string `json:"product_id"`
+	// VariantID is a default variant's ID: the product's ID (seeded products may have several variants).
+	VariantID string `json:"variant_id"`
 	Quantity  int    `json:"quantity"`
 }
 
@@ -104,7 +105,7 @@ func TestCrashSafetySIGKILLDuringCheckout(t *testing.T) {
 				key := fmt.Sprintf("crash-%d-%d", c, n)
 				req := crashRequest{}
 				for _, k := range rng.Perm(len(loadIDs))[:1+rng.IntN(3)] {
-					req.Lines = append(req.Lines, crashLine{ProductID: loadIDs[k], Quantity: 1 + rng.IntN(3)})
+					req.Lines = append(req.Lines, crashLine{VariantID: loadIDs[k], Quantity: 1 + rng.IntN(3)})
 				}
 				mu.Lock()
 				sent[fmt.Sprint(c, ":", key)] = req
@@ -126,7 +127,7 @@ func TestCrashSafetySIGKILLDuringCheckout(t *testing.T) {
 				}
 				if answered.Add(1) == killAt {
 					lost = killAfterLostResponse(t, srv, proxy, db, tokens[0], "lost-response",
-						crashRequest{Lines: []crashLine{{ProductID: spare, Quantity: 2}}})
+						crashRequest{Lines: []crashLine{{VariantID: spare, Quantity: 2}}})
 					mu.Lock()
 					sent["0:lost-response"] = lost.req
 					unknown["0:lost-response"] = 0
@@ -187,7 +188,7 @@ func TestCrashSafetySIGKILLDuringCheckout(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
 	assert.Len(t, r.Body["items"], 6)
-	last := crashRequest{Lines: []crashLine{{ProductID: ids[0], Quantity: 1}}}
+	last := crashRequest{Lines: []crashLine{{VariantID: ids[0], Quantity: 1}}}
 	sent["0:after-restart"] = last
 	r, err = opsDo(context.Background(), hc, "POST", srv2.base+"/api/v2/orders", tokens[0], map[string]string{"Idempotency-Key": "after-restart"}, last)
 	require.NoError(t, err)
