@@ -31,6 +31,10 @@ With --products N it generates N varied products (every category of the
 sustainability score's reference table, metrics, prices, sizes and colours:
 3 variants per product on average) and bulk-loads them
 with COPY in batches of B; a progress bar is drawn when stderr is a terminal.
+Into an empty catalog it loads everything in one transaction with the
+catalog tables' secondary indexes and constraints dropped and built again
+at the end (all or nothing; readers of the catalog wait until it commits);
+into a non-empty one it commits batch by batch with --workers connections.
 The summary line goes to stdout.
 
 Flags:
@@ -148,7 +152,7 @@ func seedGenerated(ctx context.Context, db *postgres.Database, cfg seedConfig, b
 	gen.total = cfg.Products
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan []ecolaura.Product, cfg.Workers)
+	batches := make(chan []ecolaura.Product, max(cfg.Workers, 2))
 	go func() {
 		defer close(batches)
 		for done := 0; done < cfg.Products; {
@@ -162,6 +166,17 @@ func seedGenerated(ctx context.Context, db *postgres.Database, cfg seedConfig, b
 			done += size
 		}
 	}()
+	// Into an empty catalog: one transaction that drops the secondary
+	// indexes and constraints, copies and builds them again (all or
+	// nothing). Otherwise: batches committed one by one by cfg.Workers
+	// connections, with incremental index maintenance.
+	load, err := db.BeginBulkLoad(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if load != nil {
+		return bulkLoad(ctx, load, batches, bar)
+	}
 	var (
 		mu     sync.Mutex
 		stored int
@@ -191,6 +206,51 @@ func seedGenerated(ctx context.Context, db *postgres.Database, cfg seedConfig, b
 		return stored, errs[0]
 	}
 	return stored, ctx.Err()
+}
+
+// bulkLoad copies the batches in load's one transaction and commits it,
+// turning the next batch into rows while the previous one is copied. It
+// returns how many products were stored: all or none.
+func bulkLoad(ctx context.Context, load *postgres.BulkLoad, batches <-chan []ecolaura.Product, bar *progressBar) (int, error) {
+	defer load.Rollback(ctx)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	prepared := make(chan *postgres.ProductRows, 1)
+	var prepErr error
+	go func() {
+		defer close(prepared)
+		for b := range batches {
+			r, err := postgres.PrepareProducts(b)
+			if err != nil {
+				prepErr = err
+				return
+			}
+			select {
+			case prepared <- r:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	n := 0
+	for r := range prepared {
+		if err := load.InsertRows(ctx, r); err != nil {
+			return 0, err
+		}
+		n += r.Len()
+		bar.set(n)
+	}
+	if prepErr != nil { // read after prepared is closed
+		return 0, prepErr
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := load.Commit(ctx); err != nil {
+		return 0, err
+	}
+	bar.finish()
+	return n, nil
 }
 
 // isTerminal reports whether w is a character device (a terminal).
