@@ -162,3 +162,37 @@ func TestProgressBar(t *testing.T) {
 	assert.Contains(t, buf.String(), "[##############################] 100% 200/200")
 	assert.False(t, isTerminal(&buf))
 }
+
+// TestSeedPostgresEmptyCatalog seeds an empty catalog, which takes the bulk
+// load (indexes and constraints dropped and built again in one
+// transaction): the same rows, and the schema of before.
+func TestSeedPostgresEmptyCatalog(t *testing.T) {
+	url := testenv.Postgres(t)
+	env := opsGetenv(map[string]string{"ECOLAURA_DATABASE_URL": url})
+	ctx := context.Background()
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(ctx, []string{"migrate", "up"}, env, &out, &errOut), errOut.String())
+	db := opsSQL(t, url)
+	schema := func() string {
+		var s string
+		require.NoError(t, db.QueryRow(`SELECT string_agg(d, E'\n' ORDER BY d) FROM (
+			SELECT indexdef AS d FROM pg_indexes WHERE schemaname = 'public'
+			UNION ALL SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+			 WHERE connamespace = 'public'::regnamespace) s`).Scan(&s))
+		return s
+	}
+	before := schema()
+
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, 0, run(ctx, []string{"seed", "--products", "1500", "--batch", "400"}, env, &out, &errOut), errOut.String())
+	assert.Regexp(t, `^seeded 1500 products in `, out.String())
+	assert.Equal(t, before, schema())
+	var n, variants, levels, cats int
+	require.NoError(t, db.QueryRow(`SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM product_variants),
+		(SELECT count(*) FROM inventory_levels), (SELECT count(DISTINCT category) FROM products)`).Scan(&n, &variants, &levels, &cats))
+	assert.Equal(t, 1500, n)
+	assert.Equal(t, variants, levels)
+	assert.Greater(t, variants, 3500, "3 variants per product on average")
+	assert.Equal(t, 12, cats)
+}
