@@ -313,11 +313,7 @@ func (s *Server) v2PassportVersions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q, err := v2Query(c)
-	if err != nil {
-		return err
-	}
-	if err := onlyParams(q); err != nil {
+	if err := noQueryParams(c); err != nil {
 		return err
 	}
 	versions, err := s.svc.Passports.Versions(c.UserContext(), principal(c), id)

@@ -37,11 +37,7 @@ func (s *Server) passportQR(c *fiber.Ctx) (*qrcode.QRCode, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	q, err := v2Query(c)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := onlyParams(q); err != nil {
+	if err := noQueryParams(c); err != nil {
 		return nil, "", err
 	}
 	view, err := s.svc.Passports.Get(c.UserContext(), principal(c), id, 0)

@@ -120,11 +120,7 @@ func (s *Server) v2GetInventory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q, err := v2Query(c)
-	if err != nil {
-		return err
-	}
-	if err := onlyParams(q); err != nil {
+	if err := noQueryParams(c); err != nil {
 		return err
 	}
 	out, err := s.inventoryOf(c, actor, v, nil)
@@ -303,11 +299,7 @@ func (s *Server) v2ListLocations(c *fiber.Ctx) error {
 	if err := actor.RequireStaff(); err != nil {
 		return err
 	}
-	q, err := v2Query(c)
-	if err != nil {
-		return err
-	}
-	if err := onlyParams(q); err != nil {
+	if err := noQueryParams(c); err != nil {
 		return err
 	}
 	locs, err := s.svc.Inventory.Locations(c.UserContext(), actor)

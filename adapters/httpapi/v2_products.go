@@ -96,6 +96,16 @@ type v2ProductPage struct {
 	NextCursor *string     `json:"next_cursor"`
 }
 
+// noQueryParams refuses a request with any query parameter (400 naming
+// it), after the v2 query rules of v2Query.
+func noQueryParams(c *fiber.Ctx) error {
+	q, err := v2Query(c)
+	if err != nil {
+		return err
+	}
+	return onlyParams(q)
+}
+
 // onlyParams refuses query parameters outside allowed (v2 is strict).
 func onlyParams(q url.Values, allowed ...string) error {
 	var v ecolaura.Validator
@@ -388,11 +398,7 @@ type v2Category struct {
 }
 
 func (s *Server) v2Categories(c *fiber.Ctx) error {
-	q, err := v2Query(c)
-	if err != nil {
-		return err
-	}
-	if err := onlyParams(q); err != nil {
+	if err := noQueryParams(c); err != nil {
 		return err
 	}
 	stats, err := s.svc.Sustainability.CategoryAverages(c.UserContext(), principal(c))

@@ -247,11 +247,7 @@ func (s *Server) v2ListVariants(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q, err := v2Query(c)
-	if err != nil {
-		return err
-	}
-	if err := onlyParams(q); err != nil {
+	if err := noQueryParams(c); err != nil {
 		return err
 	}
 	p, err := s.svc.Catalog.Get(c.UserContext(), principal(c), id)
