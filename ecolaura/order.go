@@ -153,4 +153,3 @@ func (o Order) Units() int {
 	}
 	return n
 }
-
