@@ -338,11 +338,7 @@ func (s *Server) v2ListUsers(c *fiber.Ctx) error {
 // v2GetUser: GET /api/v2/users/{id} (staff): the account with its newest
 // orders (the first page; GET /api/v2/orders?user_id= pages on).
 func (s *Server) v2GetUser(c *fiber.Ctx) error {
-	actor := principal(c)
-	if err := actor.RequireStaff(); err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	actor, id, err := staffPathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -372,11 +368,7 @@ func (s *Server) v2GetUser(c *fiber.Ctx) error {
 
 // v2PatchUser: PATCH /api/v2/users/{id} {"disabled"?, "role"?} (staff).
 func (s *Server) v2PatchUser(c *fiber.Ctx) error {
-	actor := principal(c)
-	if err := actor.RequireStaff(); err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	actor, id, err := staffPathID(c, "id")
 	if err != nil {
 		return err
 	}

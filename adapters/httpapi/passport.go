@@ -237,11 +237,7 @@ func (s *Server) toV2PassportVersion(c *fiber.Ctx, v ecolaura.PassportVersion, l
 }
 
 func (s *Server) v2PutPassport(c *fiber.Ctx) error {
-	actor := principal(c)
-	if err := actor.RequireStaff(); err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	actor, id, err := staffPathID(c, "id")
 	if err != nil {
 		return err
 	}

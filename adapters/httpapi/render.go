@@ -86,6 +86,18 @@ func pathID(c *fiber.Ctx, name string) (ecolaura.ID, error) {
 	return id, nil
 }
 
+// staffPathID begins a staff route on one resource: the caller must be
+// staff (ErrUnauthenticated, ErrForbidden) and the path parameter name an
+// ID (ErrNotFound, as pathID), checked in that order.
+func staffPathID(c *fiber.Ctx, name string) (ecolaura.Principal, ecolaura.ID, error) {
+	actor := principal(c)
+	if err := actor.RequireStaff(); err != nil {
+		return actor, "", err
+	}
+	id, err := pathID(c, name)
+	return actor, id, err
+}
+
 // queryValues parses the raw query string. A pair that is not
 // percent-encoded correctly ("q=%zz") is left out and the others are kept
 // (v1 ignores it, as Django does not fail on it); v2 refuses it (v2Query).

@@ -252,11 +252,7 @@ func (s *Server) v2CreateShippingMethod(c *fiber.Ctx) error {
 // members given replace the stored ones (price, delivery_days and footprint
 // as a whole).
 func (s *Server) v2PatchShippingMethod(c *fiber.Ctx) error {
-	actor := principal(c)
-	if err := actor.RequireStaff(); err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	actor, id, err := staffPathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -293,11 +289,7 @@ func (s *Server) v2PatchShippingMethod(c *fiber.Ctx) error {
 
 // v2DeleteShippingMethod: DELETE /api/v2/shipping-methods/{id} (staff) → 204.
 func (s *Server) v2DeleteShippingMethod(c *fiber.Ctx) error {
-	actor := principal(c)
-	if err := actor.RequireStaff(); err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	actor, id, err := staffPathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -396,11 +388,7 @@ func (s *Server) v2CreateTaxRate(c *fiber.Ctx) error {
 
 // v2PatchTaxRate: PATCH /api/v2/tax-rates/{id} {"rate"} (staff).
 func (s *Server) v2PatchTaxRate(c *fiber.Ctx) error {
-	actor := principal(c)
-	if err := actor.RequireStaff(); err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	actor, id, err := staffPathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -426,11 +414,7 @@ func (s *Server) v2PatchTaxRate(c *fiber.Ctx) error {
 
 // v2DeleteTaxRate: DELETE /api/v2/tax-rates/{id} (staff) → 204.
 func (s *Server) v2DeleteTaxRate(c *fiber.Ctx) error {
-	actor := principal(c)
-	if err := actor.RequireStaff(); err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	actor, id, err := staffPathID(c, "id")
 	if err != nil {
 		return err
 	}

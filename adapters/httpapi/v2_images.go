@@ -97,11 +97,7 @@ func (s *Server) withImages(c *fiber.Ctx, items ...*v2Product) error {
 // v2UploadImage takes a multipart/form-data body with the parts "file"
 // (the image), and optionally "alt" and "variant_id".
 func (s *Server) v2UploadImage(c *fiber.Ctx) error {
-	actor := principal(c)
-	if err := actor.RequireStaff(); err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	actor, id, err := staffPathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -152,11 +148,7 @@ func (s *Server) v2UploadImage(c *fiber.Ctx) error {
 // v2UpdateImage changes an image: {"alt", "variant_id" (null unties it),
 // "position"} (each optional).
 func (s *Server) v2UpdateImage(c *fiber.Ctx) error {
-	actor := principal(c)
-	if err := actor.RequireStaff(); err != nil {
-		return err
-	}
-	pid, err := pathID(c, "id")
+	actor, pid, err := staffPathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -198,11 +190,7 @@ type v2ImageList struct {
 // v2ReorderImages sets the order of a product's images: {"ids": [...]},
 // each of its images exactly once.
 func (s *Server) v2ReorderImages(c *fiber.Ctx) error {
-	actor := principal(c)
-	if err := actor.RequireStaff(); err != nil {
-		return err
-	}
-	pid, err := pathID(c, "id")
+	actor, pid, err := staffPathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -231,11 +219,7 @@ func (s *Server) v2ReorderImages(c *fiber.Ctx) error {
 }
 
 func (s *Server) v2DeleteImage(c *fiber.Ctx) error {
-	actor := principal(c)
-	if err := actor.RequireStaff(); err != nil {
-		return err
-	}
-	pid, err := pathID(c, "id")
+	actor, pid, err := staffPathID(c, "id")
 	if err != nil {
 		return err
 	}

@@ -669,11 +669,7 @@ func (s *Server) v2CreateProduct(c *fiber.Ctx) error {
 }
 
 func (s *Server) v2UpdateProduct(c *fiber.Ctx) error {
-	actor := principal(c)
-	if err := actor.RequireStaff(); err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	actor, id, err := staffPathID(c, "id")
 	if err != nil {
 		return err
 	}

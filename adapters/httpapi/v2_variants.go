@@ -285,11 +285,7 @@ func (s *Server) v2GetVariant(c *fiber.Ctx) error {
 // price, stock, gtin, weight_g, footprint_kg}, each optional but options
 // (one value of each of the product's options).
 func (s *Server) v2CreateVariant(c *fiber.Ctx) error {
-	actor := principal(c)
-	if err := actor.RequireStaff(); err != nil {
-		return err
-	}
-	pid, err := pathID(c, "id")
+	actor, pid, err := staffPathID(c, "id")
 	if err != nil {
 		return err
 	}
